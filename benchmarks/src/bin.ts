@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { formatTable, runSuites } from './runner.js';
+import { saveResults } from './results-io.js';
+import { suites } from './suites/index.js';
+
+const usage = `Usage: distillery-bench <suite|all> [--json] [--quick] [--save [dir]] [--<option> value ...]
+
+Suites:
+${suites.map((s) => `  ${s.name.padEnd(14)} ${s.description}`).join('\n')}
+
+  --json    print one JSON document (schema 1) instead of a table
+  --quick   smaller shapes and fewer repetitions
+  --save    merge the results into benchmarks/results/<adapter>.json (or the given dir)`;
+
+const { values, positionals } = parseArgs({
+  args: process.argv.slice(2),
+  options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, save: { type: 'boolean' }, 'results-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  allowPositionals: true,
+  strict: false,
+});
+
+const names = positionals.filter((p) => !p.startsWith('-'));
+if (values.help || names.length === 0) {
+  console.log(usage);
+  process.exit(values.help ? 0 : 1);
+}
+const chosen = names.includes('all') ? suites : names.map((n) => suites.find((s) => s.name === n));
+const unknown = names.filter((n, i) => n !== 'all' && !chosen[i]);
+if (unknown.length) {
+  console.error(`distillery-bench: unknown suite(s) ${unknown.join(', ')}. Known: ${suites.map((s) => s.name).join(', ')}`);
+  process.exit(2);
+}
+// Free-form `--key value` pairs for suites (e.g. --rows 64).
+const options: Record<string, string> = {};
+for (const [key, value] of Object.entries(values)) if (typeof value === 'string') options[key] = value;
+
+const json = Boolean(values.json);
+const log = (line: string) => (json ? process.stderr.write(`${line}\n`) : console.log(line));
+const doc = await runSuites(chosen.filter((s) => s !== undefined), { quick: Boolean(values.quick), options, log });
+if (json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+else console.log(`\n${formatTable(doc)}`);
+if (values.save) {
+  const dir = resolve(typeof values['results-dir'] === 'string' ? values['results-dir'] : new URL('../results', import.meta.url).pathname);
+  log(`saved ${await saveResults(dir, doc)}`);
+}
+process.exit(0);

@@ -1,0 +1,41 @@
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { adapterSlug } from '@distillery/webgpu';
+import type { BenchDocument } from './suite.js';
+
+export function resultFileName(doc: BenchDocument): string {
+  if (!doc.adapter) return 'cpu.json';
+  return `${adapterSlug({ ...doc.adapter, isFallback: false })}.json`;
+}
+
+async function writeAtomic(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temp = `${path}.tmp-${process.pid}`;
+  await writeFile(temp, text);
+  await rename(temp, path);
+}
+
+/**
+ * Merges a run into `<dir>/<adapter-slug>.json`: results of the suites in this run replace the
+ * saved ones of the same suites; other suites' saved results stay.
+ */
+export async function saveResults(dir: string, doc: BenchDocument): Promise<string> {
+  const path = join(dir, resultFileName(doc));
+  let merged = doc;
+  try {
+    const previous = JSON.parse(await readFile(path, 'utf8')) as BenchDocument;
+    const ran = new Set(doc.results.map((r) => r.suite));
+    merged = { ...doc, results: [...previous.results.filter((r) => !ran.has(r.suite)), ...doc.results] };
+  } catch {
+    // No previous file (or unreadable): this run is the whole record.
+  }
+  await writeAtomic(path, `${JSON.stringify(merged, null, 2)}\n`);
+  return path;
+}
+
+export async function loadResults(dir: string): Promise<BenchDocument[]> {
+  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).sort();
+  return Promise.all(files.map(async (f) => JSON.parse(await readFile(join(dir, f), 'utf8')) as BenchDocument));
+}
+
+export { writeAtomic };

@@ -1,0 +1,60 @@
+/** The JSON document `distillery-bench <suite> --json` prints (schema 1). */
+export interface BenchDocument {
+  schema: 1;
+  adapter: AdapterSummary | null;
+  host: { os: string; cpu: string; cores: number; node: string };
+  /** ISO time the run started. */
+  date: string;
+  results: BenchResult[];
+}
+
+export interface AdapterSummary {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** How WebGPU reaches the hardware, e.g. "dawn/vulkan". */
+  backend: string;
+}
+
+export interface MsStats {
+  median: number;
+  min: number;
+  max: number;
+  runs: number;
+}
+
+export interface BenchResult {
+  suite: string;
+  name: string;
+  params: Record<string, string | number | boolean>;
+  ms: MsStats;
+  bytes?: number;
+  flops?: number;
+  gbps?: number;
+  gflops?: number;
+  /** Extra figures a suite reports (ratios, samples/s, peak bytes...). */
+  metrics?: Record<string, number>;
+  /** The same work done another way, measured in the same run on the same adapter. */
+  baselines?: Record<string, { ms: Omit<MsStats, 'runs'> & { runs?: number }; [key: string]: unknown }>;
+}
+
+/** What every suite gets from the runner. */
+export interface BenchContext {
+  /** A GPU device, when the suite declared `needsGpu` and one was acquired. */
+  device?: GPUDevice;
+  /** Median copy bandwidth in GB/s, measured once per run when a GPU suite asks for it. */
+  copyBandwidthGBps?: () => Promise<number>;
+  /** Smaller shapes and fewer repetitions (for smoke tests and CI). */
+  quick: boolean;
+  /** Free-form `--key value` options given on the command line after the suite name. */
+  options: Record<string, string>;
+  log: (line: string) => void;
+}
+
+export interface BenchSuite {
+  name: string;
+  description: string;
+  needsGpu: boolean;
+  run(ctx: BenchContext): Promise<BenchResult[]>;
+}

@@ -1,0 +1,36 @@
+import type { ModelState } from './contracts/student.js';
+import type { OptimizerState } from './contracts/optimizer.js';
+
+/** Everything a run needs to continue exactly where it stopped. */
+export interface TrainingCheckpoint {
+  /** Optimiser steps completed. */
+  step: number;
+  /** Epoch and batch index of the next batch to train on. */
+  epoch: number;
+  batchIndex: number;
+  student: ModelState;
+  optimizer: OptimizerState;
+  /** Free-form JSON state of the caller (RNG states, data source state, best metric...). */
+  extra: Record<string, unknown>;
+}
+
+export interface CheckpointStore {
+  /** Must be atomic: a crash during `save` leaves the previous checkpoint loadable. */
+  save(checkpoint: TrainingCheckpoint): Promise<void>;
+  load(): Promise<TrainingCheckpoint | undefined>;
+}
+
+/** Keeps the latest checkpoint in memory (deep-copied), for tests and short-lived runs. */
+export class MemoryCheckpointStore implements CheckpointStore {
+  #latest: TrainingCheckpoint | undefined;
+
+  async save(checkpoint: TrainingCheckpoint): Promise<void> {
+    this.#latest = structuredClone(checkpoint);
+  }
+
+  async load(): Promise<TrainingCheckpoint | undefined> {
+    return this.#latest && structuredClone(this.#latest);
+  }
+}
+
+export type { ModelState, OptimizerState };

@@ -1,0 +1,189 @@
+import type { CheckpointStore, TrainingCheckpoint } from './checkpoint.js';
+import type { Loss } from './contracts/loss.js';
+import type { Optimizer } from './contracts/optimizer.js';
+import type { Student } from './contracts/student.js';
+import type { TeacherTargets, WhiteBoxTeacher } from './contracts/teacher.js';
+import type { TensorLike } from './contracts/tensor.js';
+import { DistilleryError, badValue } from './errors.js';
+import { TypedEmitter } from './events.js';
+import type { Scheduler } from './schedulers.js';
+
+/**
+ * Batches by (epoch, index). It must be deterministic — the same arguments give the same batch —
+ * so that a resumed run sees exactly the data order of an uninterrupted one.
+ */
+export interface DataSource<TBatch> {
+  readonly batchesPerEpoch: number;
+  batch(epoch: number, index: number): Promise<TBatch>;
+}
+
+export interface StepEvent {
+  step: number;
+  epoch: number;
+  batchIndex: number;
+  totalSteps: number;
+  loss: number;
+  /** Reduced value of each named loss term. */
+  terms: Record<string, number>;
+  /** Scheduled values used in this step (learning rate included, as `lr`). */
+  hyper: Record<string, number>;
+  ms: number;
+}
+
+export interface DistillerEvents {
+  step: StepEvent;
+  epoch: { epoch: number; step: number; meanLoss: number };
+  evaluation: { epoch: number; step: number; metrics: Record<string, number> };
+  checkpoint: { epoch: number; step: number };
+  stopped: { epoch: number; step: number };
+}
+
+export interface DistillerOptions<TBatch, T extends TensorLike> {
+  /** Absent: supervised training with the same loop (the loss then needs labels). */
+  teacher?: WhiteBoxTeacher<TBatch, T>;
+  student: Student<TBatch, T>;
+  loss: Loss<T>;
+  optimizer: Optimizer<T>;
+  data: DataSource<TBatch>;
+  /** Hard labels of a batch, when it has them (an unlabelled transfer set returns undefined). */
+  labels?: (batch: TBatch) => T | undefined;
+  epochs: number;
+  /** `lr` is required; every other key is passed to the loss as a hyper-parameter. */
+  schedules: { lr: Scheduler } & Record<string, Scheduler>;
+  /** Called after every epoch (and at the end); returns named metrics. */
+  evaluate?: (info: { epoch: number; step: number }) => Promise<Record<string, number>>;
+  checkpoint?: { store: CheckpointStore; everySteps?: number };
+  /** State the caller wants saved in and restored from checkpoints. */
+  extraState?: { save(): Record<string, unknown>; load(state: Record<string, unknown>): void };
+}
+
+export interface RunSummary {
+  steps: number;
+  epochs: number;
+  stopped: boolean;
+  lastLoss: number;
+  metrics: Record<string, number>;
+}
+
+/**
+ * The loop that composes the contracts:
+ * batch → teacher targets → student forward → fused loss + dL/dlogits → student backward
+ * → optimiser step with the scheduled learning rate → next step.
+ */
+export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<DistillerEvents> {
+  readonly #options: DistillerOptions<TBatch, T>;
+  #stopRequested = false;
+
+  constructor(options: DistillerOptions<TBatch, T>) {
+    super();
+    if (!(Number.isInteger(options.epochs) && options.epochs >= 1)) throw badValue('epochs', options.epochs, 'an integer >= 1');
+    if (!(Number.isInteger(options.data.batchesPerEpoch) && options.data.batchesPerEpoch >= 1)) {
+      throw badValue('data.batchesPerEpoch', options.data.batchesPerEpoch, 'an integer >= 1');
+    }
+    if (!options.schedules?.lr) throw badValue('schedules.lr', undefined, 'a Scheduler');
+    if (options.teacher && options.teacher.vocabSize !== options.student.vocabSize) {
+      throw new DistilleryError(
+        'E_SHAPE_MISMATCH',
+        `teacher.vocabSize (${options.teacher.vocabSize}) differs from student.vocabSize (${options.student.vocabSize})`,
+        { field: 'teacher.vocabSize', value: options.teacher.vocabSize, expected: String(options.student.vocabSize) },
+      );
+    }
+    this.#options = options;
+  }
+
+  get totalSteps(): number {
+    return this.#options.epochs * this.#options.data.batchesPerEpoch;
+  }
+
+  /** Finishes the current step, saves a checkpoint (when a store is set) and returns. */
+  stop(): void {
+    this.#stopRequested = true;
+  }
+
+  async #saveCheckpoint(step: number, epoch: number, batchIndex: number): Promise<void> {
+    const { checkpoint, student, optimizer, extraState } = this.#options;
+    if (!checkpoint) return;
+    const state: TrainingCheckpoint = {
+      step,
+      epoch,
+      batchIndex,
+      student: await student.saveState(),
+      optimizer: await optimizer.saveState(),
+      extra: extraState?.save() ?? {},
+    };
+    await checkpoint.store.save(state);
+    this.emit('checkpoint', { epoch, step });
+  }
+
+  /** Trains to the end (or until `stop()`); with `resume` (default) continues from the stored checkpoint. */
+  async run({ resume = true }: { resume?: boolean } = {}): Promise<RunSummary> {
+    const o = this.#options;
+    this.#stopRequested = false;
+    let step = 0;
+    let startEpoch = 0;
+    let startIndex = 0;
+    if (resume && o.checkpoint) {
+      const saved = await o.checkpoint.store.load();
+      if (saved) {
+        await o.student.loadState(saved.student);
+        await o.optimizer.loadState(saved.optimizer);
+        o.extraState?.load(saved.extra);
+        ({ step, epoch: startEpoch, batchIndex: startIndex } = saved);
+      }
+    }
+    const total = this.totalSteps;
+    const perEpoch = o.data.batchesPerEpoch;
+    let lastLoss = Number.NaN;
+    let metrics: Record<string, number> = {};
+    for (let epoch = startEpoch; epoch < o.epochs; epoch++) {
+      let epochLoss = 0;
+      let epochSteps = 0;
+      for (let index = epoch === startEpoch ? startIndex : 0; index < perEpoch; index++) {
+        const started = performance.now();
+        const hyper: Record<string, number> = {};
+        for (const [name, scheduler] of Object.entries(o.schedules)) hyper[name] = scheduler.value(step, total);
+        const batch = await o.data.batch(epoch, index);
+        const targets: TeacherTargets<T> | undefined = o.teacher ? await o.teacher.targets(batch) : undefined;
+        const logits = await o.student.forward(batch, { training: true });
+        const labels = o.labels?.(batch);
+        const { lr, ...lossHyper } = hyper;
+        const output = await o.loss.compute({ studentLogits: logits, targets, labels, hyper: lossHyper });
+        await o.student.zeroGrad();
+        await o.student.backward(output.gradLogits);
+        const loss = await output.total();
+        if (!Number.isFinite(loss)) {
+          // Stop before the optimiser writes non-finite values into the weights: the last checkpoint stays valid.
+          throw new DistilleryError('E_NON_FINITE', `loss became ${loss} at step ${step} (epoch ${epoch}, batch ${index}); weights were not updated`, {
+            field: 'loss',
+            value: loss,
+            step,
+          });
+        }
+        await o.optimizer.step(o.student.parameters(), lr!);
+        const terms: Record<string, number> = {};
+        for (const [name, term] of Object.entries(output.terms)) terms[name] = await term.reduced();
+        step++;
+        lastLoss = loss;
+        epochLoss += loss;
+        epochSteps++;
+        this.emit('step', { step, epoch, batchIndex: index, totalSteps: total, loss, terms, hyper, ms: performance.now() - started });
+        const nextEpoch = index + 1 === perEpoch ? epoch + 1 : epoch;
+        const nextIndex = index + 1 === perEpoch ? 0 : index + 1;
+        const every = o.checkpoint?.everySteps;
+        if (this.#stopRequested) {
+          await this.#saveCheckpoint(step, nextEpoch, nextIndex);
+          this.emit('stopped', { epoch, step });
+          return { steps: step, epochs: epoch, stopped: true, lastLoss, metrics };
+        }
+        if (every && step % every === 0) await this.#saveCheckpoint(step, nextEpoch, nextIndex);
+      }
+      this.emit('epoch', { epoch, step, meanLoss: epochSteps ? epochLoss / epochSteps : Number.NaN });
+      if (o.evaluate) {
+        metrics = await o.evaluate({ epoch, step });
+        this.emit('evaluation', { epoch, step, metrics });
+      }
+    }
+    await this.#saveCheckpoint(step, o.epochs, 0);
+    return { steps: step, epochs: o.epochs, stopped: false, lastLoss, metrics };
+  }
+}

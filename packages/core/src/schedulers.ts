@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import { parseConfig } from './config.js';
+import { badValue } from './errors.js';
+
+/**
+ * A hyper-parameter as a function of the optimiser step. `step` counts from 0;
+ * `totalSteps` is the run's length, so a schedule can be written once for any run length.
+ */
+export interface Scheduler {
+  readonly kind: string;
+  value(step: number, totalSteps: number): number;
+}
+
+const finite = z.number().refine(Number.isFinite, 'a finite number');
+const positiveInt = z.number().int().positive();
+
+export const constantSchema = z.object({ value: finite }).strict();
+export const rampSchema = z
+  .object({
+    from: finite,
+    to: finite,
+    /** Length of the ramp in steps; defaults to the run's total steps. After it, the value stays at `to`. */
+    steps: positiveInt.optional(),
+  })
+  .strict();
+export const stepDecaySchema = z
+  .object({
+    initial: finite,
+    /** Multiplier applied at each milestone. */
+    gamma: z.number().positive(),
+    /** Decay every this many steps... */
+    every: positiveInt.optional(),
+    /** ...or at these steps (ascending). */
+    milestones: z.array(z.number().int().nonnegative()).optional(),
+  })
+  .strict()
+  .refine((c) => (c.every === undefined) !== (c.milestones === undefined), {
+    message: 'exactly one of every, milestones',
+    path: ['every'],
+  });
+
+export type RampConfig = z.infer<typeof rampSchema>;
+
+function checkStep(step: number, totalSteps: number): void {
+  if (!(Number.isInteger(step) && step >= 0)) throw badValue('step', step, 'an integer >= 0');
+  if (!(Number.isInteger(totalSteps) && totalSteps >= 1)) throw badValue('totalSteps', totalSteps, 'an integer >= 1');
+}
+
+/** Progress through a ramp in [0, 1]; a ramp of length n reaches `to` at step n. */
+function progress(step: number, length: number): number {
+  return Math.min(1, step / length);
+}
+
+export function constant(value: number): Scheduler {
+  parseConfig(constantSchema, { value }, 'constant');
+  return { kind: 'constant', value: (step, total) => (checkStep(step, total), value) };
+}
+
+export function linear(config: RampConfig): Scheduler {
+  const { from, to, steps } = parseConfig(rampSchema, config, 'scheduler');
+  return {
+    kind: 'linear',
+    value(step, total) {
+      checkStep(step, total);
+      return from + (to - from) * progress(step, steps ?? total);
+    },
+  };
+}
+
+/** Half-cosine from `from` to `to` (SGDR-style annealing without restarts). */
+export function cosine(config: RampConfig): Scheduler {
+  const { from, to, steps } = parseConfig(rampSchema, config, 'scheduler');
+  return {
+    kind: 'cosine',
+    value(step, total) {
+      checkStep(step, total);
+      const t = progress(step, steps ?? total);
+      return to + (from - to) * 0.5 * (1 + Math.cos(Math.PI * t));
+    },
+  };
+}
+
+/** `initial · gamma^k`, where k counts the milestones passed (or `floor(step / every)`). */
+export function stepDecay(config: z.input<typeof stepDecaySchema>): Scheduler {
+  const { initial, gamma, every, milestones } = parseConfig(stepDecaySchema, config, 'step');
+  return {
+    kind: 'step',
+    value(step, total) {
+      checkStep(step, total);
+      const passed = every !== undefined ? Math.floor(step / every) : milestones!.filter((m) => step >= m).length;
+      return initial * gamma ** passed;
+    },
+  };
+}
+
+/**
+ * Linear warm-up from `from` to the first value of `then` over `steps`, then `then`
+ * evaluated on the remaining steps (its step 0 is the first step after warm-up).
+ */
+export function warmup(config: { steps: number; from?: number; then: Scheduler }): Scheduler {
+  const steps = parseConfig(positiveInt, config.steps, 'warmup.steps');
+  const from = config.from ?? 0;
+  const { then } = config;
+  return {
+    kind: 'warmup',
+    value(step, total) {
+      checkStep(step, total);
+      const rest = Math.max(1, total - steps);
+      if (step >= steps) return then.value(step - steps, rest);
+      const target = then.value(0, rest);
+      return from + (target - from) * (step / steps);
+    },
+  };
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+// "Installed piecemeal from npm" stays true only if the tarballs work on their own: pack every
+// publishable workspace, install the tarballs into a fresh consumer project, and import each
+// package (and each subpath export) both as ESM and as CJS.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const workspaces = ['packages', 'plugins']
+  .filter((group) => existsSync(join(root, group)))
+  .flatMap((group) => readdirSync(join(root, group)).map((name) => join(root, group, name)))
+  .filter((dir) => existsSync(join(dir, 'package.json')))
+  .map((dir) => ({ dir, pkg: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) }))
+  .filter(({ pkg }) => !pkg.private);
+
+const scratch = mkdtempSync(join(tmpdir(), 'distillery-pack-'));
+const results = [];
+const check = (name, fn) => {
+  try {
+    fn();
+    results.push({ name, ok: true });
+    console.log(`ok   ${name}`);
+  } catch (error) {
+    results.push({ name, ok: false, error: String(error.stderr ?? error.message ?? error) });
+    console.log(`FAIL ${name}\n${String(error.stderr ?? error.message).slice(0, 2000)}`);
+  }
+};
+
+try {
+  const tarballs = [];
+  for (const { dir, pkg } of workspaces) {
+    check(`pack ${pkg.name}`, () => {
+      const out = execFileSync('npm', ['pack', '--pack-destination', scratch, '--json', '--loglevel=error'], { cwd: dir, encoding: 'utf8' });
+      const [info] = JSON.parse(out);
+      const files = info.files.map((f) => f.path);
+      for (const required of ['package.json', 'README.md']) if (!files.includes(required)) throw new Error(`${pkg.name}: tarball lacks ${required}`);
+      if (!files.some((f) => f.startsWith('dist/'))) throw new Error(`${pkg.name}: tarball has no dist/`);
+      if (files.some((f) => f.startsWith('src/') || f.startsWith('test/'))) throw new Error(`${pkg.name}: tarball ships sources or tests`);
+      tarballs.push(join(scratch, info.filename));
+    });
+  }
+
+  const consumer = join(scratch, 'consumer');
+  execFileSync('mkdir', ['-p', consumer]);
+  writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '0.0.0' }));
+  check('install tarballs in a fresh project', () => {
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], { cwd: consumer, encoding: 'utf8', stdio: 'pipe' });
+  });
+
+  for (const { pkg } of workspaces) {
+    for (const [subpath, conditions] of Object.entries(pkg.exports ?? {})) {
+      if (subpath === './package.json' || typeof conditions !== 'object') continue;
+      const specifier = subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`;
+      if (conditions.import && subpath === './testing') {
+        // The vitest fixtures need vitest (an optional peer) and probe the adapter on import: check they resolve.
+        check(`resolve ${specifier} (ESM)`, () => {
+          const code = `const url = import.meta.resolve(${JSON.stringify(specifier)}); if (!url.endsWith('.js')) throw new Error(url);`;
+          execFileSync('node', ['--input-type=module', '-e', code], { cwd: consumer, stdio: 'pipe' });
+        });
+      } else if (conditions.import) {
+        check(`import ${specifier} (ESM)`, () => {
+          const code = `const m = await import(${JSON.stringify(specifier)}); if (Object.keys(m).length === 0) throw new Error('no exports');`;
+          execFileSync('node', ['--input-type=module', '-e', code], { cwd: consumer, stdio: 'pipe', env: { ...process.env, DISTILLERY_REQUIRE_GPU: '' } });
+        });
+      }
+      if (conditions.require) {
+        check(`require ${specifier} (CJS)`, () => {
+          const code = `const m = require(${JSON.stringify(specifier)}); if (Object.keys(m).length === 0) throw new Error('no exports');`;
+          execFileSync('node', ['-e', code], { cwd: consumer, stdio: 'pipe' });
+        });
+      }
+    }
+  }
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
+
+const passed = results.filter((r) => r.ok).length;
+const failed = results.length - passed;
+writeFileSync(
+  join(root, 'test-results-packaging.json'),
+  JSON.stringify({ numPassedTests: passed, numFailedTests: failed, numPendingTests: 0, success: failed === 0, testResults: [{ name: 'packaging', assertionResults: results.map((r) => ({ status: r.ok ? 'passed' : 'failed', fullName: r.name })) }] }),
+);
+console.log(`packaging: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

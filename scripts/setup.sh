@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Sets a fresh machine up for Distillery: a Vulkan driver WebGPU can use, the npm packages, a build.
+# Safe to re-run. Used by the README's two commands and by .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-vulkan.sh || echo "setup: no usable Vulkan driver could be installed; GPU work will fail with E_NO_ADAPTER" >&2
+
+echo "setup: npm ci"
+npm ci --no-audit --no-fund --loglevel=error
+
+echo "setup: build"
+npx turbo run build --output-logs=errors-only
