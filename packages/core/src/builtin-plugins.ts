@@ -57,5 +57,5 @@ export const builtinSchedulerPlugins = [constantPlugin, linearPlugin, cosinePlug
 
 /** A registry holding Distillery's built-in plugins; packages add theirs with `register`. */
 export function createRegistry(): PluginRegistry {
-  return new PluginRegistry().register(...(builtinSchedulerPlugins as never[]));
+  return new PluginRegistry().register(...builtinSchedulerPlugins);
 }

@@ -21,6 +21,10 @@ export interface PluginDefinition<Config = unknown, Product = unknown> {
   create(config: Config, context: PluginContext): Product | Promise<Product>;
 }
 
+/** A plugin of any config type (the registry stores plugins of many configs side by side). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- config types are erased in the registry, validated at create()
+export type AnyPluginDefinition = PluginDefinition<any, unknown>;
+
 /** Identity function that gives a plugin definition its types. */
 export function definePlugin<Config, Product>(definition: PluginDefinition<Config, Product>): PluginDefinition<Config, Product> {
   if (!definition.name || typeof definition.name !== 'string') {
@@ -38,9 +42,9 @@ export type PluginSpec = string | ({ name: string } & Record<string, unknown>);
 const specSchema = z.union([z.string().min(1), z.looseObject({ name: z.string().min(1) })]);
 
 export class PluginRegistry {
-  readonly #plugins = new Map<string, PluginDefinition<never, unknown>>();
+  readonly #plugins = new Map<string, AnyPluginDefinition>();
 
-  register(...plugins: PluginDefinition<never, unknown>[]): this {
+  register(...plugins: AnyPluginDefinition[]): this {
     for (const plugin of plugins) {
       const key = `${plugin.kind}/${plugin.name}`;
       if (this.#plugins.has(key)) {
@@ -63,7 +67,7 @@ export class PluginRegistry {
     return [...this.#plugins.values()].filter((p) => p.kind === kind).map((p) => p.name).sort();
   }
 
-  get(kind: PluginKind, name: string): PluginDefinition<never, unknown> {
+  get(kind: PluginKind, name: string): AnyPluginDefinition {
     const plugin = this.#plugins.get(`${kind}/${name}`);
     if (!plugin) {
       const known = this.list(kind);
@@ -116,7 +120,7 @@ export class PluginRegistry {
   }
 }
 
-function isPluginDefinition(value: unknown): value is PluginDefinition<never, unknown> {
+function isPluginDefinition(value: unknown): value is AnyPluginDefinition {
   return (
     typeof value === 'object' &&
     value !== null &&

@@ -86,10 +86,27 @@ export class SupervisedObjective implements FitObjective {
       const lD = logTokens[i]!;
       const t1 = a - alpha * lN;
       const t2 = b - beta * lD;
-      const top = t1 > t2 ? (t1 > e ? t1 : e) : t2 > e ? t2 : e;
-      const x1 = Math.exp(t1 - top);
-      const x2 = Math.exp(t2 - top);
-      const x3 = Math.exp(e - top);
+      // Three-term log-sum-exp; the largest term is exactly 1 after shifting, so two exps suffice.
+      let top: number;
+      let x1: number;
+      let x2: number;
+      let x3: number;
+      if (t1 >= t2 && t1 >= e) {
+        top = t1;
+        x1 = 1;
+        x2 = Math.exp(t2 - t1);
+        x3 = Math.exp(e - t1);
+      } else if (t2 >= e) {
+        top = t2;
+        x1 = Math.exp(t1 - t2);
+        x2 = 1;
+        x3 = Math.exp(e - t2);
+      } else {
+        top = e;
+        x1 = Math.exp(t1 - e);
+        x2 = Math.exp(t2 - e);
+        x3 = 1;
+      }
       const sum = x1 + x2 + x3;
       const r = top + Math.log(sum) - logLoss[i]!;
       let psi: number;

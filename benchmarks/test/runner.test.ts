@@ -1,0 +1,58 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
+import { formatTable, renderMarkdown, runSuites, saveResults, summarize, suites, type BenchDocument } from '../src/index.js';
+
+const doc = (suite: string, median: number): BenchDocument => ({
+  schema: 1,
+  adapter: { vendor: 'acme', architecture: 'rdna9', device: 'x', description: 'Acme X', backend: 'dawn-node' },
+  host: { os: 'linux', cpu: 'cpu', cores: 2, node: 'v20' },
+  date: '2026-01-01T00:00:00.000Z',
+  results: [{ suite, name: 'fused', params: { rows: 64 }, ms: { median, min: median, max: median, runs: 3 }, gbps: 4, baselines: { tfjs: { ms: { median: median * 10, min: 0, max: 0 } } } }],
+});
+
+describe('benchmark format', () => {
+  it('summarizes samples into median/min/max', () => {
+    expect(summarize([5, 1, 3])).toEqual({ median: 3, min: 1, max: 5, runs: 3 });
+    expect(summarize([4, 1, 3, 2]).median).toBe(2.5);
+  });
+
+  it('merges saved results per adapter: a rerun replaces its suites and keeps the others', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bench-'));
+    await saveResults(dir, doc('kd-loss', 5));
+    const path = await saveResults(dir, doc('softmax', 2));
+    await saveResults(dir, doc('kd-loss', 4));
+    const saved = JSON.parse(await readFile(path, 'utf8')) as BenchDocument;
+    expect(path.endsWith('acme-rdna9.json')).toBe(true);
+    expect(saved.results.map((r) => [r.suite, r.ms.median])).toEqual([['softmax', 2], ['kd-loss', 4]]);
+  });
+
+  it('renders tables with speed-ups against baselines', () => {
+    expect(formatTable(doc('kd-loss', 5))).toContain('tfjs 50.00 ms (10.0x)');
+    const md = renderMarkdown([doc('kd-loss', 5)]);
+    expect(md).toContain('## acme rdna9 x');
+    expect(md).toContain('| fused | rows=64 | 5.000 |');
+    expect(md).toContain('50.00 (10.0x)');
+  });
+
+  it('every suite has a unique name and a description', () => {
+    const names = suites.map((s) => s.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names).toContain('bandwidth');
+    expect(suites.every((s) => s.description.length > 10)).toBe(true);
+  });
+});
+
+gpuDescribe('bandwidth suite', () => {
+  gpuTest('produces a schema-1 document with a copy bandwidth figure', async () => {
+    const bandwidth = suites.find((s) => s.name === 'bandwidth')!;
+    const result = await runSuites([bandwidth], { quick: true, options: {}, log: () => {} });
+    expect(result.schema).toBe(1);
+    expect(result.adapter?.backend).toBe('dawn-node');
+    expect(result.results[0]).toMatchObject({ suite: 'bandwidth', name: 'copy' });
+    expect(result.results[0]!.gbps).toBeGreaterThan(0);
+    expect(result.results[0]!.ms.runs).toBe(3);
+  });
+});
