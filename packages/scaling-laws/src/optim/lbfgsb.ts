@@ -1,7 +1,7 @@
 /** f(x), writing the gradient into `gradient`. Must not keep references to either array. */
 export type ObjectiveWithGradient = (x: Float64Array, gradient: Float64Array) => number;
 
-export type StopReason = 'gradient' | 'function' | 'max-iterations' | 'line-search' | 'non-finite' | 'callback';
+export type StopReason = 'gradient' | 'function' | 'max-iterations' | 'line-search' | 'non-finite';
 
 export interface BoundedMinimizeOptions {
   /** Iteration cap (one iteration = one accepted step). */
@@ -12,8 +12,6 @@ export interface BoundedMinimizeOptions {
   functionTolerance?: number;
   /** Backtracking steps before the line search gives up. */
   maxLineSearchSteps?: number;
-  /** Called after every accepted step; returning true stops the run with reason 'callback'. */
-  onIteration?: (x: Float64Array, f: number) => boolean;
 }
 
 export interface BoundedMinimizeResult {
@@ -225,10 +223,6 @@ export class BoundedLbfgs {
       gTrial = swapG;
       if (previous - f <= functionTolerance * Math.max(Math.abs(previous), Math.abs(f), 1)) {
         reason = 'function';
-        break;
-      }
-      if (options.onIteration?.(xCurrent, f)) {
-        reason = 'callback';
         break;
       }
     }
