@@ -1,5 +1,10 @@
 import type { CliCommand } from '../command.js';
+import { demoCommand } from './demo.js';
 import { selfcheckCommand } from './selfcheck.js';
+import { fitCommand } from './fit.js';
+import { planCommand } from './plan.js';
+import { collectCommand } from './collect.js';
+import { stepByStepCommand } from './step-by-step.js';
 
 /** Every subcommand, in the order `distillery --help` lists them. */
-export const commands: readonly CliCommand[] = [selfcheckCommand];
+export const commands: readonly CliCommand[] = [selfcheckCommand, demoCommand, fitCommand, planCommand, collectCommand, stepByStepCommand];
