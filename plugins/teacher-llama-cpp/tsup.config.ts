@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'es2022',
+  // ESM-only native package: loaded lazily with import() (kept as import() in the CJS build too).
+  external: ['node-llama-cpp'],
 });

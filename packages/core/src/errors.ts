@@ -36,6 +36,8 @@ export const ERROR_CODES = {
   E_ABORTED: 'E_ABORTED',
   /** Input data (CSV, JSON, JSONL) could not be parsed; `details` names row and column. */
   E_BAD_INPUT: 'E_BAD_INPUT',
+  /** A black-box teacher request failed (HTTP status, timeout, reset, malformed body); see `kind`, `status`, `retryable`. */
+  E_TEACHER_REQUEST: 'E_TEACHER_REQUEST',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

@@ -1,0 +1,396 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { DistilleryError, parseConfig, type BlackBoxTeacher, type CompletionRequest, type PluginRegistry } from '@distillery/core';
+import { writeFileAtomic } from '@distillery/core/node';
+import { z } from 'zod';
+import { FileResponseCache } from './cache.js';
+import { collect, type CollectItem, type CollectOptions, type CollectProgress, type CollectSummary, type CollectedRecord } from './collect.js';
+import { parseJsonlText, readJsonl } from './jsonl.js';
+import { createBlackBoxRegistry } from './plugins.js';
+import { ReplayTeacher } from './replay.js';
+import { loadExamplesJsonl, loadStepByStepSplit, loadRecordedOutputs, type StepByStepDataset } from './step-by-step/data.js';
+import { buildEvaluationSet, buildStepByStepDataset, parseCompletions, teacherAccuracy, type BuildStats, type TeacherAccuracy } from './step-by-step/dataset.js';
+import { PRESETS, type Exemplar, type PresetName, type StepByStepExample, type TaskPreset } from './step-by-step/presets.js';
+import { buildFewShotPrompt, stepByStepItems } from './step-by-step/prompt.js';
+
+const int = z.number().int();
+export const samplingSchema = z
+  .object({
+    temperature: z.number().min(0).optional(),
+    maxTokens: int.positive().optional(),
+    stop: z.array(z.string()).optional(),
+    topLogprobs: int.min(0).max(20).optional(),
+    seed: int.optional(),
+  })
+  .strict();
+
+const runSchema = {
+  /** Requests in flight at once (default 8). */
+  concurrency: int.min(1).max(1024).optional(),
+  /** Per-attempt timeout (default 120 000 ms). */
+  timeoutMs: z.number().positive().optional(),
+  retry: z
+    .object({
+      retries: int.min(0),
+      baseDelayMs: z.number().min(0),
+      maxDelayMs: z.number().min(0),
+      factor: z.number().min(1),
+      jitter: z.enum(['full', 'equal', 'none']),
+      maxRetryAfterMs: z.number().min(0),
+    })
+    .partial()
+    .strict()
+    .optional(),
+  rateLimit: z.object({ requestsPerMinute: z.number().positive(), tokensPerMinute: z.number().positive(), burstRequests: int.min(1) }).partial().strict().optional(),
+  budget: z
+    .object({
+      maxRequests: int.min(0),
+      maxTokens: int.min(0),
+      maxCostUsd: z.number().min(0),
+      pricing: z.object({ promptPerMillion: z.number().min(0), completionPerMillion: z.number().min(0) }).strict(),
+    })
+    .partial()
+    .strict()
+    .refine((b) => b.maxCostUsd === undefined || b.pricing !== undefined, { message: 'pricing (USD per million tokens) when maxCostUsd is set', path: ['pricing'] })
+    .optional(),
+  /** Response cache directory, or false for none (default: `teacher-cache` beside the output). */
+  cache: z.union([z.literal(false), z.object({ dir: z.string().min(1) }).strict()]).optional(),
+  fsync: z.boolean().optional(),
+  /** Skip ids already collected (default true). */
+  resume: z.boolean().optional(),
+};
+
+const teacherSpec = z.union([z.string().min(1), z.looseObject({ name: z.string().min(1) })]);
+const exemplarSchema = z
+  .object({ input: z.string(), rationale: z.string(), label: z.string(), choices: z.array(z.string()).optional(), premise: z.string().optional(), hypothesis: z.string().optional() })
+  .strict();
+const presetName = z.enum(['multiple-choice', 'arithmetic', 'nli']);
+const fieldsSchema = z.object({ id: z.string(), input: z.string(), label: z.string(), choices: z.string(), premise: z.string(), hypothesis: z.string() }).partial().strict();
+const releaseSchema = z
+  .object({ dir: z.string().min(1), dataset: z.enum(['svamp', 'cqa']), split: z.enum(['train', 'test']), limit: int.positive().optional() })
+  .strict();
+
+export const collectConfigSchema = z
+  .object({
+    /** Plugin packages to load (their teachers become available by name). */
+    plugins: z.array(z.string().min(1)).optional(),
+    /** A teacher spec (`{ name: "openai", … }`), or `"recorded"` to replay the release's outputs (with input.stepByStep). */
+    teacher: teacherSpec,
+    input: z
+      .object({
+        /** JSONL of requests: `{ id, prompt | messages, temperature?, maxTokens?, stop?, topLogprobs?, seed? }`. */
+        requests: z.string().min(1).optional(),
+        /** JSONL of examples turned into few-shot prompts with `preset` and `exemplars`. */
+        examples: z.string().min(1).optional(),
+        /** A split of the Distilling step-by-step release. */
+        stepByStep: releaseSchema.optional(),
+        fields: fieldsSchema.optional(),
+        limit: int.positive().optional(),
+        preset: presetName.optional(),
+        exemplars: z.array(exemplarSchema).optional(),
+        instruction: z.string().optional(),
+      })
+      .strict()
+      .superRefine((input, ctx) => {
+        const given = (['requests', 'examples', 'stepByStep'] as const).filter((k) => input[k] !== undefined);
+        if (given.length !== 1) ctx.addIssue({ code: 'custom', message: `exactly one of requests, examples, stepByStep (got ${given.length ? given.join(', ') : 'none'})`, path: ['requests'] });
+        if (input.examples !== undefined && input.preset === undefined) ctx.addIssue({ code: 'custom', message: 'a preset to build prompts from examples', path: ['preset'] });
+      }),
+    sampling: samplingSchema.optional(),
+    /** Output JSONL (appended; resumed by default). */
+    output: z.string().min(1),
+    ...runSchema,
+  })
+  .strict();
+
+export type CollectConfig = z.input<typeof collectConfigSchema>;
+
+export const stepByStepConfigSchema = z
+  .object({
+    plugins: z.array(z.string().min(1)).optional(),
+    data: z
+      .object({
+        /** The release folder (…/data/step-by-step) with `dataset`… */
+        dir: z.string().min(1).optional(),
+        dataset: z.enum(['svamp', 'cqa']).optional(),
+        /** …or your own JSONL files. */
+        train: z.string().min(1).optional(),
+        test: z.string().min(1).optional(),
+        fields: fieldsSchema.optional(),
+        /** Use only the first `limit` rows of each split (CI-sized runs). */
+        limit: int.positive().optional(),
+      })
+      .strict()
+      .superRefine((d, ctx) => {
+        const release = d.dir !== undefined || d.dataset !== undefined;
+        if (release && (d.dir === undefined || d.dataset === undefined)) ctx.addIssue({ code: 'custom', message: 'both dir and dataset for the release', path: [d.dir === undefined ? 'dir' : 'dataset'] });
+        if (release === (d.train !== undefined)) ctx.addIssue({ code: 'custom', message: 'either dir + dataset, or train (and optionally test) files', path: ['train'] });
+      }),
+    /** Default: arithmetic for svamp, multiple-choice for cqa. */
+    preset: presetName.optional(),
+    exemplars: z.array(exemplarSchema).optional(),
+    instruction: z.string().optional(),
+    /** `"recorded"` (replay the release's PaLM outputs) or a teacher spec. Default "recorded" for the release. */
+    teacher: teacherSpec.optional(),
+    sampling: samplingSchema.optional(),
+    collect: z.object(runSchema).strict().optional(),
+    build: z
+      .object({
+        labels: z.enum(['teacher', 'gold']).optional(),
+        dropDisagreeing: z.boolean().optional(),
+        validationFraction: z.number().min(0).lt(1).optional(),
+        seed: int.optional(),
+      })
+      .strict()
+      .optional(),
+    /** Output folder: completions/, train/validation/test.jsonl, rejected.jsonl, report.json. */
+    output: z.string().min(1),
+    /** Student training (L_label + λ·L_rationale); reserved for the trainer, not run by this version. */
+    train: z.looseObject({}).optional(),
+  })
+  .strict();
+
+export type StepByStepConfig = z.input<typeof stepByStepConfigSchema>;
+
+export interface RunHooks {
+  /** Relative paths in the config are resolved against this (the config file's folder). */
+  baseDir?: string;
+  onProgress?: (split: string, progress: CollectProgress) => void;
+  onRetry?: CollectOptions['onRetry'];
+  signal?: AbortSignal;
+  /** Registry to resolve teachers from (default: core + black-box teachers). */
+  registry?: PluginRegistry;
+  /** How plugin packages are imported (default `import()`). */
+  importer?: (specifier: string) => Promise<unknown>;
+}
+
+/** Reads a JSON config file: E_NOT_FOUND when missing, E_BAD_CONFIG when not JSON. */
+export async function readConfigFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new DistilleryError('E_NOT_FOUND', `config file ${path} cannot be read`, { field: 'config', value: path });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    // Position only: V8's message may quote the text around the error, and a config may hold a key.
+    const where = /position \d+(?: \(line \d+ column \d+\))?/.exec((error as Error).message)?.[0];
+    throw new DistilleryError('E_BAD_CONFIG', `config file ${path} is not valid JSON${where ? ` (at ${where})` : ''}`, { field: 'config', value: path });
+  }
+}
+
+const at = (base: string, path: string) => (isAbsolute(path) ? path : resolve(base, path));
+
+async function teacherFrom(spec: z.infer<typeof teacherSpec>, plugins: readonly string[] | undefined, hooks: RunHooks): Promise<BlackBoxTeacher> {
+  const registry = hooks.registry ?? createBlackBoxRegistry();
+  for (const pkg of plugins ?? []) await registry.loadPackage(pkg, hooks.importer);
+  const teacher = await registry.create<BlackBoxTeacher>('teacher', spec, { path: 'teacher' });
+  if (!teacher || teacher.kind !== 'black-box' || typeof teacher.complete !== 'function') {
+    throw new DistilleryError('E_BAD_CONFIG', `teacher ${JSON.stringify(typeof spec === 'string' ? spec : spec.name)} is not a black-box teacher (no complete())`, { field: 'teacher.name' });
+  }
+  return teacher;
+}
+
+/** A replay of the release's recorded outputs for these examples, keyed by the prompts they produce. */
+function recordedTeacher(examples: readonly StepByStepExample[], outputs: readonly string[], prompt: { preset: TaskPreset; exemplars: readonly Exemplar[]; instruction?: string }, name: string): ReplayTeacher {
+  return new ReplayTeacher(
+    examples.map((example, i) => ({ request: { prompt: buildFewShotPrompt(prompt, example) }, completion: outputs[i]! })),
+    { name },
+  );
+}
+
+function runOptions(config: z.infer<z.ZodObject<typeof runSchema>>, base: string, defaultCacheDir: string | undefined) {
+  const cacheDir = config.cache === false ? undefined : config.cache ? at(base, config.cache.dir) : defaultCacheDir;
+  return {
+    concurrency: config.concurrency,
+    timeoutMs: config.timeoutMs,
+    retry: config.retry,
+    rateLimit: config.rateLimit,
+    budget: config.budget,
+    cache: cacheDir ? new FileResponseCache(cacheDir) : undefined,
+    fsync: config.fsync,
+    resume: config.resume,
+  };
+}
+
+async function readRequests(path: string, sampling: Omit<CompletionRequest, 'prompt' | 'messages'>): Promise<CollectItem[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new DistilleryError('E_NOT_FOUND', `requests file ${path} cannot be read`, { field: 'input.requests', value: path });
+  }
+  return parseJsonlText<Record<string, unknown>>(text, path).map((row, i) => {
+    const { id, prompt, messages, ...rest } = row;
+    if ((typeof id !== 'string' && typeof id !== 'number') || (typeof prompt !== 'string' && !Array.isArray(messages))) {
+      throw new DistilleryError('E_BAD_INPUT', `${path}: line ${i + 1} needs "id" and "prompt" or "messages"`, { field: `${path}:${i + 1}`, line: i + 1 });
+    }
+    const own = parseConfig(samplingSchema, rest, `${path}:${i + 1}`);
+    return { id: String(id), request: { ...sampling, ...own, ...(typeof prompt === 'string' ? { prompt } : { messages: messages as CompletionRequest['messages'] }) } };
+  });
+}
+
+export interface CollectRun {
+  teacher: string;
+  summary: CollectSummary;
+}
+
+/** `distillery collect <config>`: validates the config, builds the items and the teacher, runs `collect`. */
+export async function runCollectConfig(value: unknown, hooks: RunHooks = {}): Promise<CollectRun> {
+  const config = parseConfig(collectConfigSchema, value);
+  const base = hooks.baseDir ?? process.cwd();
+  const output = at(base, config.output);
+  const sampling = { temperature: 0, maxTokens: 256, ...config.sampling };
+  const input = config.input;
+  let items: CollectItem[];
+  let teacher: BlackBoxTeacher;
+  const recorded = config.teacher === 'recorded';
+  if (recorded && !input.stepByStep) throw new DistilleryError('E_BAD_CONFIG', 'invalid config\n  teacher: "recorded" replays the release and needs input.stepByStep', { field: 'teacher' });
+  if (input.requests !== undefined) {
+    items = await readRequests(at(base, input.requests), sampling);
+    if (input.limit) items = items.slice(0, input.limit);
+    teacher = await teacherFrom(config.teacher, config.plugins, hooks);
+  } else {
+    const release = input.stepByStep;
+    let examples = release ? await loadStepByStepSplit(at(base, release.dir), release.dataset, release.split) : await loadExamplesJsonl(at(base, input.examples!), input.fields);
+    const limit = release?.limit ?? input.limit;
+    if (limit) examples = examples.slice(0, limit);
+    const preset = PRESETS[(input.preset ?? (release ? defaultPreset(release.dataset) : 'arithmetic')) as PresetName];
+    const prompt = { preset, exemplars: input.exemplars ?? [], instruction: input.instruction };
+    items = stepByStepItems(examples, { ...prompt, sampling });
+    if (recorded) {
+      const outputs = await loadRecordedOutputs(at(base, release!.dir), release!.dataset, release!.split);
+      teacher = recordedTeacher(examples, outputs, prompt, `recorded:${release!.dataset}`);
+    } else teacher = await teacherFrom(config.teacher, config.plugins, hooks);
+  }
+  try {
+    const summary = await collect({
+      teacher,
+      items,
+      output,
+      ...runOptions(config, base, recorded ? undefined : join(dirname(output), 'teacher-cache')),
+      signal: hooks.signal,
+      onProgress: hooks.onProgress && ((p) => hooks.onProgress!('collect', p)),
+      onRetry: hooks.onRetry,
+    });
+    return { teacher: teacher.name, summary };
+  } finally {
+    await disposeTeacher(teacher);
+  }
+}
+
+async function disposeTeacher(teacher: BlackBoxTeacher): Promise<void> {
+  const dispose = (teacher as { dispose?: () => unknown }).dispose;
+  if (typeof dispose === 'function') await dispose.call(teacher);
+}
+
+function defaultPreset(dataset: StepByStepDataset): PresetName {
+  return dataset === 'svamp' ? 'arithmetic' : 'multiple-choice';
+}
+
+/** Writes records as JSON Lines, atomically. */
+export async function writeJsonlFile(path: string, records: readonly unknown[]): Promise<void> {
+  await writeFileAtomic(path, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+}
+
+export interface StepByStepSplitReport {
+  examples: number;
+  collect: Omit<CollectSummary, 'output' | 'errorsPath'>;
+  accuracy: TeacherAccuracy;
+}
+
+export interface StepByStepReport {
+  dataset: string;
+  preset: PresetName;
+  teacher: string;
+  splits: Record<string, StepByStepSplitReport>;
+  build?: BuildStats;
+  /** Files written, relative to the output folder. */
+  files: string[];
+  /** The `train` section is kept for the student trainer; this version does not train. */
+  training: 'not-configured' | 'not-implemented';
+  complete: boolean;
+}
+
+/**
+ * `distillery step-by-step <config>`: collects (or replays) the teacher's chain-of-thought outputs
+ * for each split, parses them, reports the teacher's accuracy against gold, and writes the
+ * step-by-step dataset (train/validation from the train split, test kept whole) as JSONL that
+ * Hugging Face `datasets` loads unchanged.
+ */
+export async function runStepByStep(value: unknown, hooks: RunHooks = {}): Promise<StepByStepReport> {
+  const config = parseConfig(stepByStepConfigSchema, value);
+  const base = hooks.baseDir ?? process.cwd();
+  const out = at(base, config.output);
+  const data = config.data;
+  const release = data.dir !== undefined ? { dir: at(base, data.dir), dataset: data.dataset! } : undefined;
+  const presetKey: PresetName | undefined = config.preset ?? (release ? defaultPreset(release.dataset) : undefined);
+  if (!presetKey) throw new DistilleryError('E_BAD_CONFIG', 'invalid config\n  preset: expected one of "multiple-choice", "arithmetic", "nli" for your own data, got undefined', { field: 'preset' });
+  const preset = PRESETS[presetKey];
+  const teacherSpecValue = config.teacher ?? (release ? 'recorded' : undefined);
+  if (teacherSpecValue === undefined) throw new DistilleryError('E_BAD_CONFIG', 'invalid config\n  teacher: expected a teacher spec for your own data, got undefined', { field: 'teacher' });
+  const recorded = teacherSpecValue === 'recorded';
+  if (recorded && !release) throw new DistilleryError('E_BAD_CONFIG', 'invalid config\n  teacher: "recorded" replays the release and needs data.dir + data.dataset', { field: 'teacher' });
+  if (!recorded && !config.exemplars?.length) throw new DistilleryError('E_BAD_CONFIG', 'invalid config\n  exemplars: expected at least one worked example for a live teacher, got none', { field: 'exemplars' });
+  const prompt = { preset, exemplars: config.exemplars ?? [], instruction: config.instruction };
+  const sampling = { temperature: 0, maxTokens: 256, ...config.sampling };
+  const splits: { name: 'train' | 'test'; examples: StepByStepExample[] }[] = [];
+  if (release) {
+    for (const split of ['train', 'test'] as const) splits.push({ name: split, examples: await loadStepByStepSplit(release.dir, release.dataset, split) });
+  } else {
+    splits.push({ name: 'train', examples: await loadExamplesJsonl(at(base, data.train!), data.fields) });
+    if (data.test) splits.push({ name: 'test', examples: await loadExamplesJsonl(at(base, data.test), data.fields) });
+  }
+  if (data.limit) for (const s of splits) s.examples = s.examples.slice(0, data.limit);
+
+  const live = recorded ? undefined : await teacherFrom(teacherSpecValue, config.plugins, hooks);
+  const report: StepByStepReport = {
+    dataset: release?.dataset ?? data.train!,
+    preset: presetKey,
+    teacher: live?.name ?? `recorded:${release!.dataset}`,
+    splits: {},
+    files: [],
+    training: config.train ? 'not-implemented' : 'not-configured',
+    complete: true,
+  };
+  try {
+    for (const split of splits) {
+      const teacher = live ?? recordedTeacher(split.examples, (await loadRecordedOutputs(release!.dir, release!.dataset, split.name)).slice(0, split.examples.length), prompt, report.teacher);
+      const completionsPath = join(out, 'completions', `${split.name}.jsonl`);
+      const summary = await collect({
+        teacher,
+        items: stepByStepItems(split.examples, { ...prompt, sampling }),
+        output: completionsPath,
+        ...runOptions(config.collect ?? {}, base, recorded ? undefined : join(out, 'teacher-cache')),
+        signal: hooks.signal,
+        onProgress: hooks.onProgress && ((p) => hooks.onProgress!(split.name, p)),
+        onRetry: hooks.onRetry,
+      });
+      const texts = new Map<string, string>();
+      for (const record of (await readJsonl<CollectedRecord>(completionsPath)).records) texts.set(record.id, record.completion.text);
+      const parsed = parseCompletions(preset, split.examples, texts);
+      const { output: _o, errorsPath: _e, ...collectSummary } = summary;
+      report.splits[split.name] = { examples: split.examples.length, collect: collectSummary, accuracy: teacherAccuracy(parsed) };
+      report.complete &&= summary.complete;
+      if (split.name === 'train') {
+        const built = buildStepByStepDataset(parsed, config.build);
+        await writeJsonlFile(join(out, 'train.jsonl'), built.train);
+        await writeJsonlFile(join(out, 'validation.jsonl'), built.validation);
+        await writeJsonlFile(join(out, 'rejected.jsonl'), built.rejected);
+        report.build = built.stats;
+        report.files.push('train.jsonl', 'validation.jsonl', 'rejected.jsonl');
+      } else {
+        await writeJsonlFile(join(out, 'test.jsonl'), buildEvaluationSet(parsed));
+        report.files.push('test.jsonl');
+      }
+      report.files.push(`completions/${split.name}.jsonl`);
+    }
+  } finally {
+    if (live) await disposeTeacher(live);
+  }
+  report.files.push('report.json');
+  await writeFileAtomic(join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  return report;
+}
