@@ -112,7 +112,7 @@ class StopSignal extends Error {
 }
 
 function describeFailure(error: unknown): CollectFailure['error'] {
-  if (isTeacherRequestError(error)) return { kind: error.kind, ...(error.status === undefined ? {} : { status: error.status }), message: error.message };
+  if (isTeacherRequestError(error)) return { kind: error.kind, ...(error.status === undefined ? {} : { status: error.status }), message: error.reason };
   if (isDistilleryError(error)) return { kind: error.code, message: error.message };
   return { kind: 'error', message: error instanceof Error ? error.message : String(error) };
 }
@@ -311,7 +311,7 @@ export async function collect(options: CollectOptions): Promise<CollectSummary> 
   if (fatal !== undefined) {
     if (fatal instanceof TeacherRequestError && fatal.fatal) {
       const code = fatal.status === 404 ? 'E_NOT_FOUND' : 'E_BAD_CONFIG';
-      throw new DistilleryError(code, `teacher ${teacher.name} refused every request: ${fatal.message}`, { field: fatal.status === 404 ? 'teacher.model' : 'teacher.apiKey', status: fatal.status });
+      throw new DistilleryError(code, `teacher ${teacher.name} refused every request: ${fatal.reason}`, { field: fatal.status === 404 ? 'teacher.model' : 'teacher.apiKey', status: fatal.status });
     }
     throw fatal;
   }

@@ -37,9 +37,12 @@ export class TeacherRequestError extends DistilleryError {
   readonly retryable: boolean;
   readonly fatal: boolean;
   readonly retryAfterMs: number | undefined;
+  /** The failure in words, without the code prefix `message` carries. */
+  readonly reason: string;
 
   constructor(init: TeacherRequestErrorInit) {
     super('E_TEACHER_REQUEST', init.message, { kind: init.kind, status: init.status, retryable: init.retryable }, init.cause === undefined ? undefined : { cause: init.cause });
+    this.reason = init.message;
     this.kind = init.kind;
     this.status = init.status;
     this.retryable = init.retryable;
@@ -49,7 +52,7 @@ export class TeacherRequestError extends DistilleryError {
 
   /** The failure without the stack, for JSONL records of failed items. */
   summary(): { kind: TeacherFailureKind; status?: number; message: string; retryable: boolean } {
-    return { kind: this.kind, ...(this.status === undefined ? {} : { status: this.status }), message: this.message, retryable: this.retryable };
+    return { kind: this.kind, ...(this.status === undefined ? {} : { status: this.status }), message: this.reason, retryable: this.retryable };
   }
 }
 

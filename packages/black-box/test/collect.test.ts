@@ -120,12 +120,12 @@ describe('collect', () => {
     const output = join(dir, 'o.jsonl');
     let broken = true;
     const teacher = new FakeTeacher('fake', 0, (request) =>
-      broken && request.prompt === 'p3' ? new TeacherRequestError({ kind: 'http', status: 400, message: 'E_TEACHER_REQUEST: prompt too long', retryable: false }) : undefined,
+      broken && request.prompt === 'p3' ? new TeacherRequestError({ kind: 'http', status: 400, message: 'prompt too long', retryable: false }) : undefined,
     );
     const first = await collect({ teacher, items: items(6), output, retry: fast });
     expect(first).toMatchObject({ done: 5, failed: 1, complete: false });
     const failures = (await readJsonl<CollectFailure>(`${output}.errors.jsonl`)).records;
-    expect(failures).toEqual([expect.objectContaining({ id: 'id-3', error: { kind: 'http', status: 400, message: 'E_TEACHER_REQUEST: prompt too long' }, attempts: 1 })]);
+    expect(failures).toEqual([expect.objectContaining({ id: 'id-3', error: { kind: 'http', status: 400, message: 'prompt too long' }, attempts: 1 })]);
     broken = false;
     const second = await collect({ teacher, items: items(6), output, retry: fast });
     expect(second).toMatchObject({ done: 6, resumed: 5, failed: 0, complete: true });
