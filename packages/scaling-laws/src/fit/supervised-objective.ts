@@ -16,6 +16,8 @@ export const SUPERVISED_INTERNAL_NAMES: Readonly<Record<SupervisedForm, readonly
  * Sum of Huber losses of log L^ - log L with
  * log L^ = LSE(e, gamma * LSE(a - alpha log N, b - beta log D)),
  * which for gamma = 1 is Chinchilla's LSE(a - alpha log N, b - beta log D, e).
+ * The fitter passes log N and log D centred on their means, so a and b here are the centred
+ * coefficients (a - alpha * mean log N); the objective itself does not care.
  */
 export class SupervisedObjective implements FitObjective {
   readonly dimension: number;

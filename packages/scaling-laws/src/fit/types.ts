@@ -24,6 +24,12 @@ export interface CommonFitOptions {
   polishCount?: number;
   /** Bootstrap resamples (default 100; 0 turns the bootstrap off). */
   bootstrap?: number;
+  /**
+   * Fresh Latin-hypercube starts added to every bootstrap refit (default 2), besides the warm starts
+   * from the full-data optimum. They let resamples wander along flat ridges instead of staying in the
+   * full-data basin, which would make the intervals too narrow exactly where they matter.
+   */
+  bootstrapFreshStarts?: number;
   /** Central coverage of the percentile intervals (default 0.95). */
   confidenceLevel?: number;
   /** Seed for the Latin-hypercube starts and the bootstrap resamples (default 0). */
@@ -77,6 +83,11 @@ export interface ConvergenceReport {
   nearBestRuns: number;
   /** Largest difference, per optimiser coordinate, between those near-best ends. */
   nearBestSpread: Record<string, number>;
+  /**
+   * Linearised (Gauss-Newton) standard error of each optimiser coordinate at the optimum; Infinity
+   * (null in JSON) along directions the runs cannot see, NaN (null) for coordinates on a bound.
+   */
+  linearizedStandardErrors: Record<string, number>;
 }
 
 export interface BootstrapSummary<Law> {
