@@ -23,8 +23,13 @@ export function bundledMnistDir(): string {
  *
  * The split is fixed and documented: within each class, image i goes to the test set when
  * i % 5 === 4, else to training — 8,000 / 2,000 with every class in the same proportion.
+ * `trainPerClass` keeps only the first n training images of each class (the test set is unchanged);
+ * `limitPerClass` reads only the first n images of each class before splitting.
  */
-export async function loadMnist(dir: string = bundledMnistDir(), { limitPerClass }: { limitPerClass?: number } = {}): Promise<MnistSplit> {
+export async function loadMnist(
+  dir: string = bundledMnistDir(),
+  { limitPerClass, trainPerClass }: { limitPerClass?: number; trainPerClass?: number } = {},
+): Promise<MnistSplit> {
   const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
   if (!isDir) throw new DistilleryError('E_NOT_FOUND', `MNIST folder ${dir} does not exist (expected 0.json … 9.json)`, { field: 'data', value: dir });
   const train: { x: number[][]; y: number[] } = { x: [], y: [] };
@@ -45,8 +50,12 @@ export async function loadMnist(dir: string = bundledMnistDir(), { limitPerClass
     const pixels = Float32Array.from(parsed.data as number[]);
     parts.push(pixels);
     const count = Math.min(pixels.length / MNIST_PIXELS, limitPerClass ?? Infinity);
+    let trained = 0;
     for (let i = 0; i < count; i++) {
-      const target = i % 5 === 4 ? test : train;
+      const isTest = i % 5 === 4;
+      // A smaller training set keeps the same test set: the first `trainPerClass` training images.
+      if (!isTest && trained++ >= (trainPerClass ?? Infinity)) continue;
+      const target = isTest ? test : train;
       target.x.push([digit, i]);
       target.y.push(digit);
     }
