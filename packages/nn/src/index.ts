@@ -1,1 +1,33 @@
-export {};
+export * from './kernels/activation-math.js';
+export { matmul, matmulDims, matmulProgram, recordMatmul, type DropoutSpec, type MatmulDims, type MatmulOptions } from './kernels/matmul/matmul.js';
+export { matmulWgsl, type MatmulVariant } from './kernels/matmul/matmul.wgsl.js';
+export { matmulReference, type MatmulReferenceOptions } from './kernels/matmul/reference.js';
+export { activate, activationBackward, activationProgram, recordActivation, recordActivationBackward } from './kernels/activation/activation.js';
+export { activationBackwardReference, activationReference } from './kernels/activation/reference.js';
+export { biasGrad, biasGradProgram, biasGradReference, recordBiasGrad } from './kernels/bias-grad/bias-grad.js';
+export { jitter, jitterProgram, jitterReference, recordJitter, type JitterSpec } from './kernels/jitter/jitter.js';
+export { add, addProgram, recordAdd, recordAddInPlace } from './kernels/add/add.js';
+export {
+  createGradNormBuffers,
+  gradNorm,
+  gradNormReference,
+  readGradNorm,
+  recordGradNorm,
+  type GradNormBuffers,
+  type GradNormResult,
+} from './kernels/grad-norm/grad-norm.js';
+export { GpuOptimizer, type GpuOptimizerOptions } from './optim/base.js';
+export { Sgd, sgdConfigSchema, sgdProgram, sgdReference, type SgdConfig } from './optim/sgd.js';
+export { AdamW, adamwConfigSchema, adamwProgram, adamwReference, type AdamWConfig } from './optim/adamw.js';
+export { ParameterSet, type Init } from './models/parameters.js';
+export { MLP_KIND, MlpClassifier, mlpConfigSchema, type MlpBatch, type MlpConfig, type MlpSettings } from './models/mlp.js';
+export { TRANSFORMER_KIND, TransformerLm, transformerConfigSchema, type LmBatch, type TransformerConfig, type TransformerSettings } from './models/transformer.js';
+export { ByteTokenizer, CharTokenizer, tokenizerFromConfig, type Tokenizer, type TokenizerConfig } from './tokenizer.js';
+export { embedding, embeddingBackward, embeddingBackwardReference, embeddingProgram, embeddingReference, recordEmbedding, recordEmbeddingBackward, recordPositionGrad, type PositionalSpec } from './kernels/embedding/embedding.js';
+export { layerNorm, layerNormBackward, layerNormProgram, recordLayerNorm, recordLayerNormBackward } from './kernels/layer-norm/layer-norm.js';
+export { layerNormBackwardReference, layerNormReference } from './kernels/layer-norm/reference.js';
+export { recordSoftmax, recordSoftmaxBackward, softmax, softmaxBackward, softmaxBackwardReference, softmaxProgram, softmaxReference, type SoftmaxOptions } from './kernels/softmax/softmax.js';
+export { headsProgram, mergeHeads, recordMergeHeads, recordSplitHeads, splitHeads, type HeadsShape } from './kernels/heads/heads.js';
+export { attention, attentionBackward, attentionReference, recordAttention, recordAttentionBackward, releaseAttention, type AttentionSaved } from './kernels/attention/attention.js';
+export { asTeacher } from './teacher.js';
+export { dropoutKeep, hash32, normalAt, streamKey, uniformAt } from './random.js';

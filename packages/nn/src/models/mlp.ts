@@ -1,0 +1,278 @@
+import { DistilleryError, deriveSeed, parseConfig, shapeMismatch, type ModelState, type Parameter, type Student } from '@distillery/core';
+import { CommandRecorder, createTensor, readFloat32, type GpuTensor } from '@distillery/webgpu';
+import { z } from 'zod';
+import { requireDtype } from '../checks.js';
+import { recordActivationBackward } from '../kernels/activation/activation.js';
+import { recordBiasGrad } from '../kernels/bias-grad/bias-grad.js';
+import { recordJitter } from '../kernels/jitter/jitter.js';
+import { recordMatmul, type DropoutSpec } from '../kernels/matmul/matmul.js';
+import { ParameterSet } from './parameters.js';
+
+const positiveInt = z.number().int().positive();
+
+export const mlpConfigSchema = z
+  .object({
+    inputSize: positiveInt,
+    /** Widths of the hidden layers, input side first; [] makes a linear (softmax-regression) model. */
+    hidden: z.array(positiveInt),
+    classes: positiveInt,
+    activation: z.enum(['relu', 'gelu']).default('relu'),
+    /** Dropout probability after every hidden activation (training only). */
+    dropout: z.number().min(0).lt(1).default(0),
+    /** Standard deviation of Gaussian noise added to the inputs (training only). */
+    inputJitter: z.number().min(0).default(0),
+    seed: z.number().int().min(0).max(0xffffffff).default(0),
+    /** Training forwards done so far: the dropout/jitter stream position, saved so resume is exact. */
+    rngStep: z.number().int().min(0).max(0xffffffff).default(0),
+  })
+  .strict();
+
+export type MlpConfig = z.input<typeof mlpConfigSchema>;
+export type MlpSettings = z.output<typeof mlpConfigSchema>;
+
+export const MLP_KIND = 'mlp-classifier';
+
+/** One batch: `inputs [rows, inputSize]` f32, optional `labels [rows]` i32 (read by the loss, not the model). */
+export interface MlpBatch {
+  inputs: GpuTensor;
+  labels?: GpuTensor;
+  rows: number;
+}
+
+interface Layer {
+  weight: Parameter<GpuTensor>;
+  bias: Parameter<GpuTensor>;
+  inputs: number;
+  outputs: number;
+}
+
+interface ForwardCache {
+  rows: number;
+  /** The (jittered) input, when the model owns it. */
+  ownedInput?: GpuTensor;
+  input: GpuTensor;
+  /** Output of each hidden layer (after activation and dropout). */
+  hidden: GpuTensor[];
+  /** Pre-activations of each hidden layer (GELU only). */
+  pre: GpuTensor[];
+  logits: GpuTensor;
+  dropout: (DropoutSpec | undefined)[];
+}
+
+function releaseCache(cache: ForwardCache | undefined): void {
+  if (!cache) return;
+  cache.ownedInput?.release();
+  for (const t of [...cache.hidden, ...cache.pre, cache.logits]) t.release();
+}
+
+/**
+ * A multi-layer perceptron classifier: Linear → act → dropout, ..., Linear → logits.
+ * Weights are stored as PyTorch's `nn.Linear` does (`layers.{i}.weight [out, in]`,
+ * `layers.{i}.bias [out]`), so a safetensors checkpoint loads into an equivalent torch model.
+ *
+ * Each hidden layer's forward is one fused kernel (matmul + bias + activation + dropout); the
+ * whole forward, and the whole backward, are one GPU submission each. Tensors returned by
+ * `forward` belong to the model and stay valid until the next forward of the same mode.
+ */
+export class MlpClassifier implements Student<MlpBatch, GpuTensor> {
+  readonly name = MLP_KIND;
+  readonly vocabSize: number;
+  #settings: MlpSettings;
+  readonly #params: ParameterSet;
+  readonly #layers: Layer[] = [];
+  #rngStep: number;
+  #train: ForwardCache | undefined;
+  #eval: ForwardCache | undefined;
+
+  private constructor(
+    readonly device: GPUDevice,
+    settings: MlpSettings,
+  ) {
+    this.#settings = settings;
+    this.vocabSize = settings.classes;
+    this.#rngStep = settings.rngStep;
+    this.#params = new ParameterSet(device, settings.seed);
+    const widths = [settings.inputSize, ...settings.hidden, settings.classes];
+    for (let i = 0; i + 1 < widths.length; i++) {
+      const inputs = widths[i]!;
+      const outputs = widths[i + 1]!;
+      const last = i + 2 === widths.length;
+      // He-uniform for layers followed by ReLU/GELU, LeCun-uniform for the logits layer; zero biases.
+      const bound = Math.sqrt((last ? 3 : 6) / inputs);
+      this.#layers.push({
+        weight: this.#params.add(`layers.${i}.weight`, [outputs, inputs], { kind: 'uniform', bound }),
+        bias: this.#params.add(`layers.${i}.bias`, [outputs], { kind: 'constant', value: 0 }),
+        inputs,
+        outputs,
+      });
+    }
+  }
+
+  /** A freshly initialised model; the same config (seed included) always gives the same weights. */
+  static create(device: GPUDevice, config: MlpConfig): MlpClassifier {
+    return new MlpClassifier(device, parseConfig(mlpConfigSchema, config, 'mlp'));
+  }
+
+  /** A model rebuilt from `saveState()`'s output. */
+  static async fromState(device: GPUDevice, state: ModelState): Promise<MlpClassifier> {
+    const { kind: _kind, ...config } = state.config as Record<string, unknown> & { kind?: unknown };
+    const model = MlpClassifier.create(device, config as MlpConfig);
+    await model.loadState(state);
+    return model;
+  }
+
+  /** The configuration in force (after `loadState`, the loaded one). */
+  get settings(): MlpSettings {
+    return this.#settings;
+  }
+
+  get config(): MlpSettings & { kind: string } {
+    return { kind: MLP_KIND, ...this.settings, rngStep: this.#rngStep };
+  }
+
+  parameters(): readonly Parameter<GpuTensor>[] {
+    return this.#params.list;
+  }
+
+  get parameterCount(): number {
+    return this.#params.count;
+  }
+
+  zeroGrad(): void {
+    this.#params.zeroGrad();
+  }
+
+  #checkBatch(batch: MlpBatch): void {
+    const { inputs, rows } = batch;
+    requireDtype(inputs);
+    if (inputs.device !== this.device) throw new DistilleryError('E_BAD_VALUE', `${inputs.label} lives on another GPU device than the model`, { field: 'inputs' });
+    if (!(Number.isInteger(rows) && rows >= 1)) throw shapeMismatch('batch.rows', [rows], 'a positive integer');
+    if (inputs.shape.length !== 2 || inputs.shape[0] !== rows || inputs.shape[1] !== this.settings.inputSize) {
+      throw shapeMismatch(inputs.label, inputs.shape, `[${rows}, ${this.settings.inputSize}] (rows, inputSize)`);
+    }
+  }
+
+  async forward(batch: MlpBatch, { training }: { training: boolean }): Promise<GpuTensor> {
+    this.#checkBatch(batch);
+    const { rows } = batch;
+    const s = this.settings;
+    const recorder = new CommandRecorder(this.device, `${MLP_KIND}-forward`);
+    const step = this.#rngStep;
+    const cache: ForwardCache = { rows, input: batch.inputs, hidden: [], pre: [], logits: undefined as unknown as GpuTensor, dropout: [] };
+    if (training && s.inputJitter > 0) {
+      cache.ownedInput = createTensor(this.device, { shape: [rows, s.inputSize], dtype: 'f32', label: 'jittered-input' });
+      recordJitter(recorder, batch.inputs, cache.ownedInput, { std: s.inputJitter, seed: deriveSeed(s.seed, 'jitter'), step });
+      cache.input = cache.ownedInput;
+    }
+    let x = cache.input;
+    this.#layers.forEach((layer, i) => {
+      const last = i + 1 === this.#layers.length;
+      const out = createTensor(this.device, { shape: [rows, layer.outputs], dtype: 'f32', label: last ? 'logits' : `hidden.${i}` });
+      if (last) {
+        recordMatmul(recorder, x, layer.weight.value, out, { transB: true, bias: layer.bias.value });
+        cache.logits = out;
+        return;
+      }
+      const dropout = training && s.dropout > 0 ? { p: s.dropout, seed: deriveSeed(s.seed, `dropout/${i}`), step } : undefined;
+      // GELU's backward needs the pre-activation; ReLU's can use the output itself.
+      const pre = training && s.activation === 'gelu' ? createTensor(this.device, { shape: [rows, layer.outputs], dtype: 'f32', label: `pre.${i}` }) : undefined;
+      recordMatmul(recorder, x, layer.weight.value, out, { transB: true, bias: layer.bias.value, activation: s.activation, dropout, pre });
+      cache.hidden.push(out);
+      if (pre) cache.pre.push(pre);
+      cache.dropout.push(dropout);
+      x = out;
+    });
+    await recorder.submit();
+    if (training) {
+      releaseCache(this.#train);
+      this.#train = cache;
+      this.#rngStep = (this.#rngStep + 1) >>> 0;
+    } else {
+      releaseCache(this.#eval);
+      this.#eval = cache;
+    }
+    return cache.logits;
+  }
+
+  /**
+   * Accumulates parameter gradients for the last training forward, given dLoss/dLogits
+   * `[rows, classes]`: dW += dZᵀ·X (TN matmul), db += Σrows dZ, dX = dZ·W (NN) then the
+   * activation/dropout backward — one submission.
+   */
+  async backward(gradLogits: GpuTensor): Promise<void> {
+    const cache = this.#train;
+    if (!cache) throw new DistilleryError('E_BAD_VALUE', `${MLP_KIND}.backward needs a forward with training: true first`, { field: 'gradLogits' });
+    requireDtype(gradLogits);
+    if (gradLogits.shape.length !== 2 || gradLogits.shape[0] !== cache.rows || gradLogits.shape[1] !== this.settings.classes) {
+      throw shapeMismatch(gradLogits.label, gradLogits.shape, `[${cache.rows}, ${this.settings.classes}] like the last training forward's logits`);
+    }
+    const recorder = new CommandRecorder(this.device, `${MLP_KIND}-backward`);
+    const temporaries: GpuTensor[] = [];
+    let dz = gradLogits;
+    for (let i = this.#layers.length - 1; i >= 0; i--) {
+      const layer = this.#layers[i]!;
+      const x = i === 0 ? cache.input : cache.hidden[i - 1]!;
+      recordMatmul(recorder, dz, x, layer.weight.grad, { transA: true, accumulate: true });
+      recordBiasGrad(recorder, dz, layer.bias.grad, { accumulate: true });
+      if (i === 0) break;
+      const dh = createTensor(this.device, { shape: [cache.rows, layer.inputs], dtype: 'f32', label: `d.hidden.${i - 1}` });
+      recordMatmul(recorder, dz, layer.weight.value, dh);
+      const dzPrev = createTensor(this.device, { shape: [cache.rows, layer.inputs], dtype: 'f32', label: `d.pre.${i - 1}` });
+      const saved = this.settings.activation === 'gelu' ? cache.pre[i - 1]! : cache.hidden[i - 1]!;
+      recordActivationBackward(recorder, dh, saved, dzPrev, this.settings.activation, cache.dropout[i - 1]);
+      temporaries.push(dh, dzPrev);
+      dz = dzPrev;
+    }
+    await recorder.submit();
+    // Queue order makes the buffers safe to reuse by later submissions.
+    for (const t of temporaries) t.release();
+  }
+
+  /** Class indices of the eval-mode argmax, read back. */
+  async predict(inputs: GpuTensor): Promise<Int32Array> {
+    const rows = inputs.shape[0] ?? 0;
+    const logits = await readFloat32(await this.forward({ inputs, rows }, { training: false }));
+    const classes = this.settings.classes;
+    const out = new Int32Array(rows);
+    for (let r = 0; r < rows; r++) {
+      let best = 0;
+      for (let c = 1; c < classes; c++) if (logits[r * classes + c]! > logits[r * classes + best]!) best = c;
+      out[r] = best;
+    }
+    return out;
+  }
+
+  async saveState(): Promise<ModelState> {
+    return { config: this.config, tensors: await this.#params.toHost() };
+  }
+
+  async loadState(state: ModelState): Promise<void> {
+    const { kind, ...rest } = state.config as Record<string, unknown> & { kind?: unknown };
+    if (kind !== undefined && kind !== MLP_KIND) {
+      throw new DistilleryError('E_BAD_CONFIG', `model state is a ${String(kind)}, not a ${MLP_KIND}`, { field: 'config.kind', value: kind });
+    }
+    const other = parseConfig(mlpConfigSchema, rest, 'state.config');
+    const s = this.settings;
+    if (other.inputSize !== s.inputSize || other.classes !== s.classes || other.hidden.join(',') !== s.hidden.join(',')) {
+      throw new DistilleryError(
+        'E_SHAPE_MISMATCH',
+        `model state is a ${other.inputSize}-${[...other.hidden, other.classes].join('-')} MLP, this model is ${s.inputSize}-${[...s.hidden, s.classes].join('-')}`,
+        { field: 'config' },
+      );
+    }
+    this.#params.fromHost(state.tensors, 'model state');
+    // Seed, activation, dropout and jitter come with the state: they shape the function and its noise streams.
+    this.#settings = other;
+    this.#rngStep = other.rngStep;
+    releaseCache(this.#train);
+    this.#train = undefined;
+  }
+
+  /** Frees every GPU buffer the model holds. */
+  release(): void {
+    releaseCache(this.#train);
+    releaseCache(this.#eval);
+    this.#train = this.#eval = undefined;
+    this.#params.release();
+  }
+}

@@ -1,0 +1,85 @@
+import { constant, Distiller, type ModelState } from '@distillery/core';
+import { readFloat32, uploadTensor, type GpuTensor } from '@distillery/webgpu';
+import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
+import { expect } from 'vitest';
+import { CpuCrossEntropy } from '../../test/classification.js';
+import { finiteDifferenceCheck, probe, randn, sampleIndices, upload, uploadI32 } from '../../test/helpers.js';
+import { AdamW } from '../optim/adamw.js';
+import { CharTokenizer } from '../tokenizer.js';
+import { TransformerLm, type LmBatch, type TransformerConfig } from './transformer.js';
+
+const corpus = 'the quick brown fox jumps over the lazy dog. '.repeat(12);
+
+gpuDescribe('TransformerLm', () => {
+  gpuTest('gradient check: backward agrees with finite differences for every parameter tensor (dropout on)', async ({ device }) => {
+    const tokenizer = CharTokenizer.fromText('abcdefg');
+    const config: TransformerConfig = { tokenizer: tokenizer.toJSON(), context: 4, width: 8, heads: 2, layers: 2, mlpRatio: 2, dropout: 0.2, seed: 7 };
+    const model = TransformerLm.create(device, config);
+    // Larger weights than GPT-2's 0.02 so every path carries a gradient well above f32 noise.
+    const state: ModelState = await model.saveState();
+    for (const [name, t] of Object.entries(state.tensors)) {
+      if (name.endsWith('.weight') && !name.includes('ln')) (t.data as Float32Array).set(randn(t.data.length, name.length, 0.4));
+    }
+    const sequences = 2;
+    const tokens = uploadI32(device, Array.from(tokenizer.encode('badgecafe')).slice(0, 8), 'tokens');
+    const r = randn(8 * model.vocabSize, 3);
+    const loss = async () => {
+      await model.loadState(state);
+      return probe(await readFloat32(await model.forward({ tokens, sequences }, { training: true })), r);
+    };
+    await loss();
+    model.zeroGrad();
+    await model.backward(upload(device, r, [8, model.vocabSize], 'r'));
+    const failures: string[] = [];
+    for (const p of model.parameters()) {
+      const values = state.tensors[p.name]!.data as Float32Array;
+      const grad = await readFloat32(p.grad);
+      const check = await finiteDifferenceCheck({ x: values, grad, loss, indices: sampleIndices(values.length, 3, p.name.length), eps: 1e-2, atol: 2e-3, rtol: 2e-2 });
+      if (check.worst > 1) failures.push(`${p.name}: ${check.details.join('; ')}`);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  gpuTest('learns a character corpus through the Distiller and continues it greedily', async ({ device }) => {
+    const tokenizer = CharTokenizer.fromText(corpus);
+    const context = 16;
+    const model = TransformerLm.create(device, { tokenizer: tokenizer.toJSON(), context, width: 32, heads: 4, layers: 2, seed: 1 });
+    const ids = tokenizer.encode(corpus);
+    const sequences = 8;
+    let live: GpuTensor[] = [];
+    const data = {
+      batchesPerEpoch: 25,
+      async batch(epoch: number, index: number): Promise<LmBatch> {
+        for (const t of live) t.release();
+        const x = new Int32Array(sequences * context);
+        const y = new Int32Array(sequences * context);
+        for (let s = 0; s < sequences; s++) {
+          const start = (epoch * 131 + index * 37 + s * 53) % (ids.length - context - 1);
+          x.set(ids.subarray(start, start + context), s * context);
+          y.set(ids.subarray(start + 1, start + context + 1), s * context);
+        }
+        const tokens = uploadTensor(device, { shape: [x.length], dtype: 'i32', data: x }, 'tokens');
+        const labels = uploadTensor(device, { shape: [y.length], dtype: 'i32', data: y }, 'labels');
+        live = [tokens, labels];
+        return { tokens, labels, sequences };
+      },
+    };
+    const losses: number[] = [];
+    const distiller = new Distiller({ student: model, loss: new CpuCrossEntropy(), optimizer: new AdamW({ weightDecay: 0, clipNorm: 1 }), data, labels: (b) => b.labels, epochs: 4, schedules: { lr: constant(3e-3) } });
+    distiller.on('step', (e) => losses.push(e.loss));
+    await distiller.run({ resume: false });
+    const first = losses.slice(0, 5).reduce((a, b) => a + b) / 5;
+    const last = losses.slice(-10).reduce((a, b) => a + b) / 10;
+    expect(first).toBeGreaterThan(2.5);
+    expect(last).toBeLessThan(0.5);
+    expect(await model.generate('the quick brown ', { maxTokens: 9 })).toBe('fox jumps');
+  });
+
+  gpuTest('bad input is a typed error', async ({ device }) => {
+    expect(() => TransformerLm.create(device, { tokenizer: { kind: 'byte' }, context: 4, width: 10, heads: 3, layers: 1 })).toThrowError(/heads/);
+    const model = TransformerLm.create(device, { tokenizer: { kind: 'byte' }, context: 4, width: 8, heads: 2, layers: 1 });
+    expect(model.vocabSize).toBe(256);
+    await expect(model.forward({ tokens: uploadI32(device, [1, 2, 3], 't'), sequences: 1 }, { training: false })).rejects.toMatchObject({ code: 'E_SHAPE_MISMATCH' });
+    await expect(model.backward(upload(device, new Float32Array(4 * 256), [4, 256], 'g'))).rejects.toMatchObject({ code: 'E_BAD_VALUE' });
+  });
+});

@@ -1,0 +1,82 @@
+import { parseConfig, type Parameter } from '@distillery/core';
+import { checkBindingSize, linearGrid, type CommandRecorder, type GpuTensor, type KernelProgram } from '@distillery/webgpu';
+import { z } from 'zod';
+import { adamwWgsl, type AdamWVariant } from '../kernels/adamw/adamw.wgsl.js';
+import { GpuOptimizer } from './base.js';
+
+export const adamwProgram: KernelProgram<AdamWVariant> = {
+  name: 'nn.adamw',
+  cacheKey: (v) => `wg${v.workgroupSize}`,
+  wgsl: adamwWgsl,
+};
+
+export const adamwConfigSchema = z
+  .object({
+    beta1: z.number().min(0).lt(1).default(0.9),
+    beta2: z.number().min(0).lt(1).default(0.999),
+    eps: z.number().positive().default(1e-8),
+    /** Decoupled weight decay (torch.optim.AdamW's default is 0.01). */
+    weightDecay: z.number().min(0).default(0.01),
+    clipNorm: z.number().min(0).default(0),
+    checkFinite: z.boolean().default(true),
+  })
+  .strict();
+
+export type AdamWConfig = z.input<typeof adamwConfigSchema>;
+
+const WORKGROUP = 256;
+
+/** AdamW on the GPU. */
+export class AdamW extends GpuOptimizer {
+  readonly name = 'adamw';
+  protected readonly slots = ['m', 'v'] as const;
+  readonly settings: z.output<typeof adamwConfigSchema>;
+
+  constructor(config: AdamWConfig = {}) {
+    const settings = parseConfig(adamwConfigSchema, config, 'adamw');
+    super(settings);
+    this.settings = settings;
+  }
+
+  protected config(): Record<string, unknown> {
+    return { ...this.settings };
+  }
+
+  protected recordUpdate(recorder: CommandRecorder, param: Parameter<GpuTensor>, state: Record<string, GpuTensor>, stats: GpuTensor, lr: number, step: number): void {
+    const count = param.value.size;
+    if (count === 0) return;
+    checkBindingSize(recorder.device, param.name, param.value.byteLength);
+    const { beta1, beta2, eps, weightDecay } = this.settings;
+    const bc1 = 1 - beta1 ** step;
+    const bc2 = 1 - beta2 ** step;
+    recorder.dispatch({
+      program: adamwProgram,
+      variant: { workgroupSize: WORKGROUP },
+      uniforms: [{ u32: count }, { f32: lr }, { f32: beta1 }, { f32: beta2 }, { f32: eps }, { f32: weightDecay }, { f32: lr / bc1 }, { f32: Math.sqrt(bc2) }],
+      bindings: [stats, param.value, param.grad, state.m!, state.v!],
+      workgroups: linearGrid(recorder.device, Math.ceil(count / WORKGROUP)),
+      label: `adamw ${param.name}`,
+    });
+  }
+}
+
+/** Float64 reference of one AdamW step (`step` from 1) on plain arrays (mutated). */
+export function adamwReference(
+  w: Float64Array,
+  grad: ArrayLike<number>,
+  m: Float64Array,
+  v: Float64Array,
+  lr: number,
+  step: number,
+  { beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0.01 } = {},
+  scale = 1,
+): void {
+  const bc1 = 1 - beta1 ** step;
+  const bc2 = 1 - beta2 ** step;
+  for (let i = 0; i < w.length; i++) {
+    const g = scale * grad[i]!;
+    m[i] = beta1 * m[i]! + (1 - beta1) * g;
+    v[i] = beta2 * v[i]! + (1 - beta2) * g * g;
+    w[i] = w[i]! * (1 - lr * weightDecay) - (lr / bc1) * (m[i]! / (Math.sqrt(v[i]!) / Math.sqrt(bc2) + eps));
+  }
+}

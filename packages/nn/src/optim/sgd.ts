@@ -1,0 +1,66 @@
+import { parseConfig, type Parameter } from '@distillery/core';
+import { checkBindingSize, linearGrid, type CommandRecorder, type GpuTensor, type KernelProgram } from '@distillery/webgpu';
+import { z } from 'zod';
+import { sgdWgsl, type SgdVariant } from '../kernels/sgd/sgd.wgsl.js';
+import { GpuOptimizer } from './base.js';
+
+export const sgdProgram: KernelProgram<SgdVariant> = {
+  name: 'nn.sgd',
+  cacheKey: (v) => `${v.nesterov ? 'nesterov' : 'heavy-ball'}-wg${v.workgroupSize}`,
+  wgsl: sgdWgsl,
+};
+
+export const sgdConfigSchema = z
+  .object({
+    momentum: z.number().min(0).lt(1).default(0.9),
+    nesterov: z.boolean().default(false),
+    /** L2 penalty added to the gradient (coupled, as torch.optim.SGD). */
+    weightDecay: z.number().min(0).default(0),
+    clipNorm: z.number().min(0).default(0),
+    checkFinite: z.boolean().default(true),
+  })
+  .strict();
+
+export type SgdConfig = z.input<typeof sgdConfigSchema>;
+
+const WORKGROUP = 256;
+
+/** SGD with (heavy-ball or Nesterov) momentum on the GPU. */
+export class Sgd extends GpuOptimizer {
+  readonly name = 'sgd';
+  protected readonly slots = ['momentum'] as const;
+  readonly settings: z.output<typeof sgdConfigSchema>;
+
+  constructor(config: SgdConfig = {}) {
+    const settings = parseConfig(sgdConfigSchema, config, 'sgd');
+    super(settings);
+    this.settings = settings;
+  }
+
+  protected config(): Record<string, unknown> {
+    return { ...this.settings };
+  }
+
+  protected recordUpdate(recorder: CommandRecorder, param: Parameter<GpuTensor>, state: Record<string, GpuTensor>, stats: GpuTensor, lr: number): void {
+    const count = param.value.size;
+    if (count === 0) return;
+    checkBindingSize(recorder.device, param.name, param.value.byteLength);
+    recorder.dispatch({
+      program: sgdProgram,
+      variant: { nesterov: this.settings.nesterov, workgroupSize: WORKGROUP },
+      uniforms: [{ u32: count }, { f32: lr }, { f32: this.settings.momentum }, { f32: this.settings.weightDecay }],
+      bindings: [stats, param.value, param.grad, state.momentum!],
+      workgroups: linearGrid(recorder.device, Math.ceil(count / WORKGROUP)),
+      label: `sgd ${param.name}`,
+    });
+  }
+}
+
+/** Float64 reference of one SGD step on plain arrays (mutated). */
+export function sgdReference(w: Float64Array, grad: ArrayLike<number>, velocity: Float64Array, lr: number, { momentum = 0.9, nesterov = false, weightDecay = 0 } = {}, scale = 1): void {
+  for (let i = 0; i < w.length; i++) {
+    const g = scale * grad[i]! + weightDecay * w[i]!;
+    velocity[i] = momentum * velocity[i]! + g;
+    w[i] = w[i]! - lr * (nesterov ? g + momentum * velocity[i]! : velocity[i]!);
+  }
+}
