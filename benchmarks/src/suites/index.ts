@@ -1,5 +1,10 @@
 import type { BenchSuite } from '../suite.js';
 import { bandwidthSuite } from './bandwidth.js';
+import { scalingFitSuite } from './scaling-fit.js';
+import { collectSuite } from './collect.js';
+import { trainSuite } from './train.js';
+import { kdLossSuite } from './kd-loss.js';
+import { softmaxSuite } from './softmax.js';
 
 /** Every suite `distillery-bench` knows, by name. Add a suite here once it exists. */
-export const suites: readonly BenchSuite[] = [bandwidthSuite];
+export const suites: readonly BenchSuite[] = [bandwidthSuite, scalingFitSuite, collectSuite, kdLossSuite, softmaxSuite, trainSuite];

@@ -1,0 +1,152 @@
+import { recordKdLoss } from '@distillery/kernels';
+import { bufferPool, CommandRecorder, uploadTensor, type GpuTensor } from '@distillery/webgpu';
+import { cpuKdLoss } from '../baselines/cpu.js';
+import { gpuLogits, hostRows } from '../baselines/data.js';
+import { loadTfjs, tfjsKdLoss, tfjsSync } from '../baselines/tfjs.js';
+import type { BenchContext, BenchResult, BenchSuite, MsStats } from '../suite.js';
+import { summarize } from '../timing.js';
+
+const HYPER = { temperature: 2, softWeight: 0.5, hardWeight: 0.5 };
+/** Baselines run on at most this many elements per input; larger batches are timed on fewer rows and scaled (marked). */
+const TFJS_MAX = 33_000_000;
+const CPU_MAX = 8_300_000;
+
+export const numberList = (text: string | undefined, fallback: number[]) => (text ? text.split(',').map((s) => Number(s.trim())) : fallback);
+
+export function shapesFor(ctx: BenchContext): { rows: number[]; vocabs: number[]; dtypes: Array<'f32' | 'f16'> } {
+  const device = ctx.device!;
+  const rows = numberList(ctx.options.rows, ctx.quick ? [64] : [64, 1024, 4096]);
+  const vocabs = numberList(ctx.options.vocab, ctx.quick ? [32_000] : [32_000, 128_256]);
+  const offered: Array<'f32' | 'f16'> = device.features.has('shader-f16') ? ['f32', 'f16'] : ['f32'];
+  const dtypes = ctx.options.dtype ? offered.filter((d) => ctx.options.dtype!.split(',').includes(d)) : offered;
+  return { rows, vocabs, dtypes };
+}
+
+/** Runs `fn` `runs` times after one warm-up; returns the stats of what it reports (or of wall-clock). */
+export async function sample(runs: number, fn: () => Promise<number>): Promise<MsStats> {
+  await fn();
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) samples.push(await fn());
+  return summarize(samples);
+}
+
+export const runsFor = (elements: number, quick: boolean) => (quick ? 3 : elements > 200_000_000 ? 3 : 5);
+
+export const kdLossSuite: BenchSuite = {
+  name: 'kd-loss',
+  description: 'Fused forward-KL (T=2, ×T²) + cross-entropy loss and gradient vs tfjs-webgpu ops and a CPU loop',
+  needsGpu: true,
+  async run(ctx) {
+    const device = ctx.device!;
+    const copyGBps = await ctx.copyBandwidthGBps!();
+    ctx.log(`copy bandwidth ${copyGBps.toFixed(2)} GB/s`);
+    const { rows: rowsList, vocabs, dtypes } = shapesFor(ctx);
+    const results: BenchResult[] = [];
+    for (const dtype of dtypes) {
+      for (const vocab of vocabs) {
+        for (const rows of rowsList) {
+          results.push(await benchOne(ctx, device, copyGBps, rows, vocab, dtype));
+          bufferPool(device).trim();
+        }
+      }
+    }
+    return results;
+  },
+};
+
+async function benchOne(ctx: BenchContext, device: GPUDevice, copyGBps: number, rows: number, vocab: number, dtype: 'f32' | 'f16'): Promise<BenchResult> {
+  const elements = rows * vocab;
+  const z = await gpuLogits(device, rows, vocab, dtype, 1, 3, 'student');
+  const t = await gpuLogits(device, rows, vocab, dtype, 2, 3, 'teacher');
+  const labelData = Int32Array.from({ length: rows }, (_, r) => (r * 7919 + 13) % vocab);
+  const labels = uploadTensor(device, { shape: [rows], dtype: 'i32', data: labelData }, 'labels');
+  const options = { studentLogits: z, teacher: { kind: 'dense' as const, logits: t }, labels, ...HYPER, check: 'lazy' as const };
+  const runs = runsFor(elements, ctx.quick);
+
+  // Fused: GPU time of the whole dispatch chain (timestamp queries), and wall-clock record → done.
+  let fusedTotal = Number.NaN;
+  const gpu = await sample(runs, async () => {
+    const recorder = new CommandRecorder(device, 'bench-kd-loss');
+    const result = recordKdLoss(recorder, options);
+    const { ms } = await recorder.submitTimed();
+    fusedTotal = await result.total();
+    result.release();
+    return ms;
+  });
+  const wall = await sample(runs, async () => {
+    const start = performance.now();
+    const recorder = new CommandRecorder(device, 'bench-kd-loss');
+    const result = recordKdLoss(recorder, options);
+    await recorder.submit();
+    await device.queue.onSubmittedWorkDone();
+    const ms = performance.now() - start;
+    result.release();
+    return ms;
+  });
+
+  const bytesPer = dtype === 'f16' ? 2 : 4;
+  // One read of each input (student, teacher, labels), one write of each output (gradient, three per-row terms).
+  const bytes = elements * bytesPer * 3 + rows * 4 + rows * 4 * 3;
+  const gbps = bytes / (gpu.median * 1e6);
+
+  const baselines: NonNullable<BenchResult['baselines']> = {};
+  const metrics: Record<string, number> = { copyGBps, ratioToCopy: gbps / copyGBps, wallMs: wall.median };
+
+  // tfjs-webgpu composition (f32: its WebGPU backend has no f16 tensors), on the same adapter.
+  try {
+    const tf = await loadTfjs();
+    const subRows = Math.max(1, Math.min(rows, Math.floor(TFJS_MAX / vocab)));
+    const zt = tf.tensor2d(await hostRows(z, subRows), [subRows, vocab]);
+    const tt = tf.tensor2d(await hostRows(t, subRows), [subRows, vocab]);
+    const lt = tf.tensor1d(labelData.subarray(0, subRows), 'int32');
+    let tfLoss = Number.NaN;
+    const tfRuns = subRows * vocab > 10_000_000 ? 2 : 3;
+    const stats = await sample(tfRuns, async () => {
+      const start = performance.now();
+      const [loss, grad] = tfjsKdLoss(tf, zt, tt, lt, HYPER);
+      await tfjsSync(tf);
+      const ms = performance.now() - start;
+      tfLoss = (await loss.data())[0]!;
+      loss.dispose();
+      grad.dispose();
+      return ms;
+    });
+    zt.dispose();
+    tt.dispose();
+    lt.dispose();
+    const scale = rows / subRows;
+    baselines['tfjs-webgpu'] = { ms: { median: stats.median * scale, min: stats.min * scale, max: stats.max * scale, runs: stats.runs }, ...(scale !== 1 ? { extrapolatedFromRows: subRows } : {}) };
+    metrics.speedupVsTfjs = (stats.median * scale) / gpu.median;
+    metrics.speedupVsTfjsWall = (stats.median * scale) / wall.median;
+    if (subRows === rows && Number.isFinite(fusedTotal)) metrics.lossRelDiffVsTfjs = Math.abs(tfLoss - fusedTotal) / Math.abs(tfLoss);
+  } catch (error) {
+    ctx.log(`tfjs baseline skipped: ${(error as Error).message}`);
+  }
+
+  // Plain TypeScript loop on the CPU.
+  const cpuRows = Math.max(1, Math.min(rows, Math.floor(CPU_MAX / vocab)));
+  const zh = await hostRows(z, cpuRows);
+  const th = await hostRows(t, cpuRows);
+  const grad = new Float32Array(cpuRows * vocab);
+  let cpuLoss = Number.NaN;
+  const cpu = await sample(cpuRows * vocab > 4_000_000 ? 1 : 3, async () => {
+    const start = performance.now();
+    cpuLoss = cpuKdLoss(zh, th, labelData, cpuRows, vocab, HYPER, grad);
+    return performance.now() - start;
+  });
+  const cpuScale = rows / cpuRows;
+  baselines['cpu-loop'] = { ms: { median: cpu.median * cpuScale, min: cpu.min * cpuScale, max: cpu.max * cpuScale, runs: cpu.runs }, ...(cpuScale !== 1 ? { extrapolatedFromRows: cpuRows } : {}) };
+  metrics.speedupVsCpu = (cpu.median * cpuScale) / gpu.median;
+  if (cpuRows === rows && Number.isFinite(fusedTotal)) metrics.lossRelDiffVsCpu = Math.abs(cpuLoss - fusedTotal) / Math.abs(cpuLoss);
+
+  release(z, t, labels);
+  ctx.log(
+    `kd-loss ${dtype} ${rows}×${vocab}: ${gpu.median.toFixed(2)} ms GPU (${wall.median.toFixed(2)} ms wall), ${gbps.toFixed(2)} GB/s = ${(100 * metrics.ratioToCopy!).toFixed(0)}% of copy; ` +
+      `tfjs ${baselines['tfjs-webgpu'] ? `${baselines['tfjs-webgpu'].ms.median.toFixed(1)} ms (${metrics.speedupVsTfjs!.toFixed(1)}×)` : 'skipped'}, cpu ${baselines['cpu-loop'].ms.median.toFixed(1)} ms (${metrics.speedupVsCpu.toFixed(1)}×)`,
+  );
+  return { suite: 'kd-loss', name: 'fused forward-KL + CE', params: { rows, vocab, dtype, T: HYPER.temperature }, ms: gpu, bytes, gbps, metrics, baselines };
+}
+
+function release(...tensors: GpuTensor[]): void {
+  for (const t of tensors) t.release();
+}

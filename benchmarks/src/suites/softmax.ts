@@ -1,0 +1,102 @@
+import { recordTemperedSoftmax } from '@distillery/kernels';
+import { bufferPool, CommandRecorder } from '@distillery/webgpu';
+import { cpuSoftmax } from '../baselines/cpu.js';
+import { gpuLogits, hostRows } from '../baselines/data.js';
+import { loadTfjs, tfjsSoftmax, tfjsSync } from '../baselines/tfjs.js';
+import type { BenchContext, BenchResult, BenchSuite } from '../suite.js';
+import { runsFor, sample, shapesFor } from './kd-loss.js';
+
+const TEMPERATURE = 2;
+const TFJS_MAX = 33_000_000;
+const CPU_MAX = 8_300_000;
+
+export const softmaxSuite: BenchSuite = {
+  name: 'softmax',
+  description: 'Tempered softmax (T=2) over rows vs tfjs-webgpu softmax and a CPU loop',
+  needsGpu: true,
+  async run(ctx) {
+    const device = ctx.device!;
+    const copyGBps = await ctx.copyBandwidthGBps!();
+    ctx.log(`copy bandwidth ${copyGBps.toFixed(2)} GB/s`);
+    const { rows: rowsList, vocabs, dtypes } = shapesFor(ctx);
+    const results: BenchResult[] = [];
+    for (const dtype of dtypes) {
+      for (const vocab of vocabs) {
+        for (const rows of rowsList) {
+          results.push(await benchOne(ctx, device, copyGBps, rows, vocab, dtype));
+          bufferPool(device).trim();
+        }
+      }
+    }
+    return results;
+  },
+};
+
+async function benchOne(ctx: BenchContext, device: GPUDevice, copyGBps: number, rows: number, vocab: number, dtype: 'f32' | 'f16'): Promise<BenchResult> {
+  const elements = rows * vocab;
+  const z = await gpuLogits(device, rows, vocab, dtype, 3, 3, 'logits');
+  const runs = runsFor(elements, ctx.quick);
+  const gpu = await sample(runs, async () => {
+    const recorder = new CommandRecorder(device, 'bench-softmax');
+    const { output, releaseScratch } = recordTemperedSoftmax(recorder, z, { temperature: TEMPERATURE });
+    const { ms } = await recorder.submitTimed();
+    releaseScratch();
+    output.release();
+    return ms;
+  });
+  const wall = await sample(runs, async () => {
+    const start = performance.now();
+    const recorder = new CommandRecorder(device, 'bench-softmax');
+    const { output, releaseScratch } = recordTemperedSoftmax(recorder, z, { temperature: TEMPERATURE });
+    await recorder.submit();
+    await device.queue.onSubmittedWorkDone();
+    const ms = performance.now() - start;
+    releaseScratch();
+    output.release();
+    return ms;
+  });
+  const bytesPer = dtype === 'f16' ? 2 : 4;
+  const bytes = 2 * elements * bytesPer;
+  const gbps = bytes / (gpu.median * 1e6);
+  const metrics: Record<string, number> = { copyGBps, ratioToCopy: gbps / copyGBps, wallMs: wall.median };
+  const baselines: NonNullable<BenchResult['baselines']> = {};
+
+  try {
+    const tf = await loadTfjs();
+    const subRows = Math.max(1, Math.min(rows, Math.floor(TFJS_MAX / vocab)));
+    const zt = tf.tensor2d(await hostRows(z, subRows), [subRows, vocab]);
+    const stats = await sample(subRows * vocab > 10_000_000 ? 2 : 3, async () => {
+      const start = performance.now();
+      const out = tfjsSoftmax(tf, zt, TEMPERATURE);
+      await tfjsSync(tf);
+      const ms = performance.now() - start;
+      out.dispose();
+      return ms;
+    });
+    zt.dispose();
+    const scale = rows / subRows;
+    baselines['tfjs-webgpu'] = { ms: { median: stats.median * scale, min: stats.min * scale, max: stats.max * scale, runs: stats.runs }, ...(scale !== 1 ? { extrapolatedFromRows: subRows } : {}) };
+    metrics.speedupVsTfjs = (stats.median * scale) / gpu.median;
+    metrics.speedupVsTfjsWall = (stats.median * scale) / wall.median;
+  } catch (error) {
+    ctx.log(`tfjs baseline skipped: ${(error as Error).message}`);
+  }
+
+  const cpuRows = Math.max(1, Math.min(rows, Math.floor(CPU_MAX / vocab)));
+  const zh = await hostRows(z, cpuRows);
+  const out = new Float32Array(cpuRows * vocab);
+  const cpu = await sample(cpuRows * vocab > 4_000_000 ? 1 : 3, async () => {
+    const start = performance.now();
+    cpuSoftmax(zh, cpuRows, vocab, TEMPERATURE, out);
+    return performance.now() - start;
+  });
+  const cpuScale = rows / cpuRows;
+  baselines['cpu-loop'] = { ms: { median: cpu.median * cpuScale, min: cpu.min * cpuScale, max: cpu.max * cpuScale, runs: cpu.runs }, ...(cpuScale !== 1 ? { extrapolatedFromRows: cpuRows } : {}) };
+  metrics.speedupVsCpu = (cpu.median * cpuScale) / gpu.median;
+  z.release();
+  ctx.log(
+    `softmax ${dtype} ${rows}×${vocab}: ${gpu.median.toFixed(2)} ms GPU, ${gbps.toFixed(2)} GB/s = ${(100 * metrics.ratioToCopy!).toFixed(0)}% of copy; ` +
+      `tfjs ${baselines['tfjs-webgpu'] ? `${baselines['tfjs-webgpu'].ms.median.toFixed(1)} ms (${metrics.speedupVsTfjs!.toFixed(1)}×)` : 'skipped'}, cpu ${baselines['cpu-loop'].ms.median.toFixed(1)} ms (${metrics.speedupVsCpu.toFixed(1)}×)`,
+  );
+  return { suite: 'softmax', name: 'tempered softmax', params: { rows, vocab, dtype, T: TEMPERATURE }, ms: gpu, bytes, gbps, metrics, baselines };
+}
