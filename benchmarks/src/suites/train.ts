@@ -1,6 +1,7 @@
 import { KdLoss } from '@distillery/kernels';
 import { MlpClassifier, AdamW, recordMatmul, type MatmulOptions } from '@distillery/nn';
-import { bufferPool, CommandRecorder, createTensor, getGpu, uploadTensor, type GpuTensor } from '@distillery/webgpu';
+import { bufferPool, CommandRecorder, createTensor, getGpu, uploadTensor, zerosTensor, type GpuTensor } from '@distillery/webgpu';
+import { fusedLinearKdLoss, unfusedLinearKdLoss } from '@distillery/white-box';
 import type { BenchContext, BenchResult, BenchSuite } from '../suite.js';
 import { summarize } from '../timing.js';
 
@@ -253,6 +254,59 @@ async function mlpTraining(ctx: BenchContext, tfjs: TfjsHandle | string): Promis
   ];
 }
 
+/** Peak pool bytes and time of the fused (chunked) linear + KD path against the unfused one. */
+async function fusedLinearKd(ctx: BenchContext, rows: number): Promise<BenchResult> {
+  const device = ctx.device!;
+  const width = 256;
+  const vocab = 32_000;
+  const pool = bufferPool(device);
+  const hidden = uploadTensor(device, { shape: [rows, width], dtype: 'f32', data: pseudoRandom(rows * width, 5) }, 'hidden');
+  const weight = uploadTensor(device, { shape: [vocab, width], dtype: 'f32', data: pseudoRandom(vocab * width, 6).map((v) => v * 0.1) }, 'weight');
+  const teacher = { kind: 'dense' as const, logits: uploadTensor(device, { shape: [rows, vocab], dtype: 'f32', data: pseudoRandom(rows * vocab, 7).map((v) => v * 8) }, 'teacher') };
+  const gradHidden = createTensor(device, { shape: [rows, width], dtype: 'f32', label: 'grad-hidden' });
+  const gradWeight = zerosTensor(device, { shape: [vocab, width], dtype: 'f32', label: 'grad-weight' });
+  const kd = { temperature: 2, softWeight: 1, hardWeight: 0 };
+  const runs = ctx.quick ? 1 : 3;
+  const measure = async (run: () => Promise<unknown>) => {
+    await run(); // compiles the pipelines outside the timing
+    const samples: number[] = [];
+    let peak = 0;
+    for (let i = 0; i < runs; i++) {
+      pool.resetPeak();
+      const base = pool.stats().bytesInUse;
+      const start = performance.now();
+      await run();
+      samples.push(performance.now() - start);
+      peak = Math.max(peak, pool.stats().peakBytesInUse - base);
+    }
+    return { ms: summarize(samples), peak };
+  };
+  const fused = await measure(() => fusedLinearKdLoss({ hidden, weight, teacher, kd, gradHidden, gradWeight }));
+  const result: BenchResult = {
+    suite: 'train',
+    name: 'fused-linear-kd',
+    params: { rows, vocab, hidden: width },
+    ms: fused.ms,
+    flops: 6 * rows * width * vocab,
+    gflops: (6 * rows * width * vocab) / (fused.ms.median * 1e6),
+    metrics: { peakBytes: fused.peak },
+  };
+  const logitsBytes = rows * vocab * 4;
+  if (logitsBytes > device.limits.maxStorageBufferBindingSize) {
+    // The unfused path needs the whole [rows, V] logits in one binding: it cannot run on this adapter.
+    result.metrics!.unfusedLogitsBytes = logitsBytes;
+    ctx.log(`fused-linear-kd ${rows}x${vocab}: unfused path needs a ${logitsBytes}-byte binding > limit ${device.limits.maxStorageBufferBindingSize}; fused only`);
+  } else {
+    const unfused = await measure(() => unfusedLinearKdLoss({ hidden, weight, teacher, kd, gradHidden, gradWeight }));
+    result.baselines = { unfused: { ms: unfused.ms, peakBytes: unfused.peak } };
+    result.metrics!.unfusedPeakBytes = unfused.peak;
+    result.metrics!.memoryRatio = unfused.peak / fused.peak;
+  }
+  for (const t of [hidden, weight, teacher.logits, gradHidden, gradWeight]) t.release();
+  pool.trim();
+  return result;
+}
+
 /**
  * Training building blocks of @distillery/nn: f32 matmul GFLOP/s against tfjs-backend-webgpu's
  * matMul on the same adapter in the same run, and the throughput of a full MLP training step
@@ -276,6 +330,11 @@ export const trainSuite: BenchSuite = {
             ? `; tfjs ${(base.gflops as number).toFixed(2)} GFLOP/s (${base.ms.median.toFixed(1)} ms) → ${r.metrics!.speedupVsTfjs!.toFixed(2)}× wall, ${r.metrics!.cpuEfficiencyVsTfjs!.toFixed(2)}× per CPU-second`
             : ''),
       );
+      results.push(r);
+    }
+    for (const rows of ctx.quick ? [512] : [512, 4096]) {
+      const r = await fusedLinearKd(ctx, rows);
+      ctx.log(`fused-linear-kd ${rows}x32000x256: ${r.ms.median.toFixed(0)} ms, peak ${(r.metrics!.peakBytes! / 2 ** 20).toFixed(1)} MiB` + (r.baselines ? `; unfused ${r.baselines.unfused!.ms.median.toFixed(0)} ms, peak ${(r.metrics!.unfusedPeakBytes! / 2 ** 20).toFixed(1)} MiB` : ''));
       results.push(r);
     }
     for (const r of await mlpTraining(ctx, tfjs)) {

@@ -7,3 +7,5 @@ export { EnsembleTeacher, type EnsembleOptions } from './teachers/ensemble-teach
 export { CachedTeacher } from './teachers/cached-teacher.js';
 export { mixtureLogits, mixtureLogitsReference, mixtureProgram } from './kernels/mixture/mixture.js';
 export { CACHE_FORMAT, rowBytes, topKFromLogits, encodeRows, decodeRowInto, type CacheIndex, type CacheShard, type CachedRows } from './cache/format.js';
+export { chooseChunkRows, fusedLinearKdLoss, type FusedKdSettings, type FusedLinearKdOptions, type FusedLinearKdResult } from './fused-linear-kd.js';
+export { unfusedLinearKdLoss } from './unfused-linear-kd.js';

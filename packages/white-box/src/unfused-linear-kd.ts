@@ -1,0 +1,29 @@
+import { kdLoss } from '@distillery/kernels';
+import { recordBiasGrad, recordMatmul } from '@distillery/nn';
+import { CommandRecorder, createTensor } from '@distillery/webgpu';
+import type { FusedLinearKdOptions, FusedLinearKdResult } from './fused-linear-kd.js';
+
+/**
+ * The same computation without chunking: the whole `[rows, V]` logits and gradient at once. The
+ * reference for the fused path's tests and its benchmark baseline.
+ */
+export async function unfusedLinearKdLoss(options: Omit<FusedLinearKdOptions, 'chunkRows' | 'chunkBytes'>): Promise<FusedLinearKdResult> {
+  const { hidden, weight, bias, teacher, labels, gradHidden, gradWeight, gradBias } = options;
+  const device = hidden.device;
+  const rows = hidden.shape[0]!;
+  const logits = createTensor(device, { shape: [rows, weight.shape[0]!], dtype: 'f32', label: 'unfused-logits' });
+  const forward = new CommandRecorder(device, 'unfused-linear');
+  recordMatmul(forward, hidden, weight, logits, { transB: true, bias });
+  await forward.submit();
+  const loss = await kdLoss({ ...options.kd, studentLogits: logits, teacher, labels, normalizer: options.normalizer });
+  const backward = new CommandRecorder(device, 'unfused-linear-backward');
+  recordMatmul(backward, loss.gradLogits, weight, gradHidden);
+  recordMatmul(backward, loss.gradLogits, hidden, gradWeight, { transA: true, accumulate: true });
+  if (gradBias) recordBiasGrad(backward, loss.gradLogits, gradBias, { accumulate: true });
+  await backward.submit();
+  const total = await loss.total();
+  const counted = await loss.rows();
+  loss.release();
+  logits.release();
+  return { total, rows: counted, chunkRows: rows, chunks: 1 };
+}
