@@ -1,14 +1,18 @@
 import { DistilleryError } from '@distillery/core';
 import { assertDeviceAlive } from './device.js';
 import { getPipeline, type KernelProgram } from './program.js';
-import type { GpuTensor } from './tensor.js';
+import { GpuTensor } from './tensor.js';
 import { packUniforms, type UniformValue } from './uniforms.js';
 
 export interface DispatchSpec<V> {
   program: KernelProgram<V>;
   variant: V;
-  /** Storage bindings in @binding order (group 0, after the uniform at binding 0 when present). */
-  bindings: readonly (GpuTensor | GPUBuffer)[];
+  /**
+   * Storage bindings in @binding order (group 0, after the uniform at binding 0 when present): a
+   * tensor or buffer (bound whole), or a `{ buffer, offset, size }` range of one (e.g. a window of
+   * rows of a tensor larger than maxStorageBufferBindingSize).
+   */
+  bindings: readonly (GpuTensor | GPUBuffer | GPUBufferBinding)[];
   uniforms?: readonly UniformValue[];
   workgroups: readonly [number, number?, number?];
   label?: string;
@@ -58,7 +62,9 @@ export class CommandRecorder {
       entries.push({ binding: 0, resource: { buffer } });
     }
     const first = entries.length;
-    spec.bindings.forEach((b, i) => entries.push({ binding: first + i, resource: { buffer: 'buffer' in b ? b.buffer : b } }));
+    spec.bindings.forEach((b, i) =>
+      entries.push({ binding: first + i, resource: b instanceof GpuTensor ? { buffer: b.buffer } : 'buffer' in b ? b : { buffer: b } }),
+    );
     this.#recorded.push(
       getPipeline(this.device, spec.program, spec.variant).then((pipeline) => ({
         pipeline,

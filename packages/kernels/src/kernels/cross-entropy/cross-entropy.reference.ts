@@ -1,0 +1,28 @@
+import { kdLossReference, type KdLossReferenceOutput } from '../kd-loss/kd-loss.reference.js';
+
+export interface CrossEntropyReferenceInputs {
+  rows: number;
+  vocab: number;
+  logits: ArrayLike<number>;
+  labels: ArrayLike<number>;
+  ignoreIndex?: number;
+  normalizer?: number;
+  weight?: number;
+}
+
+/**
+ * Float64 reference of `crossEntropy`: per row −ln softmax(z)_y (0 for ignored rows and rows that
+ * are entirely −inf), total = weight · Σ ÷ N, gradient weight · (softmax(z) − onehot(y)) / N.
+ */
+export function crossEntropyReference(inputs: CrossEntropyReferenceInputs): KdLossReferenceOutput {
+  return kdLossReference({
+    rows: inputs.rows,
+    vocab: inputs.vocab,
+    studentLogits: inputs.logits,
+    labels: inputs.labels,
+    ignoreIndex: inputs.ignoreIndex,
+    normalizer: inputs.normalizer,
+    softWeight: 0,
+    hardWeight: inputs.weight ?? 1,
+  });
+}

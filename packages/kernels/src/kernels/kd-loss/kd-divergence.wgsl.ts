@@ -1,0 +1,127 @@
+import { wgsl } from '@distillery/webgpu';
+import { ROW, ROW_WORDS } from '../../shared/layout.js';
+import { PARAMS_WGSL } from '../../shared/params.js';
+import { accDecls, Bindings, elementType, enables, loadAcc, MATH_WGSL, type FloatDType } from '../../shared/wgsl-lib.js';
+
+export interface KdDivergenceVariant {
+  student: FloatDType;
+  teacher: FloatDType;
+  vec4: boolean;
+  /** Forward KL needs no separate pass: its loss is summed in the gradient pass. */
+  divergence: 'reverse-kl' | 'jsd';
+  workgroupSize: number;
+}
+
+/**
+ * Pass 3 (dense teacher, reverse KL and JSD): their gradients need the row's divergence first
+ * (∂D/∂b_j = q_j (ln(q_j/p_j) − D) and (1 − β) q_j (ln(q_j/m_j) − K)), so workgroup
+ * (row, chunk) sums D's terms (and K's) over its columns into `divPartials[2 · (row · nChunks + chunk)]`.
+ */
+export function kdDivergenceWgsl({ student, teacher, vec4, divergence, workgroupSize: wg }: KdDivergenceVariant): string {
+  const jsd = divergence === 'jsd';
+  const b = new Bindings()
+    .add('zIn', `array<${elementType(student, vec4)}>`, 'read')
+    .add('tIn', `array<${elementType(teacher, vec4)}>`, 'read')
+    .add('rowstats', 'array<f32>', 'read')
+    .add('divPartials', 'array<f32>', 'read_write');
+  return wgsl`${enables([student, teacher], vec4)}
+${PARAMS_WGSL}
+${b}
+${accDecls(vec4)}
+${MATH_WGSL}
+const WG: u32 = ${wg}u;
+var<workgroup> sD: array<f32, WG>;
+var<workgroup> sK: array<f32, WG>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let g = wid.x + wid.y * nwg.x;
+  if (g >= params.rows * params.nChunks) { return; }
+  let lrow = g / params.nChunks;
+  let chunk = g - lrow * params.nChunks;
+  let row = params.rowBase + lrow;
+  let o = row * ${ROW_WORDS}u;
+  let zm = rowstats[o + ${ROW.zMax}u];
+  let zLogZ = rowstats[o + ${ROW.zLogZ}u];
+  let tm = rowstats[o + ${ROW.tMax}u];
+  let tLogZ = rowstats[o + ${ROW.tLogZ}u];
+  let invT = params.invT;
+  let c0 = chunk * params.chunk;
+  let c1 = min(c0 + params.chunk, params.cols);
+  let zBase = (lrow * params.zStride + params.zShift) / W;
+  let tBase = (lrow * params.tStride + params.tShift) / W;
+  var dAcc = 0.0;
+  var kAcc = 0.0;
+  for (var c = c0 + lid * W; c < c1; c += WG * W) {
+    let i = c / W;
+    var z = Acc(params.negInf);
+    if (c < params.vocab) { z = ${loadAcc(student, vec4, 'zIn[zBase + i]')}; }
+    var t = Acc(params.negInf);
+    if (c < params.tCols) { t = ${loadAcc(teacher, vec4, 'tIn[tBase + i]')}; }
+    let lq = (z - Acc(zm)) * invT - Acc(zLogZ);
+    let lp = (t - Acc(tm)) * invT - Acc(tLogZ);
+    let q = safeExpAcc(lq);
+#if ${jsd}
+    let p = safeExpAcc(lp);
+    for (var l = 0u; l < W; l++) {
+      let r = jsdAtom(lane(lp, l), lane(lq, l), lane(p, l), lane(q, l));
+      dAcc += r.x;
+      kAcc += r.y;
+    }
+#else
+    dAcc += hsum(select(q * (lq - lp), Acc(0.0), q == Acc(0.0)));
+#endif
+  }
+  sD[lid] = dAcc;
+  sK[lid] = kAcc;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) {
+      sD[lid] = sD[lid] + sD[lid + s];
+      sK[lid] = sK[lid] + sK[lid + s];
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    let p = (row * params.nChunks + chunk) * 2u;
+    divPartials[p] = sD[0];
+    divPartials[p + 1u] = sK[0];
+  }
+}
+`;
+}
+
+export interface KdDivergenceMergeVariant {
+  divergence: 'reverse-kl' | 'jsd';
+}
+
+/** Pass 4: one thread per row sums the chunk partials into the row's D (and K). */
+export function kdDivergenceMergeWgsl({ divergence }: KdDivergenceMergeVariant): string {
+  const rev = divergence === 'reverse-kl';
+  const b = new Bindings().add('divPartials', 'array<f32>', 'read').add('rowstats', 'array<f32>', 'read_write');
+  return wgsl`${PARAMS_WGSL}
+${b}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let lrow = (wid.x + wid.y * nwg.x) * 64u + lid;
+  if (lrow >= params.rows) { return; }
+  let row = params.rowBase + lrow;
+  var d = 0.0;
+  var k = 0.0;
+  for (var c = 0u; c < params.nChunks; c++) {
+    d += divPartials[(row * params.nChunks + c) * 2u];
+    k += divPartials[(row * params.nChunks + c) * 2u + 1u];
+  }
+  let o = row * ${ROW_WORDS}u;
+  rowstats[o + ${ROW.div}u] = d;
+#if ${rev}
+  rowstats[o + ${ROW.k}u] = d;
+  // ln(q/p) − D is undefined where D = +inf: such a row gets no soft gradient (its loss is +inf).
+  rowstats[o + ${ROW.softGradOk}u] = select(0.0, rowstats[o + ${ROW.softOk}u], d < params.posInf);
+#else
+  rowstats[o + ${ROW.k}u] = k;
+#endif
+}
+`;
+}

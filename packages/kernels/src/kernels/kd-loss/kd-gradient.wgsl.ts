@@ -1,0 +1,148 @@
+import { wgsl } from '@distillery/webgpu';
+import { ROW, ROW_WORDS, SUMMARY } from '../../shared/layout.js';
+import { PARAMS_WGSL } from '../../shared/params.js';
+import { accDecls, Bindings, elementType, enables, loadAcc, MATH_WGSL, storeAcc, type FloatDType } from '../../shared/wgsl-lib.js';
+import type { Divergence } from '../row-stats/row-merge.wgsl.js';
+
+export interface KdGradientVariant {
+  student: FloatDType;
+  /** A dense teacher's dtype, 'topk' (coefficient from the row stats), or 'none' (cross-entropy only). */
+  teacher: FloatDType | 'topk' | 'none';
+  grad: FloatDType;
+  vec4: boolean;
+  divergence: Divergence;
+  labels: boolean;
+  workgroupSize: number;
+}
+
+/**
+ * Pass 5: the gradient, elementwise. Workgroup (row, chunk) recomputes q = softmax(z/T) (and p for
+ * a dense teacher) from the row stats and writes
+ *   dL/dz_j = (softWeight·τ/T · ∂D/∂b_j + hardWeight · (softmax(z)_j − [j = y])) / N
+ * never storing a probability. With a dense teacher and forward KL it also sums the row's loss
+ * terms p (ln p − ln q) of its columns into `lossPartials` (the loss needs no pass of its own).
+ */
+export function kdGradientWgsl(v: KdGradientVariant): string {
+  const dense = v.teacher !== 'topk' && v.teacher !== 'none';
+  const topk = v.teacher === 'topk';
+  const fwdDense = dense && v.divergence === 'forward-kl';
+  const rev = v.divergence === 'reverse-kl';
+  const jsd = v.divergence === 'jsd';
+  const b = new Bindings().add('zIn', `array<${elementType(v.student, v.vec4)}>`, 'read');
+  if (dense) b.add('tIn', `array<${elementType(v.teacher as FloatDType, v.vec4)}>`, 'read');
+  b.add('rowstats', 'array<f32>', 'read').add('summary', 'array<u32>', 'read');
+  if (v.labels) b.add('labels', 'array<i32>', 'read');
+  b.add('grad', `array<${elementType(v.grad, v.vec4)}>`, 'read_write');
+  if (fwdDense) b.add('lossPartials', 'array<f32>', 'read_write');
+  return wgsl`${enables([v.student, dense ? (v.teacher as FloatDType) : undefined, v.grad], v.vec4)}
+${PARAMS_WGSL}
+${b}
+${accDecls(v.vec4)}
+${MATH_WGSL}
+const WG: u32 = ${v.workgroupSize}u;
+#if ${fwdDense}
+var<workgroup> sL: array<f32, WG>;
+#endif
+
+// (1 − β) q (ln(q/m) − K): the JSD gradient coefficient of one token.
+fn jsdCoef(lp: f32, lq: f32, p: f32, q: f32, k: f32) -> f32 {
+  return select(params.oneMinusBeta * q * (jsdLogQOverM(lp, lq, p) - k), 0.0, q == 0.0);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let g = wid.x + wid.y * nwg.x;
+  if (g >= params.rows * params.nChunks) { return; }
+  let lrow = g / params.nChunks;
+  let chunk = g - lrow * params.nChunks;
+  let row = params.rowBase + lrow;
+  let o = row * ${ROW_WORDS}u;
+  let zm = rowstats[o + ${ROW.zMax}u];
+  let zLogZ = rowstats[o + ${ROW.zLogZ}u];
+  let zLogZ1 = rowstats[o + ${ROW.zLogZ1}u];
+  let isActive = rowstats[o + ${ROW.active}u] > 0.0;
+  var n = params.normalizer;
+  if (n <= 0.0) { n = f32(summary[${SUMMARY.count}]); }
+  let invN = select(0.0, 1.0 / n, n > 0.0);
+  let sScale = params.softScale * invN;
+  let hScale = params.hardWeight * invN;
+  let softLive = isActive && rowstats[o + ${ROW.softGradOk}u] > 0.0 && sScale != 0.0;
+  let hardLive = isActive && rowstats[o + ${ROW.zOk}u] > 0.0 && hScale != 0.0;
+  var y = -1;
+#if ${v.labels}
+  y = labels[row];
+#endif
+#if ${dense}
+  let tm = rowstats[o + ${ROW.tMax}u];
+  let tLogZ = rowstats[o + ${ROW.tLogZ}u];
+  let tBase = (lrow * params.tStride + params.tShift) / W;
+#endif
+#if ${rev}
+  let dRow = rowstats[o + ${ROW.div}u];
+#endif
+#if ${jsd}
+  let kRow = rowstats[o + ${ROW.k}u];
+#endif
+#if ${topk}
+  let cOff = rowstats[o + ${ROW.cOff}u];
+#endif
+  let invT = params.invT;
+  let needT1 = params.needT1 != 0u;
+  let c0 = chunk * params.chunk;
+  let c1 = min(c0 + params.chunk, params.cols);
+  let zBase = (lrow * params.zStride + params.zShift) / W;
+  let gBase = (lrow * params.zStride + params.gShift) / W;
+  var lossAcc = 0.0;
+  for (var c = c0 + lid * W; c < c1; c += WG * W) {
+    let i = c / W;
+    let inStudent = c < params.vocab;
+    var z = Acc(params.negInf);
+    if (inStudent) { z = ${loadAcc(v.student, v.vec4, 'zIn[zBase + i]')}; }
+    let lq = (z - Acc(zm)) * invT - Acc(zLogZ);
+    let q = safeExpAcc(lq);
+    var soft = Acc(0.0);
+#if ${dense}
+    var t = Acc(params.negInf);
+    if (c < params.tCols) { t = ${loadAcc(v.teacher as FloatDType, v.vec4, 'tIn[tBase + i]')}; }
+    let lp = (t - Acc(tm)) * invT - Acc(tLogZ);
+    let p = safeExpAcc(lp);
+#if ${fwdDense}
+    // A masked (−inf) student logit gets no soft gradient.
+    soft = select(q - p, Acc(0.0), z == Acc(params.negInf));
+    lossAcc += hsum(select(p * (lp - lq), Acc(0.0), p == Acc(0.0)));
+#elif ${rev}
+    soft = select(q * (lq - lp - Acc(dRow)), Acc(0.0), q == Acc(0.0));
+#elif ${v.vec4}
+    for (var l = 0u; l < W; l++) {
+      soft[l] = jsdCoef(lane(lp, l), lane(lq, l), lane(p, l), lane(q, l), kRow);
+    }
+#else
+    soft = jsdCoef(lp, lq, p, q, kRow);
+#endif
+#endif
+#if ${topk}
+    soft = q * cOff;
+#endif
+    if (inStudent) {
+      var gv = select(Acc(0.0), Acc(sScale) * soft, softLive);
+      if (hardLive) {
+        var q1 = q;
+        if (needT1) { q1 = safeExpAcc((z - Acc(zm)) - Acc(zLogZ1)); }
+        let onehot = select(Acc(0.0), Acc(1.0), UAcc(c) + laneIds() == UAcc(u32(y)));
+        gv += Acc(hScale) * (q1 - onehot);
+      }
+      grad[gBase + i] = ${storeAcc(v.grad, v.vec4, 'gv')};
+    }
+  }
+#if ${fwdDense}
+  sL[lid] = lossAcc;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) { sL[lid] = sL[lid] + sL[lid + s]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u) { lossPartials[row * params.nChunks + chunk] = sL[0]; }
+#endif
+}
+`;
+}

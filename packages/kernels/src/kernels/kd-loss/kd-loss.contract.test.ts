@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { createRegistry, type Loss } from '@distillery/core';
+import { bufferPool, readFloat32, type GpuTensor } from '@distillery/webgpu';
+import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
+import { caught, expectClose, expectScalarClose, makeLabels, makeLogits, upload } from '../../../test/helpers.js';
+import { CrossEntropyLoss, kdLoss, KdLoss, plugins } from '../../index.js';
+import { kdLossReference } from '../../reference.js';
+
+describe('plugins', () => {
+  it('register as loss plugins and validate their config', async () => {
+    const registry = createRegistry().register(...plugins);
+    expect(registry.list('loss')).toEqual(['cross-entropy', 'kd']);
+    const loss = await registry.create<Loss>('loss', { name: 'kd', divergence: 'jsd', beta: 0.3, temperature: 4 });
+    expect(loss).toBeInstanceOf(KdLoss);
+    expect(loss.hyperDefaults).toEqual({ temperature: 4, softWeight: 1, hardWeight: 0, beta: 0.3 });
+    const error = await caught(() => registry.create('loss', { name: 'kd', temperature: -1 }));
+    expect(error.code).toBe('E_BAD_CONFIG');
+    expect(error.message).toContain('loss.temperature');
+    expect(await registry.create('loss', 'cross-entropy')).toBeInstanceOf(CrossEntropyLoss);
+  });
+});
+
+gpuDescribe('Loss contract', () => {
+  gpuTest('KdLoss reads its hyper-parameters from inputs.hyper and returns LossOutput', async ({ device }) => {
+    const rows = 8;
+    const V = 300;
+    const z = makeLogits(1, rows, V);
+    const t = makeLogits(2, rows, V);
+    const labels = makeLabels(3, rows, V, 4);
+    const loss = new KdLoss({ divergence: 'reverse-kl' });
+    const output = await loss.compute({
+      studentLogits: upload(device, z, [rows, V], 'z'),
+      targets: { kind: 'dense', logits: upload(device, t, [rows, V], 't') },
+      labels: upload(device, labels, [rows], 'labels'),
+      hyper: { temperature: 3, softWeight: 0.25, hardWeight: 0.75 },
+    });
+    const want = kdLossReference({ rows, vocab: V, studentLogits: z, teacher: { kind: 'dense', logits: t }, labels, divergence: 'reverse-kl', temperature: 3, softWeight: 0.25, hardWeight: 0.75 });
+    expectScalarClose(await output.total(), want.total, 2e-5, 1e-6, 'total');
+    expectScalarClose(await output.terms.soft!.reduced(), want.soft, 2e-5, 1e-6, 'soft');
+    expectScalarClose(await output.terms.hard!.reduced(), want.hard, 2e-5, 1e-6, 'hard');
+    expect(await output.rows()).toBe(6);
+    expectClose(await readFloat32(output.terms.hard!.perRow as GpuTensor), want.perRow.hard, { rtol: 2e-5, atol: 1e-6 });
+    expectClose(await readFloat32(output.gradLogits), want.gradLogits, { atol: 1e-6 });
+  });
+
+  gpuTest('a training loop does not leak: each compute releases the previous step’s output', async ({ device }) => {
+    const loss = new KdLoss({ hardWeight: 0.5 });
+    const inputs = {
+      studentLogits: upload(device, makeLogits(1, 16, 300), [16, 300], 'z'),
+      targets: { kind: 'dense' as const, logits: upload(device, makeLogits(2, 16, 300), [16, 300], 't') },
+      labels: upload(device, makeLabels(3, 16, 300), [16], 'labels'),
+      hyper: {},
+    };
+    await (await loss.compute(inputs)).total();
+    const inUse = bufferPool(device).stats().bytesInUse;
+    for (let step = 0; step < 5; step++) await (await loss.compute(inputs)).total();
+    expect(bufferPool(device).stats().bytesInUse).toBe(inUse);
+  });
+
+  gpuTest('a caller normaliser makes gradient accumulation over micro-batches exact', async ({ device }) => {
+    const rows = 12;
+    const V = 500;
+    const z = makeLogits(4, rows, V);
+    const t = makeLogits(5, rows, V);
+    const labels = makeLabels(6, rows, V, 5);
+    const options = { temperature: 2, softWeight: 0.5, hardWeight: 0.5 };
+    const run = async (from: number, to: number, normalizer?: number) =>
+      kdLoss({
+        ...options,
+        normalizer,
+        studentLogits: upload(device, z.subarray(from * V, to * V), [to - from, V], 'z'),
+        teacher: { kind: 'dense', logits: upload(device, t.subarray(from * V, to * V), [to - from, V], 't') },
+        labels: upload(device, labels.subarray(from, to), [to - from], 'labels'),
+      });
+    const full = await run(0, rows);
+    const n = await full.rows();
+    const a = await run(0, 5, n);
+    const b = await run(5, rows, n);
+    expectScalarClose((await a.total()) + (await b.total()), await full.total(), 1e-6, 1e-7, 'Σ micro-batch totals');
+    const grads = [...(await readFloat32(a.gradLogits)), ...(await readFloat32(b.gradLogits))];
+    expectClose(grads, await readFloat32(full.gradLogits), { atol: 1e-8, rtol: 1e-6, what: 'concatenated micro-batch gradients' });
+  });
+
+  gpuTest('a batch above maxStorageBufferBindingSize is split into row windows automatically', async ({ device }) => {
+    const V = 128_256;
+    const rows = Math.floor(device.limits.maxStorageBufferBindingSize / (4 * V)) + 3;
+    if (rows * V * 4 > 600 * 2 ** 20) return; // nothing to split on this device
+    const z = makeLogits(7, rows, V, { scale: 2 });
+    const t = makeLogits(8, rows, V, { scale: 2 });
+    const labels = makeLabels(9, rows, V, 0);
+    const result = await kdLoss({
+      studentLogits: upload(device, z, [rows, V], 'z'),
+      teacher: { kind: 'dense', logits: upload(device, t, [rows, V], 't') },
+      labels: upload(device, labels, [rows], 'labels'),
+      temperature: 2,
+      softWeight: 1,
+      hardWeight: 0.5,
+    });
+    const perRow = await readFloat32(result.perRow.total);
+    const grad = await readFloat32(result.gradLogits);
+    for (const r of [0, 1, rows - 2, rows - 1]) {
+      const want = kdLossReference({ rows: 1, vocab: V, studentLogits: z.subarray(r * V, (r + 1) * V), teacher: { kind: 'dense', logits: t.subarray(r * V, (r + 1) * V) }, labels: labels.subarray(r, r + 1), temperature: 2, softWeight: 1, hardWeight: 0.5, normalizer: rows });
+      expectScalarClose(perRow[r]!, want.perRow.total[0]!, 2e-5, 1e-6, `row ${r} loss`);
+      expectClose(grad.subarray(r * V, (r + 1) * V), want.gradLogits, { atol: 1e-9, rtol: 1e-4, step: 3, what: `row ${r} gradient` });
+    }
+    result.release();
+  });
+});

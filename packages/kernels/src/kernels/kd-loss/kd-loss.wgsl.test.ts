@@ -1,0 +1,45 @@
+import { kdDivergenceMergeProgram, kdDivergenceProgram, kdFinalizeProgram, kdGradientProgram, kdTopkScatterProgram } from '../../programs.js';
+import { wgslSnapshots } from '../../../test/snapshots.js';
+import type { KdGradientVariant } from './kd-gradient.wgsl.js';
+
+const dir = import.meta.dirname;
+
+wgslSnapshots(dir, kdDivergenceProgram, [
+  { student: 'f32', teacher: 'f32', vec4: true, divergence: 'reverse-kl', workgroupSize: 256 },
+  { student: 'f32', teacher: 'f32', vec4: false, divergence: 'reverse-kl', workgroupSize: 256 },
+  { student: 'f32', teacher: 'f32', vec4: true, divergence: 'jsd', workgroupSize: 256 },
+  { student: 'f16', teacher: 'f16', vec4: false, divergence: 'jsd', workgroupSize: 8 },
+]);
+
+wgslSnapshots(dir, kdDivergenceMergeProgram, [{ divergence: 'reverse-kl' }, { divergence: 'jsd' }]);
+
+const grad = (v: Partial<KdGradientVariant>): KdGradientVariant => ({
+  student: 'f32',
+  teacher: 'f32',
+  grad: 'f32',
+  vec4: true,
+  divergence: 'forward-kl',
+  labels: true,
+  workgroupSize: 256,
+  ...v,
+});
+
+wgslSnapshots(dir, kdGradientProgram, [
+  grad({}),
+  grad({ vec4: false, labels: false }),
+  grad({ divergence: 'reverse-kl' }),
+  grad({ divergence: 'jsd' }),
+  grad({ divergence: 'jsd', vec4: false }),
+  grad({ teacher: 'topk', divergence: 'forward-kl' }),
+  grad({ teacher: 'none', divergence: 'forward-kl' }),
+  grad({ student: 'f16', teacher: 'f16', grad: 'f16' }),
+  grad({ student: 'f16', teacher: 'f32', grad: 'f32', vec4: false, workgroupSize: 8 }),
+]);
+
+wgslSnapshots(dir, kdTopkScatterProgram, [
+  { student: 'f32', grad: 'f32', divergence: 'forward-kl', labels: true },
+  { student: 'f32', grad: 'f32', divergence: 'reverse-kl', labels: false },
+  { student: 'f16', grad: 'f16', divergence: 'jsd', labels: true },
+]);
+
+wgslSnapshots(dir, kdFinalizeProgram, [{ lossPartials: true }, { lossPartials: false }]);

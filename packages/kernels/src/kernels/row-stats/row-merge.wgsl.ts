@@ -1,0 +1,330 @@
+import { wgsl } from '@distillery/webgpu';
+import { FLAG, PARTIAL, PARTIAL_WORDS, ROW, ROW_WORDS, SUMMARY } from '../../shared/layout.js';
+import { PARAMS_WGSL } from '../../shared/params.js';
+import { accDecls, Bindings, enables, FLAG_WGSL, MATH_WGSL, type FloatDType } from '../../shared/wgsl-lib.js';
+
+export type Divergence = 'forward-kl' | 'reverse-kl' | 'jsd';
+export type TailMode = 'ignore' | 'bucket';
+
+export interface RowMergeVariant {
+  /** What the soft term compares the student with. */
+  teacher: 'none' | 'dense' | 'topk';
+  /** Labels bound (hard term / ignore-index rows). */
+  labels: boolean;
+  /** Student dtype, for the label and top-k gathers. */
+  student: FloatDType;
+  /** Top-k only. */
+  divergence: Divergence;
+  tail: TailMode;
+  tailMass: boolean;
+  /** Threads per workgroup: rows per workgroup (dense / student-only), or threads per row (top-k). */
+  workgroupSize: number;
+}
+
+const bit = (flag: number) => Math.log2(flag);
+
+/**
+ * Pass 2: one result per row. Merges the chunk partials into the row's log-normalisers, handles
+ * the label (ignore-index, range check, cross-entropy at T = 1, active-row count) and, for a
+ * top-k teacher, the whole divergence over the support atoms (and the tail bucket) with the
+ * gradient coefficient of the tokens outside the support.
+ * Dense and student-only rows use one thread per row; top-k rows one workgroup per row.
+ */
+export function rowMergeWgsl(v: RowMergeVariant): string {
+  const topk = v.teacher === 'topk';
+  const dense = v.teacher === 'dense';
+  const gather = v.labels || topk;
+  const bucket = v.tail === 'bucket';
+  const fwd = v.divergence === 'forward-kl';
+  const rev = v.divergence === 'reverse-kl';
+  const jsd = v.divergence === 'jsd';
+  const b = new Bindings().add('partials', 'array<f32>', 'read').add('rowstats', 'array<f32>', 'read_write').addSummary();
+  if (gather) b.add('zIn', `array<${v.student}>`, 'read');
+  if (v.labels) b.add('labels', 'array<i32>', 'read');
+  if (topk) b.add('topIdx', 'array<i32>', 'read').add('topLogp', 'array<f32>', 'read');
+  if (topk && v.tailMass) b.add('tailMass', 'array<f32>', 'read');
+  return wgsl`${enables([gather ? v.student : undefined])}
+${PARAMS_WGSL}
+${b}
+${accDecls(false)}
+${MATH_WGSL}
+${FLAG_WGSL}
+const WG: u32 = ${v.workgroupSize}u;
+
+struct Merged { zm: f32, zs: f32, zs1: f32, tm: f32, ts: f32 };
+
+fn mergeInto(acc: ptr<function, Merged>, base: u32) {
+  let zm2 = partials[base + ${PARTIAL.zMax}u];
+  let zm = max((*acc).zm, zm2);
+  (*acc).zs = rescale((*acc).zs, (*acc).zm, zm, params.invT) + rescale(partials[base + ${PARTIAL.zSum}u], zm2, zm, params.invT);
+  (*acc).zs1 = rescale((*acc).zs1, (*acc).zm, zm, 1.0) + rescale(partials[base + ${PARTIAL.zSum1}u], zm2, zm, 1.0);
+  (*acc).zm = zm;
+#if ${dense}
+  let tm2 = partials[base + ${PARTIAL.tMax}u];
+  let tm = max((*acc).tm, tm2);
+  (*acc).ts = rescale((*acc).ts, (*acc).tm, tm, params.invT) + rescale(partials[base + ${PARTIAL.tSum}u], tm2, tm, params.invT);
+  (*acc).tm = tm;
+#endif
+}
+
+// Writes the student part of the row stats and handles the label; returns (isActive, hard, zOk).
+fn studentRow(row: u32, lrow: u32, m: Merged) -> vec3<f32> {
+  let o = row * ${ROW_WORDS}u;
+  let zOk = m.zs > 0.0;
+  let zLogZ = preciseLog(m.zs);
+  var zs1 = m.zs1;
+  if (params.needT1 == 0u) { zs1 = m.zs; }
+  let zLogZ1 = preciseLog(zs1);
+  rowstats[o + ${ROW.zMax}u] = m.zm;
+  rowstats[o + ${ROW.zLogZ}u] = zLogZ;
+  rowstats[o + ${ROW.zLogZ1}u] = zLogZ1;
+  rowstats[o + ${ROW.zOk}u] = select(0.0, 1.0, zOk);
+  var isActive = true;
+  var hard = 0.0;
+#if ${v.labels}
+  let y = labels[row];
+  isActive = y != params.ignoreIndex;
+  if (isActive && (y < 0 || y >= i32(params.vocab))) {
+    raiseFlag(${bit(FLAG.labelRange)}u, row);
+    isActive = false;
+  }
+  if (isActive && zOk) {
+    let zy = f32(zIn[lrow * params.zStride + params.zShift + u32(y)]);
+    hard = zLogZ1 - (zy - m.zm);
+  }
+#endif
+  if (isActive) { atomicAdd(&summary[${SUMMARY.count}], 1u); }
+  rowstats[o + ${ROW.active}u] = select(0.0, 1.0, isActive);
+  rowstats[o + ${ROW.hard}u] = hard;
+  return vec3<f32>(select(0.0, 1.0, isActive), hard, select(0.0, 1.0, zOk));
+}
+
+#if ${!topk}
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let lrow = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (lrow >= params.rows) { return; }
+  let row = params.rowBase + lrow;
+  var m = Merged(SENTINEL, 0.0, 0.0, SENTINEL, 0.0);
+  for (var c = 0u; c < params.nChunks; c++) {
+    mergeInto(&m, (row * params.nChunks + c) * ${PARTIAL_WORDS}u);
+  }
+  let s = studentRow(row, lrow, m);
+  let o = row * ${ROW_WORDS}u;
+#if ${dense}
+  let tOk = m.ts > 0.0;
+  rowstats[o + ${ROW.tMax}u] = m.tm;
+  rowstats[o + ${ROW.tLogZ}u] = preciseLog(m.ts);
+  let softOk = tOk && s.z > 0.0;
+#else
+  let softOk = false;
+#endif
+  rowstats[o + ${ROW.softOk}u] = select(0.0, 1.0, softOk);
+  rowstats[o + ${ROW.softGradOk}u] = select(0.0, 1.0, softOk);
+  rowstats[o + ${ROW.div}u] = 0.0;
+  rowstats[o + ${ROW.k}u] = 0.0;
+  rowstats[o + ${ROW.cOff}u] = 0.0;
+}
+#else
+var<workgroup> red: array<f32, WG>;
+var<workgroup> redM: array<Merged, WG>;
+var<workgroup> rowInfo: vec4<f32>;
+
+fn wgSum(x: f32, lid: u32) -> f32 {
+  red[lid] = x;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+fn wgMax(x: f32, lid: u32) -> f32 {
+  red[lid] = x;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+// 1: a support atom; 0: dropped (truncated, or a flagged bad index).
+fn kept(idx: i32) -> bool {
+  if (idx < 0) { return false; }
+  if (u32(idx) < params.vocab) { return true; }
+  return params.topkMismatch == 2u;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let lrow = wid.x + wid.y * nwg.x;
+  if (lrow >= params.rows) { return; }
+  let row = params.rowBase + lrow;
+  let k = params.k;
+  let invT = params.invT;
+  let zRow = lrow * params.zStride + params.zShift;
+
+  // Student log-normalisers.
+  var m = Merged(SENTINEL, 0.0, 0.0, SENTINEL, 0.0);
+  for (var c = lid; c < params.nChunks; c += WG) {
+    mergeInto(&m, (row * params.nChunks + c) * ${PARTIAL_WORDS}u);
+  }
+  redM[lid] = m;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) {
+      let a = redM[lid];
+      let bm = redM[lid + s];
+      let zm = max(a.zm, bm.zm);
+      redM[lid] = Merged(zm, rescale(a.zs, a.zm, zm, invT) + rescale(bm.zs, bm.zm, zm, invT), rescale(a.zs1, a.zm, zm, 1.0) + rescale(bm.zs1, bm.zm, zm, 1.0), SENTINEL, 0.0);
+    }
+    workgroupBarrier();
+  }
+  let merged = redM[0];
+  if (lid == 0u) {
+    let s0 = studentRow(row, lrow, merged);
+    rowInfo = vec4<f32>(s0.x, s0.y, s0.z, 0.0);
+  }
+  let info = workgroupUniformLoad(&rowInfo);
+  let zOk = info.z > 0.0;
+  let zm = merged.zm;
+  let zLogZ = preciseLog(merged.zs);
+
+  // Teacher atoms: validate, tempered max, kept and dropped mass at T = 1.
+  var aMax = SENTINEL;
+  var keptMass = 0.0;
+  var droppedMass = 0.0;
+  for (var i = lid; i < k; i += WG) {
+    let idx = topIdx[row * k + i];
+    let lp0 = topLogp[row * k + i];
+    let lpBits = bitcast<u32>(lp0);
+    if (((lpBits & 0x7f800000u) == 0x7f800000u) && (lpBits != 0xff800000u)) { raiseFlag(${bit(FLAG.teacherNonFinite)}u, row); }
+    if (lp0 > 1e-3) { raiseFlag(${bit(FLAG.logprobRange)}u, row); }
+    if (idx < 0 || (u32(idx) >= params.vocab && params.topkMismatch == 0u)) { raiseFlag(${bit(FLAG.indexRange)}u, row); }
+    let lp = min(lp0, 0.0);
+    if (kept(idx)) {
+      aMax = max(aMax, lp * invT);
+      keptMass += safeExp(lp);
+    } else if (idx >= 0) {
+      droppedMass += safeExp(lp);
+    }
+  }
+  aMax = wgMax(aMax, lid);
+  keptMass = wgSum(keptMass, lid);
+  droppedMass = wgSum(droppedMass, lid);
+
+  var aTail = params.negInf;
+  var rho = 0.0;
+#if ${bucket}
+#if ${v.tailMass}
+  let tm0 = tailMass[row];
+  if (!(tm0 >= 0.0 && tm0 <= 1.0)) {
+    if (lid == 0u) { raiseFlag(${bit(FLAG.tailRange)}u, row); }
+  }
+  rho = clamp(tm0, 0.0, 1.0) + droppedMass;
+#else
+  rho = max(0.0, 1.0 - keptMass);
+#endif
+  if (rho > 0.0) { aTail = preciseLog(rho) * invT; }
+#endif
+  if (keptMass > 1.001 && lid == 0u) { raiseFlag(${bit(FLAG.logprobRange)}u, row); }
+  let aAll = max(aMax, select(SENTINEL, aTail, rho > 0.0));
+
+  // Teacher log-normaliser over the atoms.
+  var zt = 0.0;
+  for (var i = lid; i < k; i += WG) {
+    let idx = topIdx[row * k + i];
+    if (kept(idx)) { zt += safeExp(min(topLogp[row * k + i], 0.0) * invT - aAll); }
+  }
+  zt = wgSum(zt, lid);
+  if (rho > 0.0) { zt += safeExp(aTail - aAll); }
+  let tOk = zt > 0.0;
+  let tLogZ = aAll + preciseLog(zt);
+
+  // Student support mass and the divergence over the support atoms.
+  var support = 0.0;
+  var dSum = 0.0;
+  var kSum = 0.0;
+  for (var i = lid; i < k; i += WG) {
+    let idx = topIdx[row * k + i];
+    if (kept(idx)) {
+      let lp = min(topLogp[row * k + i], 0.0) * invT - tLogZ;
+      let p = safeExp(lp);
+      var lq = params.negInf;
+      if (u32(idx) < params.vocab) {
+        let zrel = (f32(zIn[zRow + u32(idx)]) - zm) * invT;
+        support += safeExp(zrel);
+        lq = zrel - zLogZ;
+      }
+      let q = safeExp(lq);
+#if ${fwd}
+      dSum += select(p * (lp - lq), 0.0, p == 0.0);
+#elif ${rev}
+      dSum += select(q * (lq - lp), 0.0, q == 0.0);
+#else
+      let r = jsdAtom(lp, lq, p, q);
+      dSum += r.x;
+      kSum += r.y;
+#endif
+    }
+  }
+  support = wgSum(support, lid);
+  dSum = wgSum(dSum, lid);
+  kSum = wgSum(kSum, lid);
+
+  if (lid == 0u) {
+    let o = row * ${ROW_WORDS}u;
+    // Student mass outside the support (the tail bucket's q).
+    let qTail = max(0.0, (merged.zs - support) / merged.zs);
+    let lqTail = preciseLog(qTail);
+    var d = dSum;
+    var kk = kSum;
+    var cOff = 0.0;
+#if ${bucket}
+    let lpTail = aTail - tLogZ;
+    let pTail = select(0.0, safeExp(lpTail), rho > 0.0);
+#if ${fwd}
+    d += select(pTail * (lpTail - lqTail), 0.0, pTail == 0.0);
+    cOff = select(0.0, 1.0 - pTail / qTail, qTail > 0.0);
+#elif ${rev}
+    d += select(qTail * (lqTail - lpTail), 0.0, qTail == 0.0);
+    cOff = select(0.0, lqTail - lpTail - d, qTail > 0.0 && pTail > 0.0);
+#else
+    let r = jsdAtom(lpTail, lqTail, pTail, qTail);
+    d += r.x;
+    kk += r.y;
+    cOff = select(0.0, params.oneMinusBeta * (jsdLogQOverM(lpTail, lqTail, pTail) - kk), qTail > 0.0);
+#endif
+#else
+#if ${fwd}
+    cOff = 1.0;
+#elif ${jsd}
+    // Tokens outside the support have p = 0, so ln(q/m) = −ln(1 − β) for each.
+    d += params.oneMinusBeta * qTail * (-params.log1mBeta);
+    kk += qTail * (-params.log1mBeta);
+    cOff = params.oneMinusBeta * (-params.log1mBeta - kk);
+#endif
+#endif
+#if ${rev}
+    kk = d;
+#endif
+    let softOk = tOk && zOk;
+    let gradOk = softOk && (${fwd} || d < params.posInf);
+    rowstats[o + ${ROW.tMax}u] = aAll;
+    rowstats[o + ${ROW.tLogZ}u] = tLogZ;
+    rowstats[o + ${ROW.div}u] = d;
+    rowstats[o + ${ROW.k}u] = kk;
+    rowstats[o + ${ROW.cOff}u] = cOff;
+    rowstats[o + ${ROW.softOk}u] = select(0.0, 1.0, softOk);
+    rowstats[o + ${ROW.softGradOk}u] = select(0.0, 1.0, gradOk);
+  }
+}
+#endif
+`;
+}

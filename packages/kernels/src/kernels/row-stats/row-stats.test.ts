@@ -1,0 +1,38 @@
+import { rowMergeProgram, rowStatsProgram } from '../../programs.js';
+import { wgslSnapshots } from '../../../test/snapshots.js';
+import type { RowMergeVariant } from './row-merge.wgsl.js';
+
+const dir = import.meta.dirname;
+
+wgslSnapshots(dir, rowStatsProgram, [
+  { student: 'f32', teacher: null, vec4: true, workgroupSize: 256 },
+  { student: 'f32', teacher: null, vec4: false, workgroupSize: 256 },
+  { student: 'f32', teacher: 'f32', vec4: true, workgroupSize: 256 },
+  { student: 'f32', teacher: 'f32', vec4: false, workgroupSize: 8 },
+  { student: 'f16', teacher: 'f16', vec4: true, workgroupSize: 256 },
+  { student: 'f16', teacher: 'f32', vec4: false, workgroupSize: 256 },
+]);
+
+const merge = (v: Partial<RowMergeVariant>): RowMergeVariant => ({
+  teacher: 'topk',
+  labels: true,
+  student: 'f32',
+  divergence: 'forward-kl',
+  tail: 'ignore',
+  tailMass: false,
+  workgroupSize: 64,
+  ...v,
+});
+
+wgslSnapshots(dir, rowMergeProgram, [
+  merge({ teacher: 'none', labels: false }),
+  merge({ teacher: 'none', labels: true, student: 'f16' }),
+  merge({ teacher: 'dense', labels: true }),
+  merge({ teacher: 'dense', labels: false }),
+  merge({ divergence: 'forward-kl', tail: 'ignore' }),
+  merge({ divergence: 'forward-kl', tail: 'bucket' }),
+  merge({ divergence: 'forward-kl', tail: 'bucket', tailMass: true, labels: false }),
+  merge({ divergence: 'reverse-kl', tail: 'bucket' }),
+  merge({ divergence: 'jsd', tail: 'ignore' }),
+  merge({ divergence: 'jsd', tail: 'bucket', student: 'f16', workgroupSize: 8 }),
+]);

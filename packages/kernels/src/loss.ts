@@ -1,0 +1,124 @@
+import { badValue, requireNonNegative, requirePositive, type Loss, type LossInputs } from '@distillery/core';
+import type { GpuTensor } from '@distillery/webgpu';
+import { crossEntropy } from './kernels/cross-entropy/cross-entropy.js';
+import { DIVERGENCES, kdLoss, TAIL_MODES, VOCAB_MISMATCH, type CheckMode, type Divergence, type RowLossResult, type TailMode, type VocabMismatch } from './kernels/kd-loss/kd-loss.js';
+import { requireOneOf } from './shared/validate.js';
+import type { FloatDType } from './shared/wgsl-lib.js';
+
+/** Fixed options of a `KdLoss`; the hyper-parameters (temperature, weights, β) come from `inputs.hyper` per step. */
+export interface KdLossConfig {
+  divergence?: Divergence;
+  /** Defaults of the hyper-parameters, used when a step's `hyper` lacks them. */
+  temperature?: number;
+  softWeight?: number;
+  hardWeight?: number;
+  beta?: number;
+  jsdNormalized?: boolean;
+  scaleByTemperatureSquared?: boolean;
+  ignoreIndex?: number;
+  tail?: TailMode;
+  vocabMismatch?: VocabMismatch;
+  gradDtype?: FloatDType;
+  /** Default 'lazy': the Distiller reads `total()` (which checks the input flags) before the optimiser step. */
+  check?: CheckMode;
+  /**
+   * Default false: each `compute` first releases the previous step's output (gradient, per-row
+   * terms) back to the buffer pool, as a training loop has consumed it by then. True: you release them.
+   */
+  keepOutputs?: boolean;
+}
+
+/**
+ * Core's `Loss` contract over the fused WGSL KD loss. Hyper-parameters (`temperature`,
+ * `softWeight`, `hardWeight`, `beta`) are read from `inputs.hyper` each step, falling back to
+ * `hyperDefaults`; the rest is fixed at construction.
+ */
+export class KdLoss implements Loss<GpuTensor> {
+  readonly name: string = 'kd';
+  readonly hyperDefaults: Readonly<{ temperature: number; softWeight: number; hardWeight: number; beta: number }>;
+  readonly config: Readonly<KdLossConfig>;
+
+  constructor(config: KdLossConfig = {}) {
+    if (config.divergence !== undefined) requireOneOf('divergence', config.divergence, DIVERGENCES);
+    if (config.tail !== undefined) requireOneOf('tail', config.tail, TAIL_MODES);
+    if (config.vocabMismatch !== undefined) requireOneOf('vocabMismatch', config.vocabMismatch, VOCAB_MISMATCH);
+    const beta = config.beta ?? 0.5;
+    if (!(Number.isFinite(beta) && beta >= 0 && beta <= 1)) throw badValue('beta', beta, 'a number in [0, 1]');
+    this.hyperDefaults = Object.freeze({
+      temperature: requirePositive('temperature', config.temperature ?? 2),
+      softWeight: requireNonNegative('softWeight', config.softWeight ?? 1),
+      hardWeight: requireNonNegative('hardWeight', config.hardWeight ?? 0),
+      beta,
+    });
+    this.config = Object.freeze({ ...config });
+  }
+
+  #previous?: RowLossResult;
+
+  async compute(inputs: LossInputs<GpuTensor>): Promise<RowLossResult> {
+    const h = { ...this.hyperDefaults, ...inputs.hyper };
+    if (!this.config.keepOutputs) this.#previous?.release();
+    this.#previous = undefined;
+    const result = await kdLoss({
+      studentLogits: inputs.studentLogits,
+      teacher: inputs.targets,
+      labels: inputs.labels,
+      divergence: this.config.divergence,
+      beta: h.beta,
+      jsdNormalized: this.config.jsdNormalized,
+      temperature: h.temperature,
+      softWeight: h.softWeight,
+      hardWeight: h.hardWeight,
+      scaleByTemperatureSquared: this.config.scaleByTemperatureSquared,
+      ignoreIndex: this.config.ignoreIndex,
+      normalizer: inputs.normalizer,
+      tail: this.config.tail,
+      vocabMismatch: this.config.vocabMismatch,
+      gradDtype: this.config.gradDtype,
+      check: this.config.check ?? 'lazy',
+    });
+    this.#previous = result;
+    return result;
+  }
+}
+
+export interface CrossEntropyLossConfig {
+  /** Default of the `weight` hyper-parameter. Default 1. */
+  weight?: number;
+  ignoreIndex?: number;
+  gradDtype?: FloatDType;
+  check?: CheckMode;
+  /** See `KdLossConfig.keepOutputs`. */
+  keepOutputs?: boolean;
+}
+
+/** Core's `Loss` contract over the hard-label cross-entropy kernel (the supervised baseline). */
+export class CrossEntropyLoss implements Loss<GpuTensor> {
+  readonly name: string = 'cross-entropy';
+  readonly hyperDefaults: Readonly<{ weight: number }>;
+  readonly config: Readonly<CrossEntropyLossConfig>;
+
+  constructor(config: CrossEntropyLossConfig = {}) {
+    this.hyperDefaults = Object.freeze({ weight: requireNonNegative('weight', config.weight ?? 1) });
+    this.config = Object.freeze({ ...config });
+  }
+
+  #previous?: RowLossResult;
+
+  async compute(inputs: LossInputs<GpuTensor>): Promise<RowLossResult> {
+    if (!inputs.labels) throw badValue('labels', inputs.labels, 'a [rows] i32 tensor (cross-entropy needs labels)');
+    if (!this.config.keepOutputs) this.#previous?.release();
+    this.#previous = undefined;
+    const result = await crossEntropy({
+      logits: inputs.studentLogits,
+      labels: inputs.labels,
+      ignoreIndex: this.config.ignoreIndex,
+      normalizer: inputs.normalizer,
+      weight: inputs.hyper.weight ?? this.hyperDefaults.weight,
+      gradDtype: this.config.gradDtype,
+      check: this.config.check ?? 'lazy',
+    });
+    this.#previous = result;
+    return result;
+  }
+}

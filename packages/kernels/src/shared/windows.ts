@@ -1,0 +1,76 @@
+import { BYTES_PER_ELEMENT, DistilleryError } from '@distillery/core';
+import type { GpuTensor } from '@distillery/webgpu';
+
+/** Storage-buffer offsets must be multiples of this (WebGPU's minStorageBufferOffsetAlignment is at most 256). */
+const ALIGN = 256;
+
+/** A row-major tensor that the kernels may bind a window of rows of. */
+export interface RowTensor {
+  tensor: GpuTensor;
+  /** Elements per row (the row stride). */
+  stride: number;
+  /** Field name for errors (`studentLogits`, `teacher.logits`...). */
+  field: string;
+}
+
+/** One dispatch group: rows [start, end) and, per tensor, the binding and the element shift of row `start` inside it. */
+export interface RowGroup {
+  start: number;
+  end: number;
+  bindings: Array<{ binding: GPUBufferBinding | GpuTensor; shift: number }>;
+}
+
+/**
+ * Splits `rows` into groups so that no tensor's binding exceeds maxStorageBufferBindingSize: a
+ * batch of 4,096 × 128,256 f32 logits (2.1 GB) is bound as windows of whole rows. Offsets are
+ * aligned down to 256 bytes and the remainder is passed to the kernel as an element shift. With
+ * everything under the limit there is one group and every tensor is bound whole.
+ */
+export function planRowGroups(device: GPUDevice, rows: number, tensors: readonly RowTensor[]): RowGroup[] {
+  const limit = device.limits.maxStorageBufferBindingSize;
+  const rowBytes = tensors.map((t) => t.stride * BYTES_PER_ELEMENT[t.tensor.dtype]);
+  if (tensors.every((t) => t.tensor.buffer.size <= limit)) {
+    return [{ start: 0, end: rows, bindings: tensors.map((t) => ({ binding: t.tensor, shift: 0 })) }];
+  }
+  const worst = Math.max(...rowBytes);
+  // A window holds its rows plus up to ALIGN bytes of the previous row (the offset is aligned down).
+  const perGroup = Math.floor((limit - ALIGN) / worst);
+  if (perGroup < 1) {
+    const index = rowBytes.indexOf(worst);
+    const field = tensors[index]!.field;
+    throw new DistilleryError(
+      'E_LIMIT_EXCEEDED',
+      `one row of ${field} is ${worst} bytes, above this device's maxStorageBufferBindingSize (${limit} bytes); rows cannot be split further`,
+      { field, value: worst, limit: 'maxStorageBufferBindingSize', limitBytes: limit },
+    );
+  }
+  const groups: RowGroup[] = [];
+  for (let start = 0; start < rows; start += perGroup) {
+    const end = Math.min(rows, start + perGroup);
+    groups.push({
+      start,
+      end,
+      bindings: tensors.map((t, i) => {
+        const bytes = rowBytes[i]!;
+        const elementBytes = BYTES_PER_ELEMENT[t.tensor.dtype];
+        const first = start * bytes;
+        const offset = Math.floor(first / ALIGN) * ALIGN;
+        const size = Math.min(t.tensor.buffer.size - offset, Math.ceil((end * bytes - offset) / 4) * 4);
+        return { binding: { buffer: t.tensor.buffer, offset, size }, shift: (first - offset) / elementBytes };
+      }),
+    });
+  }
+  return groups;
+}
+
+/**
+ * Workgroups per row and columns per workgroup. Enough chunks that few-row × huge-vocabulary
+ * batches still spread over the device (≥ `targetGroups` workgroups in all), never chunks under
+ * `minChunk` columns; chunk boundaries are multiples of 4 so vec4 loads never straddle them.
+ */
+export function planChunks(rows: number, cols: number, { targetGroups = 512, minChunk = 2048 }: { targetGroups?: number; minChunk?: number } = {}): { chunk: number; nChunks: number } {
+  const maxChunks = Math.max(1, Math.ceil(cols / minChunk));
+  const wanted = Math.min(maxChunks, Math.max(1, Math.ceil(targetGroups / Math.max(1, rows))));
+  const chunk = Math.max(4, Math.ceil(Math.ceil(cols / wanted) / 4) * 4);
+  return { chunk, nChunks: Math.max(1, Math.ceil(cols / chunk)) };
+}
