@@ -36,10 +36,10 @@ export interface DemoSettings {
  */
 export const FULL_SETTINGS: DemoSettings = {
   seeds: 3,
-  temperature: 4,
-  teacher: { hidden: [512, 512], dropout: 0.5, inputJitter: 0.15, epochs: 25 },
+  temperature: 3,
+  teacher: { hidden: [512, 512], dropout: 0.5, inputJitter: 0.2, epochs: 40 },
   student: { hidden: [256, 256], dropout: 0, inputJitter: 0, epochs: 25 },
-  hardWeight: 0.1,
+  hardWeight: 0.2,
   batchSize: 100,
   learningRate: 3e-3,
   trainPerClass: 200,
@@ -47,10 +47,10 @@ export const FULL_SETTINGS: DemoSettings = {
 
 export const QUICK_SETTINGS: DemoSettings = {
   seeds: 1,
-  temperature: 4,
+  temperature: 3,
   teacher: { hidden: [256, 256], dropout: 0.3, inputJitter: 0.1, epochs: 3 },
   student: { hidden: [64], dropout: 0, inputJitter: 0, epochs: 3 },
-  hardWeight: 0.1,
+  hardWeight: 0.2,
   batchSize: 100,
   learningRate: 3e-3,
   limitPerClass: 300,
@@ -202,7 +202,7 @@ Prints test errors (mean and spread over seeds), training time and the adapter.
   --quick          a CI-sized run (smaller nets, 3,000 digits, 3 epochs, 1 seed)
   --json           print the result as one JSON object
   --seeds N        seeds to average over (default 3)
-  --temperature T  distillation temperature (default 4)
+  --temperature T  distillation temperature (default 3)
   --train-per-class N  training digits per class (default 200; up to ~800)
   --epochs N       epochs for every model
   --data DIR       a folder with 0.json ... 9.json (default: the bundled mnist package)`,
