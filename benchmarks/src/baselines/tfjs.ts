@@ -25,6 +25,9 @@ export function loadTfjs(): Promise<Tf> {
     else if (!g.navigator.gpu) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
     const tf = await import('@tensorflow/tfjs-core');
     await import('@tensorflow/tfjs-backend-webgpu');
+    // Autodiff (the train suite's MLP baseline) needs the gradient registry: tfjs-core's Node
+    // bundle lacks it; the union package registers it into the same global engine.
+    await import('@tensorflow/tfjs');
     if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs: the webgpu backend did not initialise');
     await tf.ready();
     return tf;

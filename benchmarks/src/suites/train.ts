@@ -1,6 +1,7 @@
 import { KdLoss } from '@distillery/kernels';
 import { MlpClassifier, AdamW, recordMatmul, type MatmulOptions } from '@distillery/nn';
-import { bufferPool, CommandRecorder, createTensor, getGpu, uploadTensor, zerosTensor, type GpuTensor } from '@distillery/webgpu';
+import { bufferPool, CommandRecorder, createTensor, uploadTensor, zerosTensor, type GpuTensor } from '@distillery/webgpu';
+import { loadTfjs, tfjsSync } from '../baselines/tfjs.js';
 import { fusedLinearKdLoss, unfusedLinearKdLoss } from '@distillery/white-box';
 import type { BenchContext, BenchResult, BenchSuite } from '../suite.js';
 import { summarize } from '../timing.js';
@@ -13,33 +14,11 @@ interface TfjsHandle {
   finish(): Promise<void>;
 }
 
-/** tfjs-core with the WebGPU backend on the same adapter (Dawn in Node), or the reason it is unavailable. */
-async function loadTfjs(): Promise<TfjsHandle | string> {
+/** tfjs with the WebGPU backend on the same adapter, or the reason it is unavailable. */
+async function tfjsHandle(): Promise<TfjsHandle | string> {
   try {
-    const g = globalThis as { navigator?: { gpu?: GPU } };
-    if (!g.navigator?.gpu) {
-      // tfjs looks for navigator.gpu; in Node hand it Dawn's GPU object (the same adapter as ours).
-      const gpu = await getGpu();
-      if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
-      else g.navigator = { gpu };
-    }
-    const tf = (await import('@tensorflow/tfjs-core')) as Tf;
-    await import('@tensorflow/tfjs-backend-webgpu');
-    // Autodiff (the MLP baseline) needs the gradient registry: tfjs-core's Node bundle lacks it,
-    // the union package registers it into the same (global) engine.
-    await import('@tensorflow/tfjs');
-    if (!(await tf.setBackend('webgpu'))) return 'tf.setBackend("webgpu") returned false';
-    await tf.ready();
-    const backend = tf.backend() as unknown as { endComputePassEncoder(): void; submitQueue(): void; commandEncoder: GPUCommandEncoder | null; device: GPUDevice };
-    return {
-      tf,
-      async finish() {
-        // tfjs batches dispatches in an open pass; close and submit it, then wait for the GPU.
-        backend.endComputePassEncoder();
-        if (backend.commandEncoder) backend.submitQueue();
-        await backend.device.queue.onSubmittedWorkDone();
-      },
-    };
+    const tf = await loadTfjs();
+    return { tf, finish: () => tfjsSync(tf) };
   } catch (error) {
     return (error as Error).message;
   }
@@ -317,7 +296,7 @@ export const trainSuite: BenchSuite = {
   description: 'nn matmul vs tfjs-webgpu matMul; MLP training samples/s with the KD loss vs tfjs',
   needsGpu: true,
   async run(ctx) {
-    const tfjs = await loadTfjs();
+    const tfjs = await tfjsHandle();
     if (typeof tfjs === 'string') ctx.log(`tfjs-backend-webgpu unavailable, no baseline: ${tfjs}`);
     const sizes = ctx.options.sizes ? ctx.options.sizes.split(',').map(Number) : ctx.quick ? [256, 1024] : [256, 1024, 2048];
     const results: BenchResult[] = [];

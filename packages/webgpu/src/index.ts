@@ -9,3 +9,4 @@ export { checkBindingSize, linearGrid } from './grid.js';
 export { wgsl } from './wgsl.js';
 export { copyProgram, recordCopy } from './kernels/copy/copy.js';
 export { scale, scaleProgram, scaleReference } from './kernels/scale/scale.js';
+export { f16BitsToNumber, numberToF16Bits, numbersToF16Bits } from './f16.js';

@@ -152,3 +152,14 @@ gpuDescribe('device loss', () => {
     expect((await caught(() => scale(x, 2))).code).toBe('E_DEVICE_LOST');
   });
 });
+
+describe('f16 host conversion', () => {
+  it('round-trips exactly representable values and rounds to nearest even', async () => {
+    const { f16BitsToNumber, numberToF16Bits } = await import('../src/index.js');
+    for (const v of [0, 1, -2, 0.5, 65504, -65504, 2 ** -14, 2 ** -24, Infinity, -Infinity]) expect(f16BitsToNumber(numberToF16Bits(v))).toBe(v);
+    expect(f16BitsToNumber(numberToF16Bits(1 + 2 ** -11))).toBe(1); // tie → even
+    expect(f16BitsToNumber(numberToF16Bits(1 + 3 * 2 ** -11))).toBe(1 + 2 ** -9);
+    expect(f16BitsToNumber(numberToF16Bits(70000))).toBe(Infinity);
+    expect(Number.isNaN(f16BitsToNumber(numberToF16Bits(Number.NaN)))).toBe(true);
+  });
+});

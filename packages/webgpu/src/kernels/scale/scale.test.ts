@@ -1,7 +1,6 @@
 import { expect } from 'vitest';
-import { readTensor, scale, scaleReference, uploadTensor } from '../../index.js';
+import { f16BitsToNumber, numbersToF16Bits, readTensor, scale, scaleReference, uploadTensor } from '../../index.js';
 import { gpuDescribe, gpuTest } from '../../testing.js';
-import { f16BitsToNumber, numbersToF16Bits } from '../../../test/f16.js';
 
 gpuDescribe('scale kernel', () => {
   gpuTest('f32 matches the float64 reference to f32 rounding', async ({ device }) => {

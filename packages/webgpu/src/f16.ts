@@ -1,4 +1,7 @@
-/** IEEE-754 half ⇄ number, for tests (round to nearest even on the way in). */
+/**
+ * IEEE-754 half ⇄ number on the host: f16 tensors hold raw half bits in a Uint16Array, so uploads
+ * and readbacks of f16 data go through these (round to nearest even on the way in).
+ */
 export function f16BitsToNumber(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
   const exp = (bits >> 10) & 0x1f;
