@@ -14,11 +14,34 @@ ${suites.map((s) => `  ${s.name.padEnd(14)} ${s.description}`).join('\n')}
   --quick   smaller shapes and fewer repetitions
   --save    merge the results into benchmarks/results/<adapter>.json (or the given dir)`;
 
+const KNOWN = new Set(['json', 'quick', 'save', 'results-dir', 'help', 'h']);
+
+/** Splits off suite options (`--rows 64` or `--rows=64`, any name the runner does not know itself). */
+function splitSuiteOptions(argv: string[]): { runnerArgs: string[]; options: Record<string, string> } {
+  const runnerArgs: string[] = [];
+  const options: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const match = /^--([^=]+)(?:=(.*))?$/.exec(arg);
+    if (!match || KNOWN.has(match[1]!)) {
+      runnerArgs.push(arg);
+      if (match?.[1] === 'results-dir' && match[2] === undefined && i + 1 < argv.length) runnerArgs.push(argv[++i]!);
+      continue;
+    }
+    const next = argv[i + 1];
+    if (match[2] !== undefined) options[match[1]!] = match[2];
+    else if (next !== undefined && !next.startsWith('--')) options[match[1]!] = argv[++i]!;
+    else options[match[1]!] = 'true';
+  }
+  return { runnerArgs, options };
+}
+
+const { runnerArgs, options } = splitSuiteOptions(process.argv.slice(2));
 const { values, positionals } = parseArgs({
-  args: process.argv.slice(2),
+  args: runnerArgs,
   options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, save: { type: 'boolean' }, 'results-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   allowPositionals: true,
-  strict: false,
+  strict: true,
 });
 
 const names = positionals.filter((p) => !p.startsWith('-'));
@@ -32,9 +55,6 @@ if (unknown.length) {
   console.error(`distillery-bench: unknown suite(s) ${unknown.join(', ')}. Known: ${suites.map((s) => s.name).join(', ')}`);
   process.exit(2);
 }
-// Free-form `--key value` pairs for suites (e.g. --rows 64).
-const options: Record<string, string> = {};
-for (const [key, value] of Object.entries(values)) if (typeof value === 'string') options[key] = value;
 
 const json = Boolean(values.json);
 const log = (line: string) => (json ? process.stderr.write(`${line}\n`) : console.log(line));

@@ -30,6 +30,21 @@ export async function sample(runs: number, fn: () => Promise<number>): Promise<M
   return summarize(samples);
 }
 
+/** Runs `one` for every dtype × vocab × rows of the sweep, trimming the pool between cases. */
+export async function sweepShapes(ctx: BenchContext, one: (rows: number, vocab: number, dtype: 'f32' | 'f16') => Promise<BenchResult>): Promise<BenchResult[]> {
+  const { rows: rowsList, vocabs, dtypes } = shapesFor(ctx);
+  const results: BenchResult[] = [];
+  for (const dtype of dtypes) {
+    for (const vocab of vocabs) {
+      for (const rows of rowsList) {
+        results.push(await one(rows, vocab, dtype));
+        bufferPool(ctx.device!).trim();
+      }
+    }
+  }
+  return results;
+}
+
 export const runsFor = (elements: number, quick: boolean) => (quick ? 3 : elements > 200_000_000 ? 3 : 5);
 
 export const kdLossSuite: BenchSuite = {
@@ -40,17 +55,7 @@ export const kdLossSuite: BenchSuite = {
     const device = ctx.device!;
     const copyGBps = await ctx.copyBandwidthGBps!();
     ctx.log(`copy bandwidth ${copyGBps.toFixed(2)} GB/s`);
-    const { rows: rowsList, vocabs, dtypes } = shapesFor(ctx);
-    const results: BenchResult[] = [];
-    for (const dtype of dtypes) {
-      for (const vocab of vocabs) {
-        for (const rows of rowsList) {
-          results.push(await benchOne(ctx, device, copyGBps, rows, vocab, dtype));
-          bufferPool(device).trim();
-        }
-      }
-    }
-    return results;
+    return sweepShapes(ctx, (rows, vocab, dtype) => benchOne(ctx, device, copyGBps, rows, vocab, dtype));
   },
 };
 

@@ -1,10 +1,10 @@
 import { recordTemperedSoftmax } from '@distillery/kernels';
-import { bufferPool, CommandRecorder } from '@distillery/webgpu';
+import { CommandRecorder } from '@distillery/webgpu';
 import { cpuSoftmax } from '../baselines/cpu.js';
 import { gpuLogits, hostRows } from '../baselines/data.js';
 import { loadTfjs, tfjsSoftmax, tfjsSync } from '../baselines/tfjs.js';
 import type { BenchContext, BenchResult, BenchSuite } from '../suite.js';
-import { runsFor, sample, shapesFor } from './kd-loss.js';
+import { runsFor, sample, sweepShapes } from './kd-loss.js';
 
 const TEMPERATURE = 2;
 const TFJS_MAX = 33_000_000;
@@ -18,17 +18,7 @@ export const softmaxSuite: BenchSuite = {
     const device = ctx.device!;
     const copyGBps = await ctx.copyBandwidthGBps!();
     ctx.log(`copy bandwidth ${copyGBps.toFixed(2)} GB/s`);
-    const { rows: rowsList, vocabs, dtypes } = shapesFor(ctx);
-    const results: BenchResult[] = [];
-    for (const dtype of dtypes) {
-      for (const vocab of vocabs) {
-        for (const rows of rowsList) {
-          results.push(await benchOne(ctx, device, copyGBps, rows, vocab, dtype));
-          bufferPool(device).trim();
-        }
-      }
-    }
-    return results;
+    return sweepShapes(ctx, (rows, vocab, dtype) => benchOne(ctx, device, copyGBps, rows, vocab, dtype));
   },
 };
 

@@ -4,7 +4,7 @@ import { bufferPool, CommandRecorder, createTensor, uploadTensor, zerosTensor, t
 import { loadTfjs, tfjsSync } from '../baselines/tfjs.js';
 import { fusedLinearKdLoss, unfusedLinearKdLoss } from '@distillery/white-box';
 import type { BenchContext, BenchResult, BenchSuite } from '../suite.js';
-import { summarize } from '../timing.js';
+import { summarize, timeHost } from '../timing.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 
@@ -117,18 +117,6 @@ async function matmulCase(ctx: BenchContext, size: number, tfjs: TfjsHandle | st
 const MLP = { inputSize: 784, hidden: [800, 800], classes: 10 };
 const TEMPERATURE = 4;
 
-/** Median ms of `steps` timed calls after one warm-up call. */
-async function timeSteps(steps: number, step: () => Promise<void>): Promise<ReturnType<typeof summarize>> {
-  await step();
-  const samples: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const start = performance.now();
-    await step();
-    samples.push(performance.now() - start);
-  }
-  return summarize(samples);
-}
-
 /**
  * The same training step in tfjs: dense layers, forward-KL KD at T plus hard cross-entropy,
  * gradients by autodiff, Adam. What a JS user would write today.
@@ -183,18 +171,18 @@ async function mlpTraining(ctx: BenchContext, tfjs: TfjsHandle | string): Promis
   const hyper = { temperature: TEMPERATURE, softWeight: 1, hardWeight: 0.1 };
   const steps = ctx.quick ? 3 : 10;
   // A full student step: forward, fused KD loss + dL/dlogits, backward, AdamW (clipping, NaN check).
-  const ms = await timeSteps(steps, async () => {
+  const ms = await timeHost(async () => {
     const logits = await model.forward({ inputs, rows }, { training: true });
     const out = await loss.compute({ studentLogits: logits, targets: { kind: 'dense', logits: teacher }, labels, hyper });
     model.zeroGrad();
     await model.backward(out.gradLogits);
     await optimizer.step(model.parameters(), 1e-4);
     await out.total();
-  });
-  const inferMs = await timeSteps(steps, async () => {
+  }, { runs: steps });
+  const inferMs = await timeHost(async () => {
     await model.forward({ inputs, rows }, { training: false });
     await device.queue.onSubmittedWorkDone();
-  });
+  }, { runs: steps });
   // Forward 2·rows·Σ(in·out), backward twice that (dX and dW), first layer's dX skipped.
   const macs = 784 * 800 + 800 * 800 + 800 * 10;
   const flops = 2 * rows * (3 * macs - 784 * 800);
@@ -210,7 +198,7 @@ async function mlpTraining(ctx: BenchContext, tfjs: TfjsHandle | string): Promis
   };
   if (typeof tfjs !== 'string') {
     const baseline = await tfjsMlpStep(tfjs, rows, x, teacherHost, labelsHost);
-    const tms = await timeSteps(steps, baseline.step);
+    const tms = await timeHost(baseline.step, { runs: steps });
     baseline.dispose();
     train.baselines = { 'tfjs-webgpu': { ms: tms, samplesPerSecond: (rows * 1000) / tms.median } };
     train.metrics!.speedupVsTfjs = tms.median / ms.median;
