@@ -199,7 +199,7 @@ first 200 training digits of each class (2,000) and is tested on all 2,000 test 
   3. the same student distilled from the teacher at temperature T (soft targets + a little hard);
   4. the same student distilled with no labels at all (soft targets only).
 Prints test errors (mean and spread over seeds), training time and the adapter.
-  --quick          a CI-sized run (smaller nets, 3,000 digits, 3 epochs, 1 seed)
+  --quick          a CI-sized smoke run (smaller nets, 3,000 digits, 3 epochs, 1 seed); too short to show the gain
   --json           print the result as one JSON object
   --seeds N        seeds to average over (default 3)
   --temperature T  distillation temperature (default 3)
