@@ -47,6 +47,10 @@ export interface DistillerOptions<TBatch, T extends TensorLike> {
   data: DataSource<TBatch>;
   /** Hard labels of a batch, when it has them (an unlabelled transfer set returns undefined). */
   labels?: (batch: TBatch) => T | undefined;
+  /** Per-row weights of a batch's loss (`LossInputs.rowWeights`), when it has them. */
+  rowWeights?: (batch: TBatch) => T | undefined;
+  /** Normaliser of a batch's loss (`LossInputs.normalizer`), when it sets one. */
+  normalizer?: (batch: TBatch) => number | undefined;
   epochs: number;
   /** `lr` is required; every other key is passed to the loss as a hyper-parameter. */
   schedules: { lr: Scheduler } & Record<string, Scheduler>;
@@ -147,7 +151,16 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
         const logits = await o.student.forward(batch, { training: true });
         const labels = o.labels?.(batch);
         const { lr, ...lossHyper } = hyper;
-        const output = await o.loss.compute({ studentLogits: logits, targets, labels, hyper: lossHyper });
+        const rowWeights = o.rowWeights?.(batch);
+        const normalizer = o.normalizer?.(batch);
+        const output = await o.loss.compute({
+          studentLogits: logits,
+          targets,
+          labels,
+          hyper: lossHyper,
+          ...(rowWeights ? { rowWeights } : {}),
+          ...(normalizer !== undefined ? { normalizer } : {}),
+        });
         await o.student.zeroGrad();
         await o.student.backward(output.gradLogits);
         const loss = await output.total();

@@ -54,6 +54,25 @@ describe('Distiller', () => {
     expect(epochs[2]!).toBeLessThan(epochs[0]!);
   });
 
+  it('passes each batch\'s row weights and normaliser to the loss', async () => {
+    const seen: { rowWeights?: unknown; normalizer?: number }[] = [];
+    const inner = new CpuKdLoss();
+    const spy: typeof inner = Object.assign(Object.create(inner) as CpuKdLoss, {
+      compute: async (inputs: Parameters<CpuKdLoss['compute']>[0]) => {
+        seen.push({ rowWeights: inputs.rowWeights, normalizer: inputs.normalizer });
+        return inner.compute(inputs);
+      },
+    });
+    const weights = { data: new Float32Array(32).fill(0.5), shape: [32], dtype: 'f32' as const };
+    const base = { student: new CpuLinearStudent(features, classes, 3), optimizer: new CpuSgd(), data: blobData(64, features, classes, 32, 5), labels: (b: { labels: typeof weights }) => b.labels };
+    const schedules = { lr: constant(0.1), softWeight: constant(0), hardWeight: constant(1) };
+    await new Distiller({ ...base, loss: spy, epochs: 1, schedules, rowWeights: () => weights, normalizer: (b) => b.rows * 2 }).run();
+    expect(seen).toEqual([{ rowWeights: weights, normalizer: 64 }, { rowWeights: weights, normalizer: 64 }]);
+    seen.length = 0;
+    await new Distiller({ ...base, loss: spy, epochs: 1, schedules }).run();
+    expect(seen[0]).toEqual({ rowWeights: undefined, normalizer: undefined });
+  });
+
   it('stop + resume continues exactly: same weights as an uninterrupted run', async () => {
     const teacher = await trainedTeacher();
     const straight = new CpuLinearStudent(features, classes, 5);

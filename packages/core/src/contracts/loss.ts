@@ -15,6 +15,12 @@ export interface LossInputs<T extends TensorLike = TensorLike> {
    * Pass the micro-batch-independent count so gradient accumulation stays exact.
    */
   normalizer?: number;
+  /**
+   * `[rows]` f32 weights, one per row: each row's loss terms and its gradient are multiplied by
+   * its weight before the sum ÷ normalizer (per-sample or per-task weighting, e.g. step-by-step's
+   * L_label + λ·L_rationale in one batch). A loss that cannot apply them must throw, never ignore them.
+   */
+  rowWeights?: T;
 }
 
 export interface LossTerm<T extends TensorLike = TensorLike> {
