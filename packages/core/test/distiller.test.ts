@@ -2,9 +2,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { constant, cosine, Distiller, MemoryCheckpointStore, type StepEvent } from '../src/index.js';
+import { constant, cosine, Distiller, MemoryCheckpointStore, type HostTensor, type StepEvent } from '../src/index.js';
 import { FileCheckpointStore } from '../src/node.js';
-import { blobData, CpuKdLoss, CpuLinearStudent, CpuSgd, teacherFrom } from './cpu-fixtures.js';
+import { blobData, type CpuBatch, CpuKdLoss, CpuLinearStudent, CpuSgd, teacherFrom } from './cpu-fixtures.js';
 
 const features = 6;
 const classes = 4;
@@ -63,8 +63,8 @@ describe('Distiller', () => {
         return inner.compute(inputs);
       },
     });
-    const weights = { data: new Float32Array(32).fill(0.5), shape: [32], dtype: 'f32' as const };
-    const base = { student: new CpuLinearStudent(features, classes, 3), optimizer: new CpuSgd(), data: blobData(64, features, classes, 32, 5), labels: (b: { labels: typeof weights }) => b.labels };
+    const weights: HostTensor = { data: new Float32Array(32).fill(0.5), shape: [32], dtype: 'f32' };
+    const base = { student: new CpuLinearStudent(features, classes, 3), optimizer: new CpuSgd(), data: blobData(64, features, classes, 32, 5), labels: (b: CpuBatch) => b.labels };
     const schedules = { lr: constant(0.1), softWeight: constant(0), hardWeight: constant(1) };
     await new Distiller({ ...base, loss: spy, epochs: 1, schedules, rowWeights: () => weights, normalizer: (b) => b.rows * 2 }).run();
     expect(seen).toEqual([{ rowWeights: weights, normalizer: 64 }, { rowWeights: weights, normalizer: 64 }]);
