@@ -31,6 +31,12 @@ export function makeLabels(seed: number, rows: number, vocab: number, ignoreEver
   return Int32Array.from({ length: rows }, (_, r) => (ignoreEvery && r % ignoreEvery === ignoreEvery - 1 ? ignoreIndex : Math.floor(rng.next() * vocab)));
 }
 
+/** Deterministic per-row weights in [0.1, 3), about a quarter of them exactly 0 (row 1 always, when there is one). */
+export function makeRowWeights(seed: number, rows: number): Float32Array {
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: rows }, (_, r) => (r === 1 || rng.next() < 0.25 ? 0 : 0.1 + 2.9 * rng.next()));
+}
+
 /** Top-k of a logits row-major array: indices and log-probabilities at T = 1 over the full row. */
 export function makeTopk(logits: Float32Array, rows: number, vocab: number, k: number): { indices: Int32Array; logprobs: Float32Array; tailMass: Float32Array } {
   const indices = new Int32Array(rows * k);

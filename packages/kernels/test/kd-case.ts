@@ -2,7 +2,7 @@ import { readFloat32, type GpuTensor } from '@distillery/webgpu';
 import { expect } from 'vitest';
 import { kdLoss, type KdLossOptions } from '../src/index.js';
 import { kdLossReference, type KdLossReferenceInputs, type ReferenceTeacher } from '../src/reference.js';
-import { expectClose, expectScalarClose, makeLabels, makeLogits, makeTopk, maxAbs, readNumbers, roundF16, upload, type LogitOptions } from './helpers.js';
+import { expectClose, expectScalarClose, makeLabels, makeLogits, makeRowWeights, makeTopk, maxAbs, readNumbers, roundF16, upload, type LogitOptions } from './helpers.js';
 
 /** One GPU-vs-float64 comparison of the fused KD loss. */
 export interface KdCase {
@@ -25,6 +25,8 @@ export interface KdCase {
   labels?: boolean;
   /** Every n-th row gets ignoreIndex. */
   ignoreEvery?: number;
+  /** Per-row weights: random (a quarter of them 0, see `makeRowWeights`) or given. */
+  rowWeights?: 'random' | Float32Array;
   vocabMismatch?: 'error' | 'truncate' | 'mask';
   student?: LogitOptions;
   teacherLogits?: LogitOptions;
@@ -49,6 +51,7 @@ export async function runKdCase(device: GPUDevice, c: KdCase): Promise<void> {
   if (c.teacherDtype === 'f16') tl = roundF16(tl);
   const labels = c.labels === false ? undefined : makeLabels(seed + 2, rows, vocab, c.ignoreEvery ?? 0);
   if (labels) for (let r = 0; r < rows; r++) if (labels[r]! >= 0 && z[r * vocab + labels[r]!] === -Infinity) z[r * vocab + labels[r]!] = 0;
+  const rowWeights = c.rowWeights === 'random' ? makeRowWeights(seed + 3, rows) : c.rowWeights;
   const softWeight = c.softWeight ?? (teacherKind === 'none' ? 0 : 1);
   const hardWeight = labels ? (c.hardWeight ?? 0.5) : 0;
   const tensors: GpuTensor[] = [];
@@ -91,9 +94,10 @@ export async function runKdCase(device: GPUDevice, c: KdCase): Promise<void> {
     studentLogits: up(z, [rows, vocab], 'student', c.studentDtype),
     teacher,
     labels: labels ? up(labels, [rows], 'labels') : undefined,
+    rowWeights: rowWeights ? up(rowWeights, [rows], 'rowWeights') : undefined,
     gradDtype: c.gradDtype,
   });
-  const want = kdLossReference({ ...common, rows, vocab, studentLogits: z, teacher: refTeacher, labels } as KdLossReferenceInputs);
+  const want = kdLossReference({ ...common, rows, vocab, studentLogits: z, teacher: refTeacher, labels, rowWeights } as KdLossReferenceInputs);
 
   const rtol = c.rtol ?? 2e-5;
   expect(await result.rows()).toBe(want.rows);
@@ -114,6 +118,15 @@ export async function runKdCase(device: GPUDevice, c: KdCase): Promise<void> {
     what: 'gradLogits',
   });
   expect(grad.every((g) => Number.isFinite(g))).toBe(true);
+  if (rowWeights) {
+    // Weight 0 removes a row exactly: no rounding residue in its terms or its gradient row.
+    const perRow = await readFloat32(result.perRow.total);
+    for (let r = 0; r < rows; r++) {
+      if (rowWeights[r] !== 0) continue;
+      expect(Math.abs(perRow[r]!), `perRow.total[${r}] (weight 0)`).toBe(0);
+      expect(grad.subarray(r * vocab, (r + 1) * vocab).every((g) => g === 0), `gradient row ${r} (weight 0)`).toBe(true);
+    }
+  }
   result.release();
   for (const t of tensors) t.release();
 }

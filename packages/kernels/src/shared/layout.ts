@@ -78,8 +78,10 @@ export const FLAG = {
   logprobRange: 1 << 4,
   /** tailMass NaN or outside [0, 1]. */
   tailRange: 1 << 5,
+  /** A row weight that is negative, NaN or infinite, on a row that counts. */
+  rowWeightRange: 1 << 6,
 } as const;
 
-export const FLAG_COUNT = 6;
+export const FLAG_COUNT = 7;
 /** Running-max start value: finite, so −inf inputs never produce (−inf) − (−inf). */
 export const SENTINEL = -3.0e38;

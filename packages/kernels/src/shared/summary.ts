@@ -22,6 +22,7 @@ export interface SummaryContext {
   indices?: { tensor: GpuTensor; field: string; k: number };
   logprobs?: string;
   tailMass?: { tensor: GpuTensor; field: string };
+  rowWeights?: { tensor: GpuTensor; field: string };
   vocab: number;
   ignoreIndex: number;
   vocabMismatch?: string;
@@ -105,6 +106,12 @@ export async function errorFromSummary(values: SummaryValues, ctx: SummaryContex
     const value = new Float32Array(await readWords(ctx.tailMass.tensor, row, 1))[0];
     const field = `${ctx.tailMass.field}[${row}]`;
     return new DistilleryError('E_BAD_VALUE', `${field} must be a probability in [0, 1], got ${value}`, { field, value, expected: 'a number in [0, 1]', row });
+  }
+  if (flags & FLAG.rowWeightRange && ctx.rowWeights) {
+    const row = rowOf(FLAG.rowWeightRange);
+    const value = new Float32Array(await readWords(ctx.rowWeights.tensor, row, 1))[0];
+    const field = `${ctx.rowWeights.field}[${row}]`;
+    return new DistilleryError('E_BAD_VALUE', `${field} must be a finite weight ≥ 0, got ${value}`, { field, value, expected: 'a finite number ≥ 0', row });
   }
   return new DistilleryError('E_BAD_VALUE', `the kernel flagged bad input (flags 0x${flags.toString(16)})`, { flags });
 }

@@ -13,6 +13,11 @@ export interface CrossEntropyOptions {
   normalizer?: number;
   /** Multiplies the loss and the gradient. Default 1. */
   weight?: number;
+  /**
+   * `[rows]` f32 weights ≥ 0: row r's loss and gradient are multiplied by w_r before the sum ÷ N
+   * (N unchanged: the normaliser, else the number of non-ignored rows). See `KdLossOptions.rowWeights`.
+   */
+  rowWeights?: GpuTensor;
   gradDtype?: FloatDType;
   check?: CheckMode;
 }
@@ -25,9 +30,10 @@ function toKd(options: CrossEntropyOptions) {
     hardWeight: options.weight ?? 1,
     ignoreIndex: options.ignoreIndex,
     normalizer: options.normalizer,
+    rowWeights: options.rowWeights,
     gradDtype: options.gradDtype,
     check: options.check,
-    names: { student: 'logits', labels: 'labels' },
+    names: { student: 'logits', labels: 'labels', rowWeights: 'rowWeights' },
   });
 }
 
@@ -37,8 +43,8 @@ export function recordCrossEntropy(recorder: CommandRecorder, options: CrossEntr
 }
 
 /**
- * Hard-label cross-entropy at T = 1: per row −ln softmax(z)_y, summed over non-ignored rows ÷ N,
- * with dL/dz = weight · (softmax(z) − onehot(y)) / N, in one submit. The result's `terms.hard` is the loss.
+ * Hard-label cross-entropy at T = 1: per row −ln softmax(z)_y (times its row weight, if any),
+ * summed over non-ignored rows ÷ N, with dL/dz = weight · w_r · (softmax(z) − onehot(y)) / N, in one submit. The result's `terms.hard` is the loss.
  */
 export async function crossEntropy(options: CrossEntropyOptions): Promise<RowLossResult> {
   const plan = toKd(options);

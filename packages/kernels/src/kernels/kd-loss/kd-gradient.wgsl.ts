@@ -12,14 +12,17 @@ export interface KdGradientVariant {
   vec4: boolean;
   divergence: Divergence;
   labels: boolean;
+  /** A `[rows]` f32 weight per row multiplies the row's gradient (indexed by the global row). */
+  rowWeights: boolean;
   workgroupSize: number;
 }
 
 /**
  * Pass 5: the gradient, elementwise. Workgroup (row, chunk) recomputes q = softmax(z/T) (and p for
  * a dense teacher) from the row stats and writes
- *   dL/dz_j = (softWeight·τ/T · ∂D/∂b_j + hardWeight · (softmax(z)_j − [j = y])) / N
- * never storing a probability. With a dense teacher and forward KL it also sums the row's loss
+ *   dL/dz_j = w_r · (softWeight·τ/T · ∂D/∂b_j + hardWeight · (softmax(z)_j − [j = y])) / N
+ * (w_r = 1 without row weights) never storing a probability. The weight enters through 1/N, so a
+ * weight of 0 zeroes both scales and the live tests skip the row: an exactly-zero gradient, never 0 · inf. With a dense teacher and forward KL it also sums the row's loss
  * terms p (ln p − ln q) of its columns into `lossPartials` (the loss needs no pass of its own).
  */
 export function kdGradientWgsl(v: KdGradientVariant): string {
@@ -32,6 +35,7 @@ export function kdGradientWgsl(v: KdGradientVariant): string {
   if (dense) b.add('tIn', `array<${elementType(v.teacher as FloatDType, v.vec4)}>`, 'read');
   b.add('rowstats', 'array<f32>', 'read').add('summary', 'array<u32>', 'read');
   if (v.labels) b.add('labels', 'array<i32>', 'read');
+  if (v.rowWeights) b.add('rowWeights', 'array<f32>', 'read');
   b.add('grad', `array<${elementType(v.grad, v.vec4)}>`, 'read_write');
   if (fwdDense) b.add('lossPartials', 'array<f32>', 'read_write');
   return wgsl`${enables([v.student, dense ? (v.teacher as FloatDType) : undefined, v.grad], v.vec4)}
@@ -63,7 +67,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let isActive = rowstats[o + ${ROW.active}u] > 0.0;
   var n = params.normalizer;
   if (n <= 0.0) { n = f32(summary[${SUMMARY.count}]); }
-  let invN = select(0.0, 1.0 / n, n > 0.0);
+  let invN = select(0.0, ${v.rowWeights ? 'rowWeights[row]' : '1.0'} / n, n > 0.0);
   let sScale = params.softScale * invN;
   let hScale = params.hardWeight * invN;
   let softLive = isActive && rowstats[o + ${ROW.softGradOk}u] > 0.0 && sScale != 0.0;

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { createRegistry, type Loss } from '@distillery/core';
 import { bufferPool, readFloat32, type GpuTensor } from '@distillery/webgpu';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
-import { caught, expectClose, expectScalarClose, makeLabels, makeLogits, upload } from '../../../test/helpers.js';
+import { caught, expectClose, expectScalarClose, makeLabels, makeLogits, makeRowWeights, upload } from '../../../test/helpers.js';
 import { CrossEntropyLoss, kdLoss, KdLoss, plugins } from '../../index.js';
-import { kdLossReference } from '../../reference.js';
+import { crossEntropyReference, kdLossReference } from '../../reference.js';
 
 describe('plugins', () => {
   it('register as loss plugins and validate their config', async () => {
@@ -41,6 +41,24 @@ gpuDescribe('Loss contract', () => {
     expect(await output.rows()).toBe(6);
     expectClose(await readFloat32(output.terms.hard!.perRow as GpuTensor), want.perRow.hard, { rtol: 2e-5, atol: 1e-6 });
     expectClose(await readFloat32(output.gradLogits), want.gradLogits, { atol: 1e-6 });
+  });
+
+  gpuTest('KdLoss and CrossEntropyLoss apply inputs.rowWeights and inputs.normalizer', async ({ device }) => {
+    const rows = 8;
+    const V = 300;
+    const z = makeLogits(1, rows, V);
+    const t = makeLogits(2, rows, V);
+    const labels = makeLabels(3, rows, V, 4);
+    const rowWeights = makeRowWeights(4, rows);
+    const shared = { studentLogits: upload(device, z, [rows, V], 'z'), labels: upload(device, labels, [rows], 'labels'), rowWeights: upload(device, rowWeights, [rows], 'w'), normalizer: 20 };
+    const kd = await new KdLoss({ divergence: 'jsd' }).compute({ ...shared, targets: { kind: 'dense', logits: upload(device, t, [rows, V], 't') }, hyper: { temperature: 2, softWeight: 0.5, hardWeight: 0.5 } });
+    const want = kdLossReference({ rows, vocab: V, studentLogits: z, teacher: { kind: 'dense', logits: t }, labels, rowWeights, normalizer: 20, divergence: 'jsd', temperature: 2, softWeight: 0.5, hardWeight: 0.5 });
+    expectScalarClose(await kd.total(), want.total, 2e-5, 1e-6, 'KdLoss total');
+    expectClose(await readFloat32(kd.gradLogits), want.gradLogits, { atol: 1e-6, what: 'KdLoss gradient' });
+    const ce = await new CrossEntropyLoss().compute({ ...shared, hyper: { weight: 2 } });
+    const wantCe = crossEntropyReference({ rows, vocab: V, logits: z, labels, rowWeights, normalizer: 20, weight: 2 });
+    expectScalarClose(await ce.total(), wantCe.total, 2e-5, 1e-6, 'CrossEntropyLoss total');
+    expectClose(await readFloat32(ce.gradLogits), wantCe.gradLogits, { atol: 1e-6, what: 'CrossEntropyLoss gradient' });
   });
 
   gpuTest('a training loop does not leak: each compute releases the previous step’s output', async ({ device }) => {
@@ -88,10 +106,13 @@ gpuDescribe('Loss contract', () => {
     const z = makeLogits(7, rows, V, { scale: 2 });
     const t = makeLogits(8, rows, V, { scale: 2 });
     const labels = makeLabels(9, rows, V, 0);
+    // Weights are indexed by the global row: rows past the first window must get their own.
+    const rowWeights = Float32Array.from({ length: rows }, (_, r) => (r % 5) * 0.5);
     const result = await kdLoss({
       studentLogits: upload(device, z, [rows, V], 'z'),
       teacher: { kind: 'dense', logits: upload(device, t, [rows, V], 't') },
       labels: upload(device, labels, [rows], 'labels'),
+      rowWeights: upload(device, rowWeights, [rows], 'rowWeights'),
       temperature: 2,
       softWeight: 1,
       hardWeight: 0.5,
@@ -99,7 +120,7 @@ gpuDescribe('Loss contract', () => {
     const perRow = await readFloat32(result.perRow.total);
     const grad = await readFloat32(result.gradLogits);
     for (const r of [0, 1, rows - 2, rows - 1]) {
-      const want = kdLossReference({ rows: 1, vocab: V, studentLogits: z.subarray(r * V, (r + 1) * V), teacher: { kind: 'dense', logits: t.subarray(r * V, (r + 1) * V) }, labels: labels.subarray(r, r + 1), temperature: 2, softWeight: 1, hardWeight: 0.5, normalizer: rows });
+      const want = kdLossReference({ rows: 1, vocab: V, studentLogits: z.subarray(r * V, (r + 1) * V), teacher: { kind: 'dense', logits: t.subarray(r * V, (r + 1) * V) }, labels: labels.subarray(r, r + 1), rowWeights: rowWeights.subarray(r, r + 1), temperature: 2, softWeight: 1, hardWeight: 0.5, normalizer: rows });
       expectScalarClose(perRow[r]!, want.perRow.total[0]!, 2e-5, 1e-6, `row ${r} loss`);
       expectClose(grad.subarray(r * V, (r + 1) * V), want.gradLogits, { atol: 1e-9, rtol: 1e-4, step: 3, what: `row ${r} gradient` });
     }

@@ -1,5 +1,5 @@
 import { describe, expect } from 'vitest';
-import { CommandRecorder } from '@distillery/webgpu';
+import { acquireDevice, CommandRecorder } from '@distillery/webgpu';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
 import { caught, makeLabels, makeLogits, makeTopk, upload } from '../../../test/helpers.js';
 import { kdLoss, recordKdLoss, type KdLossOptions } from '../../index.js';
@@ -145,6 +145,49 @@ gpuDescribe('kdLoss: bad input is a typed error naming the field and the value',
       );
       expect(error.code).toBe('E_UNSUPPORTED');
       expect(error.details.field).toBe('tail');
+    });
+    gpuTest('rowWeights: wrong dtype, wrong shape or another device name the field and the value', async ({ device }) => {
+      const b = base(device);
+      const dtype = await caught(() => kdLoss({ ...b, rowWeights: upload(device, new Int32Array(rows), [rows], 'w') }));
+      expect(dtype.code).toBe('E_BAD_VALUE');
+      expect(dtype.details).toMatchObject({ field: 'rowWeights.dtype', value: 'i32' });
+      expect(dtype.message).toContain('rowWeights.dtype');
+      for (const shape of [[rows + 1], [rows, 1]]) {
+        const error = await caught(() => kdLoss({ ...b, rowWeights: upload(device, new Float32Array(shape.reduce((x, y) => x * y)), shape, 'w') }));
+        expect(error.code).toBe('E_SHAPE_MISMATCH');
+        expect(error.details).toMatchObject({ field: 'rowWeights', value: shape });
+        expect(error.message).toContain('rowWeights');
+        expect(error.message).toContain(`[${rows}]`);
+      }
+      expect((await caught(() => kdLoss({ ...b, rowWeights: new Float32Array(rows) as never }))).details.field).toBe('rowWeights');
+      const other = await acquireDevice({ label: 'other-device' });
+      try {
+        const error = await caught(() => kdLoss({ ...b, rowWeights: upload(other.device, new Float32Array(rows).fill(1), [rows], 'w') }));
+        expect(error.code).toBe('E_BAD_VALUE');
+        expect(error.details.field).toBe('rowWeights');
+        expect(error.message).toContain('another GPUDevice');
+      } finally {
+        other.device.destroy();
+      }
+    });
+    gpuTest('rowWeights: a negative or non-finite weight on a row that counts is E_BAD_VALUE naming the row and the value', async ({ device }) => {
+      const labels = Int32Array.from([1, -100, 2, 3]);
+      const b = { ...base(device), labels: upload(device, labels, [rows], 'labels') };
+      for (const [bad, shown] of [
+        [Number.NaN, 'NaN'],
+        [Infinity, 'Infinity'],
+        [-0.5, '-0.5'],
+      ] as const) {
+        const w = Float32Array.from([1, 1, 1, bad]);
+        w[1] = Number.NaN; // ignored row: never read
+        const error = await caught(() => kdLoss({ ...b, rowWeights: upload(device, w, [rows], 'w') }));
+        expect(error.code).toBe('E_BAD_VALUE');
+        expect(error.message).toContain(`rowWeights[3] must be a finite weight ≥ 0, got ${shown}`);
+        expect(error.details).toMatchObject({ field: 'rowWeights[3]', row: 3 });
+      }
+      const ok = await kdLoss({ ...b, rowWeights: upload(device, Float32Array.from([1, Number.NaN, -0, 2]), [rows], 'w') });
+      expect(Number.isFinite(await ok.total())).toBe(true);
+      ok.release();
     });
     gpuTest('wrong dtypes name the field', async ({ device }) => {
       const b = base(device);

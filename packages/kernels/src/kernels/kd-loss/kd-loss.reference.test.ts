@@ -60,6 +60,22 @@ describe('kdLossReference: finite-difference gradients', () => {
     }
   });
 
+  it('per-row weights (zeros included), with and without a normaliser, every divergence and both top-k tails', () => {
+    const w = Float64Array.from([0.7, 0, 2.5]);
+    const teacher = makeLogits(4, rows, V);
+    const top = makeTopk(makeLogits(5, rows, V), rows, V, 3);
+    for (const normalizer of [undefined, 17]) {
+      for (const divergence of ['forward-kl', 'reverse-kl', 'jsd'] as const) {
+        checkGradient({ rows, vocab: V, studentLogits: zFinite, teacher: { kind: 'dense', logits: teacher }, labels, rowWeights: w, normalizer, divergence, temperature: 2, softWeight: 0.7, hardWeight: 0.3, beta: 0.3 });
+        for (const tail of ['ignore', 'bucket'] as const) {
+          if (divergence === 'reverse-kl' && tail === 'ignore') continue;
+          checkGradient({ rows, vocab: V, studentLogits: zFinite, teacher: { kind: 'topk', k: 3, indices: top.indices, logprobs: top.logprobs }, labels, rowWeights: w, normalizer, divergence, tail, temperature: 2, softWeight: 1, hardWeight: 0.5 });
+        }
+      }
+      checkGradient({ rows, vocab: V, studentLogits: zFinite, labels, rowWeights: w, normalizer, softWeight: 0, hardWeight: 1 });
+    }
+  });
+
   it('without T², with a caller normaliser', () => {
     checkGradient({ rows, vocab: V, studentLogits: zFinite, teacher: { kind: 'dense', logits: t }, labels, temperature: 3, softWeight: 1, hardWeight: 1, scaleByTemperatureSquared: false, normalizer: 17 });
   });
@@ -121,6 +137,28 @@ describe('kdLossReference: values', () => {
     const b = half(2, R);
     expectScalarClose(a.total + b.total, full.total, 1e-14, 0, 'Σ micro-batch totals');
     expectClose([...a.gradLogits, ...b.gradLogits], full.gradLogits, { atol: 1e-16, what: 'concatenated gradients' });
+  });
+
+  it('row weights scale each row\'s terms and gradient; N stays the count of active rows', () => {
+    const R = 5;
+    const base = { rows: R, vocab: V, studentLogits: makeLogits(20, R, V), teacher: { kind: 'dense' as const, logits: makeLogits(21, R, V) }, labels: Int32Array.from([1, -100, 3, 4, 0]), softWeight: 0.6, hardWeight: 0.4, temperature: 2 };
+    const w = [0.5, 9, 0, 2, 1.25];
+    const plain = kdLossReference(base);
+    const weighted = kdLossReference({ ...base, rowWeights: w });
+    expect(weighted.rows).toBe(plain.rows);
+    expect(weighted.normalizer).toBe(plain.normalizer);
+    let sum = 0;
+    for (let r = 0; r < R; r++) {
+      const scale = r === 1 ? 0 : w[r]!;
+      expectScalarClose(weighted.perRow.total[r]!, scale * plain.perRow.total[r]!, 1e-15, 0, `perRow.total[${r}]`);
+      expectClose(weighted.gradLogits.subarray(r * V, (r + 1) * V), plain.gradLogits.subarray(r * V, (r + 1) * V).map((g) => scale * g), { rtol: 1e-15, what: `gradient row ${r}` });
+      sum += scale * plain.perRow.total[r]!;
+    }
+    expectScalarClose(weighted.total, sum / plain.normalizer, 1e-14, 0, 'total');
+    expect(() => kdLossReference({ ...base, rowWeights: [1, 1, 1] })).toThrow(/rowWeights/);
+    expect(() => kdLossReference({ ...base, rowWeights: [1, 1, -1, 1, 1] })).toThrow(/rowWeights\[2\]/);
+    // An ignored row's weight is never read.
+    expect(kdLossReference({ ...base, rowWeights: [0.5, Number.NaN, 0, 2, 1.25] }).total).toBe(weighted.total);
   });
 
   it('ignore-index rows are skipped entirely; a fully −inf row contributes 0 and no NaN', () => {

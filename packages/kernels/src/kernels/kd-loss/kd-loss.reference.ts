@@ -23,6 +23,8 @@ export interface KdLossReferenceInputs {
   scaleByTemperatureSquared?: boolean;
   ignoreIndex?: number;
   normalizer?: number;
+  /** `[rows]` weights ≥ 0: each row's terms and gradient are multiplied by its weight; N is unchanged. */
+  rowWeights?: ArrayLike<number>;
   tail?: 'ignore' | 'bucket';
   vocabMismatch?: 'error' | 'truncate' | 'mask';
 }
@@ -36,7 +38,7 @@ export interface KdLossReferenceOutput {
   rows: number;
   /** N. */
   normalizer: number;
-  /** Weighted per-row terms (not divided by N). */
+  /** Weighted per-row terms, row weights included (not divided by N). */
   perRow: { soft: Float64Array; hard: Float64Array; total: Float64Array };
   /** Unweighted divergence D of each row (0 where the soft term is undefined). */
   divergence: Float64Array;
@@ -138,6 +140,8 @@ export function kdLossReference(inputs: KdLossReferenceInputs): KdLossReferenceO
   const softLossScale = zeroSoft || !teacher ? 0 : softWeight * tau * factor;
   const labels = inputs.labels;
   const hardW = labels ? hardWeight : 0;
+  const rowWeights = inputs.rowWeights;
+  if (rowWeights && rowWeights.length !== rows) throw shapeMismatch('rowWeights', [rowWeights.length], `[${rows}]`);
   if (teacher?.kind === 'topk' && divergence === 'reverse-kl' && tail === 'ignore' && softLossScale > 0) {
     throw new DistilleryError('E_UNSUPPORTED', "reverse KL with a top-k teacher needs tail: 'bucket'", { field: 'tail' });
   }
@@ -267,9 +271,13 @@ export function kdLossReference(inputs: KdLossReferenceInputs): KdLossReferenceO
   let hardSum = 0;
   for (let r = 0; r < rows; r++) {
     if (!active[r]) continue;
+    const w = rowWeights ? rowWeights[r]! : 1;
+    if (!(Number.isFinite(w) && w >= 0)) throw badValue(`rowWeights[${r}]`, w, 'a finite weight ≥ 0');
+    // A weight of 0 removes the row exactly, even where its divergence is +inf.
+    if (w === 0) continue;
     const lq = lqAll[r];
-    perSoft[r] = softLossScale !== 0 ? softLossScale * divergenceRow[r]! : 0;
-    perHard[r] = hardW !== 0 ? hardW * ce[r]! : 0;
+    perSoft[r] = softLossScale !== 0 ? w * softLossScale * divergenceRow[r]! : 0;
+    perHard[r] = hardW !== 0 ? w * hardW * ce[r]! : 0;
     softSum += perSoft[r]!;
     hardSum += perHard[r]!;
     if (!lq) continue;
@@ -279,7 +287,7 @@ export function kdLossReference(inputs: KdLossReferenceInputs): KdLossReferenceO
       let g = 0;
       if (softLossScale !== 0 && softGradOk[r]) g += (softLossScale / T) * coef[r * V + j]!;
       if (hardW !== 0) g += hardW * (exp0(lq1[j]!) - (j === y ? 1 : 0));
-      grad[r * V + j] = g * invN;
+      grad[r * V + j] = w * g * invN;
     }
   }
   const perTotal = perSoft.map((s, r) => s + perHard[r]!);

@@ -1,6 +1,10 @@
-import { describe } from 'vitest';
+import { describe, expect } from 'vitest';
+import { readFloat32 } from '@distillery/webgpu';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
+import { expectClose, expectScalarClose, makeLabels, makeLogits, makeTopk, maxAbs, upload } from '../../../test/helpers.js';
 import { runKdCase } from '../../../test/kd-case.js';
+import { kdLoss, type KdLossOptions } from '../../index.js';
+import { kdLossReference } from '../../reference.js';
 
 const f16 = (device: GPUDevice) => device.features.has('shader-f16');
 
@@ -98,6 +102,106 @@ gpuDescribe('kdLoss vs the float64 reference (f32: rtol 2e-5 on losses, 2e-5·ma
       }
       // Forward KL with a masked student and a teacher that keeps mass beyond V: the honest +inf.
       await runKdCase(device, { rows: 8, vocab: 1000, teacherVocab: 1004, vocabMismatch: 'truncate', divergence: 'forward-kl' });
+    });
+  });
+
+  describe('per-row weights (random, a quarter of them 0; N unchanged)', () => {
+    for (const divergence of ['forward-kl', 'reverse-kl', 'jsd'] as const) {
+      for (const normalizer of [undefined, 97]) {
+        gpuTest(`dense ${divergence}, ignore-index rows, ${normalizer ? 'caller normaliser' : 'N = active rows'}; vec4 and scalar rows`, async ({ device }) => {
+          const mask = { maskFraction: 0.05 };
+          const masked = divergence === 'forward-kl' ? { teacherLogits: mask } : { student: mask };
+          await runKdCase(device, { rows: 64, vocab: 1000, divergence, normalizer, ignoreEvery: 5, rowWeights: 'random', ...masked });
+          await runKdCase(device, { rows: 17, vocab: 1001, divergence, normalizer, ignoreEvery: 4, rowWeights: 'random', seed: 5, ...masked });
+        });
+      }
+    }
+    for (const [divergence, tail] of [
+      ['forward-kl', 'ignore'],
+      ['forward-kl', 'bucket'],
+      ['reverse-kl', 'bucket'],
+      ['jsd', 'ignore'],
+      ['jsd', 'bucket'],
+    ] as const) {
+      gpuTest(`top-k k=20 tail=${tail} ${divergence}`, async ({ device }) => {
+        await runKdCase(device, { rows: 64, vocab: 1000, teacher: 'topk', k: 20, tail, divergence, ignoreEvery: 4, rowWeights: 'random', teacherLogits: { scale: 4 } });
+        await runKdCase(device, { rows: 9, vocab: 999, teacher: 'topk', k: 20, tail, divergence, normalizer: 30, rowWeights: 'random', seed: 3 });
+      });
+    }
+    gpuTest('cross-entropy only (no teacher), with and without a normaliser', async ({ device }) => {
+      await runKdCase(device, { rows: 64, vocab: 1000, teacher: 'none', hardWeight: 0.7, ignoreEvery: 3, rowWeights: 'random' });
+      await runKdCase(device, { rows: 5, vocab: 33, teacher: 'none', hardWeight: 1, normalizer: 11, rowWeights: 'random' });
+    });
+    gpuTest('f16 student and teacher, f16 gradient; f16 student with top-k', async ({ device }) => {
+      if (!f16(device)) return;
+      await runKdCase(device, { rows: 64, vocab: 1000, studentDtype: 'f16', teacherDtype: 'f16', ignoreEvery: 5, rowWeights: 'random' });
+      await runKdCase(device, { rows: 16, vocab: 1001, studentDtype: 'f16', teacherDtype: 'f16', divergence: 'jsd', normalizer: 40, rowWeights: 'random' });
+      await runKdCase(device, { rows: 16, vocab: 1000, studentDtype: 'f16', teacher: 'topk', k: 20, tail: 'bucket', divergence: 'reverse-kl', rowWeights: 'random' });
+    });
+    gpuTest('a weight of 0 removes a row whose loss is +inf; ignored rows stay out of N whatever their weight', async ({ device }) => {
+      const rows = 6;
+      const V = 50;
+      const z = makeLogits(1, rows, V);
+      const t = makeLogits(2, rows, V);
+      // Row 0's student masks a token its teacher keeps: its forward KL is +inf.
+      z[3] = -Infinity;
+      const labels = Int32Array.from([4, 7, -100, 9, -100, 1]);
+      // An ignored row's weight is never read: NaN there is no error.
+      const rowWeights = Float32Array.from([0, 1.5, Number.NaN, 0.25, 7, 2]);
+      const options = { temperature: 2, softWeight: 1, hardWeight: 0.5 };
+      const result = await kdLoss({
+        ...options,
+        studentLogits: upload(device, z, [rows, V], 'z'),
+        teacher: { kind: 'dense', logits: upload(device, t, [rows, V], 't') },
+        labels: upload(device, labels, [rows], 'labels'),
+        rowWeights: upload(device, rowWeights, [rows], 'w'),
+      });
+      const want = kdLossReference({ ...options, rows, vocab: V, studentLogits: z, teacher: { kind: 'dense', logits: t }, labels, rowWeights });
+      expect(kdLossReference({ ...options, rows, vocab: V, studentLogits: z, teacher: { kind: 'dense', logits: t }, labels }).total).toBe(Infinity);
+      expect(Number.isFinite(want.total)).toBe(true);
+      expect(await result.rows()).toBe(4);
+      expect(await result.normalizer()).toBe(4);
+      expectScalarClose(await result.total(), want.total, 2e-5, 1e-6, 'total');
+      expectClose(await readFloat32(result.perRow.total), want.perRow.total, { rtol: 2e-5, atol: 1e-6, what: 'perRow.total' });
+      const grad = await readFloat32(result.gradLogits);
+      expectClose(grad, want.gradLogits, { rtol: 1e-4, atol: 2e-5 * maxAbs(want.gradLogits), what: 'gradLogits' });
+      for (const r of [0, 2, 4]) expect(grad.subarray(r * V, (r + 1) * V).every((g) => g === 0), `gradient row ${r}`).toBe(true);
+      result.release();
+    });
+
+    gpuTest('all-ones weights give results identical to no weights', async ({ device }) => {
+      const cases: Array<Partial<KdLossOptions> & { rows: number; V: number; topk?: boolean }> = [
+        { rows: 33, V: 1000, divergence: 'forward-kl' },
+        { rows: 33, V: 1001, divergence: 'reverse-kl', normalizer: 50 },
+        { rows: 16, V: 1000, divergence: 'jsd', beta: 0.3 },
+        { rows: 16, V: 1000, divergence: 'jsd', tail: 'bucket', topk: true },
+      ];
+      for (const { rows, V, topk, ...options } of cases) {
+        const z = makeLogits(rows, rows, V);
+        const t = makeLogits(rows + 1, rows, V);
+        const top = makeTopk(t, rows, V, 20);
+        const base: KdLossOptions = {
+          ...options,
+          temperature: 2,
+          softWeight: 1,
+          hardWeight: 0.5,
+          studentLogits: upload(device, z, [rows, V], 'z'),
+          teacher: topk
+            ? { kind: 'topk', k: 20, indices: upload(device, top.indices, [rows, 20], 'i'), logprobs: upload(device, top.logprobs, [rows, 20], 'lp') }
+            : { kind: 'dense', logits: upload(device, t, [rows, V], 't') },
+          labels: upload(device, makeLabels(rows + 2, rows, V, 4), [rows], 'labels'),
+        };
+        const plain = await kdLoss(base);
+        const ones = await kdLoss({ ...base, rowWeights: upload(device, new Float32Array(rows).fill(1), [rows], 'ones') });
+        const what = `${options.divergence}${topk ? ' top-k' : ''}`;
+        expect(await ones.total(), what).toBe(await plain.total());
+        expect(await ones.soft(), what).toBe(await plain.soft());
+        expect(await ones.hard(), what).toBe(await plain.hard());
+        expect(await readFloat32(ones.perRow.total), what).toEqual(await readFloat32(plain.perRow.total));
+        expect(await readFloat32(ones.gradLogits), what).toEqual(await readFloat32(plain.gradLogits));
+        plain.release();
+        ones.release();
+      }
     });
   });
 

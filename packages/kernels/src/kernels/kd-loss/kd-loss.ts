@@ -59,6 +59,14 @@ export interface KdLossOptions {
   ignoreIndex?: number;
   /** Divide sums and gradients by this instead of the number of non-ignored rows. */
   normalizer?: number;
+  /**
+   * `[rows]` f32 weights ≥ 0, one per row (core's `LossInputs.rowWeights`): row r's soft and hard
+   * terms and its gradient row are multiplied by w_r before the sum ÷ N. N is unchanged (the
+   * normaliser, else the number of non-ignored rows, whatever their weights); a weight of 0 gives
+   * exactly 0 and a zero gradient row; ignored rows stay ignored. Negative or non-finite weights of
+   * rows that count are an E_BAD_VALUE on readback.
+   */
+  rowWeights?: GpuTensor;
   /** Top-k teacher: drop the missing mass ('ignore', default) or keep it as one tail atom ('bucket'). */
   tail?: TailMode;
   /** Teacher vocabulary ≠ student vocabulary: 'error' (default), 'truncate' or 'mask'. */
@@ -71,14 +79,14 @@ export interface KdLossOptions {
    */
   check?: CheckMode;
   /** Field names for error messages (default `studentLogits`, `teacher.logits`...). */
-  names?: { student?: string; teacher?: string; labels?: string };
+  names?: { student?: string; teacher?: string; labels?: string; rowWeights?: string };
 }
 
 /** GPU results of one fused loss, plus lazily read scalars. Implements core's `LossOutput`. */
 export class RowLossResult implements LossOutput<GpuTensor> {
   /** `[rows, V]` dL/dz of the total. */
   readonly gradLogits: GpuTensor;
-  /** `[rows]` f32 terms as they enter the total (weighted, not divided by N). */
+  /** `[rows]` f32 terms as they enter the total (weighted, row weights included; not divided by N). */
   readonly perRow: { total: GpuTensor; soft: GpuTensor; hard: GpuTensor };
   readonly terms: Record<string, LossTerm<GpuTensor>>;
   readonly #summary: GpuTensor;
@@ -167,6 +175,7 @@ export interface RowLossPlan {
   studentDtype: FloatDType;
   teacher: TeacherPlan;
   labels?: GpuTensor;
+  rowWeights?: GpuTensor;
   divergence: Divergence;
   tail: TailMode;
   gradDtype: FloatDType;
@@ -184,7 +193,12 @@ function finiteIn(field: string, value: number, min: number, max: number): numbe
 /** Validates the options of `kdLoss` (and `crossEntropy`) into a plan; throws typed errors naming the field. */
 export function planKdLoss(options: KdLossOptions): RowLossPlan {
   if (!options || typeof options !== 'object') throw badValue('options', options, 'an object');
-  const names = { student: options.names?.student ?? 'studentLogits', teacher: options.names?.teacher ?? 'teacher', labels: options.names?.labels ?? 'labels' };
+  const names = {
+    student: options.names?.student ?? 'studentLogits',
+    teacher: options.names?.teacher ?? 'teacher',
+    labels: options.names?.labels ?? 'labels',
+    rowWeights: options.names?.rowWeights ?? 'rowWeights',
+  };
   const student = requireTensor(names.student, options.studentLogits);
   const studentDtype = requireFloat(names.student, student);
   const [rows, vocab] = rowsCols(names.student, student);
@@ -211,6 +225,13 @@ export function planKdLoss(options: KdLossOptions): RowLossPlan {
     requireDType(names.labels, labels, 'i32');
     requireShape(names.labels, labels, [rows]);
     requireSameDevice(names.labels, labels, device);
+  }
+  let rowWeights: GpuTensor | undefined;
+  if (options.rowWeights !== undefined) {
+    rowWeights = requireTensor(names.rowWeights, options.rowWeights);
+    requireDType(names.rowWeights, rowWeights, 'f32');
+    requireShape(names.rowWeights, rowWeights, [rows]);
+    requireSameDevice(names.rowWeights, rowWeights, device);
   }
   if (hardWeight > 0 && !labels) throw badValue(names.labels, undefined, 'a [rows] i32 tensor when hardWeight > 0');
 
@@ -322,6 +343,7 @@ export function planKdLoss(options: KdLossOptions): RowLossPlan {
     indices: teacher.kind === 'topk' ? { tensor: teacher.indices, field: `${names.teacher}.indices`, k: teacher.k } : undefined,
     logprobs: `${names.teacher}.logprobs`,
     tailMass: teacher.kind === 'topk' && teacher.tailMass ? { tensor: teacher.tailMass, field: `${names.teacher}.tailMass` } : undefined,
+    rowWeights: rowWeights ? { tensor: rowWeights, field: names.rowWeights } : undefined,
     vocab,
     ignoreIndex,
     vocabMismatch,
@@ -329,12 +351,12 @@ export function planKdLoss(options: KdLossOptions): RowLossPlan {
   const termNames: ('soft' | 'hard')[] = [];
   if (teacher.kind !== 'none') termNames.push('soft');
   if (labels) termNames.push('hard');
-  return { device, rows, vocab, student, studentDtype, teacher, labels, divergence: effective, tail, gradDtype, params, context, termNames, vocabMismatch };
+  return { device, rows, vocab, student, studentDtype, teacher, labels, rowWeights, divergence: effective, tail, gradDtype, params, context, termNames, vocabMismatch };
 }
 
 /** Records the whole loss (4–7 dispatches per row group) into `recorder`; nothing is submitted. */
 export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): RowLossResult {
-  const { device, rows, vocab, student, teacher, labels, divergence } = plan;
+  const { device, rows, vocab, student, teacher, labels, rowWeights, divergence } = plan;
   const label = plan.termNames.includes('soft') ? `kd-loss(${divergence})` : 'cross-entropy';
   const grad = createTensor(device, { shape: [rows, vocab], dtype: plan.gradDtype, label: `${label}:gradLogits` });
   const perRow = {
@@ -348,7 +370,7 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
   if (rows === 0) {
     recorder.dispatch({
       program: kdFinalizeProgram,
-      variant: { lossPartials: false },
+      variant: { lossPartials: false, rowWeights: false },
       uniforms: packRowParams({ ...plan.params, rows: 0, rowBase: 0, zShift: 0, tShift: 0, gShift: 0, chunk: 1, nChunks: 1 }),
       bindings: [dummy(device, 'rowstats'), summary, perRow.soft, perRow.hard, perRow.total],
       workgroups: [1],
@@ -381,6 +403,7 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
     [plan.context.indices?.field, topk?.indices],
     [plan.context.logprobs, topk?.logprobs],
     [plan.context.tailMass?.field, topk?.tailMass],
+    [plan.context.rowWeights?.field, rowWeights],
   ] as const) {
     if (tensor) checkBindingSize(device, field ?? tensor.label, tensor.byteLength);
   }
@@ -462,11 +485,12 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
     if (dense) bindings.push(bind(group, 't').binding);
     bindings.push(rowstats, summary);
     if (labels) bindings.push(labels);
+    if (rowWeights) bindings.push(rowWeights);
     bindings.push(g);
     if (lossPartials) bindings.push(lossPartials);
     recorder.dispatch({
       program: kdGradientProgram,
-      variant: { student: studentDtype, teacher: dense ? dense.dtype : teacher.kind === 'topk' ? 'topk' : 'none', grad: plan.gradDtype, vec4, divergence, labels: Boolean(labels), workgroupSize: STREAM_WG },
+      variant: { student: studentDtype, teacher: dense ? dense.dtype : teacher.kind === 'topk' ? 'topk' : 'none', grad: plan.gradDtype, vec4, divergence, labels: Boolean(labels), rowWeights: Boolean(rowWeights), workgroupSize: STREAM_WG },
       uniforms,
       bindings,
       workgroups: streamGrid(group),
@@ -475,10 +499,11 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
     if (topk) {
       const scatter: Array<GpuTensor | GPUBufferBinding> = [z, rowstats, summary];
       if (labels) scatter.push(labels);
+      if (rowWeights) scatter.push(rowWeights);
       scatter.push(topk.indices, topk.logprobs, g);
       recorder.dispatch({
         program: kdTopkScatterProgram,
-        variant: { student: studentDtype, grad: plan.gradDtype, divergence, labels: Boolean(labels) },
+        variant: { student: studentDtype, grad: plan.gradDtype, divergence, labels: Boolean(labels), rowWeights: Boolean(rowWeights) },
         uniforms,
         bindings: scatter,
         workgroups: linearGrid(device, Math.ceil(((group.end - group.start) * topk.k) / 64)),
@@ -488,10 +513,11 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
   }
   const finalBindings: GpuTensor[] = [rowstats];
   if (lossPartials) finalBindings.push(lossPartials);
+  if (rowWeights) finalBindings.push(rowWeights);
   finalBindings.push(summary, perRow.soft, perRow.hard, perRow.total);
   recorder.dispatch({
     program: kdFinalizeProgram,
-    variant: { lossPartials: Boolean(lossPartials) },
+    variant: { lossPartials: Boolean(lossPartials), rowWeights: Boolean(rowWeights) },
     uniforms: paramsFor({ start: 0, end: rows, bindings: groups[0]!.bindings }),
     bindings: finalBindings,
     workgroups: [1],

@@ -20,6 +20,7 @@ const grad = (v: Partial<KdGradientVariant>): KdGradientVariant => ({
   vec4: true,
   divergence: 'forward-kl',
   labels: true,
+  rowWeights: false,
   workgroupSize: 256,
   ...v,
 });
@@ -34,12 +35,21 @@ wgslSnapshots(dir, kdGradientProgram, [
   grad({ teacher: 'none', divergence: 'forward-kl' }),
   grad({ student: 'f16', teacher: 'f16', grad: 'f16' }),
   grad({ student: 'f16', teacher: 'f32', grad: 'f32', vec4: false, workgroupSize: 8 }),
+  grad({ rowWeights: true }),
+  grad({ rowWeights: true, teacher: 'none', vec4: false }),
+  grad({ rowWeights: true, divergence: 'jsd', student: 'f16', teacher: 'f16', grad: 'f16', workgroupSize: 8 }),
 ]);
 
 wgslSnapshots(dir, kdTopkScatterProgram, [
-  { student: 'f32', grad: 'f32', divergence: 'forward-kl', labels: true },
-  { student: 'f32', grad: 'f32', divergence: 'reverse-kl', labels: false },
-  { student: 'f16', grad: 'f16', divergence: 'jsd', labels: true },
+  { student: 'f32', grad: 'f32', divergence: 'forward-kl', labels: true, rowWeights: false },
+  { student: 'f32', grad: 'f32', divergence: 'reverse-kl', labels: false, rowWeights: false },
+  { student: 'f16', grad: 'f16', divergence: 'jsd', labels: true, rowWeights: false },
+  { student: 'f32', grad: 'f32', divergence: 'reverse-kl', labels: true, rowWeights: true },
 ]);
 
-wgslSnapshots(dir, kdFinalizeProgram, [{ lossPartials: true }, { lossPartials: false }]);
+wgslSnapshots(dir, kdFinalizeProgram, [
+  { lossPartials: true, rowWeights: false },
+  { lossPartials: false, rowWeights: false },
+  { lossPartials: true, rowWeights: true },
+  { lossPartials: false, rowWeights: true },
+]);

@@ -9,13 +9,15 @@ export interface KdTopkScatterVariant {
   grad: FloatDType;
   divergence: Divergence;
   labels: boolean;
+  /** Multiply the row's gradient by its `[rows]` f32 weight. */
+  rowWeights: boolean;
 }
 
 /**
  * Pass 5b (top-k teacher): the gradient pass wrote q_j · c_off (the tokens outside the support)
  * everywhere; one thread per (row, support entry) overwrites its token with the support formula
  *   forward: q − p;  reverse: q (ln(q/p) − D);  JSD: (1 − β) q (ln(q/m) − K)
- * plus the hard term, so the gradient stays dense over the student's vocabulary.
+ * plus the hard term (times the row's weight, if any), so the gradient stays dense over the student's vocabulary.
  */
 export function kdTopkScatterWgsl(v: KdTopkScatterVariant): string {
   const b = new Bindings()
@@ -23,6 +25,7 @@ export function kdTopkScatterWgsl(v: KdTopkScatterVariant): string {
     .add('rowstats', 'array<f32>', 'read')
     .add('summary', 'array<u32>', 'read');
   if (v.labels) b.add('labels', 'array<i32>', 'read');
+  if (v.rowWeights) b.add('rowWeights', 'array<f32>', 'read');
   b.add('topIdx', 'array<i32>', 'read').add('topLogp', 'array<f32>', 'read').add('grad', `array<${v.grad}>`, 'read_write');
   const fwd = v.divergence === 'forward-kl';
   const rev = v.divergence === 'reverse-kl';
@@ -45,7 +48,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let isActive = rowstats[o + ${ROW.active}u] > 0.0;
   var n = params.normalizer;
   if (n <= 0.0) { n = f32(summary[${SUMMARY.count}]); }
-  let invN = select(0.0, 1.0 / n, n > 0.0);
+  let invN = select(0.0, ${v.rowWeights ? 'rowWeights[row]' : '1.0'} / n, n > 0.0);
   let sScale = params.softScale * invN;
   let hScale = params.hardWeight * invN;
   let softLive = isActive && rowstats[o + ${ROW.softGradOk}u] > 0.0 && sScale != 0.0;
