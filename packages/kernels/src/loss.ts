@@ -31,7 +31,8 @@ export interface KdLossConfig {
 /**
  * Core's `Loss` contract over the fused WGSL KD loss. Hyper-parameters (`temperature`,
  * `softWeight`, `hardWeight`, `beta`) are read from `inputs.hyper` each step, falling back to
- * `hyperDefaults`; the rest is fixed at construction.
+ * `hyperDefaults`; `inputs.normalizer` and `inputs.rowWeights` go to the kernel as they are; the
+ * rest is fixed at construction.
  */
 export class KdLoss implements Loss<GpuTensor> {
   readonly name: string = 'kd';
@@ -93,7 +94,7 @@ export interface CrossEntropyLossConfig {
   keepOutputs?: boolean;
 }
 
-/** Core's `Loss` contract over the hard-label cross-entropy kernel (the supervised baseline). */
+/** Core's `Loss` contract over the hard-label cross-entropy kernel (the supervised baseline); honours `inputs.rowWeights`. */
 export class CrossEntropyLoss implements Loss<GpuTensor> {
   readonly name: string = 'cross-entropy';
   readonly hyperDefaults: Readonly<{ weight: number }>;
