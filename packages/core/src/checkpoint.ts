@@ -1,5 +1,6 @@
 import type { ModelState } from './contracts/student.js';
 import type { OptimizerState } from './contracts/optimizer.js';
+import type { HostTensor } from './contracts/tensor.js';
 
 /** Everything a run needs to continue exactly where it stopped. */
 export interface TrainingCheckpoint {
@@ -10,6 +11,8 @@ export interface TrainingCheckpoint {
   batchIndex: number;
   student: ModelState;
   optimizer: OptimizerState;
+  /** Trainable state of the hidden-state loss (its projections), when the run has one. */
+  hiddenLoss?: Record<string, HostTensor>;
   /** Free-form JSON state of the caller (RNG states, data source state, best metric...). */
   extra: Record<string, unknown>;
 }

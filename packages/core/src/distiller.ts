@@ -1,4 +1,5 @@
 import type { CheckpointStore, TrainingCheckpoint } from './checkpoint.js';
+import type { HiddenLoss, HiddenLossOutput } from './contracts/hidden-loss.js';
 import type { Loss } from './contracts/loss.js';
 import type { Optimizer } from './contracts/optimizer.js';
 import type { Student } from './contracts/student.js';
@@ -43,6 +44,11 @@ export interface DistillerOptions<TBatch, T extends TensorLike> {
   teacher?: WhiteBoxTeacher<TBatch, T>;
   student: Student<TBatch, T>;
   loss: Loss<T>;
+  /**
+   * Feature matching between named student and teacher hidden states, added to `loss`. Needs a
+   * teacher and a student that expose hidden states; its parameters train with the student's.
+   */
+  hiddenLoss?: HiddenLoss<T>;
   optimizer: Optimizer<T>;
   data: DataSource<TBatch>;
   /** Hard labels of a batch, when it has them (an unlabelled transfer set returns undefined). */
@@ -92,6 +98,7 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
         { field: 'teacher.vocabSize', value: options.teacher.vocabSize, expected: String(options.student.vocabSize) },
       );
     }
+    if (options.hiddenLoss) bindHiddenLoss(options);
     this.#options = options;
   }
 
@@ -105,7 +112,7 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
   }
 
   async #saveCheckpoint(step: number, epoch: number, batchIndex: number): Promise<void> {
-    const { checkpoint, student, optimizer, extraState } = this.#options;
+    const { checkpoint, student, optimizer, extraState, hiddenLoss } = this.#options;
     if (!checkpoint) return;
     const state: TrainingCheckpoint = {
       step,
@@ -114,6 +121,7 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
       student: await student.saveState(),
       optimizer: await optimizer.saveState(),
       extra: extraState?.save() ?? {},
+      ...(hiddenLoss ? { hiddenLoss: await hiddenLoss.saveState() } : {}),
     };
     await checkpoint.store.save(state);
     this.emit('checkpoint', { epoch, step });
@@ -131,6 +139,8 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
       if (saved) {
         await o.student.loadState(saved.student);
         await o.optimizer.loadState(saved.optimizer);
+        // A checkpoint without hidden-loss state cannot resume a run that has one: loadState refuses it by tensor name.
+        if (o.hiddenLoss) await o.hiddenLoss.loadState(saved.hiddenLoss ?? {});
         o.extraState?.load(saved.extra);
         ({ step, epoch: startEpoch, batchIndex: startIndex } = saved);
       }
@@ -147,7 +157,9 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
         const hyper: Record<string, number> = {};
         for (const [name, scheduler] of Object.entries(o.schedules)) hyper[name] = scheduler.value(step, total);
         const batch = await o.data.batch(epoch, index);
-        const targets: TeacherTargets<T> | undefined = o.teacher ? await o.teacher.targets(batch) : undefined;
+        const hidden = o.hiddenLoss;
+        // Old teachers take one argument: ask for hidden states only when a hidden loss needs them.
+        const targets: TeacherTargets<T> | undefined = o.teacher ? await (hidden ? o.teacher.targets(batch, { hidden: hidden.teacherLayers }) : o.teacher.targets(batch)) : undefined;
         const logits = await o.student.forward(batch, { training: true });
         const labels = o.labels?.(batch);
         const { lr, ...lossHyper } = hyper;
@@ -161,9 +173,18 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
           ...(rowWeights ? { rowWeights } : {}),
           ...(normalizer !== undefined ? { normalizer } : {}),
         });
+        let hiddenOutput: HiddenLossOutput<T> | undefined;
+        if (hidden) {
+          await hidden.zeroGrad();
+          hiddenOutput = await hidden.compute({
+            student: o.student.hiddenStates!(hidden.studentLayers, { training: true }),
+            teacher: teacherHiddenStates(targets!, hidden.teacherLayers, o.teacher!.name),
+            hyper: lossHyper,
+          });
+        }
         await o.student.zeroGrad();
-        await o.student.backward(output.gradLogits);
-        const loss = await output.total();
+        await (hiddenOutput ? o.student.backward(output.gradLogits, { hidden: hiddenOutput.gradHidden }) : o.student.backward(output.gradLogits));
+        const loss = (await output.total()) + (hiddenOutput ? await hiddenOutput.total() : 0);
         if (!Number.isFinite(loss)) {
           // Stop before the optimiser writes non-finite values into the weights: the last checkpoint stays valid.
           throw new DistilleryError('E_NON_FINITE', `loss became ${loss} at step ${step} (epoch ${epoch}, batch ${index}); weights were not updated`, {
@@ -172,9 +193,10 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
             step,
           });
         }
-        await o.optimizer.step(o.student.parameters(), lr!);
+        await o.optimizer.step(hidden ? [...o.student.parameters(), ...hidden.parameters()] : o.student.parameters(), lr!);
         const terms: Record<string, number> = {};
         for (const [name, term] of Object.entries(output.terms)) terms[name] = await term.reduced();
+        for (const [name, term] of Object.entries(hiddenOutput?.terms ?? {})) terms[name] = await term();
         step++;
         lastLoss = loss;
         epochLoss += loss;
@@ -199,4 +221,31 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
     await this.#saveCheckpoint(step, o.epochs, 0);
     return { steps: step, epochs: o.epochs, stopped: false, lastLoss, metrics };
   }
+}
+
+function bindHiddenLoss<TBatch, T extends TensorLike>({ hiddenLoss, teacher, student }: DistillerOptions<TBatch, T>): void {
+  if (!teacher) throw badValue('teacher', undefined, `a white-box teacher (hiddenLoss ${hiddenLoss!.name} matches teacher hidden states)`);
+  if (!student.hiddenStateWidths || !student.hiddenStates) {
+    throw new DistilleryError('E_UNSUPPORTED', `student ${student.name} exposes no hidden states (hiddenStateWidths/hiddenStates), which hiddenLoss ${hiddenLoss!.name} needs`, { field: 'student', value: student.name });
+  }
+  if (!teacher.hiddenStateWidths) {
+    throw new DistilleryError('E_UNSUPPORTED', `teacher ${teacher.name} exposes no hidden states (hiddenStateWidths), which hiddenLoss ${hiddenLoss!.name} needs`, { field: 'teacher', value: teacher.name });
+  }
+  hiddenLoss!.bind({ student: student.hiddenStateWidths(), teacher: teacher.hiddenStateWidths() });
+}
+
+function teacherHiddenStates<T extends TensorLike>(targets: TeacherTargets<T>, names: readonly string[], teacher: string): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const name of names) {
+    const state = targets.hidden?.[name];
+    if (!state) {
+      throw new DistilleryError('E_BAD_VALUE', `teacher ${teacher} returned no hidden state ${JSON.stringify(name)} with its targets`, {
+        field: 'targets.hidden',
+        value: name,
+        expected: `the hidden states ${names.join(', ')}`,
+      });
+    }
+    out[name] = state;
+  }
+  return out;
 }

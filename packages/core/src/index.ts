@@ -3,6 +3,7 @@ export * from './contracts/tensor.js';
 export * from './contracts/teacher.js';
 export * from './contracts/student.js';
 export * from './contracts/loss.js';
+export * from './contracts/hidden-loss.js';
 export * from './contracts/optimizer.js';
 export * from './schedulers.js';
 export * from './rng.js';

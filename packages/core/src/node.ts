@@ -36,7 +36,8 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
 }
 
 /**
- * A checkpoint as one safetensors file: tensors under `student/…` and `optimizer/…`, the rest as
+ * A checkpoint as one safetensors file: tensors under `student/…`, `optimizer/…` and (with a
+ * hidden-state loss) `hidden-loss/…`, the rest as
  * JSON in `__metadata__.distillery`. Python can open it with `safetensors.safe_open`.
  */
 export class FileCheckpointStore implements CheckpointStore {
@@ -46,6 +47,7 @@ export class FileCheckpointStore implements CheckpointStore {
     const tensors: Record<string, HostTensor> = {};
     for (const [name, t] of Object.entries(checkpoint.student.tensors)) tensors[`student/${name}`] = t;
     for (const [name, t] of Object.entries(checkpoint.optimizer.tensors)) tensors[`optimizer/${name}`] = t;
+    for (const [name, t] of Object.entries(checkpoint.hiddenLoss ?? {})) tensors[`hidden-loss/${name}`] = t;
     const meta = {
       format: 'distillery-checkpoint/1',
       step: checkpoint.step,
@@ -78,9 +80,11 @@ export class FileCheckpointStore implements CheckpointStore {
     }
     const student: Record<string, HostTensor> = {};
     const optimizer: Record<string, HostTensor> = {};
+    const hiddenLoss: Record<string, HostTensor> = {};
     for (const [name, t] of Object.entries(tensors)) {
       if (name.startsWith('student/')) student[name.slice(8)] = t;
       else if (name.startsWith('optimizer/')) optimizer[name.slice(10)] = t;
+      else if (name.startsWith('hidden-loss/')) hiddenLoss[name.slice(12)] = t;
     }
     return {
       step: meta.step,
@@ -89,6 +93,7 @@ export class FileCheckpointStore implements CheckpointStore {
       student: { config: meta.studentConfig, tensors: student },
       optimizer: { step: meta.optimizer.step, config: meta.optimizer.config, tensors: optimizer },
       extra: meta.extra,
+      ...(Object.keys(hiddenLoss).length ? { hiddenLoss } : {}),
     };
   }
 }

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { constant, cosine, Distiller, MemoryCheckpointStore, type HostTensor, type StepEvent } from '../src/index.js';
+import { constant, cosine, Distiller, MemoryCheckpointStore, type HiddenLoss, type HostTensor, type StepEvent } from '../src/index.js';
 import { FileCheckpointStore } from '../src/node.js';
 import { blobData, type CpuBatch, CpuKdLoss, CpuLinearStudent, CpuSgd, teacherFrom } from './cpu-fixtures.js';
 
@@ -118,6 +118,19 @@ describe('Distiller', () => {
   it('refuses a teacher whose vocabulary differs from the student', async () => {
     const teacher = new CpuLinearStudent(features, classes + 1, 1);
     expect(() => makeDistiller(new CpuLinearStudent(features, classes, 1), teacher)).toThrowError(/teacher.vocabSize \(5\) differs from student.vocabSize \(4\)/);
+  });
+
+  it('a hidden-state loss needs a teacher and a student that expose hidden states', async () => {
+    const hiddenLoss: HiddenLoss<HostTensor> = {
+      name: 'cpu-hidden', studentLayers: ['h'], teacherLayers: ['h'], hyperDefaults: {},
+      bind: () => {}, compute: () => Promise.reject(new Error('not reached')), parameters: () => [], zeroGrad: () => {}, saveState: async () => ({}), loadState: async () => {},
+    };
+    const base = { loss: new CpuKdLoss(), optimizer: new CpuSgd(), data: blobData(64, features, classes, 32, 5), epochs: 1, schedules: { lr: constant(0.1) }, hiddenLoss };
+    expect(() => new Distiller({ ...base, student: new CpuLinearStudent(features, classes, 1) })).toThrow(expect.objectContaining({ code: 'E_BAD_VALUE', details: expect.objectContaining({ field: 'teacher' }) }));
+    const teacher = teacherFrom(new CpuLinearStudent(features, classes, 2));
+    expect(() => new Distiller({ ...base, teacher, student: new CpuLinearStudent(features, classes, 1) })).toThrow(
+      expect.objectContaining({ code: 'E_UNSUPPORTED', details: { field: 'student', value: 'cpu-linear' } }),
+    );
   });
 
   it('a corrupt checkpoint file is a clear error, not a silent restart', async () => {

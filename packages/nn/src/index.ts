@@ -29,5 +29,5 @@ export { layerNormBackwardReference, layerNormReference } from './kernels/layer-
 export { recordSoftmax, recordSoftmaxBackward, softmax, softmaxBackward, softmaxBackwardReference, softmaxProgram, softmaxReference, type SoftmaxOptions } from './kernels/softmax/softmax.js';
 export { headsProgram, mergeHeads, recordMergeHeads, recordSplitHeads, splitHeads, type HeadsShape } from './kernels/heads/heads.js';
 export { attention, attentionBackward, attentionReference, recordAttention, recordAttentionBackward, releaseAttention, type AttentionSaved } from './kernels/attention/attention.js';
-export { asTeacher } from './teacher.js';
+export { asTeacher, evalModeTargets } from './teacher.js';
 export { dropoutKeep, hash32, normalAt, streamKey, uniformAt } from './random.js';

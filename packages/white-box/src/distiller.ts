@@ -1,4 +1,4 @@
-import { Distiller, type CheckpointStore, type Loss, type Optimizer, type RunSummary, type Scheduler, type Student, type WhiteBoxTeacher } from '@distillery/core';
+import { Distiller, type CheckpointStore, type HiddenLoss, type Loss, type Optimizer, type RunSummary, type Scheduler, type Student, type WhiteBoxTeacher } from '@distillery/core';
 import type { GpuTensor } from '@distillery/webgpu';
 import type { TransferBatch } from './batch.js';
 import { ShuffledBatches, type ClassificationData } from './data.js';
@@ -10,6 +10,8 @@ export interface WhiteBoxDistillerOptions {
   student: Student<TransferBatch, GpuTensor>;
   /** A fused loss on logits (e.g. `KdLoss` from @distillery/kernels). */
   loss: Loss<GpuTensor>;
+  /** Hidden-state matching added to `loss` (e.g. a `HiddenStateMatch`); its terms appear in step events by name. */
+  hiddenLoss?: HiddenLoss<GpuTensor>;
   optimizer: Optimizer<GpuTensor>;
   /** The transfer set. Without labels (or with `useLabels: false`) only the soft term trains. */
   train: ClassificationData;
@@ -41,6 +43,7 @@ export class WhiteBoxDistiller {
       teacher: options.teacher,
       student: options.student,
       loss: options.loss,
+      hiddenLoss: options.hiddenLoss,
       optimizer: options.optimizer,
       data,
       labels: (batch) => batch.labels,

@@ -2,39 +2,15 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { constant, cosine, Rng } from '@distillery/core';
+import { constant, cosine } from '@distillery/core';
 import { FileCheckpointStore } from '@distillery/core/node';
-import { CrossEntropyLoss, KdLoss } from '@distillery/kernels';
+import { KdLoss } from '@distillery/kernels';
 import { AdamW, MlpClassifier } from '@distillery/nn';
 import { readFloat32 } from '@distillery/webgpu';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
-import { CachedTeacher, EnsembleTeacher, ModelTeacher, uploadBatch, WhiteBoxDistiller, type ClassificationData } from '../src/index.js';
+import { CachedTeacher, EnsembleTeacher, ModelTeacher, uploadBatch, WhiteBoxDistiller } from '../src/index.js';
 import { buildTeacherCache, TeacherCacheReader } from '../src/node.js';
-
-const FEATURES = 12;
-const CLASSES = 5;
-
-/** Gaussian blobs: learnable, with overlap so the teacher's soft targets carry information. */
-function blobs(rows: number, seed: number): ClassificationData {
-  const rng = new Rng(seed);
-  const centres = Array.from({ length: CLASSES }, () => Array.from({ length: FEATURES }, () => rng.normal() * 1.5));
-  const features = new Float32Array(rows * FEATURES);
-  const labels = new Int32Array(rows);
-  for (let r = 0; r < rows; r++) {
-    labels[r] = r % CLASSES;
-    for (let f = 0; f < FEATURES; f++) features[r * FEATURES + f] = centres[labels[r]!]![f]! + rng.normal();
-  }
-  return { features, labels, rows, featureSize: FEATURES, classes: CLASSES };
-}
-
-const train = blobs(512, 1);
-const test = blobs(500, 1);
-
-async function trainedTeacher(device: GPUDevice, seed = 3): Promise<MlpClassifier> {
-  const model = MlpClassifier.create(device, { inputSize: FEATURES, hidden: [64], classes: CLASSES, dropout: 0.1, seed });
-  await new WhiteBoxDistiller({ student: model, loss: new CrossEntropyLoss(), optimizer: new AdamW({ weightDecay: 0 }), train, batchSize: 64, epochs: 6, seed, schedules: { lr: constant(3e-3) } }).run();
-  return model;
-}
+import { CLASSES, FEATURES, test, train, trainedTeacher } from './blobs.js';
 
 const schedules = () => ({ lr: cosine({ from: 1e-2, to: 1e-3 }), temperature: constant(3), softWeight: constant(1), hardWeight: constant(0.2) });
 

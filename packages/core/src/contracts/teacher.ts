@@ -3,8 +3,17 @@ import type { TensorLike } from './tensor.js';
 /** A white-box teacher's answer for one batch: what the KD loss compares the student with. */
 export type TeacherTargets<T extends TensorLike = TensorLike> = DenseTargets<T> | TopKTargets<T>;
 
+/** What every kind of targets may carry besides the output distribution. */
+export interface TargetsExtras<T extends TensorLike = TensorLike> {
+  /**
+   * Named teacher hidden states `[rows, width]` (only those asked for with `targets(batch,
+   * { hidden })`). Read-only inputs of feature-matching losses: they get no gradient.
+   */
+  hidden?: Readonly<Record<string, T>>;
+}
+
 /** Raw logits `[rows, vocab]`, tempered by the loss, not by the teacher. */
-export interface DenseTargets<T extends TensorLike = TensorLike> {
+export interface DenseTargets<T extends TensorLike = TensorLike> extends TargetsExtras<T> {
   kind: 'dense';
   logits: T;
 }
@@ -14,7 +23,7 @@ export interface DenseTargets<T extends TensorLike = TensorLike> {
  * full vocabulary at T = 1 `logprobs [rows, k]` (f32). `tailMass [rows]`, when given, is the
  * probability not covered by the k entries (1 − Σ exp(logprobs)); losses may keep it as one bucket.
  */
-export interface TopKTargets<T extends TensorLike = TensorLike> {
+export interface TopKTargets<T extends TensorLike = TensorLike> extends TargetsExtras<T> {
   kind: 'topk';
   k: number;
   indices: T;
@@ -28,9 +37,18 @@ export interface WhiteBoxTeacher<TBatch = unknown, T extends TensorLike = Tensor
   readonly name: string;
   /** Size of the teacher's output vocabulary (number of classes). */
   readonly vocabSize: number;
-  targets(batch: TBatch): Promise<TeacherTargets<T>>;
-  /** Named hidden states for feature matching, when the teacher exposes them. */
-  hiddenStates?(batch: TBatch, layers: readonly string[]): Promise<Record<string, T>>;
+  /**
+   * The targets of one batch. With `options.hidden`, the teacher also returns those named hidden
+   * states in `targets.hidden` (a teacher that cannot must throw rather than omit them).
+   */
+  targets(batch: TBatch, options?: TargetsOptions): Promise<TeacherTargets<T>>;
+  /** Names of the hidden states the teacher can return, in forward order, with their widths. */
+  hiddenStateWidths?(): Readonly<Record<string, number>>;
+}
+
+export interface TargetsOptions {
+  /** Hidden-state names to return with the targets (see `hiddenStateWidths`). */
+  hidden?: readonly string[];
 }
 
 export interface ChatMessage {

@@ -1,11 +1,13 @@
-import { DistilleryError, deriveSeed, parseConfig, shapeMismatch, type ModelState, type Parameter, type Student } from '@distillery/core';
+import { DistilleryError, deriveSeed, parseConfig, shapeMismatch, type BackwardOptions, type ModelState, type Parameter, type Student } from '@distillery/core';
 import { CommandRecorder, createTensor, readFloat32, type GpuTensor } from '@distillery/webgpu';
 import { z } from 'zod';
 import { requireDtype } from '../checks.js';
 import { recordActivationBackward } from '../kernels/activation/activation.js';
+import { recordAddInPlace } from '../kernels/add/add.js';
 import { recordBiasGrad } from '../kernels/bias-grad/bias-grad.js';
 import { recordJitter } from '../kernels/jitter/jitter.js';
 import { recordMatmul, type DropoutSpec } from '../kernels/matmul/matmul.js';
+import { pickHiddenStates, requireHiddenGradients } from './hidden-states.js';
 import { ParameterSet } from './parameters.js';
 
 const positiveInt = z.number().int().positive();
@@ -73,6 +75,9 @@ function releaseCache(cache: ForwardCache | undefined): void {
  * Each hidden layer's forward is one fused kernel (matmul + bias + activation + dropout); the
  * whole forward, and the whole backward, are one GPU submission each. Tensors returned by
  * `forward` belong to the model and stay valid until the next forward of the same mode.
+ *
+ * Hidden states (for feature matching): `hidden.{i}` is hidden layer i's output after its
+ * activation — and, in training, after dropout, exactly what the next layer reads — `[rows, hidden[i]]`.
  */
 export class MlpClassifier implements Student<MlpBatch, GpuTensor> {
   readonly name = MLP_KIND;
@@ -142,6 +147,17 @@ export class MlpClassifier implements Student<MlpBatch, GpuTensor> {
     this.#params.zeroGrad();
   }
 
+  /** `hidden.0`, `hidden.1`, …: one per hidden layer, input side first, with its width. */
+  hiddenStateWidths(): Readonly<Record<string, number>> {
+    return Object.fromEntries(this.settings.hidden.map((width, i) => [`hidden.${i}`, width]));
+  }
+
+  /** The named hidden states of the last forward of that mode (owned by the model, valid until its next forward of that mode). */
+  hiddenStates(names: readonly string[], { training }: { training: boolean }): Record<string, GpuTensor> {
+    const cache = training ? this.#train : this.#eval;
+    return pickHiddenStates(MLP_KIND, names, this.hiddenStateWidths(), cache && ((name) => cache.hidden[Number(name.slice('hidden.'.length))]!), training);
+  }
+
   #checkBatch(batch: MlpBatch): void {
     const { inputs, rows } = batch;
     requireDtype(inputs);
@@ -197,15 +213,17 @@ export class MlpClassifier implements Student<MlpBatch, GpuTensor> {
   /**
    * Accumulates parameter gradients for the last training forward, given dLoss/dLogits
    * `[rows, classes]`: dW += dZᵀ·X (TN matmul), db += Σrows dZ, dX = dZ·W (NN) then the
-   * activation/dropout backward — one submission.
+   * activation/dropout backward — one submission. `options.hidden['hidden.{i}']` adds a gradient
+   * w.r.t. that layer's output to dX before its activation/dropout backward.
    */
-  async backward(gradLogits: GpuTensor): Promise<void> {
+  async backward(gradLogits: GpuTensor, options: BackwardOptions<GpuTensor> = {}): Promise<void> {
     const cache = this.#train;
     if (!cache) throw new DistilleryError('E_BAD_VALUE', `${MLP_KIND}.backward needs a forward with training: true first`, { field: 'gradLogits' });
     requireDtype(gradLogits);
     if (gradLogits.shape.length !== 2 || gradLogits.shape[0] !== cache.rows || gradLogits.shape[1] !== this.settings.classes) {
       throw shapeMismatch(gradLogits.label, gradLogits.shape, `[${cache.rows}, ${this.settings.classes}] like the last training forward's logits`);
     }
+    const extra = requireHiddenGradients(MLP_KIND, options.hidden, this.hiddenStateWidths(), cache.rows);
     const recorder = new CommandRecorder(this.device, `${MLP_KIND}-backward`);
     const temporaries: GpuTensor[] = [];
     let dz = gradLogits;
@@ -217,6 +235,8 @@ export class MlpClassifier implements Student<MlpBatch, GpuTensor> {
       if (i === 0) break;
       const dh = createTensor(this.device, { shape: [cache.rows, layer.inputs], dtype: 'f32', label: `d.hidden.${i - 1}` });
       recordMatmul(recorder, dz, layer.weight.value, dh);
+      const hiddenGrad = extra[`hidden.${i - 1}`];
+      if (hiddenGrad) recordAddInPlace(recorder, hiddenGrad, dh);
       const dzPrev = createTensor(this.device, { shape: [cache.rows, layer.inputs], dtype: 'f32', label: `d.pre.${i - 1}` });
       const saved = this.settings.activation === 'gelu' ? cache.pre[i - 1]! : cache.hidden[i - 1]!;
       recordActivationBackward(recorder, dh, saved, dzPrev, this.settings.activation, cache.dropout[i - 1]);

@@ -1,15 +1,16 @@
-import { DistilleryError, deriveSeed, parseConfig, Rng, shapeMismatch, type ModelState, type Parameter, type Student } from '@distillery/core';
+import { DistilleryError, deriveSeed, parseConfig, Rng, shapeMismatch, type BackwardOptions, type ModelState, type Parameter, type Student } from '@distillery/core';
 import { CommandRecorder, createTensor, readFloat32, uploadTensor, type GpuTensor } from '@distillery/webgpu';
 import { z } from 'zod';
 import { requireDtype } from '../checks.js';
 import { recordActivationBackward } from '../kernels/activation/activation.js';
-import { recordAdd } from '../kernels/add/add.js';
+import { recordAdd, recordAddInPlace } from '../kernels/add/add.js';
 import { recordAttention, recordAttentionBackward, releaseAttention, type AttentionSaved } from '../kernels/attention/attention.js';
 import { recordBiasGrad } from '../kernels/bias-grad/bias-grad.js';
 import { recordEmbedding, recordEmbeddingBackward, recordPositionGrad } from '../kernels/embedding/embedding.js';
 import { recordLayerNorm, recordLayerNormBackward } from '../kernels/layer-norm/layer-norm.js';
 import { recordMatmul, type DropoutSpec } from '../kernels/matmul/matmul.js';
 import { tokenizerFromConfig, type Tokenizer } from '../tokenizer.js';
+import { pickHiddenStates, requireHiddenGradients } from './hidden-states.js';
 import { ParameterSet } from './parameters.js';
 
 const positiveInt = z.number().int().positive();
@@ -98,6 +99,10 @@ function releaseCache(cache: Cache | undefined): void {
  * position embeddings, `layers` blocks of [LN → causal multi-head attention → residual, LN →
  * Linear → GELU → Linear → residual], a final LN and an untied LM head. `forward` returns next-token
  * logits `[sequences·context, vocab]` for every position.
+ *
+ * Hidden states (for feature matching), each `[sequences·context, width]`: `blocks.{l}` is the
+ * residual stream after block l (the next block's input), `ln_f` the final layer norm's output
+ * (what the LM head reads).
  */
 export class TransformerLm implements Student<LmBatch, GpuTensor> {
   readonly name = TRANSFORMER_KIND;
@@ -180,6 +185,26 @@ export class TransformerLm implements Student<LmBatch, GpuTensor> {
     this.#params.zeroGrad();
   }
 
+  /** `blocks.0` … `blocks.{layers−1}` then `ln_f`, all of width `width`. */
+  hiddenStateWidths(): Readonly<Record<string, number>> {
+    const { layers, width } = this.#settings;
+    const widths: Record<string, number> = {};
+    for (let l = 0; l < layers; l++) widths[`blocks.${l}`] = width;
+    widths.ln_f = width;
+    return widths;
+  }
+
+  /** The named hidden states of the last forward of that mode (owned by the model, valid until its next forward of that mode). */
+  hiddenStates(names: readonly string[], { training }: { training: boolean }): Record<string, GpuTensor> {
+    const cache = training ? this.#train : this.#eval;
+    const lookup = (name: string): GpuTensor => {
+      if (name === 'ln_f') return cache!.hf;
+      const next = Number(name.slice('blocks.'.length)) + 1;
+      return next < cache!.blocks.length ? cache!.blocks[next]!.x : cache!.xf;
+    };
+    return pickHiddenStates(TRANSFORMER_KIND, names, this.hiddenStateWidths(), cache && lookup, training);
+  }
+
   #shape(sequences: number) {
     const { context, heads, width } = this.#settings;
     return { batch: sequences, context, heads, headDim: width / heads };
@@ -248,7 +273,12 @@ export class TransformerLm implements Student<LmBatch, GpuTensor> {
     return logits;
   }
 
-  async backward(gradLogits: GpuTensor): Promise<void> {
+  /**
+   * Accumulates parameter gradients for the last training forward. `options.hidden` adds
+   * gradients w.r.t. hidden states: `ln_f`'s before the final layer norm's backward, `blocks.{l}`'s
+   * to the residual-stream gradient where block l's output enters the backward pass.
+   */
+  async backward(gradLogits: GpuTensor, options: BackwardOptions<GpuTensor> = {}): Promise<void> {
     const cache = this.#train;
     if (!cache) throw new DistilleryError('E_BAD_VALUE', `${TRANSFORMER_KIND}.backward needs a forward with training: true first`, { field: 'gradLogits' });
     const { width: D, mlpRatio } = this.#settings;
@@ -257,6 +287,7 @@ export class TransformerLm implements Student<LmBatch, GpuTensor> {
     if (gradLogits.shape.length !== 2 || gradLogits.shape[0] !== R || gradLogits.shape[1] !== this.vocabSize) {
       throw shapeMismatch(gradLogits.label, gradLogits.shape, `[${R}, ${this.vocabSize}] like the last training forward's logits`);
     }
+    const extra = requireHiddenGradients(TRANSFORMER_KIND, options.hidden, this.hiddenStateWidths(), R);
     const recorder = new CommandRecorder(this.device, `${TRANSFORMER_KIND}-backward`);
     const temporaries: GpuTensor[] = [];
     const make = (label: string, shape: number[]) => {
@@ -271,11 +302,14 @@ export class TransformerLm implements Student<LmBatch, GpuTensor> {
     };
     const dhf = make('d.hf', [R, D]);
     linearBackward(gradLogits, cache.hf, this.#head, undefined, dhf);
+    if (extra.ln_f) recordAddInPlace(recorder, extra.ln_f, dhf);
     let dx = make('d.xf', [R, D]);
     recordLayerNormBackward(recorder, dhf, cache.xf, this.#lnf.gamma.value, cache.statsf, dx, this.#lnf.gamma.grad, this.#lnf.beta.grad);
     for (let l = this.#blocks.length - 1; l >= 0; l--) {
       const block = this.#blocks[l]!;
       const c = cache.blocks[l]!;
+      const blockGrad = extra[`blocks.${l}`];
+      if (blockGrad) recordAddInPlace(recorder, blockGrad, dx);
       // MLP branch: x2 = x1 + drop(f·Woutᵀ + b), f = gelu(h2·Wfcᵀ + b), h2 = LN2(x1).
       let dg = dx;
       if (c.dropMlp) {
