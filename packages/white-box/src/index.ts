@@ -13,3 +13,6 @@ export { HiddenStateMatch, type HiddenPair, type HiddenStateMatchOptions } from 
 export { HIDDEN_MATCH_LOSSES, hiddenMatch, hiddenMatchProgram, recordHiddenMatch, type HiddenMatchOptions } from './kernels/hidden-match/hidden-match.js';
 export { hiddenMatchWgsl, type HiddenMatchLoss, type HiddenMatchVariant } from './kernels/hidden-match/hidden-match.wgsl.js';
 export { hiddenMatchReference, hiddenStateMatchReference, type HiddenStateMatchReferenceInputs } from './kernels/hidden-match/reference.js';
+export { TokenWindows, releaseLmBatch, type TokenCorpus, type TokenWindowsOptions } from './lm/token-windows.js';
+export { evaluateLanguageModel, type EvaluateLanguageModelOptions, type LanguageModelMetrics } from './lm/evaluate-lm.js';
+export { LmDistiller, type LmDistillerOptions } from './lm/lm-distiller.js';
