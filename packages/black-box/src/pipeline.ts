@@ -9,7 +9,9 @@ import { parseJsonlText, readJsonl } from './jsonl.js';
 import { createBlackBoxRegistry } from './plugins.js';
 import { ReplayTeacher } from './replay.js';
 import { loadExamplesJsonl, loadStepByStepSplit, loadRecordedOutputs, type StepByStepDataset } from './step-by-step/data.js';
-import { buildEvaluationSet, buildStepByStepDataset, parseCompletions, teacherAccuracy, type BuildStats, type TeacherAccuracy } from './step-by-step/dataset.js';
+import { buildEvaluationSet, buildStepByStepDataset, parseCompletions, teacherAccuracy, type BuildStats, type StepByStepRecord, type TeacherAccuracy } from './step-by-step/dataset.js';
+import { compareStudents, type CompareStudentsOptions, type StudentComparison } from './step-by-step/student/compare.js';
+import { studentTrainingSchema } from './step-by-step/student/train.js';
 import { PRESETS, type Exemplar, type PresetName, type StepByStepExample, type TaskPreset } from './step-by-step/presets.js';
 import { buildFewShotPrompt, stepByStepItems } from './step-by-step/prompt.js';
 
@@ -145,8 +147,8 @@ export const stepByStepConfigSchema = z
       .optional(),
     /** Output folder: completions/, train/validation/test.jsonl, rejected.jsonl, report.json. */
     output: z.string().min(1),
-    /** Student training (L_label + λ·L_rationale); reserved for the trainer, not run by this version. */
-    train: z.looseObject({}).optional(),
+    /** Student training: standard vs step-by-step students over seeds (needs a GPUDevice, see RunHooks.device). */
+    train: studentTrainingSchema.optional(),
   })
   .strict();
 
@@ -162,6 +164,10 @@ export interface RunHooks {
   registry?: PluginRegistry;
   /** How plugin packages are imported (default `import()`). */
   importer?: (specifier: string) => Promise<unknown>;
+  /** Where the students train (required when the config has a `train` section). */
+  device?: GPUDevice;
+  onTrainStep?: CompareStudentsOptions['onStep'];
+  onTrainRun?: CompareStudentsOptions['onRun'];
 }
 
 /** Reads a JSON config file: E_NOT_FOUND when missing, E_BAD_CONFIG when not JSON. */
@@ -309,8 +315,8 @@ export interface StepByStepReport {
   build?: BuildStats;
   /** Files written, relative to the output folder. */
   files: string[];
-  /** The `train` section is kept for the student trainer; this version does not train. */
-  training: 'not-configured' | 'not-implemented';
+  /** Standard vs step-by-step students (when the config has a `train` section); also in students/comparison.json. */
+  training: 'not-configured' | StudentComparison;
   complete: boolean;
 }
 
@@ -322,6 +328,9 @@ export interface StepByStepReport {
  */
 export async function runStepByStep(value: unknown, hooks: RunHooks = {}): Promise<StepByStepReport> {
   const config = parseConfig(stepByStepConfigSchema, value);
+  if (config.train && !hooks.device) {
+    throw new DistilleryError('E_BAD_CONFIG', 'invalid config\n  train: student training needs a GPUDevice (distillery step-by-step provides one; from code pass hooks.device)', { field: 'train' });
+  }
   const base = hooks.baseDir ?? process.cwd();
   const out = at(base, config.output);
   const data = config.data;
@@ -345,6 +354,8 @@ export async function runStepByStep(value: unknown, hooks: RunHooks = {}): Promi
   }
   if (data.limit) for (const s of splits) s.examples = s.examples.slice(0, data.limit);
 
+  let built: ReturnType<typeof buildStepByStepDataset> | undefined;
+  let testRows: StepByStepRecord[] = [];
   const live = recorded ? undefined : await teacherFrom(teacherSpecValue, config.plugins, hooks);
   const report: StepByStepReport = {
     dataset: release?.dataset ?? data.train!,
@@ -352,7 +363,7 @@ export async function runStepByStep(value: unknown, hooks: RunHooks = {}): Promi
     teacher: live?.name ?? `recorded:${release!.dataset}`,
     splits: {},
     files: [],
-    training: config.train ? 'not-implemented' : 'not-configured',
+    training: 'not-configured',
     complete: true,
   };
   try {
@@ -375,20 +386,40 @@ export async function runStepByStep(value: unknown, hooks: RunHooks = {}): Promi
       report.splits[split.name] = { examples: split.examples.length, collect: collectSummary, accuracy: teacherAccuracy(parsed) };
       report.complete &&= summary.complete;
       if (split.name === 'train') {
-        const built = buildStepByStepDataset(parsed, config.build);
+        built = buildStepByStepDataset(parsed, config.build);
         await writeJsonlFile(join(out, 'train.jsonl'), built.train);
         await writeJsonlFile(join(out, 'validation.jsonl'), built.validation);
         await writeJsonlFile(join(out, 'rejected.jsonl'), built.rejected);
         report.build = built.stats;
         report.files.push('train.jsonl', 'validation.jsonl', 'rejected.jsonl');
       } else {
-        await writeJsonlFile(join(out, 'test.jsonl'), buildEvaluationSet(parsed));
+        testRows = buildEvaluationSet(parsed);
+        await writeJsonlFile(join(out, 'test.jsonl'), testRows);
         report.files.push('test.jsonl');
       }
       report.files.push(`completions/${split.name}.jsonl`);
     }
   } finally {
     if (live) await disposeTeacher(live);
+  }
+  if (config.train && built) {
+    // Evaluation needs gold labels: without a test split, the validation rows (gold where known) stand in.
+    const test = (testRows.length ? testRows : built.validation).filter((r) => r.label.length > 0);
+    const comparison = await compareStudents({
+      device: hooks.device!,
+      settings: config.train,
+      preset,
+      train: built.train,
+      validation: built.validation,
+      test,
+      dir: join(out, 'students'),
+      onStep: hooks.onTrainStep,
+      onRun: hooks.onTrainRun,
+      signal: hooks.signal,
+    });
+    report.training = comparison;
+    await writeFileAtomic(join(out, 'students', 'comparison.json'), `${JSON.stringify(comparison, null, 2)}\n`);
+    report.files.push('students/comparison.json', ...comparison.runs.flatMap((r) => r.files.map((f) => `students/${r.mode}-seed${r.seed}/${f}`)));
   }
   report.files.push('report.json');
   await writeFileAtomic(join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);

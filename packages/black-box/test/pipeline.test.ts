@@ -194,14 +194,17 @@ describe('collect config with a live teacher', () => {
       const dir = await tempDir();
       await writeFile(join(dir, 'train.jsonl'), Array.from({ length: 10 }, (_, i) => JSON.stringify({ id: `t${i}`, input: `${i} plus ${i + 1}`, label: `(${i} + ${i + 1})` })).join('\n'));
       await writeFile(join(dir, 'test.jsonl'), JSON.stringify({ input: '7 plus 7', label: '14' }));
-      const report = await runStepByStep(
-        { data: { train: 'train.jsonl', test: 'test.jsonl' }, preset: 'arithmetic', exemplars: svampExemplars, teacher: { name: 'openai', baseURL: server.url, model: 'fake' }, output: 'out', build: { validationFraction: 0.2 }, train: { lambda: 1 } },
-        { baseDir: dir },
-      );
+      const config = { data: { train: 'train.jsonl', test: 'test.jsonl' }, preset: 'arithmetic', exemplars: svampExemplars, teacher: { name: 'openai', baseURL: server.url, model: 'fake' }, output: 'out', build: { validationFraction: 0.2 } };
+      // A train section is validated with field paths, and needs a device to run.
+      const unknown = await runStepByStep({ ...config, train: { lambda: 1 } }, { baseDir: dir }).catch((e: unknown) => e);
+      expect((unknown as Error).message).toMatch(/train: .*lambda/);
+      const noDevice = await runStepByStep({ ...config, train: { rationaleWeight: 1 } }, { baseDir: dir }).catch((e: unknown) => e);
+      expect(noDevice).toMatchObject({ code: 'E_BAD_CONFIG', details: { field: 'train' } });
+      const report = await runStepByStep(config, { baseDir: dir });
       expect(report.splits.train!.accuracy).toMatchObject({ accuracy: 1, parsed: 10 });
       expect(report.splits.test!.accuracy).toMatchObject({ accuracy: 1 });
       expect(report.build).toMatchObject({ train: 8, validation: 2, rejected: 0 });
-      expect(report.training).toBe('not-implemented');
+      expect(report.training).toBe('not-configured');
       const test = await jsonl<StepByStepRecord>(join(dir, 'out/test.jsonl'));
       expect(test[0]).toMatchObject({ id: 'test-0', label: '14', teacher_label: '(7 + 7)', rationale: 'I add the numbers.' });
     } finally {
