@@ -56,3 +56,19 @@ gpuDescribe('bandwidth suite', () => {
     expect(result.results[0]!.ms.runs).toBe(3);
   });
 });
+
+gpuDescribe('step-by-step suite', () => {
+  gpuTest('times standard and step-by-step student steps; a step-by-step step processes twice the sequences', async () => {
+    const suite = suites.find((s) => s.name === 'step-by-step')!;
+    const result = await runSuites([suite], { quick: true, options: {}, log: () => {} });
+    const [standard, stepByStep] = result.results;
+    expect(standard).toMatchObject({ suite: 'step-by-step', name: 'student-train-step', params: { mode: 'standard', batch: 4 } });
+    expect(stepByStep!.params.mode).toBe('step-by-step');
+    expect(standard!.metrics!.sequencesPerStep).toBe(4);
+    expect(stepByStep!.metrics!.sequencesPerStep).toBe(8);
+    for (const r of [standard!, stepByStep!]) {
+      expect(r.metrics!.tokensPerSecond).toBeGreaterThan(0);
+      expect(r.metrics!.targetTokensPerSecond).toBeLessThan(r.metrics!.tokensPerSecond!);
+    }
+  });
+});

@@ -5,6 +5,7 @@ import { collectSuite } from './collect.js';
 import { trainSuite } from './train.js';
 import { kdLossSuite } from './kd-loss.js';
 import { softmaxSuite } from './softmax.js';
+import { stepByStepSuite } from './step-by-step.js';
 
 /** Every suite `distillery-bench` knows, by name. Add a suite here once it exists. */
-export const suites: readonly BenchSuite[] = [bandwidthSuite, scalingFitSuite, collectSuite, kdLossSuite, softmaxSuite, trainSuite];
+export const suites: readonly BenchSuite[] = [bandwidthSuite, scalingFitSuite, collectSuite, kdLossSuite, softmaxSuite, trainSuite, stepByStepSuite];
