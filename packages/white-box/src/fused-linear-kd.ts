@@ -4,7 +4,7 @@ import { recordBiasGrad, recordMatmul } from '@distillery/nn';
 import { CommandRecorder, createTensor, readTensor, type GpuTensor } from '@distillery/webgpu';
 
 /** KD settings of the fused path: everything `kdLoss` takes except the tensors and the normaliser. */
-export type FusedKdSettings = Omit<KdLossOptions, 'studentLogits' | 'teacher' | 'labels' | 'normalizer' | 'check' | 'names' | 'gradDtype'>;
+export type FusedKdSettings = Omit<KdLossOptions, 'studentLogits' | 'teacher' | 'labels' | 'normalizer' | 'check' | 'names' | 'gradDtype' | 'rowWeights'>;
 
 export interface FusedLinearKdOptions {
   /** `[rows, H]` the student's last hidden states. */
@@ -13,8 +13,8 @@ export interface FusedLinearKdOptions {
   weight: GpuTensor;
   /** `[V]` output bias. */
   bias?: GpuTensor;
-  /** Dense teacher logits `[rows, V]` or top-k targets `[rows, k]`. */
-  teacher: TeacherTargets<GpuTensor>;
+  /** Dense teacher logits `[rows, V]` or top-k targets `[rows, k]`; absent only when `kd.softWeight` is 0. */
+  teacher?: TeacherTargets<GpuTensor>;
   /** `[rows]` i32 labels for the hard term; `ignoreIndex` rows are skipped. */
   labels?: GpuTensor;
   kd: FusedKdSettings;
@@ -30,6 +30,8 @@ export interface FusedLinearKdOptions {
   chunkRows?: number;
   /** Budget for one chunk's logits (default 16 MiB, capped by the storage-binding limit). */
   chunkBytes?: number;
+  /** `[rows]` f32 tensors that receive each row's terms as they enter the total (not divided by the normaliser). */
+  perRow?: { total?: GpuTensor; soft?: GpuTensor; hard?: GpuTensor };
 }
 
 export interface FusedLinearKdResult {
@@ -37,6 +39,8 @@ export interface FusedLinearKdResult {
   total: number;
   /** Rows that entered the normaliser. */
   rows: number;
+  /** Each term (`soft` with a teacher, `hard` with labels) summed over rows ÷ normalizer. */
+  terms: Partial<Record<'soft' | 'hard', number>>;
   chunkRows: number;
   chunks: number;
 }
@@ -78,7 +82,12 @@ export async function fusedLinearKdLoss(options: FusedLinearKdOptions): Promise<
   if (bias && (bias.shape.length !== 1 || bias.shape[0] !== vocab)) throw shapeMismatch('bias', bias.shape, `[${vocab}]`);
   if (gradHidden.shape[0] !== rows || gradHidden.shape[1] !== width) throw shapeMismatch('gradHidden', gradHidden.shape, `[${rows}, ${width}]`);
   if (gradWeight.shape[0] !== vocab || gradWeight.shape[1] !== width) throw shapeMismatch('gradWeight', gradWeight.shape, `[${vocab}, ${width}]`);
-  const teacherTensors = teacher.kind === 'dense' ? [teacher.logits] : [teacher.indices, teacher.logprobs, ...(teacher.tailMass ? [teacher.tailMass] : [])];
+  if ((options.kd as { rowWeights?: unknown }).rowWeights !== undefined) {
+    // Row weights would have to be cut into chunks like the labels; until then, refuse rather than drop them.
+    throw new DistilleryError('E_UNSUPPORTED', 'the fused linear + KD loss does not apply row weights (kd.rowWeights); use the unfused path', { field: 'kd.rowWeights' });
+  }
+  for (const [name, t] of Object.entries(options.perRow ?? {})) if (t && (t.shape.length !== 1 || t.shape[0] !== rows)) throw shapeMismatch(`perRow.${name}`, t.shape, `[${rows}]`);
+  const teacherTensors = !teacher ? [] : teacher.kind === 'dense' ? [teacher.logits] : [teacher.indices, teacher.logprobs, ...(teacher.tailMass ? [teacher.tailMass] : [])];
   for (const t of teacherTensors) if (t.shape[0] !== rows) throw shapeMismatch(`teacher.${t.label}`, t.shape, `${rows} rows like hidden`);
   if (labels && labels.shape[0] !== rows) throw shapeMismatch('labels', labels.shape, `[${rows}]`);
 
@@ -102,6 +111,7 @@ export async function fusedLinearKdLoss(options: FusedLinearKdOptions): Promise<
   };
   let total = 0;
   let chunks = 0;
+  const terms: Partial<Record<'soft' | 'hard', number>> = {};
   try {
     for (let first = 0; first < rows; first += chunkRows) {
       const n = Math.min(chunkRows, rows - first);
@@ -119,8 +129,9 @@ export async function fusedLinearKdLoss(options: FusedLinearKdOptions): Promise<
       scratch.push(logits);
       const recorder = new CommandRecorder(device, 'fused-linear-kd');
       recordMatmul(recorder, hiddenChunk, weight, logits, { transB: true, bias });
-      const chunkTeacher: TeacherTargets<GpuTensor> =
-        teacher.kind === 'dense'
+      const chunkTeacher: TeacherTargets<GpuTensor> | undefined = !teacher
+        ? undefined
+        : teacher.kind === 'dense'
           ? { kind: 'dense', logits: teacherChunks[0]! }
           : { kind: 'topk', k: teacher.k, indices: teacherChunks[0]!, logprobs: teacherChunks[1]!, tailMass: teacherChunks[2] };
       const loss = recordKdLoss(recorder, { ...options.kd, studentLogits: logits, teacher: chunkTeacher, labels: labelsChunk, normalizer, check: 'lazy' });
@@ -132,13 +143,18 @@ export async function fusedLinearKdLoss(options: FusedLinearKdOptions): Promise<
       const scatter = device.createCommandEncoder({ label: 'fused-linear-kd:scatter' });
       const rowBytes = width * 4;
       scatter.copyBufferToBuffer(gradHiddenChunk.buffer, 0, gradHidden.buffer, first * rowBytes, n * rowBytes);
+      for (const name of ['total', 'soft', 'hard'] as const) {
+        const into = options.perRow?.[name];
+        if (into) scatter.copyBufferToBuffer(loss.perRow[name].buffer, 0, into.buffer, first * 4, n * 4);
+      }
       device.queue.submit([scatter.finish()]);
       total += await loss.total();
+      for (const [name, term] of Object.entries(loss.terms)) terms[name as 'soft' | 'hard'] = (terms[name as 'soft' | 'hard'] ?? 0) + (await term.reduced());
       loss.release();
       for (const t of scratch.splice(0)) t.release();
     }
   } finally {
     for (const t of scratch) t.release();
   }
-  return { total, rows: normalizer, chunkRows, chunks };
+  return { total, rows: normalizer, terms, chunkRows, chunks };
 }

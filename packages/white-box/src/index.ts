@@ -9,6 +9,7 @@ export { mixtureLogits, mixtureLogitsReference, mixtureProgram } from './kernels
 export { CACHE_FORMAT, rowBytes, topKFromLogits, encodeRows, decodeRowInto, type CacheIndex, type CacheShard, type CachedRows } from './cache/format.js';
 export { chooseChunkRows, fusedLinearKdLoss, type FusedKdSettings, type FusedLinearKdOptions, type FusedLinearKdResult } from './fused-linear-kd.js';
 export { unfusedLinearKdLoss } from './unfused-linear-kd.js';
+export { FusedHeadStudent, FusedLinearKdLoss, isFusedHeadModel, type FusedHeadModel, type FusedLinearKdLossConfig } from './fused-head.js';
 export { HiddenStateMatch, type HiddenPair, type HiddenStateMatchOptions } from './hidden-state-match.js';
 export { HIDDEN_MATCH_LOSSES, hiddenMatch, hiddenMatchProgram, recordHiddenMatch, type HiddenMatchOptions } from './kernels/hidden-match/hidden-match.js';
 export { hiddenMatchWgsl, type HiddenMatchLoss, type HiddenMatchVariant } from './kernels/hidden-match/hidden-match.wgsl.js';

@@ -7,7 +7,7 @@ import type { FusedLinearKdOptions, FusedLinearKdResult } from './fused-linear-k
  * The same computation without chunking: the whole `[rows, V]` logits and gradient at once. The
  * reference for the fused path's tests and its benchmark baseline.
  */
-export async function unfusedLinearKdLoss(options: Omit<FusedLinearKdOptions, 'chunkRows' | 'chunkBytes'>): Promise<FusedLinearKdResult> {
+export async function unfusedLinearKdLoss(options: Omit<FusedLinearKdOptions, 'chunkRows' | 'chunkBytes' | 'perRow'>): Promise<FusedLinearKdResult> {
   const { hidden, weight, bias, teacher, labels, gradHidden, gradWeight, gradBias } = options;
   const device = hidden.device;
   const rows = hidden.shape[0]!;
@@ -23,7 +23,9 @@ export async function unfusedLinearKdLoss(options: Omit<FusedLinearKdOptions, 'c
   await backward.submit();
   const total = await loss.total();
   const counted = await loss.rows();
+  const terms: FusedLinearKdResult['terms'] = {};
+  for (const [name, term] of Object.entries(loss.terms)) terms[name as 'soft' | 'hard'] = await term.reduced();
   loss.release();
   logits.release();
-  return { total, rows: counted, chunkRows: rows, chunks: 1 };
+  return { total, rows: counted, terms, chunkRows: rows, chunks: 1 };
 }

@@ -40,6 +40,48 @@ gpuDescribe('TransformerLm', () => {
     expect(failures).toEqual([]);
   });
 
+  gpuTest('forwardHidden + backwardFromHidden (no logits) give the same ln_f and the same gradients as forward + backward through the head', async ({ device }) => {
+    const tokenizer = CharTokenizer.fromText('abcdefg');
+    const model = TransformerLm.create(device, { tokenizer: tokenizer.toJSON(), context: 4, width: 8, heads: 2, layers: 2, mlpRatio: 2, dropout: 0.2, seed: 5 });
+    const state = await model.saveState();
+    const tokens = uploadI32(device, Array.from(tokenizer.encode('gabcdefa')), 'tokens');
+    const V = model.vocabSize;
+    const R = 8;
+    const D = 8;
+    const dLogits = randn(R * V, 11);
+    const dBlock = randn(R * D, 12);
+    const dFinal = randn(R * D, 13);
+    const hidden = () => ({ 'blocks.0': upload(device, dBlock, [R, D], 'd.blocks.0'), ln_f: upload(device, dFinal, [R, D], 'd.ln_f') });
+    await model.forward({ tokens, sequences: 2 }, { training: true });
+    const lnf = await readFloat32(model.hiddenStates(['ln_f'], { training: true }).ln_f!);
+    model.zeroGrad();
+    await model.backward(upload(device, dLogits, [R, V], 'dlogits'), { hidden: hidden() });
+    const want = new Map<string, Float32Array>();
+    for (const p of model.parameters()) want.set(p.name, await readFloat32(p.grad));
+
+    // Same dropout stream as the first forward: reload the state (and its rngStep).
+    await model.loadState(state);
+    expect(model.headWeight.name).toBe('head.weight');
+    expect(model.headWeight.value.shape).toEqual([V, D]);
+    const hf = await model.forwardHidden({ tokens, sequences: 2 }, { training: true });
+    expect(hf.shape).toEqual([R, D]);
+    expect(Array.from(await readFloat32(hf))).toEqual(Array.from(lnf));
+    // d ln_f = dlogits · W, written out on the host.
+    const W = state.tensors['head.weight']!.data as Float32Array;
+    const dHidden = new Float32Array(R * D);
+    for (let r = 0; r < R; r++) for (let v = 0; v < V; v++) for (let d = 0; d < D; d++) dHidden[r * D + d]! += dLogits[r * V + v]! * W[v * D + d]!;
+    model.zeroGrad();
+    await model.backwardFromHidden(upload(device, dHidden, [R, D], 'dhf'), { hidden: hidden() });
+    for (const p of model.parameters()) {
+      const got = await readFloat32(p.grad);
+      const expected = p.name === 'head.weight' ? new Float32Array(got.length) : want.get(p.name)!;
+      const scale = Math.max(1e-6, ...expected.map(Math.abs));
+      const worst = Math.max(...got.map((g, i) => Math.abs(g - expected[i]!)));
+      expect(worst, p.name).toBeLessThanOrEqual(1e-4 * scale);
+    }
+    await expect(model.backwardFromHidden(upload(device, new Float32Array(R * (D + 1)), [R, D + 1], 'g'))).rejects.toMatchObject({ code: 'E_SHAPE_MISMATCH', details: { field: 'g' } });
+  });
+
   gpuTest('learns a character corpus through the Distiller and continues it greedily', async ({ device }) => {
     const tokenizer = CharTokenizer.fromText(corpus);
     const context = 16;

@@ -82,7 +82,8 @@ interface Cache {
   xf: GpuTensor;
   hf: GpuTensor;
   statsf: GpuTensor;
-  logits: GpuTensor;
+  /** Absent after `forwardHidden`: the LM head was not applied. */
+  logits?: GpuTensor;
 }
 
 function releaseCache(cache: Cache | undefined): void {
@@ -91,7 +92,8 @@ function releaseCache(cache: Cache | undefined): void {
     for (const t of [b.x, b.h1, b.stats1, b.qkv, b.a, b.x1, b.h2, b.stats2, b.pre, b.f]) t.release();
     releaseAttention(b.attention);
   }
-  for (const t of [cache.xf, cache.hf, cache.statsf, cache.logits]) t.release();
+  for (const t of [cache.xf, cache.hf, cache.statsf]) t.release();
+  cache.logits?.release();
 }
 
 /**
@@ -103,6 +105,10 @@ function releaseCache(cache: Cache | undefined): void {
  * Hidden states (for feature matching), each `[sequences·context, width]`: `blocks.{l}` is the
  * residual stream after block l (the next block's input), `ln_f` the final layer norm's output
  * (what the LM head reads).
+ *
+ * For a loss that applies the LM head itself, chunk by chunk (white-box's fused linear + KD loss),
+ * `forwardHidden` stops at `ln_f` so no `[rows, vocab]` logits are allocated, `headWeight` is the
+ * head it must apply, and `backwardFromHidden` starts from d ln_f.
  */
 export class TransformerLm implements Student<LmBatch, GpuTensor> {
   readonly name = TRANSFORMER_KIND;
@@ -210,7 +216,26 @@ export class TransformerLm implements Student<LmBatch, GpuTensor> {
     return { batch: sequences, context, heads, headDim: width / heads };
   }
 
+  /** The LM head `head.weight` `[vocab, width]` (logits = ln_f · Wᵀ, no bias). */
+  get headWeight(): Parameter<GpuTensor> {
+    return this.#head;
+  }
+
   async forward(batch: LmBatch, { training }: { training: boolean }): Promise<GpuTensor> {
+    return (await this.#forward(batch, training, true)).logits!;
+  }
+
+  /**
+   * The same forward up to the final layer norm: returns `ln_f` `[sequences·context, width]`
+   * (owned by the model, valid until its next forward of that mode) without applying the LM head.
+   * A training call is what `backwardFromHidden` differentiates (and advances the dropout stream
+   * like `forward`).
+   */
+  async forwardHidden(batch: LmBatch, { training }: { training: boolean }): Promise<GpuTensor> {
+    return (await this.#forward(batch, training, false)).hf;
+  }
+
+  async #forward(batch: LmBatch, training: boolean, head: boolean): Promise<Cache> {
     const { tokens, sequences } = batch;
     const { context: T, width: D, mlpRatio } = this.#settings;
     requireDtype(tokens, 'i32');
@@ -258,8 +283,11 @@ export class TransformerLm implements Student<LmBatch, GpuTensor> {
     const hf = make('hf', [R, D]);
     const statsf = make('stats-f', [R, 2]);
     recordLayerNorm(recorder, x, this.#lnf.gamma.value, this.#lnf.beta.value, hf, statsf);
-    const logits = make('logits', [R, this.vocabSize]);
-    recordMatmul(recorder, hf, this.#head.value, logits, { transB: true });
+    let logits: GpuTensor | undefined;
+    if (head) {
+      logits = make('logits', [R, this.vocabSize]);
+      recordMatmul(recorder, hf, this.#head.value, logits, { transB: true });
+    }
     await recorder.submit();
     const cache: Cache = { sequences, tokens, blocks, xf: x, hf, statsf, logits };
     if (training) {
@@ -270,7 +298,7 @@ export class TransformerLm implements Student<LmBatch, GpuTensor> {
       releaseCache(this.#eval);
       this.#eval = cache;
     }
-    return logits;
+    return cache;
   }
 
   /**
@@ -279,15 +307,53 @@ export class TransformerLm implements Student<LmBatch, GpuTensor> {
    * to the residual-stream gradient where block l's output enters the backward pass.
    */
   async backward(gradLogits: GpuTensor, options: BackwardOptions<GpuTensor> = {}): Promise<void> {
-    const cache = this.#train;
-    if (!cache) throw new DistilleryError('E_BAD_VALUE', `${TRANSFORMER_KIND}.backward needs a forward with training: true first`, { field: 'gradLogits' });
-    const { width: D, mlpRatio } = this.#settings;
+    const cache = this.#requireTrainCache('gradLogits');
     const R = cache.sequences * this.#settings.context;
     requireDtype(gradLogits);
     if (gradLogits.shape.length !== 2 || gradLogits.shape[0] !== R || gradLogits.shape[1] !== this.vocabSize) {
       throw shapeMismatch(gradLogits.label, gradLogits.shape, `[${R}, ${this.vocabSize}] like the last training forward's logits`);
     }
     const extra = requireHiddenGradients(TRANSFORMER_KIND, options.hidden, this.hiddenStateWidths(), R);
+    await this.#backward(cache, extra, (make, linearBackward) => {
+      const dhf = make('d.hf', [R, this.#settings.width]);
+      linearBackward(gradLogits, cache.hf, this.#head, undefined, dhf);
+      return dhf;
+    });
+  }
+
+  /**
+   * The backward of `forwardHidden`: accumulates the gradients of every parameter but the LM head
+   * from d loss / d ln_f `[rows, width]` (the caller owns the head's gradient: it applied the head).
+   * `options.hidden` as in `backward`; an `ln_f` entry there is added to `gradHidden`.
+   */
+  async backwardFromHidden(gradHidden: GpuTensor, options: BackwardOptions<GpuTensor> = {}): Promise<void> {
+    const cache = this.#requireTrainCache('gradHidden');
+    const { width: D, context } = this.#settings;
+    const R = cache.sequences * context;
+    requireDtype(gradHidden);
+    if (gradHidden.shape.length !== 2 || gradHidden.shape[0] !== R || gradHidden.shape[1] !== D) {
+      throw shapeMismatch(gradHidden.label, gradHidden.shape, `[${R}, ${D}] like the last training forward's ln_f`);
+    }
+    const extra = requireHiddenGradients(TRANSFORMER_KIND, options.hidden, this.hiddenStateWidths(), R);
+    await this.#backward(cache, extra, () => gradHidden);
+  }
+
+  #requireTrainCache(field: string): Cache {
+    if (!this.#train) throw new DistilleryError('E_BAD_VALUE', `${TRANSFORMER_KIND}.backward needs a forward with training: true first`, { field });
+    return this.#train;
+  }
+
+  /** The backward from d ln_f down to the embeddings, shared by both entry points; `start` records d ln_f. */
+  async #backward(
+    cache: Cache,
+    extra: Readonly<Record<string, GpuTensor>>,
+    start: (
+      make: (label: string, shape: number[]) => GpuTensor,
+      linearBackward: (dy: GpuTensor, input: GpuTensor, weight: Parameter<GpuTensor>, bias: Parameter<GpuTensor> | undefined, dx: GpuTensor | undefined) => void,
+    ) => GpuTensor,
+  ): Promise<void> {
+    const { width: D, mlpRatio } = this.#settings;
+    const R = cache.sequences * this.#settings.context;
     const recorder = new CommandRecorder(this.device, `${TRANSFORMER_KIND}-backward`);
     const temporaries: GpuTensor[] = [];
     const make = (label: string, shape: number[]) => {
@@ -300,9 +366,16 @@ export class TransformerLm implements Student<LmBatch, GpuTensor> {
       if (bias) recordBiasGrad(recorder, dy, bias.grad, { accumulate: true });
       if (dx) recordMatmul(recorder, dy, weight.value, dx);
     };
-    const dhf = make('d.hf', [R, D]);
-    linearBackward(gradLogits, cache.hf, this.#head, undefined, dhf);
-    if (extra.ln_f) recordAddInPlace(recorder, extra.ln_f, dhf);
+    let dhf = start(make, linearBackward);
+    if (extra.ln_f) {
+      if (temporaries.includes(dhf)) recordAddInPlace(recorder, extra.ln_f, dhf);
+      else {
+        // The caller's d ln_f is an input: sum into a temporary rather than write into it.
+        const sum = make('d.hf', [R, D]);
+        recordAdd(recorder, dhf, extra.ln_f, sum);
+        dhf = sum;
+      }
+    }
     let dx = make('d.xf', [R, D]);
     recordLayerNormBackward(recorder, dhf, cache.xf, this.#lnf.gamma.value, cache.statsf, dx, this.#lnf.gamma.grad, this.#lnf.beta.grad);
     for (let l = this.#blocks.length - 1; l >= 0; l--) {

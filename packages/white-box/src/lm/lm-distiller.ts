@@ -1,8 +1,9 @@
-import { badValue, Distiller, type CheckpointStore, type HiddenLoss, type Loss, type Optimizer, type RunSummary, type Scheduler, type Student, type WhiteBoxTeacher } from '@distillery/core';
+import { badValue, Distiller, DistilleryError, type CheckpointStore, type HiddenLoss, type Loss, type Optimizer, type RunSummary, type Scheduler, type Student, type WhiteBoxTeacher } from '@distillery/core';
 import { KdLoss } from '@distillery/kernels';
 import type { LmBatch } from '@distillery/nn';
 import type { GpuTensor } from '@distillery/webgpu';
 import { deviceOf } from '../evaluate.js';
+import { FusedHeadStudent, FusedLinearKdLoss, isFusedHeadModel } from '../fused-head.js';
 import { evaluateLanguageModel, type LanguageModelMetrics } from './evaluate-lm.js';
 import { TokenWindows, type TokenCorpus } from './token-windows.js';
 
@@ -32,6 +33,13 @@ export interface LmDistillerOptions {
   /** `lr` plus the loss's and the hidden loss's hyper-parameters. */
   schedules: { lr: Scheduler } & Record<string, Scheduler>;
   checkpoint?: { store: CheckpointStore; everySteps?: number };
+  /**
+   * Train through the fused linear + KD loss: the student's forward stops at its last hidden
+   * states and `loss` (a `KdLoss`, whose settings are kept) applies the LM head chunk by chunk, so
+   * no `[rows, vocab]` logits or gradient exist for the batch. Needs a student that can run
+   * without its head (a `TransformerLm`). Evaluation still uses the student's logits.
+   */
+  fusedHead?: boolean | { chunkRows?: number; chunkBytes?: number };
 }
 
 function contextOf(options: LmDistillerOptions): number {
@@ -51,6 +59,8 @@ function contextOf(options: LmDistillerOptions): number {
 export class LmDistiller {
   readonly loop: Distiller<LmBatch, GpuTensor>;
   readonly data: TokenWindows;
+  /** The loss the loop trains with: `options.loss`, or with `fusedHead` the `FusedLinearKdLoss` built from it. */
+  readonly loss: Loss<GpuTensor>;
   readonly #options: LmDistillerOptions;
   readonly #validation: TokenWindows | undefined;
 
@@ -65,10 +75,12 @@ export class LmDistiller {
     const windows = { context, sequences: options.sequences, ignoreIndex };
     this.data = new TokenWindows(device, options.train, { ...windows, seed: options.seed });
     this.#validation = options.validation && new TokenWindows(device, options.validation, { ...windows, sequences: 1, seed: options.seed });
+    const { student, loss } = options.fusedHead ? fusedPair(options) : options;
+    this.loss = loss;
     this.loop = new Distiller<LmBatch, GpuTensor>({
       teacher: options.teacher,
-      student: options.student,
-      loss: options.loss,
+      student,
+      loss,
       hiddenLoss: options.hiddenLoss,
       optimizer: options.optimizer,
       data: this.data,
@@ -95,6 +107,24 @@ export class LmDistiller {
   stop(): void {
     this.loop.stop();
   }
+}
+
+function fusedPair(options: LmDistillerOptions): { student: Student<LmBatch, GpuTensor>; loss: Loss<GpuTensor> } {
+  const { loss, student } = options;
+  if (!(loss instanceof KdLoss)) {
+    throw new DistilleryError('E_UNSUPPORTED', `fusedHead needs a KdLoss (its settings drive the fused loss), got ${loss.name}`, { field: 'loss', value: loss.name, expected: 'a KdLoss' });
+  }
+  if (!isFusedHeadModel(student)) {
+    throw new DistilleryError('E_UNSUPPORTED', `fusedHead needs a student that can run without its LM head (forwardHidden / backwardFromHidden / headWeight, as TransformerLm); ${student.name} cannot`, {
+      field: 'student',
+      value: student.name,
+    });
+  }
+  const { gradDtype, keepOutputs: _keep, ...kd } = loss.config;
+  if (gradDtype !== undefined && gradDtype !== 'f32') throw badValue('loss.config.gradDtype', gradDtype, "'f32' with fusedHead (the fused path keeps its gradients in f32)");
+  const chunks = typeof options.fusedHead === 'object' ? options.fusedHead : {};
+  const fused = new FusedHeadStudent(student);
+  return { student: fused, loss: new FusedLinearKdLoss(fused, { ...kd, chunkRows: chunks.chunkRows, chunkBytes: chunks.chunkBytes }) };
 }
 
 function metricsRecord(m: LanguageModelMetrics): Record<string, number> {
