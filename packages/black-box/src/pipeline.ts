@@ -413,6 +413,7 @@ export async function runStepByStep(value: unknown, hooks: RunHooks = {}): Promi
       validation: built.validation,
       test,
       dir: join(out, 'students'),
+      labels: config.build?.labels,
       onStep: hooks.onTrainStep,
       onRun: hooks.onTrainRun,
       signal: hooks.signal,

@@ -175,6 +175,16 @@ gpuDescribe('step-by-step student training', () => {
     // A finished run is read back, not trained again.
     const c = await trainStudent({ ...common, mode: 'step-by-step', seed: 0, dir: whole, onStep: () => expect.unreachable() });
     expect(c).toEqual(JSON.parse(await readFile(join(whole, 'result.json'), 'utf8')));
+    // Other evaluation settings: the saved model is evaluated again, its training figures kept.
+    const gold = await trainStudent({ ...common, mode: 'step-by-step', seed: 0, dir: whole, labels: 'gold', onStep: () => expect.unreachable() });
+    expect(gold).toMatchObject({ steps: a.steps, seconds: a.seconds, test: a.test });
+    expect(gold.evaluationKeys.crossEntropy).not.toBe(a.evaluationKeys.crossEntropy);
+    expect(gold.testLabelCrossEntropy.tokens).toBe(common.test.reduce((n, r) => n + r.label.length + 1, 0));
+    const shorter = { ...common, settings: { ...settings, evaluate: { ...settings.evaluate, maxTokens: 2 } } };
+    const d = await trainStudent({ ...shorter, mode: 'step-by-step', seed: 0, dir: whole, labels: 'gold', onStep: () => expect.unreachable() });
+    expect(d.test.samples.every((x) => x.predicted.length <= 2)).toBe(true);
+    expect(d.evaluationKeys.test).not.toBe(a.evaluationKeys.test);
+    expect(JSON.parse(await readFile(join(whole, 'result.json'), 'utf8'))).toEqual(d);
   });
 });
 

@@ -24,7 +24,7 @@ export function spread(values: readonly number[]): Spread {
 export interface ModeSummary {
   /** Greedy `predict:` accuracy on the test rows, over seeds. */
   testAccuracy: Spread;
-  /** Teacher-forced gold-label CE on the test rows (nats per character), over seeds. */
+  /** Teacher-forced CE of the test labels in the trained form (nats per character), over seeds. */
   testLabelCrossEntropy: Spread;
   /** Teacher-forced rationale CE on the validation rows, over seeds. */
   validationRationaleCrossEntropy?: Spread;
@@ -53,6 +53,8 @@ export interface CompareStudentsOptions {
   test: readonly StepByStepRecord[];
   /** Each run writes to `<dir>/<mode>-seed<seed>/` and resumes from there. */
   dir?: string;
+  /** Which labels the training rows carry (the dataset's `labels` build option); default 'teacher'. */
+  labels?: 'teacher' | 'gold';
   onStep?: (run: { mode: TrainingMode; seed: number }, event: StepEvent) => void;
   onRun?: (result: StudentRunResult) => void;
   signal?: AbortSignal;
@@ -78,6 +80,7 @@ export async function compareStudents(o: CompareStudentsOptions): Promise<Studen
         validation: o.validation,
         test,
         dir: o.dir ? join(o.dir, `${mode}-seed${seed}`) : undefined,
+        labels: o.labels,
         onStep: o.onStep && ((e) => o.onStep!({ mode, seed }, e)),
         signal: o.signal,
       });

@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cosine, Distiller, DistilleryError, warmup, type StepEvent } from '@distillery/core';
 import { FileCheckpointStore, writeFileAtomic } from '@distillery/core/node';
 import { AdamW, TransformerLm } from '@distillery/nn';
-import { saveModel } from '@distillery/nn/node';
+import { loadModel, saveModel } from '@distillery/nn/node';
 import type { GpuTensor } from '@distillery/webgpu';
 import { z } from 'zod';
 import type { StepByStepRecord } from '../dataset.js';
@@ -71,9 +71,14 @@ export interface StudentRunResult {
   finalLoss: number;
   /** Mean label term and (step-by-step only) λ-weighted rationale term over the last epoch. */
   finalTerms: { label: number; rationale?: number };
-  /** Greedy `predict:` accuracy on the test rows. */
+  /** Greedy `predict:` accuracy on the test rows (against gold). */
   test: LabelAccuracy;
-  /** Teacher-forced CE of the gold label on the test rows. */
+  /**
+   * Teacher-forced CE of the test rows' labels in the form the student was trained on: the
+   * teacher's parsed label when training used teacher labels (gold where the teacher's did not
+   * parse), else gold. SVAMP's gold (`( 7.0 * 30.0 )`) and PaLM's (`(7 * 30)`) differ in form,
+   * and a CE on the other form would mostly measure that.
+   */
   testLabelCrossEntropy: TaskCrossEntropy;
   /** Teacher-forced CE of the teacher's rationales on the validation rows (what the explain task learns). */
   validationRationaleCrossEntropy?: TaskCrossEntropy;
@@ -86,6 +91,8 @@ export interface StudentRunResult {
   truncation: { predict: TruncationStats; explain: TruncationStats };
   /** Files of this run, relative to the output folder. */
   files: string[];
+  /** What the evaluation figures were computed with: a saved run whose keys differ is re-evaluated from its model. */
+  evaluationKeys: { test: string; crossEntropy: string };
 }
 
 export interface TrainStudentOptions {
@@ -99,6 +106,8 @@ export interface TrainStudentOptions {
   test: readonly StepByStepRecord[];
   /** Folder of this run: checkpoint, final model, result.json. Resumes from its checkpoint. */
   dir?: string;
+  /** Which labels the training rows carry (the dataset's `labels` build option); default 'teacher'. */
+  labels?: 'teacher' | 'gold';
   onStep?: (event: StepEvent) => void;
   signal?: AbortSignal;
 }
@@ -111,11 +120,17 @@ const RESULT_FILE = 'result.json';
  * result.json exists is not trained again; a killed run resumes from its last checkpoint.
  */
 export async function trainStudent(o: TrainStudentOptions): Promise<StudentRunResult> {
+  const s = o.settings;
+  const keys = evaluationKeys(o);
   if (o.dir) {
     const done = await readFile(join(o.dir, RESULT_FILE), 'utf8').catch(() => undefined);
-    if (done) return JSON.parse(done) as StudentRunResult;
+    if (done) {
+      const saved = JSON.parse(done) as StudentRunResult;
+      if (saved.evaluationKeys?.test === keys.test && saved.evaluationKeys.crossEntropy === keys.crossEntropy) return saved;
+      const modelPath = join(o.dir, 'model.safetensors');
+      if (await access(modelPath).then(() => true, () => false)) return reevaluate(o, saved, modelPath, keys);
+    }
   }
-  const s = o.settings;
   // The vocabulary comes from every split so the tokenizer is the same whichever rows a run sees.
   const tokenizer = stepByStepTokenizer([...o.train, ...o.validation, ...o.test]);
   const student = TransformerLm.create(o.device, { tokenizer: tokenizer.toJSON(), ...s.model, seed: o.seed });
@@ -172,10 +187,7 @@ export async function trainStudent(o: TrainStudentOptions): Promise<StudentRunRe
     student.release();
     throw new DistilleryError('E_ABORTED', `training of ${o.mode} seed ${o.seed} stopped at step ${summary.steps}; rerun to resume from its checkpoint`, { step: summary.steps });
   }
-  const test = await labelAccuracy(student, o.test, o.preset, { maxTokens: s.evaluate.maxTokens, batchSize: s.evaluate.batchSize });
-  const testLabelCrossEntropy = await taskCrossEntropy(student, o.test, 'predict', { batchSize: s.evaluate.batchSize });
-  const withRationale = o.validation.filter((r) => r.rationale.length > 0);
-  const validationRationaleCrossEntropy = withRationale.length ? await taskCrossEntropy(student, withRationale, 'explain', { batchSize: s.evaluate.batchSize }) : undefined;
+  const evaluation = await evaluateStudent(student, o, { test: true });
   const files: string[] = [];
   const result: StudentRunResult = {
     mode: o.mode,
@@ -187,15 +199,14 @@ export async function trainStudent(o: TrainStudentOptions): Promise<StudentRunRe
       label: lastEpoch.label / Math.max(1, lastEpoch.steps),
       ...(o.mode === 'step-by-step' ? { rationale: lastEpoch.rationale / Math.max(1, lastEpoch.steps) } : {}),
     },
-    test,
-    testLabelCrossEntropy,
-    validationRationaleCrossEntropy,
+    ...evaluation,
     seconds,
     tokensPerSecond: data.served.positions / seconds,
     targetTokensPerSecond: data.served.targetTokens / seconds,
     parameters: student.parameterCount,
     truncation: data.truncation,
     files,
+    evaluationKeys: keys,
   };
   if (o.dir) {
     await saveModel(join(o.dir, 'model.safetensors'), student);
@@ -204,4 +215,58 @@ export async function trainStudent(o: TrainStudentOptions): Promise<StudentRunRe
   }
   student.release();
   return result;
+}
+
+/** Bump when an evaluation's meaning changes, so saved runs are re-evaluated rather than mixed. */
+const TEST_EVALUATION_VERSION = 1;
+const CROSS_ENTROPY_VERSION = 2;
+
+function evaluationKeys(o: TrainStudentOptions): StudentRunResult['evaluationKeys'] {
+  const ids = o.test.map((r) => r.id).join('\n');
+  const { maxTokens } = o.settings.evaluate;
+  return {
+    test: JSON.stringify({ v: TEST_EVALUATION_VERSION, maxTokens, rows: o.test.length, ids: fnv1a(ids) }),
+    crossEntropy: JSON.stringify({ v: CROSS_ENTROPY_VERSION, labels: o.labels ?? 'teacher', test: fnv1a(ids), validation: fnv1a(o.validation.map((r) => r.id).join('\n')) }),
+  };
+}
+
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
+
+type Evaluation = Pick<StudentRunResult, 'testLabelCrossEntropy' | 'validationRationaleCrossEntropy'> & { test?: LabelAccuracy };
+
+/** Accuracy (greedy decoding, the slow part: only when `test`) and the teacher-forced cross-entropies. */
+async function evaluateStudent(student: TransformerLm, o: TrainStudentOptions, { test }: { test: boolean }): Promise<Evaluation & { test: LabelAccuracy }>;
+async function evaluateStudent(student: TransformerLm, o: TrainStudentOptions, { test }: { test: false }): Promise<Evaluation>;
+async function evaluateStudent(student: TransformerLm, o: TrainStudentOptions, { test }: { test: boolean }): Promise<Evaluation> {
+  const { batchSize, maxTokens } = o.settings.evaluate;
+  const trainedForm = (o.labels ?? 'teacher') === 'teacher' ? o.test.map((r) => ({ ...r, label: r.teacher_label ?? r.label })) : o.test;
+  const withRationale = o.validation.filter((r) => r.rationale.length > 0);
+  return {
+    ...(test ? { test: await labelAccuracy(student, o.test, o.preset, { maxTokens, batchSize }) } : {}),
+    testLabelCrossEntropy: await taskCrossEntropy(student, trainedForm, 'predict', { batchSize }),
+    validationRationaleCrossEntropy: withRationale.length ? await taskCrossEntropy(student, withRationale, 'explain', { batchSize }) : undefined,
+  };
+}
+
+/** A finished run evaluated with other settings: evaluate its saved model again, keep its training figures. */
+async function reevaluate(o: TrainStudentOptions, saved: StudentRunResult, modelPath: string, keys: StudentRunResult['evaluationKeys']): Promise<StudentRunResult> {
+  const model = await loadModel(o.device, modelPath);
+  if (!(model instanceof TransformerLm)) {
+    model.release();
+    throw new DistilleryError('E_CORRUPT_FILE', `${modelPath} holds a ${model.name}, not the transformer student of this run`, { field: 'path', value: modelPath });
+  }
+  try {
+    const redoTest = saved.evaluationKeys?.test !== keys.test;
+    const evaluation = await evaluateStudent(model, o, { test: redoTest });
+    const result: StudentRunResult = { ...saved, ...evaluation, evaluationKeys: keys };
+    if (!evaluation.validationRationaleCrossEntropy) delete result.validationRationaleCrossEntropy;
+    await writeFileAtomic(join(o.dir!, RESULT_FILE), `${JSON.stringify(result, null, 2)}\n`);
+    return result;
+  } finally {
+    model.release();
+  }
 }
