@@ -1,9 +1,7 @@
 import { join } from 'node:path';
 import type { StepEvent } from '@distillery/core';
-import type { StepByStepRecord } from '../dataset.js';
-import type { TaskPreset } from '../presets.js';
 import type { TrainingMode } from './batches.js';
-import { trainStudent, type StudentRunResult, type StudentTrainingSettings } from './train.js';
+import { trainStudent, type StudentRunResult, type StudentTrainingSettings, type TrainStudentOptions } from './train.js';
 
 export interface Spread {
   mean: number;
@@ -44,20 +42,12 @@ export interface StudentComparison {
   difference?: { testAccuracy: number; testLabelCrossEntropy: number };
 }
 
-export interface CompareStudentsOptions {
-  device: GPUDevice;
-  settings: StudentTrainingSettings;
-  preset: TaskPreset;
-  train: readonly StepByStepRecord[];
-  validation: readonly StepByStepRecord[];
-  test: readonly StepByStepRecord[];
+/** A run's options, less what the comparison chooses per run (mode, seed, folder, step callback). */
+export interface CompareStudentsOptions extends Omit<TrainStudentOptions, 'mode' | 'seed' | 'dir' | 'onStep'> {
   /** Each run writes to `<dir>/<mode>-seed<seed>/` and resumes from there. */
   dir?: string;
-  /** Which labels the training rows carry (the dataset's `labels` build option); default 'teacher'. */
-  labels?: 'teacher' | 'gold';
   onStep?: (run: { mode: TrainingMode; seed: number }, event: StepEvent) => void;
   onRun?: (result: StudentRunResult) => void;
-  signal?: AbortSignal;
 }
 
 /**
@@ -70,19 +60,14 @@ export async function compareStudents(o: CompareStudentsOptions): Promise<Studen
   const runs: StudentRunResult[] = [];
   for (const seed of o.settings.seeds) {
     for (const mode of o.settings.modes) {
+      const { onStep, onRun: _onRun, dir, ...shared } = o;
       const result = await trainStudent({
-        device: o.device,
+        ...shared,
         mode,
         seed,
-        settings: o.settings,
-        preset: o.preset,
-        train: o.train,
-        validation: o.validation,
         test,
-        dir: o.dir ? join(o.dir, `${mode}-seed${seed}`) : undefined,
-        labels: o.labels,
-        onStep: o.onStep && ((e) => o.onStep!({ mode, seed }, e)),
-        signal: o.signal,
+        dir: dir ? join(dir, `${mode}-seed${seed}`) : undefined,
+        onStep: onStep && ((e) => onStep({ mode, seed }, e)),
       });
       runs.push(result);
       o.onRun?.(result);
