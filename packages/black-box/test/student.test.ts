@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FileCheckpointStore } from '@distillery/core/node';
 import { TransformerLm } from '@distillery/nn';
 import { readFloat32, readTensor, uploadTensor, type GpuTensor } from '@distillery/webgpu';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
@@ -168,8 +169,13 @@ gpuDescribe('step-by-step student training', () => {
     const killed = await tempDir();
     const controller = new AbortController();
     await expect(trainStudent({ ...common, mode: 'step-by-step', seed: 0, dir: killed, signal: controller.signal, onStep: (e) => e.step === 4 && controller.abort() })).rejects.toMatchObject({ code: 'E_ABORTED' });
+    const atKill = (await new FileCheckpointStore(join(killed, 'checkpoint.safetensors')).load())!;
+    expect(atKill.step).toBe(4);
     const b = await trainStudent({ ...common, mode: 'step-by-step', seed: 0, dir: killed });
     expect(b.steps).toBe(9);
+    // The resumed run's training time includes the time before the kill.
+    expect(atKill.extra.trainingSeconds).toBeGreaterThan(0);
+    expect(b.seconds).toBeGreaterThan(atKill.extra.trainingSeconds as number);
     expect(await readFile(join(killed, 'model.safetensors'))).toEqual(await readFile(join(whole, 'model.safetensors')));
     expect(b.test).toEqual(a.test);
     // A finished run is read back, not trained again.

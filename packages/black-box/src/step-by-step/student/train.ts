@@ -82,8 +82,9 @@ export interface StudentRunResult {
   testLabelCrossEntropy: TaskCrossEntropy;
   /** Teacher-forced CE of the teacher's rationales on the validation rows (what the explain task learns). */
   validationRationaleCrossEntropy?: TaskCrossEntropy;
+  /** Training wall time, summed over the processes that trained it (a resumed run adds up). */
   seconds: number;
-  /** Token positions the student processed (sequences × context), per second of training. */
+  /** Token positions the student processed (sequences × context), per second of training (this process's). */
   tokensPerSecond: number;
   /** Label-carrying positions per second. */
   targetTokensPerSecond: number;
@@ -159,7 +160,18 @@ export async function trainStudent(o: TrainStudentOptions): Promise<StudentRunRe
     epochs: s.epochs,
     schedules: { lr },
     checkpoint: o.dir ? { store: new FileCheckpointStore(join(o.dir, 'checkpoint.safetensors')), everySteps: s.checkpointEvery } : undefined,
+    extraState: {
+      save: () => ({ trainingSeconds: elapsed() }),
+      load: (state) => {
+        earlierSeconds = typeof state.trainingSeconds === 'number' ? state.trainingSeconds : 0;
+        started = performance.now();
+      },
+    },
   });
+  // Wall time before this process (from the checkpoint), so a resumed run reports its whole training time.
+  let earlierSeconds = 0;
+  let started = performance.now();
+  const elapsed = () => earlierSeconds + (performance.now() - started) / 1000;
   const lastEpoch = { epoch: -1, loss: 0, label: 0, rationale: 0, steps: 0 };
   loop.on('step', (e) => {
     if (e.epoch !== lastEpoch.epoch) Object.assign(lastEpoch, { epoch: e.epoch, loss: 0, label: 0, rationale: 0, steps: 0 });
@@ -171,7 +183,7 @@ export async function trainStudent(o: TrainStudentOptions): Promise<StudentRunRe
   });
   const abort = () => loop.stop();
   o.signal?.addEventListener('abort', abort);
-  const started = performance.now();
+  started = performance.now();
   let summary;
   try {
     summary = await loop.run({ resume: true });
@@ -182,7 +194,8 @@ export async function trainStudent(o: TrainStudentOptions): Promise<StudentRunRe
     o.signal?.removeEventListener('abort', abort);
     data.release();
   }
-  const seconds = (performance.now() - started) / 1000;
+  const thisProcess = (performance.now() - started) / 1000;
+  const seconds = elapsed();
   if (summary.stopped) {
     student.release();
     throw new DistilleryError('E_ABORTED', `training of ${o.mode} seed ${o.seed} stopped at step ${summary.steps}; rerun to resume from its checkpoint`, { step: summary.steps });
@@ -201,8 +214,8 @@ export async function trainStudent(o: TrainStudentOptions): Promise<StudentRunRe
     },
     ...evaluation,
     seconds,
-    tokensPerSecond: data.served.positions / seconds,
-    targetTokensPerSecond: data.served.targetTokens / seconds,
+    tokensPerSecond: data.served.positions / thisProcess,
+    targetTokensPerSecond: data.served.targetTokens / thisProcess,
     parameters: student.parameterCount,
     truncation: data.truncation,
     files,
