@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   arithmetic,
@@ -17,9 +17,21 @@ import { AdamW, TransformerLm } from '@distillery/nn';
 import type { BenchContext, BenchResult, BenchSuite } from '../suite.js';
 import { timeHost } from '../timing.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-/** The release beside the repository (`../shared`), as the tests find it; override with --data. */
-const defaultDataDir = process.env.DISTILLERY_STEP_BY_STEP_DATA ?? resolve(here, '../../../../shared/data/step-by-step');
+/**
+ * The release in `shared/` beside the repository (as the tests find it), searched upwards from this
+ * file so the source and the bundle agree; DISTILLERY_STEP_BY_STEP_DATA or --data override it.
+ */
+function defaultDataDir(): string {
+  if (process.env.DISTILLERY_STEP_BY_STEP_DATA) return process.env.DISTILLERY_STEP_BY_STEP_DATA;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'shared', 'data', 'step-by-step');
+    if (existsSync(join(candidate, 'svamp'))) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) return candidate;
+    dir = parent;
+  }
+}
 
 /** SVAMP's training rows with PaLM's rationales, or synthetic rows of the same lengths without the release. */
 async function trainingRows(dataDir: string): Promise<{ rows: StepByStepRecord[]; source: string }> {
@@ -85,7 +97,7 @@ export const stepByStepSuite: BenchSuite = {
   description: 'Tokens/s of step-by-step student training (TransformerLm, token-weighted CE, AdamW): standard vs step-by-step batches',
   needsGpu: true,
   async run(ctx) {
-    const { rows, source } = await trainingRows(ctx.options.data ?? defaultDataDir);
+    const { rows, source } = await trainingRows(ctx.options.data ?? defaultDataDir());
     ctx.log(`rows: ${rows.length} (${source})`);
     const shape = ctx.quick ? { context: 64, width: 32, layers: 1, heads: 2, batch: 4 } : { context: 256, width: 64, layers: 2, heads: 4, batch: 16 };
     const results: BenchResult[] = [];
