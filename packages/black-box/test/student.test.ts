@@ -168,9 +168,9 @@ gpuDescribe('step-by-step student training', () => {
 
     const killed = await tempDir();
     const controller = new AbortController();
-    await expect(trainStudent({ ...common, mode: 'step-by-step', seed: 0, dir: killed, signal: controller.signal, onStep: (e) => e.step === 4 && controller.abort() })).rejects.toMatchObject({ code: 'E_ABORTED' });
+    await expect(trainStudent({ ...common, mode: 'step-by-step', seed: 0, dir: killed, signal: controller.signal, onStep: (e) => e.step === 8 && controller.abort() })).rejects.toMatchObject({ code: 'E_ABORTED' });
     const atKill = (await new FileCheckpointStore(join(killed, 'checkpoint.safetensors')).load())!;
-    expect(atKill.step).toBe(4);
+    expect(atKill.step).toBe(8); // inside the last epoch
     const b = await trainStudent({ ...common, mode: 'step-by-step', seed: 0, dir: killed });
     expect(b.steps).toBe(9);
     // The resumed run's training time includes the time before the kill.
@@ -178,6 +178,9 @@ gpuDescribe('step-by-step student training', () => {
     expect(b.seconds).toBeGreaterThan(atKill.extra.trainingSeconds as number);
     expect(await readFile(join(killed, 'model.safetensors'))).toEqual(await readFile(join(whole, 'model.safetensors')));
     expect(b.test).toEqual(a.test);
+    // Last-epoch means survive the kill too (they are in the checkpoint).
+    expect(b.finalTerms.label).toBeCloseTo(a.finalTerms.label, 5);
+    expect(b.finalLoss).toBeCloseTo(a.finalLoss, 5);
     // A finished run is read back, not trained again.
     const c = await trainStudent({ ...common, mode: 'step-by-step', seed: 0, dir: whole, onStep: () => expect.unreachable() });
     expect(c).toEqual(JSON.parse(await readFile(join(whole, 'result.json'), 'utf8')));

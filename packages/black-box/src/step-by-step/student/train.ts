@@ -148,6 +148,12 @@ export async function trainStudent(o: TrainStudentOptions): Promise<StudentRunRe
   const loss = new TaskCrossEntropyLoss(() => data.current);
   const optimizer = new AdamW({ weightDecay: s.weightDecay, clipNorm: s.clipNorm });
   const lr = warmup({ steps: s.warmupSteps, then: cosine({ from: s.lr, to: s.lr * s.finalLrFraction }) });
+  // Training time and the running epoch's sums live in the checkpoint, so a resumed run reports
+  // its whole training time and its exact last-epoch means.
+  let earlierSeconds = 0;
+  let started = performance.now();
+  const elapsed = () => earlierSeconds + (performance.now() - started) / 1000;
+  const epochSums = { epoch: -1, loss: 0, label: 0, rationale: 0, steps: 0 };
   const loop = new Distiller<StepByStepBatch, GpuTensor>({
     student,
     loss,
@@ -161,24 +167,20 @@ export async function trainStudent(o: TrainStudentOptions): Promise<StudentRunRe
     schedules: { lr },
     checkpoint: o.dir ? { store: new FileCheckpointStore(join(o.dir, 'checkpoint.safetensors')), everySteps: s.checkpointEvery } : undefined,
     extraState: {
-      save: () => ({ trainingSeconds: elapsed() }),
+      save: () => ({ trainingSeconds: elapsed(), epochSums: { ...epochSums } }),
       load: (state) => {
         earlierSeconds = typeof state.trainingSeconds === 'number' ? state.trainingSeconds : 0;
+        if (state.epochSums && typeof state.epochSums === 'object') Object.assign(epochSums, state.epochSums);
         started = performance.now();
       },
     },
   });
-  // Wall time before this process (from the checkpoint), so a resumed run reports its whole training time.
-  let earlierSeconds = 0;
-  let started = performance.now();
-  const elapsed = () => earlierSeconds + (performance.now() - started) / 1000;
-  const lastEpoch = { epoch: -1, loss: 0, label: 0, rationale: 0, steps: 0 };
   loop.on('step', (e) => {
-    if (e.epoch !== lastEpoch.epoch) Object.assign(lastEpoch, { epoch: e.epoch, loss: 0, label: 0, rationale: 0, steps: 0 });
-    lastEpoch.loss += e.loss;
-    lastEpoch.label += e.terms.label ?? 0;
-    lastEpoch.rationale += e.terms.rationale ?? 0;
-    lastEpoch.steps++;
+    if (e.epoch !== epochSums.epoch) Object.assign(epochSums, { epoch: e.epoch, loss: 0, label: 0, rationale: 0, steps: 0 });
+    epochSums.loss += e.loss;
+    epochSums.label += e.terms.label ?? 0;
+    epochSums.rationale += e.terms.rationale ?? 0;
+    epochSums.steps++;
     o.onStep?.(e);
   });
   const abort = () => loop.stop();
@@ -206,11 +208,10 @@ export async function trainStudent(o: TrainStudentOptions): Promise<StudentRunRe
     mode: o.mode,
     seed: o.seed,
     steps: summary.steps,
-    // A run resumed in its last epoch averages only the steps this process trained.
-    finalLoss: lastEpoch.steps ? lastEpoch.loss / lastEpoch.steps : summary.lastLoss,
+    finalLoss: epochSums.loss / epochSums.steps,
     finalTerms: {
-      label: lastEpoch.label / Math.max(1, lastEpoch.steps),
-      ...(o.mode === 'step-by-step' ? { rationale: lastEpoch.rationale / Math.max(1, lastEpoch.steps) } : {}),
+      label: epochSums.label / epochSums.steps,
+      ...(o.mode === 'step-by-step' ? { rationale: epochSums.rationale / epochSums.steps } : {}),
     },
     ...evaluation,
     seconds,
