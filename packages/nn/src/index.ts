@@ -30,4 +30,5 @@ export { recordSoftmax, recordSoftmaxBackward, softmax, softmaxBackward, softmax
 export { headsProgram, mergeHeads, recordMergeHeads, recordSplitHeads, splitHeads, type HeadsShape } from './kernels/heads/heads.js';
 export { attention, attentionBackward, attentionReference, recordAttention, recordAttentionBackward, releaseAttention, type AttentionSaved } from './kernels/attention/attention.js';
 export { asTeacher, evalModeTargets } from './teacher.js';
+export { argmaxRow, crossEntropyRow, logSumExpRow } from './logits.js';
 export { dropoutKeep, hash32, normalAt, streamKey, uniformAt } from './random.js';

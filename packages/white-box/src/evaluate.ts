@@ -2,6 +2,7 @@ import { DistilleryError, type Student, type WhiteBoxTeacher } from '@distillery
 import { readFloat32, type GpuTensor } from '@distillery/webgpu';
 import type { TransferBatch } from './batch.js';
 import { releaseBatch, uploadBatch, type ClassificationData } from './data.js';
+import { argmaxRow, crossEntropyRow } from '@distillery/nn';
 
 export interface ClassifierMetrics {
   /** Fraction of rows whose arg-max equals the label. */
@@ -15,12 +16,6 @@ export interface ClassifierMetrics {
   /** Fraction of rows where the student's arg-max equals the teacher's (when a teacher is given). */
   teacherAgreement?: number;
   rows: number;
-}
-
-function argmaxRow(logits: Float32Array, row: number, classes: number): number {
-  let best = 0;
-  for (let c = 1; c < classes; c++) if (logits[row * classes + c]! > logits[row * classes + best]!) best = c;
-  return best;
 }
 
 /** Evaluation-mode metrics of a classifier on labelled data (logits read back; exact float64 metrics). */
@@ -42,14 +37,10 @@ export async function evaluateClassifier(
     const teacherLogits = options.teacher ? await teacherArgmaxLogits(options.teacher, batch) : undefined;
     for (let r = 0; r < ids.length; r++) {
       const y = data.labels![ids[r]!]!;
-      const pred = argmaxRow(logits, r, classes);
+      const pred = argmaxRow(logits, r * classes, classes);
       if (pred === y) correct++;
-      if (teacherLogits && pred === argmaxRow(teacherLogits, r, classes)) agree++;
-      let max = -Infinity;
-      for (let c = 0; c < classes; c++) max = Math.max(max, logits[r * classes + c]!);
-      let sum = 0;
-      for (let c = 0; c < classes; c++) sum += Math.exp(logits[r * classes + c]! - max);
-      nll += max + Math.log(sum) - logits[r * classes + y]!;
+      if (teacherLogits && pred === argmaxRow(teacherLogits, r * classes, classes)) agree++;
+      nll += crossEntropyRow(logits, r * classes, classes, y);
     }
     releaseBatch(batch);
   }

@@ -9,6 +9,7 @@ import { recordJitter } from '../kernels/jitter/jitter.js';
 import { recordMatmul, type DropoutSpec } from '../kernels/matmul/matmul.js';
 import { pickHiddenStates, requireHiddenGradients } from './hidden-states.js';
 import { ParameterSet } from './parameters.js';
+import { argmaxRow } from '../logits.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -254,11 +255,7 @@ export class MlpClassifier implements Student<MlpBatch, GpuTensor> {
     const logits = await readFloat32(await this.forward({ inputs, rows }, { training: false }));
     const classes = this.settings.classes;
     const out = new Int32Array(rows);
-    for (let r = 0; r < rows; r++) {
-      let best = 0;
-      for (let c = 1; c < classes; c++) if (logits[r * classes + c]! > logits[r * classes + best]!) best = c;
-      out[r] = best;
-    }
+    for (let r = 0; r < rows; r++) out[r] = argmaxRow(logits, r * classes, classes);
     return out;
   }
 

@@ -12,6 +12,7 @@ import { recordMatmul, type DropoutSpec } from '../kernels/matmul/matmul.js';
 import { tokenizerFromConfig, type Tokenizer } from '../tokenizer.js';
 import { pickHiddenStates, requireHiddenGradients } from './hidden-states.js';
 import { ParameterSet } from './parameters.js';
+import { argmaxRow } from '../logits.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -445,7 +446,7 @@ export class TransformerLm implements Student<LmBatch, GpuTensor> {
       const row = logits.subarray((used - 1) * V, used * V);
       let next = 0;
       if (temperature <= 0) {
-        for (let v = 1; v < V; v++) if (row[v]! > row[next]!) next = v;
+        next = argmaxRow(row, 0, V);
       } else {
         const max = Math.max(...row);
         const w = Array.from(row, (z) => Math.exp((z - max) / temperature));

@@ -12,6 +12,9 @@
  * Rows are stored in transfer-set order (row i = example id i), so a shuffled data source reads
  * them by id.
  */
+
+import { logSumExpRow } from '@distillery/nn';
+
 export const CACHE_FORMAT = 'distillery-teacher-cache/1';
 
 export interface CacheShard {
@@ -98,11 +101,7 @@ export function topKFromLogits(logits: Float32Array, rows: number, vocab: number
   const order = new Int32Array(vocab);
   for (let r = 0; r < rows; r++) {
     const row = logits.subarray(r * vocab, (r + 1) * vocab);
-    let max = -Infinity;
-    for (let v = 0; v < vocab; v++) max = Math.max(max, row[v]!);
-    let sum = 0;
-    for (let v = 0; v < vocab; v++) sum += Math.exp(row[v]! - max);
-    const lse = max + Math.log(sum);
+    const lse = logSumExpRow(row, 0, vocab);
     for (let v = 0; v < vocab; v++) order[v] = v;
     // Partial selection is enough for small k; a full sort keeps the code obvious and ties stable.
     const top = Array.from(order).sort((a, b) => row[b]! - row[a]! || a - b).slice(0, k);

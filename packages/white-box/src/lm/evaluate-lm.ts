@@ -1,5 +1,5 @@
 import { requireInteger, type Student, type WhiteBoxTeacher } from '@distillery/core';
-import type { LmBatch } from '@distillery/nn';
+import { argmaxRow, crossEntropyRow, type LmBatch } from '@distillery/nn';
 import { readFloat32, readTensor, type GpuTensor } from '@distillery/webgpu';
 import { releaseLmBatch, type TokenWindows } from './token-windows.js';
 
@@ -29,12 +29,6 @@ export interface EvaluateLanguageModelOptions {
   characters?: number;
 }
 
-function argmax(logits: Float32Array, offset: number, vocab: number): number {
-  let best = 0;
-  for (let v = 1; v < vocab; v++) if (logits[offset + v]! > logits[offset + best]!) best = v;
-  return best;
-}
-
 /**
  * Per-token metrics of a language model on every window of `data`, in corpus order, evaluation
  * mode. Logits are read back and the metrics computed in float64; positions labelled
@@ -58,20 +52,16 @@ export async function evaluateLanguageModel(model: Student<LmBatch, GpuTensor>, 
         teacherLogits = targets.kind === 'dense' ? await readFloat32(targets.logits) : undefined;
         if (targets.kind === 'topk') {
           const top = (await readTensor(targets.indices)).data as Int32Array;
-          for (let r = 0; r < labels.length; r++) if (labels[r] !== data.ignoreIndex && argmax(logits, r * vocab, vocab) === top[r * targets.k]) agree++;
+          for (let r = 0; r < labels.length; r++) if (labels[r] !== data.ignoreIndex && argmaxRow(logits, r * vocab, vocab) === top[r * targets.k]) agree++;
         }
       }
       for (let r = 0; r < labels.length; r++) {
         const y = labels[r]!;
         if (y === data.ignoreIndex) continue;
         const o = r * vocab;
-        let max = -Infinity;
-        for (let v = 0; v < vocab; v++) max = Math.max(max, logits[o + v]!);
-        let sum = 0;
-        for (let v = 0; v < vocab; v++) sum += Math.exp(logits[o + v]! - max);
-        nll += max + Math.log(sum) - logits[o + y]!;
+        nll += crossEntropyRow(logits, o, vocab, y);
         tokens++;
-        if (teacherLogits && argmax(logits, o, vocab) === argmax(teacherLogits, o, teacherLogits.length / labels.length)) agree++;
+        if (teacherLogits && argmaxRow(logits, o, vocab) === argmaxRow(teacherLogits, o, teacherLogits.length / labels.length)) agree++;
       }
     } finally {
       releaseLmBatch(batch);

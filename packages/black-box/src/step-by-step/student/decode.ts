@@ -1,4 +1,4 @@
-import type { TransformerLm } from '@distillery/nn';
+import { argmaxRow, type TransformerLm } from '@distillery/nn';
 import { readFloat32, uploadTensor } from '@distillery/webgpu';
 import { encodeSource, END_OF_TEXT } from './sequences.js';
 
@@ -39,9 +39,7 @@ export async function greedyDecode(model: TransformerLm, inputs: readonly string
       rows.forEach((ids, r) => {
         if (done[r]) return;
         const position = ids.length + generated[r]!.length - 1;
-        const base = (r * context + position) * V;
-        let best = 0;
-        for (let v = 1; v < V; v++) if (logits[base + v]! > logits[base + best]!) best = v;
+        const best = argmaxRow(logits, (r * context + position) * V, V);
         if (best === end) return void (done[r] = true);
         generated[r]!.push(best);
         if (position + 2 >= context) done[r] = true;

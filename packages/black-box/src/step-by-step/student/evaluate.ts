@@ -1,4 +1,4 @@
-import type { TransformerLm } from '@distillery/nn';
+import { crossEntropyRow, type TransformerLm } from '@distillery/nn';
 import { readFloat32, uploadTensor } from '@distillery/webgpu';
 import { PREDICT_PREFIX, type StepByStepRecord } from '../dataset.js';
 import type { TaskPreset } from '../presets.js';
@@ -35,12 +35,7 @@ export async function taskCrossEntropy(model: TransformerLm, rows: readonly Step
       for (let p = 0; p < context; p++) {
         const y = e.labels[p]!;
         if (y === IGNORE_INDEX) continue;
-        const base = (r * context + p) * V;
-        let max = -Infinity;
-        for (let v = 0; v < V; v++) max = Math.max(max, logits[base + v]!);
-        let sum = 0;
-        for (let v = 0; v < V; v++) sum += Math.exp(logits[base + v]! - max);
-        nll += max + Math.log(sum) - logits[base + y]!;
+        nll += crossEntropyRow(logits, (r * context + p) * V, V, y);
         tokens++;
       }
     });
