@@ -23,10 +23,10 @@ export async function greedyDecode(model: TransformerLm, inputs: readonly string
   const end = tokenizer.encode(END_OF_TEXT)[0]!;
   const batchSize = options.batchSize ?? 32;
   const V = model.vocabSize;
+  const budget = Math.max(context - options.maxTokens, Math.floor(context / 2));
   const out: string[] = [];
   for (let start = 0; start < inputs.length; start += batchSize) {
     const chunk = inputs.slice(start, start + batchSize);
-    const budget = Math.max(context - options.maxTokens, Math.floor(context / 2));
     const rows = chunk.map((input) => encodeSource(tokenizer, options.prefix, input, budget).ids);
     const generated = chunk.map((): number[] => []);
     const done = chunk.map(() => false);
