@@ -4,3 +4,4 @@ export { formatTable, runSuites } from './runner.js';
 export { renderMarkdown } from './markdown.js';
 export { loadResults, resultFileName, saveResults } from './results-io.js';
 export { suites } from './suites/index.js';
+export { adapterIsCpu, measureRoofline, type Roofline } from './roofline/measure.js';

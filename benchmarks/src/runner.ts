@@ -1,7 +1,7 @@
 import { cpus, platform, release } from 'node:os';
 import { acquireDevice, type AcquiredDevice } from '@distillery/webgpu';
 import type { BenchDocument, BenchResult, BenchSuite } from './suite.js';
-import { measureCopyBandwidth } from './suites/bandwidth.js';
+import { measureRoofline, type Roofline } from './roofline/measure.js';
 
 export interface RunOptions {
   quick: boolean;
@@ -14,16 +14,16 @@ export async function runSuites(suites: readonly BenchSuite[], { quick, options,
   const date = new Date().toISOString();
   let acquired: AcquiredDevice | undefined;
   if (suites.some((s) => s.needsGpu)) acquired = await acquireDevice({ label: 'distillery-bench' });
-  let copyGBps: Promise<number> | undefined;
+  let roofline: Promise<Roofline> | undefined;
+  const getRoofline = acquired ? () => (roofline ??= measureRoofline(acquired.device, acquired.info, { bytes: quick ? 16 << 20 : 64 << 20, runs: quick ? 3 : 7, quick })) : undefined;
   const results: BenchResult[] = [];
   for (const suite of suites) {
     log(`# ${suite.name}: ${suite.description}`);
     results.push(
       ...(await suite.run({
         device: acquired?.device,
-        copyBandwidthGBps: acquired
-          ? () => (copyGBps ??= measureCopyBandwidth(acquired.device, 64 << 20, quick ? 3 : 10).then((r) => r.gbps!))
-          : undefined,
+        roofline: getRoofline,
+        copyBandwidthGBps: getRoofline && (() => getRoofline().then((r) => r.gbps)),
         quick,
         options,
         log,

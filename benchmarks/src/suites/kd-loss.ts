@@ -3,6 +3,7 @@ import { bufferPool, CommandRecorder, uploadTensor, type GpuTensor } from '@dist
 import { cpuKdLoss } from '../baselines/cpu.js';
 import { gpuLogits, hostRows } from '../baselines/data.js';
 import { loadTfjs, tfjsKdLoss, tfjsSync } from '../baselines/tfjs.js';
+import type { Roofline } from '../roofline/measure.js';
 import type { BenchContext, BenchResult, BenchSuite, MsStats } from '../suite.js';
 import { summarize } from '../timing.js';
 
@@ -53,13 +54,13 @@ export const kdLossSuite: BenchSuite = {
   needsGpu: true,
   async run(ctx) {
     const device = ctx.device!;
-    const copyGBps = await ctx.copyBandwidthGBps!();
-    ctx.log(`copy bandwidth ${copyGBps.toFixed(2)} GB/s`);
-    return sweepShapes(ctx, (rows, vocab, dtype) => benchOne(ctx, device, copyGBps, rows, vocab, dtype));
+    const roofline = await ctx.roofline!();
+    ctx.log(`roofline ${roofline.gbps.toFixed(2)} GB/s (${roofline.source})`);
+    return sweepShapes(ctx, (rows, vocab, dtype) => benchOne(ctx, device, roofline, rows, vocab, dtype));
   },
 };
 
-async function benchOne(ctx: BenchContext, device: GPUDevice, copyGBps: number, rows: number, vocab: number, dtype: 'f32' | 'f16'): Promise<BenchResult> {
+async function benchOne(ctx: BenchContext, device: GPUDevice, roofline: Roofline, rows: number, vocab: number, dtype: 'f32' | 'f16'): Promise<BenchResult> {
   const elements = rows * vocab;
   const z = await gpuLogits(device, rows, vocab, dtype, 1, 3, 'student');
   const t = await gpuLogits(device, rows, vocab, dtype, 2, 3, 'teacher');
@@ -95,7 +96,7 @@ async function benchOne(ctx: BenchContext, device: GPUDevice, copyGBps: number, 
   const gbps = bytes / (gpu.median * 1e6);
 
   const baselines: NonNullable<BenchResult['baselines']> = {};
-  const metrics: Record<string, number> = { copyGBps, ratioToCopy: gbps / copyGBps, wallMs: wall.median };
+  const metrics: Record<string, number> = { rooflineGBps: roofline.gbps, ratioToRoofline: gbps / roofline.gbps, wallMs: wall.median };
 
   // tfjs-webgpu composition (f32: its WebGPU backend has no f16 tensors), on the same adapter.
   try {
@@ -146,10 +147,10 @@ async function benchOne(ctx: BenchContext, device: GPUDevice, copyGBps: number, 
 
   release(z, t, labels);
   ctx.log(
-    `kd-loss ${dtype} ${rows}×${vocab}: ${gpu.median.toFixed(2)} ms GPU (${wall.median.toFixed(2)} ms wall), ${gbps.toFixed(2)} GB/s = ${(100 * metrics.ratioToCopy!).toFixed(0)}% of copy; ` +
+    `kd-loss ${dtype} ${rows}×${vocab}: ${gpu.median.toFixed(2)} ms GPU (${wall.median.toFixed(2)} ms wall), ${gbps.toFixed(2)} GB/s = ${(100 * metrics.ratioToRoofline!).toFixed(1)}% of the roofline; ` +
       `tfjs ${baselines['tfjs-webgpu'] ? `${baselines['tfjs-webgpu'].ms.median.toFixed(1)} ms (${metrics.speedupVsTfjs!.toFixed(1)}×)` : 'skipped'}, cpu ${baselines['cpu-loop'].ms.median.toFixed(1)} ms (${metrics.speedupVsCpu.toFixed(1)}×)`,
   );
-  return { suite: 'kd-loss', name: 'fused forward-KL + CE', params: { rows, vocab, dtype, T: HYPER.temperature }, ms: gpu, bytes, gbps, metrics, baselines };
+  return { suite: 'kd-loss', name: 'fused forward-KL + CE', params: { rows, vocab, dtype, T: HYPER.temperature, roofline: roofline.source }, ms: gpu, bytes, gbps, metrics, baselines };
 }
 
 function release(...tensors: GpuTensor[]): void {

@@ -3,6 +3,7 @@ import { CommandRecorder } from '@distillery/webgpu';
 import { cpuSoftmax } from '../baselines/cpu.js';
 import { gpuLogits, hostRows } from '../baselines/data.js';
 import { loadTfjs, tfjsSoftmax, tfjsSync } from '../baselines/tfjs.js';
+import type { Roofline } from '../roofline/measure.js';
 import type { BenchContext, BenchResult, BenchSuite } from '../suite.js';
 import { runsFor, sample, sweepShapes } from './kd-loss.js';
 
@@ -16,13 +17,13 @@ export const softmaxSuite: BenchSuite = {
   needsGpu: true,
   async run(ctx) {
     const device = ctx.device!;
-    const copyGBps = await ctx.copyBandwidthGBps!();
-    ctx.log(`copy bandwidth ${copyGBps.toFixed(2)} GB/s`);
-    return sweepShapes(ctx, (rows, vocab, dtype) => benchOne(ctx, device, copyGBps, rows, vocab, dtype));
+    const roofline = await ctx.roofline!();
+    ctx.log(`roofline ${roofline.gbps.toFixed(2)} GB/s (${roofline.source})`);
+    return sweepShapes(ctx, (rows, vocab, dtype) => benchOne(ctx, device, roofline, rows, vocab, dtype));
   },
 };
 
-async function benchOne(ctx: BenchContext, device: GPUDevice, copyGBps: number, rows: number, vocab: number, dtype: 'f32' | 'f16'): Promise<BenchResult> {
+async function benchOne(ctx: BenchContext, device: GPUDevice, roofline: Roofline, rows: number, vocab: number, dtype: 'f32' | 'f16'): Promise<BenchResult> {
   const elements = rows * vocab;
   const z = await gpuLogits(device, rows, vocab, dtype, 3, 3, 'logits');
   const runs = runsFor(elements, ctx.quick);
@@ -48,7 +49,7 @@ async function benchOne(ctx: BenchContext, device: GPUDevice, copyGBps: number, 
   const bytesPer = dtype === 'f16' ? 2 : 4;
   const bytes = 2 * elements * bytesPer;
   const gbps = bytes / (gpu.median * 1e6);
-  const metrics: Record<string, number> = { copyGBps, ratioToCopy: gbps / copyGBps, wallMs: wall.median };
+  const metrics: Record<string, number> = { rooflineGBps: roofline.gbps, ratioToRoofline: gbps / roofline.gbps, wallMs: wall.median };
   const baselines: NonNullable<BenchResult['baselines']> = {};
 
   try {
@@ -85,8 +86,8 @@ async function benchOne(ctx: BenchContext, device: GPUDevice, copyGBps: number, 
   metrics.speedupVsCpu = (cpu.median * cpuScale) / gpu.median;
   z.release();
   ctx.log(
-    `softmax ${dtype} ${rows}×${vocab}: ${gpu.median.toFixed(2)} ms GPU, ${gbps.toFixed(2)} GB/s = ${(100 * metrics.ratioToCopy!).toFixed(0)}% of copy; ` +
+    `softmax ${dtype} ${rows}×${vocab}: ${gpu.median.toFixed(2)} ms GPU, ${gbps.toFixed(2)} GB/s = ${(100 * metrics.ratioToRoofline!).toFixed(1)}% of the roofline; ` +
       `tfjs ${baselines['tfjs-webgpu'] ? `${baselines['tfjs-webgpu'].ms.median.toFixed(1)} ms (${metrics.speedupVsTfjs!.toFixed(1)}×)` : 'skipped'}, cpu ${baselines['cpu-loop'].ms.median.toFixed(1)} ms (${metrics.speedupVsCpu.toFixed(1)}×)`,
   );
-  return { suite: 'softmax', name: 'tempered softmax', params: { rows, vocab, dtype, T: TEMPERATURE }, ms: gpu, bytes, gbps, metrics, baselines };
+  return { suite: 'softmax', name: 'tempered softmax', params: { rows, vocab, dtype, T: TEMPERATURE, roofline: roofline.source }, ms: gpu, bytes, gbps, metrics, baselines };
 }
