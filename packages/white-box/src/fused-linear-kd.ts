@@ -71,6 +71,7 @@ function chunkOf(device: GPUDevice, like: GpuTensor, rows: number, label: string
  * Linear output layer + KD loss without a `[rows, V]` logits tensor for the whole batch: per chunk
  * of rows, logits = hidden·Wᵀ + b → fused KD loss and dL/dlogits → dL/dhidden = g·W and
  * dL/dW += gᵀ·hidden (and dL/db += Σ g). Peak memory is one chunk's logits and gradient.
+ * Resolves once all its GPU work is done (gradHidden and gradWeight written).
  */
 export async function fusedLinearKdLoss(options: FusedLinearKdOptions): Promise<FusedLinearKdResult> {
   const { hidden, weight, bias, teacher, labels, gradHidden, gradWeight, gradBias } = options;
@@ -156,5 +157,7 @@ export async function fusedLinearKdLoss(options: FusedLinearKdOptions): Promise<
   } finally {
     for (const t of scratch) t.release();
   }
+  // The last chunk's gradient scatter is still queued: resolve when gradHidden is written.
+  await device.queue.onSubmittedWorkDone();
   return { total, rows: normalizer, terms, chunkRows, chunks };
 }
