@@ -182,33 +182,61 @@ fn studentRow(row: u32, lrow: u32, m: Merged) -> vec3<f32> {
 }
 
 
-var<workgroup> red: array<f32, WG>;
 var<workgroup> redM: array<Merged, WG>;
 var<workgroup> rowInfo: vec4<f32>;
 
-fn wgSum(x: f32, lid: u32) -> f32 {
-  red[lid] = x;
+var<workgroup> wgMaxScratch: array<f32, 8>;
+fn wgMax(lid: u32, value: f32) -> f32 {
+  wgMaxScratch[lid] = value;
   workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
+  for (var s = 4u; s > 0u; s = s >> 1u) {
+    if (lid < s) { wgMaxScratch[lid] = max(wgMaxScratch[lid], wgMaxScratch[lid + s]); }
     workgroupBarrier();
   }
-  let r = red[0];
+  let result = wgMaxScratch[0];
   workgroupBarrier();
-  return r;
+  return result;
 }
 
-fn wgMax(x: f32, lid: u32) -> f32 {
-  red[lid] = x;
+var<workgroup> wgSumScratch: array<f32, 8>;
+fn wgSum(lid: u32, value: f32) -> f32 {
+  wgSumScratch[lid] = value;
   workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
+  for (var s = 4u; s > 0u; s = s >> 1u) {
+    if (lid < s) { wgSumScratch[lid] = wgSumScratch[lid] + wgSumScratch[lid + s]; }
     workgroupBarrier();
   }
-  let r = red[0];
+  let result = wgSumScratch[0];
   workgroupBarrier();
-  return r;
+  return result;
 }
+
+var<workgroup> wgSum2Scratch: array<vec2<f32>, 8>;
+fn wgSum2(lid: u32, value: vec2<f32>) -> vec2<f32> {
+  wgSum2Scratch[lid] = value;
+  workgroupBarrier();
+  for (var s = 4u; s > 0u; s = s >> 1u) {
+    if (lid < s) { wgSum2Scratch[lid] = wgSum2Scratch[lid] + wgSum2Scratch[lid + s]; }
+    workgroupBarrier();
+  }
+  let result = wgSum2Scratch[0];
+  workgroupBarrier();
+  return result;
+}
+
+var<workgroup> wgSum3Scratch: array<vec3<f32>, 8>;
+fn wgSum3(lid: u32, value: vec3<f32>) -> vec3<f32> {
+  wgSum3Scratch[lid] = value;
+  workgroupBarrier();
+  for (var s = 4u; s > 0u; s = s >> 1u) {
+    if (lid < s) { wgSum3Scratch[lid] = wgSum3Scratch[lid] + wgSum3Scratch[lid + s]; }
+    workgroupBarrier();
+  }
+  let result = wgSum3Scratch[0];
+  workgroupBarrier();
+  return result;
+}
+
 
 // 1: a support atom; 0: dropped (truncated, or a flagged bad index).
 fn kept(idx: i32) -> bool {
@@ -271,9 +299,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       droppedMass += safeExp(lp);
     }
   }
-  aMax = wgMax(aMax, lid);
-  keptMass = wgSum(keptMass, lid);
-  droppedMass = wgSum(droppedMass, lid);
+  aMax = wgMax(lid, aMax);
+  let masses = wgSum2(lid, vec2<f32>(keptMass, droppedMass));
+  keptMass = masses.x;
+  droppedMass = masses.y;
 
   var aTail = params.negInf;
   var rho = 0.0;
@@ -292,7 +321,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let idx = topIdx[row * k + i];
     if (kept(idx)) { zt += safeExp(min(topLogp[row * k + i], 0.0) * invT - aAll); }
   }
-  zt = wgSum(zt, lid);
+  zt = wgSum(lid, zt);
   if (rho > 0.0) { zt += safeExp(aTail - aAll); }
   let tOk = zt > 0.0;
   let tLogZ = aAll + preciseLog(zt);
@@ -320,9 +349,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
     }
   }
-  support = wgSum(support, lid);
-  dSum = wgSum(dSum, lid);
-  kSum = wgSum(kSum, lid);
+  let sums = wgSum3(lid, vec3<f32>(support, dSum, kSum));
+  support = sums.x;
+  dSum = sums.y;
+  kSum = sums.z;
 
   if (lid == 0u) {
     let o = row * 16u;
