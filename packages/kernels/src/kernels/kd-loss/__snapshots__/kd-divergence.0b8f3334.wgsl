@@ -147,8 +147,19 @@ fn rescale(sum: f32, mOld: f32, mNew: f32, invT: f32) -> f32 {
 }
 
 const WG: u32 = 256u;
-var<workgroup> sD: array<f32, WG>;
-var<workgroup> sK: array<f32, WG>;
+var<workgroup> sumDKScratch: array<vec2<f32>, 256>;
+fn sumDK(lid: u32, value: vec2<f32>) -> vec2<f32> {
+  sumDKScratch[lid] = value;
+  workgroupBarrier();
+  for (var s = 128u; s > 0u; s = s >> 1u) {
+    if (lid < s) { sumDKScratch[lid] = sumDKScratch[lid] + sumDKScratch[lid + s]; }
+    workgroupBarrier();
+  }
+  let result = sumDKScratch[0];
+  workgroupBarrier();
+  return result;
+}
+
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -187,19 +198,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
 
   }
-  sD[lid] = dAcc;
-  sK[lid] = kAcc;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) {
-      sD[lid] = sD[lid] + sD[lid + s];
-      sK[lid] = sK[lid] + sK[lid + s];
-    }
-    workgroupBarrier();
-  }
+  let sums = sumDK(lid, vec2<f32>(dAcc, kAcc));
   if (lid == 0u) {
     let p = (row * params.nChunks + chunk) * 2u;
-    divPartials[p] = sD[0];
-    divPartials[p + 1u] = sK[0];
+    divPartials[p] = sums.x;
+    divPartials[p + 1u] = sums.y;
   }
 }
