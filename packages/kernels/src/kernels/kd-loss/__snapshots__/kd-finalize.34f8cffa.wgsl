@@ -39,8 +39,19 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> hardOut: array<f32>;
 @group(0) @binding(6) var<storage, read_write> totalOut: array<f32>;
 const WG: u32 = 256u;
-var<workgroup> sSoft: array<f32, WG>;
-var<workgroup> sHard: array<f32, WG>;
+var<workgroup> sumSoftHardScratch: array<vec2<f32>, 256>;
+fn sumSoftHard(lid: u32, value: vec2<f32>) -> vec2<f32> {
+  sumSoftHardScratch[lid] = value;
+  workgroupBarrier();
+  for (var s = 128u; s > 0u; s = s >> 1u) {
+    if (lid < s) { sumSoftHardScratch[lid] = sumSoftHardScratch[lid] + sumSoftHardScratch[lid + s]; }
+    workgroupBarrier();
+  }
+  let result = sumSoftHardScratch[0];
+  workgroupBarrier();
+  return result;
+}
+
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32) {
@@ -62,22 +73,13 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     softSum += soft;
     hardSum += hard;
   }
-  sSoft[lid] = softSum;
-  sHard[lid] = hardSum;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) {
-      sSoft[lid] = sSoft[lid] + sSoft[lid + s];
-      sHard[lid] = sHard[lid] + sHard[lid + s];
-    }
-    workgroupBarrier();
-  }
+  let sums = sumSoftHard(lid, vec2<f32>(softSum, hardSum));
   if (lid == 0u) {
     var n = params.normalizer;
     if (n <= 0.0) { n = f32(atomicLoad(&summary[1])); }
     let inv = select(0.0, 1.0 / n, n > 0.0);
-    let soft = select(0.0, sSoft[0] * inv, n > 0.0);
-    let hard = select(0.0, sHard[0] * inv, n > 0.0);
+    let soft = select(0.0, sums.x * inv, n > 0.0);
+    let hard = select(0.0, sums.y * inv, n > 0.0);
     atomicStore(&summary[10], bitcast<u32>(soft + hard));
     atomicStore(&summary[11], bitcast<u32>(soft));
     atomicStore(&summary[12], bitcast<u32>(hard));
