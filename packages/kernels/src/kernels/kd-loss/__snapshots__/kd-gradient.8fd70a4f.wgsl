@@ -151,7 +151,19 @@ fn rescale(sum: f32, mOld: f32, mNew: f32, invT: f32) -> f32 {
 
 const WG: u32 = 256u;
 
-var<workgroup> sL: array<f32, WG>;
+var<workgroup> sumLossScratch: array<f32, 256>;
+fn sumLoss(lid: u32, value: f32) -> f32 {
+  sumLossScratch[lid] = value;
+  workgroupBarrier();
+  for (var s = 128u; s > 0u; s = s >> 1u) {
+    if (lid < s) { sumLossScratch[lid] = sumLossScratch[lid] + sumLossScratch[lid + s]; }
+    workgroupBarrier();
+  }
+  let result = sumLossScratch[0];
+  workgroupBarrier();
+  return result;
+}
+
 
 
 // (1 − β) q (ln(q/m) − K): the JSD gradient coefficient of one token.
@@ -229,12 +241,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
   }
 
-  sL[lid] = lossAcc;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { sL[lid] = sL[lid] + sL[lid + s]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { lossPartials[row * params.nChunks + chunk] = sL[0]; }
+  let loss = sumLoss(lid, lossAcc);
+  if (lid == 0u) { lossPartials[row * params.nChunks + chunk] = loss; }
 
 }
