@@ -2,8 +2,12 @@ import type { BenchDocument } from './suite.js';
 
 const fmt = (v: number | undefined, digits = 2) => (v === undefined ? '' : v >= 100 ? v.toFixed(0) : v.toFixed(digits));
 
-/** Renders saved documents (one per adapter) into one markdown page. */
-export function renderMarkdown(docs: readonly BenchDocument[]): string {
+/**
+ * Renders saved documents (one per adapter) into one markdown page. `notes[i]`, when given, is
+ * hand-written markdown about `docs[i]` (what the numbers mean, how the run was made), printed
+ * under its adapter's heading.
+ */
+export function renderMarkdown(docs: readonly BenchDocument[], notes: ReadonlyArray<string | undefined> = []): string {
   const out = [
     '# Benchmarks',
     '',
@@ -15,10 +19,13 @@ export function renderMarkdown(docs: readonly BenchDocument[]): string {
     'Re-run a suite with `npx distillery-bench <suite> --save` and render again.',
     '',
   ];
-  for (const doc of docs) {
+  for (const [i, doc] of docs.entries()) {
     const a = doc.adapter;
     const title = a ? `${a.vendor} ${a.architecture} ${a.device}`.replace(/\s+/g, ' ').trim() || a.description : 'CPU only';
-    out.push(`## ${title}`, '', `backend ${a?.backend ?? 'none'}; host ${doc.host.cpu} (${doc.host.cores} cores), ${doc.host.os}, node ${doc.host.node}; latest run ${doc.date}`, '');
+    const load = doc.host.loadAverage ? `; load average ${doc.host.loadAverage.start.toFixed(1)} → ${doc.host.loadAverage.end.toFixed(1)} during the run` : '';
+    out.push(`## ${title}`, '', `backend ${a?.backend ?? 'none'}; host ${doc.host.cpu} (${doc.host.cores} cores), ${doc.host.os}, node ${doc.host.node}; latest run ${doc.date}${load}`, '');
+    const note = notes[i]?.trim();
+    if (note) out.push(note, '');
     const suites = [...new Set(doc.results.map((r) => r.suite))];
     for (const suite of suites) {
       const rows = doc.results.filter((r) => r.suite === suite);

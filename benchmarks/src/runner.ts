@@ -1,4 +1,4 @@
-import { cpus, platform, release } from 'node:os';
+import { cpus, loadavg, platform, release } from 'node:os';
 import { acquireDevice, type AcquiredDevice } from '@distillery/webgpu';
 import type { BenchDocument, BenchResult, BenchSuite } from './suite.js';
 import { measureRoofline, type Roofline } from './roofline/measure.js';
@@ -12,6 +12,7 @@ export interface RunOptions {
 /** Runs suites in one process on one adapter and returns the schema-1 document. */
 export async function runSuites(suites: readonly BenchSuite[], { quick, options, log }: RunOptions): Promise<BenchDocument> {
   const date = new Date().toISOString();
+  const loadAtStart = loadavg()[0]!;
   let acquired: AcquiredDevice | undefined;
   if (suites.some((s) => s.needsGpu)) acquired = await acquireDevice({ label: 'distillery-bench' });
   let roofline: Promise<Roofline> | undefined;
@@ -42,7 +43,7 @@ export async function runSuites(suites: readonly BenchSuite[], { quick, options,
           backend: acquired.info.backend,
         }
       : null,
-    host: { os: `${platform()} ${release()}`, cpu: cpu[0]?.model ?? 'unknown', cores: cpu.length, node: process.version },
+    host: { os: `${platform()} ${release()}`, cpu: cpu[0]?.model ?? 'unknown', cores: cpu.length, node: process.version, loadAverage: { start: loadAtStart, end: loadavg()[0]! } },
     date,
     results,
   };

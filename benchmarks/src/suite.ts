@@ -4,7 +4,7 @@ import type { Roofline } from './roofline/measure.js';
 export interface BenchDocument {
   schema: 1;
   adapter: AdapterSummary | null;
-  host: { os: string; cpu: string; cores: number; node: string };
+  host: { os: string; cpu: string; cores: number; node: string; /** 1-minute load average at the start and end of the run (other processes on the machine). */ loadAverage?: { start: number; end: number } };
   /** ISO time the run started. */
   date: string;
   results: BenchResult[];

@@ -35,6 +35,10 @@ describe('benchmark format', () => {
     expect(md).toContain('## acme rdna9 x');
     expect(md).toContain('| fused | rows=64 | 5.000 |');
     expect(md).toContain('50.00 (10.0x)');
+    const noted = renderMarkdown([{ ...doc('kd-loss', 5), host: { ...doc('kd-loss', 5).host, loadAverage: { start: 12.5, end: 30 } } }], ['Shared machine: *loaded*.']);
+    expect(noted).toContain('load average 12.5 → 30.0 during the run');
+    expect(noted.indexOf('Shared machine: *loaded*.')).toBeGreaterThan(noted.indexOf('## acme rdna9 x'));
+    expect(noted.indexOf('Shared machine: *loaded*.')).toBeLessThan(noted.indexOf('### kd-loss'));
   });
 
   it('every suite has a unique name and a description', () => {
