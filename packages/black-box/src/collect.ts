@@ -7,6 +7,7 @@ import type { ResponseCache } from './cache.js';
 import { isTeacherRequestError, TeacherRequestError } from './errors.js';
 import { requestKey } from './hash.js';
 import { JsonlAppender, readJsonl } from './jsonl.js';
+import { acquireOutputLock, type LockOwner } from './lock.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
 import { completeWithRetry, type RetryPolicy } from './retry.js';
 
@@ -84,6 +85,11 @@ export interface CollectOptions {
   onRetry?: (info: { id: string; attempt: number; error: unknown; retryInMs: number }) => void;
   /** Source of jitter (tests). */
   random?: () => number;
+  /**
+   * Hold `<output>.lock` for the run (default true): a second collector on the same output gets
+   * E_LOCKED naming this process; a lock left by a dead process is taken over.
+   */
+  lock?: boolean;
 }
 
 export interface CollectSummary extends CollectProgress {
@@ -95,6 +101,10 @@ export interface CollectSummary extends CollectProgress {
   repairedBytes: number;
   /** Existing records whose request key differs from the current request for that id (kept). */
   stale: number;
+  /** Records in the output whose id appeared on an earlier line (e.g. written by two concurrent runs before outputs were locked). */
+  duplicates: number;
+  /** The dead process whose stale lock this run took over, if any. */
+  lockTakenOverFrom?: LockOwner;
   output: string;
   errorsPath: string;
 }
@@ -147,16 +157,28 @@ export async function collect(options: CollectOptions): Promise<CollectSummary> 
     seen.add(item.id);
   }
 
+  const lock = options.lock === false ? undefined : await acquireOutputLock(output);
+  try {
+    return await collectLocked(options, errorsPath, concurrency, timeoutMs, namespace, started, lock?.tookOverFrom);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function collectLocked(options: CollectOptions, errorsPath: string, concurrency: number, timeoutMs: number, namespace: string, started: number, lockTakenOverFrom: LockOwner | undefined): Promise<CollectSummary> {
+  const { teacher, items, output } = options;
   const resume = options.resume ?? true;
   let repairedBytes = 0;
   const done = new Set<string>();
   let stale = 0;
+  let duplicates = 0;
   if (resume) {
     const existing = await readJsonl<CollectedRecord>(output, { repair: true });
     repairedBytes = existing.tornBytes;
     const keyById = new Map<string, string>();
     for (const record of existing.records) {
       if (record && typeof record.id === 'string') {
+        if (done.has(record.id)) duplicates++;
         done.add(record.id);
         keyById.set(record.id, record.key);
       }
@@ -324,6 +346,8 @@ export async function collect(options: CollectOptions): Promise<CollectSummary> 
     ...(stopped ? { stopped } : {}),
     repairedBytes,
     stale,
+    duplicates,
+    ...(lockTakenOverFrom ? { lockTakenOverFrom } : {}),
     output,
     errorsPath,
   };
