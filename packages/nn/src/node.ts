@@ -3,7 +3,7 @@
  * as JSON in `__metadata__`, written atomically.
  */
 import { decodeSafetensors, DistilleryError, encodeSafetensors, isDistilleryError, type HostTensor, type ModelState } from '@distillery/core';
-import { writeFileAtomic } from '@distillery/core/node';
+import { fileReadError, writeFileAtomic } from '@distillery/core/node';
 import { readFile } from 'node:fs/promises';
 import { MLP_KIND, MlpClassifier } from './models/mlp.js';
 import { TRANSFORMER_KIND, TransformerLm } from './models/transformer.js';
@@ -106,7 +106,7 @@ export async function readModelState(path: string): Promise<ModelState> {
     bytes = await readFile(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new DistilleryError('E_NOT_FOUND', `model file ${path} does not exist`, { field: 'path', value: path }, { cause: error });
-    throw error;
+    throw fileReadError(error, path, 'path', 'model file') ?? error;
   }
   return decodeModelState(bytes, path);
 }

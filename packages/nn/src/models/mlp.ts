@@ -255,7 +255,15 @@ export class MlpClassifier implements Student<MlpBatch, GpuTensor> {
     const logits = await readFloat32(await this.forward({ inputs, rows }, { training: false }));
     const classes = this.settings.classes;
     const out = new Int32Array(rows);
-    for (let r = 0; r < rows; r++) out[r] = argmaxRow(logits, r * classes, classes);
+    for (let r = 0; r < rows; r++) {
+      // NaN logits come from NaN/Inf inputs (or diverged weights): an argmax over them is "class 0", a silent lie.
+      for (let c = 0; c < classes; c++) {
+        if (Number.isNaN(logits[r * classes + c]!)) {
+          throw new DistilleryError('E_NON_FINITE', `${inputs.label} row ${r}: the model's outputs are NaN (non-finite inputs or weights); no class can be predicted`, { field: inputs.label, row: r });
+        }
+      }
+      out[r] = argmaxRow(logits, r * classes, classes);
+    }
     return out;
   }
 
