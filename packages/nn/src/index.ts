@@ -32,3 +32,5 @@ export { attention, attentionBackward, attentionReference, recordAttention, reco
 export { asTeacher, evalModeTargets } from './teacher.js';
 export { argmaxRow, crossEntropyRow, logSumExpRow } from './logits.js';
 export { dropoutKeep, hash32, normalAt, streamKey, uniformAt } from './random.js';
+export { recordRmsNorm, recordRmsNormBackward, rmsNorm, rmsNormBackward, rmsNormProgram } from './kernels/rms-norm/rms-norm.js';
+export { rmsNormBackwardReference, rmsNormReference } from './kernels/rms-norm/reference.js';
