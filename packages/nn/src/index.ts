@@ -36,3 +36,5 @@ export { recordRmsNorm, recordRmsNormBackward, rmsNorm, rmsNormBackward, rmsNorm
 export { rmsNormBackwardReference, rmsNormReference } from './kernels/rms-norm/reference.js';
 export { recordSwiglu, recordSwigluBackward, swiglu, swigluBackward, swigluProgram } from './kernels/swiglu/swiglu.js';
 export { swigluBackwardReference, swigluReference } from './kernels/swiglu/reference.js';
+export { recordRope, rope, ropeProgram } from './kernels/rope/rope.js';
+export { ropePair, ropeReference, type RopeLayout, type RopeOptions, type RopeShape } from './kernels/rope/reference.js';
