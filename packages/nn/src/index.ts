@@ -32,11 +32,14 @@ export { attention, attentionBackward, attentionReference, recordAttention, reco
 export { asTeacher, evalModeTargets } from './teacher.js';
 export { argmaxRow, crossEntropyRow, logSumExpRow } from './logits.js';
 export { dropoutKeep, hash32, normalAt, streamKey, uniformAt } from './random.js';
-export { recordRmsNorm, recordRmsNormBackward, rmsNorm, rmsNormBackward, rmsNormProgram } from './kernels/rms-norm/rms-norm.js';
+export { recordRmsNorm, recordRmsNormBackward, rmsNorm, rmsNormBackward } from './kernels/rms-norm/rms-norm.js';
+export { rmsNormKernel, type RmsNormVariant } from './kernels/rms-norm/rms-norm.wgsl.js';
 export { rmsNormBackwardReference, rmsNormReference } from './kernels/rms-norm/reference.js';
-export { recordSwiglu, recordSwigluBackward, swiglu, swigluBackward, swigluProgram } from './kernels/swiglu/swiglu.js';
+export { recordSwiglu, recordSwigluBackward, swiglu, swigluBackward } from './kernels/swiglu/swiglu.js';
+export { swigluKernel, type SwigluVariant } from './kernels/swiglu/swiglu.wgsl.js';
 export { swigluBackwardReference, swigluReference } from './kernels/swiglu/reference.js';
-export { recordRope, rope, ropeProgram } from './kernels/rope/rope.js';
+export { recordRope, rope } from './kernels/rope/rope.js';
+export { ropeKernel, type RopeVariant } from './kernels/rope/rope.wgsl.js';
 export { ropePair, ropeReference, type RopeLayout, type RopeOptions, type RopeShape } from './kernels/rope/reference.js';
 export {
   GQA_MAX_HEAD_DIM,

@@ -1,16 +1,16 @@
 import { badValue, requirePositive } from '@distillery/core';
-import { checkBindingSize, CommandRecorder, createTensor, linearGrid, type GpuTensor, type KernelProgram } from '@distillery/webgpu';
+import { CommandRecorder, createTensor, linearGrid, type GpuTensor } from '@distillery/webgpu';
+import { hasSubgroups } from '@distillery/webgpu/wgsl';
 import { requireDtype, requireSameDevice, requireShape } from '../../checks.js';
-import { rmsNormCacheKey, rmsNormWgsl, type RmsNormVariant } from './rms-norm.wgsl.js';
-
-export const rmsNormProgram: KernelProgram<RmsNormVariant> = {
-  name: 'nn.rms-norm',
-  cacheKey: rmsNormCacheKey,
-  wgsl: rmsNormWgsl,
-};
+import { rmsNormKernel, type RmsNormVariant } from './rms-norm.wgsl.js';
 
 const ROW_WORKGROUP = 64;
 const COL_WORKGROUP = 64;
+
+function variant(device: GPUDevice, pass: RmsNormVariant['pass'], accumulate = false): RmsNormVariant {
+  const rowPass = pass !== 'param-grad';
+  return { pass, accumulate, workgroupSize: rowPass ? ROW_WORKGROUP : COL_WORKGROUP, subgroups: rowPass && hasSubgroups(device) };
+}
 
 function dims(x: GpuTensor, weight: GpuTensor): { rows: number; cols: number } {
   requireDtype(x);
@@ -34,12 +34,9 @@ export function recordRmsNorm(recorder: CommandRecorder, x: GpuTensor, weight: G
   requireShape(y, x.shape);
   requireShape(rstd, [rows]);
   requirePositive('rmsNorm.eps', eps);
-  checkBindingSize(recorder.device, x.label, x.byteLength);
-  recorder.dispatch({
-    program: rmsNormProgram,
-    variant: { pass: 'forward', accumulate: false, workgroupSize: ROW_WORKGROUP },
-    uniforms: [{ u32: rows }, { u32: cols }, { f32: eps }],
-    bindings: [x, weight, y, rstd],
+  rmsNormKernel.record(recorder, variant(recorder.device, 'forward'), {
+    uniforms: { rows, cols, eps },
+    bindings: { x, weight, y, rstd },
     workgroups: linearGrid(recorder.device, rows),
     label: `rms-norm ${x.label}`,
   });
@@ -65,25 +62,20 @@ export function recordRmsNormBackward(
   requireShape(dy, x.shape);
   requireShape(rstd, [rows]);
   requireShape(dweight, [cols]);
-  checkBindingSize(recorder.device, x.label, x.byteLength);
   if (dx) {
     requireDtype(dx);
     requireSameDevice(x, dx);
     requireShape(dx, x.shape);
-    recorder.dispatch({
-      program: rmsNormProgram,
-      variant: { pass: 'backward', accumulate: false, workgroupSize: ROW_WORKGROUP },
-      uniforms: [{ u32: rows }, { u32: cols }, { f32: 0 }],
-      bindings: [dy, x, weight, rstd, dx],
+    rmsNormKernel.record(recorder, variant(recorder.device, 'backward'), {
+      uniforms: { rows, cols },
+      bindings: { dy, x, weight, rstd, dx },
       workgroups: linearGrid(recorder.device, rows),
       label: `rms-norm' ${x.label}`,
     });
   }
-  recorder.dispatch({
-    program: rmsNormProgram,
-    variant: { pass: 'param-grad', accumulate, workgroupSize: COL_WORKGROUP },
-    uniforms: [{ u32: rows }, { u32: cols }, { f32: 0 }],
-    bindings: [dy, x, rstd, dweight],
+  rmsNormKernel.record(recorder, variant(recorder.device, 'param-grad', accumulate), {
+    uniforms: { rows, cols },
+    bindings: { dy, x, rstd, dweight },
     workgroups: [Math.ceil(cols / COL_WORKGROUP)],
     label: `rms-norm dw ${x.label}`,
   });

@@ -1,22 +1,16 @@
+import { defineKernel, workgroupReduce, wgsl } from '@distillery/webgpu/wgsl';
+
 export interface RmsNormVariant {
   pass: 'forward' | 'backward' | 'param-grad';
   /** param-grad: add into dweight instead of overwriting. */
   accumulate: boolean;
   workgroupSize: number;
+  /** Reduce with subgroup operations (the device has `subgroups`). */
+  subgroups: boolean;
 }
 
-export function rmsNormCacheKey(v: RmsNormVariant): string {
-  return `${v.pass}-${v.accumulate ? 'acc' : 'set'}-wg${v.workgroupSize}`;
-}
-
-const reduce = (wg: number, name: string) => `
-  workgroupBarrier();
-  for (var half = ${wg / 2}u; half > 0u; half = half / 2u) {
-    if (lid < half) {
-      ${name}[lid] += ${name}[lid + half];
-    }
-    workgroupBarrier();
-  }`;
+const READ = { type: 'array<f32>', access: 'read' } as const;
+const WRITE = { type: 'array<f32>', access: 'read_write' } as const;
 
 /**
  * RMSNorm over the last dimension (llama.cpp `rms_norm` followed by the weight multiply, HF
@@ -25,78 +19,19 @@ const reduce = (wg: number, name: string) => `
  * - backward: dx = ρ·(g − x·ρ²·mean(g·x)) with g = dy·w, one workgroup per row;
  * - param-grad: dw = Σrows dy·x·ρ, one thread per column, rows in order (deterministic).
  */
-export function rmsNormWgsl(v: RmsNormVariant): string {
-  const WG = v.workgroupSize;
-  const header = `
-struct Params {
-  rows: u32,
-  cols: u32,
-  eps: f32,
-};
-@group(0) @binding(0) var<uniform> params: Params;
-`;
-  const rowMain = `@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let row = wid.x + wid.y * nwg.x;
-  if (row >= params.rows) {
-    return;
-  }
-  let base = row * params.cols;`;
-  if (v.pass === 'forward') {
-    return `${header}
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> weight: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-@group(0) @binding(4) var<storage, read_write> rstd: array<f32>;
-var<workgroup> sums: array<f32, ${WG}>;
-
-${rowMain}
-  var q = 0.0;
-  for (var d = lid; d < params.cols; d += ${WG}u) {
-    let value = x[base + d];
-    q += value * value;
-  }
-  sums[lid] = q;
-${reduce(WG, 'sums')}
-  let rho = inverseSqrt(sums[0] / f32(params.cols) + params.eps);
-  for (var d = lid; d < params.cols; d += ${WG}u) {
-    y[base + d] = x[base + d] * rho * weight[d];
-  }
-  if (lid == 0u) {
-    rstd[row] = rho;
-  }
-}
-`;
-  }
-  if (v.pass === 'backward') {
-    return `${header}
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> weight: array<f32>;
-@group(0) @binding(4) var<storage, read> rstd: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
-var<workgroup> sums: array<f32, ${WG}>;
-
-${rowMain}
-  let rho = rstd[row];
-  var gx = 0.0;
-  for (var d = lid; d < params.cols; d += ${WG}u) {
-    gx += dy[base + d] * weight[d] * x[base + d];
-  }
-  sums[lid] = gx;
-${reduce(WG, 'sums')}
-  let k = rho * rho * sums[0] / f32(params.cols);
-  for (var d = lid; d < params.cols; d += ${WG}u) {
-    dx[base + d] = rho * (dy[base + d] * weight[d] - x[base + d] * k);
-  }
-}
-`;
-  }
-  return `${header}
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> rstd: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dweight: array<f32>;
+export const rmsNormKernel = defineKernel({
+  name: 'nn.rms-norm',
+  uniforms: { rows: 'u32', cols: 'u32', eps: { type: 'f32', default: 0 } },
+  bindings: (v: RmsNormVariant) =>
+    v.pass === 'forward'
+      ? { x: READ, weight: READ, y: WRITE, rstd: WRITE }
+      : v.pass === 'backward'
+        ? { dy: READ, x: READ, weight: READ, rstd: READ, dx: WRITE }
+        : { dy: READ, x: READ, rstd: READ, dweight: WRITE },
+  wgsl: (v, k) => {
+    const WG = v.workgroupSize;
+    if (v.pass === 'param-grad') {
+      return wgsl`${k.header}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -109,7 +44,50 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = r * params.cols + d;
     g += dy[i] * x[i] * rstd[r];
   }
-  ${v.accumulate ? 'dweight[d] += g;' : 'dweight[d] = g;'}
+#if ${v.accumulate}
+  dweight[d] += g;
+#else
+  dweight[d] = g;
+#endif
 }
 `;
+    }
+    return wgsl`${k.header}
+${workgroupReduce({ name: 'rowSum', op: 'sum', workgroupSize: WG, subgroups: v.subgroups })}
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  // The row is uniform across the workgroup, so the early return keeps the reduction in uniform control flow.
+  let row = wid.x + wid.y * nwg.x;
+  if (row >= params.rows) {
+    return;
+  }
+  let base = row * params.cols;
+#if ${v.pass === 'forward'}
+  var q = 0.0;
+  for (var d = lid; d < params.cols; d += ${WG}u) {
+    let value = x[base + d];
+    q += value * value;
+  }
+  let rho = inverseSqrt(rowSum(lid, q) / f32(params.cols) + params.eps);
+  for (var d = lid; d < params.cols; d += ${WG}u) {
+    y[base + d] = x[base + d] * rho * weight[d];
+  }
+  if (lid == 0u) {
+    rstd[row] = rho;
+  }
+#else
+  let rho = rstd[row];
+  var gx = 0.0;
+  for (var d = lid; d < params.cols; d += ${WG}u) {
+    gx += dy[base + d] * weight[d] * x[base + d];
+  }
+  let k = rho * rho * rowSum(lid, gx) / f32(params.cols);
+  for (var d = lid; d < params.cols; d += ${WG}u) {
+    dx[base + d] = rho * (dy[base + d] * weight[d] - x[base + d] * k);
+  }
+#endif
 }
+`;
+  },
+});

@@ -1,14 +1,8 @@
 import { badValue, requireInteger, requirePositive } from '@distillery/core';
-import { checkBindingSize, CommandRecorder, createTensor, linearGrid, type GpuTensor, type KernelProgram } from '@distillery/webgpu';
+import { CommandRecorder, createTensor, linearGrid, type GpuTensor } from '@distillery/webgpu';
 import { requireDtype, requireSameDevice, requireShape } from '../../checks.js';
 import type { RopeOptions } from './reference.js';
-import { ropeCacheKey, ropeWgsl, type RopeVariant } from './rope.wgsl.js';
-
-export const ropeProgram: KernelProgram<RopeVariant> = {
-  name: 'nn.rope',
-  cacheKey: ropeCacheKey,
-  wgsl: ropeWgsl,
-};
+import { ropeKernel } from './rope.wgsl.js';
 
 const WORKGROUP = 256;
 
@@ -45,23 +39,20 @@ export function recordRope(recorder: CommandRecorder, x: GpuTensor, y: GpuTensor
   const rows = o.sequences * o.context;
   requireShape(x, [rows, o.heads * o.headDim]);
   requireShape(y, x.shape);
-  checkBindingSize(recorder.device, x.label, x.byteLength);
   const inPlace = x.buffer === y.buffer;
   const slots = x.size / 2;
-  recorder.dispatch({
-    program: ropeProgram,
-    variant: { layout: o.layout, inPlace, workgroupSize: WORKGROUP },
-    uniforms: [
-      { u32: slots },
-      { u32: o.context },
-      { u32: o.heads },
-      { u32: o.headDim },
-      { u32: o.ropeDims / 2 },
-      { u32: o.positionOffset },
-      { f32: (-2 * Math.log2(o.base)) / o.ropeDims },
-      { f32: o.inverse ? -1 : 1 },
-    ],
-    bindings: inPlace ? [x] : [x, y],
+  ropeKernel.record(recorder, { layout: o.layout, inPlace, workgroupSize: WORKGROUP }, {
+    uniforms: {
+      slots,
+      context: o.context,
+      heads: o.heads,
+      head_dim: o.headDim,
+      rope_half: o.ropeDims / 2,
+      position_offset: o.positionOffset,
+      freq_exp: (-2 * Math.log2(o.base)) / o.ropeDims,
+      sin_sign: o.inverse ? -1 : 1,
+    },
+    bindings: inPlace ? { x } : { x, y },
     workgroups: linearGrid(recorder.device, Math.ceil(slots / WORKGROUP)),
     label: `rope${o.inverse ? '⁻¹' : ''} ${x.label}`,
   });

@@ -1,3 +1,4 @@
+import { defineKernel, wgsl } from '@distillery/webgpu/wgsl';
 import type { RopeLayout } from './reference.js';
 
 export interface RopeVariant {
@@ -5,10 +6,6 @@ export interface RopeVariant {
   /** y is x: one read_write binding (WebGPU forbids binding a buffer twice when one is writable). */
   inPlace: boolean;
   workgroupSize: number;
-}
-
-export function ropeCacheKey(v: RopeVariant): string {
-  return `${v.layout}-${v.inPlace ? 'inplace' : 'copy'}-wg${v.workgroupSize}`;
 }
 
 /**
@@ -21,26 +18,16 @@ export function ropeCacheKey(v: RopeVariant): string {
  * two-constant Cody–Waite step before cos/sin: Vulkan only bounds their error on [−π, π], and
  * pos·freq reaches hundreds of radians at long contexts.
  */
-export function ropeWgsl(v: RopeVariant): string {
-  const out = v.inPlace ? 'x' : 'y';
-  const bindings = v.inPlace
-    ? '@group(0) @binding(1) var<storage, read_write> x: array<f32>;'
-    : `@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;`;
-  const pair = v.layout === 'norm' ? 'let e0 = base + 2u * slot;\n    let e1 = e0 + 1u;' : 'let e0 = base + slot;\n    let e1 = e0 + params.rope_half;';
-  return `
-struct Params {
-  slots: u32,
-  context: u32,
-  heads: u32,
-  head_dim: u32,
-  rope_half: u32,
-  position_offset: u32,
-  freq_exp: f32,
-  sin_sign: f32,
-};
-@group(0) @binding(0) var<uniform> params: Params;
-${bindings}
+export const ropeKernel = defineKernel({
+  name: 'nn.rope',
+  uniforms: { slots: 'u32', context: 'u32', heads: 'u32', head_dim: 'u32', rope_half: 'u32', position_offset: 'u32', freq_exp: 'f32', sin_sign: 'f32' },
+  bindings: (v: RopeVariant) =>
+    v.inPlace
+      ? { x: { type: 'array<f32>', access: 'read_write' } as const }
+      : { x: { type: 'array<f32>', access: 'read' } as const, y: { type: 'array<f32>', access: 'read_write' } as const },
+  wgsl: (v, k) => {
+    const out = v.inPlace ? 'x' : 'y';
+    return wgsl`${k.header}
 
 // 2π = TWO_PI_HI + TWO_PI_LO; TWO_PI_HI has 8 significant bits, so k·TWO_PI_HI is exact for k < 2^16.
 const TWO_PI_HI: f32 = 6.28125;
@@ -55,11 +42,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   let half_dim = params.head_dim / 2u;
   let slot = i % half_dim;
-  // Rows hold heads·headDim values: slot i belongs to flat head i / half_dim, which starts at element (i / half_dim)·headDim.
+  // Slot i belongs to flat head i / half_dim (row-major [rows, heads]), whose first element is (i / half_dim)·headDim.
   let row_head = i / half_dim;
   let base = row_head * params.head_dim;
   if (slot < params.rope_half) {
-    ${pair}
+#if ${v.layout === 'norm'}
+    let e0 = base + 2u * slot;
+    let e1 = e0 + 1u;
+#else
+    let e0 = base + slot;
+    let e1 = e0 + params.rope_half;
+#endif
     let pos = f32(row_head / params.heads % params.context + params.position_offset);
     let theta = pos * exp2(f32(slot) * params.freq_exp);
     let k = round(theta * INV_TWO_PI);
@@ -70,15 +63,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let x1 = x[e1];
     ${out}[e0] = x0 * c - x1 * s;
     ${out}[e1] = x0 * s + x1 * c;
-  }${
-    v.inPlace
-      ? ''
-      : ` else {
+  }
+#if ${!v.inPlace}
+  else {
     let e0 = base + 2u * slot;
     y[e0] = x[e0];
     y[e0 + 1u] = x[e0 + 1u];
-  }`
   }
+#endif
 }
 `;
-}
+  },
+});

@@ -1,13 +1,7 @@
 import { badValue } from '@distillery/core';
-import { checkBindingSize, CommandRecorder, createTensor, linearGrid, type GpuTensor, type KernelProgram } from '@distillery/webgpu';
+import { CommandRecorder, createTensor, linearGrid, type GpuTensor } from '@distillery/webgpu';
 import { requireDtype, requireSameDevice, requireShape } from '../../checks.js';
-import { swigluCacheKey, swigluWgsl, type SwigluVariant } from './swiglu.wgsl.js';
-
-export const swigluProgram: KernelProgram<SwigluVariant> = {
-  name: 'nn.swiglu',
-  cacheKey: swigluCacheKey,
-  wgsl: swigluWgsl,
-};
+import { swigluKernel } from './swiglu.wgsl.js';
 
 const WORKGROUP = 256;
 
@@ -24,12 +18,9 @@ function check(gate: GpuTensor, others: GpuTensor[]): void {
 /** Records out = silu(gate) ⊙ up (the Llama MLP's gating), all the same shape. */
 export function recordSwiglu(recorder: CommandRecorder, gate: GpuTensor, up: GpuTensor, out: GpuTensor): void {
   check(gate, [up, out]);
-  checkBindingSize(recorder.device, gate.label, gate.byteLength);
-  recorder.dispatch({
-    program: swigluProgram,
-    variant: { backward: false, workgroupSize: WORKGROUP },
-    uniforms: [{ u32: gate.size }],
-    bindings: [gate, up, out],
+  swigluKernel.record(recorder, { backward: false, workgroupSize: WORKGROUP }, {
+    uniforms: { count: gate.size },
+    bindings: { gate, up, out },
     workgroups: linearGrid(recorder.device, Math.ceil(gate.size / WORKGROUP)),
     label: `swiglu ${gate.label}`,
   });
@@ -38,12 +29,9 @@ export function recordSwiglu(recorder: CommandRecorder, gate: GpuTensor, up: Gpu
 /** Records dgate = dout·up·silu'(gate) and dup = dout·silu(gate) (both overwritten). */
 export function recordSwigluBackward(recorder: CommandRecorder, dout: GpuTensor, gate: GpuTensor, up: GpuTensor, dgate: GpuTensor, dup: GpuTensor): void {
   check(gate, [dout, up, dgate, dup]);
-  checkBindingSize(recorder.device, gate.label, gate.byteLength);
-  recorder.dispatch({
-    program: swigluProgram,
-    variant: { backward: true, workgroupSize: WORKGROUP },
-    uniforms: [{ u32: gate.size }],
-    bindings: [dout, gate, up, dgate, dup],
+  swigluKernel.record(recorder, { backward: true, workgroupSize: WORKGROUP }, {
+    uniforms: { count: gate.size },
+    bindings: { dout, gate, up, dgate, dup },
     workgroups: linearGrid(recorder.device, Math.ceil(gate.size / WORKGROUP)),
     label: `swiglu' ${gate.label}`,
   });
