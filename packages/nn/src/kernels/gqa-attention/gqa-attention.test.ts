@@ -1,9 +1,10 @@
-import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
+import { gpuDescribe, gpuTest, kernelSnapshots } from '@distillery/webgpu/testing';
 import { expect } from 'vitest';
 import { finiteDifferenceCheck, probe, randn, read, sampleIndices, upload, worstRatio } from '../../../test/helpers.js';
 import { attentionReference } from '../attention/attention.js';
 import { gqaAttention, gqaAttentionBackward, releaseGqaAttention } from './gqa-attention.js';
 import { gqaAttentionBackwardReference, gqaAttentionReference, type GqaShape } from './reference.js';
+import { gqaAttentionKernel } from './gqa-attention.wgsl.js';
 
 function inputs(s: GqaShape, seed: number) {
   const rows = s.sequences * s.context;
@@ -92,3 +93,9 @@ gpuDescribe('grouped-query causal attention (fused)', () => {
     await expect(gqaAttentionBackward(saved, upload(device, new Float32Array(8), [2, 4], 'dout'))).rejects.toMatchObject({ code: 'E_SHAPE_MISMATCH', details: { field: 'dout' } });
   });
 });
+
+kernelSnapshots(import.meta.dirname, gqaAttentionKernel, [
+  { pass: 'forward', headDim: 8, workgroupSize: 64 },
+  { pass: 'dq', headDim: 8, workgroupSize: 64 },
+  { pass: 'dkdv', headDim: 8, workgroupSize: 64 },
+]);

@@ -1,9 +1,10 @@
 import { CommandRecorder, zerosTensor } from '@distillery/webgpu';
-import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
+import { gpuDescribe, gpuTest, kernelSnapshots } from '@distillery/webgpu/testing';
 import { expect } from 'vitest';
 import { finiteDifferenceCheck, probe, randn, read, sampleIndices, upload, worstRatio } from '../../../test/helpers.js';
 import { recordRmsNormBackward, rmsNorm, rmsNormBackward } from './rms-norm.js';
 import { rmsNormBackwardReference, rmsNormReference } from './reference.js';
+import { rmsNormKernel } from './rms-norm.wgsl.js';
 
 const EPS = 1e-5;
 
@@ -98,3 +99,12 @@ gpuDescribe('RMSNorm kernels', () => {
     await expect(rmsNormBackward(x, x, w, zerosTensor(device, { shape: [3], dtype: 'f32', label: 'rstd' }))).rejects.toMatchObject({ code: 'E_SHAPE_MISMATCH', details: { field: 'rstd' } });
   });
 });
+
+kernelSnapshots(import.meta.dirname, rmsNormKernel, [
+  { pass: 'forward', accumulate: false, workgroupSize: 64, subgroups: false },
+  { pass: 'forward', accumulate: false, workgroupSize: 64, subgroups: true },
+  { pass: 'backward', accumulate: false, workgroupSize: 64, subgroups: false },
+  { pass: 'backward', accumulate: false, workgroupSize: 64, subgroups: true },
+  { pass: 'param-grad', accumulate: true, workgroupSize: 64, subgroups: false },
+  { pass: 'param-grad', accumulate: false, workgroupSize: 64, subgroups: false },
+]);

@@ -1,9 +1,10 @@
 import { CommandRecorder } from '@distillery/webgpu';
-import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
+import { gpuDescribe, gpuTest, kernelSnapshots } from '@distillery/webgpu/testing';
 import { expect } from 'vitest';
 import { finiteDifferenceCheck, probe, randn, read, sampleIndices, upload, worstRatio } from '../../../test/helpers.js';
 import { ropeReference, type RopeLayout, type RopeOptions } from './reference.js';
 import { recordRope, rope } from './rope.js';
+import { ropeKernel } from './rope.wgsl.js';
 
 /**
  * θ = p·freq carries f32 rounding of the product and of freq (about an ulp of θ on lavapipe,
@@ -94,3 +95,10 @@ gpuDescribe('rotary position embedding (RoPE)', () => {
     }
   });
 });
+
+kernelSnapshots(import.meta.dirname, ropeKernel, [
+  { layout: 'norm', inPlace: false, workgroupSize: 256 },
+  { layout: 'norm', inPlace: true, workgroupSize: 256 },
+  { layout: 'neox', inPlace: false, workgroupSize: 256 },
+  { layout: 'neox', inPlace: true, workgroupSize: 256 },
+]);

@@ -1,8 +1,9 @@
-import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
+import { gpuDescribe, gpuTest, kernelSnapshots } from '@distillery/webgpu/testing';
 import { expect } from 'vitest';
 import { finiteDifferenceCheck, probe, randn, read, sampleIndices, upload, worstRatio } from '../../../test/helpers.js';
 import { swiglu, swigluBackward } from './swiglu.js';
 import { swigluBackwardReference, swigluReference } from './reference.js';
+import { swigluKernel } from './swiglu.wgsl.js';
 
 gpuDescribe('SwiGLU kernels', () => {
   gpuTest('forward and backward match the float64 reference, extreme gates included', async ({ device }) => {
@@ -52,3 +53,8 @@ gpuDescribe('SwiGLU kernels', () => {
     await expect(swiglu(gate, upload(device, new Float32Array(6), [3, 2], 'up'))).rejects.toMatchObject({ code: 'E_SHAPE_MISMATCH', details: { field: 'up', value: [3, 2] } });
   });
 });
+
+kernelSnapshots(import.meta.dirname, swigluKernel, [
+  { backward: false, workgroupSize: 256 },
+  { backward: true, workgroupSize: 256 },
+]);
