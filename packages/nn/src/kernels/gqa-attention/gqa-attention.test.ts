@@ -17,11 +17,12 @@ function inputs(s: GqaShape, seed: number) {
 }
 
 gpuDescribe('grouped-query causal attention (fused)', () => {
-  gpuTest('forward and backward match the float64 reference (GQA, MQA and MHA; odd head dim and contexts)', async ({ device }) => {
+  gpuTest('forward and backward match the float64 reference (GQA, MQA and MHA; odd contexts, head dims 3, 8 and the largest, 64)', async ({ device }) => {
     for (const s of [
       { sequences: 2, context: 7, heads: 6, kvHeads: 2, headDim: 8 },
       { sequences: 3, context: 5, heads: 3, kvHeads: 1, headDim: 3 },
       { sequences: 1, context: 33, heads: 2, kvHeads: 2, headDim: 3 },
+      { sequences: 1, context: 6, heads: 2, kvHeads: 1, headDim: 64 },
     ] satisfies GqaShape[]) {
       const { rows, q, k, v } = inputs(s, s.context);
       const dout = randn(q.length, 99);
