@@ -32,3 +32,9 @@ export { attention, attentionBackward, attentionReference, recordAttention, reco
 export { asTeacher, evalModeTargets } from './teacher.js';
 export { argmaxRow, crossEntropyRow, logSumExpRow } from './logits.js';
 export { dropoutKeep, hash32, normalAt, streamKey, uniformAt } from './random.js';
+export { recordRmsNorm, recordRmsNormBackward, rmsNorm, rmsNormBackward, rmsNormProgram } from './kernels/rms-norm/rms-norm.js';
+export { rmsNormBackwardReference, rmsNormReference } from './kernels/rms-norm/reference.js';
+export { recordSwiglu, recordSwigluBackward, swiglu, swigluBackward, swigluProgram } from './kernels/swiglu/swiglu.js';
+export { swigluBackwardReference, swigluReference } from './kernels/swiglu/reference.js';
+export { recordRope, rope, ropeProgram } from './kernels/rope/rope.js';
+export { ropePair, ropeReference, type RopeLayout, type RopeOptions, type RopeShape } from './kernels/rope/reference.js';
