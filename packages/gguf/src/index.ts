@@ -3,3 +3,4 @@ export { parseGguf, getTensorInfo, tensorBytes, requireMetadata, type GgufFile, 
 export { dequantize, dequantizeBytes, halfToFloat, dequantizableTypes, registerDequantizer } from './dequantize.js';
 export { floatToHalf, floatToBf16 } from './half.js';
 export { quantize, encodableTypes, type QuantizeOptions } from './quantize.js';
+export { writeGguf, ggufSpecOf, ggufValue, type GgufWriteSpec, type GgufTensorSpec, type GgufMetadataInput } from './write.js';
