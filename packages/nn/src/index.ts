@@ -38,3 +38,14 @@ export { recordSwiglu, recordSwigluBackward, swiglu, swigluBackward, swigluProgr
 export { swigluBackwardReference, swigluReference } from './kernels/swiglu/reference.js';
 export { recordRope, rope, ropeProgram } from './kernels/rope/rope.js';
 export { ropePair, ropeReference, type RopeLayout, type RopeOptions, type RopeShape } from './kernels/rope/reference.js';
+export {
+  GQA_MAX_HEAD_DIM,
+  gqaAttention,
+  gqaAttentionBackward,
+  recordGqaAttention,
+  recordGqaAttentionBackward,
+  releaseGqaAttention,
+  type GqaAttentionSaved,
+} from './kernels/gqa-attention/gqa-attention.js';
+export { gqaAttentionKernel, type GqaAttentionVariant } from './kernels/gqa-attention/gqa-attention.wgsl.js';
+export { gqaAttentionBackwardReference, gqaAttentionReference, type GqaShape } from './kernels/gqa-attention/reference.js';
