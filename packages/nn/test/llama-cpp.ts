@@ -1,6 +1,7 @@
 // Test-only bridge to node-llama-cpp, the independent reference the Llama model is checked against.
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { floatToHalf, halfToFloat, type GgufFile } from '@distillery/gguf';
 import type { Llama, LlamaContext, LlamaModel } from 'node-llama-cpp';
 
 export const MODELS = fileURLToPath(new URL('../../../../shared/models/', import.meta.url));
@@ -100,4 +101,29 @@ export function worstLogprobDiff(ours: ArrayLike<number>, theirs: Float64Array, 
   let worst = 0;
   for (let i = 0; i < theirs.length; i++) if (theirs[i]! > floor) worst = Math.max(worst, Math.abs(ours[i]! - theirs[i]!));
   return worst;
+}
+
+/**
+ * llama.cpp's CPU matmuls convert the activations to the weight's "vec_dot" type before the dot
+ * product: F16 against F16 weights, Q8_0 (blocks of 32 with one f16 scale) against Q8_0 weights.
+ * This reproduces that rounding for the float64 reference, per tensor type of `file`.
+ */
+export function llamaCppInputRounding(file: GgufFile): (name: string, x: Float64Array) => Float64Array {
+  const types = new Map(file.tensors.map((t) => [t.name, t.typeName]));
+  const half = (v: number) => halfToFloat(floatToHalf(v));
+  return (name, x) => {
+    const type = types.get(name);
+    if (type === 'F16') return x.map(half);
+    if (type !== 'Q8_0') return x;
+    const out = new Float64Array(x.length);
+    for (let b = 0; b < x.length; b += 32) {
+      let amax = 0;
+      for (let i = b; i < b + 32; i++) amax = Math.max(amax, Math.abs(Math.fround(x[i]!)));
+      const d = Math.fround(amax / 127);
+      const id = d ? Math.fround(1 / d) : 0;
+      const scale = half(d);
+      for (let i = b; i < b + 32; i++) out[i] = Math.round(Math.fround(Math.fround(x[i]!) * id)) * scale;
+    }
+    return out;
+  };
 }

@@ -14,6 +14,12 @@ export interface LlamaReferenceOptions {
   rope?: RopePairing;
   /** Name of each weight in `weights` given its GGUF name (default: the GGUF name itself). */
   rename?: (ggufName: string) => string;
+  /**
+   * Applied to the input of each linear layer (by the weight's GGUF name) before the product: lets a
+   * test reproduce an engine's rounding of activations (llama.cpp's CPU kernels round them to F16
+   * against F16 weights and quantise them to Q8_0 against Q8_0 weights).
+   */
+  roundInput?: (ggufName: string, x: Float64Array) => Float64Array;
 }
 
 function rmsNorm(x: Float64Array, w: ArrayLike<number>, eps: number): Float64Array {
@@ -70,6 +76,7 @@ export interface LlamaReferenceResult {
  */
 export function llamaReference(s: LlamaSettings, weights: LlamaHostWeights, tokens: readonly number[], options: LlamaReferenceOptions = {}): LlamaReferenceResult {
   const pairing = options.rope ?? 'norm';
+  const round = options.roundInput ?? ((_: string, x: Float64Array) => x);
   const get = (name: string): ArrayLike<number> => {
     const key = options.rename ? options.rename(name) : name;
     const w = weights[key];
@@ -81,22 +88,23 @@ export function llamaReference(s: LlamaSettings, weights: LlamaHostWeights, toke
   const n = tokens.length;
   const group = s.heads / s.kvHeads;
   const emb = get('token_embd.weight');
-  let xs = tokens.map((t) => Float64Array.from({ length: D }, (_, i) => emb[t * D + i]!));
+  let xs: Float64Array[] = tokens.map((t) => Float64Array.from({ length: D }, (_, i) => emb[t * D + i]!));
   const blocks: Float64Array[][] = [];
   for (let l = 0; l < s.layers; l++) {
     const w = (part: string) => get(`blk.${l}.${part}.weight`);
+    const project = (part: string, x: Float64Array, out: number) => linear(w(part), round(`blk.${l}.${part}.weight`, x), out);
     const q: Float64Array[] = [];
     const k: Float64Array[] = [];
     const v: Float64Array[] = [];
     for (let t = 0; t < n; t++) {
       const h = rmsNorm(xs[t]!, w('attn_norm'), s.rmsEps);
-      const qt = linear(w('attn_q'), h, s.heads * hd);
-      const kt = linear(w('attn_k'), h, s.kvHeads * hd);
+      const qt = project('attn_q', h, s.heads * hd);
+      const kt = project('attn_k', h, s.kvHeads * hd);
       rope(qt, s.heads, hd, s.ropeDims, s.ropeBase, t, pairing);
       rope(kt, s.kvHeads, hd, s.ropeDims, s.ropeBase, t, pairing);
       q.push(qt);
       k.push(kt);
-      v.push(linear(w('attn_v'), h, s.kvHeads * hd));
+      v.push(project('attn_v', h, s.kvHeads * hd));
     }
     const next: Float64Array[] = [];
     for (let t = 0; t < n; t++) {
@@ -115,22 +123,23 @@ export function llamaReference(s: LlamaSettings, weights: LlamaHostWeights, toke
         for (let u = 0; u <= t; u++) sum += scores[u] = Math.exp(scores[u]! - max);
         for (let u = 0; u <= t; u++) for (let i = 0; i < hd; i++) att[h * hd + i]! += (scores[u]! / sum) * v[u]![kv * hd + i]!;
       }
-      const o = linear(w('attn_output'), att, D);
+      const o = project('attn_output', att, D);
       const x1 = Float64Array.from(xs[t]!, (val, i) => val + o[i]!);
       const h2 = rmsNorm(x1, w('ffn_norm'), s.rmsEps);
-      const gate = linear(w('ffn_gate'), h2, s.ffn);
-      const up = linear(w('ffn_up'), h2, s.ffn);
+      const gate = project('ffn_gate', h2, s.ffn);
+      const up = project('ffn_up', h2, s.ffn);
       const act = Float64Array.from(gate, (g, i) => (g / (1 + Math.exp(-g))) * up[i]!);
-      const down = linear(w('ffn_down'), act, D);
+      const down = project('ffn_down', act, D);
       next.push(Float64Array.from(x1, (val, i) => val + down[i]!));
     }
     xs = next;
     blocks.push(xs);
   }
   const norm = xs.map((x) => rmsNorm(x, get('output_norm.weight'), s.rmsEps));
-  const head = s.tiedHead ? emb : get('output.weight');
+  const headName = s.tiedHead ? 'token_embd.weight' : 'output.weight';
+  const head = get(headName);
   const logits = new Float64Array(n * s.vocab);
-  norm.forEach((h, t) => logits.set(linear(head, h, s.vocab), t * s.vocab));
+  norm.forEach((h, t) => logits.set(linear(head, round(headName, h), s.vocab), t * s.vocab));
   return { logits, blocks, norm };
 }
 
