@@ -52,3 +52,10 @@ export {
 } from './kernels/gqa-attention/gqa-attention.js';
 export { gqaAttentionKernel, type GqaAttentionVariant } from './kernels/gqa-attention/gqa-attention.wgsl.js';
 export { gqaAttentionBackwardReference, gqaAttentionReference, type GqaShape } from './kernels/gqa-attention/reference.js';
+export { LLAMA_KIND, llamaConfigSchema, llamaParameterShapes, headDim as llamaHeadDim, type LlamaConfig, type LlamaSettings } from './models/llama/config.js';
+export { LlamaLm } from './models/llama/model.js';
+export { llamaSettingsFromGguf, llamaWeightsFromGguf, type LlamaGgufOptions } from './models/llama/gguf-read.js';
+export { llamaToGguf, type LlamaGgufType, type LlamaToGgufOptions } from './models/llama/gguf-write.js';
+export { huggingFaceName, llamaToHuggingFace, unpermuteRotaryRows, type HuggingFaceLlama } from './models/llama/huggingface.js';
+export { llamaReference, logSoftmax, type LlamaHostWeights, type LlamaReferenceOptions, type LlamaReferenceResult, type RopePairing } from './models/llama/reference.js';
+export { pickToken, sampleTokens, type SamplingOptions, type WindowLm } from './sampling.js';
