@@ -6,7 +6,7 @@ export default defineConfig([
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,
-    clean: true,
+    // No `clean` here: the configs build in parallel and one would delete the other's output; the build script empties dist first.
     target: 'es2022',
     // `webgpu` is ESM-only and native; it must stay an import, never bundled.
     external: ['webgpu'],

@@ -6,7 +6,7 @@ export default defineConfig([
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,
-    clean: true,
+    // No `clean` here: the configs build in parallel and one would delete the other's output; the build script empties dist first.
     target: 'es2022',
     // wgsl-preprocessor is ESM-only without types: bundle it so the CJS build works too.
     noExternal: ['wgsl-preprocessor'],
