@@ -79,8 +79,7 @@ function makeQkx2Quants(n: number, nmax: number, x: Float32Array, weights: Float
     L.fill(0, 0, n);
     return { scale: 0, min: -min };
   }
-  const range = f(max - min);
-  let iscale = f(nmax / range);
+  let iscale = f(nmax / f(max - min));
   let scale = f(1 / iscale);
   let bestError = 0;
   for (let i = 0; i < n; i++) {
@@ -91,7 +90,8 @@ function makeQkx2Quants(n: number, nmax: number, x: Float32Array, weights: Float
     bestError = f(bestError + f(weights[i]! * diff));
   }
   for (let is = 0; is <= nstep; is++) {
-    iscale = f(f(f(rmin + f(rdelta * is)) + nmax) / range);
+    // `min` moves to the best candidate's as the search goes, and with it the grid's origin and range (as in ggml).
+    iscale = f(f(f(rmin + f(rdelta * is)) + nmax) / f(max - min));
     let sumL = 0;
     let sumL2 = 0;
     let sumXL = 0;

@@ -230,7 +230,8 @@ export function writeGguf(spec: GgufWriteSpec): Uint8Array {
   for (const [key, input] of inputs) entries.set(key, toEntry(key, input));
   const declared = entries.get('general.alignment');
   let alignment = spec.alignment ?? (typeof declared?.value === 'number' ? declared.value : 32);
-  if (!Number.isInteger(alignment) || alignment <= 0 || alignment % 8 !== 0) throw bad('alignment', alignment, 'a positive multiple of 8');
+  // GGUF asks for a multiple of 8; llama.cpp refuses anything but a power of two.
+  if (!Number.isInteger(alignment) || alignment < 8 || (alignment & (alignment - 1)) !== 0) throw bad('alignment', alignment, 'a power of two ≥ 8 (llama.cpp refuses others)');
   if (declared) {
     if (declared.value !== alignment) throw bad('metadata["general.alignment"]', declared.value, `${alignment}, the alignment asked for`);
   } else if (alignment !== 32) {

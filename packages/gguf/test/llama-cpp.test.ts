@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Llama, LlamaModel } from 'node-llama-cpp';
-import { dequantize, dequantizeBytes, ggufSpecOf, parseGguf, quantize, tensorBytes, writeGguf, type GgmlTypeName, type GgufFile } from '../src/index.js';
+import { Rng } from '@distillery/core';
+import { dequantize, dequantizeBytes, ggufSpecOf, ggufValue, parseGguf, quantize, tensorBytes, writeGguf, type GgmlTypeName, type GgufFile, type GgufTensorSpec } from '../src/index.js';
 
 /*
  * The independent check of the writer and the quantisers: llama.cpp (node-llama-cpp, CPU, 1 thread)
@@ -27,6 +28,61 @@ function reencode(file: GgufFile, type: GgmlTypeName, roundTripToF32 = false): U
     return { name: t.name, dims: t.dims, type: 'F32', data: dequantizeBytes(quantize(values, chosen, { rowLength: t.dims[0] }), chosen, values.length) };
   });
   return writeGguf(spec);
+}
+
+/** Mean and worst |Δ log p| over the tokens with log p > −10. */
+function distance(x: Float64Array[], y: Float64Array[], positions: number): { mean: number; worst: number } {
+  let sum = 0;
+  let n = 0;
+  let worst = 0;
+  for (let t = 0; t < positions; t++) {
+    for (let v = 0; v < x[t]!.length; v++) {
+      if (x[t]![v]! <= -10) continue;
+      const d = Math.abs(x[t]![v]! - y[t]![v]!);
+      sum += d;
+      n++;
+      worst = Math.max(worst, d);
+    }
+  }
+  return { mean: sum / n, worst };
+}
+
+/**
+ * A random one-block Llama of width 256 with stories260K's tokenizer: Q4_K needs rows of 256, and
+ * every row of stories260K is 64 or 172 long.
+ */
+function wideRandomLlama(type: GgmlTypeName, roundTripToF32: boolean): Uint8Array {
+  const rng = new Rng(3);
+  const width = 256;
+  const metadata = new Map(original.entries);
+  for (const [key, value] of Object.entries({ 'llama.embedding_length': width, 'llama.feed_forward_length': width, 'llama.block_count': 1, 'llama.rope.dimension_count': 32 })) {
+    metadata.set(key, ggufValue.u32(value));
+  }
+  const tensor = (name: string, shape: number[], std: number): GgufTensorSpec => {
+    const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    if (shape.length === 1) return { name, shape, type: 'F32', data: values.fill(1) };
+    for (let i = 0; i < values.length; i++) values[i] = rng.normal() * std;
+    if (!roundTripToF32) return { name, shape, type, data: values };
+    return { name, shape, type: 'F32', data: dequantizeBytes(quantize(values, type, { rowLength: shape[1] }), type, values.length) };
+  };
+  const s = 1.5 / Math.sqrt(width);
+  return writeGguf({
+    metadata,
+    tensors: [
+      tensor('token_embd.weight', [512, width], 1),
+      tensor('output_norm.weight', [width], 0),
+      tensor('output.weight', [512, width], s),
+      tensor('blk.0.attn_norm.weight', [width], 0),
+      tensor('blk.0.attn_q.weight', [width, width], s),
+      tensor('blk.0.attn_k.weight', [width / 2, width], s),
+      tensor('blk.0.attn_v.weight', [width / 2, width], s),
+      tensor('blk.0.attn_output.weight', [width, width], s),
+      tensor('blk.0.ffn_norm.weight', [width], 0),
+      tensor('blk.0.ffn_gate.weight', [width, width], s),
+      tensor('blk.0.ffn_up.weight', [width, width], s),
+      tensor('blk.0.ffn_down.weight', [width, width], s),
+    ],
+  });
 }
 
 describe('files written by writeGguf run in llama.cpp (node-llama-cpp 3.21.1)', () => {
@@ -70,6 +126,7 @@ describe('files written by writeGguf run in llama.cpp (node-llama-cpp 3.21.1)', 
       const results = await context.getSequence().controlledEvaluate(ids.map((id) => [id, { generateNext: { probabilities: true } }]) as never);
       return ids.map((_, t) => {
         const row = new Float64Array(512).fill(-Infinity);
+        // Tokens below the top-k node-llama-cpp returns stay −inf; the comparisons skip log p ≤ −10.
         for (const [id, p] of results[t]!.next!.probabilities!) row[id] = Math.log(p);
         return row;
       });
@@ -100,24 +157,8 @@ describe('files written by writeGguf run in llama.cpp (node-llama-cpp 3.21.1)', 
     const f32 = await load('f32-again.gguf', writeGguf(ggufSpecOf(original)));
     const ids = q4.tokenize(`${PROMPT}, there was a little girl named Lily. She loved to play outside in the park.`, true);
     const [a, b, c] = [await logprobs(q4, ids), await logprobs(twin, ids), await logprobs(f32, ids)];
-    /** Mean and worst |Δ log p| over the tokens with log p > −10. */
-    const distance = (x: Float64Array[], y: Float64Array[]) => {
-      let sum = 0;
-      let n = 0;
-      let worst = 0;
-      for (let t = 0; t < ids.length; t++) {
-        for (let v = 0; v < 512; v++) {
-          if (x[t]![v]! <= -10) continue;
-          const d = Math.abs(x[t]![v]! - y[t]![v]!);
-          sum += d;
-          n++;
-          worst = Math.max(worst, d);
-        }
-      }
-      return { mean: sum / n, worst };
-    };
-    const twinDistance = distance(a, b);
-    const quantisationDistance = distance(a, c);
+    const twinDistance = distance(a, b, ids.length);
+    const quantisationDistance = distance(a, c, ids.length);
     console.log(`Q4_0 vs its F32 twin: mean ${twinDistance.mean.toFixed(4)}, worst ${twinDistance.worst.toFixed(4)}; Q4_0 vs F32: mean ${quantisationDistance.mean.toFixed(4)}, worst ${quantisationDistance.worst.toFixed(4)} (${ids.length} positions)`);
     // Not exact: llama.cpp multiplies Q4_0 weights by activations it quantises to Q8_0 on the fly
     // (the same check on Q8_0, whose bytes equal llama.cpp's, gives mean 0.035 / worst 0.14).
@@ -127,5 +168,19 @@ describe('files written by writeGguf run in llama.cpp (node-llama-cpp 3.21.1)', 
     expect(quantisationDistance.mean).toBeGreaterThan(10 * twinDistance.mean);
     const text = await greedy(q4, 30);
     expect(text.length).toBeGreaterThan(40);
+  });
+
+  it('Q4_K (a random width-256 Llama): llama.cpp on the Q4_K file agrees with llama.cpp on an F32 file of our dequantised Q4_K weights', async () => {
+    const q4k = await load('wide-q4_k.gguf', wideRandomLlama('Q4_K', false));
+    const twin = await load('wide-q4_k-as-f32.gguf', wideRandomLlama('Q4_K', true));
+    // Calibration: the same model through Q4_0, whose reading llama.cpp confirmed above.
+    const q40 = await load('wide-q4_0-as-f32.gguf', wideRandomLlama('Q4_0', true));
+    const ids = q4k.tokenize(`${PROMPT}, there was a little girl named Lily. She loved to play outside in the park.`, true);
+    const [a, b, c] = [await logprobs(q4k, ids), await logprobs(twin, ids), await logprobs(q40, ids)];
+    const twinDistance = distance(a, b, ids.length);
+    const otherQuantisation = distance(a, c, ids.length);
+    console.log(`Q4_K vs its F32 twin: mean ${twinDistance.mean.toFixed(4)}, worst ${twinDistance.worst.toFixed(4)}; vs the Q4_0 twin: mean ${otherQuantisation.mean.toFixed(4)}, worst ${otherQuantisation.worst.toFixed(4)}`);
+    expect(twinDistance.mean).toBeLessThan(0.06);
+    expect(otherQuantisation.mean).toBeGreaterThan(5 * twinDistance.mean);
   });
 });

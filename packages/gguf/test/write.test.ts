@@ -85,6 +85,7 @@ describe('writeGguf', () => {
       [{ metadata: { n: { type: 13 as never, value: 1 } }, tensors: [] }, 'E_BAD_VALUE', /type/],
       [{ metadata: { n: ggufValue.array(GGUF_VALUE_TYPE.STRING, ['a', 1]) }, tensors: [] }, 'E_BAD_VALUE', /metadata\["n"\]\[1\]/],
       [{ metadata: {}, tensors: [tensor], alignment: 12 }, 'E_BAD_VALUE', /alignment/],
+      [{ metadata: {}, tensors: [tensor], alignment: 24 }, 'E_BAD_VALUE', /alignment.*power of two/],
       [{ metadata: {}, tensors: [tensor, tensor] }, 'E_BAD_VALUE', /"w"/],
       [{ metadata: {}, tensors: [{ ...tensor, data: new Float32Array(63) }] }, 'E_SHAPE_MISMATCH', /"w"/],
       [{ metadata: {}, tensors: [{ ...tensor, type: 'Q8_0', data: new Uint8Array(67) }] }, 'E_SHAPE_MISMATCH', /68/],
