@@ -34,20 +34,54 @@ afterAll(async () => {
 });
 
 /**
- * A copy of the GGUF with one fixed-width metadata array rewritten in place (same size, so nothing else moves):
- * lets llama.cpp judge vocabularies that stories260K does not have (tied scores, user-defined tokens).
+ * Same-size edits of a GGUF's metadata (nothing else moves), so llama.cpp can judge vocabularies stories260K does not
+ * have: tied scores, other token types, control-looking token texts, declared special-token ids.
  */
-function patchArray(bytes: Uint8Array, key: string, itemBytes: number, write: (view: DataView, offset: number, index: number) => void): Uint8Array {
-  const copy = new Uint8Array(bytes); // a copy: Buffer.slice would be a view
-  const keyBytes = new TextEncoder().encode(key);
-  const at = Buffer.from(copy).indexOf(Buffer.from(keyBytes));
-  if (at < 0) throw new Error(`no ${key}`);
-  const view = new DataView(copy.buffer);
-  // key, u32 value type (ARRAY), u32 item type, u64 count, items
-  const countAt = at + keyBytes.length + 8;
-  const count = Number(view.getBigUint64(countAt, true));
-  for (let i = 0; i < count; i++) write(view, countAt + 8 + i * itemBytes, i);
-  return copy;
+class GgufPatch {
+  readonly bytes: Uint8Array;
+  readonly #view: DataView;
+
+  constructor(original: Uint8Array) {
+    this.bytes = new Uint8Array(original); // a copy: Buffer.slice would be a view
+    this.#view = new DataView(this.bytes.buffer);
+  }
+
+  /** Offset just after `key` (matched with its u64 length prefix, so a key that prefixes another is not confused). */
+  #afterKey(key: string): number {
+    const keyBytes = new TextEncoder().encode(key);
+    const needle = new Uint8Array(8 + keyBytes.length);
+    new DataView(needle.buffer).setBigUint64(0, BigInt(keyBytes.length), true);
+    needle.set(keyBytes, 8);
+    const at = Buffer.from(this.bytes.buffer).indexOf(Buffer.from(needle.buffer));
+    if (at < 0) throw new Error(`no metadata key ${key}`);
+    return at + needle.length;
+  }
+
+  /** Rewrites every item of a fixed-width array (value type, item type, u64 count, items). */
+  array(key: string, itemBytes: number, write: (view: DataView, offset: number, index: number) => void): this {
+    const countAt = this.#afterKey(key) + 8;
+    const count = Number(this.#view.getBigUint64(countAt, true));
+    for (let i = 0; i < count; i++) write(this.#view, countAt + 8 + i * itemBytes, i);
+    return this;
+  }
+
+  /** Replaces item `index` of a string array by a text of the same UTF-8 length. */
+  arrayString(key: string, index: number, text: string): this {
+    let at = this.#afterKey(key) + 16;
+    for (let i = 0; i < index; i++) at += 8 + Number(this.#view.getBigUint64(at, true));
+    const replacement = new TextEncoder().encode(text);
+    if (Number(this.#view.getBigUint64(at, true)) !== replacement.length) throw new Error(`${text} is not as long as token ${index}`);
+    this.bytes.set(replacement, at + 8);
+    return this;
+  }
+
+  /** Renames a u32 entry to a key of the same length and sets its value. */
+  renameU32(key: string, newKey: string, value: number): this {
+    const after = this.#afterKey(key);
+    this.bytes.set(new TextEncoder().encode(newKey), after - newKey.length);
+    this.#view.setUint32(after + 4, value, true);
+    return this;
+  }
 }
 
 /** The stories of the excerpt, without the one cut off at the end of the file. */
@@ -182,25 +216,41 @@ describe('LlamaTokenizer gives llama.cpp\'s ids on stories260K', () => {
     }
   });
 
-  it('on vocabularies llama.cpp reads from patched copies: all scores tied, shuffled scores, user-defined and unused tokens', async () => {
+  it('on vocabularies llama.cpp reads from patched copies: tied or shuffled scores, user-defined and unused types, control-looking texts', async () => {
     const original = readFileSync(modelPath);
     const dir = mkdtempSync(join(tmpdir(), 'distillery-tokenizer-'));
     let seed = 7;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     const shuffled = Array.from({ length: 512 }, () => Math.fround(-random() * 10));
     const he = tokenizer.tokenId('he')!;
+    const eot = tokenizer.tokenId('\u2581pl')!;
+    const pre = tokenizer.tokenId('\u2581wa')!;
     const variants: Record<string, Uint8Array> = {
       // Every merge ties: only llama.cpp's leftmost-pair rule decides.
-      tied: patchArray(original, 'tokenizer.ggml.scores', 4, (v, o) => v.setFloat32(o, 0, true)),
-      shuffled: patchArray(original, 'tokenizer.ggml.scores', 4, (v, o, i) => v.setFloat32(o, shuffled[i]!, true)),
+      tied: new GgufPatch(original).array('tokenizer.ggml.scores', 4, (v, o) => v.setFloat32(o, 0, true)).bytes,
+      shuffled: new GgufPatch(original).array('tokenizer.ggml.scores', 4, (v, o, i) => v.setFloat32(o, shuffled[i]!, true)).bytes,
       // "he" user-defined (split out of text even without parseSpecial, and a space prefix follows it);
       // "▁a" unused (no text when decoded).
-      typed: patchArray(original, 'tokenizer.ggml.token_type', 4, (v, o, i) => {
+      typed: new GgufPatch(original).array('tokenizer.ggml.token_type', 4, (v, o, i) => {
         if (i === he) v.setInt32(o, 4, true);
         if (i === tokenizer.tokenId('\u2581a')) v.setInt32(o, 5, true);
-      }),
+      }).bytes,
+      // Normal tokens renamed to texts llama.cpp makes control: "<EOT>" (end of turn), "<PRE>" (FIM prefix)…
+      controlLooking: new GgufPatch(original).arrayString('tokenizer.ggml.tokens', eot, '<EOT>').arrayString('tokenizer.ggml.tokens', pre, '<PRE>').bytes,
+      // …unless the GGUF declares that role's id: then "<PRE>" stays normal (the padding key, renamed, declares it).
+      declared: new GgufPatch(original)
+        .arrayString('tokenizer.ggml.tokens', eot, '<EOT>')
+        .arrayString('tokenizer.ggml.tokens', pre, '<PRE>')
+        .renameU32('tokenizer.ggml.padding_token_id', 'tokenizer.ggml.fim_pre_token_id', pre).bytes,
     };
-    const texts = [...stories().slice(0, 150), 'the theme of the hero', 'he said, "he he"', 'a cat and a hat'];
+    const texts = [
+      ...stories().slice(0, 150),
+      'the theme of the hero',
+      'he said, "he he"',
+      'a cat and a hat',
+      'a <EOT> b <PRE> c',
+      '<EOT><PRE> play <PRE>',
+    ];
     try {
       for (const [name, bytes] of Object.entries(variants)) {
         const path = join(dir, `${name}.gguf`);
@@ -211,14 +261,20 @@ describe('LlamaTokenizer gives llama.cpp\'s ids on stories260K', () => {
           let mismatching = 0;
           let detokenizeMismatching = 0;
           for (const text of texts) {
-            const ids = ours.encode(text, { addBos: false });
-            const theirs = other.tokenize(text);
-            if (ids.length !== theirs.length || ids.some((id, i) => id !== theirs[i])) mismatching++;
-            if (ours.detokenize(theirs) !== other.detokenize(theirs)) detokenizeMismatching++;
+            for (const parseSpecial of [false, true]) {
+              const ids = ours.encode(text, { addBos: false, parseSpecial });
+              const theirs = other.tokenize(text, parseSpecial);
+              if (ids.length !== theirs.length || ids.some((id, i) => id !== theirs[i])) mismatching++;
+              if (ours.detokenize(theirs, { unparseSpecial: parseSpecial }) !== other.detokenize(theirs, parseSpecial)) detokenizeMismatching++;
+            }
           }
           expect({ name, mismatching, detokenizeMismatching }).toEqual({ name, mismatching: 0, detokenizeMismatching: 0 });
           // The patches change the ids (else this would test nothing).
-          expect(texts.some((t) => ours.encode(t).join() !== tokenizer.encode(t).join()), name).toBe(true);
+          expect(texts.some((t) => ours.encode(t, { parseSpecial: true }).join() !== tokenizer.encode(t, { parseSpecial: true }).join()), name).toBe(true);
+          if (name !== 'tied' && name !== 'shuffled') {
+            const marked = ours.encode('a <EOT> b <PRE> c', { addBos: false, parseSpecial: true });
+            expect({ name, eot: marked.includes(eot), pre: marked.includes(pre) }).toEqual({ name, eot: name !== 'typed', pre: name === 'controlLooking' });
+          }
         } finally {
           await other.dispose();
         }

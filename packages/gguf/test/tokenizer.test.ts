@@ -74,6 +74,23 @@ describe('LlamaTokenizer rules', () => {
     expect(t.detokenize([1, BASE + 1], { removeSpecial: true })).toBe(' hi');
     expect(t.detokenize([BASE + 1])).toBe('hi');
   });
+
+  it('treats control-looking texts as control, as llama.cpp does, unless the vocabulary declares that role', () => {
+    const pieces: [string, number, number?][] = [['\u2581', 0], ['a', 0], ['<|im_end|>', 0], ['<PRE>', 0], ['<|channel|>', 0, CONTROL]];
+    const [imEnd, pre, channel] = [BASE + 2, BASE + 3, BASE + 4];
+    const t = new LlamaTokenizer(vocabulary(pieces));
+    expect(t.tokenType(imEnd)).toBe(NORMAL);
+    // Control: text unless parseSpecial, and no text when decoded.
+    expect(t.encode('a<|im_end|>', { addBos: false })).not.toContain(imEnd);
+    expect(t.encode('a<|im_end|><PRE>', { addBos: false, parseSpecial: true })).toEqual([BASE, BASE + 1, imEnd, pre]);
+    expect(t.decode([BASE + 1, imEnd, pre])).toBe('a');
+    // gpt-oss's channel marker is user-defined whatever its type: split out and written always.
+    expect(t.encode('a<|channel|>', { addBos: false })).toEqual([BASE, BASE + 1, channel]);
+    expect(t.decode([channel])).toBe('<|channel|>');
+    const declared = new LlamaTokenizer(vocabulary(pieces, { declaredSpecialRoles: ['fimPre'] }));
+    expect(declared.encode('<PRE>', { addBos: false, parseSpecial: true })).not.toContain(pre);
+    expect(declared.decode([pre])).toBe('<PRE>');
+  });
 });
 
 describe('LlamaTokenizer.fromGguf', () => {
@@ -149,6 +166,8 @@ describe('LlamaTokenizer errors', () => {
     expectField({ tokens: ['a', 'b', 'c'], scores: [0] }, 'vocabulary.scores.length');
     expectField({ tokens: ['a', 3 as unknown as string] }, 'vocabulary.tokens[1]');
     expectField({ tokens: ['a', 'b', 'c'], bosTokenId: 3 }, 'vocabulary.bosTokenId');
+    // llama.cpp refuses two tokens with one text.
+    expectField({ tokens: ['a', 'b', 'a'] }, 'vocabulary.tokens[2]');
     expect(() => t.encode(42 as unknown as string)).toThrow(expect.objectContaining({ code: 'E_BAD_INPUT', details: expect.objectContaining({ field: 'text' }) }));
   });
 });

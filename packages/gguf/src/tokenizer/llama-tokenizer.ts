@@ -1,5 +1,6 @@
 import { DistilleryError } from '@distillery/core';
 import type { GgufFile } from '../read.js';
+import { controlTextsFor, FORCED_USER_DEFINED_TEXTS } from './control-by-text.js';
 import { mergeFragment, type MergeVocabulary } from './spm-merge.js';
 import { LLAMA_TOKEN_TYPE, readLlamaVocabulary, type LlamaVocabulary } from './vocabulary.js';
 
@@ -29,7 +30,34 @@ export interface DetokenizeOptions {
 }
 
 const SPACE_ESCAPE = '\u2581';
-const SPECIAL_TYPES = new Set<number>([LLAMA_TOKEN_TYPE.CONTROL, LLAMA_TOKEN_TYPE.UNKNOWN]);
+
+/** How llama.cpp treats a token, from its type and (for some) its text. */
+const KIND = {
+  /** No text (unused, undefined types). */
+  NONE: 0,
+  NORMAL: 1,
+  BYTE: 2,
+  /** Control or unknown: text only when special tokens are parsed/unparsed. */
+  CONTROL: 3,
+  /** User-defined: always cut out of the text, always written as its text. */
+  USER: 4,
+} as const;
+
+function kindOfType(type: number): number {
+  switch (type) {
+    case LLAMA_TOKEN_TYPE.NORMAL:
+      return KIND.NORMAL;
+    case LLAMA_TOKEN_TYPE.BYTE:
+      return KIND.BYTE;
+    case LLAMA_TOKEN_TYPE.CONTROL:
+    case LLAMA_TOKEN_TYPE.UNKNOWN:
+      return KIND.CONTROL;
+    case LLAMA_TOKEN_TYPE.USER_DEFINED:
+      return KIND.USER;
+    default:
+      return KIND.NONE;
+  }
+}
 const utf8 = new TextEncoder();
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
@@ -58,6 +86,7 @@ export class LlamaTokenizer {
   readonly #texts: string[];
   readonly #scores: Float64Array;
   readonly #types: Int32Array;
+  readonly #kinds: Uint8Array;
   readonly #idByText = new Map<string, number>();
   readonly #byteTokens = new Int32Array(256).fill(-1);
   /** Decoded bytes of each token, computed on first use. */
@@ -98,7 +127,9 @@ export class LlamaTokenizer {
       // llama.cpp renames empty pieces so they can never match text.
       if (text === '') text = `[EMPTY_${id}]`;
       this.#texts[id] = text;
-      // Later duplicates win, as in llama.cpp's token_to_id map.
+      // llama.cpp refuses a vocabulary with two tokens of one text (GGML_ASSERT on the map's size).
+      const earlier = this.#idByText.get(text);
+      if (earlier !== undefined) throw badInput(`vocabulary.tokens[${id}]`, text, `a piece text not already used (token ${earlier} has it)`);
       this.#idByText.set(text, id);
       if (vocab.scores) this.#scores[id] = Number(vocab.scores[id]);
       if (vocab.tokenTypes) this.#types[id] = Number(vocab.tokenTypes[id]);
@@ -125,12 +156,16 @@ export class LlamaTokenizer {
     this.addSpacePrefix = vocab.addSpacePrefix ?? true;
 
     this.#pieces = new Array<Uint8Array | undefined>(n);
+    this.#kinds = new Uint8Array(n);
+    const controlTexts = controlTextsFor(new Set(vocab.declaredSpecialRoles ?? []));
+    for (let id = 0; id < n; id++) {
+      const text = this.#texts[id]!;
+      const kind = FORCED_USER_DEFINED_TEXTS.has(text) ? KIND.USER : controlTexts.has(text) ? KIND.CONTROL : kindOfType(this.#types[id]!);
+      this.#kinds[id] = kind;
+    }
     const bytesOf = (id: number) => utf8.encode(this.#texts[id]!).length;
     this.#specials = [];
-    for (let id = 0; id < n; id++) {
-      const type = this.#types[id]!;
-      if (SPECIAL_TYPES.has(type) || type === LLAMA_TOKEN_TYPE.USER_DEFINED) this.#specials.push(id);
-    }
+    for (let id = 0; id < n; id++) if (this.#kinds[id] === KIND.CONTROL || this.#kinds[id] === KIND.USER) this.#specials.push(id);
     this.#specials.sort((a, b) => bytesOf(b) - bytesOf(a) || a - b);
 
     const unk = this.unknownTokenId;
@@ -228,7 +263,7 @@ export class LlamaTokenizer {
     let total = 0;
     for (let i = first; i < end; i++) {
       const id = ids[i]!;
-      let piece = SPECIAL_TYPES.has(this.#types[id]!) && !options.unparseSpecial ? EMPTY : this.#piece(id);
+      let piece = this.#kinds[id] === KIND.CONTROL && !options.unparseSpecial ? EMPTY : this.#piece(id);
       if (removeSpace && piece.length > 0 && piece[0] === 0x20) piece = piece.subarray(1);
       removeSpace = false;
       parts.push(piece);
@@ -249,11 +284,11 @@ export class LlamaTokenizer {
     let piece = this.#pieces[id];
     if (piece) return piece;
     const text = this.#texts[id]!;
-    const type = this.#types[id]!;
-    if (SPECIAL_TYPES.has(type) || type === LLAMA_TOKEN_TYPE.USER_DEFINED) piece = utf8.encode(text);
-    else if (type === LLAMA_TOKEN_TYPE.NORMAL) piece = utf8.encode(text.replaceAll(SPACE_ESCAPE, ' '));
+    const kind = this.#kinds[id]!;
+    if (kind === KIND.CONTROL || kind === KIND.USER) piece = utf8.encode(text);
+    else if (kind === KIND.NORMAL) piece = utf8.encode(text.replaceAll(SPACE_ESCAPE, ' '));
     // strtol on the two hex digits of `<0xNN>`; garbage reads as 0 there too.
-    else if (type === LLAMA_TOKEN_TYPE.BYTE) piece = Uint8Array.of(parseInt(text.slice(3, 5), 16) || 0);
+    else if (kind === KIND.BYTE) piece = Uint8Array.of(parseInt(text.slice(3, 5), 16) || 0);
     // Unused and undefined tokens have no text in llama.cpp.
     else piece = EMPTY;
     this.#pieces[id] = piece;
@@ -265,7 +300,7 @@ export class LlamaTokenizer {
     let fragments: Fragment[] = [{ start: 0, end: text.length }];
     for (const id of this.#specials) {
       // Control and unknown tokens are plain text unless asked; user-defined ones are always split out.
-      if (!parseSpecial && SPECIAL_TYPES.has(this.#types[id]!)) continue;
+      if (!parseSpecial && this.#kinds[id] === KIND.CONTROL) continue;
       const needle = this.#texts[id]!;
       const next: Fragment[] = [];
       for (const fragment of fragments) {

@@ -1,5 +1,6 @@
 import { DistilleryError } from '@distillery/core';
 import type { GgufFile, GgufValue } from '../read.js';
+import { SPECIAL_ROLE_KEYS, type SpecialRole } from './control-by-text.js';
 
 /** Token types as GGUF stores them (`tokenizer.ggml.token_type`, llama.cpp's `llama_token_type`). */
 export const LLAMA_TOKEN_TYPE = {
@@ -34,6 +35,11 @@ export interface LlamaVocabulary {
   addEos?: boolean;
   /** Whether a space is put before text that starts the input or follows a special token. Default true. */
   addSpacePrefix?: boolean;
+  /**
+   * Roles whose token id the GGUF gives (`tokenizer.ggml.eot_token_id`, `fim_pre_token_id`…): llama.cpp then does
+   * not look for that role's token by its text (see control-by-text.ts). Default: none.
+   */
+  declaredSpecialRoles?: readonly SpecialRole[];
 }
 
 /** The GGUF keys read, with the {@link LlamaVocabulary} field each one fills. */
@@ -115,5 +121,12 @@ export function readLlamaVocabulary(file: GgufFile): LlamaVocabulary {
   assign('addBos', optional(file, KEYS.addBos, 'boolean'));
   assign('addEos', optional(file, KEYS.addEos, 'boolean'));
   assign('addSpacePrefix', optional(file, KEYS.addSpacePrefix, 'boolean'));
+  const declared = (Object.keys(SPECIAL_ROLE_KEYS) as SpecialRole[]).filter((role) =>
+    SPECIAL_ROLE_KEYS[role].some((key) => {
+      const id = optional(file, key, 'number');
+      return id !== undefined && Number.isInteger(id) && id >= 0 && id < tokens.length;
+    }),
+  );
+  if (declared.length > 0) vocab.declaredSpecialRoles = declared;
   return vocab;
 }
