@@ -61,8 +61,8 @@ function kindOfType(type: number): number {
 const utf8 = new TextEncoder();
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
-function badInput(field: string, value: unknown, expected: string): DistilleryError {
-  return new DistilleryError('E_BAD_INPUT', `${field} is ${JSON.stringify(value)}, expected ${expected}`, { field, value, expected });
+function badValue(field: string, value: unknown, expected: string): DistilleryError {
+  return new DistilleryError('E_BAD_VALUE', `${field} is ${JSON.stringify(value)}, expected ${expected}`, { field, value, expected });
 }
 
 /** A piece of input: raw text (a range of the input) or a special token found in it. */
@@ -103,13 +103,21 @@ export class LlamaTokenizer {
       const id = vocab[field];
       if (id !== undefined && id !== null && !(Number.isInteger(id) && id >= 0 && id < vocab.tokens.length)) delete vocab[field];
     }
-    return new LlamaTokenizer(vocab);
+    try {
+      return new LlamaTokenizer(vocab);
+    } catch (error) {
+      // A vocabulary the constructor refuses (two tokens of one text) is a broken file: say which.
+      if (!(error instanceof DistilleryError)) throw error;
+      const toFileField = (text: string) => text.replace(/vocabulary\.tokens/, 'metadata["tokenizer.ggml.tokens"]');
+      const message = toFileField(error.message.replace(/^E_BAD_VALUE: /, ''));
+      throw new DistilleryError('E_CORRUPT_FILE', `${file.source}: ${message}`, { ...error.details, file: file.source, field: toFileField(String(error.details.field)) }, { cause: error });
+    }
   }
 
-  /** Builds the tokenizer from plain arrays; bad arrays or ids are `E_BAD_INPUT` naming the field. */
+  /** Builds the tokenizer from plain arrays; bad arrays or ids are `E_BAD_VALUE` naming the field. */
   constructor(vocab: LlamaVocabulary) {
     const { tokens } = vocab;
-    if (!Array.isArray(tokens) || tokens.length === 0) throw badInput('vocabulary.tokens', Array.isArray(tokens) ? '[]' : typeof tokens, 'a non-empty array of strings');
+    if (!Array.isArray(tokens) || tokens.length === 0) throw badValue('vocabulary.tokens', Array.isArray(tokens) ? '[]' : typeof tokens, 'a non-empty array of strings');
     const n = tokens.length;
     this.vocabSize = n;
     this.#texts = new Array<string>(n);
@@ -119,17 +127,17 @@ export class LlamaTokenizer {
       ['scores', vocab.scores],
       ['tokenTypes', vocab.tokenTypes],
     ] as const) {
-      if (values !== undefined && values.length !== n) throw badInput(`vocabulary.${field}.length`, values.length, `${n} (one per token)`);
+      if (values !== undefined && values.length !== n) throw badValue(`vocabulary.${field}.length`, values.length, `${n} (one per token)`);
     }
     for (let id = 0; id < n; id++) {
       let text = tokens[id];
-      if (typeof text !== 'string') throw badInput(`vocabulary.tokens[${id}]`, text, 'a string');
+      if (typeof text !== 'string') throw badValue(`vocabulary.tokens[${id}]`, text, 'a string');
       // llama.cpp renames empty pieces so they can never match text.
       if (text === '') text = `[EMPTY_${id}]`;
       this.#texts[id] = text;
       // llama.cpp refuses a vocabulary with two tokens of one text (GGML_ASSERT on the map's size).
       const earlier = this.#idByText.get(text);
-      if (earlier !== undefined) throw badInput(`vocabulary.tokens[${id}]`, text, `a piece text not already used (token ${earlier} has it)`);
+      if (earlier !== undefined) throw badValue(`vocabulary.tokens[${id}]`, text, `a piece text not already used (token ${earlier} has it)`);
       this.#idByText.set(text, id);
       if (vocab.scores) this.#scores[id] = Number(vocab.scores[id]);
       if (vocab.tokenTypes) this.#types[id] = Number(vocab.tokenTypes[id]);
@@ -144,7 +152,7 @@ export class LlamaTokenizer {
     const specialId = (field: string, id: number | null | undefined, fallback: number | undefined): number | undefined => {
       if (id === undefined) return fallback !== undefined && fallback < n ? fallback : undefined;
       if (id === null) return undefined;
-      if (!Number.isInteger(id) || id < 0 || id >= n) throw badInput(`vocabulary.${field}`, id, `an integer in [0, ${n})`);
+      if (!Number.isInteger(id) || id < 0 || id >= n) throw badValue(`vocabulary.${field}`, id, `an integer in [0, ${n})`);
       return id;
     };
     this.bosTokenId = specialId('bosTokenId', vocab.bosTokenId, 1);
@@ -177,7 +185,7 @@ export class LlamaTokenizer {
           const id = this.#byteTokens[byte]!;
           if (id >= 0) out.push(id);
           else if (unk !== undefined) out.push(unk);
-          else throw new DistilleryError('E_BAD_INPUT', `text has the byte 0x${byte.toString(16)} (in ${JSON.stringify(piece)}), which has no byte token and the vocabulary has no unknown token`, { field: 'text', value: piece, expected: 'characters the vocabulary can encode' });
+          else throw new DistilleryError('E_BAD_VALUE', `text has the byte 0x${byte.toString(16)} (in ${JSON.stringify(piece)}), which has no byte token and the vocabulary has no unknown token`, { field: 'text', value: piece, expected: 'characters the vocabulary can encode' });
         }
       },
     };
@@ -205,7 +213,7 @@ export class LlamaTokenizer {
 
   /** Token ids of `text`, exactly as llama.cpp's `llama_tokenize` gives them. */
   encode(text: string, options: EncodeOptions = {}): number[] {
-    if (typeof text !== 'string') throw badInput('text', typeof text, 'a string');
+    if (typeof text !== 'string') throw badValue('text', typeof text, 'a string');
     const addBos = options.addBos ?? this.addBos;
     const addEos = options.addEos ?? this.addEos;
     const out: number[] = [];
@@ -309,7 +317,7 @@ export class LlamaTokenizer {
           continue;
         }
         // Search inside the fragment only, so many fragments cost one pass over the text per special token.
-        const part = text.slice(fragment.start, fragment.end);
+        const part = fragment.start === 0 && fragment.end === text.length ? text : text.slice(fragment.start, fragment.end);
         let from = 0;
         for (let match = part.indexOf(needle); match >= 0; match = part.indexOf(needle, from)) {
           if (match > from) next.push({ start: fragment.start + from, end: fragment.start + match });
@@ -328,12 +336,12 @@ export class LlamaTokenizer {
   }
 
   #checkId(id: number, field: string): number {
-    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) throw badInput(field, id, `a token id in [0, ${this.vocabSize})`);
+    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) throw badValue(field, id, `a token id in [0, ${this.vocabSize})`);
     return id;
   }
 
   #required(field: string, id: number | undefined): number {
-    if (id === undefined) throw new DistilleryError('E_BAD_INPUT', `the vocabulary has no ${field} to add`, { field, value: id, expected: 'a token id' });
+    if (id === undefined) throw new DistilleryError('E_BAD_VALUE', `the vocabulary has no ${field} to add`, { field, value: id, expected: 'a token id' });
     return id;
   }
 }
