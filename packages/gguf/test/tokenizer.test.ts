@@ -91,6 +91,29 @@ describe('LlamaTokenizer rules', () => {
     expect(declared.encode('<PRE>', { addBos: false, parseSpecial: true })).not.toContain(pre);
     expect(declared.decode([pre])).toBe('<PRE>');
   });
+
+  it('strips whitespace around special tokens as llama.cpp does for phi-3 and jina, and nothing for other models', () => {
+    const pieces: [string, number, number?][] = [['\u2581', 0], ['a', 0], ['b', 0], ['<|user|>', 0, USER_DEFINED], ['<mask>', 0, USER_DEFINED]];
+    const [user, mask] = [BASE + 3, BASE + 4];
+    const plain = new LlamaTokenizer(vocabulary(pieces));
+    const phi3 = new LlamaTokenizer(vocabulary(pieces, { modelNames: { name: 'Phi-3-mini-4k-instruct' } }));
+    const jina = new LlamaTokenizer(vocabulary(pieces, { modelNames: { tokenizerPre: 'jina-v2-de' } }));
+    const text = 'a \t<|user|>\n b</s>  a<mask>';
+    const sp = BASE;
+    // Every special token is rstrip for phi-3 (</s> too; <s>, <unk>, <|endoftext|> not).
+    expect(phi3.encode(text, { addBos: false, parseSpecial: true })).toEqual([sp, BASE + 1, sp, 3 + 9, user, sp, BASE + 2, 2, sp, BASE + 1, mask]);
+    expect(phi3.encode('<s> a', { addBos: false, parseSpecial: true })).toEqual([1, sp, sp, BASE + 1]);
+    expect(plain.encode(text, { addBos: false, parseSpecial: true })).toEqual([sp, BASE + 1, sp, 3 + 9, user, sp, 3 + 10, sp, BASE + 2, 2, sp, sp, sp, BASE + 1, mask]);
+    // jina's <mask> drops the whitespace before it.
+    expect(jina.encode('a  <mask>', { addBos: false })).toEqual([sp, BASE + 1, mask]);
+    expect(plain.encode('a  <mask>', { addBos: false })).toEqual([sp, BASE + 1, sp, sp, mask]);
+  });
+
+  it('renames an empty piece as llama.cpp does, so it never matches text', () => {
+    const t = new LlamaTokenizer({ tokens: ['<unk>', '<s>', '</s>', '', '\u2581', 'a'], tokenTypes: [UNKNOWN, CONTROL, CONTROL, NORMAL, NORMAL, NORMAL] });
+    expect(t.tokenText(3)).toBe('[EMPTY_3]');
+    expect(t.encode('a', { addBos: false })).toEqual([4, 5]);
+  });
 });
 
 describe('LlamaTokenizer.fromGguf', () => {

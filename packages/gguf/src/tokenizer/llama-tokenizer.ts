@@ -2,6 +2,7 @@ import { DistilleryError } from '@distillery/core';
 import type { GgufFile } from '../read.js';
 import { controlTextsFor, FORCED_USER_DEFINED_TEXTS } from './control-by-text.js';
 import { mergeFragment, type MergeVocabulary } from './spm-merge.js';
+import { isCSpace, stripRulesFor } from './strip-rules.js';
 import { LLAMA_TOKEN_TYPE, readLlamaVocabulary, type LlamaVocabulary } from './vocabulary.js';
 
 export interface EncodeOptions {
@@ -87,6 +88,8 @@ export class LlamaTokenizer {
   readonly #scores: Float64Array;
   readonly #types: Int32Array;
   readonly #kinds: Uint8Array;
+  /** Per token: 1 drops whitespace before it, 2 after it, when it is cut out of the text (llama.cpp's LSTRIP/RSTRIP). */
+  readonly #strip: Uint8Array;
   readonly #idByText = new Map<string, number>();
   readonly #byteTokens = new Int32Array(256).fill(-1);
   /** Decoded bytes of each token, computed on first use. */
@@ -175,6 +178,20 @@ export class LlamaTokenizer {
     this.#specials = [];
     for (let id = 0; id < n; id++) if (this.#kinds[id] === KIND.CONTROL || this.#kinds[id] === KIND.USER) this.#specials.push(id);
     this.#specials.sort((a, b) => bytesOf(b) - bytesOf(a) || a - b);
+    this.#strip = new Uint8Array(n);
+    const rules = stripRulesFor(vocab.modelNames ?? {});
+    if (rules.rstripAllSpecial) for (const id of this.#specials) this.#strip[id] = STRIP_AFTER;
+    for (const [texts, set] of [
+      [rules.rstrip, (id: number) => (this.#strip[id]! |= STRIP_AFTER)],
+      [rules.notRstrip, (id: number) => (this.#strip[id]! &= ~STRIP_AFTER)],
+      [rules.lstrip, (id: number) => (this.#strip[id]! |= STRIP_BEFORE)],
+    ] as const) {
+      // llama.cpp fails to load a model that lacks one of these tokens; a missing one has nothing to strip here.
+      for (const text of texts) {
+        const id = this.#idByText.get(text);
+        if (id !== undefined) set(id);
+      }
+    }
 
     const unk = this.unknownTokenId;
     this.#merge = {
@@ -318,11 +335,15 @@ export class LlamaTokenizer {
         }
         // Search inside the fragment only, so many fragments cost one pass over the text per special token.
         const part = fragment.start === 0 && fragment.end === text.length ? text : text.slice(fragment.start, fragment.end);
+        const strip = this.#strip[id]!;
         let from = 0;
         for (let match = part.indexOf(needle); match >= 0; match = part.indexOf(needle, from)) {
-          if (match > from) next.push({ start: fragment.start + from, end: fragment.start + match });
+          let leftEnd = match;
+          if (strip & STRIP_BEFORE) while (leftEnd > from && isCSpace(part.charCodeAt(leftEnd - 1))) leftEnd--;
+          if (leftEnd > from) next.push({ start: fragment.start + from, end: fragment.start + leftEnd });
           next.push({ token: id });
           from = match + needle.length;
+          if (strip & STRIP_AFTER) while (from < part.length && isCSpace(part.charCodeAt(from))) from++;
         }
         if (from < part.length) next.push({ start: fragment.start + from, end: fragment.end });
       }
@@ -347,4 +368,6 @@ export class LlamaTokenizer {
 }
 
 const EMPTY = new Uint8Array(0);
+const STRIP_BEFORE = 1;
+const STRIP_AFTER = 2;
 const UTF8_DECODER = new TextDecoder('utf-8', { ignoreBOM: true });

@@ -1,6 +1,7 @@
 import { DistilleryError } from '@distillery/core';
 import type { GgufFile, GgufValue } from '../read.js';
 import { SPECIAL_ROLE_KEYS, type SpecialRole } from './control-by-text.js';
+import type { ModelNames } from './strip-rules.js';
 
 /** Token types as GGUF stores them (`tokenizer.ggml.token_type`, llama.cpp's `llama_token_type`). */
 export const LLAMA_TOKEN_TYPE = {
@@ -40,6 +41,11 @@ export interface LlamaVocabulary {
    * not look for that role's token by its text (see control-by-text.ts). Default: none.
    */
   declaredSpecialRoles?: readonly SpecialRole[];
+  /**
+   * `general.name`, `tokenizer.ggml.pre`, `general.architecture`: llama.cpp strips whitespace around some special
+   * tokens of some models by these (phi-3: after special tokens; see strip-rules.ts).
+   */
+  modelNames?: ModelNames;
 }
 
 /** The GGUF keys read, with the {@link LlamaVocabulary} field each one fills. */
@@ -128,5 +134,15 @@ export function readLlamaVocabulary(file: GgufFile): LlamaVocabulary {
     }),
   );
   if (declared.length > 0) vocab.declaredSpecialRoles = declared;
+  const modelNames: ModelNames = {};
+  for (const [field, key] of [
+    ['name', 'general.name'],
+    ['tokenizerPre', 'tokenizer.ggml.pre'],
+    ['architecture', 'general.architecture'],
+  ] as const) {
+    const value = file.metadata[key];
+    if (typeof value === 'string') modelNames[field] = value;
+  }
+  vocab.modelNames = modelNames;
   return vocab;
 }
