@@ -5,9 +5,9 @@ import type { Optimizer } from './contracts/optimizer.js';
 import type { Student } from './contracts/student.js';
 import type { TeacherTargets, WhiteBoxTeacher } from './contracts/teacher.js';
 import type { TensorLike } from './contracts/tensor.js';
-import { DistilleryError, badValue } from './errors.js';
+import { DistilleryError, badValue, isDistilleryError } from './errors.js';
 import { TypedEmitter } from './events.js';
-import type { Scheduler } from './schedulers.js';
+import { toSchedulers, type Scheduler, type SchedulerLike } from './schedulers.js';
 
 /**
  * Batches by (epoch, index). It must be deterministic — the same arguments give the same batch —
@@ -58,8 +58,11 @@ export interface DistillerOptions<TBatch, T extends TensorLike> {
   /** Normaliser of a batch's loss (`LossInputs.normalizer`), when it sets one. */
   normalizer?: (batch: TBatch) => number | undefined;
   epochs: number;
-  /** `lr` is required; every other key is passed to the loss as a hyper-parameter. */
-  schedules: { lr: Scheduler } & Record<string, Scheduler>;
+  /**
+   * `lr` is required; every other key is passed to the loss as a hyper-parameter. A plain number
+   * is a constant (`{ lr: cosine({ from: 1e-3, to: 1e-4 }), temperature: 4 }`).
+   */
+  schedules: { lr: SchedulerLike } & Record<string, SchedulerLike>;
   /** Called after every epoch (and at the end); returns named metrics. */
   evaluate?: (info: { epoch: number; step: number }) => Promise<Record<string, number>>;
   checkpoint?: { store: CheckpointStore; everySteps?: number };
@@ -71,7 +74,9 @@ export interface RunSummary {
   steps: number;
   epochs: number;
   stopped: boolean;
+  /** Loss of the last step trained (kept in checkpoints, so a rerun of a finished job reports it); NaN when no step ever ran. */
   lastLoss: number;
+  /** The last evaluation's metrics (kept in checkpoints too); `{}` without `evaluate`. */
   metrics: Record<string, number>;
 }
 
@@ -82,7 +87,10 @@ export interface RunSummary {
  */
 export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<DistillerEvents> {
   readonly #options: DistillerOptions<TBatch, T>;
+  readonly #schedules: { lr: Scheduler } & Record<string, Scheduler>;
   #stopRequested = false;
+  #lastLoss = Number.NaN;
+  #metrics: Record<string, number> = {};
 
   constructor(options: DistillerOptions<TBatch, T>) {
     super();
@@ -90,7 +98,8 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
     if (!(Number.isInteger(options.data.batchesPerEpoch) && options.data.batchesPerEpoch >= 1)) {
       throw badValue('data.batchesPerEpoch', options.data.batchesPerEpoch, 'an integer >= 1');
     }
-    if (!options.schedules?.lr) throw badValue('schedules.lr', undefined, 'a Scheduler');
+    if (options.schedules?.lr === undefined) throw badValue('schedules.lr', undefined, 'a Scheduler or a number (the learning rate)');
+    this.#schedules = toSchedulers('schedules', options.schedules) as { lr: Scheduler } & Record<string, Scheduler>;
     if (options.teacher && options.teacher.vocabSize !== options.student.vocabSize) {
       throw new DistilleryError(
         'E_SHAPE_MISMATCH',
@@ -121,6 +130,7 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
       student: await student.saveState(),
       optimizer: await optimizer.saveState(),
       extra: extraState?.save() ?? {},
+      progress: { lastLoss: Number.isFinite(this.#lastLoss) ? this.#lastLoss : null, metrics: this.#metrics },
       ...(hiddenLoss ? { hiddenLoss: await hiddenLoss.saveState() } : {}),
     };
     await checkpoint.store.save(state);
@@ -134,28 +144,34 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
     let step = 0;
     let startEpoch = 0;
     let startIndex = 0;
+    this.#lastLoss = Number.NaN;
+    this.#metrics = {};
     if (resume && o.checkpoint) {
       const saved = await o.checkpoint.store.load();
       if (saved) {
-        await o.student.loadState(saved.student);
-        await o.optimizer.loadState(saved.optimizer);
-        // A checkpoint without hidden-loss state cannot resume a run that has one: loadState refuses it by tensor name.
-        if (o.hiddenLoss) await o.hiddenLoss.loadState(saved.hiddenLoss ?? {});
-        o.extraState?.load(saved.extra);
+        try {
+          await o.student.loadState(saved.student);
+          await o.optimizer.loadState(saved.optimizer);
+          // A checkpoint without hidden-loss state cannot resume a run that has one: loadState refuses it by tensor name.
+          if (o.hiddenLoss) await o.hiddenLoss.loadState(saved.hiddenLoss ?? {});
+          o.extraState?.load(saved.extra);
+        } catch (error) {
+          throw doesNotFit(error, o.checkpoint.store);
+        }
         ({ step, epoch: startEpoch, batchIndex: startIndex } = saved);
+        this.#lastLoss = saved.progress?.lastLoss ?? Number.NaN;
+        this.#metrics = { ...saved.progress?.metrics };
       }
     }
     const total = this.totalSteps;
     const perEpoch = o.data.batchesPerEpoch;
-    let lastLoss = Number.NaN;
-    let metrics: Record<string, number> = {};
     for (let epoch = startEpoch; epoch < o.epochs; epoch++) {
       let epochLoss = 0;
       let epochSteps = 0;
       for (let index = epoch === startEpoch ? startIndex : 0; index < perEpoch; index++) {
         const started = performance.now();
         const hyper: Record<string, number> = {};
-        for (const [name, scheduler] of Object.entries(o.schedules)) hyper[name] = scheduler.value(step, total);
+        for (const [name, scheduler] of Object.entries(this.#schedules)) hyper[name] = scheduler.value(step, total);
         const batch = await o.data.batch(epoch, index);
         const hidden = o.hiddenLoss;
         // Old teachers take one argument: ask for hidden states only when a hidden loss needs them.
@@ -198,7 +214,7 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
         for (const [name, term] of Object.entries(output.terms)) terms[name] = await term.reduced();
         for (const [name, term] of Object.entries(hiddenOutput?.terms ?? {})) terms[name] = await term();
         step++;
-        lastLoss = loss;
+        this.#lastLoss = loss;
         epochLoss += loss;
         epochSteps++;
         this.emit('step', { step, epoch, batchIndex: index, totalSteps: total, loss, terms, hyper, ms: performance.now() - started });
@@ -208,19 +224,32 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
         if (this.#stopRequested) {
           await this.#saveCheckpoint(step, nextEpoch, nextIndex);
           this.emit('stopped', { epoch, step });
-          return { steps: step, epochs: epoch, stopped: true, lastLoss, metrics };
+          return { steps: step, epochs: epoch, stopped: true, lastLoss: this.#lastLoss, metrics: { ...this.#metrics } };
         }
         if (every && step % every === 0) await this.#saveCheckpoint(step, nextEpoch, nextIndex);
       }
       this.emit('epoch', { epoch, step, meanLoss: epochSteps ? epochLoss / epochSteps : Number.NaN });
       if (o.evaluate) {
-        metrics = await o.evaluate({ epoch, step });
+        const metrics = await o.evaluate({ epoch, step });
+        this.#metrics = metrics;
         this.emit('evaluation', { epoch, step, metrics });
       }
     }
     await this.#saveCheckpoint(step, o.epochs, 0);
-    return { steps: step, epochs: o.epochs, stopped: false, lastLoss, metrics };
+    return { steps: step, epochs: o.epochs, stopped: false, lastLoss: this.#lastLoss, metrics: { ...this.#metrics } };
   }
+}
+
+/** A checkpoint the run's student/optimiser refuses: name the file and the way to start fresh. */
+function doesNotFit(error: unknown, store: CheckpointStore): unknown {
+  if (!isDistilleryError(error)) return error;
+  const where = store.path ?? 'the checkpoint store';
+  return new DistilleryError(
+    error.code,
+    `${where} does not fit this run (${error.message.replace(/^E_[A-Z_]+: /, '')}); it was saved by a different student, optimiser or hidden loss. Start fresh with run({ resume: false }) (CLI: --no-resume), or delete or move ${where}`,
+    { ...error.details, checkpoint: store.path },
+    { cause: error },
+  );
 }
 
 function bindHiddenLoss<TBatch, T extends TensorLike>({ hiddenLoss, teacher, student }: DistillerOptions<TBatch, T>): void {

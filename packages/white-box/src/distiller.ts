@@ -1,4 +1,4 @@
-import { Distiller, type CheckpointStore, type HiddenLoss, type Loss, type Optimizer, type RunSummary, type Scheduler, type Student, type WhiteBoxTeacher } from '@distillery/core';
+import { Distiller, type CheckpointStore, type HiddenLoss, type Loss, type Optimizer, type RunSummary, type SchedulerLike, type Student, type WhiteBoxTeacher } from '@distillery/core';
 import type { GpuTensor } from '@distillery/webgpu';
 import type { TransferBatch } from './batch.js';
 import { ShuffledBatches, type ClassificationData } from './data.js';
@@ -22,7 +22,7 @@ export interface WhiteBoxDistillerOptions {
   epochs: number;
   seed: number;
   /** `lr` plus the loss's hyper-parameters (temperature, softWeight, hardWeight...). */
-  schedules: { lr: Scheduler } & Record<string, Scheduler>;
+  schedules: { lr: SchedulerLike } & Record<string, SchedulerLike>;
   checkpoint?: { store: CheckpointStore; everySteps?: number };
 }
 
