@@ -20,6 +20,8 @@ export interface TrainingCheckpoint {
    * resumed or already-finished run reports the same summary as an uninterrupted one.
    */
   progress?: { lastLoss: number | null; metrics: Record<string, number> };
+  /** Each training callback's `saveState()`, by callback name. */
+  callbacks?: Record<string, Record<string, unknown>>;
 }
 
 export interface CheckpointStore {

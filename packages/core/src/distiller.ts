@@ -1,3 +1,4 @@
+import type { TrainingCallback } from './callbacks.js';
 import type { CheckpointStore, TrainingCheckpoint } from './checkpoint.js';
 import type { HiddenLoss, HiddenLossOutput } from './contracts/hidden-loss.js';
 import type { Loss } from './contracts/loss.js';
@@ -66,6 +67,11 @@ export interface DistillerOptions<TBatch, T extends TensorLike> {
   /** Called after every epoch (and at the end); returns named metrics. */
   evaluate?: (info: { epoch: number; step: number }) => Promise<Record<string, number>>;
   checkpoint?: { store: CheckpointStore; everySteps?: number };
+  /**
+   * Hooks awaited during the run (logs, early stopping, best-model keeping...); their state is
+   * checkpointed by name. See `TrainingCallback`.
+   */
+  callbacks?: readonly TrainingCallback[];
   /** State the caller wants saved in and restored from checkpoints. */
   extraState?: { save(): Record<string, unknown>; load(state: Record<string, unknown>): void };
 }
@@ -108,6 +114,9 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
       );
     }
     if (options.hiddenLoss) bindHiddenLoss(options);
+    const names = (options.callbacks ?? []).map((c) => c.name);
+    const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+    if (duplicate !== undefined) throw badValue('callbacks', duplicate, 'callbacks with distinct names (their state is checkpointed by name)');
     this.#options = options;
   }
 
@@ -131,6 +140,7 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
       optimizer: await optimizer.saveState(),
       extra: extraState?.save() ?? {},
       progress: { lastLoss: Number.isFinite(this.#lastLoss) ? this.#lastLoss : null, metrics: this.#metrics },
+      callbacks: Object.fromEntries((this.#options.callbacks ?? []).flatMap((c) => (c.saveState ? [[c.name, c.saveState()]] : []))),
       ...(hiddenLoss ? { hiddenLoss: await hiddenLoss.saveState() } : {}),
     };
     await checkpoint.store.save(state);
@@ -146,6 +156,7 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
     let startIndex = 0;
     this.#lastLoss = Number.NaN;
     this.#metrics = {};
+    let resumed = false;
     if (resume && o.checkpoint) {
       const saved = await o.checkpoint.store.load();
       if (saved) {
@@ -155,14 +166,26 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
           // A checkpoint without hidden-loss state cannot resume a run that has one: loadState refuses it by tensor name.
           if (o.hiddenLoss) await o.hiddenLoss.loadState(saved.hiddenLoss ?? {});
           o.extraState?.load(saved.extra);
+          for (const callback of o.callbacks ?? []) callback.loadState?.(saved.callbacks?.[callback.name] ?? {});
         } catch (error) {
           throw doesNotFit(error, o.checkpoint.store);
         }
         ({ step, epoch: startEpoch, batchIndex: startIndex } = saved);
         this.#lastLoss = saved.progress?.lastLoss ?? Number.NaN;
         this.#metrics = { ...saved.progress?.metrics };
+        resumed = true;
       }
     }
+    const callbacks = o.callbacks ?? [];
+    // A fresh run starts its callbacks fresh too (state left from an earlier run() is dropped).
+    if (!resumed) for (const callback of callbacks) callback.loadState?.({});
+    const finish = async (summary: RunSummary): Promise<RunSummary> => {
+      for (const callback of callbacks) await callback.onEnd?.(summary);
+      return summary;
+    };
+    for (const callback of callbacks) await callback.onStart?.({ step, totalSteps: this.totalSteps, resumed });
+    // A run a callback already ended (an early stop) stays ended on rerun.
+    if (callbacks.some((c) => c.shouldStop?.())) return finish({ steps: step, epochs: startEpoch, stopped: true, lastLoss: this.#lastLoss, metrics: { ...this.#metrics } });
     const total = this.totalSteps;
     const perEpoch = o.data.batchesPerEpoch;
     for (let epoch = startEpoch; epoch < o.epochs; epoch++) {
@@ -217,14 +240,16 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
         this.#lastLoss = loss;
         epochLoss += loss;
         epochSteps++;
-        this.emit('step', { step, epoch, batchIndex: index, totalSteps: total, loss, terms, hyper, ms: performance.now() - started });
+        const event: StepEvent = { step, epoch, batchIndex: index, totalSteps: total, loss, terms, hyper, ms: performance.now() - started };
+        this.emit('step', event);
+        for (const callback of callbacks) await callback.onStep?.(event);
         const nextEpoch = index + 1 === perEpoch ? epoch + 1 : epoch;
         const nextIndex = index + 1 === perEpoch ? 0 : index + 1;
         const every = o.checkpoint?.everySteps;
         if (this.#stopRequested) {
           await this.#saveCheckpoint(step, nextEpoch, nextIndex);
           this.emit('stopped', { epoch, step });
-          return { steps: step, epochs: epoch, stopped: true, lastLoss: this.#lastLoss, metrics: { ...this.#metrics } };
+          return finish({ steps: step, epochs: epoch, stopped: true, lastLoss: this.#lastLoss, metrics: { ...this.#metrics } });
         }
         if (every && step % every === 0) await this.#saveCheckpoint(step, nextEpoch, nextIndex);
       }
@@ -233,10 +258,16 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
         const metrics = await o.evaluate({ epoch, step });
         this.#metrics = metrics;
         this.emit('evaluation', { epoch, step, metrics });
+        for (const callback of callbacks) await callback.onEvaluation?.({ epoch, step, metrics });
+      }
+      if (epoch + 1 < o.epochs && (this.#stopRequested || callbacks.some((c) => c.shouldStop?.()))) {
+        await this.#saveCheckpoint(step, epoch + 1, 0);
+        this.emit('stopped', { epoch, step });
+        return finish({ steps: step, epochs: epoch + 1, stopped: true, lastLoss: this.#lastLoss, metrics: { ...this.#metrics } });
       }
     }
     await this.#saveCheckpoint(step, o.epochs, 0);
-    return { steps: step, epochs: o.epochs, stopped: false, lastLoss: this.#lastLoss, metrics: { ...this.#metrics } };
+    return finish({ steps: step, epochs: o.epochs, stopped: false, lastLoss: this.#lastLoss, metrics: { ...this.#metrics } });
   }
 }
 

@@ -57,6 +57,7 @@ export class FileCheckpointStore implements CheckpointStore {
       optimizer: { step: checkpoint.optimizer.step, config: checkpoint.optimizer.config },
       extra: checkpoint.extra,
       ...(checkpoint.progress ? { progress: checkpoint.progress } : {}),
+      ...(checkpoint.callbacks ? { callbacks: checkpoint.callbacks } : {}),
     };
     await writeFileAtomic(this.path, encodeSafetensors({ tensors, metadata: { distillery: JSON.stringify(meta) } }));
   }
@@ -74,6 +75,7 @@ export class FileCheckpointStore implements CheckpointStore {
       format?: string; step: number; epoch: number; batchIndex: number; studentConfig: Record<string, unknown>;
       optimizer: { step: number; config: Record<string, unknown> }; extra: Record<string, unknown>;
       progress?: TrainingCheckpoint['progress'];
+      callbacks?: TrainingCheckpoint['callbacks'];
     };
     try {
       meta = JSON.parse(metadata.distillery ?? '');
@@ -96,6 +98,7 @@ export class FileCheckpointStore implements CheckpointStore {
       optimizer: { step: meta.optimizer.step, config: meta.optimizer.config, tensors: optimizer },
       extra: meta.extra,
       ...(meta.progress ? { progress: meta.progress } : {}),
+      ...(meta.callbacks ? { callbacks: meta.callbacks } : {}),
       ...(Object.keys(hiddenLoss).length ? { hiddenLoss } : {}),
     };
   }
