@@ -8,6 +8,7 @@ export * from './budget.js';
 export * from './openai.js';
 export * from './server.js';
 export * from './collect.js';
+export * from './export.js';
 export * from './replay.js';
 export * from './topk.js';
 export * from './step-by-step/arith.js';

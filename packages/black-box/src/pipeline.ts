@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { DistilleryError, parseConfig, type BlackBoxTeacher, type CompletionRequest, type PluginRegistry } from '@distillery/core';
 import { fileReadError, writeFileAtomic } from '@distillery/core/node';
+import { exportTrainingData, type ExportSummary } from './export.js';
 import { checkCompletionRequest } from './request-check.js';
 import { z } from 'zod';
 import { FileResponseCache } from './cache.js';
@@ -102,6 +103,11 @@ export const collectConfigSchema = z
     sampling: samplingSchema.optional(),
     /** Output JSONL (appended; resumed by default). */
     output: z.string().min(1),
+    /**
+     * Also write the records as training data after collecting: `{prompt, completion}` and
+     * `{messages}` JSONL in input order plus a dataset card, in a folder of their own.
+     */
+    export: z.object({ dir: z.string().min(1) }).strict().optional(),
     ...runSchema,
   })
   .strict();
@@ -255,6 +261,8 @@ async function readRequests(path: string, sampling: Omit<CompletionRequest, 'pro
 export interface CollectRun {
   teacher: string;
   summary: CollectSummary;
+  /** With `export` in the config: what the data folder received. */
+  export?: ExportSummary;
 }
 
 /** `distillery collect <config>`: validates the config, builds the items and the teacher, runs `collect`. */
@@ -295,7 +303,9 @@ export async function runCollectConfig(value: unknown, hooks: RunHooks = {}): Pr
       onProgress: hooks.onProgress && ((p) => hooks.onProgress!('collect', p)),
       onRetry: hooks.onRetry,
     });
-    return { teacher: teacher.name, summary };
+    // Each rerun refreshes the export (overwrite replaces only the export's own files).
+    const exported = config.export ? await exportTrainingData({ items, records: output, dir: at(base, config.export.dir), teacher: teacher.name, overwrite: true }) : undefined;
+    return { teacher: teacher.name, summary, ...(exported ? { export: exported } : {}) };
   } finally {
     await disposeTeacher(teacher);
   }

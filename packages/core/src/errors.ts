@@ -22,8 +22,10 @@ export const ERROR_CODES = {
   E_DEVICE_LOST: 'E_DEVICE_LOST',
   /** A WGSL shader failed to compile; `details.line` points at the offending line. */
   E_SHADER_COMPILE: 'E_SHADER_COMPILE',
-  /** A WebGPU validation or out-of-memory error was raised by the device. */
+  /** The device raised a WebGPU validation error for a submitted kernel chain; `details.kernel` and `details.label` name the dispatch. */
   E_GPU_VALIDATION: 'E_GPU_VALIDATION',
+  /** The device ran out of memory while a kernel chain was submitted; `details.kernel` and `details.label` name the dispatch. */
+  E_GPU_OOM: 'E_GPU_OOM',
   /** A request exceeds a device limit (storage binding size, workgroup count...); `details.limit` names it. */
   E_LIMIT_EXCEEDED: 'E_LIMIT_EXCEEDED',
   /** The adapter lacks a feature the request needs (shader-f16, timestamp-query...). */
@@ -54,15 +56,33 @@ export interface ErrorDetails {
   [key: string]: unknown;
 }
 
+/**
+ * The brand every `DistilleryError` carries. `Symbol.for` gives the same symbol in every copy of
+ * this package (ESM and CJS builds, a plugin's own nested install, a linked checkout), so errors
+ * are recognised by brand, not by which copy of the class made them.
+ */
+export const DISTILLERY_ERROR_BRAND: unique symbol = Symbol.for('distillery.error') as never;
+
 export class DistilleryError extends Error {
   override readonly name = 'DistilleryError';
   readonly code: ErrorCode;
   readonly details: ErrorDetails;
+  declare readonly [DISTILLERY_ERROR_BRAND]: true;
 
   constructor(code: ErrorCode, message: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
     super(`${code}: ${message}`, options);
     this.code = code;
     this.details = details;
+    Object.defineProperty(this, DISTILLERY_ERROR_BRAND, { value: true, enumerable: false });
+  }
+
+  /**
+   * `error instanceof DistilleryError` is true for an error from any copy of core (see the
+   * brand). Subclasses keep ordinary prototype-chain `instanceof`.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== DistilleryError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return hasBrand(value);
   }
 
   toJSON(): { name: string; code: ErrorCode; message: string; details: ErrorDetails } {
@@ -70,8 +90,16 @@ export class DistilleryError extends Error {
   }
 }
 
+function hasBrand(value: unknown): value is DistilleryError {
+  return typeof value === 'object' && value !== null && (value as { [DISTILLERY_ERROR_BRAND]?: unknown })[DISTILLERY_ERROR_BRAND] === true;
+}
+
+/**
+ * True for a `DistilleryError` (with `code`, of that code) made by any copy of `@distillery/core`
+ * — CJS or ESM, a plugin's nested install or a linked package.
+ */
 export function isDistilleryError(error: unknown, code?: ErrorCode): error is DistilleryError {
-  return error instanceof DistilleryError && (code === undefined || error.code === code);
+  return hasBrand(error) && (code === undefined || error.code === code);
 }
 
 /** Renders a value for an error message: short, never throws, never huge. */

@@ -84,6 +84,9 @@ Config (JSON; see docs/black-box.md):
                | {"stepByStep": {"dir": "...", "dataset": "svamp"|"cqa", "split": "train"|"test"}}
   output       JSONL path
   sampling     {temperature, maxTokens, stop, topLogprobs, seed}
+  export       {"dir": "data/"}: also write the records as training data there, in input order:
+               prompt-completion.jsonl ({id, prompt, completion}), messages.jsonl ({id, messages})
+               and a dataset card (README.md); the output, errors and cache stay outside it
   concurrency, timeoutMs, retry, rateLimit, budget, cache, fsync`,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('collect', argv, { 'no-resume': { type: 'boolean' }, json: { type: 'boolean' } });
@@ -106,6 +109,7 @@ Config (JSON; see docs/black-box.md):
         `${s.complete ? 'complete' : 'incomplete'}: ${s.done}/${s.total} records in ${s.output} (${s.resumed} resumed, ${s.cached} from cache, ${s.done - s.resumed - s.cached} from ${run.teacher})`,
         `spend: ${s.spend.requests} requests, ${s.spend.promptTokens + s.spend.completionTokens} tokens${s.spend.costUsd ? `, $${s.spend.costUsd.toFixed(4)}` : ''}; retries ${s.retries}; ${(s.elapsedMs / 1000).toFixed(1)} s`,
       ];
+      if (run.export) lines.push(`training data: ${run.export.rows} rows in ${run.export.dir} (prompt-completion.jsonl, messages.jsonl, README.md)${run.export.missing ? `; ${run.export.missing} inputs without a record left out` : ''}`);
       if (s.failed) lines.push(`${s.failed} failed: see ${s.errorsPath}; rerun to retry them`);
       if (s.stopped === 'budget') lines.push('stopped at the budget; raise it and rerun to continue');
       if (s.stopped === 'aborted') lines.push('interrupted; rerun to continue');
