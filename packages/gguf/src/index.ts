@@ -4,3 +4,4 @@ export { dequantize, dequantizeBytes, halfToFloat, dequantizableTypes, registerD
 export { floatToHalf, floatToBf16 } from './half.js';
 export { quantize, encodableTypes, type QuantizeOptions } from './quantize.js';
 export { writeGguf, ggufSpecOf, ggufValue, type GgufWriteSpec, type GgufTensorSpec, type GgufMetadataInput } from './write.js';
+export { LlamaTokenizer, LLAMA_TOKEN_TYPE, readLlamaVocabulary, type LlamaVocabulary, type EncodeOptions, type DecodeOptions, type DetokenizeOptions } from './tokenizer/index.js';
