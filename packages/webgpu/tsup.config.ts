@@ -2,7 +2,7 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    entry: ['src/index.ts'],
+    entry: { index: 'src/index.ts', wgsl: 'src/wgsl/index.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,
