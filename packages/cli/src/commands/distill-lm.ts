@@ -33,7 +33,7 @@ node-llama-cpp. Writes <out>/results.json and <out>/results.md.
   --out DIR   output folder (default: the config's "output", relative to the config)
   --json      print the report as JSON
 
-Config (JSON; see docs/llama.md): teacher, corpus {path, separator, heldOutFraction, trainStories,
+Config (JSON; see docs/distill-lm.md): teacher, corpus {path, separator, heldOutFraction, trainStories,
 evalStories}, context, students [{name, width, layers, heads, kvHeads, ffn}], methods, seeds, steps,
 sequences, optimizer {lr, warmupSteps, finalLrFraction, weightDecay, clipNorm}, kd {temperature,
 hardWeight}, topk {k, threads}, hidden {student, teacher, loss, weight}, evaluate {sequences, prompt,
