@@ -25,3 +25,4 @@ export * from './step-by-step/student/decode.js';
 export * from './step-by-step/student/evaluate.js';
 export * from './step-by-step/student/train.js';
 export * from './step-by-step/student/compare.js';
+export * from './lock.js';

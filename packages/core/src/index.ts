@@ -14,3 +14,4 @@ export * from './events.js';
 export * from './checkpoint.js';
 export * from './safetensors.js';
 export * from './distiller.js';
+export * from './secrets.js';
