@@ -56,15 +56,33 @@ export interface ErrorDetails {
   [key: string]: unknown;
 }
 
+/**
+ * The brand every `DistilleryError` carries. `Symbol.for` gives the same symbol in every copy of
+ * this package (ESM and CJS builds, a plugin's own nested install, a linked checkout), so errors
+ * are recognised by brand, not by which copy of the class made them.
+ */
+export const DISTILLERY_ERROR_BRAND: unique symbol = Symbol.for('distillery.error') as never;
+
 export class DistilleryError extends Error {
   override readonly name = 'DistilleryError';
   readonly code: ErrorCode;
   readonly details: ErrorDetails;
+  declare readonly [DISTILLERY_ERROR_BRAND]: true;
 
   constructor(code: ErrorCode, message: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
     super(`${code}: ${message}`, options);
     this.code = code;
     this.details = details;
+    Object.defineProperty(this, DISTILLERY_ERROR_BRAND, { value: true, enumerable: false });
+  }
+
+  /**
+   * `error instanceof DistilleryError` is true for an error from any copy of core (see the
+   * brand). Subclasses keep ordinary prototype-chain `instanceof`.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== DistilleryError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return hasBrand(value);
   }
 
   toJSON(): { name: string; code: ErrorCode; message: string; details: ErrorDetails } {
@@ -72,8 +90,16 @@ export class DistilleryError extends Error {
   }
 }
 
+function hasBrand(value: unknown): value is DistilleryError {
+  return typeof value === 'object' && value !== null && (value as { [DISTILLERY_ERROR_BRAND]?: unknown })[DISTILLERY_ERROR_BRAND] === true;
+}
+
+/**
+ * True for a `DistilleryError` (with `code`, of that code) made by any copy of `@distillery/core`
+ * — CJS or ESM, a plugin's nested install or a linked package.
+ */
 export function isDistilleryError(error: unknown, code?: ErrorCode): error is DistilleryError {
-  return error instanceof DistilleryError && (code === undefined || error.code === code);
+  return hasBrand(error) && (code === undefined || error.code === code);
 }
 
 /** Renders a value for an error message: short, never throws, never huge. */

@@ -86,6 +86,8 @@ export class FileCheckpointStore implements CheckpointStore {
       studentConfig: checkpoint.student.config,
       optimizer: { step: checkpoint.optimizer.step, config: checkpoint.optimizer.config },
       extra: checkpoint.extra,
+      ...(checkpoint.progress ? { progress: checkpoint.progress } : {}),
+      ...(checkpoint.callbacks ? { callbacks: checkpoint.callbacks } : {}),
     };
     const state = JSON.stringify(meta);
     const checksums = JSON.stringify(checksumsFor(tensors, state));
@@ -114,6 +116,8 @@ export class FileCheckpointStore implements CheckpointStore {
     let meta: {
       format?: string; step: number; epoch: number; batchIndex: number; studentConfig: Record<string, unknown>;
       optimizer: { step: number; config: Record<string, unknown> }; extra: Record<string, unknown>;
+      progress?: TrainingCheckpoint['progress'];
+      callbacks?: TrainingCheckpoint['callbacks'];
     };
     try {
       meta = JSON.parse(metadata.distillery ?? '');
@@ -137,6 +141,8 @@ export class FileCheckpointStore implements CheckpointStore {
       student: { config: meta.studentConfig, tensors: student },
       optimizer: { step: meta.optimizer.step, config: meta.optimizer.config, tensors: optimizer },
       extra: meta.extra,
+      ...(meta.progress ? { progress: meta.progress } : {}),
+      ...(meta.callbacks ? { callbacks: meta.callbacks } : {}),
       ...(Object.keys(hiddenLoss).length ? { hiddenLoss } : {}),
     };
   }

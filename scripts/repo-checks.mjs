@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// Checks of the repository as a user meets it, run by `npm test` after the workspace suites:
+// the bins are linked into this checkout (so `npx distillery` never reaches the public registry),
+// and the docs' TypeScript blocks compile (scripts/docs-check.mjs). Writes test-results-repo.json
+// for the summary line.
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const results = [];
+const check = (name, fn) => {
+  try {
+    fn();
+    results.push({ name, ok: true });
+    console.log(`ok   ${name}`);
+  } catch (error) {
+    const text = `${error.stdout ?? ''}${error.stderr ?? ''}` || String(error.message ?? error);
+    results.push({ name, ok: false });
+    console.log(`FAIL ${name}\n${text.slice(0, 4000)}`);
+  }
+};
+const node = (script, ...args) => execFileSync(process.execPath, [join(root, 'scripts', script), ...args], { cwd: root, encoding: 'utf8', stdio: 'pipe' });
+
+check('workspace bins are linked into this checkout', () => node('check-bins.mjs'));
+check('npx distillery --help runs the workspace bin', () => {
+  const out = execFileSync('npx', ['--no-install', 'distillery', '--help'], { cwd: root, encoding: 'utf8', stdio: 'pipe' });
+  if (!out.includes('Usage: distillery')) throw new Error(out);
+});
+check('npx distillery-bench --help runs the workspace bin', () => {
+  const out = execFileSync('npx', ['--no-install', 'distillery-bench', '--help'], { cwd: root, encoding: 'utf8', stdio: 'pipe' });
+  if (!out.includes('Usage: distillery-bench')) throw new Error(out);
+});
+if (existsSync(join(root, 'scripts', 'docs-check.mjs'))) check('docs: TypeScript blocks compile under strict settings', () => node('docs-check.mjs'));
+
+const passed = results.filter((r) => r.ok).length;
+const failed = results.length - passed;
+writeFileSync(
+  join(root, 'test-results-repo.json'),
+  JSON.stringify({ numPassedTests: passed, numFailedTests: failed, numPendingTests: 0, success: failed === 0, testResults: [{ name: 'repository', assertionResults: results.map((r) => ({ status: r.ok ? 'passed' : 'failed', fullName: r.name })) }] }),
+);
+console.log(`repository: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
