@@ -26,3 +26,8 @@ export * from './step-by-step/student/evaluate.js';
 export * from './step-by-step/student/train.js';
 export * from './step-by-step/student/compare.js';
 export * from './lock.js';
+export * from './pool.js';
+export * from './batch-files.js';
+export * from './shard.js';
+export * from './merge.js';
+export * from './batch-config.js';

@@ -150,6 +150,12 @@ export class OpenAITeacher implements BlackBoxTeacher {
     return body;
   }
 
+  /** The API path (after the base URL) and JSON body `complete` would send: what a batch file line holds. */
+  describeRequest(request: CompletionRequest): { route: 'chat' | 'completions'; path: string; body: Record<string, unknown> } {
+    const route = this.#route(request);
+    return { route, path: route === 'chat' ? 'chat/completions' : 'completions', body: this.#body(route, request) };
+  }
+
   async complete(request: CompletionRequest, options: { signal?: AbortSignal } = {}): Promise<Completion> {
     const route = this.#route(request);
     const url = joinApiPath(this.baseURL, route === 'chat' ? 'chat/completions' : 'completions');
