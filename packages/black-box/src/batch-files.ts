@@ -162,7 +162,15 @@ interface BatchOutputLine {
   error?: { code?: unknown; message?: unknown } | null;
 }
 
+/** The completion body of an output line: `response.body`, or (some runners) the response itself. */
+function bodyOf(line: BatchOutputLine): unknown {
+  const response = line.response as { body?: unknown; choices?: unknown } | null | undefined;
+  return response && response.body === undefined && Array.isArray(response.choices) ? response : response?.body;
+}
+
 function failureOf(line: BatchOutputLine): { kind: string; status?: number; message: string } | undefined {
+  // A runner that writes the completion as the response itself (no status_code) answered 200.
+  if (line.response && typeof line.response === 'object' && line.response.status_code === undefined && Array.isArray((line.response as { choices?: unknown }).choices) && !line.error) return undefined;
   const status = typeof line.response?.status_code === 'number' ? line.response.status_code : undefined;
   if (line.error) return { kind: typeof line.error.code === 'string' ? line.error.code : 'batch-error', ...(status === undefined ? {} : { status }), message: String(line.error.message ?? 'batch request failed') };
   if (!line.response) return { kind: 'batch-error', message: 'no response and no error' };
@@ -228,7 +236,7 @@ export async function importBatch(options: ImportBatchOptions): Promise<ImportBa
           }
           const key = requestKey(namespace, item.request);
           const failure = failureOf(line);
-          const completion = failure ? undefined : parseCompletionResponse(line.response!.body, teacher.describeRequest(item.request).route);
+          const completion = failure ? undefined : parseCompletionResponse(bodyOf(line), teacher.describeRequest(item.request).route);
           if (failure || !completion) {
             if (failedIds.has(id)) continue;
             failedIds.add(id);

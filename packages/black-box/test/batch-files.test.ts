@@ -155,6 +155,12 @@ describe('Batch API files: export → batch runner → import', () => {
     await writeFile(out, `${JSON.stringify({ custom_id: 'nobody', response: { status_code: 200, body: { choices: [{ text: 'x' }] } } })}\n{"no":"id"}\n`);
     const summary = await importBatch({ teacher: teacher(), items: items(2), inputs: [out], output: join(dir, 'r.jsonl') });
     expect(summary).toMatchObject({ unknown: 1, malformed: 1, imported: 0, missing: 2 });
+    // Some runners write the completion itself as "response" (no status_code): read as a 200.
+    const bare = join(dir, 'bare.jsonl');
+    await writeFile(bare, `${JSON.stringify({ custom_id: 'id-1', response: { object: 'text_completion', choices: [{ text: 'bare answer', finish_reason: 'stop' }] } })}\n`);
+    const read = await importBatch({ teacher: teacher(), items: items(2), inputs: [bare], output: join(dir, 'r.jsonl') });
+    expect(read).toMatchObject({ imported: 1, missing: 1 });
+    expect((await readJsonl<CollectedRecord>(join(dir, 'r.jsonl'))).records[0]!.completion.text).toBe('bare answer');
     const error = await exportBatch({ teacher: new FakeTeacher(), items: items(2), dir }).catch((e: unknown) => e);
     expect(isDistilleryError(error, 'E_BAD_CONFIG')).toBe(true);
   });
