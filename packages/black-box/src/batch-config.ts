@@ -1,3 +1,7 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DistilleryError } from '@distillery/core';
+import { runBatchJob, type BatchJobResult } from './batch-api.js';
 import { exportBatch, importBatch, type ExportBatchSummary, type ImportBatchSummary } from './batch-files.js';
 import { mergeCollections, type MergeReport } from './merge.js';
 import { prepareCollectConfig, type RunHooks } from './pipeline.js';
@@ -44,4 +48,35 @@ export async function mergeFromConfig(options: { inputs: readonly string[]; out:
     expectedIds = prepared.items.map((item) => item.id);
   }
   return mergeCollections({ inputs: options.inputs, out: options.out, expectedIds, shards, name: options.name, overwrite: options.overwrite });
+}
+
+/**
+ * `distillery collect <config> --submit-batch DIR`: every `*.jsonl` input file in DIR (as written by
+ * `--export-batch`) goes through the teacher's Batch API (`runBatchJob`: resumable through its state
+ * file), then the outputs and error files are imported into the config's output.
+ */
+export async function submitBatchFromConfig(
+  value: unknown,
+  options: { dir: string; pollMs?: number; signal?: AbortSignal; onStatus?: (file: string, status: string) => void },
+  hooks: RunHooks = {},
+): Promise<{ jobs: BatchJobResult[]; import: ImportBatchSummary }> {
+  const prepared = await prepareCollectConfig(value, hooks);
+  try {
+    const inputs = (await readdir(options.dir)).filter((f) => f.endsWith('.jsonl') && !/\.(output|errors)\.jsonl$/.test(f)).sort();
+    if (inputs.length === 0) throw new DistilleryError('E_NOT_FOUND', `no batch input files (*.jsonl) in ${options.dir}; write them with --export-batch`, { field: 'dir', value: options.dir });
+    const jobs: BatchJobResult[] = [];
+    for (const file of inputs) {
+      jobs.push(await runBatchJob({ teacher: prepared.teacher, inputFile: join(options.dir, file), pollMs: options.pollMs, signal: options.signal, onStatus: (status) => options.onStatus?.(file, status) }));
+    }
+    const summary = await importBatch({
+      teacher: prepared.teacher,
+      items: prepared.items,
+      inputs: jobs.flatMap((j) => (j.outputPath ? [j.outputPath] : [])),
+      errorFiles: jobs.flatMap((j) => (j.errorsPath ? [j.errorsPath] : [])),
+      output: prepared.output,
+    });
+    return { jobs, import: summary };
+  } finally {
+    await disposeTeacher(prepared.teacher);
+  }
 }

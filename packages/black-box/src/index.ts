@@ -31,3 +31,4 @@ export * from './batch-files.js';
 export * from './shard.js';
 export * from './merge.js';
 export * from './batch-config.js';
+export * from './batch-api.js';

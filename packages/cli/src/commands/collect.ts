@@ -82,6 +82,8 @@ Batch APIs (OpenAI Batch API, vLLM run_batch; see docs/scale-out.md):
                                 (split at --max-requests, default 50000, and --max-bytes, default 200 MB)
   --import-batch OUT.jsonl      read batch output back into the output (repeatable), with
     [--errors ERR.jsonl]        the batch's error file(s); ids already collected are skipped
+  --submit-batch DIR            send DIR's batch files to the teacher's Batch API (files + batches
+    [--poll-ms 30000]           routes), wait, download and import; a rerun resumes the same batches
 
 Config (JSON; see docs/black-box.md):
   teacher      {"name": "openai", "baseURL": "...", "model": "...", "apiKeyEnv": "OPENAI_API_KEY"},
