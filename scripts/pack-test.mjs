@@ -84,11 +84,12 @@ try {
     .filter(({ pkg }) => packed.has(pkg.name))
     .flatMap(({ pkg }) =>
       Object.entries(pkg.exports ?? {})
-        .filter(([subpath]) => subpath !== './package.json')
+        // Code entries only (not ./package.json or data files such as the CLI's JSON Schema).
+        .filter(([subpath, conditions]) => subpath !== './package.json' && typeof conditions === 'object')
         .map(([subpath, conditions]) => ({
           specifier: subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`,
           // ESM-only entries (e.g. the vitest fixtures) cannot be required: a CJS importer skips them.
-          cjs: typeof conditions !== 'object' || 'require' in conditions || 'default' in conditions,
+          cjs: 'require' in conditions || 'default' in conditions,
         })),
     );
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Checks of the repository as a user meets it, run by `npm test` after the workspace suites:
 // the bins are linked into this checkout (so `npx distillery` never reaches the public registry),
-// and the docs' TypeScript blocks compile (scripts/docs-check.mjs). Writes test-results-repo.json
+// the docs' TypeScript blocks compile (scripts/docs-check.mjs) and the README's commands run
+// (scripts/readme-commands.mjs). Writes test-results-repo.json
 // for the summary line.
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -31,7 +32,8 @@ check('npx distillery-bench --help runs the workspace bin', () => {
   const out = execFileSync('npx', ['--no-install', 'distillery-bench', '--help'], { cwd: root, encoding: 'utf8', stdio: 'pipe' });
   if (!out.includes('Usage: distillery-bench')) throw new Error(out);
 });
-if (existsSync(join(root, 'scripts', 'docs-check.mjs'))) check('docs: TypeScript blocks compile under strict settings', () => node('docs-check.mjs'));
+check('docs: every TypeScript block compiles under strict settings against the built packages', () => node('docs-check.mjs'));
+check("README: the `npx distillery` commands run from a copy of the repository's examples", () => node('readme-commands.mjs'));
 
 const passed = results.filter((r) => r.ok).length;
 const failed = results.length - passed;

@@ -1,4 +1,9 @@
+import { rmSync } from 'node:fs';
 import { defineConfig } from 'tsup';
+
+// Cleaned here, once, not by `clean: true`: tsup's per-config clean also deletes the .d.ts files the
+// other config has already written (the two builds run concurrently).
+rmSync('dist', { recursive: true, force: true });
 
 export default defineConfig([
   {
@@ -6,7 +11,6 @@ export default defineConfig([
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,
-    // No `clean` here: the configs build in parallel and one would delete the other's output; the build script empties dist first.
     target: 'es2022',
     // wgsl-preprocessor is ESM-only without types: bundle it so the CJS build works too.
     noExternal: ['wgsl-preprocessor'],

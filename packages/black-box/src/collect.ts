@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setMaxListeners } from 'node:events';
+import { requireNotDirectory } from '@distillery/core/node';
 import { badValue, DistilleryError, isDistilleryError, type BlackBoxTeacher, type Completion, type CompletionRequest } from '@distillery/core';
 import { BudgetTracker, type Budget, type Spend } from './budget.js';
 import type { ResponseCache } from './cache.js';
@@ -170,6 +171,9 @@ export async function collect(options: CollectOptions): Promise<CollectSummary> 
     seen.add(item.id);
   }
 
+  if (typeof output !== 'string' || output === '') throw badValue('output', output, 'a file path');
+  await requireNotDirectory(output, 'output');
+  await requireNotDirectory(errorsPath, 'errorsPath');
   const lock = options.lock === false ? undefined : await acquireOutputLock(output);
   try {
     return await collectLocked(options, errorsPath, concurrency, timeoutMs, namespace, started, lock?.tookOverFrom);

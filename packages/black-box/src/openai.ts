@@ -1,5 +1,6 @@
 import { badValue, DistilleryError, safeUrlText, type BlackBoxTeacher, type ChatMessage, type Completion, type CompletionRequest, type TokenLogprob } from '@distillery/core';
 import { redact, safeUrl, TeacherRequestError } from './errors.js';
+import { checkCompletionRequest } from './request-check.js';
 import { abortedError, parseRetryAfter } from './retry.js';
 
 export interface OpenAITeacherOptions {
@@ -117,8 +118,7 @@ export class OpenAITeacher implements BlackBoxTeacher {
 
   #route(request: CompletionRequest): 'chat' | 'completions' {
     const api = this.#options.api ?? 'auto';
-    if (request.messages !== undefined && request.prompt !== undefined) throw badValue('request', 'prompt and messages', 'exactly one of prompt, messages');
-    if (request.messages === undefined && request.prompt === undefined) throw badValue('request', 'neither', 'exactly one of prompt, messages');
+    checkCompletionRequest(request as CompletionRequest & Record<string, unknown>, 'request');
     if (request.messages !== undefined && api === 'completions') throw badValue('request.messages', 'messages', 'a prompt: this teacher uses the /completions API');
     if (api === 'chat' || request.messages !== undefined) return 'chat';
     return 'completions';

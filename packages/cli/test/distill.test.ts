@@ -74,6 +74,31 @@ gpuDescribe('distillery distill', () => {
     expect(io.err).toContain('known student plugins: mlp, model');
   });
 
+  gpuTest('a plugin file named in the config adds a dataset and a callback, and the command says it runs code from it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'distill-plugin-'));
+    await writeFile(
+      join(dir, 'my-plugin.mjs'),
+      `export const plugins = [
+  { kind: 'dataset', name: 'xor', create: ({ rows = 64 }) => {
+      const features = new Float32Array(rows * 2), labels = new Int32Array(rows);
+      for (let r = 0; r < rows; r++) { const a = r % 2, b = (r >> 1) % 2; features[2 * r] = a; features[2 * r + 1] = b; labels[r] = a ^ b; }
+      return { features, labels, rows, featureSize: 2, classes: 2 };
+  } },
+  { kind: 'callback', name: 'count-steps', create: (_config, context) => {
+      let steps = 0;
+      return { name: 'count-steps', onStep: () => void steps++, onEnd: () => context.io.stderr('count-steps: ' + steps + '\\n') };
+  } },
+];\n`,
+    );
+    const file = join(dir, 'run.json');
+    await writeFile(file, JSON.stringify({ plugins: ['./my-plugin.mjs'], data: { train: { name: 'xor', rows: 32 } }, student: { name: 'mlp', hidden: [4] }, training: { epochs: 2, batchSize: 16 }, callbacks: ['count-steps'], logs: { metrics: false, curves: false } }));
+    const io = captureIO();
+    expect(await runCli(['distill', file], io), io.err).toBe(0);
+    expect(io.err).toContain(`plugins[0] is a file: running code from ${join(dir, 'my-plugin.mjs')}`);
+    expect(io.err).toContain('count-steps: 4');
+    expect(existsSync(join(dir, 'run.run', 'student.safetensors'))).toBe(true);
+  });
+
   gpuTest('runs a config end to end; a killed run resumes to the same weights; the run folder holds logs and curves', async () => {
     const root = await mkdtemp(join(tmpdir(), 'distill-e2e-'));
     const straight = join(root, 'straight');

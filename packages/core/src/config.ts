@@ -39,6 +39,11 @@ function expectedOf(issue: z.core.$ZodIssue): string {
       return `one of ${issue.values.map((v) => describeValue(v)).join(', ')}`;
     case 'unrecognized_keys':
       return `no key ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    case 'invalid_union': {
+      // zod's own message is "Invalid input": list what each alternative wanted instead.
+      const options = issue.errors.map((branch) => (branch[0] ? expectedOf(branch[0]) : 'something else'));
+      return [...new Set(options)].join(' or ');
+    }
     default:
       return issue.message;
   }

@@ -8,6 +8,7 @@ import type { CheckpointStore, TrainingCheckpoint } from './checkpoint.js';
 import type { HostTensor } from './contracts/tensor.js';
 import { CHECKSUM_METADATA_KEY, checksumsFor, removeStaleTempFiles, verifyCheckpoint } from './checkpoint-integrity.js';
 import { DistilleryError, isDistilleryError } from './errors.js';
+import { fileReadError } from './file-errors.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsContent } from './safetensors.js';
 
 /**
@@ -101,7 +102,7 @@ export class FileCheckpointStore implements CheckpointStore {
       bytes = await readFile(this.path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
+      throw fileReadError(error, this.path, 'checkpoint', 'checkpoint file') ?? error;
     }
     this.verification = 'none';
     let content: SafetensorsContent;
@@ -158,3 +159,4 @@ function warnUnverified(path: string): void {
 
 export { decodeSafetensors, encodeSafetensors };
 export { removeStaleTempFiles, verifyCheckpoint, checksumsFor, CHECKSUM_METADATA_KEY } from './checkpoint-integrity.js';
+export { fileReadError, readUserFile, requireNotDirectory } from './file-errors.js';

@@ -71,6 +71,8 @@ Runs the teacher named in the config over every input and appends one JSONL reco
 ({id, key, teacher, completion, cached, attempts, ms}). Resumes by default: ids already in the
 output are skipped, a line torn by a crash is repaired, and the response cache answers repeats.
 Failures that outlast the retries go to <output>.errors.jsonl and are retried on the next run.
+The output is locked (<output>.lock) while a run writes it: a second run on it exits 2 (E_LOCKED)
+naming the first one's pid, host and start; a lock left by a dead process is taken over.
 Relative paths in the config are resolved against the config file's folder.
 
   --no-resume   start the output over (the cache still answers repeated requests)
@@ -88,12 +90,15 @@ Batch APIs (OpenAI Batch API, vLLM run_batch; see docs/scale-out.md):
 Config (JSON; see docs/black-box.md):
   teacher      {"name": "openai", "baseURL": "...", "model": "...", "apiKeyEnv": "OPENAI_API_KEY"},
                a plugin's teacher (list its package in "plugins"), or "recorded" with input.stepByStep
+               or a pool: {"name": "openai", "model": "...", "endpoints": [{"baseURL": "...",
+               "concurrency": 8, "requestsPerMinute": 600, "weight": 1, "apiKeyEnv": "..."}, ...]}
   input        {"requests": "file.jsonl"} | {"examples": "file.jsonl", "preset": "...", "exemplars": [...]}
                | {"stepByStep": {"dir": "...", "dataset": "svamp"|"cqa", "split": "train"|"test"}}
   output       JSONL path
-               or a pool: {"name": "openai", "model": "...", "endpoints": [{"baseURL": "...",
-               "concurrency": 8, "requestsPerMinute": 600, "weight": 1, "apiKeyEnv": "..."}, ...]}
   sampling     {temperature, maxTokens, stop, topLogprobs, seed}
+  export       {"dir": "data/"}: also write the records as training data there, in input order:
+               prompt-completion.jsonl ({id, prompt, completion}), messages.jsonl ({id, messages})
+               and a dataset card (README.md); the output, errors and cache stay outside it
   concurrency, timeoutMs, retry, rateLimit, budget, cache, fsync`,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('collect', argv, { 'no-resume': { type: 'boolean' }, json: { type: 'boolean' }, shard: { type: 'string' }, ...batchFlags });
@@ -120,11 +125,15 @@ Config (JSON; see docs/black-box.md):
         `spend: ${s.spend.requests} requests, ${s.spend.promptTokens + s.spend.completionTokens} tokens${s.spend.costUsd ? `, $${s.spend.costUsd.toFixed(4)}` : ''}; retries ${s.retries}; ${(s.elapsedMs / 1000).toFixed(1)} s`,
       ];
       for (const e of s.endpoints ?? []) lines.push(formatEndpointLine(e));
+      if (run.export) lines.push(`training data: ${run.export.rows} rows in ${run.export.dir} (prompt-completion.jsonl, messages.jsonl, README.md)${run.export.missing ? `; ${run.export.missing} inputs without a record left out` : ''}`);
       if (s.failed) lines.push(`${s.failed} failed: see ${s.errorsPath}; rerun to retry them`);
       if (s.stopped === 'budget') lines.push('stopped at the budget; raise it and rerun to continue');
       if (s.stopped === 'aborted') lines.push('interrupted; rerun to continue');
       if (s.repairedBytes) lines.push(`repaired a torn last line (${s.repairedBytes} bytes) left by an earlier crash`);
       if (s.stale) lines.push(`${s.stale} existing records were made from different requests (kept; use --no-resume to redo)`);
+      if (s.repairedErrorBytes) lines.push(`repaired a torn last line (${s.repairedErrorBytes} bytes) in ${s.errorsPath}`);
+      if (s.duplicates) lines.push(`${s.duplicates} records repeat an id already in ${s.output} (two runs wrote to it at once before outputs were locked)`);
+      if (s.lockTakenOverFrom) lines.push(`took over the lock left by pid ${s.lockTakenOverFrom.pid} on ${s.lockTakenOverFrom.host} (started ${s.lockTakenOverFrom.startedAt}), which is no longer running`);
       io.stdout(`${lines.join('\n')}\n`);
     }
     if (s.stopped === 'aborted') return 130;

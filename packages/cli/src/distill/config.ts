@@ -51,7 +51,7 @@ export const distillConfigSchema = z
       .strict(),
     checkpoint: z
       .object({
-        everySteps: z.number().int().min(1).optional().describe('also checkpoint every this many steps (always at the end of every epoch that evaluates, on stop and at the end)'),
+        everySteps: z.number().int().min(1).optional().describe('also checkpoint every this many steps (a checkpoint is always written on stop, on an early stop and at the end)'),
       })
       .strict()
       .default({}),

@@ -9,6 +9,7 @@ import { distill, EnsembleTeacher, ModelTeacher, type ClassificationData, type T
 import { z } from 'zod';
 import type { CliIO } from '../command.js';
 import { loadMnist } from '../data/mnist.js';
+import { progressCallback } from './progress.js';
 import { parseTable } from './tables.js';
 
 /** What the `distill` runner hands every plugin it creates (beside `registry`). */
@@ -181,6 +182,7 @@ const trainedTeacherPlugin = definePlugin({
       lr: cosine({ from: lr, to: lr / 20 }),
       optimizer: new AdamW({ weightDecay }),
       checkpoint: new FileCheckpointStore(join(context.runDir, 'teacher.checkpoint.safetensors')),
+      callbacks: [progressCallback(context.io, 'teacher')],
     });
     await saveModel(path, model);
     return new ModelTeacher(model, 'trained-teacher');

@@ -12,6 +12,7 @@ import type { CliIO } from '../command.js';
 import { distillConfigSchema, type DistillConfig } from './config.js';
 import { metricsLog } from './logs.js';
 import { distillPlugins, type DistillContext } from './plugins.js';
+import { progressCallback } from './progress.js';
 
 /** The registry `distillery distill` resolves parts from: core's, the kernels' losses and the runner's own. */
 export function createDistillRegistry(): PluginRegistry {
@@ -67,38 +68,6 @@ async function schedule(registry: PluginRegistry, value: number | PluginSpec, pa
   return typeof value === 'number' ? value : registry.create<Scheduler>('scheduler', toSpec(value), { path });
 }
 
-/** Progress with ETA on stderr: a redrawn line on a terminal, else a line per epoch. */
-function progressCallback(io: CliIO): TrainingCallback {
-  let started = 0;
-  let firstStep = 0;
-  let lastDraw = 0;
-  const line = (step: number, total: number, status: string) => {
-    const elapsed = (performance.now() - started) / 1000;
-    const done = step - firstStep;
-    const eta = done > 0 ? (elapsed / done) * (total - step) : Number.NaN;
-    const pct = ((100 * step) / total).toFixed(0).padStart(3);
-    return `distill ${pct}% step ${step}/${total} ${elapsed.toFixed(0)}s eta ${Number.isFinite(eta) ? `${eta.toFixed(0)}s` : '?'} ${status}`;
-  };
-  return {
-    name: 'progress',
-    onStart: ({ step, totalSteps, resumed }) => {
-      started = performance.now();
-      firstStep = step;
-      if (resumed) io.stderr(`distill: resuming at step ${step}/${totalSteps}\n`);
-    },
-    onStep: (e) => {
-      const now = performance.now();
-      if (io.isTTY && (now - lastDraw > 200 || e.step === e.totalSteps)) {
-        lastDraw = now;
-        io.stderr(`\r${line(e.step, e.totalSteps, `loss ${e.loss.toFixed(4)}`).padEnd(100)}`);
-      }
-      if (!io.isTTY && e.batchIndex === 0 && e.epoch > 0) io.stderr(`${line(e.step, e.totalSteps, `loss ${e.loss.toFixed(4)}`)}\n`);
-    },
-    onEvaluation: (e) => io.stderr(`${io.isTTY ? '\r' : ''}epoch ${e.epoch + 1}: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`).join(', ')}`.padEnd(io.isTTY ? 100 : 0) + '\n'),
-    onEnd: (s) => io.stderr(`distill: ${s.stopped ? 'stopped' : 'finished'} at step ${s.steps}${Number.isFinite(s.lastLoss) ? `, last loss ${s.lastLoss.toFixed(4)}` : ''}\n`),
-  };
-}
-
 /**
  * Runs the distillation a config describes: every part by name through the plugin registry,
  * checkpoints in the run folder (a rerun resumes), logs and curves, the exported student.
@@ -122,7 +91,7 @@ export async function runDistillConfig(raw: unknown, configPath: string, options
     context.student = student;
     const { name: optimizerName, lr, ...optimizerSettings } = config.optimizer;
     const optimizer = await registry.create<never>('optimizer', { name: optimizerName, ...optimizerSettings }, { path: 'optimizer', context });
-    const callbacks: TrainingCallback[] = [progressCallback(options.io)];
+    const callbacks: TrainingCallback[] = [progressCallback(options.io, 'distill')];
     if (config.earlyStopping) callbacks.push(earlyStopping(config.earlyStopping));
     for (const [i, spec] of config.callbacks.entries()) callbacks.push(await registry.create<TrainingCallback>('callback', spec, { path: `callbacks[${i}]`, context }));
     if (config.logs.metrics || config.logs.curves) callbacks.push(metricsLog(runDir, { ...config.logs, title: basename(configPath) }));
