@@ -1,12 +1,16 @@
+import { rmSync } from 'node:fs';
 import { defineConfig } from 'tsup';
+
+// Cleaned here, once, not by `clean: true`: tsup's per-config clean also deletes the .d.ts files the
+// other config has already written (the two builds run concurrently).
+rmSync('dist', { recursive: true, force: true });
 
 export default defineConfig([
   {
-    entry: ['src/index.ts'],
+    entry: { index: 'src/index.ts', wgsl: 'src/wgsl/index.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,
-    clean: true,
     target: 'es2022',
     // wgsl-preprocessor is ESM-only without types: bundle it so the CJS build works too.
     noExternal: ['wgsl-preprocessor'],

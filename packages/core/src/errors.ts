@@ -22,8 +22,10 @@ export const ERROR_CODES = {
   E_DEVICE_LOST: 'E_DEVICE_LOST',
   /** A WGSL shader failed to compile; `details.line` points at the offending line. */
   E_SHADER_COMPILE: 'E_SHADER_COMPILE',
-  /** A WebGPU validation or out-of-memory error was raised by the device. */
+  /** The device raised a WebGPU validation error for a submitted kernel chain; `details.kernel` and `details.label` name the dispatch. */
   E_GPU_VALIDATION: 'E_GPU_VALIDATION',
+  /** The device ran out of memory while a kernel chain was submitted; `details.kernel` and `details.label` name the dispatch. */
+  E_GPU_OOM: 'E_GPU_OOM',
   /** A request exceeds a device limit (storage binding size, workgroup count...); `details.limit` names it. */
   E_LIMIT_EXCEEDED: 'E_LIMIT_EXCEEDED',
   /** The adapter lacks a feature the request needs (shader-f16, timestamp-query...). */

@@ -1,4 +1,5 @@
 import type { KernelProgram } from '@distillery/webgpu';
+import { stableKey } from '@distillery/webgpu/wgsl';
 import { kdDivergenceMergeWgsl, kdDivergenceWgsl, type KdDivergenceMergeVariant, type KdDivergenceVariant } from './kernels/kd-loss/kd-divergence.wgsl.js';
 import { kdFinalizeWgsl, type KdFinalizeVariant } from './kernels/kd-loss/kd-finalize.wgsl.js';
 import { kdGradientWgsl, type KdGradientVariant } from './kernels/kd-loss/kd-gradient.wgsl.js';
@@ -7,19 +8,12 @@ import { rowMergeWgsl, type RowMergeVariant } from './kernels/row-stats/row-merg
 import { rowStatsWgsl, type RowStatsVariant } from './kernels/row-stats/row-stats.wgsl.js';
 import { softmaxWriteWgsl, type SoftmaxWriteVariant } from './kernels/softmax/softmax.wgsl.js';
 
-/** Every field of a variant changes the WGSL, so the cache key is all of them, in a fixed order. */
-function keyOf(variant: object): string {
-  return Object.entries(variant)
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([k, v]) => `${k}=${String(v)}`)
-    .join(',');
-}
-
 const F16: GPUFeatureName[] = ['shader-f16' as GPUFeatureName];
 const needsF16 = (variant: object) => (Object.values(variant).includes('f16') ? F16 : []);
 
 function program<V extends object>(name: string, wgsl: (v: V) => string): KernelProgram<V> {
-  return { name, cacheKey: keyOf, wgsl, requiredFeatures: needsF16 };
+  // Every field of a variant changes the WGSL, so the cache key is all of them (the kit's stable key).
+  return { name, cacheKey: stableKey, wgsl, requiredFeatures: needsF16 };
 }
 
 export const rowStatsProgram = program<RowStatsVariant>('row-stats', rowStatsWgsl);

@@ -10,3 +10,6 @@ export { wgsl } from './wgsl.js';
 export { copyProgram, recordCopy } from './kernels/copy/copy.js';
 export { scale, scaleProgram, scaleReference } from './kernels/scale/scale.js';
 export { f16BitsToNumber, numberToF16Bits, numbersToF16Bits } from './f16.js';
+export { defineKernel, hasSubgroups, stableKey, variantHash, workgroupReduce } from './wgsl/index.js';
+export type { Bindable, BindingDecl, BindingTable, Kernel, KernelContext, KernelSpec, RecordArgs, UniformTable } from './wgsl/index.js';
+export { gpuErrorChecks, setGpuErrorChecks, type GpuErrorChecks } from './gpu-errors.js';

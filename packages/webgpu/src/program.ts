@@ -1,4 +1,5 @@
 import { DistilleryError } from '@distillery/core';
+import { textHash } from './wgsl/hash.js';
 
 /**
  * A kernel's description. Only what changes the WGSL text belongs in the variant (dtype,
@@ -72,10 +73,35 @@ async function compile(device: GPUDevice, label: string, code: string, entryPoin
   return pipeline;
 }
 
-/** The compiled pipeline of a variant: compiled once per device and variant, then cached. */
+interface ProgramText {
+  code: string;
+  hash: string;
+}
+
+/** Each program object's WGSL per cache key, generated once (generation is not free, dispatches are many). */
+const texts = new WeakMap<object, Map<string, ProgramText>>();
+
+function programText<V>(program: KernelProgram<V>, variant: V, key: string): ProgramText {
+  let byKey = texts.get(program);
+  if (!byKey) texts.set(program, (byKey = new Map()));
+  let text = byKey.get(key);
+  if (!text) {
+    const code = program.wgsl(variant);
+    byKey.set(key, (text = { code, hash: textHash(code) }));
+  }
+  return text;
+}
+
+/**
+ * The compiled pipeline of a variant: compiled once per device and WGSL text, then cached. The
+ * cache key holds a hash of the WGSL, so two programs that share a name and a cache key never get
+ * each other's pipeline.
+ */
 export function getPipeline<V>(device: GPUDevice, program: KernelProgram<V>, variant: V): Promise<GPUComputePipeline> {
   const cache = cacheFor(device);
-  const key = `${program.name}|${program.cacheKey(variant)}`;
+  const name = `${program.name}|${program.cacheKey(variant)}`;
+  const { code, hash } = programText(program, variant, name);
+  const key = `${name}|${hash}`;
   const cached = cache.pipelines.get(key);
   if (cached) {
     cache.stats.hits++;
@@ -87,7 +113,7 @@ export function getPipeline<V>(device: GPUDevice, program: KernelProgram<V>, var
     }
   }
   cache.stats.misses++;
-  const pending = compile(device, key, program.wgsl(variant), program.entryPoint ?? 'main');
+  const pending = compile(device, name, code, program.entryPoint ?? 'main');
   // A failed compile is not cached: the next call reports the same error instead of a stale rejection.
   pending.catch(() => {
     cache.pipelines.delete(key);

@@ -1,5 +1,6 @@
 import { DistilleryError } from '@distillery/core';
 import { assertDeviceAlive } from './device.js';
+import { gpuError, markChecked, shouldCheck } from './gpu-errors.js';
 import { getPipeline, type KernelProgram } from './program.js';
 import { GpuTensor } from './tensor.js';
 import { packUniforms, type UniformValue } from './uniforms.js';
@@ -19,9 +20,10 @@ export interface DispatchSpec<V> {
 }
 
 interface Recorded {
-  pipeline: GPUComputePipeline;
-  bindGroup: GPUBindGroup;
+  pipeline: Promise<GPUComputePipeline>;
+  entries: GPUBindGroupEntry[];
   workgroups: readonly [number, number?, number?];
+  kernel: string;
   label: string;
 }
 
@@ -31,7 +33,7 @@ interface Recorded {
  * Dispatches in one pass see each other's writes in order.
  */
 export class CommandRecorder {
-  readonly #recorded: Promise<Recorded>[] = [];
+  readonly #recorded: Recorded[] = [];
   readonly #transient: GPUBuffer[] = [];
 
   constructor(readonly device: GPUDevice, readonly label = 'distillery') {}
@@ -65,28 +67,45 @@ export class CommandRecorder {
     spec.bindings.forEach((b, i) =>
       entries.push({ binding: first + i, resource: b instanceof GpuTensor ? { buffer: b.buffer } : 'buffer' in b ? b : { buffer: b } }),
     );
-    this.#recorded.push(
-      getPipeline(this.device, spec.program, spec.variant).then((pipeline) => ({
-        pipeline,
-        bindGroup: this.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries }),
-        workgroups: spec.workgroups,
-        label,
-      })),
-    );
+    this.#recorded.push({ pipeline: getPipeline(this.device, spec.program, spec.variant), entries, workgroups: spec.workgroups, kernel: spec.program.name, label });
     return this;
   }
 
-  async #encode(timestampWrites?: GPUComputePassTimestampWrites): Promise<GPUCommandEncoder> {
-    const recorded = await Promise.all(this.#recorded);
-    const encoder = this.device.createCommandEncoder({ label: this.label });
-    const pass = encoder.beginComputePass({ label: this.label, timestampWrites });
-    for (const r of recorded) {
-      pass.setPipeline(r.pipeline);
-      pass.setBindGroup(0, r.bindGroup);
-      pass.dispatchWorkgroups(r.workgroups[0], r.workgroups[1] ?? 1, r.workgroups[2] ?? 1);
+  /**
+   * Encodes and submits the chain. Compilation is awaited first; then bind groups, encoding and
+   * the submit happen synchronously inside error scopes (when the check mode asks for them), so
+   * the scopes catch this chain's errors and nothing else's.
+   */
+  async #run(timestampWrites?: GPUComputePassTimestampWrites, after?: (encoder: GPUCommandEncoder) => void): Promise<void> {
+    const pipelines = await Promise.all(this.#recorded.map((r) => r.pipeline));
+    const checked = shouldCheck(pipelines);
+    if (checked) {
+      this.device.pushErrorScope('out-of-memory');
+      this.device.pushErrorScope('validation');
     }
-    pass.end();
-    return encoder;
+    try {
+      const encoder = this.device.createCommandEncoder({ label: this.label });
+      const pass = encoder.beginComputePass({ label: this.label, timestampWrites });
+      this.#recorded.forEach((r, i) => {
+        const pipeline = pipelines[i]!;
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, this.device.createBindGroup({ label: r.label, layout: pipeline.getBindGroupLayout(0), entries: r.entries }));
+        pass.dispatchWorkgroups(r.workgroups[0], r.workgroups[1] ?? 1, r.workgroups[2] ?? 1);
+      });
+      pass.end();
+      after?.(encoder);
+      this.device.queue.submit([encoder.finish()]);
+    } finally {
+      if (checked) {
+        const validation = this.device.popErrorScope();
+        const oom = this.device.popErrorScope();
+        const [v, o] = await Promise.all([validation, oom]);
+        const error = v ? gpuError(v, 'validation', this.label, this.#recorded) : o ? gpuError(o, 'out-of-memory', this.label, this.#recorded) : undefined;
+        // eslint-disable-next-line no-unsafe-finally -- the device's error explains whatever else went wrong
+        if (error) throw error;
+        markChecked(pipelines);
+      }
+    }
   }
 
   #cleanup(): void {
@@ -98,8 +117,7 @@ export class CommandRecorder {
   /** Submits the chain; resolves once it is queued (not finished). */
   async submit(): Promise<void> {
     try {
-      const encoder = await this.#encode();
-      this.device.queue.submit([encoder.finish()]);
+      await this.#run();
     } finally {
       this.#cleanup();
     }
@@ -112,9 +130,8 @@ export class CommandRecorder {
   async submitTimed(): Promise<{ ms: number; source: 'timestamp' | 'wall-clock' }> {
     if (!this.device.features.has('timestamp-query')) {
       try {
-        const encoder = await this.#encode();
         const start = performance.now();
-        this.device.queue.submit([encoder.finish()]);
+        await this.#run();
         await this.device.queue.onSubmittedWorkDone();
         return { ms: performance.now() - start, source: 'wall-clock' };
       } finally {
@@ -125,10 +142,10 @@ export class CommandRecorder {
     const resolve = this.device.createBuffer({ label: `${this.label}:timestamps`, size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
     const read = this.device.createBuffer({ label: `${this.label}:timestamps-read`, size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     try {
-      const encoder = await this.#encode({ querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 });
-      encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
-      encoder.copyBufferToBuffer(resolve, 0, read, 0, 16);
-      this.device.queue.submit([encoder.finish()]);
+      await this.#run({ querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 }, (encoder) => {
+        encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
+        encoder.copyBufferToBuffer(resolve, 0, read, 0, 16);
+      });
       await read.mapAsync(GPUMapMode.READ);
       const [begin, end] = new BigUint64Array(read.getMappedRange().slice(0));
       read.unmap();

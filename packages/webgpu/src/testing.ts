@@ -9,7 +9,9 @@
  * tests are skipped with a loud warning — unless DISTILLERY_REQUIRE_GPU=1 (CI), where a missing
  * adapter fails the run.
  */
-import { describe, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
+import { getPipeline, type KernelProgram } from './program.js';
+import { stableKey, variantHash } from './wgsl/hash.js';
 import { acquireDevice, type AcquiredDevice } from './device.js';
 import { NO_ADAPTER_HELP } from './device.js';
 
@@ -84,3 +86,34 @@ export const gpuTest = test.extend<GpuFixtures>({
 
 /** `describe` that skips (loudly) when no adapter is available and GPU tests are not required. */
 export const gpuDescribe: typeof describe = (gpuAvailable ? describe : describe.skip) as typeof describe;
+
+/**
+ * One committed WGSL file per variant, named by the program and a short hash of the variant
+ * (`nn.layer-norm.3f9a0c21.wgsl`; its first line spells the variant out), so adding a variant field
+ * changes the kernel, not the names of dozens of files. Every variant also compiles on the test
+ * device (those whose features the device lacks are skipped), and a snapshot file of this program
+ * that no listed variant produces fails the run (stale files do not pile up).
+ */
+export function kernelSnapshots<V>(dir: string, program: KernelProgram<V>, variants: readonly V[]): void {
+  const folder = `${dir}/__snapshots__`;
+  const files = variants.map((variant) => `${program.name}.${variantHash(variant)}.wgsl`);
+  describe(`${program.name} WGSL`, () => {
+    variants.forEach((variant, i) => {
+      test(`snapshot ${files[i]} ${stableKey(variant)}`, async () => {
+        await expect(`// ${program.name} ${stableKey(variant)}\n${program.wgsl(variant)}`).toMatchFileSnapshot(`${folder}/${files[i]}`);
+      });
+    });
+    test('no stale snapshot of this program', async () => {
+      const { readdir } = await import('node:fs/promises');
+      const pattern = new RegExp(`^${program.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.[0-9a-f]{8}\\.wgsl$`);
+      const present = (await readdir(folder).catch(() => [] as string[])).filter((f) => pattern.test(f));
+      expect(present.filter((f) => !files.includes(f)), 'snapshot files no variant produces: delete them').toEqual([]);
+    });
+    gpuTest('every variant compiles', async ({ device }) => {
+      for (const variant of variants) {
+        if (program.requiredFeatures?.(variant).some((f) => !device.features.has(f))) continue;
+        await getPipeline(device, program, variant);
+      }
+    });
+  });
+}

@@ -1,5 +1,5 @@
 import { badValue, DistilleryError, shapeMismatch, type TeacherTargets } from '@distillery/core';
-import { recordKdLoss, type KdLossOptions } from '@distillery/kernels';
+import { recordKdLoss, type KdLossOptions, type RowLossResult } from '@distillery/kernels';
 import { recordBiasGrad, recordMatmul } from '@distillery/nn';
 import { CommandRecorder, createTensor, readTensor, type GpuTensor } from '@distillery/webgpu';
 
@@ -109,9 +109,12 @@ export async function fusedLinearKdLoss(options: FusedLinearKdOptions): Promise<
     scratch.push(t);
     return t;
   };
-  let total = 0;
   let chunks = 0;
-  const terms: Partial<Record<'soft' | 'hard', number>> = {};
+  // Each chunk's loss keeps only its summary (and [n] per-row terms) alive: its logits, gradient and
+  // scratch go back to the pool once the chunk is submitted (queue order keeps reuse safe). The
+  // summaries are read together after the last chunk, so the chunks are never serialised by a
+  // readback, and the sums are taken in float64 on the host.
+  const losses: RowLossResult[] = [];
   try {
     for (let first = 0; first < rows; first += chunkRows) {
       const n = Math.min(chunkRows, rows - first);
@@ -135,6 +138,7 @@ export async function fusedLinearKdLoss(options: FusedLinearKdOptions): Promise<
           ? { kind: 'dense', logits: teacherChunks[0]! }
           : { kind: 'topk', k: teacher.k, indices: teacherChunks[0]!, logprobs: teacherChunks[1]!, tailMass: teacherChunks[2] };
       const loss = recordKdLoss(recorder, { ...options.kd, studentLogits: logits, teacher: chunkTeacher, labels: labelsChunk, normalizer, check: 'lazy' });
+      losses.push(loss);
       const gradHiddenChunk = make(gradHidden, n, 'fused-grad-hidden-chunk');
       recordMatmul(recorder, loss.gradLogits, weight, gradHiddenChunk);
       recordMatmul(recorder, loss.gradLogits, hiddenChunk, gradWeight, { transA: true, accumulate: true });
@@ -148,13 +152,19 @@ export async function fusedLinearKdLoss(options: FusedLinearKdOptions): Promise<
         if (into) scatter.copyBufferToBuffer(loss.perRow[name].buffer, 0, into.buffer, first * 4, n * 4);
       }
       device.queue.submit([scatter.finish()]);
-      total += await loss.total();
-      for (const [name, term] of Object.entries(loss.terms)) terms[name as 'soft' | 'hard'] = (terms[name as 'soft' | 'hard'] ?? 0) + (await term.reduced());
-      loss.release();
+      loss.releaseScratch();
+      loss.gradLogits.release();
       for (const t of scratch.splice(0)) t.release();
     }
+    // One wait for the whole step: every chunk's summary is mapped at once.
+    const totals = await Promise.all(losses.map((loss) => loss.total()));
+    const terms: Partial<Record<'soft' | 'hard', number>> = {};
+    for (const loss of losses) {
+      for (const [name, term] of Object.entries(loss.terms)) terms[name as 'soft' | 'hard'] = (terms[name as 'soft' | 'hard'] ?? 0) + (await term.reduced());
+    }
+    return { total: totals.reduce((a, b) => a + b, 0), rows: normalizer, terms, chunkRows, chunks };
   } finally {
     for (const t of scratch) t.release();
+    for (const loss of losses) loss.release();
   }
-  return { total, rows: normalizer, terms, chunkRows, chunks };
 }

@@ -89,6 +89,36 @@ gpuDescribe('fused linear + KD loss', () => {
     expect(fusedPeak).toBeLessThan(unfusedPeak * 0.75);
   });
 
+  gpuTest('no chunk waits for a readback: every summary is mapped after the last chunk is submitted', async ({ device }) => {
+    const s = setup(device, 4);
+    const teacher = { kind: 'dense' as const, logits: uploadTensor(device, { shape: [ROWS, VOCAB], dtype: 'f32', data: s.teacherLogits }, 'teacher') };
+    const events: string[] = [];
+    const target = device as { createCommandEncoder: GPUDevice['createCommandEncoder'] };
+    const encode = device.createCommandEncoder;
+    target.createCommandEncoder = function (this: GPUDevice, descriptor?: GPUCommandEncoderDescriptor) {
+      events.push(`encode ${descriptor?.label ?? ''}`);
+      return encode.call(this, descriptor);
+    };
+    const map = GPUBuffer.prototype.mapAsync;
+    GPUBuffer.prototype.mapAsync = function (this: GPUBuffer, ...args: Parameters<GPUBuffer['mapAsync']>) {
+      events.push('map');
+      return map.apply(this, args);
+    };
+    try {
+      const result = await fusedLinearKdLoss({ ...s, teacher, kd: { temperature: 2, softWeight: 1, hardWeight: 0.3 }, ...grads(device), chunkRows: 64, normalizer: ROWS });
+      expect(result.chunks).toBe(4);
+      expect(Number.isFinite(result.total)).toBe(true);
+    } finally {
+      delete (target as Partial<typeof target>).createCommandEncoder;
+      if (device.createCommandEncoder !== encode) target.createCommandEncoder = encode;
+      GPUBuffer.prototype.mapAsync = map;
+    }
+    const lastScatter = events.lastIndexOf('encode fused-linear-kd:scatter');
+    expect(events.filter((e) => e === 'encode fused-linear-kd:scatter')).toHaveLength(4);
+    expect(events.slice(0, lastScatter).filter((e) => e === 'map')).toEqual([]);
+    expect(events.slice(lastScatter).filter((e) => e === 'map').length).toBeGreaterThanOrEqual(4);
+  });
+
   gpuTest('chunks are whole matmul tiles sized to the byte budget', async ({ device }) => {
     expect(chooseChunkRows(device, 4096, 32_000)).toBe(128);
     expect(chooseChunkRows(device, 100, 32_000)).toBe(100);

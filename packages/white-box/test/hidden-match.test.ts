@@ -1,8 +1,9 @@
 import { expect } from 'vitest';
 import { Rng } from '@distillery/core';
 import { readFloat32, uploadTensor, type GpuTensor } from '@distillery/webgpu';
-import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
+import { gpuDescribe, gpuTest, kernelSnapshots } from '@distillery/webgpu/testing';
 import { hiddenMatch, hiddenMatchReference, HiddenStateMatch, hiddenStateMatchReference, type HiddenMatchLoss } from '../src/index.js';
+import { hiddenMatchKernel } from '../src/kernels/hidden-match/hidden-match.wgsl.js';
 
 function randn(n: number, seed: number, scale = 1): Float32Array {
   const rng = new Rng(seed);
@@ -148,3 +149,8 @@ gpuDescribe('HiddenStateMatch', () => {
     expect(() => new HiddenStateMatch({ device, pairs: [{ student: 'a', teacher: 'b' }, { student: 'a', teacher: 'b' }] })).toThrowError('pairs[1].name must be a name no other pair has, got "a->b"');
   });
 });
+
+kernelSnapshots(`${import.meta.dirname}/../src/kernels/hidden-match`, hiddenMatchKernel, [
+  { loss: 'mse', workgroupSize: 64, subgroups: false },
+  { loss: 'cosine', workgroupSize: 64, subgroups: true },
+]);

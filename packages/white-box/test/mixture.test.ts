@@ -1,8 +1,9 @@
 import { expect } from 'vitest';
 import { Rng } from '@distillery/core';
 import { readFloat32, uploadTensor } from '@distillery/webgpu';
-import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
+import { gpuDescribe, gpuTest, kernelSnapshots } from '@distillery/webgpu/testing';
 import { mixtureLogits, mixtureLogitsReference } from '../src/index.js';
+import { mixtureKernel } from '../src/kernels/mixture/mixture.wgsl.js';
 
 gpuDescribe('ensemble mixture kernel', () => {
   gpuTest('matches the float64 reference, masked entries and fully masked members included', async ({ device }) => {
@@ -34,3 +35,8 @@ gpuDescribe('ensemble mixture kernel', () => {
     await expect(mixtureLogits([a], [1], 0)).rejects.toThrowError('temperature must be a finite number > 0, got 0');
   });
 });
+
+kernelSnapshots(`${import.meta.dirname}/../src/kernels/mixture`, mixtureKernel, [
+  { workgroupSize: 64, subgroups: false },
+  { workgroupSize: 64, subgroups: true },
+]);

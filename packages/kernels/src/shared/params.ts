@@ -1,4 +1,5 @@
 import type { UniformValue } from '@distillery/webgpu';
+import { packUniformTable, uniformStructWgsl, type UniformTable } from '@distillery/webgpu/wgsl';
 
 /**
  * The uniform struct every row kernel shares (binding 0). Only scalars, so `packUniforms` lays it
@@ -51,44 +52,43 @@ export interface RowParams {
   topkMismatch: number;
 }
 
-const FIELDS: ReadonlyArray<[keyof RowParams | 'negInf' | 'posInf', 'u32' | 'i32' | 'f32']> = [
-  ['rows', 'u32'],
-  ['rowBase', 'u32'],
-  ['totalRows', 'u32'],
-  ['vocab', 'u32'],
-  ['cols', 'u32'],
-  ['tCols', 'u32'],
-  ['zStride', 'u32'],
-  ['tStride', 'u32'],
-  ['zShift', 'u32'],
-  ['tShift', 'u32'],
-  ['gShift', 'u32'],
-  ['chunk', 'u32'],
-  ['nChunks', 'u32'],
-  ['k', 'u32'],
-  ['hasLabels', 'u32'],
-  ['ignoreIndex', 'i32'],
-  ['needT1', 'u32'],
-  ['normalizer', 'f32'],
-  ['invT', 'f32'],
-  ['softScale', 'f32'],
-  ['softLossScale', 'f32'],
-  ['hardWeight', 'f32'],
-  ['beta', 'f32'],
-  ['oneMinusBeta', 'f32'],
-  ['logBeta', 'f32'],
-  ['log1mBeta', 'f32'],
-  ['hasTailMass', 'u32'],
-  ['topkMismatch', 'u32'],
+/** The struct, in order: one table for the WGSL declaration and the host packer (the kit's). */
+const FIELDS = {
+  rows: 'u32',
+  rowBase: 'u32',
+  totalRows: 'u32',
+  vocab: 'u32',
+  cols: 'u32',
+  tCols: 'u32',
+  zStride: 'u32',
+  tStride: 'u32',
+  zShift: 'u32',
+  tShift: 'u32',
+  gShift: 'u32',
+  chunk: 'u32',
+  nChunks: 'u32',
+  k: 'u32',
+  hasLabels: 'u32',
+  ignoreIndex: 'i32',
+  needT1: 'u32',
+  normalizer: 'f32',
+  invT: 'f32',
+  softScale: 'f32',
+  softLossScale: 'f32',
+  hardWeight: 'f32',
+  beta: 'f32',
+  oneMinusBeta: 'f32',
+  // ln β and ln(1 − β) are −∞ at β = 0 or 1.
+  logBeta: { type: 'f32', nonFinite: true },
+  log1mBeta: { type: 'f32', nonFinite: true },
+  hasTailMass: 'u32',
+  topkMismatch: 'u32',
   // Infinities come in as data: WGSL cannot spell them as constants.
-  ['negInf', 'f32'],
-  ['posInf', 'f32'],
-];
+  negInf: { type: 'f32', nonFinite: true, default: -Infinity },
+  posInf: { type: 'f32', nonFinite: true, default: Infinity },
+} satisfies Record<keyof RowParams | 'negInf' | 'posInf', UniformTable[string]>;
 
-export const PARAMS_WGSL = `struct Params {
-${FIELDS.map(([name, type]) => `  ${name}: ${type},`).join('\n')}
-};
-@group(0) @binding(0) var<uniform> params: Params;`;
+export const PARAMS_WGSL = uniformStructWgsl(FIELDS);
 
 export const DEFAULT_PARAMS: RowParams = {
   rows: 0,
@@ -122,12 +122,5 @@ export const DEFAULT_PARAMS: RowParams = {
 };
 
 export function packRowParams(p: RowParams): UniformValue[] {
-  const values: Record<string, number | boolean> = { ...p, negInf: -Infinity, posInf: Infinity };
-  return FIELDS.map(([name, type]) => {
-    const raw = values[name];
-    const v = typeof raw === 'boolean' ? Number(raw) : (raw ?? 0);
-    if (type === 'f32') return { f32: v };
-    if (type === 'i32') return { i32: v };
-    return { u32: v };
-  });
+  return packUniformTable(FIELDS, p as unknown as Record<string, number | boolean>, { kernel: 'kernels row params', label: 'row params' });
 }

@@ -1,14 +1,10 @@
 import { parseConfig, type Parameter } from '@distillery/core';
-import { checkBindingSize, linearGrid, type CommandRecorder, type GpuTensor, type KernelProgram } from '@distillery/webgpu';
+import { checkBindingSize, linearGrid, type CommandRecorder, type GpuTensor } from '@distillery/webgpu';
 import { z } from 'zod';
-import { adamwWgsl, type AdamWVariant } from '../kernels/adamw/adamw.wgsl.js';
+import { adamwKernel } from '../kernels/adamw/adamw.wgsl.js';
 import { GpuOptimizer } from './base.js';
 
-export const adamwProgram: KernelProgram<AdamWVariant> = {
-  name: 'nn.adamw',
-  cacheKey: (v) => `wg${v.workgroupSize}`,
-  wgsl: adamwWgsl,
-};
+export const adamwProgram = adamwKernel;
 
 export const adamwConfigSchema = z
   .object({
@@ -49,11 +45,9 @@ export class AdamW extends GpuOptimizer {
     const { beta1, beta2, eps, weightDecay } = this.settings;
     const bc1 = 1 - beta1 ** step;
     const bc2 = 1 - beta2 ** step;
-    recorder.dispatch({
-      program: adamwProgram,
-      variant: { workgroupSize: WORKGROUP },
-      uniforms: [{ u32: count }, { f32: lr }, { f32: beta1 }, { f32: beta2 }, { f32: eps }, { f32: weightDecay }, { f32: lr / bc1 }, { f32: Math.sqrt(bc2) }],
-      bindings: [stats, param.value, param.grad, state.m!, state.v!],
+    adamwKernel.record(recorder, { workgroupSize: WORKGROUP }, {
+      uniforms: { count, lr, beta1, beta2, eps, weight_decay: weightDecay, step_size: lr / bc1, sqrt_bc2: Math.sqrt(bc2) },
+      bindings: { stats, w: param.value, grad: param.grad, m: state.m, v: state.v },
       workgroups: linearGrid(recorder.device, Math.ceil(count / WORKGROUP)),
       label: `adamw ${param.name}`,
     });

@@ -1,14 +1,10 @@
 import { parseConfig, type Parameter } from '@distillery/core';
-import { checkBindingSize, linearGrid, type CommandRecorder, type GpuTensor, type KernelProgram } from '@distillery/webgpu';
+import { checkBindingSize, linearGrid, type CommandRecorder, type GpuTensor } from '@distillery/webgpu';
 import { z } from 'zod';
-import { sgdWgsl, type SgdVariant } from '../kernels/sgd/sgd.wgsl.js';
+import { sgdKernel } from '../kernels/sgd/sgd.wgsl.js';
 import { GpuOptimizer } from './base.js';
 
-export const sgdProgram: KernelProgram<SgdVariant> = {
-  name: 'nn.sgd',
-  cacheKey: (v) => `${v.nesterov ? 'nesterov' : 'heavy-ball'}-wg${v.workgroupSize}`,
-  wgsl: sgdWgsl,
-};
+export const sgdProgram = sgdKernel;
 
 export const sgdConfigSchema = z
   .object({
@@ -45,11 +41,9 @@ export class Sgd extends GpuOptimizer {
     const count = param.value.size;
     if (count === 0) return;
     checkBindingSize(recorder.device, param.name, param.value.byteLength);
-    recorder.dispatch({
-      program: sgdProgram,
-      variant: { nesterov: this.settings.nesterov, workgroupSize: WORKGROUP },
-      uniforms: [{ u32: count }, { f32: lr }, { f32: this.settings.momentum }, { f32: this.settings.weightDecay }],
-      bindings: [stats, param.value, param.grad, state.momentum!],
+    sgdKernel.record(recorder, { nesterov: this.settings.nesterov, workgroupSize: WORKGROUP }, {
+      uniforms: { count, lr, momentum: this.settings.momentum, weight_decay: this.settings.weightDecay },
+      bindings: { stats, w: param.value, grad: param.grad, velocity: state.momentum },
       workgroups: linearGrid(recorder.device, Math.ceil(count / WORKGROUP)),
       label: `sgd ${param.name}`,
     });

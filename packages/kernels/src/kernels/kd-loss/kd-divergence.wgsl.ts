@@ -1,4 +1,4 @@
-import { wgsl } from '@distillery/webgpu';
+import { wgsl, workgroupReduce } from '@distillery/webgpu/wgsl';
 import { ROW, ROW_WORDS } from '../../shared/layout.js';
 import { PARAMS_WGSL } from '../../shared/params.js';
 import { accDecls, Bindings, elementType, enables, loadAcc, MATH_WGSL, type FloatDType } from '../../shared/wgsl-lib.js';
@@ -30,8 +30,7 @@ ${b}
 ${accDecls(vec4)}
 ${MATH_WGSL}
 const WG: u32 = ${wg}u;
-var<workgroup> sD: array<f32, WG>;
-var<workgroup> sK: array<f32, WG>;
+${workgroupReduce({ name: 'sumDK', op: 'sum', type: 'vec2<f32>', workgroupSize: wg })}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -72,20 +71,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     dAcc += hsum(select(q * (lq - lp), Acc(0.0), q == Acc(0.0)));
 #endif
   }
-  sD[lid] = dAcc;
-  sK[lid] = kAcc;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) {
-      sD[lid] = sD[lid] + sD[lid + s];
-      sK[lid] = sK[lid] + sK[lid + s];
-    }
-    workgroupBarrier();
-  }
+  let sums = sumDK(lid, vec2<f32>(dAcc, kAcc));
   if (lid == 0u) {
     let p = (row * params.nChunks + chunk) * 2u;
-    divPartials[p] = sD[0];
-    divPartials[p + 1u] = sK[0];
+    divPartials[p] = sums.x;
+    divPartials[p + 1u] = sums.y;
   }
 }
 `;

@@ -1,4 +1,4 @@
-import { wgsl } from '@distillery/webgpu';
+import { wgsl, workgroupReduce } from '@distillery/webgpu/wgsl';
 import { FLAG, ROW, ROW_WORDS, SUMMARY } from '../../shared/layout.js';
 import { PARAMS_WGSL } from '../../shared/params.js';
 import { Bindings, FLAG_WGSL } from '../../shared/wgsl-lib.js';
@@ -39,8 +39,7 @@ export function kdFinalizeWgsl({ lossPartials, rowWeights }: KdFinalizeVariant):
   return wgsl`${PARAMS_WGSL}
 ${b}${flagFn}
 const WG: u32 = ${WG}u;
-var<workgroup> sSoft: array<f32, WG>;
-var<workgroup> sHard: array<f32, WG>;
+${workgroupReduce({ name: 'sumSoftHard', op: 'sum', type: 'vec2<f32>', workgroupSize: WG })}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32) {
@@ -64,22 +63,13 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     softSum += soft;
     hardSum += hard;
   }
-  sSoft[lid] = softSum;
-  sHard[lid] = hardSum;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) {
-      sSoft[lid] = sSoft[lid] + sSoft[lid + s];
-      sHard[lid] = sHard[lid] + sHard[lid + s];
-    }
-    workgroupBarrier();
-  }
+  let sums = sumSoftHard(lid, vec2<f32>(softSum, hardSum));
   if (lid == 0u) {
     var n = params.normalizer;
     if (n <= 0.0) { n = f32(atomicLoad(&summary[${SUMMARY.count}])); }
     let inv = select(0.0, 1.0 / n, n > 0.0);
-    let soft = select(0.0, sSoft[0] * inv, n > 0.0);
-    let hard = select(0.0, sHard[0] * inv, n > 0.0);
+    let soft = select(0.0, sums.x * inv, n > 0.0);
+    let hard = select(0.0, sums.y * inv, n > 0.0);
     atomicStore(&summary[${SUMMARY.total}], bitcast<u32>(soft + hard));
     atomicStore(&summary[${SUMMARY.soft}], bitcast<u32>(soft));
     atomicStore(&summary[${SUMMARY.hard}], bitcast<u32>(hard));

@@ -1,4 +1,4 @@
-import { wgsl } from '@distillery/webgpu';
+import { wgsl, workgroupReduce } from '@distillery/webgpu/wgsl';
 import { ROW, ROW_WORDS, SUMMARY } from '../../shared/layout.js';
 import { PARAMS_WGSL } from '../../shared/params.js';
 import { accDecls, Bindings, elementType, enables, loadAcc, MATH_WGSL, storeAcc, type FloatDType } from '../../shared/wgsl-lib.js';
@@ -45,7 +45,7 @@ ${accDecls(v.vec4)}
 ${MATH_WGSL}
 const WG: u32 = ${v.workgroupSize}u;
 #if ${fwdDense}
-var<workgroup> sL: array<f32, WG>;
+${workgroupReduce({ name: 'sumLoss', op: 'sum', workgroupSize: v.workgroupSize })}
 #endif
 
 // (1 − β) q (ln(q/m) − K): the JSD gradient coefficient of one token.
@@ -139,13 +139,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
   }
 #if ${fwdDense}
-  sL[lid] = lossAcc;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { sL[lid] = sL[lid] + sL[lid + s]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { lossPartials[row * params.nChunks + chunk] = sL[0]; }
+  let loss = sumLoss(lid, lossAcc);
+  if (lid == 0u) { lossPartials[row * params.nChunks + chunk] = loss; }
 #endif
 }
 `;

@@ -1,17 +1,17 @@
 import { kdDivergenceMergeProgram, kdDivergenceProgram, kdFinalizeProgram, kdGradientProgram, kdTopkScatterProgram } from '../../programs.js';
-import { wgslSnapshots } from '../../../test/snapshots.js';
+import { kernelSnapshots } from '@distillery/webgpu/testing';
 import type { KdGradientVariant } from './kd-gradient.wgsl.js';
 
 const dir = import.meta.dirname;
 
-wgslSnapshots(dir, kdDivergenceProgram, [
+kernelSnapshots(dir, kdDivergenceProgram, [
   { student: 'f32', teacher: 'f32', vec4: true, divergence: 'reverse-kl', workgroupSize: 256 },
   { student: 'f32', teacher: 'f32', vec4: false, divergence: 'reverse-kl', workgroupSize: 256 },
   { student: 'f32', teacher: 'f32', vec4: true, divergence: 'jsd', workgroupSize: 256 },
   { student: 'f16', teacher: 'f16', vec4: false, divergence: 'jsd', workgroupSize: 8 },
 ]);
 
-wgslSnapshots(dir, kdDivergenceMergeProgram, [{ divergence: 'reverse-kl' }, { divergence: 'jsd' }]);
+kernelSnapshots(dir, kdDivergenceMergeProgram, [{ divergence: 'reverse-kl' }, { divergence: 'jsd' }]);
 
 const grad = (v: Partial<KdGradientVariant>): KdGradientVariant => ({
   student: 'f32',
@@ -25,7 +25,7 @@ const grad = (v: Partial<KdGradientVariant>): KdGradientVariant => ({
   ...v,
 });
 
-wgslSnapshots(dir, kdGradientProgram, [
+kernelSnapshots(dir, kdGradientProgram, [
   grad({}),
   grad({ vec4: false, labels: false }),
   grad({ divergence: 'reverse-kl' }),
@@ -40,14 +40,14 @@ wgslSnapshots(dir, kdGradientProgram, [
   grad({ rowWeights: true, divergence: 'jsd', student: 'f16', teacher: 'f16', grad: 'f16', workgroupSize: 8 }),
 ]);
 
-wgslSnapshots(dir, kdTopkScatterProgram, [
+kernelSnapshots(dir, kdTopkScatterProgram, [
   { student: 'f32', grad: 'f32', divergence: 'forward-kl', labels: true, rowWeights: false },
   { student: 'f32', grad: 'f32', divergence: 'reverse-kl', labels: false, rowWeights: false },
   { student: 'f16', grad: 'f16', divergence: 'jsd', labels: true, rowWeights: false },
   { student: 'f32', grad: 'f32', divergence: 'reverse-kl', labels: true, rowWeights: true },
 ]);
 
-wgslSnapshots(dir, kdFinalizeProgram, [
+kernelSnapshots(dir, kdFinalizeProgram, [
   { lossPartials: true, rowWeights: false },
   { lossPartials: false, rowWeights: false },
   { lossPartials: true, rowWeights: true },

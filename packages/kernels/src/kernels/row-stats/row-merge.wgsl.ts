@@ -1,4 +1,4 @@
-import { wgsl } from '@distillery/webgpu';
+import { wgsl, workgroupReduce } from '@distillery/webgpu/wgsl';
 import { FLAG, PARTIAL, PARTIAL_WORDS, ROW, ROW_WORDS, SUMMARY } from '../../shared/layout.js';
 import { PARAMS_WGSL } from '../../shared/params.js';
 import { accDecls, Bindings, enables, FLAG_WGSL, MATH_WGSL, type FloatDType } from '../../shared/wgsl-lib.js';
@@ -126,33 +126,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   rowstats[o + ${ROW.cOff}u] = 0.0;
 }
 #else
-var<workgroup> red: array<f32, WG>;
 var<workgroup> redM: array<Merged, WG>;
 var<workgroup> rowInfo: vec4<f32>;
 
-fn wgSum(x: f32, lid: u32) -> f32 {
-  red[lid] = x;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-
-fn wgMax(x: f32, lid: u32) -> f32 {
-  red[lid] = x;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+${workgroupReduce({ name: 'wgMax', op: 'max', workgroupSize: v.workgroupSize })}
+${workgroupReduce({ name: 'wgSum', op: 'sum', workgroupSize: v.workgroupSize })}
+${workgroupReduce({ name: 'wgSum2', op: 'sum', type: 'vec2<f32>', workgroupSize: v.workgroupSize })}
+${workgroupReduce({ name: 'wgSum3', op: 'sum', type: 'vec3<f32>', workgroupSize: v.workgroupSize })}
 
 // 1: a support atom; 0: dropped (truncated, or a flagged bad index).
 fn kept(idx: i32) -> bool {
@@ -215,9 +195,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       droppedMass += safeExp(lp);
     }
   }
-  aMax = wgMax(aMax, lid);
-  keptMass = wgSum(keptMass, lid);
-  droppedMass = wgSum(droppedMass, lid);
+  aMax = wgMax(lid, aMax);
+  let masses = wgSum2(lid, vec2<f32>(keptMass, droppedMass));
+  keptMass = masses.x;
+  droppedMass = masses.y;
 
   var aTail = params.negInf;
   var rho = 0.0;
@@ -242,7 +223,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let idx = topIdx[row * k + i];
     if (kept(idx)) { zt += safeExp(min(topLogp[row * k + i], 0.0) * invT - aAll); }
   }
-  zt = wgSum(zt, lid);
+  zt = wgSum(lid, zt);
   if (rho > 0.0) { zt += safeExp(aTail - aAll); }
   let tOk = zt > 0.0;
   let tLogZ = aAll + preciseLog(zt);
@@ -274,9 +255,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 #endif
     }
   }
-  support = wgSum(support, lid);
-  dSum = wgSum(dSum, lid);
-  kSum = wgSum(kSum, lid);
+  let sums = wgSum3(lid, vec3<f32>(support, dSum, kSum));
+  support = sums.x;
+  dSum = sums.y;
+  kSum = sums.z;
 
   if (lid == 0u) {
     let o = row * ${ROW_WORDS}u;

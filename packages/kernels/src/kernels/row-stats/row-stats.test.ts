@@ -1,10 +1,10 @@
 import { rowMergeProgram, rowStatsProgram } from '../../programs.js';
-import { wgslSnapshots } from '../../../test/snapshots.js';
+import { kernelSnapshots } from '@distillery/webgpu/testing';
 import type { RowMergeVariant } from './row-merge.wgsl.js';
 
 const dir = import.meta.dirname;
 
-wgslSnapshots(dir, rowStatsProgram, [
+kernelSnapshots(dir, rowStatsProgram, [
   { student: 'f32', teacher: null, vec4: true, workgroupSize: 256 },
   { student: 'f32', teacher: null, vec4: false, workgroupSize: 256 },
   { student: 'f32', teacher: 'f32', vec4: true, workgroupSize: 256 },
@@ -24,7 +24,7 @@ const merge = (v: Partial<RowMergeVariant>): RowMergeVariant => ({
   ...v,
 });
 
-wgslSnapshots(dir, rowMergeProgram, [
+kernelSnapshots(dir, rowMergeProgram, [
   merge({ teacher: 'none', labels: false }),
   merge({ teacher: 'none', labels: true, student: 'f16' }),
   merge({ teacher: 'dense', labels: true }),

@@ -1,7 +1,7 @@
 import { softmaxWriteProgram } from '../../programs.js';
-import { wgslSnapshots } from '../../../test/snapshots.js';
+import { kernelSnapshots } from '@distillery/webgpu/testing';
 
-wgslSnapshots(import.meta.dirname, softmaxWriteProgram, [
+kernelSnapshots(import.meta.dirname, softmaxWriteProgram, [
   { input: 'f32', output: 'f32', vec4: true, log: false, workgroupSize: 256 },
   { input: 'f32', output: 'f32', vec4: false, log: false, workgroupSize: 256 },
   { input: 'f32', output: 'f32', vec4: true, log: true, workgroupSize: 8 },

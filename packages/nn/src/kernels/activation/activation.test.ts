@@ -1,9 +1,10 @@
-import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
+import { gpuDescribe, gpuTest, kernelSnapshots } from '@distillery/webgpu/testing';
 import { describe, expect } from 'vitest';
 import { finiteDifferenceCheck, probe, randn, read, sampleIndices, upload, worstRatio } from '../../../test/helpers.js';
 import type { Activation } from '../activation-math.js';
 import type { DropoutSpec } from '../matmul/matmul.js';
 import { activate, activationBackward } from './activation.js';
+import { activationKernel } from './activation.wgsl.js';
 import { activationBackwardReference, activationReference } from './reference.js';
 
 const N = 1001;
@@ -82,3 +83,10 @@ gpuDescribe('activation + dropout kernels', () => {
     await expect(activationBackward(x, y, 'relu')).rejects.toMatchObject({ code: 'E_BAD_VALUE' });
   });
 });
+
+kernelSnapshots(import.meta.dirname, activationKernel, [
+  { activation: 'gelu', dropout: true, backward: false, workgroupSize: 256 },
+  { activation: 'relu', dropout: false, backward: false, workgroupSize: 256 },
+  { activation: 'none', dropout: true, backward: true, workgroupSize: 256 },
+  { activation: 'gelu', dropout: false, backward: true, workgroupSize: 256 },
+]);

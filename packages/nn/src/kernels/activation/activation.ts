@@ -1,15 +1,11 @@
 import { badValue, requireInteger } from '@distillery/core';
-import { checkBindingSize, CommandRecorder, createTensor, linearGrid, type GpuTensor, type KernelProgram } from '@distillery/webgpu';
+import { checkBindingSize, CommandRecorder, createTensor, linearGrid, type GpuTensor } from '@distillery/webgpu';
 import { requireDtype, requireSameDevice } from '../../checks.js';
 import type { Activation } from '../activation-math.js';
 import type { DropoutSpec } from '../matmul/matmul.js';
-import { activationCacheKey, activationWgsl, type ActivationVariant } from './activation.wgsl.js';
+import { activationKernel } from './activation.wgsl.js';
 
-export const activationProgram: KernelProgram<ActivationVariant> = {
-  name: 'nn.activation',
-  cacheKey: activationCacheKey,
-  wgsl: activationWgsl,
-};
+export const activationProgram = activationKernel;
 
 const WORKGROUP = 256;
 
@@ -27,7 +23,7 @@ function sameSize(a: GpuTensor, b: GpuTensor): void {
 
 function dropoutUniforms(dropout: DropoutSpec | undefined) {
   const p = dropout?.p ?? 0;
-  return [{ u32: dropout?.seed ?? 0 }, { u32: dropout?.step ?? 0 }, { f32: p }, { f32: 1 / (1 - p) }];
+  return { seed: dropout?.seed ?? 0, step: dropout?.step ?? 0, p, keep_scale: 1 / (1 - p) };
 }
 
 /** Records y = dropout(act(x)) elementwise. */
@@ -39,11 +35,9 @@ export function recordActivation(recorder: CommandRecorder, x: GpuTensor, y: Gpu
   const drop = checkDropout(dropout);
   if (x.size === 0) return;
   checkBindingSize(recorder.device, x.label, x.byteLength);
-  recorder.dispatch({
-    program: activationProgram,
-    variant: { activation, dropout: Boolean(drop), backward: false, workgroupSize: WORKGROUP },
-    uniforms: [{ u32: x.size }, ...dropoutUniforms(drop)],
-    bindings: [x, y],
+  activationKernel.record(recorder, { activation, dropout: Boolean(drop), backward: false, workgroupSize: WORKGROUP }, {
+    uniforms: { count: x.size, ...dropoutUniforms(drop) },
+    bindings: { x, y },
     workgroups: linearGrid(recorder.device, Math.ceil(x.size / WORKGROUP)),
     label: `${activation} ${x.label}`,
   });
@@ -68,11 +62,9 @@ export function recordActivationBackward(
   const drop = checkDropout(dropout);
   if (gradOut.size === 0) return;
   checkBindingSize(recorder.device, gradOut.label, gradOut.byteLength);
-  recorder.dispatch({
-    program: activationProgram,
-    variant: { activation, dropout: Boolean(drop), backward: true, workgroupSize: WORKGROUP },
-    uniforms: [{ u32: gradOut.size }, ...dropoutUniforms(drop)],
-    bindings: [gradOut, saved, gradIn],
+  activationKernel.record(recorder, { activation, dropout: Boolean(drop), backward: true, workgroupSize: WORKGROUP }, {
+    uniforms: { count: gradOut.size, ...dropoutUniforms(drop) },
+    bindings: { grad_out: gradOut, saved, grad_in: gradIn },
     workgroups: linearGrid(recorder.device, Math.ceil(gradOut.size / WORKGROUP)),
     label: `${activation}' ${gradOut.label}`,
   });

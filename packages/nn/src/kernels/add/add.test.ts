@@ -1,8 +1,9 @@
 import { CommandRecorder } from '@distillery/webgpu';
-import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
+import { gpuDescribe, gpuTest, kernelSnapshots } from '@distillery/webgpu/testing';
 import { expect } from 'vitest';
 import { finiteDifferenceCheck, probe, randn, read, upload } from '../../../test/helpers.js';
 import { add, recordAddInPlace } from './add.js';
+import { addKernel } from './add.wgsl.js';
 
 gpuDescribe('residual add kernel', () => {
   gpuTest('y = a + b and y += a are exact in f32', async ({ device }) => {
@@ -34,3 +35,8 @@ gpuDescribe('residual add kernel', () => {
     await expect(add(upload(device, new Float32Array(3), [3], 'a'), upload(device, new Float32Array(4), [4], 'b'))).rejects.toMatchObject({ code: 'E_BAD_VALUE' });
   });
 });
+
+kernelSnapshots(import.meta.dirname, addKernel, [
+  { inPlace: false, workgroupSize: 256 },
+  { inPlace: true, workgroupSize: 256 },
+]);

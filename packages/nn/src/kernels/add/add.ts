@@ -1,13 +1,9 @@
 import { badValue } from '@distillery/core';
-import { checkBindingSize, CommandRecorder, createTensor, linearGrid, type GpuTensor, type KernelProgram } from '@distillery/webgpu';
+import { checkBindingSize, CommandRecorder, createTensor, linearGrid, type GpuTensor } from '@distillery/webgpu';
 import { requireDtype, requireSameDevice } from '../../checks.js';
-import { addWgsl, type AddVariant } from './add.wgsl.js';
+import { addKernel } from './add.wgsl.js';
 
-export const addProgram: KernelProgram<AddVariant> = {
-  name: 'nn.add',
-  cacheKey: (v) => `${v.inPlace ? 'inplace' : 'out'}-wg${v.workgroupSize}`,
-  wgsl: addWgsl,
-};
+export const addProgram = addKernel;
 
 const WORKGROUP = 256;
 
@@ -22,11 +18,9 @@ export function recordAdd(recorder: CommandRecorder, a: GpuTensor, b: GpuTensor,
   check(a, b, y);
   if (a.size === 0) return;
   checkBindingSize(recorder.device, a.label, a.byteLength);
-  recorder.dispatch({
-    program: addProgram,
-    variant: { inPlace: false, workgroupSize: WORKGROUP },
-    uniforms: [{ u32: a.size }],
-    bindings: [a, b, y],
+  addKernel.record(recorder, { inPlace: false, workgroupSize: WORKGROUP }, {
+    uniforms: { count: a.size },
+    bindings: { a, b, y },
     workgroups: linearGrid(recorder.device, Math.ceil(a.size / WORKGROUP)),
     label: `${a.label}+${b.label}`,
   });
@@ -37,11 +31,9 @@ export function recordAddInPlace(recorder: CommandRecorder, a: GpuTensor, y: Gpu
   check(a, y);
   if (a.size === 0) return;
   checkBindingSize(recorder.device, a.label, a.byteLength);
-  recorder.dispatch({
-    program: addProgram,
-    variant: { inPlace: true, workgroupSize: WORKGROUP },
-    uniforms: [{ u32: a.size }],
-    bindings: [a, y],
+  addKernel.record(recorder, { inPlace: true, workgroupSize: WORKGROUP }, {
+    uniforms: { count: a.size },
+    bindings: { a, y },
     workgroups: linearGrid(recorder.device, Math.ceil(a.size / WORKGROUP)),
     label: `${y.label}+=${a.label}`,
   });

@@ -1,9 +1,10 @@
 import { CommandRecorder } from '@distillery/webgpu';
-import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
+import { gpuDescribe, gpuTest, kernelSnapshots } from '@distillery/webgpu/testing';
 import { expect } from 'vitest';
 import { finiteDifferenceCheck, probe, randn, read, upload, worstRatio } from '../../../test/helpers.js';
 import { matmul } from '../matmul/matmul.js';
 import { biasGrad, biasGradReference, recordBiasGrad } from './bias-grad.js';
+import { biasGradKernel } from './bias-grad.wgsl.js';
 
 gpuDescribe('bias-grad (column sum) kernel', () => {
   gpuTest('matches the float64 reference, with and without accumulation', async ({ device }) => {
@@ -39,3 +40,8 @@ gpuDescribe('bias-grad (column sum) kernel', () => {
     expect(check.worst, check.details.join('\n')).toBeLessThanOrEqual(1);
   });
 });
+
+kernelSnapshots(import.meta.dirname, biasGradKernel, [
+  { accumulate: false, workgroupSize: 64 },
+  { accumulate: true, workgroupSize: 64 },
+]);

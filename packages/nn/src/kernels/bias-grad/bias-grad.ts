@@ -1,13 +1,9 @@
 import { badValue } from '@distillery/core';
-import { checkBindingSize, CommandRecorder, createTensor, type GpuTensor, type KernelProgram } from '@distillery/webgpu';
+import { checkBindingSize, CommandRecorder, createTensor, type GpuTensor } from '@distillery/webgpu';
 import { requireDtype, requireSameDevice } from '../../checks.js';
-import { biasGradCacheKey, biasGradWgsl, type BiasGradVariant } from './bias-grad.wgsl.js';
+import { biasGradKernel } from './bias-grad.wgsl.js';
 
-export const biasGradProgram: KernelProgram<BiasGradVariant> = {
-  name: 'nn.bias-grad',
-  cacheKey: biasGradCacheKey,
-  wgsl: biasGradWgsl,
-};
+export const biasGradProgram = biasGradKernel;
 
 const WORKGROUP = 64;
 
@@ -21,11 +17,9 @@ export function recordBiasGrad(recorder: CommandRecorder, grad: GpuTensor, db: G
   if (last !== cols) throw badValue(`${grad.label}.shape`, grad.shape, `last dimension ${cols} like ${db.label}`);
   if (cols === 0) return;
   checkBindingSize(recorder.device, grad.label, grad.byteLength);
-  recorder.dispatch({
-    program: biasGradProgram,
-    variant: { accumulate, workgroupSize: WORKGROUP },
-    uniforms: [{ u32: grad.size / cols }, { u32: cols }],
-    bindings: [grad, db],
+  biasGradKernel.record(recorder, { accumulate, workgroupSize: WORKGROUP }, {
+    uniforms: { rows: grad.size / cols, cols },
+    bindings: { grad, db },
     workgroups: [Math.ceil(cols / WORKGROUP)],
     label: `Σrows ${grad.label}`,
   });

@@ -1,7 +1,8 @@
-import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
+import { gpuDescribe, gpuTest, kernelSnapshots } from '@distillery/webgpu/testing';
 import { expect } from 'vitest';
 import { finiteDifferenceCheck, probe, randn, read, upload, uploadI32, worstRatio } from '../../../test/helpers.js';
 import { embedding, embeddingBackward, embeddingBackwardReference, embeddingReference } from './embedding.js';
+import { embeddingKernel } from './embedding.wgsl.js';
 
 gpuDescribe('embedding kernels', () => {
   gpuTest('gather (with positions) and scatter-add match the float64 reference, repeated ids included', async ({ device }) => {
@@ -42,3 +43,10 @@ gpuDescribe('embedding kernels', () => {
     }
   });
 });
+
+kernelSnapshots(import.meta.dirname, embeddingKernel, [
+  { pass: 'gather', positional: true, accumulate: false, workgroupSize: 64 },
+  { pass: 'gather', positional: false, accumulate: false, workgroupSize: 64 },
+  { pass: 'scatter', positional: false, accumulate: true, workgroupSize: 64 },
+  { pass: 'position-grad', positional: true, accumulate: false, workgroupSize: 64 },
+]);

@@ -1,13 +1,9 @@
 import { badValue, requireInteger } from '@distillery/core';
-import { checkBindingSize, CommandRecorder, createTensor, linearGrid, type GpuTensor, type KernelProgram } from '@distillery/webgpu';
+import { checkBindingSize, CommandRecorder, createTensor, linearGrid, type GpuTensor } from '@distillery/webgpu';
 import { requireDtype, requireSameDevice, requireShape } from '../../checks.js';
-import { embeddingCacheKey, embeddingWgsl, type EmbeddingVariant } from './embedding.wgsl.js';
+import { embeddingKernel } from './embedding.wgsl.js';
 
-export const embeddingProgram: KernelProgram<EmbeddingVariant> = {
-  name: 'nn.embedding',
-  cacheKey: embeddingCacheKey,
-  wgsl: embeddingWgsl,
-};
+export const embeddingProgram = embeddingKernel;
 
 const WORKGROUP = 64;
 
@@ -37,11 +33,9 @@ export function recordEmbedding(recorder: CommandRecorder, ids: GpuTensor, table
   }
   if (rows === 0) return;
   checkBindingSize(recorder.device, table.label, table.byteLength);
-  recorder.dispatch({
-    program: embeddingProgram,
-    variant: { pass: 'gather', positional: Boolean(positional), accumulate: false, workgroupSize: WORKGROUP },
-    uniforms: [{ u32: rows }, { u32: dim }, { u32: vocab }, { u32: context }],
-    bindings: positional ? [ids, table, out, positional.table] : [ids, table, out],
+  embeddingKernel.record(recorder, { pass: 'gather', positional: Boolean(positional), accumulate: false, workgroupSize: WORKGROUP }, {
+    uniforms: { rows, dim, vocab, context },
+    bindings: { ids, table, out, positions: positional ? positional.table : undefined },
     workgroups: linearGrid(recorder.device, rows),
     label: `embedding ${table.label}`,
   });
@@ -56,11 +50,9 @@ export function recordEmbeddingBackward(recorder: CommandRecorder, ids: GpuTenso
   const rows = ids.size;
   requireShape(gradOut, [rows, dim]);
   checkBindingSize(recorder.device, gradTable.label, gradTable.byteLength);
-  recorder.dispatch({
-    program: embeddingProgram,
-    variant: { pass: 'scatter', positional: false, accumulate, workgroupSize: WORKGROUP },
-    uniforms: [{ u32: rows }, { u32: dim }, { u32: vocab }, { u32: 1 }],
-    bindings: [ids, gradOut, gradTable],
+  embeddingKernel.record(recorder, { pass: 'scatter', positional: false, accumulate, workgroupSize: WORKGROUP }, {
+    uniforms: { rows, dim, vocab, context: 1 },
+    bindings: { ids, grad_out: gradOut, grad_table: gradTable },
     workgroups: linearGrid(recorder.device, vocab),
     label: `embedding' ${gradTable.label}`,
   });
@@ -73,11 +65,9 @@ export function recordPositionGrad(recorder: CommandRecorder, gradOut: GpuTensor
   const { vocab: context, dim } = tableDims(gradPositions);
   const rows = gradOut.size / dim;
   if (gradOut.shape[gradOut.shape.length - 1] !== dim) throw badValue(`${gradOut.label}.shape`, gradOut.shape, `[rows, ${dim}]`);
-  recorder.dispatch({
-    program: embeddingProgram,
-    variant: { pass: 'position-grad', positional: true, accumulate, workgroupSize: WORKGROUP },
-    uniforms: [{ u32: rows }, { u32: dim }, { u32: 0 }, { u32: context }],
-    bindings: [gradOut, gradPositions],
+  embeddingKernel.record(recorder, { pass: 'position-grad', positional: true, accumulate, workgroupSize: WORKGROUP }, {
+    uniforms: { rows, dim, vocab: 0, context },
+    bindings: { grad_out: gradOut, grad_positions: gradPositions },
     workgroups: linearGrid(recorder.device, context),
     label: `position-grad ${gradPositions.label}`,
   });

@@ -1,3 +1,5 @@
+import { defineKernel, wgsl, type BindingTable } from '@distillery/webgpu/wgsl';
+
 export interface EmbeddingVariant {
   pass: 'gather' | 'scatter' | 'position-grad';
   /** gather: also add `positions[row % context]` (learned absolute positions). */
@@ -7,9 +9,9 @@ export interface EmbeddingVariant {
   workgroupSize: number;
 }
 
-export function embeddingCacheKey(v: EmbeddingVariant): string {
-  return `${v.pass}-${v.positional ? 'pos' : 'nopos'}-${v.accumulate ? 'acc' : 'set'}-wg${v.workgroupSize}`;
-}
+const READ = { type: 'array<f32>', access: 'read' } as const;
+const WRITE = { type: 'array<f32>', access: 'read_write' } as const;
+const IDS = { type: 'array<i32>', access: 'read' } as const;
 
 /**
  * Embedding lookup and its gradient.
@@ -19,26 +21,22 @@ export function embeddingCacheKey(v: EmbeddingVariant): string {
  *   row walking the ids in order: no float atomics (WGSL has none), and the sum is deterministic;
  * - position-grad: dPositions[t, :] (+)= Σ over batch of dOut[b·context + t, :].
  */
-export function embeddingWgsl(v: EmbeddingVariant): string {
-  const WG = v.workgroupSize;
-  const header = `
-struct Params {
-  rows: u32,
-  dim: u32,
-  vocab: u32,
-  context: u32,
-};
-@group(0) @binding(0) var<uniform> params: Params;
-`;
-  const entry = `@compute @workgroup_size(${WG})
+export const embeddingKernel = defineKernel({
+  name: 'nn.embedding',
+  uniforms: { rows: 'u32', dim: 'u32', vocab: 'u32', context: 'u32' },
+  bindings: (v: EmbeddingVariant): BindingTable =>
+    v.pass === 'gather'
+      ? { ids: IDS, table: READ, out: WRITE, positions: v.positional && READ }
+      : v.pass === 'scatter'
+        ? { ids: IDS, grad_out: READ, grad_table: WRITE }
+        : { grad_out: READ, grad_positions: WRITE },
+  wgsl: (v, k) => {
+    const WG = v.workgroupSize;
+    const entry = `@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let group = wid.x + wid.y * nwg.x;`;
-  if (v.pass === 'gather') {
-    return `${header}
-@group(0) @binding(1) var<storage, read> ids: array<i32>;
-@group(0) @binding(2) var<storage, read> table: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-${v.positional ? '@group(0) @binding(4) var<storage, read> positions: array<f32>;' : ''}
+    if (v.pass === 'gather') {
+      return wgsl`${k.header}
 
 ${entry}
   let row = group;
@@ -47,16 +45,19 @@ ${entry}
   }
   let id = u32(clamp(ids[row], 0, i32(params.vocab) - 1));
   for (var d = lid; d < params.dim; d += ${WG}u) {
-    out[row * params.dim + d] = table[id * params.dim + d]${v.positional ? ' + positions[(row % params.context) * params.dim + d]' : ''};
+#if ${v.positional}
+    out[row * params.dim + d] = table[id * params.dim + d] + positions[(row % params.context) * params.dim + d];
+#else
+    out[row * params.dim + d] = table[id * params.dim + d];
+#endif
   }
 }
 `;
-  }
-  if (v.pass === 'scatter') {
-    return `${header}
-@group(0) @binding(1) var<storage, read> ids: array<i32>;
-@group(0) @binding(2) var<storage, read> grad_out: array<f32>;
-@group(0) @binding(3) var<storage, read_write> grad_table: array<f32>;
+    }
+    const [target, index] = v.pass === 'scatter' ? ['grad_table', 'token'] : ['grad_positions', 't'];
+    const store = v.accumulate ? `${target}[${index} * params.dim + d] += sum;` : `${target}[${index} * params.dim + d] = sum;`;
+    if (v.pass === 'scatter') {
+      return wgsl`${k.header}
 
 ${entry}
   let token = group;
@@ -70,14 +71,12 @@ ${entry}
         sum += grad_out[r * params.dim + d];
       }
     }
-    ${v.accumulate ? 'grad_table[token * params.dim + d] += sum;' : 'grad_table[token * params.dim + d] = sum;'}
+    ${store}
   }
 }
 `;
-  }
-  return `${header}
-@group(0) @binding(1) var<storage, read> grad_out: array<f32>;
-@group(0) @binding(2) var<storage, read_write> grad_positions: array<f32>;
+    }
+    return wgsl`${k.header}
 
 ${entry}
   let t = group;
@@ -89,8 +88,9 @@ ${entry}
     for (var r = t; r < params.rows; r += params.context) {
       sum += grad_out[r * params.dim + d];
     }
-    ${v.accumulate ? 'grad_positions[t * params.dim + d] += sum;' : 'grad_positions[t * params.dim + d] = sum;'}
+    ${store}
   }
 }
 `;
-}
+  },
+});

@@ -1,7 +1,8 @@
-import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
+import { gpuDescribe, gpuTest, kernelSnapshots } from '@distillery/webgpu/testing';
 import { expect } from 'vitest';
 import { randn, upload } from '../../../test/helpers.js';
 import { gradNorm, gradNormReference } from './grad-norm.js';
+import { gradNormFinalizeKernel, sumSquaresKernel } from './grad-norm.wgsl.js';
 
 gpuDescribe('global gradient norm', () => {
   gpuTest('matches the float64 norm over several tensors, with the clip scale', async ({ device }) => {
@@ -30,3 +31,9 @@ gpuDescribe('global gradient norm', () => {
     expect((await gradNorm([upload(device, inf, [7], 'inf')], 1)).finite).toBe(false);
   });
 });
+
+kernelSnapshots(import.meta.dirname, sumSquaresKernel, [
+  { workgroupSize: 256, subgroups: false },
+  { workgroupSize: 256, subgroups: true },
+]);
+kernelSnapshots(import.meta.dirname, gradNormFinalizeKernel, [{}]);

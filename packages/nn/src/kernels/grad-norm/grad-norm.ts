@@ -1,19 +1,10 @@
 import { requireNonNegative } from '@distillery/core';
-import { checkBindingSize, CommandRecorder, createTensor, readFloat32, type GpuTensor, type KernelProgram } from '@distillery/webgpu';
+import { checkBindingSize, CommandRecorder, createTensor, hasSubgroups, readFloat32, type GpuTensor } from '@distillery/webgpu';
 import { requireDtype } from '../../checks.js';
-import { gradNormFinalizeWgsl, NORM_PARTIALS, STATS_PER_TENSOR, sumSquaresWgsl } from './grad-norm.wgsl.js';
+import { gradNormFinalizeKernel, NORM_PARTIALS, STATS_PER_TENSOR, sumSquaresKernel } from './grad-norm.wgsl.js';
 
-export const sumSquaresProgram: KernelProgram<{ workgroupSize: number }> = {
-  name: 'nn.sum-squares',
-  cacheKey: (v) => `wg${v.workgroupSize}`,
-  wgsl: sumSquaresWgsl,
-};
-
-export const gradNormFinalizeProgram: KernelProgram<Record<string, never>> = {
-  name: 'nn.grad-norm-finalize',
-  cacheKey: () => 'v1',
-  wgsl: gradNormFinalizeWgsl,
-};
+export const sumSquaresProgram = sumSquaresKernel;
+export const gradNormFinalizeProgram = gradNormFinalizeKernel;
 
 const WORKGROUP = 256;
 
@@ -41,20 +32,16 @@ export function recordGradNorm(recorder: CommandRecorder, grads: readonly GpuTen
   grads.forEach((g, slot) => {
     requireDtype(g);
     checkBindingSize(recorder.device, g.label, g.byteLength);
-    recorder.dispatch({
-      program: sumSquaresProgram,
-      variant: { workgroupSize: WORKGROUP },
-      uniforms: [{ u32: g.size }, { u32: slot }],
-      bindings: [g, buffers.partials],
+    sumSquaresKernel.record(recorder, { workgroupSize: WORKGROUP, subgroups: hasSubgroups(recorder.device) }, {
+      uniforms: { count: g.size, slot },
+      bindings: { x: g, partials: buffers.partials },
       workgroups: [NORM_PARTIALS],
       label: `Σ² ${g.label}`,
     });
   });
-  recorder.dispatch({
-    program: gradNormFinalizeProgram,
-    variant: {},
-    uniforms: [{ u32: grads.length }, { f32: maxNorm }],
-    bindings: [buffers.partials, buffers.stats],
+  gradNormFinalizeKernel.record(recorder, {}, {
+    uniforms: { tensors: grads.length, max_norm: maxNorm },
+    bindings: { partials: buffers.partials, stats: buffers.stats },
     workgroups: [1],
     label: 'grad-norm',
   });

@@ -1,3 +1,5 @@
+import { defineKernel, wgsl, workgroupReduce } from '@distillery/webgpu/wgsl';
+
 /** Workgroups per tensor in the first pass; each writes one partial sum of squares. */
 export const NORM_PARTIALS = 32;
 /** Layout of the stats buffer the optimisers read: [Σg², clip scale, finite flag, unused, Σg² per tensor...]. */
@@ -13,21 +15,25 @@ fn is_finite(x: f32) -> bool {
 }
 `;
 
+export interface SumSquaresVariant {
+  workgroupSize: number;
+  /** The in-workgroup reduction through subgroup operations (the device has `subgroups`). */
+  subgroups?: boolean;
+}
+
 /**
  * Pass 1: partial sums of squares of one tensor, `NORM_PARTIALS` workgroups striding over it, a
- * fixed-order tree reduction in each: the result does not depend on timing, so runs replay exactly.
+ * fixed-order reduction in each: the result does not depend on timing, so runs replay exactly.
  */
-export function sumSquaresWgsl({ workgroupSize }: { workgroupSize: number }): string {
-  return `
-struct Params {
-  count: u32,
-  slot: u32,
-};
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> partials: array<f32>;
-var<workgroup> shared_sums: array<f32, ${workgroupSize}>;
-
+export const sumSquaresKernel = defineKernel({
+  name: 'nn.sum-squares',
+  uniforms: { count: 'u32', slot: 'u32' },
+  bindings: (_v: SumSquaresVariant) => ({
+    x: { type: 'array<f32>', access: 'read' },
+    partials: { type: 'array<f32>', access: 'read_write' },
+  }),
+  wgsl: ({ workgroupSize, subgroups = false }, k) => wgsl`${k.header}
+${workgroupReduce({ name: 'groupSum', op: 'sum', workgroupSize, subgroups })}
 @compute @workgroup_size(${workgroupSize})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   var sum = 0.0;
@@ -36,34 +42,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let v = x[i];
     sum += v * v;
   }
-  shared_sums[lid] = sum;
-  workgroupBarrier();
-  for (var half = ${workgroupSize / 2}u; half > 0u; half = half / 2u) {
-    if (lid < half) {
-      shared_sums[lid] += shared_sums[lid + half];
-    }
-    workgroupBarrier();
-  }
+  let total = groupSum(lid, sum);
   if (lid == 0u) {
-    partials[params.slot * ${NORM_PARTIALS}u + wid.x] = shared_sums[0];
+    partials[params.slot * ${NORM_PARTIALS}u + wid.x] = total;
   }
 }
-`;
-}
+`,
+});
 
 /**
  * Pass 2 (one workgroup): per-tensor sums, the global Σg², the clip scale
  * min(1, maxNorm / (‖g‖ + 1e-6)) (1 when maxNorm is 0) and a finite flag the update kernels obey.
  */
-export function gradNormFinalizeWgsl(): string {
-  return `
-struct Params {
-  tensors: u32,
-  max_norm: f32,
-};
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> partials: array<f32>;
-@group(0) @binding(2) var<storage, read_write> stats: array<f32>;
+export const gradNormFinalizeKernel = defineKernel({
+  name: 'nn.grad-norm-finalize',
+  uniforms: { tensors: 'u32', max_norm: { type: 'f32', nonFinite: true } },
+  bindings: (_v: Record<string, never>) => ({
+    partials: { type: 'array<f32>', access: 'read' },
+    stats: { type: 'array<f32>', access: 'read_write' },
+  }),
+  wgsl: (_v, k) => `${k.header}
 ${FINITE_WGSL}
 
 @compute @workgroup_size(64)
@@ -92,5 +90,5 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     stats[${STATS_FINITE}u] = select(0.0, 1.0, finite);
   }
 }
-`;
-}
+`,
+});

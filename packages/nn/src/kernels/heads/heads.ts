@@ -1,13 +1,9 @@
 import { badValue, requireInteger } from '@distillery/core';
-import { CommandRecorder, createTensor, linearGrid, type GpuTensor, type KernelProgram } from '@distillery/webgpu';
+import { CommandRecorder, createTensor, linearGrid, type GpuTensor } from '@distillery/webgpu';
 import { requireDtype, requireSameDevice, requireShape } from '../../checks.js';
-import { headsWgsl, type HeadsVariant } from './heads.wgsl.js';
+import { headsKernel } from './heads.wgsl.js';
 
-export const headsProgram: KernelProgram<HeadsVariant> = {
-  name: 'nn.heads',
-  cacheKey: (v) => `${v.direction}-${v.parts}-wg${v.workgroupSize}`,
-  wgsl: headsWgsl,
-};
+export const headsProgram = headsKernel;
 
 const WORKGROUP = 256;
 
@@ -30,11 +26,9 @@ function check(tokens: GpuTensor, heads: readonly GpuTensor[], s: HeadsShape): v
 function record(recorder: CommandRecorder, direction: 'split' | 'merge', tokens: GpuTensor, heads: readonly GpuTensor[], s: HeadsShape): void {
   check(tokens, heads, s);
   const count = s.batch * s.heads * s.context * s.headDim;
-  recorder.dispatch({
-    program: headsProgram,
-    variant: { direction, parts: heads.length as 1 | 3, workgroupSize: WORKGROUP },
-    uniforms: [{ u32: count }, { u32: s.context }, { u32: s.heads }, { u32: s.headDim }, { u32: s.heads * s.headDim }],
-    bindings: [tokens, ...heads],
+  headsKernel.record(recorder, { direction, parts: heads.length as 1 | 3, workgroupSize: WORKGROUP }, {
+    uniforms: { count, T: s.context, H: s.heads, dh: s.headDim, D: s.heads * s.headDim },
+    bindings: { tokens, head0: heads[0], head1: heads[1], head2: heads[2] },
     workgroups: linearGrid(recorder.device, Math.ceil(count / WORKGROUP)),
     label: `heads ${direction} ${tokens.label}`,
   });

@@ -1,3 +1,5 @@
+import { defineKernel, wgsl, type BindingDecl } from '@distillery/webgpu/wgsl';
+
 export interface HeadsVariant {
   /** `split`: [B, T, parts·H·dh] → parts × [B·H, T, dh]; `merge`: the inverse. */
   direction: 'split' | 'merge';
@@ -11,28 +13,26 @@ export interface HeadsVariant {
  * and the head-major layout the batched matmuls want, `[B·H, T, dh]` per part. The backward of a
  * split is a merge and vice versa, so the same kernel serves both directions.
  */
-export function headsWgsl(v: HeadsVariant): string {
-  const parts = Array.from({ length: v.parts }, (_, i) => i);
-  const split = v.direction === 'split';
-  const headBindings = parts.map((i) => `@group(0) @binding(${2 + i}) var<storage, ${split ? 'read_write' : 'read'}> head${i}: array<f32>;`).join('\n');
-  const tokenBinding = `@group(0) @binding(1) var<storage, ${split ? 'read' : 'read_write'}> tokens: array<f32>;`;
-  const moves = parts
-    .map((i) => {
+export const headsKernel = defineKernel({
+  name: 'nn.heads',
+  uniforms: { count: 'u32', T: 'u32', H: 'u32', dh: 'u32', D: 'u32' },
+  bindings: (v: HeadsVariant) => {
+    const split = v.direction === 'split';
+    const head: BindingDecl = { type: 'array<f32>', access: split ? 'read_write' : 'read' };
+    return {
+      tokens: { type: 'array<f32>', access: split ? 'read' : 'read_write' } as BindingDecl,
+      head0: head,
+      head1: v.parts === 3 && head,
+      head2: v.parts === 3 && head,
+    };
+  },
+  wgsl: (v, k) => {
+    const split = v.direction === 'split';
+    const moves = Array.from({ length: v.parts }, (_, i) => {
       const tokenIndex = `((b * params.T + t) * ${v.parts}u + ${i}u) * params.D + h * params.dh + e`;
       return split ? `    head${i}[i] = tokens[${tokenIndex}];` : `    tokens[${tokenIndex}] = head${i}[i];`;
-    })
-    .join('\n');
-  return `
-struct Params {
-  count: u32,
-  T: u32,
-  H: u32,
-  dh: u32,
-  D: u32,
-};
-@group(0) @binding(0) var<uniform> params: Params;
-${tokenBinding}
-${headBindings}
+    }).join('\n');
+    return wgsl`${k.header}
 
 @compute @workgroup_size(${v.workgroupSize})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -47,4 +47,5 @@ ${moves}
   }
 }
 `;
-}
+  },
+});

@@ -1,7 +1,8 @@
-import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
+import { gpuDescribe, gpuTest, kernelSnapshots } from '@distillery/webgpu/testing';
 import { expect } from 'vitest';
 import { randn, read, upload, worstRatio } from '../../../test/helpers.js';
 import { jitter, jitterReference } from './jitter.js';
+import { jitterKernel } from './jitter.wgsl.js';
 
 gpuDescribe('jitter kernel', () => {
   gpuTest('adds N(0, std²) noise that matches the float64 reference and its moments', async ({ device }) => {
@@ -28,3 +29,5 @@ gpuDescribe('jitter kernel', () => {
     expect(Array.from(await read(await jitter(upload(device, x, [100], 'x'), { std: 0, seed: 1, step: 1 })))).toEqual(Array.from(x));
   });
 });
+
+kernelSnapshots(import.meta.dirname, jitterKernel, [{ workgroupSize: 256 }]);

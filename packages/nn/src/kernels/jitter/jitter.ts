@@ -1,14 +1,10 @@
 import { requireInteger, requireNonNegative } from '@distillery/core';
-import { checkBindingSize, CommandRecorder, createTensor, linearGrid, type GpuTensor, type KernelProgram } from '@distillery/webgpu';
+import { checkBindingSize, CommandRecorder, createTensor, linearGrid, type GpuTensor } from '@distillery/webgpu';
 import { requireDtype, requireSameDevice } from '../../checks.js';
 import { normalAt, streamKey } from '../../random.js';
-import { jitterWgsl, type JitterVariant } from './jitter.wgsl.js';
+import { jitterKernel } from './jitter.wgsl.js';
 
-export const jitterProgram: KernelProgram<JitterVariant> = {
-  name: 'nn.jitter',
-  cacheKey: (v) => `wg${v.workgroupSize}`,
-  wgsl: jitterWgsl,
-};
+export const jitterProgram = jitterKernel;
 
 const WORKGROUP = 256;
 
@@ -29,11 +25,9 @@ export function recordJitter(recorder: CommandRecorder, x: GpuTensor, y: GpuTens
   requireInteger('jitter.step', step, 0, 0xffffffff);
   if (x.size === 0) return;
   checkBindingSize(recorder.device, x.label, x.byteLength);
-  recorder.dispatch({
-    program: jitterProgram,
-    variant: { workgroupSize: WORKGROUP },
-    uniforms: [{ u32: x.size }, { u32: seed }, { u32: step }, { f32: std }],
-    bindings: [x, y],
+  jitterKernel.record(recorder, { workgroupSize: WORKGROUP }, {
+    uniforms: { count: x.size, seed, step, noise_std: std },
+    bindings: { x, y },
     workgroups: linearGrid(recorder.device, Math.ceil(x.size / WORKGROUP)),
     label: `jitter ${x.label}`,
   });

@@ -1,3 +1,4 @@
+import { defineKernel, wgsl } from '@distillery/webgpu/wgsl';
 import { RANDOM_WGSL } from '../../random.js';
 
 export interface JitterVariant {
@@ -5,17 +6,14 @@ export interface JitterVariant {
 }
 
 /** y = x + std · N(0, 1), the normal drawn from (seed, step, index) by Box–Muller. */
-export function jitterWgsl(v: JitterVariant): string {
-  return `
-struct Params {
-  count: u32,
-  seed: u32,
-  step: u32,
-  noise_std: f32,
-};
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+export const jitterKernel = defineKernel({
+  name: 'nn.jitter',
+  uniforms: { count: 'u32', seed: 'u32', step: 'u32', noise_std: 'f32' },
+  bindings: (_v: JitterVariant) => ({
+    x: { type: 'array<f32>', access: 'read' },
+    y: { type: 'array<f32>', access: 'read_write' },
+  }),
+  wgsl: (v, k) => wgsl`${k.header}
 ${RANDOM_WGSL}
 
 @compute @workgroup_size(${v.workgroupSize})
@@ -25,5 +23,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     y[i] = x[i] + params.noise_std * normal_at(stream_key(params.seed, params.step), i);
   }
 }
-`;
-}
+`,
+});

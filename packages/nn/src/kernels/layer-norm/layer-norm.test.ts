@@ -1,7 +1,8 @@
-import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
+import { gpuDescribe, gpuTest, kernelSnapshots } from '@distillery/webgpu/testing';
 import { expect } from 'vitest';
 import { finiteDifferenceCheck, probe, randn, read, sampleIndices, upload, worstRatio } from '../../../test/helpers.js';
 import { layerNorm, layerNormBackward } from './layer-norm.js';
+import { layerNormKernel } from './layer-norm.wgsl.js';
 import { layerNormBackwardReference, layerNormReference } from './reference.js';
 
 gpuDescribe('layer norm kernels', () => {
@@ -63,3 +64,12 @@ gpuDescribe('layer norm kernels', () => {
     await expect(layerNorm(x, upload(device, new Float32Array(2), [2], 'g'), upload(device, new Float32Array(3), [3], 'b'))).rejects.toMatchObject({ code: 'E_SHAPE_MISMATCH' });
   });
 });
+
+kernelSnapshots(import.meta.dirname, layerNormKernel, [
+  { pass: 'forward', accumulate: false, workgroupSize: 64, subgroups: false },
+  { pass: 'forward', accumulate: false, workgroupSize: 64, subgroups: true },
+  { pass: 'backward', accumulate: false, workgroupSize: 64, subgroups: false },
+  { pass: 'backward', accumulate: false, workgroupSize: 64, subgroups: true },
+  { pass: 'param-grad', accumulate: true, workgroupSize: 64, subgroups: false },
+  { pass: 'param-grad', accumulate: false, workgroupSize: 64, subgroups: false },
+]);

@@ -1,13 +1,9 @@
 import { badValue, requirePositive } from '@distillery/core';
-import { checkBindingSize, CommandRecorder, createTensor, linearGrid, type GpuTensor, type KernelProgram } from '@distillery/webgpu';
+import { checkBindingSize, CommandRecorder, createTensor, hasSubgroups, linearGrid, type GpuTensor } from '@distillery/webgpu';
 import { requireDtype, requireSameDevice, requireShape } from '../../checks.js';
-import { layerNormCacheKey, layerNormWgsl, type LayerNormVariant } from './layer-norm.wgsl.js';
+import { layerNormKernel } from './layer-norm.wgsl.js';
 
-export const layerNormProgram: KernelProgram<LayerNormVariant> = {
-  name: 'nn.layer-norm',
-  cacheKey: layerNormCacheKey,
-  wgsl: layerNormWgsl,
-};
+export const layerNormProgram = layerNormKernel;
 
 const ROW_WORKGROUP = 64;
 const COL_WORKGROUP = 64;
@@ -33,11 +29,9 @@ export function recordLayerNorm(recorder: CommandRecorder, x: GpuTensor, gamma: 
   requireShape(stats, [rows, 2]);
   requirePositive('layerNorm.eps', eps);
   checkBindingSize(recorder.device, x.label, x.byteLength);
-  recorder.dispatch({
-    program: layerNormProgram,
-    variant: { pass: 'forward', accumulate: false, workgroupSize: ROW_WORKGROUP },
-    uniforms: [{ u32: rows }, { u32: cols }, { f32: eps }],
-    bindings: [x, gamma, beta, y, stats],
+  layerNormKernel.record(recorder, { pass: 'forward', accumulate: false, workgroupSize: ROW_WORKGROUP, subgroups: hasSubgroups(recorder.device) }, {
+    uniforms: { rows, cols, eps },
+    bindings: { x, gamma, beta, y, stats },
     workgroups: linearGrid(recorder.device, rows),
     label: `layer-norm ${x.label}`,
   });
@@ -63,20 +57,16 @@ export function recordLayerNormBackward(
   checkBindingSize(recorder.device, x.label, x.byteLength);
   if (dx) {
     requireShape(dx, x.shape);
-    recorder.dispatch({
-      program: layerNormProgram,
-      variant: { pass: 'backward', accumulate: false, workgroupSize: ROW_WORKGROUP },
-      uniforms: [{ u32: rows }, { u32: cols }, { f32: 0 }],
-      bindings: [dy, x, gamma, stats, dx],
+    layerNormKernel.record(recorder, { pass: 'backward', accumulate: false, workgroupSize: ROW_WORKGROUP, subgroups: hasSubgroups(recorder.device) }, {
+      uniforms: { rows, cols, eps: 0 },
+      bindings: { dy, x, gamma, stats, dx },
       workgroups: linearGrid(recorder.device, rows),
       label: `layer-norm' ${x.label}`,
     });
   }
-  recorder.dispatch({
-    program: layerNormProgram,
-    variant: { pass: 'param-grad', accumulate, workgroupSize: COL_WORKGROUP },
-    uniforms: [{ u32: rows }, { u32: cols }, { f32: 0 }],
-    bindings: [dy, x, stats, dgamma, dbeta],
+  layerNormKernel.record(recorder, { pass: 'param-grad', accumulate, workgroupSize: COL_WORKGROUP, subgroups: false }, {
+    uniforms: { rows, cols, eps: 0 },
+    bindings: { dy, x, stats, dgamma, dbeta },
     workgroups: [Math.ceil(cols / COL_WORKGROUP)],
     label: `layer-norm dγ dβ ${x.label}`,
   });

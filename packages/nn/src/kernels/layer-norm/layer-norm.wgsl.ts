@@ -1,22 +1,17 @@
+import { defineKernel, wgsl, workgroupReduce } from '@distillery/webgpu/wgsl';
+
 export interface LayerNormVariant {
   pass: 'forward' | 'backward' | 'param-grad';
   /** param-grad: add into dgamma/dbeta instead of overwriting. */
   accumulate: boolean;
   workgroupSize: number;
+  /** Row reductions through subgroup operations (the device has `subgroups`); forward and backward only. */
+  subgroups: boolean;
 }
 
-export function layerNormCacheKey(v: LayerNormVariant): string {
-  return `${v.pass}-${v.accumulate ? 'acc' : 'set'}-wg${v.workgroupSize}`;
-}
-
-const reduce = (wg: number, names: string[]) => `
-  workgroupBarrier();
-  for (var half = ${wg / 2}u; half > 0u; half = half / 2u) {
-    if (lid < half) {
-${names.map((n) => `      ${n}[lid] += ${n}[lid + half];`).join('\n')}
-    }
-    workgroupBarrier();
-  }`;
+const READ = 'read' as const;
+const WRITE = 'read_write' as const;
+const F32 = 'array<f32>';
 
 /**
  * Layer normalisation over the last dimension (as torch.nn.LayerNorm), three passes:
@@ -24,25 +19,20 @@ ${names.map((n) => `      ${n}[lid] += ${n}[lid + half];`).join('\n')}
  * - backward: dx = (1/σ)·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·γ, one workgroup per row;
  * - param-grad: dγ = Σrows dy·x̂, dβ = Σrows dy, one thread per column, rows in order (deterministic).
  */
-export function layerNormWgsl(v: LayerNormVariant): string {
-  const WG = v.workgroupSize;
-  const header = `
-struct Params {
-  rows: u32,
-  cols: u32,
-  eps: f32,
-};
-@group(0) @binding(0) var<uniform> params: Params;
-`;
-  if (v.pass === 'forward') {
-    return `${header}
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> gamma: array<f32>;
-@group(0) @binding(3) var<storage, read> beta: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
-@group(0) @binding(5) var<storage, read_write> stats: array<f32>;
-var<workgroup> sums: array<f32, ${WG}>;
-
+export const layerNormKernel = defineKernel({
+  name: 'nn.layer-norm',
+  uniforms: { rows: 'u32', cols: 'u32', eps: 'f32' },
+  bindings: (v: LayerNormVariant) =>
+    v.pass === 'forward'
+      ? { x: { type: F32, access: READ }, gamma: { type: F32, access: READ }, beta: { type: F32, access: READ }, y: { type: F32, access: WRITE }, stats: { type: F32, access: WRITE } }
+      : v.pass === 'backward'
+        ? { dy: { type: F32, access: READ }, x: { type: F32, access: READ }, gamma: { type: F32, access: READ }, stats: { type: F32, access: READ }, dx: { type: F32, access: WRITE } }
+        : { dy: { type: F32, access: READ }, x: { type: F32, access: READ }, stats: { type: F32, access: READ }, dgamma: { type: F32, access: WRITE }, dbeta: { type: F32, access: WRITE } },
+  wgsl: (v, k) => {
+    const WG = v.workgroupSize;
+    if (v.pass === 'forward') {
+      return wgsl`${k.header}
+${workgroupReduce({ name: 'rowSum', op: 'sum', workgroupSize: WG, subgroups: v.subgroups })}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = wid.x + wid.y * nwg.x;
@@ -54,18 +44,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var d = lid; d < params.cols; d += ${WG}u) {
     s += x[base + d];
   }
-  sums[lid] = s;
-${reduce(WG, ['sums'])}
-  let mean = sums[0] / f32(params.cols);
-  workgroupBarrier();
+  let mean = rowSum(lid, s) / f32(params.cols);
   var q = 0.0;
   for (var d = lid; d < params.cols; d += ${WG}u) {
     let c = x[base + d] - mean;
     q += c * c;
   }
-  sums[lid] = q;
-${reduce(WG, ['sums'])}
-  let rstd = inverseSqrt(sums[0] / f32(params.cols) + params.eps);
+  let rstd = inverseSqrt(rowSum(lid, q) / f32(params.cols) + params.eps);
   for (var d = lid; d < params.cols; d += ${WG}u) {
     y[base + d] = (x[base + d] - mean) * rstd * gamma[d] + beta[d];
   }
@@ -75,17 +60,10 @@ ${reduce(WG, ['sums'])}
   }
 }
 `;
-  }
-  if (v.pass === 'backward') {
-    return `${header}
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> gamma: array<f32>;
-@group(0) @binding(4) var<storage, read> stats: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
-var<workgroup> sum_g: array<f32, ${WG}>;
-var<workgroup> sum_gx: array<f32, ${WG}>;
-
+    }
+    if (v.pass === 'backward') {
+      return wgsl`${k.header}
+${workgroupReduce({ name: 'rowSums', op: 'sum', type: 'vec2<f32>', workgroupSize: WG, subgroups: v.subgroups })}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = wid.x + wid.y * nwg.x;
@@ -102,25 +80,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     a += g;
     b += g * (x[base + d] - mean) * rstd;
   }
-  sum_g[lid] = a;
-  sum_gx[lid] = b;
-${reduce(WG, ['sum_g', 'sum_gx'])}
-  let mean_g = sum_g[0] / f32(params.cols);
-  let mean_gx = sum_gx[0] / f32(params.cols);
+  let sums = rowSums(lid, vec2<f32>(a, b)) / f32(params.cols);
+  let mean_g = sums.x;
+  let mean_gx = sums.y;
   for (var d = lid; d < params.cols; d += ${WG}u) {
     let xhat = (x[base + d] - mean) * rstd;
     dx[base + d] = rstd * (dy[base + d] * gamma[d] - mean_g - xhat * mean_gx);
   }
 }
 `;
-  }
-  return `${header}
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> stats: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dgamma: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dbeta: array<f32>;
-
+    }
+    return wgsl`${k.header}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let d = gid.x;
@@ -134,7 +104,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     g += dy[i] * (x[i] - stats[2u * r]) * stats[2u * r + 1u];
     b += dy[i];
   }
-  ${v.accumulate ? 'dgamma[d] += g;\n  dbeta[d] += b;' : 'dgamma[d] = g;\n  dbeta[d] = b;'}
+#if ${v.accumulate}
+  dgamma[d] += g;
+  dbeta[d] += b;
+#else
+  dgamma[d] = g;
+  dbeta[d] = b;
+#endif
 }
 `;
-}
+  },
+});

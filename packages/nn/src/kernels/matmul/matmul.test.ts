@@ -1,10 +1,11 @@
 import { CommandRecorder, createTensor } from '@distillery/webgpu';
-import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
+import { gpuDescribe, gpuTest, kernelSnapshots } from '@distillery/webgpu/testing';
 import { describe, expect } from 'vitest';
 import { finiteDifferenceCheck, probe, randn, read, sampleIndices, upload, worstRatio } from '../../../test/helpers.js';
 import type { Activation } from '../activation-math.js';
 import { matmul, recordMatmul, type DropoutSpec, type MatmulTile } from './matmul.js';
 import { matmulReference } from './reference.js';
+import { matmulKernel } from './matmul.wgsl.js';
 
 const EPS32 = 2 ** -24;
 
@@ -160,3 +161,12 @@ gpuDescribe('matmul kernel', () => {
     expect(() => recordMatmul(new CommandRecorder(device), A, B2, C, { accumulate: true, activation: 'relu' })).toThrowError(/accumulate/);
   });
 });
+
+const BASE = { transA: false, transB: false, vecB: true, vecC: true, bias: false, activation: 'none', storePre: false, dropout: false, accumulate: false, workgroupSize: 16, rowsPerThread: 4, colVecs: 2, aLoad: 'vec4' } as const;
+kernelSnapshots(import.meta.dirname, matmulKernel, [
+  BASE,
+  { ...BASE, transB: true, bias: true, activation: 'gelu', storePre: true, dropout: true },
+  { ...BASE, transA: true, vecB: false, vecC: false, accumulate: true, aLoad: 'scalar', workgroupSize: 8 },
+  { ...BASE, transA: true, aLoad: 'vec4' },
+  { ...BASE, aLoad: 'subgroup', activation: 'relu', bias: true },
+]);

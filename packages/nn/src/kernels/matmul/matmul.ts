@@ -1,14 +1,10 @@
 import { badValue, DistilleryError, requireInteger, shapeMismatch } from '@distillery/core';
-import { checkBindingSize, CommandRecorder, createTensor, type GpuTensor, type KernelProgram } from '@distillery/webgpu';
+import { checkBindingSize, CommandRecorder, createTensor, type GpuTensor } from '@distillery/webgpu';
 import { nextPow2, requireDtype, requireSameDevice, requireShape } from '../../checks.js';
 import type { Activation } from '../activation-math.js';
-import { matmulCacheKey, matmulWgsl, type MatmulALoad, type MatmulVariant } from './matmul.wgsl.js';
+import { matmulKernel, type MatmulALoad, type MatmulVariant } from './matmul.wgsl.js';
 
-export const matmulProgram: KernelProgram<MatmulVariant> = {
-  name: 'nn.matmul',
-  cacheKey: matmulCacheKey,
-  wgsl: matmulWgsl,
-};
+export const matmulProgram = matmulKernel;
 
 export interface DropoutSpec {
   /** Probability of zeroing an element, in [0, 1). */
@@ -128,7 +124,7 @@ export function recordMatmul(recorder: CommandRecorder, a: GpuTensor, b: GpuTens
   }
   if (M === 0 || N === 0 || batch === 0) return;
   for (const t of [a, b, c, options.bias, options.pre]) if (t) checkBindingSize(recorder.device, t.label, t.byteLength);
-  
+
   const rowsPerThread = options.tile?.rowsPerThread ?? DEFAULT_ROWS;
   const colVecs = options.tile?.colVecs ?? DEFAULT_COL_VECS;
   // Narrow outputs (10 classes) get narrow workgroups: idle lanes still cost on a CPU rasteriser.
@@ -150,26 +146,10 @@ export function recordMatmul(recorder: CommandRecorder, a: GpuTensor, b: GpuTens
     colVecs,
     aLoad,
   };
-  const bindings: GpuTensor[] = [a, b, c];
-  if (options.bias) bindings.push(options.bias);
-  if (options.pre) bindings.push(options.pre);
   const p = dropout?.p ?? 0;
-  recorder.dispatch({
-    program: matmulProgram,
-    variant,
-    bindings,
-    uniforms: [
-      { u32: M },
-      { u32: N },
-      { u32: K },
-      { u32: M * K },
-      { u32: K * N },
-      { u32: M * N },
-      { u32: dropout?.seed ?? 0 },
-      { u32: dropout?.step ?? 0 },
-      { f32: p },
-      { f32: 1 / (1 - p) },
-    ],
+  matmulKernel.record(recorder, variant, {
+    bindings: { A: a, B: b, C: c, bias: options.bias, pre: options.pre },
+    uniforms: { M, N, K, stride_a: M * K, stride_b: K * N, stride_c: M * N, seed: dropout?.seed ?? 0, step: dropout?.step ?? 0, p, keep_scale: 1 / (1 - p) },
     // Row blocks vary fastest, so consecutive workgroups (run back to back by a CPU rasteriser)
     // reuse the same columns of B from cache.
     workgroups: [Math.ceil(M / rowsPerThread), Math.ceil(N / (4 * workgroupSize * colVecs)), batch],

@@ -1,10 +1,7 @@
+import { defineKernel, type BindingTable, type KernelContext } from '@distillery/webgpu/wgsl';
 import { RANDOM_WGSL } from '../../random.js';
 import { ACTIVATION_WGSL, type Activation } from '../activation-math.js';
 
-/**
- * What changes the WGSL text of a matmul. Sizes and batch strides are uniforms, so every layer of
- * a model with the same layout and epilogue shares one pipeline.
- */
 /**
  * How a thread gets the A values it multiplies. Every thread of a workgroup needs the same A
  * element at the same time, so A is never a per-thread gather:
@@ -47,24 +44,6 @@ export interface MatmulVariant {
   aLoad: MatmulALoad;
 }
 
-export function matmulCacheKey(v: MatmulVariant): string {
-  return [
-    v.transA ? 'T' : 'N',
-    v.transB ? 'T' : 'N',
-    v.vecB ? 'vb' : 'sb',
-    v.vecC ? 'vc' : 'sc',
-    v.bias ? 'bias' : '',
-    v.activation,
-    v.storePre ? 'pre' : '',
-    v.dropout ? 'drop' : '',
-    v.accumulate ? 'acc' : '',
-    `wg${v.workgroupSize}`,
-    `tm${v.rowsPerThread}`,
-    `cv${v.colVecs}`,
-    v.aLoad,
-  ].join('-');
-}
-
 /** k values consumed per main-loop iteration for each A strategy. */
 export function matmulKBlock(v: Pick<MatmulVariant, 'aLoad'>): number {
   return v.aLoad === 'subgroup' ? 8 : 4;
@@ -81,18 +60,13 @@ export function matmulKBlock(v: Pick<MatmulVariant, 'aLoad'>): number {
  * feeds rowsPerThread FMAs; K advances 4 at a time with the 4×4 block of B transposed in
  * registers for Bᵀ.
  */
-export function matmulWgsl(v: MatmulVariant): string {
+function matmulBody(v: MatmulVariant, k: KernelContext): string {
   const TM = v.rowsPerThread;
   const WG = v.workgroupSize;
   const CV = v.colVecs;
   const KB = matmulKBlock(v);
   const subgroups = v.aLoad === 'subgroup';
   const aType = v.aLoad === 'vec4' ? 'vec4<f32>' : 'f32';
-  const bType = v.vecB ? 'vec4<f32>' : 'f32';
-  const cType = v.vecC ? 'vec4<f32>' : 'f32';
-  let binding = 4;
-  const biasBinding = v.bias ? binding++ : -1;
-  const preBinding = v.storePre ? binding++ : -1;
 
   const aIndex = v.transA ? 'base + k * params.M + m' : 'base + m * params.K + k';
   const loadA = aType === 'vec4<f32>' ? `let i = ${aIndex};\n  return A[i / 4u][i % 4u];` : `return A[${aIndex}];`;
@@ -194,27 +168,7 @@ export function matmulWgsl(v: MatmulVariant): string {
   }
   epilogue += '  store_c(base, m, n, z);\n';
 
-  return `
-${subgroups ? 'enable subgroups;' : ''}
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  stride_a: u32,
-  stride_b: u32,
-  stride_c: u32,
-  seed: u32,
-  step: u32,
-  p: f32,
-  keep_scale: f32,
-};
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> A: array<${aType}>;
-@group(0) @binding(2) var<storage, read> B: array<${bType}>;
-@group(0) @binding(3) var<storage, read_write> C: array<${cType}>;
-${v.bias ? `@group(0) @binding(${biasBinding}) var<storage, read> bias: array<${cType}>;` : ''}
-${v.storePre ? `@group(0) @binding(${preBinding}) var<storage, read_write> pre: array<${cType}>;` : ''}
+  return `${k.header}
 ${v.dropout ? RANDOM_WGSL : ''}
 ${v.activation !== 'none' ? ACTIVATION_WGSL : ''}
 
@@ -299,4 +253,26 @@ ${rows
   .join('\n')}
 }
 `;
+}
+
+export const matmulKernel = defineKernel({
+  name: 'nn.matmul',
+  uniforms: { M: 'u32', N: 'u32', K: 'u32', stride_a: 'u32', stride_b: 'u32', stride_c: 'u32', seed: 'u32', step: 'u32', p: 'f32', keep_scale: 'f32' },
+  bindings: (v: MatmulVariant): BindingTable => {
+    const cType = v.vecC ? 'array<vec4<f32>>' : 'array<f32>';
+    return {
+      A: { type: v.aLoad === 'vec4' ? 'array<vec4<f32>>' : 'array<f32>', access: 'read' },
+      B: { type: v.vecB ? 'array<vec4<f32>>' : 'array<f32>', access: 'read' },
+      C: { type: cType, access: 'read_write' },
+      bias: v.bias && { type: cType, access: 'read' },
+      pre: v.storePre && { type: cType, access: 'read_write' },
+    };
+  },
+  enables: (v) => (v.aLoad === 'subgroup' ? ['subgroups'] : []),
+  wgsl: matmulBody,
+});
+
+/** The WGSL of a variant. */
+export function matmulWgsl(v: MatmulVariant): string {
+  return matmulKernel.wgsl(v);
 }

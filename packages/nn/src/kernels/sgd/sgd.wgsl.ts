@@ -1,3 +1,4 @@
+import { defineKernel, wgsl } from '@distillery/webgpu/wgsl';
 import { STATS_FINITE, STATS_SCALE } from '../grad-norm/grad-norm.wgsl.js';
 
 export interface SgdVariant {
@@ -10,23 +11,20 @@ export interface SgdVariant {
  * w -= lr · (nesterov ? g + μ·v : v). `scale` is the clip factor from the stats buffer; when the
  * stats say the gradients are not finite the kernel writes nothing, so the weights stay valid.
  */
-export function sgdWgsl(v: SgdVariant): string {
-  return `
-struct Params {
-  count: u32,
-  lr: f32,
-  momentum: f32,
-  weight_decay: f32,
-};
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> stats: array<f32>;
-@group(0) @binding(2) var<storage, read_write> w: array<f32>;
-@group(0) @binding(3) var<storage, read> grad: array<f32>;
-@group(0) @binding(4) var<storage, read_write> velocity: array<f32>;
+export const sgdKernel = defineKernel({
+  name: 'nn.sgd',
+  uniforms: { count: 'u32', lr: 'f32', momentum: 'f32', weight_decay: 'f32' },
+  bindings: (_v: SgdVariant) => ({
+    stats: { type: 'array<f32>', access: 'read' },
+    w: { type: 'array<f32>', access: 'read_write' },
+    grad: { type: 'array<f32>', access: 'read' },
+    velocity: { type: 'array<f32>', access: 'read_write' },
+  }),
+  wgsl: ({ nesterov, workgroupSize }, k) => wgsl`${k.header}
 
-@compute @workgroup_size(${v.workgroupSize})
+@compute @workgroup_size(${workgroupSize})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * ${v.workgroupSize}u + lid;
+  let i = (wid.x + wid.y * nwg.x) * ${workgroupSize}u + lid;
   if (i >= params.count || stats[${STATS_FINITE}u] != 1.0) {
     return;
   }
@@ -34,7 +32,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let g = stats[${STATS_SCALE}u] * grad[i] + params.weight_decay * weight;
   let vel = params.momentum * velocity[i] + g;
   velocity[i] = vel;
-  ${v.nesterov ? 'w[i] = weight - params.lr * (g + params.momentum * vel);' : 'w[i] = weight - params.lr * vel;'}
+#if ${nesterov}
+  w[i] = weight - params.lr * (g + params.momentum * vel);
+#else
+  w[i] = weight - params.lr * vel;
+#endif
 }
-`;
-}
+`,
+});

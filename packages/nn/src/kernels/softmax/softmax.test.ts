@@ -1,7 +1,8 @@
-import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
+import { gpuDescribe, gpuTest, kernelSnapshots } from '@distillery/webgpu/testing';
 import { expect } from 'vitest';
 import { finiteDifferenceCheck, probe, randn, read, sampleIndices, upload, worstRatio } from '../../../test/helpers.js';
 import { softmax, softmaxBackward, softmaxBackwardReference, softmaxReference } from './softmax.js';
+import { softmaxKernel } from './softmax.wgsl.js';
 
 gpuDescribe('softmax kernels (attention weights)', () => {
   for (const causal of [false, true]) {
@@ -26,3 +27,10 @@ gpuDescribe('softmax kernels (attention weights)', () => {
     });
   }
 });
+
+kernelSnapshots(import.meta.dirname, softmaxKernel, [
+  { backward: false, causal: true, workgroupSize: 64, subgroups: false },
+  { backward: false, causal: false, workgroupSize: 64, subgroups: true },
+  { backward: true, causal: true, workgroupSize: 64, subgroups: true },
+  { backward: true, causal: false, workgroupSize: 64, subgroups: false },
+]);

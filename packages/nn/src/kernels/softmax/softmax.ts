@@ -1,13 +1,9 @@
 import { badValue, requirePositive } from '@distillery/core';
-import { checkBindingSize, CommandRecorder, createTensor, linearGrid, type GpuTensor, type KernelProgram } from '@distillery/webgpu';
+import { checkBindingSize, CommandRecorder, createTensor, hasSubgroups, linearGrid, type GpuTensor } from '@distillery/webgpu';
 import { requireDtype, requireSameDevice, requireShape } from '../../checks.js';
-import { softmaxCacheKey, softmaxWgsl, type SoftmaxVariant } from './softmax.wgsl.js';
+import { softmaxKernel } from './softmax.wgsl.js';
 
-export const softmaxProgram: KernelProgram<SoftmaxVariant> = {
-  name: 'nn.softmax',
-  cacheKey: softmaxCacheKey,
-  wgsl: softmaxWgsl,
-};
+export const softmaxProgram = softmaxKernel;
 
 const WORKGROUP = 64;
 
@@ -33,11 +29,9 @@ export function recordSoftmax(recorder: CommandRecorder, s: GpuTensor, p: GpuTen
   requireShape(p, s.shape);
   requirePositive('softmax.scale', scale);
   checkBindingSize(recorder.device, s.label, s.byteLength);
-  recorder.dispatch({
-    program: softmaxProgram,
-    variant: { backward: false, causal, workgroupSize: WORKGROUP },
-    uniforms: [{ u32: rows }, { u32: cols }, { f32: scale }],
-    bindings: [s, p],
+  softmaxKernel.record(recorder, { backward: false, causal, workgroupSize: WORKGROUP, subgroups: hasSubgroups(recorder.device) }, {
+    uniforms: { rows, cols, scale },
+    bindings: { s, p },
     workgroups: linearGrid(recorder.device, rows),
     label: `softmax ${s.label}`,
   });
@@ -51,11 +45,9 @@ export function recordSoftmaxBackward(recorder: CommandRecorder, p: GpuTensor, d
   requireShape(ds, p.shape);
   requirePositive('softmax.scale', scale);
   checkBindingSize(recorder.device, p.label, p.byteLength);
-  recorder.dispatch({
-    program: softmaxProgram,
-    variant: { backward: true, causal, workgroupSize: WORKGROUP },
-    uniforms: [{ u32: rows }, { u32: cols }, { f32: scale }],
-    bindings: [p, dp, ds],
+  softmaxKernel.record(recorder, { backward: true, causal, workgroupSize: WORKGROUP, subgroups: hasSubgroups(recorder.device) }, {
+    uniforms: { rows, cols, scale },
+    bindings: { p, dp, ds },
     workgroups: linearGrid(recorder.device, rows),
     label: `softmax' ${p.label}`,
   });

@@ -1,6 +1,7 @@
 import { describe, expect } from 'vitest';
 import { CommandRecorder, readTensor, recordCopy, uploadTensor } from '../../index.js';
-import { gpuDescribe, gpuTest } from '../../testing.js';
+import { gpuDescribe, gpuTest, kernelSnapshots } from '../../testing.js';
+import { copyKernel } from './copy.wgsl.js';
 
 gpuDescribe('copy kernel', () => {
   describe.each([1, 3, 4, 5, 257, 1023, 4096 + 3, 300_001])('%i words', (n) => {
@@ -23,3 +24,8 @@ gpuDescribe('copy kernel', () => {
     expect(() => recordCopy(new CommandRecorder(device), a, b)).toThrowError(expect.objectContaining({ code: 'E_SHAPE_MISMATCH' }));
   });
 });
+
+kernelSnapshots(import.meta.dirname, copyKernel, [
+  { workgroupSize: 256, vec4: true },
+  { workgroupSize: 256, vec4: false },
+]);

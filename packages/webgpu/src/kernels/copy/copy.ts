@@ -1,15 +1,10 @@
 import { DistilleryError } from '@distillery/core';
 import { checkBindingSize, linearGrid } from '../../grid.js';
-import type { KernelProgram } from '../../program.js';
 import type { CommandRecorder } from '../../recorder.js';
 import type { GpuTensor } from '../../tensor.js';
-import { copyWgsl, type CopyVariant } from './copy.wgsl.js';
+import { copyKernel } from './copy.wgsl.js';
 
-export const copyProgram: KernelProgram<CopyVariant> = {
-  name: 'copy',
-  cacheKey: (v) => `wg${v.workgroupSize}-${v.vec4 ? 'vec4' : 'scalar'}`,
-  wgsl: copyWgsl,
-};
+export const copyProgram = copyKernel;
 
 const WORKGROUP = 256;
 
@@ -23,21 +18,17 @@ export function recordCopy(recorder: CommandRecorder, src: GpuTensor, dst: GpuTe
   const vec4s = Math.floor(words / 4);
   const label = `copy ${src.label} -> ${dst.label}`;
   if (vec4s > 0) {
-    recorder.dispatch({
-      program: copyProgram,
-      variant: { workgroupSize: WORKGROUP, vec4: true },
-      uniforms: [{ u32: vec4s }, { u32: 0 }],
-      bindings: [src, dst],
+    copyKernel.record(recorder, { workgroupSize: WORKGROUP, vec4: true }, {
+      uniforms: { count: vec4s, offset: 0 },
+      bindings: { src, dst },
       workgroups: linearGrid(recorder.device, Math.ceil(vec4s / WORKGROUP)),
       label,
     });
   }
   if (words > vec4s * 4) {
-    recorder.dispatch({
-      program: copyProgram,
-      variant: { workgroupSize: WORKGROUP, vec4: false },
-      uniforms: [{ u32: words - vec4s * 4 }, { u32: vec4s * 4 }],
-      bindings: [src, dst],
+    copyKernel.record(recorder, { workgroupSize: WORKGROUP, vec4: false }, {
+      uniforms: { count: words - vec4s * 4, offset: vec4s * 4 },
+      bindings: { src, dst },
       workgroups: [1],
       label: `${label} (tail)`,
     });

@@ -1,4 +1,4 @@
-import { wgsl } from '../../wgsl.js';
+import { defineKernel, wgsl } from '../../wgsl/index.js';
 
 export interface CopyVariant {
   /** Threads per workgroup. */
@@ -7,23 +7,15 @@ export interface CopyVariant {
   vec4: boolean;
 }
 
-/** Streaming copy of 32-bit words, `count` elements starting at element `offset`. */
-export function copyWgsl({ workgroupSize, vec4 }: CopyVariant): string {
-  return wgsl`
-struct Params {
-  count: u32,
-  offset: u32,
-};
-
-#if ${vec4}
-alias Element = vec4<u32>;
-#else
-alias Element = u32;
-#endif
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> src: array<Element>;
-@group(0) @binding(2) var<storage, read_write> dst: array<Element>;
+/** Streaming copy of 32-bit words, `count` elements starting at element `offset` (any dtype: words are words). */
+export const copyKernel = defineKernel({
+  name: 'copy',
+  uniforms: { count: 'u32', offset: 'u32' },
+  bindings: ({ vec4 }: CopyVariant) => ({
+    src: { type: vec4 ? 'array<vec4<u32>>' : 'array<u32>', access: 'read', dtype: 'any' },
+    dst: { type: vec4 ? 'array<vec4<u32>>' : 'array<u32>', access: 'read_write', dtype: 'any' },
+  }),
+  wgsl: ({ workgroupSize }, k) => wgsl`${k.header}
 
 @compute @workgroup_size(${workgroupSize})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -32,5 +24,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     dst[params.offset + i] = src[params.offset + i];
   }
 }
-`;
-}
+`,
+});
+
+/** The WGSL of a variant. */
+export const copyWgsl = (variant: CopyVariant): string => copyKernel.wgsl(variant);

@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import { f16BitsToNumber, numbersToF16Bits, readTensor, scale, scaleReference, uploadTensor } from '../../index.js';
-import { gpuDescribe, gpuTest } from '../../testing.js';
+import { gpuDescribe, gpuTest, kernelSnapshots } from '../../testing.js';
+import { scaleKernel } from './scale.wgsl.js';
 
 gpuDescribe('scale kernel', () => {
   gpuTest('f32 matches the float64 reference to f32 rounding', async ({ device }) => {
@@ -28,3 +29,8 @@ gpuDescribe('scale kernel', () => {
     await expect(scale(x, Number.NaN)).rejects.toThrowError('alpha must be a finite number, got NaN');
   });
 });
+
+kernelSnapshots(import.meta.dirname, scaleKernel, [
+  { dtype: 'f32', workgroupSize: 256 },
+  { dtype: 'f16', workgroupSize: 256 },
+]);

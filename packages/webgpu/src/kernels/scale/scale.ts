@@ -1,16 +1,10 @@
 import { badValue } from '@distillery/core';
 import { checkBindingSize, linearGrid } from '../../grid.js';
-import type { KernelProgram } from '../../program.js';
 import { CommandRecorder } from '../../recorder.js';
 import { createTensor, type GpuTensor } from '../../tensor.js';
-import { scaleWgsl, type ScaleVariant } from './scale.wgsl.js';
+import { scaleKernel } from './scale.wgsl.js';
 
-export const scaleProgram: KernelProgram<ScaleVariant> = {
-  name: 'scale',
-  cacheKey: (v) => `${v.dtype}-wg${v.workgroupSize}`,
-  wgsl: scaleWgsl,
-  requiredFeatures: (v) => (v.dtype === 'f16' ? (['shader-f16'] as GPUFeatureName[]) : []),
-};
+export const scaleProgram = scaleKernel;
 
 /** Returns a new tensor `alpha · x` (f32 or f16). */
 export async function scale(x: GpuTensor, alpha: number): Promise<GpuTensor> {
@@ -19,16 +13,14 @@ export async function scale(x: GpuTensor, alpha: number): Promise<GpuTensor> {
   checkBindingSize(x.device, x.label, x.byteLength);
   const y = createTensor(x.device, { shape: x.shape, dtype: x.dtype, label: `${x.label}*${alpha}` });
   const workgroupSize = 256;
-  await new CommandRecorder(x.device, 'scale')
-    .dispatch({
-      program: scaleProgram,
-      variant: { dtype: x.dtype, workgroupSize },
-      uniforms: [{ u32: x.size }, { f32: alpha }],
-      bindings: [x, y],
-      workgroups: linearGrid(x.device, Math.ceil(x.size / workgroupSize)),
-      label: `scale ${x.label}`,
-    })
-    .submit();
+  const recorder = new CommandRecorder(x.device, 'scale');
+  scaleKernel.record(recorder, { dtype: x.dtype, workgroupSize }, {
+    uniforms: { count: x.size, alpha },
+    bindings: { x, y },
+    workgroups: linearGrid(x.device, Math.ceil(x.size / workgroupSize)),
+    label: `scale ${x.label}`,
+  });
+  await recorder.submit();
   return y;
 }
 

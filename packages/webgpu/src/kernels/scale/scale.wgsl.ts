@@ -1,4 +1,4 @@
-import { wgsl } from '../../wgsl.js';
+import { defineKernel, wgsl } from '../../wgsl/index.js';
 
 export interface ScaleVariant {
   dtype: 'f32' | 'f16';
@@ -6,24 +6,15 @@ export interface ScaleVariant {
 }
 
 /** y = alpha · x elementwise; f16 storage is computed in f32. */
-export function scaleWgsl({ dtype, workgroupSize }: ScaleVariant): string {
-  const f16 = dtype === 'f16';
-  return wgsl`
-#if ${f16}
-enable f16;
-alias Stored = f16;
-#else
-alias Stored = f32;
-#endif
-
-struct Params {
-  count: u32,
-  alpha: f32,
-};
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<Stored>;
-@group(0) @binding(2) var<storage, read_write> y: array<Stored>;
+export const scaleKernel = defineKernel({
+  name: 'scale',
+  uniforms: { count: 'u32', alpha: 'f32' },
+  bindings: ({ dtype }: ScaleVariant) => ({
+    x: { type: `array<${dtype}>`, access: 'read' },
+    y: { type: `array<${dtype}>`, access: 'read_write' },
+  }),
+  wgsl: ({ dtype, workgroupSize }, k) => wgsl`${k.header}
+alias Stored = ${dtype};
 
 @compute @workgroup_size(${workgroupSize})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -32,5 +23,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     y[i] = Stored(params.alpha * f32(x[i]));
   }
 }
-`;
-}
+`,
+});
+
+/** The WGSL of a variant. */
+export const scaleWgsl = (variant: ScaleVariant): string => scaleKernel.wgsl(variant);

@@ -1,12 +1,8 @@
 import { badValue, shapeMismatch } from '@distillery/core';
-import { checkBindingSize, CommandRecorder, createTensor, linearGrid, type GpuTensor, type KernelProgram } from '@distillery/webgpu';
-import { hiddenMatchWgsl, type HiddenMatchLoss, type HiddenMatchVariant } from './hidden-match.wgsl.js';
+import { checkBindingSize, CommandRecorder, createTensor, hasSubgroups, linearGrid, type GpuTensor } from '@distillery/webgpu';
+import { hiddenMatchKernel, type HiddenMatchLoss } from './hidden-match.wgsl.js';
 
-export const hiddenMatchProgram: KernelProgram<HiddenMatchVariant> = {
-  name: 'hidden-match',
-  cacheKey: (v) => `${v.loss}-wg${v.workgroupSize}`,
-  wgsl: hiddenMatchWgsl,
-};
+export const hiddenMatchProgram = hiddenMatchKernel;
 
 export const HIDDEN_MATCH_LOSSES: readonly HiddenMatchLoss[] = ['mse', 'cosine'];
 
@@ -43,11 +39,9 @@ export function recordHiddenMatch(recorder: CommandRecorder, options: HiddenMatc
   if (rows === 0) return;
   checkBindingSize(recorder.device, 'predicted', predicted.byteLength);
   const workgroupSize = 64;
-  recorder.dispatch({
-    program: hiddenMatchProgram,
-    variant: { loss, workgroupSize },
-    uniforms: [{ u32: rows }, { u32: width }, { f32: scale }],
-    bindings: [predicted, target, perRow, grad],
+  hiddenMatchKernel.record(recorder, { loss, workgroupSize, subgroups: hasSubgroups(recorder.device) }, {
+    uniforms: { rows, width, scale },
+    bindings: { predicted, teacher: target, perRow, grad },
     workgroups: linearGrid(recorder.device, rows),
   });
 }

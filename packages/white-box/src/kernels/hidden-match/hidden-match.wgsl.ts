@@ -1,10 +1,12 @@
-import { wgsl } from '@distillery/webgpu';
+import { defineKernel, wgsl, workgroupReduce } from '@distillery/webgpu/wgsl';
 
 export type HiddenMatchLoss = 'mse' | 'cosine';
 
 export interface HiddenMatchVariant {
   loss: HiddenMatchLoss;
   workgroupSize: number;
+  /** The row reduction through subgroup operations (the device has `subgroups`). */
+  subgroups?: boolean;
 }
 
 /**
@@ -16,37 +18,21 @@ export interface HiddenMatchVariant {
  *           the clamp makes the denominator constant), ε = 1e-8 as torch.nn.functional.cosine_similarity.
  * Writes the unweighted ℓ_r to `perRow` and `scale · ∂ℓ_r/∂y` to `grad` (scale = weight / rows).
  */
-export function hiddenMatchWgsl({ loss, workgroupSize }: HiddenMatchVariant): string {
-  return wgsl`
-struct Params {
-  rows: u32,
-  width: u32,
-  scale: f32,
-};
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> predicted: array<f32>;
-@group(0) @binding(2) var<storage, read> teacher: array<f32>;
-@group(0) @binding(3) var<storage, read_write> perRow: array<f32>;
-@group(0) @binding(4) var<storage, read_write> grad: array<f32>;
+export const hiddenMatchKernel = defineKernel({
+  name: 'hidden-match',
+  uniforms: { rows: 'u32', width: 'u32', scale: 'f32' },
+  bindings: (_v: HiddenMatchVariant) => ({
+    predicted: { type: 'array<f32>', access: 'read' },
+    teacher: { type: 'array<f32>', access: 'read' },
+    perRow: { type: 'array<f32>', access: 'read_write' },
+    grad: { type: 'array<f32>', access: 'read_write' },
+  }),
+  wgsl: ({ loss, workgroupSize, subgroups = false }, k) => wgsl`${k.header}
 
 const EPS: f32 = 1e-8;
 
 // Three partial sums per lane: (Σ(y−t)², 0, 0) for MSE, (Σ y·t, Σ y², Σ t²) for cosine.
-var<workgroup> scratch: array<vec3<f32>, ${workgroupSize}>;
-
-fn reduceSum(lid: u32, value: vec3<f32>) -> vec3<f32> {
-  scratch[lid] = value;
-  workgroupBarrier();
-  for (var s = ${workgroupSize}u / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { scratch[lid] = scratch[lid] + scratch[lid + s]; }
-    workgroupBarrier();
-  }
-  let result = scratch[0];
-  workgroupBarrier();
-  return result;
-}
-
+${workgroupReduce({ name: 'reduceSum', op: 'sum', type: 'vec3<f32>', workgroupSize, subgroups })}
 @compute @workgroup_size(${workgroupSize})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = wid.x + wid.y * nwg.x;
@@ -85,5 +71,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 #endif
 }
-`;
-}
+`,
+});
+
+/** The WGSL of a variant. */
+export const hiddenMatchWgsl = (variant: HiddenMatchVariant): string => hiddenMatchKernel.wgsl(variant);

@@ -1,12 +1,8 @@
 import { badValue, requirePositive, shapeMismatch } from '@distillery/core';
-import { CommandRecorder, checkBindingSize, createTensor, linearGrid, uploadTensor, type GpuTensor, type KernelProgram } from '@distillery/webgpu';
-import { mixtureWgsl, type MixtureVariant } from './mixture.wgsl.js';
+import { CommandRecorder, checkBindingSize, createTensor, hasSubgroups, linearGrid, uploadTensor, type GpuTensor } from '@distillery/webgpu';
+import { mixtureKernel } from './mixture.wgsl.js';
 
-export const mixtureProgram: KernelProgram<MixtureVariant> = {
-  name: 'ensemble-mixture',
-  cacheKey: (v) => `wg${v.workgroupSize}`,
-  wgsl: mixtureWgsl,
-};
+export const mixtureProgram = mixtureKernel;
 
 /**
  * Logits whose tempered softmax is the weighted mixture of the teachers' tempered softmaxes.
@@ -37,15 +33,13 @@ export async function mixtureLogits(teachers: readonly GpuTensor[], weights: rea
   const w = uploadTensor(device, { shape: [weights.length], dtype: 'f32', data: Float32Array.from(weights, (x) => x / total) }, 'ensemble-weights');
   const out = createTensor(device, { shape: [rows, vocab], dtype: 'f32', label: 'ensemble-mixture-logits' });
   const workgroupSize = 64;
-  await new CommandRecorder(device, 'ensemble-mixture')
-    .dispatch({
-      program: mixtureProgram,
-      variant: { workgroupSize },
-      uniforms: [{ u32: teachers.length }, { u32: rows }, { u32: vocab }, { f32: temperature }],
-      bindings: [stacked, w, out],
-      workgroups: linearGrid(device, rows),
-    })
-    .submit();
+  const recorder = new CommandRecorder(device, 'ensemble-mixture');
+  mixtureKernel.record(recorder, { workgroupSize, subgroups: hasSubgroups(device) }, {
+    uniforms: { teachers: teachers.length, rows, vocab, temperature },
+    bindings: { stacked, weights: w, out },
+    workgroups: linearGrid(device, rows),
+  });
+  await recorder.submit();
   stacked.release();
   w.release();
   return out;

@@ -1,7 +1,9 @@
-import { wgsl } from '@distillery/webgpu';
+import { defineKernel, wgsl, workgroupReduce } from '@distillery/webgpu/wgsl';
 
 export interface MixtureVariant {
   workgroupSize: number;
+  /** Row reductions through subgroup operations (the device has `subgroups`). */
+  subgroups?: boolean;
 }
 
 /**
@@ -10,46 +12,18 @@ export interface MixtureVariant {
  * so softmax(out / T) is exactly the mixture Hinton averages. Teachers are stacked [K, rows, V].
  * A row whose mixture is 0 everywhere (all teachers fully masked) gets -inf logits, never NaN.
  */
-export function mixtureWgsl({ workgroupSize }: MixtureVariant): string {
-  return wgsl`
-struct Params {
-  teachers: u32,
-  rows: u32,
-  vocab: u32,
-  temperature: f32,
-};
+export const mixtureKernel = defineKernel({
+  name: 'ensemble-mixture',
+  uniforms: { teachers: 'u32', rows: 'u32', vocab: 'u32', temperature: 'f32' },
+  bindings: (_v: MixtureVariant) => ({
+    stacked: { type: 'array<f32>', access: 'read' },
+    weights: { type: 'array<f32>', access: 'read' },
+    out: { type: 'array<f32>', access: 'read_write' },
+  }),
+  wgsl: ({ workgroupSize, subgroups = false }, k) => wgsl`${k.header}
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> stacked: array<f32>;
-@group(0) @binding(2) var<storage, read> weights: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-
-var<workgroup> scratch: array<f32, ${workgroupSize}>;
-
-fn reduceMax(lid: u32, value: f32) -> f32 {
-  scratch[lid] = value;
-  workgroupBarrier();
-  for (var s = ${workgroupSize}u / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { scratch[lid] = max(scratch[lid], scratch[lid + s]); }
-    workgroupBarrier();
-  }
-  let result = scratch[0];
-  workgroupBarrier();
-  return result;
-}
-
-fn reduceSum(lid: u32, value: f32) -> f32 {
-  scratch[lid] = value;
-  workgroupBarrier();
-  for (var s = ${workgroupSize}u / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { scratch[lid] = scratch[lid] + scratch[lid + s]; }
-    workgroupBarrier();
-  }
-  let result = scratch[0];
-  workgroupBarrier();
-  return result;
-}
-
+${workgroupReduce({ name: 'reduceMax', op: 'max', workgroupSize, subgroups })}
+${workgroupReduce({ name: 'reduceSum', op: 'sum', workgroupSize, subgroups })}
 @compute @workgroup_size(${workgroupSize})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = wid.x + wid.y * nwg.x;
@@ -79,5 +53,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     out[row * v + i] = select(negativeInfinity, params.temperature * log(p), p > 0.0);
   }
 }
-`;
-}
+`,
+});
+
+/** The WGSL of a variant. */
+export const mixtureWgsl = (variant: MixtureVariant): string => mixtureKernel.wgsl(variant);

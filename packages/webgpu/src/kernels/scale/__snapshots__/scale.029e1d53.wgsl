@@ -1,0 +1,18 @@
+// scale {"dtype":"f16","workgroupSize":256}
+enable f16;
+struct Params {
+  count: u32,
+  alpha: f32,
+};
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f16>;
+@group(0) @binding(2) var<storage, read_write> y: array<f16>;
+alias Stored = f16;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+  if (i < params.count) {
+    y[i] = Stored(params.alpha * f32(x[i]));
+  }
+}
