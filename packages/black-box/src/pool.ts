@@ -239,7 +239,11 @@ export class TeacherPool implements BlackBoxTeacher {
         return completion;
       } catch (error) {
         if (options.signal?.aborted) {
-          this.#release(endpoint);
+          // The caller's per-attempt timeout is this endpoint's failure too (a server that accepts and
+          // never answers must get benched); any other abort says nothing about the endpoint.
+          const reason: unknown = options.signal.reason;
+          if (isTeacherRequestError(reason) && reason.kind === 'timeout') this.#failed(endpoint, reason);
+          else this.#release(endpoint);
           throw error;
         }
         if (isRequestFault(error)) {

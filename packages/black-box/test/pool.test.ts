@@ -61,7 +61,7 @@ describe('TeacherPool over local OpenAI-compatible servers', () => {
   it('spreads requests over 1, 2 and 3 endpoints; capacity adds up; every record once', async () => {
     for (const k of [1, 2, 3]) {
       fleet = new Fleet();
-      const servers = await Promise.all(Array.from({ length: k }, (_, i) => fleet.fake(`s${i}`, 25)));
+      const servers = await Promise.all(Array.from({ length: k }, (_, i) => fleet.fake(`s${i}`, 40)));
       const pool = openAIPool(
         { model: 'm' },
         servers.map((s) => ({ baseURL: s.server.url, concurrency: 2 })),
@@ -158,6 +158,31 @@ describe('TeacherPool over local OpenAI-compatible servers', () => {
     expect(b!.state).toBe('healthy');
     expect(o!.ok).toBe(30);
     expect(busy.injected['http-429']).toBe(b!.requests);
+  });
+
+  it('an endpoint that accepts and never answers: its timeouts move requests elsewhere and bench it', async () => {
+    fleet = new Fleet();
+    const ok = await fleet.fake('ok', 5);
+    const hung = fleet.track(await startFaultProxy(ok.server.url, () => 'hang'));
+    const dir = await tempDir();
+    // The endpoint's own timeout fails over inside the attempt…
+    const pool = openAIPool({ model: 'm' }, [
+      { baseURL: hung.url, concurrency: 2, timeoutMs: 100 },
+      { baseURL: ok.server.url, concurrency: 2 },
+    ], { benchAfter: 2 });
+    const summary = await collect({ teacher: pool, items: items(12), output: join(dir, 'a.jsonl'), retry: fast });
+    expect(summary).toMatchObject({ done: 12, complete: true, failed: 0 });
+    await expectEachOnce(join(dir, 'a.jsonl'), 12);
+    // Both first requests sent there time out (it is full until then) and are answered elsewhere.
+    expect(summary.endpoints![0]!.errors.timeout).toBe(2);
+    expect(summary.endpoints![0]!.failedOver).toBe(2);
+    expect(summary.endpoints![0]!.state).toBe('benched');
+    // …and the collector's per-attempt timeout counts against the endpoint too.
+    const bare = openAIPool({ model: 'm' }, [{ baseURL: hung.url, concurrency: 2 }, { baseURL: ok.server.url, concurrency: 2 }], { benchAfter: 1, benchMs: 60_000 });
+    const second = await collect({ teacher: bare, items: items(8), output: join(dir, 'b.jsonl'), timeoutMs: 150, retry: fast });
+    expect(second).toMatchObject({ done: 8, complete: true });
+    expect(second.endpoints![0]!.state).toBe('benched');
+    expect(second.endpoints![0]!.errors.timeout).toBeGreaterThanOrEqual(1);
   });
 
   it('benches an endpoint after repeated failures and probes it back in', async () => {
