@@ -257,10 +257,13 @@ describe('TeacherPool over local OpenAI-compatible servers', () => {
         input: { requests: 'requests.jsonl' },
         output: 'out.jsonl',
         cache: false,
+        // Prices alone (no cap) put the cost in the summary: 16 × (10 × $1000 + 5 × $2000) / 1e6.
+        budget: { pricing: { promptPerMillion: 1000, completionPerMillion: 2000 } },
       },
       { baseDir: dir },
     );
     expect(run.summary.complete).toBe(true);
+    expect(run.summary.spend.costUsd).toBeCloseTo(0.32, 10);
     expect(run.summary.endpoints!.map((e) => e.concurrency)).toEqual([3, 2]);
     expect(fleet.maxInFlight).toBe(5);
     const bad = await runCollectConfig({ teacher: { name: 'openai', model: 'm', baseURL: a.server.url, endpoints: [{ baseURL: b.server.url }] }, input: { requests: 'requests.jsonl' }, output: 'x.jsonl' }, { baseDir: dir }).catch((e: unknown) => e);
