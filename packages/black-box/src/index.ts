@@ -26,3 +26,5 @@ export * from './step-by-step/student/decode.js';
 export * from './step-by-step/student/evaluate.js';
 export * from './step-by-step/student/train.js';
 export * from './step-by-step/student/compare.js';
+export * from './lock.js';
+export * from './request-check.js';

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { DistilleryError, parseConfig, type BlackBoxTeacher, type CompletionRequest, type PluginRegistry } from '@distillery/core';
-import { writeFileAtomic } from '@distillery/core/node';
+import { fileReadError, writeFileAtomic } from '@distillery/core/node';
 import { exportTrainingData, type ExportSummary } from './export.js';
+import { checkCompletionRequest } from './request-check.js';
 import { z } from 'zod';
 import { FileResponseCache } from './cache.js';
 import { collect, type CollectItem, type CollectOptions, type CollectProgress, type CollectSummary, type CollectedRecord } from './collect.js';
@@ -181,8 +182,8 @@ export async function readConfigFile(path: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
-  } catch {
-    throw new DistilleryError('E_NOT_FOUND', `config file ${path} cannot be read`, { field: 'config', value: path });
+  } catch (error) {
+    throw fileReadError(error, path, 'config', 'config file') ?? new DistilleryError('E_NOT_FOUND', `config file ${path} cannot be read`, { field: 'config', value: path });
   }
   try {
     return JSON.parse(text);
@@ -203,6 +204,15 @@ async function teacherFrom(spec: z.infer<typeof teacherSpec>, plugins: readonly 
     throw new DistilleryError('E_BAD_CONFIG', `teacher ${JSON.stringify(typeof spec === 'string' ? spec : spec.name)} is not a black-box teacher (no complete())`, { field: 'teacher.name' });
   }
   return teacher;
+}
+
+/** Validates a teacher spec against its plugin's schema without creating the teacher (no model load, no connection). */
+async function checkTeacherSpec(spec: z.infer<typeof teacherSpec>, plugins: readonly string[] | undefined, hooks: RunHooks): Promise<void> {
+  const registry = hooks.registry ?? createBlackBoxRegistry();
+  for (const pkg of plugins ?? []) await registry.loadPackage(pkg, hooks.importer);
+  const { name, ...config } = typeof spec === 'string' ? { name: spec } : spec;
+  const plugin = registry.get('teacher', name);
+  if (plugin.configSchema) parseConfig(plugin.configSchema, config, 'teacher');
 }
 
 /** A replay of the release's recorded outputs for these examples, keyed by the prompts they produce. */
@@ -231,14 +241,18 @@ async function readRequests(path: string, sampling: Omit<CompletionRequest, 'pro
   let text: string;
   try {
     text = await readFile(path, 'utf8');
-  } catch {
-    throw new DistilleryError('E_NOT_FOUND', `requests file ${path} cannot be read`, { field: 'input.requests', value: path });
+  } catch (error) {
+    throw fileReadError(error, path, 'input.requests', 'requests file') ?? new DistilleryError('E_NOT_FOUND', `requests file ${path} cannot be read`, { field: 'input.requests', value: path });
   }
   return parseJsonlText<Record<string, unknown>>(text, path).map((row, i) => {
-    const { id, prompt, messages, ...rest } = row;
-    if ((typeof id !== 'string' && typeof id !== 'number') || (typeof prompt !== 'string' && !Array.isArray(messages))) {
-      throw new DistilleryError('E_BAD_INPUT', `${path}: line ${i + 1} needs "id" and "prompt" or "messages"`, { field: `${path}:${i + 1}`, line: i + 1 });
+    if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+      throw new DistilleryError('E_BAD_INPUT', `${path}:${i + 1} (line ${i + 1}) must be a JSON object { id, prompt | messages }`, { field: `${path}:${i + 1}`, line: i + 1, value: row });
     }
+    const { id, prompt, messages, ...rest } = row;
+    if ((typeof id !== 'string' && typeof id !== 'number') || id === '') {
+      throw new DistilleryError('E_BAD_INPUT', `${path}:${i + 1}.id (line ${i + 1}) must be a non-empty string or a number, got ${JSON.stringify(id) ?? 'nothing'}`, { field: `${path}:${i + 1}.id`, line: i + 1, value: id });
+    }
+    checkCompletionRequest({ prompt, messages } as Record<string, unknown>, `${path}:${i + 1}`, { line: i + 1 }, 'E_BAD_INPUT');
     const own = parseConfig(samplingSchema, rest, `${path}:${i + 1}`);
     return { id: String(id), request: { ...sampling, ...own, ...(typeof prompt === 'string' ? { prompt } : { messages: messages as CompletionRequest['messages'] }) } };
   });
@@ -352,6 +366,8 @@ export async function runStepByStep(value: unknown, hooks: RunHooks = {}): Promi
   if (teacherSpecValue === undefined) throw new DistilleryError('E_BAD_CONFIG', 'invalid config\n  teacher: expected a teacher spec for your own data, got undefined', { field: 'teacher' });
   const recorded = teacherSpecValue === 'recorded';
   if (recorded && !release) throw new DistilleryError('E_BAD_CONFIG', 'invalid config\n  teacher: "recorded" replays the release and needs data.dir + data.dataset', { field: 'teacher' });
+  // A bad teacher spec is reported as such, before the exemplars a live teacher would need.
+  if (!recorded) await checkTeacherSpec(teacherSpecValue, config.plugins, hooks);
   if (!recorded && !config.exemplars?.length) throw new DistilleryError('E_BAD_CONFIG', 'invalid config\n  exemplars: expected at least one worked example for a live teacher, got none', { field: 'exemplars' });
   const prompt = { preset, exemplars: config.exemplars ?? [], instruction: config.instruction };
   const sampling = { temperature: 0, maxTokens: 256, ...config.sampling };

@@ -6,6 +6,7 @@ import type { Optimizer } from './contracts/optimizer.js';
 import type { Student } from './contracts/student.js';
 import type { TeacherTargets, WhiteBoxTeacher } from './contracts/teacher.js';
 import type { TensorLike } from './contracts/tensor.js';
+import { withDivergenceHint } from './divergence-hint.js';
 import { DistilleryError, badValue, isDistilleryError } from './errors.js';
 import { TypedEmitter } from './events.js';
 import { toSchedulers, type Scheduler, type SchedulerLike } from './schedulers.js';
@@ -223,14 +224,23 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
         }
         await o.student.zeroGrad();
         await (hiddenOutput ? o.student.backward(output.gradLogits, { hidden: hiddenOutput.gradHidden }) : o.student.backward(output.gradLogits));
-        const loss = (await output.total()) + (hiddenOutput ? await hiddenOutput.total() : 0);
+        let loss: number;
+        try {
+          loss = (await output.total()) + (hiddenOutput ? await hiddenOutput.total() : 0);
+        } catch (error) {
+          throw withDivergenceHint(error, step, lr);
+        }
         if (!Number.isFinite(loss)) {
           // Stop before the optimiser writes non-finite values into the weights: the last checkpoint stays valid.
-          throw new DistilleryError('E_NON_FINITE', `loss became ${loss} at step ${step} (epoch ${epoch}, batch ${index}); weights were not updated`, {
-            field: 'loss',
-            value: loss,
+          throw withDivergenceHint(
+            new DistilleryError('E_NON_FINITE', `loss became ${loss} at step ${step} (epoch ${epoch}, batch ${index}); weights were not updated`, {
+              field: 'loss',
+              value: loss,
+              step,
+            }),
             step,
-          });
+            lr,
+          );
         }
         await o.optimizer.step(hidden ? [...o.student.parameters(), ...hidden.parameters()] : o.student.parameters(), lr!);
         const terms: Record<string, number> = {};

@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   E_BAD_INPUT: 'E_BAD_INPUT',
   /** A black-box teacher request failed (HTTP status, timeout, reset, malformed body); see `kind`, `status`, `retryable`. */
   E_TEACHER_REQUEST: 'E_TEACHER_REQUEST',
+  /** Another live process holds the lock on an output (a second `collect` on the same file); `details` name its pid, host and start. */
+  E_LOCKED: 'E_LOCKED',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

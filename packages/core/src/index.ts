@@ -15,3 +15,4 @@ export * from './checkpoint.js';
 export * from './safetensors.js';
 export * from './callbacks.js';
 export * from './distiller.js';
+export * from './secrets.js';

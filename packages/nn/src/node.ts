@@ -3,7 +3,7 @@
  * as JSON in `__metadata__`, written atomically.
  */
 import { decodeSafetensors, DistilleryError, encodeSafetensors, isDistilleryError, type HostTensor, type ModelState } from '@distillery/core';
-import { writeFileAtomic } from '@distillery/core/node';
+import { fileReadError, writeFileAtomic } from '@distillery/core/node';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { HuggingFaceLlama } from './models/llama/huggingface.js';
@@ -110,7 +110,7 @@ export async function readModelState(path: string): Promise<ModelState> {
     bytes = await readFile(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new DistilleryError('E_NOT_FOUND', `model file ${path} does not exist`, { field: 'path', value: path }, { cause: error });
-    throw error;
+    throw fileReadError(error, path, 'path', 'model file') ?? error;
   }
   return decodeModelState(bytes, path);
 }

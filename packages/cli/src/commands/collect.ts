@@ -70,6 +70,8 @@ Runs the teacher named in the config over every input and appends one JSONL reco
 ({id, key, teacher, completion, cached, attempts, ms}). Resumes by default: ids already in the
 output are skipped, a line torn by a crash is repaired, and the response cache answers repeats.
 Failures that outlast the retries go to <output>.errors.jsonl and are retried on the next run.
+The output is locked (<output>.lock) while a run writes it: a second run on it exits 2 (E_LOCKED)
+naming the first one's pid, host and start; a lock left by a dead process is taken over.
 Relative paths in the config are resolved against the config file's folder.
 
   --no-resume   start the output over (the cache still answers repeated requests)
@@ -113,6 +115,9 @@ Config (JSON; see docs/black-box.md):
       if (s.stopped === 'aborted') lines.push('interrupted; rerun to continue');
       if (s.repairedBytes) lines.push(`repaired a torn last line (${s.repairedBytes} bytes) left by an earlier crash`);
       if (s.stale) lines.push(`${s.stale} existing records were made from different requests (kept; use --no-resume to redo)`);
+      if (s.repairedErrorBytes) lines.push(`repaired a torn last line (${s.repairedErrorBytes} bytes) in ${s.errorsPath}`);
+      if (s.duplicates) lines.push(`${s.duplicates} records repeat an id already in ${s.output} (two runs wrote to it at once before outputs were locked)`);
+      if (s.lockTakenOverFrom) lines.push(`took over the lock left by pid ${s.lockTakenOverFrom.pid} on ${s.lockTakenOverFrom.host} (started ${s.lockTakenOverFrom.startedAt}), which is no longer running`);
       io.stdout(`${lines.join('\n')}\n`);
     }
     if (s.stopped === 'aborted') return 130;
