@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // "Installed piecemeal from npm" stays true only if the tarballs work on their own: pack every
 // publishable workspace, install the tarballs into a fresh consumer project, and import each
-// package (and each subpath export) both as ESM and as CJS.
+// package (and each subpath export) both as ESM and as CJS; type-check imports of every entry under
+// the three module resolutions TypeScript users pick (node10, node16 as ESM and CJS, bundler); and
+// match a DistilleryError thrown by a second copy of core.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -30,6 +32,7 @@ const check = (name, fn) => {
 
 try {
   const tarballs = [];
+  const packed = new Set();
   for (const { dir, pkg } of workspaces) {
     check(`pack ${pkg.name}`, () => {
       const out = execFileSync('npm', ['pack', '--pack-destination', scratch, '--json', '--loglevel=error'], { cwd: dir, encoding: 'utf8' });
@@ -39,6 +42,7 @@ try {
       if (!files.some((f) => f.startsWith('dist/'))) throw new Error(`${pkg.name}: tarball has no dist/`);
       if (files.some((f) => f.startsWith('src/') || f.startsWith('test/'))) throw new Error(`${pkg.name}: tarball ships sources or tests`);
       tarballs.push(join(scratch, info.filename));
+      packed.add(pkg.name);
     });
   }
 
@@ -73,6 +77,68 @@ try {
       }
     }
   }
+
+  // Types: every entry point must resolve (no TS2307) under each moduleResolution.
+  // (A package that failed to pack has already failed above.)
+  const entries = workspaces
+    .filter(({ pkg }) => packed.has(pkg.name))
+    .flatMap(({ pkg }) =>
+      Object.entries(pkg.exports ?? {})
+        // Code entries only (not ./package.json or data files such as the CLI's JSON Schema).
+        .filter(([subpath, conditions]) => subpath !== './package.json' && typeof conditions === 'object')
+        .map(([subpath, conditions]) => ({
+          specifier: subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`,
+          // ESM-only entries (e.g. the vitest fixtures) cannot be required: a CJS importer skips them.
+          cjs: 'require' in conditions || 'default' in conditions,
+        })),
+    );
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const importsOf = (ext) =>
+    entries
+      .filter((e) => ext !== 'cts' || e.cjs)
+      .map((e, i) => `import * as m${i} from '${e.specifier}';\nexport const e${i}: object = m${i};`)
+      .join('\n');
+  const resolutions = [
+    { name: 'node (node10)', dir: 'types-node10', module: 'commonjs', moduleResolution: 'node', files: ['index.ts'] },
+    { name: 'node16 (ESM and CJS importers)', dir: 'types-node16', module: 'node16', moduleResolution: 'node16', files: ['index.mts', 'index.cts'] },
+    { name: 'bundler', dir: 'types-bundler', module: 'esnext', moduleResolution: 'bundler', files: ['index.ts'] },
+  ];
+  for (const r of resolutions) {
+    check(`types resolve under moduleResolution ${r.name}`, () => {
+      const dir = join(consumer, r.dir);
+      mkdirSync(dir, { recursive: true });
+      for (const file of r.files) writeFileSync(join(dir, file), importsOf(file.split('.').pop()));
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+        compilerOptions: { strict: true, noEmit: true, target: 'es2022', module: r.module, moduleResolution: r.moduleResolution, skipLibCheck: true, types: [] },
+        files: r.files,
+      }));
+      try {
+        execFileSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
+      } catch (error) {
+        throw new Error(`${error.stdout ?? ''}${error.stderr ?? ''}`);
+      }
+    });
+  }
+
+  // A plugin with its own nested copy of core throws; the host (CommonJS, the top-level copy) must
+  // still recognise the error and its code.
+  check('errors match across two copies of core (CJS host, ESM plugin copy)', () => {
+    const plugin = join(consumer, 'node_modules', 'fake-plugin');
+    mkdirSync(join(plugin, 'node_modules', '@distillery'), { recursive: true });
+    cpSync(join(consumer, 'node_modules', '@distillery', 'core'), join(plugin, 'node_modules', '@distillery', 'core'), { recursive: true });
+    writeFileSync(join(plugin, 'package.json'), JSON.stringify({ name: 'fake-plugin', version: '0.0.0', type: 'module', main: 'index.js' }));
+    writeFileSync(join(plugin, 'index.js'), "import { DistilleryError } from '@distillery/core';\nexport function fail() { throw new DistilleryError('E_BAD_CONFIG', 'from the plugin copy'); }\nexport { DistilleryError };\n");
+    const code = `const core = require('@distillery/core');
+      import('fake-plugin').then(({ fail, DistilleryError }) => {
+        if (DistilleryError === core.DistilleryError) throw new Error('the plugin did not get its own copy of core');
+        try { fail(); } catch (e) {
+          if (!core.isDistilleryError(e, 'E_BAD_CONFIG') || !(e instanceof core.DistilleryError) || e.code !== 'E_BAD_CONFIG') throw new Error('not recognised: ' + e);
+          return;
+        }
+        throw new Error('no error');
+      }).catch((e) => { console.error(e); process.exit(1); });`;
+    execFileSync('node', ['-e', code], { cwd: consumer, stdio: 'pipe' });
+  });
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

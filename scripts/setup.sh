@@ -11,3 +11,10 @@ npm ci --no-audit --no-fund --loglevel=error
 
 echo "setup: build"
 npx turbo run build --output-logs=errors-only
+
+# npm links a workspace's bin only when its file exists at install time, and dist/ is built after
+# `npm ci`: link the bins now. Without this, `npx distillery` would look the name up on the public
+# registry. --ignore-scripts: link only, never rerun native install scripts.
+echo "setup: link bins"
+npm rebuild @distillery/cli @distillery/benchmarks --ignore-scripts --no-audit --no-fund --loglevel=error
+node scripts/check-bins.mjs

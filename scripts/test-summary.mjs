@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Folds every workspace's vitest JSON report (and the packaging check) into one closing line.
+// Folds every workspace's vitest JSON report (and the packaging and repository checks) into one closing line.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -10,7 +10,7 @@ for (const group of ['packages', 'plugins']) {
   if (!existsSync(dir)) continue;
   for (const name of readdirSync(dir)) reports.push(join(dir, name, 'test-results.json'));
 }
-reports.push(join(root, 'benchmarks', 'test-results.json'), join(root, 'test-results-packaging.json'));
+reports.push(join(root, 'benchmarks', 'test-results.json'), join(root, 'test-results-packaging.json'), join(root, 'test-results-repo.json'));
 
 let passed = 0;
 let failed = 0;

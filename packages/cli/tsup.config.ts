@@ -1,4 +1,9 @@
+import { rmSync } from 'node:fs';
 import { defineConfig } from 'tsup';
+
+// Cleaned here, once, not by `clean: true`: the two configs build concurrently and a per-config clean
+// deletes the other's output.
+rmSync('dist', { recursive: true, force: true });
 
 export default defineConfig([
   {
@@ -6,7 +11,6 @@ export default defineConfig([
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,
-    clean: true,
     target: 'es2022',
     // `webgpu` is ESM-only and native; it must stay an import, never bundled.
     external: ['webgpu'],

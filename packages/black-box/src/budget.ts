@@ -25,10 +25,12 @@ export interface Spend {
 }
 
 /**
- * Keeps a run inside its budget. Before each attempt `reserve` checks the spend so far plus what
- * the requests in flight may still cost (their estimates) plus this one's; when the cap would be
- * crossed it refuses and the collector stops starting requests, lets the in-flight ones finish and
- * returns with `stopped: 'budget'`.
+ * Keeps a run inside its budget. Before each attempt `tryReserve` checks the spend so far plus what
+ * the requests in flight may still cost (their estimates) plus this one's. When only the in-flight
+ * estimates stand in the way the attempt waits for them to settle (estimates are pessimistic, so a
+ * run at concurrency 8 still gets to within one request's estimate of `maxTokens`); when the cap
+ * would be crossed even alone the collector stops starting requests, lets the in-flight ones finish
+ * and returns with `stopped: 'budget'`.
  */
 export class BudgetTracker {
   readonly #budget: Budget;
@@ -51,31 +53,58 @@ export class BudgetTracker {
     return p ? (promptTokens * p.promptPerMillion + completionTokens * p.completionPerMillion) / 1e6 : 0;
   }
 
-  /** Reserves one request of about (prompt, completion) tokens; false when that would cross a cap. */
-  reserve(promptTokens: number, completionTokens: number): boolean {
+  #reservations = 0;
+  #waiters: (() => void)[] = [];
+
+  /**
+   * Reserves one request of about (prompt, completion) tokens. `ok`: go ahead. `wait`: it would cross
+   * a token/cost cap only because of requests still in flight, whose estimates usually exceed what
+   * they really use: wait for one to settle (`settled()`) and ask again. `over`: it would cross a cap
+   * even alone: the budget is spent.
+   */
+  tryReserve(promptTokens: number, completionTokens: number): 'ok' | 'wait' | 'over' {
     const b = this.#budget;
     const tokens = promptTokens + completionTokens;
     const cost = this.cost(promptTokens, completionTokens);
-    const over =
-      (b.maxRequests !== undefined && this.spend.requests + 1 > b.maxRequests) ||
-      (b.maxTokens !== undefined && this.spend.promptTokens + this.spend.completionTokens + this.#reservedTokens + tokens > b.maxTokens) ||
+    const used = this.spend.promptTokens + this.spend.completionTokens;
+    if (b.maxRequests !== undefined && this.spend.requests + 1 > b.maxRequests) return this.#over();
+    if ((b.maxTokens !== undefined && used + tokens > b.maxTokens) || (b.maxCostUsd !== undefined && this.spend.costUsd + cost > b.maxCostUsd)) return this.#over();
+    const crowded =
+      (b.maxTokens !== undefined && used + this.#reservedTokens + tokens > b.maxTokens) ||
       (b.maxCostUsd !== undefined && this.spend.costUsd + this.#reservedCost + cost > b.maxCostUsd);
-    if (over) {
-      this.exhausted = true;
-      return false;
-    }
+    if (crowded) return this.#reservations > 0 ? 'wait' : this.#over();
     this.spend.requests++;
+    this.#reservations++;
     this.#reservedTokens += tokens;
     this.#reservedCost += cost;
-    return true;
+    return 'ok';
+  }
+
+  #over(): 'over' {
+    this.exhausted = true;
+    return 'over';
+  }
+
+  /** Reserves one request; false when that would cross a cap (see `tryReserve`; this never waits). */
+  reserve(promptTokens: number, completionTokens: number): boolean {
+    return this.tryReserve(promptTokens, completionTokens) === 'ok';
+  }
+
+  /** Resolves at the next `settle` (a reservation released). */
+  settled(): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
   /** Releases a reservation and records what was really used (0, 0 for a failed attempt). */
   settle(reserved: { promptTokens: number; completionTokens: number }, used: { promptTokens: number; completionTokens: number }): void {
+    this.#reservations--;
     this.#reservedTokens -= reserved.promptTokens + reserved.completionTokens;
     this.#reservedCost -= this.cost(reserved.promptTokens, reserved.completionTokens);
     this.spend.promptTokens += used.promptTokens;
     this.spend.completionTokens += used.completionTokens;
     this.spend.costUsd += this.cost(used.promptTokens, used.completionTokens);
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
   }
 }

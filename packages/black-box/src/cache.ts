@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Completion } from '@distillery/core';
+import { badValue, type Completion } from '@distillery/core';
 import { writeFileAtomic } from '@distillery/core/node';
 
 /**
@@ -43,7 +43,7 @@ export class FileResponseCache implements ResponseCache {
   constructor(readonly dir: string) {}
 
   pathOf(key: string): string {
-    if (!/^[0-9a-f]{16,}$/.test(key)) throw new Error(`FileResponseCache: key must be a hex digest, got ${JSON.stringify(key.slice(0, 40))}`);
+    if (typeof key !== 'string' || !/^[0-9a-f]{16,}$/.test(key)) throw badValue('key', typeof key === 'string' ? key.slice(0, 40) : key, 'a hex digest (requestKey) of 16+ characters');
     return join(this.dir, key.slice(0, 2), `${key}.json`);
   }
 

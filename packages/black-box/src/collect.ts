@@ -1,14 +1,18 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setMaxListeners } from 'node:events';
+import { requireNotDirectory } from '@distillery/core/node';
 import { badValue, DistilleryError, isDistilleryError, type BlackBoxTeacher, type Completion, type CompletionRequest } from '@distillery/core';
 import { BudgetTracker, type Budget, type Spend } from './budget.js';
 import type { ResponseCache } from './cache.js';
 import { isTeacherRequestError, TeacherRequestError } from './errors.js';
 import { requestKey } from './hash.js';
-import { JsonlAppender, readJsonl } from './jsonl.js';
+import { JsonlAppender, readJsonl, repairTornTail } from './jsonl.js';
+import { acquireOutputLock, type LockOwner } from './lock.js';
+import { poolCapacity, poolStats, type EndpointStats } from './pool.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
-import { completeWithRetry, type RetryPolicy } from './retry.js';
+import { abortedError, completeWithRetry, type RetryPolicy } from './retry.js';
+import { safeUrl } from './errors.js';
 
 /** One thing to ask the teacher: a stable id (the join key with the dataset) and the request. */
 export interface CollectItem {
@@ -84,6 +88,11 @@ export interface CollectOptions {
   onRetry?: (info: { id: string; attempt: number; error: unknown; retryInMs: number }) => void;
   /** Source of jitter (tests). */
   random?: () => number;
+  /**
+   * Hold `<output>.lock` for the run (default true): a second collector on the same output gets
+   * E_LOCKED naming this process; a lock left by a dead process is taken over.
+   */
+  lock?: boolean;
 }
 
 export interface CollectSummary extends CollectProgress {
@@ -93,8 +102,16 @@ export interface CollectSummary extends CollectProgress {
   stopped?: 'budget' | 'aborted';
   /** Bytes of a torn last line removed from the output on resume. */
   repairedBytes: number;
+  /** Bytes of a torn last line removed from the errors log. */
+  repairedErrorBytes: number;
   /** Existing records whose request key differs from the current request for that id (kept). */
   stale: number;
+  /** Records in the output whose id appeared on an earlier line (e.g. written by two concurrent runs before outputs were locked). */
+  duplicates: number;
+  /** The dead process whose stale lock this run took over, if any. */
+  lockTakenOverFrom?: LockOwner;
+  /** Per-endpoint requests, latencies, errors and states when the teacher is a `TeacherPool`. */
+  endpoints?: EndpointStats[];
   output: string;
   errorsPath: string;
 }
@@ -103,6 +120,12 @@ export interface CollectSummary extends CollectProgress {
 export function estimatePromptTokens(request: CompletionRequest): number {
   const chars = request.prompt?.length ?? request.messages?.reduce((n, m) => n + m.content.length + 4, 0) ?? 0;
   return Math.ceil(chars / 4);
+}
+
+/** Where a teacher's answers come from, when it says (an HTTP teacher's base URL without credentials or query). */
+function endpointIdentity(teacher: BlackBoxTeacher): string | undefined {
+  const base = (teacher as { baseURL?: unknown }).baseURL;
+  return typeof base === 'string' && base !== '' ? safeUrl(base) : undefined;
 }
 
 class StopSignal extends Error {
@@ -133,7 +156,8 @@ function describeFailure(error: unknown): CollectFailure['error'] {
 export async function collect(options: CollectOptions): Promise<CollectSummary> {
   const { teacher, items, output } = options;
   const errorsPath = options.errorsPath ?? `${output}.errors.jsonl`;
-  const concurrency = options.concurrency ?? 8;
+  // A pool of endpoints is kept full by default: the sum of its endpoints' concurrency.
+  const concurrency = options.concurrency ?? poolCapacity(options.teacher) ?? 8;
   if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw badValue('concurrency', concurrency, 'an integer >= 1');
   const timeoutMs = options.timeoutMs ?? 120_000;
   if (!(timeoutMs > 0)) throw badValue('timeoutMs', timeoutMs, 'a number > 0');
@@ -147,16 +171,31 @@ export async function collect(options: CollectOptions): Promise<CollectSummary> 
     seen.add(item.id);
   }
 
+  if (typeof output !== 'string' || output === '') throw badValue('output', output, 'a file path');
+  await requireNotDirectory(output, 'output');
+  await requireNotDirectory(errorsPath, 'errorsPath');
+  const lock = options.lock === false ? undefined : await acquireOutputLock(output);
+  try {
+    return await collectLocked(options, errorsPath, concurrency, timeoutMs, namespace, started, lock?.tookOverFrom);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function collectLocked(options: CollectOptions, errorsPath: string, concurrency: number, timeoutMs: number, namespace: string, started: number, lockTakenOverFrom: LockOwner | undefined): Promise<CollectSummary> {
+  const { teacher, items, output } = options;
   const resume = options.resume ?? true;
   let repairedBytes = 0;
   const done = new Set<string>();
   let stale = 0;
+  let duplicates = 0;
   if (resume) {
     const existing = await readJsonl<CollectedRecord>(output, { repair: true });
     repairedBytes = existing.tornBytes;
     const keyById = new Map<string, string>();
     for (const record of existing.records) {
       if (record && typeof record.id === 'string') {
+        if (done.has(record.id)) duplicates++;
         done.add(record.id);
         keyById.set(record.id, record.key);
       }
@@ -172,6 +211,8 @@ export async function collect(options: CollectOptions): Promise<CollectSummary> 
   const pending = items.filter((item) => !done.has(item.id));
   const resumed = items.length - pending.length;
 
+  // The errors log is appended to the same way: a torn last line from a kill is cut before new lines follow it.
+  const repairedErrorBytes = await repairTornTail(errorsPath);
   const out = await JsonlAppender.open(output, { fsync: options.fsync });
   // Opened on the first failure; a promise, so concurrent failures share one appender.
   let errors: Promise<JsonlAppender> | undefined;
@@ -204,7 +245,11 @@ export async function collect(options: CollectOptions): Promise<CollectSummary> 
   setMaxListeners(0, signal);
   const inFlightByKey = new Map<string, Promise<{ completion: Completion; attempts: number } | undefined>>();
 
-  const ask = async (item: CollectItem, key: string): Promise<{ completion: Completion; attempts: number; cached: boolean } | undefined> => {
+  // Two servers behind the same model name give different answers: the cache (and the sharing of
+  // identical requests in flight) is keyed by the endpoint too. The record's `key` stays endpoint-free.
+  const endpoint = endpointIdentity(teacher);
+  const ask = async (item: CollectItem, recordKey: string): Promise<{ completion: Completion; attempts: number; cached: boolean } | undefined> => {
+    const key = endpoint === undefined ? recordKey : requestKey(`${namespace}@${endpoint}`, item.request);
     const hit = await options.cache?.get(key);
     if (hit) return { completion: hit, attempts: 0, cached: true };
     const shared = inFlightByKey.get(key);
@@ -224,7 +269,20 @@ export async function collect(options: CollectOptions): Promise<CollectSummary> 
         beforeAttempt: async () => {
           if (stopped) throw new StopSignal('budget');
           await limiter.acquire(promptTokens + completionTokens, signal);
-          if (!budget.reserve(promptTokens, completionTokens)) throw new StopSignal('budget');
+          for (;;) {
+            const verdict = budget.tryReserve(promptTokens, completionTokens);
+            if (verdict === 'ok') break;
+            if (verdict === 'over' || stopped) throw new StopSignal('budget');
+            await new Promise<void>((resolve) => {
+              const wake = () => {
+                signal.removeEventListener('abort', wake);
+                resolve();
+              };
+              void budget.settled().then(wake);
+              signal.addEventListener('abort', wake, { once: true });
+            });
+            if (signal.aborted) throw abortedError(signal);
+          }
           reserved = true;
         },
         onFailure: ({ attempt, error, retryInMs }) => {
@@ -241,7 +299,7 @@ export async function collect(options: CollectOptions): Promise<CollectSummary> 
         if (isTeacherRequestError(result.error) && result.error.fatal) throw result.error;
         await (await (errors ??= JsonlAppender.open(errorsPath))).append({
           id: item.id,
-          key,
+          key: recordKey,
           error: describeFailure(result.error),
           attempts: result.attempts,
           at: new Date().toISOString(),
@@ -311,7 +369,9 @@ export async function collect(options: CollectOptions): Promise<CollectSummary> 
   if (fatal !== undefined) {
     if (fatal instanceof TeacherRequestError && fatal.fatal) {
       const code = fatal.status === 404 ? 'E_NOT_FOUND' : 'E_BAD_CONFIG';
-      throw new DistilleryError(code, `teacher ${teacher.name} refused every request: ${fatal.reason}`, { field: fatal.status === 404 ? 'teacher.model' : 'teacher.apiKey', status: fatal.status });
+      const field = fatal.status === 404 ? 'teacher.model' : fatal.kind === 'network' ? 'teacher.baseURL' : 'teacher.apiKey';
+      const what = fatal.kind === 'network' ? `teacher ${teacher.name} cannot be reached` : `teacher ${teacher.name} refused every request`;
+      throw new DistilleryError(code, `${what}: ${fatal.reason}`, { field, status: fatal.status, kind: fatal.kind });
     }
     throw fatal;
   }
@@ -323,7 +383,11 @@ export async function collect(options: CollectOptions): Promise<CollectSummary> 
     complete: progress.done === items.length,
     ...(stopped ? { stopped } : {}),
     repairedBytes,
+    repairedErrorBytes,
     stale,
+    duplicates,
+    ...(lockTakenOverFrom ? { lockTakenOverFrom } : {}),
+    ...(poolStats(teacher) ? { endpoints: poolStats(teacher) } : {}),
     output,
     errorsPath,
   };

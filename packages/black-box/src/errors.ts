@@ -3,7 +3,7 @@
  * truncated body) are `TeacherRequestError`s that say whether a retry can help; `collect` retries
  * those and records the rest, so one bad item never ends a run and none is dropped silently.
  */
-import { DistilleryError } from '@distillery/core';
+import { DistilleryError, redactSecrets } from '@distillery/core';
 
 export type TeacherFailureKind =
   /** The server answered with an HTTP error status. */
@@ -60,13 +60,13 @@ export function isTeacherRequestError(error: unknown): error is TeacherRequestEr
   return error instanceof TeacherRequestError;
 }
 
-/** Replaces every occurrence of each secret in `text` with `***`. Empty secrets are ignored. */
+/**
+ * Replaces each secret in `text` with `***`: whole, and any run of 6+ characters of it, its upper-
+ * or lower-cased forms, its base64 and URL-encoding (see `redactSecrets` in core). Secrets shorter
+ * than 4 characters are ignored.
+ */
 export function redact(text: string, secrets: readonly (string | undefined)[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret && secret.length >= 4) out = out.split(secret).join('***');
-  }
-  return out;
+  return redactSecrets(text, secrets);
 }
 
 /** A URL safe to print: no user info, no query string (Azure-style `?api-key=` stays out of logs). */

@@ -43,6 +43,24 @@ export async function readJsonl<T = unknown>(path: string, { repair = false }: {
   return { records, tornBytes };
 }
 
+/**
+ * Cuts a torn last line (bytes after the last newline) off a JSONL file, without parsing the rest.
+ * Returns the bytes removed (0 for a missing or clean file).
+ */
+export async function repairTornTail(path: string): Promise<number> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+  const keep = bytes.lastIndexOf(0x0a) + 1;
+  if (keep === bytes.length) return 0;
+  await truncate(path, keep);
+  return bytes.length - keep;
+}
+
 /** Parses JSON Lines text (a dataset file). Bad lines are E_BAD_INPUT naming the line. */
 export function parseJsonlText<T = unknown>(text: string, source = 'input'): T[] {
   const out: T[] = [];

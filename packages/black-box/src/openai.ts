@@ -1,5 +1,6 @@
-import { badValue, DistilleryError, type BlackBoxTeacher, type ChatMessage, type Completion, type CompletionRequest, type TokenLogprob } from '@distillery/core';
+import { badValue, DistilleryError, safeUrlText, type BlackBoxTeacher, type ChatMessage, type Completion, type CompletionRequest, type TokenLogprob } from '@distillery/core';
 import { redact, safeUrl, TeacherRequestError } from './errors.js';
+import { checkCompletionRequest } from './request-check.js';
 import { abortedError, parseRetryAfter } from './retry.js';
 
 export interface OpenAITeacherOptions {
@@ -35,6 +36,31 @@ export interface OpenAITeacherOptions {
 }
 
 const RETRYABLE_STATUS = new Set([408, 409, 425, 429, 500, 502, 503, 504]);
+/** Network failures no retry can fix: nothing listens there, the host does not exist, the port is refused by fetch. */
+const PERMANENT_NETWORK = /ECONNREFUSED|ENOTFOUND|EAI_NONAME|bad port|ERR_INVALID_URL|ERR_INVALID_ARG/i;
+
+/**
+ * Refuses base URLs that can never work, without echoing them: not http(s), unparsable (bad port),
+ * or carrying credentials (fetch refuses those; the key belongs in `apiKey`/`apiKeyEnv`).
+ */
+function checkBaseURL(baseURL: unknown): void {
+  const shown = typeof baseURL === 'string' ? safeUrlText(baseURL) : baseURL;
+  if (typeof baseURL !== 'string' || !/^https?:\/\//i.test(baseURL)) throw badValue('baseURL', shown, 'an http(s) URL such as http://127.0.0.1:8080/v1');
+  let parsed: URL;
+  try {
+    parsed = new URL(baseURL);
+  } catch {
+    throw badValue('baseURL', shown, 'a valid http(s) URL (host and a port in 1-65535)');
+  }
+  if (parsed.username || parsed.password) throw badValue('baseURL', shown, 'a URL without user:password@ (put the key in apiKey or apiKeyEnv)');
+}
+
+/** Appends an API path to the base URL's path, keeping its query string (Azure-style `?api-version=`) at the end. */
+export function joinApiPath(baseURL: string, path: string): string {
+  const url = new URL(baseURL);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/${path}`;
+  return url.toString();
+}
 const FATAL_STATUS = new Set([401, 403, 404]);
 
 /**
@@ -54,10 +80,10 @@ export class OpenAITeacher implements BlackBoxTeacher {
   readonly #fetch: typeof fetch;
 
   constructor(options: OpenAITeacherOptions) {
-    if (typeof options.baseURL !== 'string' || !/^https?:\/\//.test(options.baseURL)) throw badValue('baseURL', options.baseURL, 'an http(s) URL');
+    checkBaseURL(options.baseURL);
     if (typeof options.model !== 'string' || options.model === '') throw badValue('model', options.model, 'a non-empty model name');
     this.#options = { ...options, apiKey: undefined };
-    this.baseURL = options.baseURL.replace(/\/+$/, '');
+    this.baseURL = options.baseURL.replace(/\/+(?=$|[?#])/, '');
     this.model = options.model;
     this.name = options.name ?? options.model;
     const env = options.env ?? (typeof process === 'undefined' ? {} : process.env);
@@ -82,10 +108,17 @@ export class OpenAITeacher implements BlackBoxTeacher {
     return new TeacherRequestError({ ...init, message: redact(init.message, this.#secrets()), cause: undefined });
   }
 
+  /** A server may echo the key back inside an answer: records never hold it either. */
+  #redactCompletion(completion: Completion): Completion {
+    const secrets = this.#secrets();
+    const text = redact(completion.text, secrets);
+    const tokens = completion.tokens?.map((t) => ({ ...t, token: redact(t.token, secrets), top: t.top.map((o) => ({ ...o, token: redact(o.token, secrets) })) }));
+    return { ...completion, text, ...(tokens ? { tokens } : {}) };
+  }
+
   #route(request: CompletionRequest): 'chat' | 'completions' {
     const api = this.#options.api ?? 'auto';
-    if (request.messages !== undefined && request.prompt !== undefined) throw badValue('request', 'prompt and messages', 'exactly one of prompt, messages');
-    if (request.messages === undefined && request.prompt === undefined) throw badValue('request', 'neither', 'exactly one of prompt, messages');
+    checkCompletionRequest(request as CompletionRequest & Record<string, unknown>, 'request');
     if (request.messages !== undefined && api === 'completions') throw badValue('request.messages', 'messages', 'a prompt: this teacher uses the /completions API');
     if (api === 'chat' || request.messages !== undefined) return 'chat';
     return 'completions';
@@ -117,9 +150,39 @@ export class OpenAITeacher implements BlackBoxTeacher {
     return body;
   }
 
+  /**
+   * An authenticated request to another route of the same API (`files`, `batches/…`): the key and
+   * headers are added here and never leave the client. Errors are `TeacherRequestError`s without them.
+   */
+  async apiRequest(path: string, init: { method?: string; body?: BodyInit; json?: unknown; signal?: AbortSignal } = {}): Promise<Response> {
+    const url = joinApiPath(this.baseURL, path);
+    const headers: Record<string, string> = { accept: 'application/json', ...this.#options.headers };
+    if (this.#apiKey) headers.authorization = `Bearer ${this.#apiKey}`;
+    if (init.json !== undefined) headers['content-type'] = 'application/json';
+    const method = init.method ?? (init.body !== undefined || init.json !== undefined ? 'POST' : 'GET');
+    let response: Response;
+    try {
+      response = await this.#fetch(url, { method, headers, body: init.json !== undefined ? JSON.stringify(init.json) : init.body, signal: init.signal });
+    } catch (error) {
+      if (init.signal?.aborted) throw abortedError(init.signal);
+      throw this.#error({ kind: 'network', message: `${method} ${safeUrl(url)}: ${(error as Error).message}`, retryable: true });
+    }
+    if (!response.ok) {
+      const text = await response.text();
+      throw this.#error({ kind: 'http', status: response.status, message: `${method} ${safeUrl(url)}: HTTP ${response.status}${text ? `: ${describeErrorBody(text)}` : ''}`, retryable: RETRYABLE_STATUS.has(response.status) || response.status >= 500, fatal: FATAL_STATUS.has(response.status), retryAfterMs: parseRetryAfter(response.headers) });
+    }
+    return response;
+  }
+
+  /** The API path (after the base URL) and JSON body `complete` would send: what a batch file line holds. */
+  describeRequest(request: CompletionRequest): { route: 'chat' | 'completions'; path: string; body: Record<string, unknown> } {
+    const route = this.#route(request);
+    return { route, path: route === 'chat' ? 'chat/completions' : 'completions', body: this.#body(route, request) };
+  }
+
   async complete(request: CompletionRequest, options: { signal?: AbortSignal } = {}): Promise<Completion> {
     const route = this.#route(request);
-    const url = `${this.baseURL}/${route === 'chat' ? 'chat/completions' : 'completions'}`;
+    const url = joinApiPath(this.baseURL, route === 'chat' ? 'chat/completions' : 'completions');
     const where = safeUrl(url);
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', ...this.#options.headers };
     if (this.#apiKey) headers.authorization = `Bearer ${this.#apiKey}`;
@@ -151,7 +214,9 @@ export class OpenAITeacher implements BlackBoxTeacher {
       if (timedOut) throw this.#error({ kind: 'timeout', message: `POST ${where}: no answer within ${timeoutMs} ms`, retryable: true });
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
       const detail = [(error as Error).message, cause?.code ?? cause?.message].filter(Boolean).join(': ');
-      throw this.#error({ kind: 'network', message: `POST ${where}: ${detail}`, retryable: true });
+      // No server at that address, no such host, or a port fetch refuses: every request would fail the same way.
+      const permanent = PERMANENT_NETWORK.test(`${cause?.code ?? ''} ${cause?.message ?? ''} ${(error as Error).message}`);
+      throw this.#error({ kind: 'network', message: `POST ${where}: ${detail}`, retryable: !permanent, fatal: permanent });
     } finally {
       clearTimeout(timer);
       outer?.removeEventListener('abort', onAbort);
@@ -177,7 +242,7 @@ export class OpenAITeacher implements BlackBoxTeacher {
     }
     const completion = parseCompletionResponse(json, route);
     if (!completion) throw this.#error({ kind: 'malformed', status: response.status, message: `POST ${where}: JSON has no choices[0] with ${route === 'chat' ? 'message.content' : 'text'}`, retryable: true });
-    return completion;
+    return this.#redactCompletion(completion);
   }
 }
 

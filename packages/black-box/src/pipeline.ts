@@ -1,12 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { DistilleryError, parseConfig, type BlackBoxTeacher, type CompletionRequest, type PluginRegistry } from '@distillery/core';
-import { writeFileAtomic } from '@distillery/core/node';
+import { fileReadError, writeFileAtomic } from '@distillery/core/node';
+import { exportTrainingData, type ExportSummary } from './export.js';
+import { checkCompletionRequest } from './request-check.js';
 import { z } from 'zod';
 import { FileResponseCache } from './cache.js';
 import { collect, type CollectItem, type CollectOptions, type CollectProgress, type CollectSummary, type CollectedRecord } from './collect.js';
 import { parseJsonlText, readJsonl } from './jsonl.js';
 import { createBlackBoxRegistry } from './plugins.js';
+import { parseShard, shardItems } from './shard.js';
 import { ReplayTeacher } from './replay.js';
 import { loadExamplesJsonl, loadStepByStepSplit, loadRecordedOutputs, type StepByStepDataset } from './step-by-step/data.js';
 import { buildEvaluationSet, buildStepByStepDataset, parseCompletions, teacherAccuracy, type BuildStats, type StepByStepRecord, type TeacherAccuracy } from './step-by-step/dataset.js';
@@ -101,6 +104,13 @@ export const collectConfigSchema = z
     sampling: samplingSchema.optional(),
     /** Output JSONL (appended; resumed by default). */
     output: z.string().min(1),
+    /** Collect only shard `i` of `n` ("i/n", 0-based): the items whose id hashes to i (see shardOf). */
+    shard: z.string().regex(/^\d+\/\d+$/, 'i/n, e.g. "0/4"').optional(),
+    /**
+     * Also write the records as training data after collecting: `{prompt, completion}` and
+     * `{messages}` JSONL in input order plus a dataset card, in a folder of their own.
+     */
+    export: z.object({ dir: z.string().min(1) }).strict().optional(),
     ...runSchema,
   })
   .strict();
@@ -175,8 +185,8 @@ export async function readConfigFile(path: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
-  } catch {
-    throw new DistilleryError('E_NOT_FOUND', `config file ${path} cannot be read`, { field: 'config', value: path });
+  } catch (error) {
+    throw fileReadError(error, path, 'config', 'config file') ?? new DistilleryError('E_NOT_FOUND', `config file ${path} cannot be read`, { field: 'config', value: path });
   }
   try {
     return JSON.parse(text);
@@ -197,6 +207,15 @@ async function teacherFrom(spec: z.infer<typeof teacherSpec>, plugins: readonly 
     throw new DistilleryError('E_BAD_CONFIG', `teacher ${JSON.stringify(typeof spec === 'string' ? spec : spec.name)} is not a black-box teacher (no complete())`, { field: 'teacher.name' });
   }
   return teacher;
+}
+
+/** Validates a teacher spec against its plugin's schema without creating the teacher (no model load, no connection). */
+async function checkTeacherSpec(spec: z.infer<typeof teacherSpec>, plugins: readonly string[] | undefined, hooks: RunHooks): Promise<void> {
+  const registry = hooks.registry ?? createBlackBoxRegistry();
+  for (const pkg of plugins ?? []) await registry.loadPackage(pkg, hooks.importer);
+  const { name, ...config } = typeof spec === 'string' ? { name: spec } : spec;
+  const plugin = registry.get('teacher', name);
+  if (plugin.configSchema) parseConfig(plugin.configSchema, config, 'teacher');
 }
 
 /** A replay of the release's recorded outputs for these examples, keyed by the prompts they produce. */
@@ -225,14 +244,18 @@ async function readRequests(path: string, sampling: Omit<CompletionRequest, 'pro
   let text: string;
   try {
     text = await readFile(path, 'utf8');
-  } catch {
-    throw new DistilleryError('E_NOT_FOUND', `requests file ${path} cannot be read`, { field: 'input.requests', value: path });
+  } catch (error) {
+    throw fileReadError(error, path, 'input.requests', 'requests file') ?? new DistilleryError('E_NOT_FOUND', `requests file ${path} cannot be read`, { field: 'input.requests', value: path });
   }
   return parseJsonlText<Record<string, unknown>>(text, path).map((row, i) => {
-    const { id, prompt, messages, ...rest } = row;
-    if ((typeof id !== 'string' && typeof id !== 'number') || (typeof prompt !== 'string' && !Array.isArray(messages))) {
-      throw new DistilleryError('E_BAD_INPUT', `${path}: line ${i + 1} needs "id" and "prompt" or "messages"`, { field: `${path}:${i + 1}`, line: i + 1 });
+    if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+      throw new DistilleryError('E_BAD_INPUT', `${path}:${i + 1} (line ${i + 1}) must be a JSON object { id, prompt | messages }`, { field: `${path}:${i + 1}`, line: i + 1, value: row });
     }
+    const { id, prompt, messages, ...rest } = row;
+    if ((typeof id !== 'string' && typeof id !== 'number') || id === '') {
+      throw new DistilleryError('E_BAD_INPUT', `${path}:${i + 1}.id (line ${i + 1}) must be a non-empty string or a number, got ${JSON.stringify(id) ?? 'nothing'}`, { field: `${path}:${i + 1}.id`, line: i + 1, value: id });
+    }
+    checkCompletionRequest({ prompt, messages } as Record<string, unknown>, `${path}:${i + 1}`, { line: i + 1 }, 'E_BAD_INPUT');
     const own = parseConfig(samplingSchema, rest, `${path}:${i + 1}`);
     return { id: String(id), request: { ...sampling, ...own, ...(typeof prompt === 'string' ? { prompt } : { messages: messages as CompletionRequest['messages'] }) } };
   });
@@ -241,10 +264,24 @@ async function readRequests(path: string, sampling: Omit<CompletionRequest, 'pro
 export interface CollectRun {
   teacher: string;
   summary: CollectSummary;
+  /** With `export` in the config: what the data folder received. */
+  export?: ExportSummary;
 }
 
-/** `distillery collect <config>`: validates the config, builds the items and the teacher, runs `collect`. */
-export async function runCollectConfig(value: unknown, hooks: RunHooks = {}): Promise<CollectRun> {
+export interface PreparedCollect {
+  config: z.infer<typeof collectConfigSchema>;
+  /** The config file's folder (relative paths resolve against it). */
+  base: string;
+  /** The output JSONL, absolute. */
+  output: string;
+  items: CollectItem[];
+  teacher: BlackBoxTeacher;
+  /** The teacher replays the release's recorded outputs (no cache). */
+  recorded: boolean;
+}
+
+/** Validates a collect config and builds its items and teacher (the caller disposes the teacher). */
+export async function prepareCollectConfig(value: unknown, hooks: RunHooks = {}): Promise<PreparedCollect> {
   const config = parseConfig(collectConfigSchema, value);
   const base = hooks.baseDir ?? process.cwd();
   const output = at(base, config.output);
@@ -271,6 +308,13 @@ export async function runCollectConfig(value: unknown, hooks: RunHooks = {}): Pr
       teacher = recordedTeacher(examples, outputs, prompt, `recorded:${release!.dataset}`);
     } else teacher = await teacherFrom(config.teacher, config.plugins, hooks);
   }
+  if (config.shard) items = shardItems(items, parseShard(config.shard, 'shard'));
+  return { config, base, output, items, teacher, recorded };
+}
+
+/** `distillery collect <config>`: validates the config, builds the items and the teacher, runs `collect`. */
+export async function runCollectConfig(value: unknown, hooks: RunHooks = {}): Promise<CollectRun> {
+  const { config, base, output, items, teacher, recorded } = await prepareCollectConfig(value, hooks);
   try {
     const summary = await collect({
       teacher,
@@ -281,7 +325,9 @@ export async function runCollectConfig(value: unknown, hooks: RunHooks = {}): Pr
       onProgress: hooks.onProgress && ((p) => hooks.onProgress!('collect', p)),
       onRetry: hooks.onRetry,
     });
-    return { teacher: teacher.name, summary };
+    // Each rerun refreshes the export (overwrite replaces only the export's own files).
+    const exported = config.export ? await exportTrainingData({ items, records: output, dir: at(base, config.export.dir), teacher: teacher.name, overwrite: true }) : undefined;
+    return { teacher: teacher.name, summary, ...(exported ? { export: exported } : {}) };
   } finally {
     await disposeTeacher(teacher);
   }
@@ -342,6 +388,8 @@ export async function runStepByStep(value: unknown, hooks: RunHooks = {}): Promi
   if (teacherSpecValue === undefined) throw new DistilleryError('E_BAD_CONFIG', 'invalid config\n  teacher: expected a teacher spec for your own data, got undefined', { field: 'teacher' });
   const recorded = teacherSpecValue === 'recorded';
   if (recorded && !release) throw new DistilleryError('E_BAD_CONFIG', 'invalid config\n  teacher: "recorded" replays the release and needs data.dir + data.dataset', { field: 'teacher' });
+  // A bad teacher spec is reported as such, before the exemplars a live teacher would need.
+  if (!recorded) await checkTeacherSpec(teacherSpecValue, config.plugins, hooks);
   if (!recorded && !config.exemplars?.length) throw new DistilleryError('E_BAD_CONFIG', 'invalid config\n  exemplars: expected at least one worked example for a live teacher, got none', { field: 'exemplars' });
   const prompt = { preset, exemplars: config.exemplars ?? [], instruction: config.instruction };
   const sampling = { temperature: 0, maxTokens: 256, ...config.sampling };

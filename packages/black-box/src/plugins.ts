@@ -3,11 +3,36 @@ import { createRegistry, definePlugin, DistilleryError, type PluginRegistry } fr
 import { z } from 'zod';
 import { parseJsonlText } from './jsonl.js';
 import { OpenAITeacher } from './openai.js';
+import { openAIPool } from './pool.js';
 import { ReplayTeacher, type ReplayEntry } from './replay.js';
+
+const httpUrl = z.string().regex(/^https?:\/\//, 'an http(s) URL');
+
+/** One server of an endpoint pool (see TeacherPool): its URL, credentials, capacity, pacing and weight. */
+export const openAIEndpointSchema = z
+  .object({
+    baseURL: httpUrl,
+    apiKeyEnv: z.string().min(1).optional(),
+    apiKey: z.string().min(1).optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    api: z.enum(['auto', 'chat', 'completions']).optional(),
+    timeoutMs: z.number().positive().optional(),
+    model: z.string().min(1).optional(),
+    concurrency: z.number().int().min(1).max(1024).optional(),
+    requestsPerMinute: z.number().positive().optional(),
+    weight: z.number().positive().optional(),
+  })
+  .strict();
 
 export const openAITeacherSchema = z
   .object({
-    baseURL: z.string().regex(/^https?:\/\//, 'an http(s) URL'),
+    /** One server… */
+    baseURL: httpUrl.optional(),
+    /** …or a pool of servers of the same model: least-loaded routing, failover, benching (TeacherPool). */
+    endpoints: z.array(openAIEndpointSchema).min(1).optional(),
+    /** Pool tuning: consecutive failures that bench an endpoint, and the first bench length. */
+    benchAfter: z.number().int().min(1).optional(),
+    benchMs: z.number().min(0).optional(),
     model: z.string().min(1),
     /** Environment variable with the key (default OPENAI_API_KEY). */
     apiKeyEnv: z.string().min(1).optional(),
@@ -18,7 +43,10 @@ export const openAITeacherSchema = z
     headers: z.record(z.string(), z.string()).optional(),
     name: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if ((c.baseURL === undefined) === (c.endpoints === undefined)) ctx.addIssue({ code: 'custom', message: 'exactly one of baseURL, endpoints', path: ['baseURL'] });
+  });
 
 export const replayTeacherSchema = z
   .object({
@@ -52,7 +80,8 @@ export const plugins = [
     name: 'openai',
     description: 'An LLM behind an OpenAI-compatible API (OpenAI, vLLM, llama.cpp server, Ollama…)',
     configSchema: openAITeacherSchema,
-    create: (config) => new OpenAITeacher(config),
+    create: ({ endpoints, benchAfter, benchMs, baseURL, ...shared }) =>
+      endpoints ? openAIPool(shared, endpoints, { benchAfter, benchMs }) : new OpenAITeacher({ ...shared, baseURL: baseURL! }),
   }),
   definePlugin({
     kind: 'teacher',

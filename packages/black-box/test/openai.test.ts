@@ -44,13 +44,15 @@ describe('OpenAITeacher basics', () => {
     await expect(teacher.complete({})).rejects.toThrow(/exactly one of prompt, messages/);
   });
 
-  it('reports a refused connection as a retryable network failure without the key or URL query', async () => {
+  it('reports a refused connection as a permanent (not retried, fatal) network failure without the key or URL query', async () => {
     const teacher = new OpenAITeacher({ baseURL: 'http://127.0.0.1:9/v1?api-key=zzz', model: 'm', apiKey: KEY });
     const error = (await teacher.complete({ prompt: 'x' }).catch((e: unknown) => e)) as TeacherRequestError;
     expect(error).toBeInstanceOf(TeacherRequestError);
     expect(error.kind).toBe('network');
-    expect(error.retryable).toBe(true);
+    expect(error.retryable).toBe(false);
+    expect(error.fatal).toBe(true);
     expect(error.message).not.toContain(KEY);
+    expect(error.message).not.toContain('zzz');
   });
 });
 

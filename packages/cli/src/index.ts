@@ -3,3 +3,8 @@ export { runCli } from './run.js';
 export { commands } from './commands/index.js';
 export { runDemo, formatDemoTable, FULL_SETTINGS, QUICK_SETTINGS, type DemoSettings, type DemoResult } from './commands/demo.js';
 export { loadMnist, bundledMnistDir, type MnistSplit } from './data/mnist.js';
+export { runDistillConfig, readConfigFile, createDistillRegistry, type DistillRunOptions, type DistillRunResult } from './distill/run.js';
+export { distillConfigSchema, type DistillConfig, type DistillConfigInput } from './distill/config.js';
+export { distillJsonSchema } from './distill/schema.js';
+export { distillPlugins, distillContext, type DistillContext } from './distill/plugins.js';
+export { metricsLog, metricsCsv, renderCurves, readMetricsRows, type MetricsRow } from './distill/logs.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { earlyStopping, earlyStoppingSchema, type TrainingCallback } from './callbacks.js';
 import { definePlugin, PluginRegistry, type PluginSpec } from './registry.js';
 import { constant, constantSchema, cosine, linear, rampSchema, stepDecay, stepDecaySchema, warmup, type Scheduler } from './schedulers.js';
 
@@ -55,7 +56,17 @@ const warmupPlugin = definePlugin({
 
 export const builtinSchedulerPlugins = [constantPlugin, linearPlugin, cosinePlugin, stepPlugin, warmupPlugin];
 
+const earlyStoppingPlugin = definePlugin({
+  kind: 'callback',
+  name: 'early-stopping',
+  description: 'Stops the run when an evaluation metric has not improved for `patience` evaluations; stays stopped on rerun.',
+  configSchema: earlyStoppingSchema,
+  create: (config): TrainingCallback => earlyStopping(config),
+});
+
+export const builtinCallbackPlugins = [earlyStoppingPlugin];
+
 /** A registry holding Distillery's built-in plugins; packages add theirs with `register`. */
 export function createRegistry(): PluginRegistry {
-  return new PluginRegistry().register(...builtinSchedulerPlugins);
+  return new PluginRegistry().register(...builtinSchedulerPlugins, ...builtinCallbackPlugins);
 }

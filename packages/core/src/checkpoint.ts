@@ -15,9 +15,18 @@ export interface TrainingCheckpoint {
   hiddenLoss?: Record<string, HostTensor>;
   /** Free-form JSON state of the caller (RNG states, data source state, best metric...). */
   extra: Record<string, unknown>;
+  /**
+   * What the run reported so far (the last step's loss, the last evaluation's metrics), so a
+   * resumed or already-finished run reports the same summary as an uninterrupted one.
+   */
+  progress?: { lastLoss: number | null; metrics: Record<string, number> };
+  /** Each training callback's `saveState()`, by callback name. */
+  callbacks?: Record<string, Record<string, unknown>>;
 }
 
 export interface CheckpointStore {
+  /** Where the checkpoint lives (a file path), named in errors when a checkpoint does not fit the run. */
+  readonly path?: string;
   /** Must be atomic: a crash during `save` leaves the previous checkpoint loadable. */
   save(checkpoint: TrainingCheckpoint): Promise<void>;
   load(): Promise<TrainingCheckpoint | undefined>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DistilleryError, describeValue } from './errors.js';
+import { printableConfigValue } from './secrets.js';
 
 export interface ConfigIssue {
   /** Dotted path from the root of the config, e.g. `student.widths[1]`. */
@@ -38,6 +39,11 @@ function expectedOf(issue: z.core.$ZodIssue): string {
       return `one of ${issue.values.map((v) => describeValue(v)).join(', ')}`;
     case 'unrecognized_keys':
       return `no key ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    case 'invalid_union': {
+      // zod's own message is "Invalid input": list what each alternative wanted instead.
+      const options = issue.errors.map((branch) => (branch[0] ? expectedOf(branch[0]) : 'something else'));
+      return [...new Set(options)].join(' or ');
+    }
     default:
       return issue.message;
   }
@@ -51,7 +57,8 @@ export function parseConfig<S extends z.ZodType>(schema: S, value: unknown, path
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issues: ConfigIssue[] = result.error.issues.map((issue) => {
-    const got = issue.code === 'unrecognized_keys' ? describeValue(issue.keys) : describeValue(valueAt(value, issue.path));
+    // Never echo a secret: key/header fields show only their type and length, URLs lose user info and query.
+    const got = issue.code === 'unrecognized_keys' ? describeValue(issue.keys) : describeValue(printableConfigValue(issue.path, valueAt(value, issue.path)).value);
     return { path: formatPath(pathPrefix, issue.path), expected: expectedOf(issue), got };
   });
   const lines = issues.map((i) => `${i.path}: expected ${i.expected}, got ${i.got}`);

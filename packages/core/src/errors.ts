@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   E_BAD_INPUT: 'E_BAD_INPUT',
   /** A black-box teacher request failed (HTTP status, timeout, reset, malformed body); see `kind`, `status`, `retryable`. */
   E_TEACHER_REQUEST: 'E_TEACHER_REQUEST',
+  /** Another live process holds the lock on an output (a second `collect` on the same file); `details` name its pid, host and start. */
+  E_LOCKED: 'E_LOCKED',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
@@ -54,15 +56,33 @@ export interface ErrorDetails {
   [key: string]: unknown;
 }
 
+/**
+ * The brand every `DistilleryError` carries. `Symbol.for` gives the same symbol in every copy of
+ * this package (ESM and CJS builds, a plugin's own nested install, a linked checkout), so errors
+ * are recognised by brand, not by which copy of the class made them.
+ */
+export const DISTILLERY_ERROR_BRAND: unique symbol = Symbol.for('distillery.error') as never;
+
 export class DistilleryError extends Error {
   override readonly name = 'DistilleryError';
   readonly code: ErrorCode;
   readonly details: ErrorDetails;
+  declare readonly [DISTILLERY_ERROR_BRAND]: true;
 
   constructor(code: ErrorCode, message: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
     super(`${code}: ${message}`, options);
     this.code = code;
     this.details = details;
+    Object.defineProperty(this, DISTILLERY_ERROR_BRAND, { value: true, enumerable: false });
+  }
+
+  /**
+   * `error instanceof DistilleryError` is true for an error from any copy of core (see the
+   * brand). Subclasses keep ordinary prototype-chain `instanceof`.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== DistilleryError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return hasBrand(value);
   }
 
   toJSON(): { name: string; code: ErrorCode; message: string; details: ErrorDetails } {
@@ -70,8 +90,16 @@ export class DistilleryError extends Error {
   }
 }
 
+function hasBrand(value: unknown): value is DistilleryError {
+  return typeof value === 'object' && value !== null && (value as { [DISTILLERY_ERROR_BRAND]?: unknown })[DISTILLERY_ERROR_BRAND] === true;
+}
+
+/**
+ * True for a `DistilleryError` (with `code`, of that code) made by any copy of `@distillery/core`
+ * — CJS or ESM, a plugin's nested install or a linked package.
+ */
 export function isDistilleryError(error: unknown, code?: ErrorCode): error is DistilleryError {
-  return error instanceof DistilleryError && (code === undefined || error.code === code);
+  return hasBrand(error) && (code === undefined || error.code === code);
 }
 
 /** Renders a value for an error message: short, never throws, never huge. */

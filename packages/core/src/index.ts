@@ -13,4 +13,6 @@ export * from './builtin-plugins.js';
 export * from './events.js';
 export * from './checkpoint.js';
 export * from './safetensors.js';
+export * from './callbacks.js';
 export * from './distiller.js';
+export * from './secrets.js';

@@ -6,15 +6,25 @@ import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { CheckpointStore, TrainingCheckpoint } from './checkpoint.js';
 import type { HostTensor } from './contracts/tensor.js';
-import { DistilleryError } from './errors.js';
-import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { CHECKSUM_METADATA_KEY, checksumsFor, removeStaleTempFiles, verifyCheckpoint } from './checkpoint-integrity.js';
+import { DistilleryError, isDistilleryError } from './errors.js';
+import { fileReadError } from './file-errors.js';
+import { decodeSafetensors, encodeSafetensors, type SafetensorsContent } from './safetensors.js';
 
 /**
  * Writes `data` to `path` so that readers see either the old file or the new one, never a mix:
  * write a sibling temp file, fsync it, rename it over the target, fsync the directory.
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  try {
+    await mkdir(dirname(path), { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      throw new DistilleryError('E_BAD_VALUE', `cannot write ${path}: a parent of it is a file, not a folder`, { field: 'path', value: path, expected: 'a path whose parents are folders' }, { cause: error });
+    }
+    throw error;
+  }
   const temp = `${path}.tmp-${process.pid}-${Date.now().toString(36)}`;
   const handle = await open(temp, 'w');
   try {
@@ -26,7 +36,16 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     throw error;
   }
   await handle.close();
-  await rename(temp, path);
+  try {
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') {
+      throw new DistilleryError('E_BAD_VALUE', `cannot write ${path}: it is a directory (or a path through a file); name a file`, { field: 'path', value: path, expected: 'a file path' }, { cause: error });
+    }
+    throw error;
+  }
   try {
     const dir = await open(dirname(path), 'r');
     await dir.sync().finally(() => dir.close());
@@ -35,12 +54,24 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
   }
 }
 
+/** What the last `FileCheckpointStore.load` found out about the file's integrity. */
+export type CheckpointVerification = 'verified' | 'no-checksums' | 'none';
+
 /**
  * A checkpoint as one safetensors file: tensors under `student/…`, `optimizer/…` and (with a
  * hidden-state loss) `hidden-loss/…`, the rest as
  * JSON in `__metadata__.distillery`. Python can open it with `safetensors.safe_open`.
+ *
+ * Every save adds a SHA-256 per tensor and one over the JSON state (`__metadata__.distillery_checksums`);
+ * `load` checks them all and throws E_CORRUPT_FILE naming the file and the tensor (or `state`) that
+ * fails. A checkpoint written before checksums existed still loads: `verification` is then
+ * `'no-checksums'` and a one-time process warning (`DISTILLERY_UNVERIFIED_CHECKPOINT`) says so; the
+ * next save writes checksums. Each save also removes temp files that interrupted saves left behind.
  */
 export class FileCheckpointStore implements CheckpointStore {
+  /** Result of the last `load`: `verified`, `no-checksums` (a legacy file, loaded unverified) or `none` (nothing loaded). */
+  verification: CheckpointVerification = 'none';
+
   constructor(readonly path: string) {}
 
   async save(checkpoint: TrainingCheckpoint): Promise<void> {
@@ -56,8 +87,13 @@ export class FileCheckpointStore implements CheckpointStore {
       studentConfig: checkpoint.student.config,
       optimizer: { step: checkpoint.optimizer.step, config: checkpoint.optimizer.config },
       extra: checkpoint.extra,
+      ...(checkpoint.progress ? { progress: checkpoint.progress } : {}),
+      ...(checkpoint.callbacks ? { callbacks: checkpoint.callbacks } : {}),
     };
-    await writeFileAtomic(this.path, encodeSafetensors({ tensors, metadata: { distillery: JSON.stringify(meta) } }));
+    const state = JSON.stringify(meta);
+    const checksums = JSON.stringify(checksumsFor(tensors, state));
+    await removeStaleTempFiles(this.path);
+    await writeFileAtomic(this.path, encodeSafetensors({ tensors, metadata: { distillery: state, [CHECKSUM_METADATA_KEY]: checksums } }));
   }
 
   async load(): Promise<TrainingCheckpoint | undefined> {
@@ -66,18 +102,31 @@ export class FileCheckpointStore implements CheckpointStore {
       bytes = await readFile(this.path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
+      throw fileReadError(error, this.path, 'checkpoint', 'checkpoint file') ?? error;
     }
-    const { tensors, metadata } = decodeSafetensors(bytes);
+    this.verification = 'none';
+    let content: SafetensorsContent;
+    try {
+      content = decodeSafetensors(bytes);
+    } catch (error) {
+      if (!isDistilleryError(error, 'E_CORRUPT_FILE')) throw error;
+      throw new DistilleryError('E_CORRUPT_FILE', `checkpoint ${this.path} is corrupt (${bytes.byteLength} bytes): ${error.message.replace(/^E_CORRUPT_FILE: /, '')}`, { ...error.details, field: (error.details.field as string | undefined) ?? 'file', file: this.path, value: this.path }, { cause: error });
+    }
+    const { tensors, metadata } = content;
+    const verified = verifyCheckpoint(this.path, tensors, metadata);
     let meta: {
       format?: string; step: number; epoch: number; batchIndex: number; studentConfig: Record<string, unknown>;
       optimizer: { step: number; config: Record<string, unknown> }; extra: Record<string, unknown>;
+      progress?: TrainingCheckpoint['progress'];
+      callbacks?: TrainingCheckpoint['callbacks'];
     };
     try {
       meta = JSON.parse(metadata.distillery ?? '');
     } catch {
-      throw new DistilleryError('E_CORRUPT_FILE', `${this.path} is a safetensors file but not a Distillery checkpoint (no valid __metadata__.distillery)`, { field: 'path', value: this.path });
+      throw new DistilleryError('E_CORRUPT_FILE', `${this.path} is a safetensors file but not a Distillery checkpoint (no valid __metadata__.distillery)`, { field: 'path', value: this.path, file: this.path });
     }
+    if (!verified) warnUnverified(this.path);
+    this.verification = verified ? 'verified' : 'no-checksums';
     const student: Record<string, HostTensor> = {};
     const optimizer: Record<string, HostTensor> = {};
     const hiddenLoss: Record<string, HostTensor> = {};
@@ -93,9 +142,21 @@ export class FileCheckpointStore implements CheckpointStore {
       student: { config: meta.studentConfig, tensors: student },
       optimizer: { step: meta.optimizer.step, config: meta.optimizer.config, tensors: optimizer },
       extra: meta.extra,
+      ...(meta.progress ? { progress: meta.progress } : {}),
+      ...(meta.callbacks ? { callbacks: meta.callbacks } : {}),
       ...(Object.keys(hiddenLoss).length ? { hiddenLoss } : {}),
     };
   }
 }
 
+const warnedUnverified = new Set<string>();
+
+function warnUnverified(path: string): void {
+  if (warnedUnverified.has(path)) return;
+  warnedUnverified.add(path);
+  process.emitWarning(`checkpoint ${path} has no checksums (written before Distillery checked them); it was loaded unverified and the next save adds them`, { code: 'DISTILLERY_UNVERIFIED_CHECKPOINT' });
+}
+
 export { decodeSafetensors, encodeSafetensors };
+export { removeStaleTempFiles, verifyCheckpoint, checksumsFor, CHECKSUM_METADATA_KEY } from './checkpoint-integrity.js';
+export { fileReadError, readUserFile, requireNotDirectory } from './file-errors.js';

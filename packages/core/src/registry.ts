@@ -3,7 +3,7 @@ import { parseConfig } from './config.js';
 import { DistilleryError } from './errors.js';
 
 /** The kinds of things a plugin can provide. Open-ended: a third party may add its own kind. */
-export type PluginKind = 'teacher' | 'student' | 'loss' | 'scheduler' | 'optimizer' | 'dataset' | (string & {});
+export type PluginKind = 'teacher' | 'student' | 'loss' | 'scheduler' | 'optimizer' | 'dataset' | 'callback' | (string & {});
 
 export interface PluginContext {
   /** The registry the plugin was resolved from, so a plugin can build nested plugins. */

@@ -11,6 +11,31 @@ export interface Scheduler {
   value(step: number, totalSteps: number): number;
 }
 
+/** A schedule, or a plain number meaning that value at every step. */
+export type SchedulerLike = Scheduler | number;
+
+export function isScheduler(value: unknown): value is Scheduler {
+  return typeof value === 'object' && value !== null && typeof (value as Scheduler).value === 'function';
+}
+
+/**
+ * A `Scheduler` from a schedule or a plain number (a constant). Anything else is E_BAD_VALUE
+ * naming `field`, so `temperature: '4'` fails where it is passed, not deep inside a step.
+ */
+export function toScheduler(field: string, value: unknown): Scheduler {
+  if (isScheduler(value)) return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return constant(value);
+  throw badValue(field, value, 'a finite number (a constant) or a Scheduler (an object with value(step, totalSteps), e.g. cosine({ from, to }))');
+}
+
+/** `toScheduler` over every entry of a record of schedules (fields named `${prefix}.${key}`). */
+export function toSchedulers<K extends string>(prefix: string, schedules: Record<K, unknown>): Record<K, Scheduler> {
+  if (typeof schedules !== 'object' || schedules === null) throw badValue(prefix, schedules, 'an object of schedules ({ lr: 1e-3, temperature: 4, ... })');
+  const out = {} as Record<K, Scheduler>;
+  for (const [key, value] of Object.entries(schedules) as [K, unknown][]) out[key] = toScheduler(`${prefix}.${key}`, value);
+  return out;
+}
+
 const finite = z.number().refine(Number.isFinite, 'a finite number');
 const positiveInt = z.number().int().positive();
 

@@ -49,6 +49,7 @@ export interface ParseOptions {
 }
 
 const MAGIC = 0x46554747; // "GGUF" little-endian
+const VALUE_TYPE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(GGUF_VALUE_TYPE).map(([name, id]) => [id, name]));
 
 function corrupt(source: string, field: string, value: unknown, expected: string): DistilleryError {
   return new DistilleryError('E_CORRUPT_FILE', `${source}: GGUF ${field} is ${typeof value === 'string' ? JSON.stringify(value) : String(value)}, expected ${expected}`, {
@@ -168,6 +169,8 @@ function readEntry(c: Cursor, key: string): GgufMetadataEntry {
   if (type !== GGUF_VALUE_TYPE.ARRAY) return { type: type as GgufValueType, value: readValue(c, type, `metadata["${key}"]`) };
   const itemType = c.u32(`metadata["${key}"] array item type`);
   if (itemType === GGUF_VALUE_TYPE.ARRAY) throw corrupt(c.source, `metadata["${key}"] array item type`, itemType, 'a scalar or string type (nested arrays are not supported)');
+  // Checked before the items, so an empty array of an unknown type is refused too.
+  if (!(itemType in VALUE_TYPE_NAMES)) throw corrupt(c.source, `metadata["${key}"] array item type`, itemType, 'a GGUF value type 0–12');
   // Every item takes at least one byte: a larger count is a corrupt file, not a huge allocation.
   const count = c.size(`metadata["${key}"] array length`, c.bytes.byteLength - c.position);
   const items: GgufValue[] = new Array(count);

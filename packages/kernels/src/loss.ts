@@ -33,6 +33,12 @@ export interface KdLossConfig {
  * `softWeight`, `hardWeight`, `beta`) are read from `inputs.hyper` each step, falling back to
  * `hyperDefaults`; `inputs.normalizer` and `inputs.rowWeights` go to the kernel as they are; the
  * rest is fixed at construction.
+ *
+ * Defaults: `temperature` 2, `softWeight` 1, `hardWeight` 0, `beta` 0.5, forward KL scaled by T².
+ * `hardWeight` 0 means labels are not trained on; Hinton et al. train on both terms, so a batch
+ * that brings labels while `hardWeight` was never set (in the config or the step's `hyper`) raises
+ * a one-time process warning (`DISTILLERY_KD_LABELS_IGNORED`). Set `hardWeight` — any value, 0
+ * included — to say what you mean and silence it.
  */
 export class KdLoss implements Loss<GpuTensor> {
   readonly name: string = 'kd';
@@ -55,9 +61,14 @@ export class KdLoss implements Loss<GpuTensor> {
   }
 
   #previous?: RowLossResult;
+  #warnedLabelsIgnored = false;
 
   async compute(inputs: LossInputs<GpuTensor>): Promise<RowLossResult> {
     const h = { ...this.hyperDefaults, ...inputs.hyper };
+    if (inputs.labels && this.config.hardWeight === undefined && inputs.hyper.hardWeight === undefined && !this.#warnedLabelsIgnored) {
+      this.#warnedLabelsIgnored = true;
+      warnLabelsIgnored();
+    }
     if (!this.config.keepOutputs) this.#previous?.release();
     this.#previous = undefined;
     const result = await kdLoss({
@@ -82,6 +93,15 @@ export class KdLoss implements Loss<GpuTensor> {
     this.#previous = result;
     return result;
   }
+}
+
+function warnLabelsIgnored(): void {
+  const message =
+    'KdLoss got labels but hardWeight was never set, so it defaults to 0 and the labels are ignored (soft term only). ' +
+    'Hinton et al. train on both terms: set hardWeight (e.g. new KdLoss({ hardWeight: 0.1 }) or schedules.hardWeight), or hardWeight: 0 for soft targets only.';
+  const emit = (globalThis as { process?: { emitWarning?: (message: string, options: { code: string }) => void } }).process?.emitWarning;
+  if (emit) emit(message, { code: 'DISTILLERY_KD_LABELS_IGNORED' });
+  else console.warn(message);
 }
 
 export interface CrossEntropyLossConfig {

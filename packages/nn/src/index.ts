@@ -34,3 +34,30 @@ export { attention, attentionBackward, attentionReference, recordAttention, reco
 export { asTeacher, evalModeTargets } from './teacher.js';
 export { argmaxRow, crossEntropyRow, logSumExpRow } from './logits.js';
 export { dropoutKeep, hash32, normalAt, streamKey, uniformAt } from './random.js';
+export { recordRmsNorm, recordRmsNormBackward, rmsNorm, rmsNormBackward } from './kernels/rms-norm/rms-norm.js';
+export { rmsNormKernel, type RmsNormVariant } from './kernels/rms-norm/rms-norm.wgsl.js';
+export { rmsNormBackwardReference, rmsNormReference } from './kernels/rms-norm/reference.js';
+export { recordSwiglu, recordSwigluBackward, swiglu, swigluBackward } from './kernels/swiglu/swiglu.js';
+export { swigluKernel, type SwigluVariant } from './kernels/swiglu/swiglu.wgsl.js';
+export { swigluBackwardReference, swigluReference } from './kernels/swiglu/reference.js';
+export { recordRope, rope } from './kernels/rope/rope.js';
+export { ropeKernel, type RopeVariant } from './kernels/rope/rope.wgsl.js';
+export { ropePair, ropeReference, type RopeLayout, type RopeOptions, type RopeShape } from './kernels/rope/reference.js';
+export {
+  GQA_MAX_HEAD_DIM,
+  gqaAttention,
+  gqaAttentionBackward,
+  recordGqaAttention,
+  recordGqaAttentionBackward,
+  releaseGqaAttention,
+  type GqaAttentionSaved,
+} from './kernels/gqa-attention/gqa-attention.js';
+export { gqaAttentionKernel, type GqaAttentionVariant } from './kernels/gqa-attention/gqa-attention.wgsl.js';
+export { gqaAttentionBackwardReference, gqaAttentionReference, type GqaShape } from './kernels/gqa-attention/reference.js';
+export { LLAMA_KIND, llamaConfigSchema, llamaParameterShapes, headDim as llamaHeadDim, type LlamaConfig, type LlamaSettings } from './models/llama/config.js';
+export { LlamaLm } from './models/llama/model.js';
+export { llamaSettingsFromGguf, llamaWeightsFromGguf, type LlamaGgufOptions } from './models/llama/gguf-read.js';
+export { llamaToGguf, type LlamaGgufType, type LlamaToGgufOptions } from './models/llama/gguf-write.js';
+export { huggingFaceName, llamaToHuggingFace, unpermuteRotaryRows, type HuggingFaceLlama } from './models/llama/huggingface.js';
+export { llamaReference, logSoftmax, type LlamaHostWeights, type LlamaReferenceOptions, type LlamaReferenceResult, type RopePairing } from './models/llama/reference.js';
+export { pickToken, sampleTokens, type SamplingOptions, type WindowLm } from './sampling.js';

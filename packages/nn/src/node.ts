@@ -3,8 +3,12 @@
  * as JSON in `__metadata__`, written atomically.
  */
 import { decodeSafetensors, DistilleryError, encodeSafetensors, isDistilleryError, type HostTensor, type ModelState } from '@distillery/core';
-import { writeFileAtomic } from '@distillery/core/node';
-import { readFile } from 'node:fs/promises';
+import { fileReadError, writeFileAtomic } from '@distillery/core/node';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { HuggingFaceLlama } from './models/llama/huggingface.js';
+import { LLAMA_KIND } from './models/llama/config.js';
+import { LlamaLm } from './models/llama/model.js';
 import { MLP_KIND, MlpClassifier } from './models/mlp.js';
 import { TRANSFORMER_KIND, TransformerLm } from './models/transformer.js';
 
@@ -106,12 +110,12 @@ export async function readModelState(path: string): Promise<ModelState> {
     bytes = await readFile(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new DistilleryError('E_NOT_FOUND', `model file ${path} does not exist`, { field: 'path', value: path }, { cause: error });
-    throw error;
+    throw fileReadError(error, path, 'path', 'model file') ?? error;
   }
   return decodeModelState(bytes, path);
 }
 
-export type LoadedModel = MlpClassifier | TransformerLm;
+export type LoadedModel = MlpClassifier | TransformerLm | LlamaLm;
 
 /**
  * Loads a model saved by `saveModel` onto `device`. A truncated or damaged file is E_CORRUPT_FILE,
@@ -123,6 +127,7 @@ export async function loadModel(device: GPUDevice, path: string): Promise<Loaded
   try {
     if (kind === MLP_KIND) return await MlpClassifier.fromState(device, state);
     if (kind === TRANSFORMER_KIND) return await TransformerLm.fromState(device, state);
+    if (kind === LLAMA_KIND) return await LlamaLm.fromState(device, state);
   } catch (error) {
     if (isDistilleryError(error, 'E_SHAPE_MISMATCH') || isDistilleryError(error, 'E_BAD_CONFIG')) {
       throw corrupt(path, `holds a model that does not match its own config: ${error.message}`, error.details, error);
@@ -132,5 +137,30 @@ export async function loadModel(device: GPUDevice, path: string): Promise<Loaded
     }
     throw error;
   }
-  throw corrupt(path, `holds a model of unknown kind ${JSON.stringify(kind)} (known: ${MLP_KIND}, ${TRANSFORMER_KIND})`, { value: kind });
+  throw corrupt(path, `holds a model of unknown kind ${JSON.stringify(kind)} (known: ${MLP_KIND}, ${TRANSFORMER_KIND}, ${LLAMA_KIND})`, { value: kind });
+}
+
+/**
+ * Writes a Hugging Face checkpoint (`LlamaLm.toHuggingFace()`) as the folder `dir`: the files go to
+ * a fresh sibling folder first, which is renamed into place, so `dir` is either absent or complete.
+ * An existing `dir` is refused (`E_BAD_VALUE`) unless `overwrite`.
+ */
+export async function writeHuggingFaceFolder(dir: string, files: HuggingFaceLlama, { overwrite = false }: { overwrite?: boolean } = {}): Promise<void> {
+  const exists = await stat(dir).then(
+    () => true,
+    () => false,
+  );
+  if (exists && !overwrite) {
+    throw new DistilleryError('E_BAD_VALUE', `${dir} exists; pass overwrite: true to replace it`, { field: 'dir', value: dir, expected: 'a path that does not exist yet' });
+  }
+  const temp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
+  await mkdir(temp, { recursive: true });
+  try {
+    for (const [name, data] of Object.entries(files)) await writeFileAtomic(join(temp, name), data as Uint8Array | string);
+    if (exists) await rm(dir, { recursive: true, force: true });
+    await rename(temp, dir);
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
 }

@@ -1,4 +1,4 @@
-import { Distiller, type CheckpointStore, type HiddenLoss, type Loss, type Optimizer, type RunSummary, type Scheduler, type Student, type WhiteBoxTeacher } from '@distillery/core';
+import { Distiller, type CheckpointStore, type TrainingCallback, type HiddenLoss, type Loss, type Optimizer, type RunSummary, type SchedulerLike, type Student, type WhiteBoxTeacher } from '@distillery/core';
 import type { GpuTensor } from '@distillery/webgpu';
 import type { TransferBatch } from './batch.js';
 import { ShuffledBatches, type ClassificationData } from './data.js';
@@ -22,8 +22,10 @@ export interface WhiteBoxDistillerOptions {
   epochs: number;
   seed: number;
   /** `lr` plus the loss's hyper-parameters (temperature, softWeight, hardWeight...). */
-  schedules: { lr: Scheduler } & Record<string, Scheduler>;
+  schedules: { lr: SchedulerLike } & Record<string, SchedulerLike>;
   checkpoint?: { store: CheckpointStore; everySteps?: number };
+  /** Hooks awaited during the run (early stopping, logs...); see core's `TrainingCallback`. */
+  callbacks?: readonly TrainingCallback[];
 }
 
 /**
@@ -50,6 +52,7 @@ export class WhiteBoxDistiller {
       epochs: options.epochs,
       schedules: options.schedules,
       checkpoint: options.checkpoint,
+      callbacks: options.callbacks,
       evaluate: options.validation ? async () => this.#metricsRecord(await this.evaluate(options.validation!)) : undefined,
     });
   }

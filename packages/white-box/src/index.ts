@@ -2,6 +2,7 @@ export type { TransferBatch } from './batch.js';
 export { ShuffledBatches, uploadBatch, releaseBatch, checkClassificationData, type ClassificationData } from './data.js';
 export { evaluateClassifier, deviceOf, type ClassifierMetrics } from './evaluate.js';
 export { WhiteBoxDistiller, type WhiteBoxDistillerOptions } from './distiller.js';
+export { distill, DISTILL_DEFAULTS, type DistillOptions, type DistillResult } from './distill.js';
 export { ModelTeacher } from './teachers/model-teacher.js';
 export { EnsembleTeacher, type EnsembleOptions } from './teachers/ensemble-teacher.js';
 export { CachedTeacher } from './teachers/cached-teacher.js';

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { fileReadError } from '@distillery/core/node';
 import { basename, join } from 'node:path';
 import { DistilleryError } from '@distillery/core';
 import { parseJsonlText } from '../jsonl.js';
@@ -15,7 +16,7 @@ async function readText(path: string): Promise<string> {
     return await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new DistilleryError('E_NOT_FOUND', `no file ${path}`, { field: 'path', value: path });
-    throw error;
+    throw fileReadError(error, path, 'path') ?? error;
   }
 }
 

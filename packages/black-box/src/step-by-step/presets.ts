@@ -179,18 +179,47 @@ function withChoices(input: string, choices: readonly string[] | undefined): str
   return `${input}\nAnswer Choices:\n${choices.map((c, i) => `(${LETTERS[i]}) ${c}`).join('\n')}`;
 }
 
-/** The expression in `rest`: the first balanced `( … )`, else the text up to the sentence end. */
+/** End (exclusive) of the balanced `( … )` opening at `open`, or -1 when it never closes on this line. */
+function closingParen(line: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < line.length; i++) {
+    if (line[i] === '(') depth++;
+    else if (line[i] === ')' && --depth === 0) return i + 1;
+  }
+  return -1;
+}
+
+const NUMBER = /^\$?\d[\d,]*(?:\.\d+)?/;
+const OPERATOR = /^\s*[-+*/×÷]\s*/;
+
+/**
+ * The expression in `rest`: from the first "(" or number, every operand (a balanced group or a
+ * number) joined by operators — so "(5 * 6) + (5 * 7)" is taken whole, not cut after its first
+ * group — else the text up to the sentence end.
+ */
 function extractExpression(rest: string): string | undefined {
   const line = rest.split('\n')[0]!;
-  const open = line.indexOf('(');
-  if (open >= 0) {
-    let depth = 0;
-    for (let i = open; i < line.length; i++) {
-      if (line[i] === '(') depth++;
-      else if (line[i] === ')' && --depth === 0) return line.slice(open, i + 1);
+  const start = line.search(/[($\d]/);
+  if (start >= 0) {
+    const operandEnd = (at: number): number => {
+      if (line[at] === '(') return closingParen(line, at);
+      const number = NUMBER.exec(line.slice(at));
+      return number ? at + number[0].length : -1;
+    };
+    let end = operandEnd(start);
+    if (end < 0) {
+      // An unclosed group: up to the last ")" if any, else the rest of the line.
+      const close = line.lastIndexOf(')');
+      return close > start ? line.slice(start, close + 1) : line.slice(start);
     }
-    const close = line.lastIndexOf(')');
-    return close > open ? line.slice(open, close + 1) : line.slice(open);
+    for (;;) {
+      const op = OPERATOR.exec(line.slice(end));
+      if (!op) break;
+      const next = operandEnd(end + op[0].length);
+      if (next < 0) break;
+      end = next;
+    }
+    return line.slice(start, end);
   }
   const sentence = /^(.*?)(?:\.\s|\.$|$)/.exec(line.trim())?.[1]?.trim();
   return sentence || undefined;

@@ -1,6 +1,6 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { badValue, DistilleryError } from '@distillery/core';
+import { readUserFile, requireNotDirectory, writeFileAtomic as writeAtomic } from '@distillery/core/node';
 import {
   BUSBRIDGE_SUPERVISED,
   CHINCHILLA_APPROACH3,
@@ -20,22 +20,21 @@ import {
 import { parseCommandArgs } from '../args.js';
 import type { CliCommand, CliIO } from '../command.js';
 
-/** Writes `<path>.tmp-<pid>` then renames it over `path`, so readers never see half a file. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const temporary = `${path}.tmp-${process.pid}`;
-  await writeFile(temporary, text, 'utf8');
-  await rename(temporary, path);
+/**
+ * Writes a temp file, fsyncs and renames it over `path` (core's `writeFileAtomic`), so readers never
+ * see half a file; a folder at `path` is E_BAD_VALUE and leaves no temp file behind.
+ */
+export async function writeFileAtomic(path: string, text: string, field = 'path'): Promise<void> {
+  await requireNotDirectory(path, field);
+  await writeAtomic(path, text);
 }
 
-/** Reads a text file relative to the CLI's working directory; a missing file is E_NOT_FOUND. */
-export async function readTextFile(io: CliIO, path: string): Promise<string> {
-  const full = resolve(io.cwd, path);
-  try {
-    return await readFile(full, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new DistilleryError('E_NOT_FOUND', `no such file: ${full}`, { field: 'path', value: path });
-    throw error;
-  }
+/**
+ * Reads a text file relative to the CLI's working directory: a missing file is E_NOT_FOUND, a
+ * folder E_BAD_VALUE, both naming `field` (the flag or argument that gave the path).
+ */
+export async function readTextFile(io: CliIO, path: string, field = 'path'): Promise<string> {
+  return readUserFile(resolve(io.cwd, path), field, 'utf8');
 }
 
 /** The string-valued flags of a parseArgs result (node's typings widen them to string | boolean). */
@@ -121,7 +120,7 @@ const DISTILLATION_FIELDS = ['studentParams', 'studentTokens', 'studentLoss', 't
 async function stageOneLaw(io: CliIO, reference: string, form: SupervisedForm, options: CommonFitOptions): Promise<{ law: SupervisedLaw; label: string }> {
   if (reference === 'busbridge') return { law: BUSBRIDGE_SUPERVISED, label: 'Busbridge et al. 2025 (published)' };
   if (reference === 'chinchilla') return { law: CHINCHILLA_APPROACH3, label: 'Hoffmann et al. 2022 approach 3 (published)' };
-  const text = await readTextFile(io, reference);
+  const text = await readTextFile(io, reference, '--supervised');
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{')) {
     try {
@@ -199,7 +198,10 @@ Counts accept units: 7e9, 7B, 1.5e12, 300M, 1.2T.`,
       bootstrap: parseNumberFlag('--bootstrap', values.bootstrap, (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0'),
       seed: parseNumberFlag('--seed', values.seed, (n) => Number.isInteger(n), 'an integer'),
     };
-    const text = await readTextFile(io, source);
+    // Refuse unusable output paths before the (possibly long) fit, not after it.
+    if (values.out) await requireNotDirectory(resolve(io.cwd, values.out), '--out');
+    if (values.plot) await requireNotDirectory(resolve(io.cwd, values.plot), '--plot');
+    const text = await readTextFile(io, source, 'runs');
 
     let fit: SupervisedFit | DistillationFit;
     if (law === 'supervised') {
@@ -213,8 +215,8 @@ Counts accept units: 7e9, 7B, 1.5e12, 300M, 1.2T.`,
       fit = fitDistillation(runs, stageOne.law, options);
     }
 
-    if (values.out) await writeFileAtomic(resolve(io.cwd, values.out), `${JSON.stringify(fit, null, 2)}\n`);
-    if (values.plot) await writeFileAtomic(resolve(io.cwd, values.plot), renderObservedVsFitted(fit));
+    if (values.out) await writeFileAtomic(resolve(io.cwd, values.out), `${JSON.stringify(fit, null, 2)}\n`, '--out');
+    if (values.plot) await writeFileAtomic(resolve(io.cwd, values.plot), renderObservedVsFitted(fit), '--plot');
     if (raw.json === true) io.stdout(`${JSON.stringify(fit, null, 2)}\n`);
     else {
       io.stdout(formatFitReport(fit, source));

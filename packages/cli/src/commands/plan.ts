@@ -5,6 +5,7 @@ import {
   BUSBRIDGE_SUPERVISED,
   distillationCrossover,
   formatQuantity,
+  forwardFlopsPerToken,
   lawsFromJson,
   parseQuantity,
   planDistillation,
@@ -34,7 +35,7 @@ async function loadLaws(io: CliIO, path: string | undefined): Promise<{ laws: Pl
   if (path === undefined) return { laws: { supervised: BUSBRIDGE_SUPERVISED, distillation: BUSBRIDGE_DISTILLATION }, label: 'Busbridge et al. 2025 (published)' };
   let document: unknown;
   try {
-    document = JSON.parse(await readTextFile(io, path));
+    document = JSON.parse(await readTextFile(io, path, '--laws'));
   } catch (error) {
     if (error instanceof SyntaxError) throw badValue('--laws', path, `a JSON file (${error.message})`);
     throw error;
@@ -74,6 +75,28 @@ function describeCrossover(scenario: ScenarioName, crossover: Crossover): string
     return `  ${scenario.padEnd(11)} distillation wins below ${crossover.budget!.toExponential(2)} FLOPs (${formatQuantity(crossover.supervisedTokens!)} supervised tokens), supervised training above`;
   }
   return `  ${scenario.padEnd(11)} ${crossover.status === 'distillation-always' ? 'distillation wins at every budget searched' : 'supervised training wins at every budget searched'}`;
+}
+
+/** The search range of D_S, N_T and D_T (the paper's), where the laws were fitted and are trusted. */
+const TOKEN_RANGE = { min: 1e6, max: 1e17 } as const;
+
+/**
+ * The laws hold only where the student's tokens fall inside the range they were fitted on: below
+ * it the predicted loss is meaningless (a budget of 1e5 FLOPs "buys" 1.7e-5 tokens of a 1B model,
+ * loss Infinity), above it the planner would cap the tokens while claiming to spend the whole budget.
+ */
+function requireBudgetInRange(budget: number, studentParams: number, flops: FlopsModel): void {
+  const perToken = 3 * forwardFlopsPerToken(studentParams, flops);
+  const low = perToken * TOKEN_RANGE.min;
+  const high = perToken * TOKEN_RANGE.max;
+  if (budget < low || budget > high) {
+    const tokens = budget / perToken;
+    throw badValue(
+      '--budget',
+      budget,
+      `between ${low.toExponential(2)} and ${high.toExponential(2)} FLOPs for a ${formatQuantity(studentParams)} student: it buys ${tokens.toExponential(2)} training tokens, outside [${TOKEN_RANGE.min.toExponential(0)}, ${TOKEN_RANGE.max.toExponential(0)}] where the laws were fitted`,
+    );
+  }
 }
 
 export const planCommand: CliCommand = {
@@ -126,18 +149,19 @@ with training the same student without a teacher on the whole budget.
     const flopsKind = values.flops ?? 'simple';
     if (flopsKind !== 'simple' && flopsKind !== 'aspect-ratio') throw badValue('--flops', flopsKind, '"simple" or "aspect-ratio"');
     const flops: FlopsModel = { kind: flopsKind };
+    requireBudgetInRange(budget, studentParams, flops);
     const { laws, label } = await loadLaws(io, values.laws);
 
     const plans = scenarios.map((scenario) => planDistillation({ studentParams, budget, scenario, laws, flops }));
     const crossovers = raw.crossover === true ? scenarios.map((scenario) => ({ scenario, ...distillationCrossover({ studentParams, scenario, laws, flops }) })) : undefined;
     const optimum = supervisedComputeOptimal({ budget, law: laws.supervised, flops });
 
-    if (values.plot) await writeFileAtomic(resolve(io.cwd, values.plot), renderDistillationFrontier({ studentParams, laws, flops, scenarios, budgets: [budget / 1e3, budget * 1e3] }));
+    if (values.plot) await writeFileAtomic(resolve(io.cwd, values.plot), renderDistillationFrontier({ studentParams, laws, flops, scenarios, budgets: [budget / 1e3, budget * 1e3] }), '--plot');
     if (values['sweep-plot']) {
       const tokens = plans.find((p) => p.feasible)?.studentTokens ?? budget / (6 * studentParams);
-      await writeFileAtomic(resolve(io.cwd, values['sweep-plot']), renderTeacherLossSweep({ studentParams, studentTokens: [tokens / 10, tokens, tokens * 10], laws }));
+      await writeFileAtomic(resolve(io.cwd, values['sweep-plot']), renderTeacherLossSweep({ studentParams, studentTokens: [tokens / 10, tokens, tokens * 10], laws }), '--sweep-plot');
     }
-    if (values['iso-plot']) await writeFileAtomic(resolve(io.cwd, values['iso-plot']), renderIsoFlopCurves({ budgets: [budget / 100, budget, budget * 100], law: laws.supervised, flops }));
+    if (values['iso-plot']) await writeFileAtomic(resolve(io.cwd, values['iso-plot']), renderIsoFlopCurves({ budgets: [budget / 100, budget, budget * 100], law: laws.supervised, flops }), '--iso-plot');
 
     if (raw.json === true) {
       io.stdout(`${JSON.stringify({ studentParams, budget, flops, laws, supervisedComputeOptimal: optimum, plans, crossovers }, null, 2)}\n`);

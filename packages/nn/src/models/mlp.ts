@@ -252,10 +252,27 @@ export class MlpClassifier implements Student<MlpBatch, GpuTensor> {
   /** Class indices of the eval-mode argmax, read back. */
   async predict(inputs: GpuTensor): Promise<Int32Array> {
     const rows = inputs.shape[0] ?? 0;
+    // GPU max(0, NaN) may be 0, so NaN inputs can come out as ordinary logits: check the inputs
+    // themselves (predict is evaluation, one readback more is cheap next to the one it does anyway).
+    const host = await readFloat32(inputs);
+    const width = rows > 0 ? host.length / rows : 0;
+    const bad = host.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      const row = Math.floor(bad / width);
+      throw new DistilleryError('E_NON_FINITE', `${inputs.label} row ${row} contains ${host[bad]} (column ${bad % width}); no class can be predicted`, { field: inputs.label, row, column: bad % width });
+    }
     const logits = await readFloat32(await this.forward({ inputs, rows }, { training: false }));
     const classes = this.settings.classes;
     const out = new Int32Array(rows);
-    for (let r = 0; r < rows; r++) out[r] = argmaxRow(logits, r * classes, classes);
+    for (let r = 0; r < rows; r++) {
+      // NaN logits come from NaN/Inf inputs (or diverged weights): an argmax over them is "class 0", a silent lie.
+      for (let c = 0; c < classes; c++) {
+        if (Number.isNaN(logits[r * classes + c]!)) {
+          throw new DistilleryError('E_NON_FINITE', `${inputs.label} row ${r}: the model's outputs are NaN (non-finite inputs or weights); no class can be predicted`, { field: inputs.label, row: r });
+        }
+      }
+      out[r] = argmaxRow(logits, r * classes, classes);
+    }
     return out;
   }
 

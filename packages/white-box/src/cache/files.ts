@@ -3,6 +3,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DistilleryError, badValue, requireInteger } from '@distillery/core';
 import { writeFileAtomic } from '@distillery/core/node';
+import { bytesCrc32, fileCrc32, shardCorrupt, shardPath, validateCacheIndex } from './integrity.js';
 import { CACHE_FORMAT, coveredRows, decodeRowInto, encodeRows, rowBytes, shardFileName, type CacheIndex, type CachedRows } from './format.js';
 
 const corrupt = (dir: string, message: string, field = 'index.json') =>
@@ -22,7 +23,9 @@ export async function readCacheIndex(dir: string): Promise<CacheIndex | undefine
   } catch {
     throw corrupt(dir, 'index.json is not valid JSON');
   }
+  if (index === null || typeof index !== 'object') throw corrupt(dir, 'index.json is not a JSON object');
   if (index.format !== CACHE_FORMAT) throw corrupt(dir, `index.json has format ${JSON.stringify(index.format)}, expected ${CACHE_FORMAT}`);
+  validateCacheIndex(dir, index);
   return index;
 }
 
@@ -82,14 +85,20 @@ export class TeacherCacheWriter {
     if (bytes.byteLength !== expected * rowBytes(this.index)) throw badValue('rows', bytes.byteLength, `${expected * rowBytes(this.index)} bytes`);
     const file = shardFileName(this.index.shards.length);
     await writeFileAtomic(join(this.dir, file), bytes);
-    const shard = { file, firstRow: this.nextRow, rows: expected, bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
+    const shard = { file, firstRow: this.nextRow, rows: expected, bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex'), crc32: bytesCrc32(bytes) };
     this.index = { ...this.index, shards: [...this.index.shards, shard] };
     await writeFileAtomic(join(this.dir, 'index.json'), JSON.stringify(this.index, null, 2));
   }
 }
 
-/** Random access to a complete cache by row id. */
+/**
+ * Random access to a complete cache by row id. Opening checks the index against itself and the files
+ * (sizes, contiguous rows, names inside the folder); the first read from each shard checks its
+ * CRC32 over the whole file before returning any row of it; `verify` also checks every shard's SHA-256 at open.
+ */
 export class TeacherCacheReader {
+  readonly #checked = new Set<number>();
+
   private constructor(readonly dir: string, readonly index: CacheIndex) {}
 
   /** Opens and validates a cache: complete, every shard present with the recorded size (and hash, with `verify`). */
@@ -98,8 +107,9 @@ export class TeacherCacheReader {
     if (!index) throw new DistilleryError('E_NOT_FOUND', `no teacher cache at ${dir} (index.json missing)`, { field: 'dir', value: dir });
     if (coveredRows(index) !== index.rows) throw corrupt(dir, `incomplete: ${coveredRows(index)} of ${index.rows} rows written; rerun the cache build to finish it`);
     for (const shard of index.shards) {
-      const path = join(dir, shard.file);
-      const size = await stat(path).then((s) => s.size, () => -1);
+      const path = shardPath(dir, shard.file);
+      const size = await stat(path).then((s) => (s.isFile() ? s.size : -2), () => -1);
+      if (size === -2) throw corrupt(dir, `${shard.file} is not a file`, shard.file);
       if (size !== shard.bytes) throw corrupt(dir, `${shard.file} is ${size < 0 ? 'missing' : `${size} bytes, expected ${shard.bytes}`} (truncated?)`, shard.file);
       if (verify) {
         const hash = createHash('sha256').update(await readFile(path)).digest('hex');
@@ -130,8 +140,14 @@ export class TeacherCacheReader {
       list.push(i);
     }
     for (const [shard, positions] of byShard) {
-      const { file, firstRow } = index.shards[shard]!;
-      const handle = await open(join(this.dir, file), 'r');
+      const { file, firstRow, crc32 } = index.shards[shard]!;
+      const path = shardPath(this.dir, file);
+      if (crc32 !== undefined && !this.#checked.has(shard)) {
+        const actual = await fileCrc32(path);
+        if (actual !== crc32) throw shardCorrupt(this.dir, file, `does not match its recorded CRC32 (bit flip or overwrite); rebuild the cache`);
+        this.#checked.add(shard);
+      }
+      const handle = await open(path, 'r');
       try {
         for (const at of positions) {
           const { bytesRead } = await handle.read(buffer, 0, size, (ids[at]! - firstRow) * size);

@@ -24,6 +24,8 @@ export interface CacheShard {
   bytes: number;
   /** Hex SHA-256 of the shard file. */
   sha256: string;
+  /** CRC32 of the shard file, checked by every reader before it returns a row of the shard (absent in caches written before it existed). */
+  crc32?: number;
 }
 
 export interface CacheIndex {

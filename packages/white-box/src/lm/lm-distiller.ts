@@ -1,4 +1,4 @@
-import { badValue, Distiller, DistilleryError, type CheckpointStore, type HiddenLoss, type Loss, type Optimizer, type RunSummary, type Scheduler, type Student, type WhiteBoxTeacher } from '@distillery/core';
+import { badValue, Distiller, DistilleryError, type CheckpointStore, type HiddenLoss, type Loss, type Optimizer, type RunSummary, type SchedulerLike, type Student, type WhiteBoxTeacher } from '@distillery/core';
 import { KdLoss } from '@distillery/kernels';
 import type { LmBatch } from '@distillery/nn';
 import type { GpuTensor } from '@distillery/webgpu';
@@ -31,7 +31,7 @@ export interface LmDistillerOptions {
   /** Label of padding; must equal the loss's. Default −100. */
   ignoreIndex?: number;
   /** `lr` plus the loss's and the hidden loss's hyper-parameters. */
-  schedules: { lr: Scheduler } & Record<string, Scheduler>;
+  schedules: { lr: SchedulerLike } & Record<string, SchedulerLike>;
   checkpoint?: { store: CheckpointStore; everySteps?: number };
   /**
    * Train through the fused linear + KD loss: the student's forward stops at its last hidden

@@ -76,6 +76,9 @@ gpuDescribe('kdLoss vs the float64 reference (f32: rtol 2e-5 on losses, 2e-5·ma
         }
       }
     }
+    gpuTest("tail 'ignore' with the tail mass given (as an offline cache gives it): not read, same as without", async ({ device }) => {
+      await runKdCase(device, { rows: 16, vocab: 1000, teacher: 'topk', k: 20, tail: 'ignore', passTailMass: true, labels: true, temperature: 2, teacherLogits: { scale: 4 } });
+    });
     gpuTest('k=128 over 32,000 tokens with the tail mass given, T=4', async ({ device }) => {
       await runKdCase(device, { rows: 3, vocab: 32_000, teacher: 'topk', k: 128, tail: 'bucket', passTailMass: true, temperature: 4 });
     });
@@ -85,9 +88,10 @@ gpuDescribe('kdLoss vs the float64 reference (f32: rtol 2e-5 on losses, 2e-5·ma
     gpuTest('no T², caller normaliser, soft term only', async ({ device }) => {
       await runKdCase(device, { rows: 64, vocab: 1000, scaleByTemperatureSquared: false, normalizer: 1000, labels: false, temperature: 3 });
     });
-    gpuTest('rows that are entirely −inf (student or teacher) give 0 and no NaN', async ({ device }) => {
+    gpuTest('rows that are entirely −inf (student or teacher) and do not count (label = ignoreIndex) give 0 and no NaN', async ({ device }) => {
+      // Counted fully masked rows are rejected (kd-loss.masked.test.ts); ignored ones are fine.
       for (const divergence of ['forward-kl', 'reverse-kl', 'jsd'] as const) {
-        await runKdCase(device, { rows: 5, vocab: 100, divergence, student: { emptyRows: [1] }, teacherLogits: { emptyRows: [3] }, labels: false });
+        await runKdCase(device, { rows: 5, vocab: 100, divergence, student: { emptyRows: [1] }, teacherLogits: { emptyRows: [3] }, ignoreEvery: 2 });
       }
     });
     gpuTest('all rows ignored: totals 0, gradient 0', async ({ device }) => {

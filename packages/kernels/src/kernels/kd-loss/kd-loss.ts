@@ -1,6 +1,8 @@
 import { badValue, DistilleryError, requireInteger, requireNonNegative, requirePositive, type LossOutput, type LossTerm, type TeacherTargets } from '@distillery/core';
 import { checkBindingSize, CommandRecorder, createTensor, linearGrid, type GpuTensor } from '@distillery/webgpu';
 import { PARTIAL_WORDS, ROW_WORDS } from '../../shared/layout.js';
+import { maskedRowError, type MaskedRowCheck } from '../../shared/masked-rows.js';
+import { warnDegenerateJsd } from '../../shared/warnings.js';
 import { DEFAULT_PARAMS, packRowParams, type RowParams } from '../../shared/params.js';
 import { errorFromSummary, readSummary, type SummaryContext, type SummaryValues } from '../../shared/summary.js';
 import { requireDType, requireFloat, requireOneOf, requireSameDevice, requireShape, requireTensor, rowsCols } from '../../shared/validate.js';
@@ -103,12 +105,29 @@ export class RowLossResult implements LossOutput<GpuTensor> {
     for (const name of termNames) this.terms[name] = { perRow: perRow[name], reduced: () => this.#checked().then((v) => v[name]) };
   }
 
+  #masked?: Omit<MaskedRowCheck, 'rowstats'> & { rowstats?: GpuTensor };
+  #maskedError?: Promise<DistilleryError | undefined>;
+
   async #checked(): Promise<SummaryValues> {
     this.#values ??= readSummary(this.#summary);
+    const masked = this.#masked;
+    if (masked?.rowstats && !this.#maskedError) {
+      const rowstats = masked.rowstats;
+      // Read in parallel with the summary; the row stats are not needed after this.
+      this.#maskedError = maskedRowError({ ...masked, rowstats }).finally(() => {
+        rowstats.release();
+        masked.rowstats = undefined;
+      });
+    }
     const values = await this.#values;
-    const error = await errorFromSummary(values, this.#context);
+    const error = (await errorFromSummary(values, this.#context)) ?? (await this.#maskedError);
     if (error) throw error;
     return values;
+  }
+
+  /** @internal Keeps the row stats until the first readback, which rejects fully masked rows. */
+  keepRowStats(check: MaskedRowCheck): void {
+    this.#masked = check;
   }
 
   /** Throws the typed error of any bad input the kernels flagged (E_NON_FINITE, E_BAD_VALUE). */
@@ -142,6 +161,10 @@ export class RowLossResult implements LossOutput<GpuTensor> {
   /** Returns every buffer (gradient included) to the pool. */
   release(): void {
     this.releaseScratch();
+    if (this.#masked?.rowstats && !this.#maskedError) {
+      this.#masked.rowstats.release();
+      this.#masked.rowstats = undefined;
+    }
     this.gradLogits.release();
     this.perRow.total.release();
     this.perRow.soft.release();
@@ -296,6 +319,7 @@ export function planKdLoss(options: KdLossOptions): RowLossPlan {
   let factor = 1;
   let zeroSoft = false;
   const jsdNormalized = Boolean(options.jsdNormalized);
+  warnDegenerateJsd(divergence, beta, jsdNormalized, softWeight);
   if (divergence === 'jsd') {
     if (beta === 0 || beta === 1) {
       if (jsdNormalized) effective = beta === 0 ? 'forward-kl' : 'reverse-kl';
@@ -394,6 +418,9 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
   };
   const partials = scratchTensor('partials', rows * nChunks * PARTIAL_WORDS);
   const rowstats = scratchTensor('rowstats', rows * ROW_WORDS);
+  // Kept past the submit: the first readback rejects fully masked rows from it (masked-rows.ts).
+  scratch.splice(scratch.indexOf(rowstats), 1);
+  result.keepRowStats({ rowstats, rows, student: plan.context.student, teacher: dense && plan.params.softLossScale > 0 ? plan.context.teacher : undefined, ignoreIndex: plan.context.ignoreIndex });
   const fwdDense = Boolean(dense) && divergence === 'forward-kl';
   const divDense = Boolean(dense) && divergence !== 'forward-kl';
   const lossPartials = fwdDense ? scratchTensor('lossPartials', rows * nChunks) : undefined;
@@ -447,10 +474,12 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
     if (labels || topk) mergeBindings.push(z);
     if (labels) mergeBindings.push(labels);
     if (topk) mergeBindings.push(topk.indices, topk.logprobs);
-    if (topk?.tailMass) mergeBindings.push(topk.tailMass);
+    // Only the 'bucket' tail reads the tail mass; binding it otherwise would not match the layout.
+    const tailMass = plan.tail === 'bucket' ? topk?.tailMass : undefined;
+    if (tailMass) mergeBindings.push(tailMass);
     recorder.dispatch({
       program: rowMergeProgram,
-      variant: { teacher: teacher.kind, labels: Boolean(labels), student: studentDtype, divergence, tail: plan.tail, tailMass: Boolean(topk?.tailMass), workgroupSize: topk ? tuning.rowWorkgroup : 64 },
+      variant: { teacher: teacher.kind, labels: Boolean(labels), student: studentDtype, divergence, tail: plan.tail, tailMass: Boolean(tailMass), workgroupSize: topk ? tuning.rowWorkgroup : 64 },
       uniforms,
       bindings: mergeBindings,
       workgroups: topk ? rowGrid(group, 1) : rowGrid(group, 64),

@@ -1,0 +1,76 @@
+import { earlyStoppingSchema } from '@distillery/core';
+import { z } from 'zod';
+
+/** `"name"` or `{ "name": "...", ...settings }`: a part resolved through the plugin registry. */
+export const pluginSpecSchema = z.union([
+  z.string().min(1).describe('a plugin name'),
+  z.looseObject({ name: z.string().min(1).describe('the plugin name') }).describe('a plugin name with its settings'),
+]);
+
+/** A hyper-parameter: a plain number (constant at every step) or a scheduler plugin spec. */
+export const scheduleSchema = z.union([
+  z.number().describe('the same value at every step'),
+  pluginSpecSchema.describe('a scheduler: "constant" | "linear" | "cosine" | "step" | "warmup" | a plugin\'s'),
+]);
+
+export const distillConfigSchema = z
+  .object({
+    $schema: z.string().optional().describe('path or URL of this schema (editor completion)'),
+    description: z.string().optional(),
+    plugins: z.array(z.string().min(1)).default([]).describe('packages (or ./files) whose `plugins` export adds parts: loaded before anything resolves'),
+    seed: z.number().int().min(0).default(0).describe('data order and default initialisation seed'),
+    output: z.string().min(1).optional().describe('the run folder, relative to this file (default: <config name>.run beside it)'),
+    data: z
+      .object({
+        train: pluginSpecSchema.describe('a dataset plugin: "mnist" | "jsonl" | "csv" | a plugin\'s'),
+        validation: pluginSpecSchema.optional().describe('held-out data evaluated after every epoch'),
+        useLabels: z.boolean().default(true).describe('false: an unlabelled transfer set (soft targets only)'),
+      })
+      .strict(),
+    teacher: pluginSpecSchema.optional().describe('a teacher plugin: "model" (a saved model file) | "trained" (train one first) | "ensemble" | a plugin\'s; absent: train the student from scratch'),
+    student: pluginSpecSchema.describe('a student plugin: "mlp" | "model" (a saved model file) | a plugin\'s'),
+    loss: z
+      .object({
+        divergence: z.enum(['forward-kl', 'reverse-kl', 'jsd']).default('forward-kl'),
+        temperature: scheduleSchema.default(4),
+        softWeight: scheduleSchema.default(1),
+        hardWeight: scheduleSchema.optional().describe('default 0.1 when the training data has labels (Hinton: both terms), else 0'),
+        beta: scheduleSchema.optional().describe('the JSD mixture weight'),
+      })
+      .strict()
+      .default({ divergence: 'forward-kl', temperature: 4, softWeight: 1 }),
+    optimizer: z
+      .looseObject({ name: z.string().min(1).default('adamw'), lr: scheduleSchema.default(1e-3) })
+      .default({ name: 'adamw', lr: 1e-3 })
+      .describe('an optimizer plugin ("adamw" | "sgd" | a plugin\'s) with its settings and `lr`'),
+    training: z
+      .object({
+        epochs: z.number().int().min(1),
+        batchSize: z.number().int().min(1).default(64),
+      })
+      .strict(),
+    checkpoint: z
+      .object({
+        everySteps: z.number().int().min(1).optional().describe('also checkpoint every this many steps (a checkpoint is always written on stop, on an early stop and at the end)'),
+      })
+      .strict()
+      .default({}),
+    earlyStopping: earlyStoppingSchema.optional(),
+    callbacks: z.array(pluginSpecSchema).default([]).describe('more callback plugins: "best-model" | a plugin\'s'),
+    logs: z
+      .object({
+        metrics: z.boolean().default(true).describe('metrics.jsonl and metrics.csv: one row per step and per evaluation'),
+        curves: z.boolean().default(true).describe('SVG training curves at the end of the run'),
+      })
+      .strict()
+      .default({ metrics: true, curves: true }),
+    export: z
+      .object({ path: z.string().min(1).default('student.safetensors').describe('relative to the run folder') })
+      .strict()
+      .default({ path: 'student.safetensors' })
+      .describe('where the trained student is saved (an nn model file: loadModel reads it)'),
+  })
+  .strict();
+
+export type DistillConfig = z.output<typeof distillConfigSchema>;
+export type DistillConfigInput = z.input<typeof distillConfigSchema>;

@@ -1,0 +1,126 @@
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createRegistry, DistilleryError, parseConfig, type PluginRegistry, type PluginSpec, type RunSummary, type Scheduler, type SchedulerLike, type Student, type TrainingCallback, type WhiteBoxTeacher, earlyStopping } from '@distillery/core';
+import { FileCheckpointStore, writeFileAtomic } from '@distillery/core/node';
+import { plugins as lossPlugins } from '@distillery/kernels';
+import { saveModel, type SavableModel } from '@distillery/nn/node';
+import { acquireDevice, type GpuTensor } from '@distillery/webgpu';
+import { distill, type ClassificationData, type TransferBatch } from '@distillery/white-box';
+import { parse as parseYaml } from 'yaml';
+import type { CliIO } from '../command.js';
+import { distillConfigSchema, type DistillConfig } from './config.js';
+import { metricsLog } from './logs.js';
+import { distillPlugins, type DistillContext } from './plugins.js';
+import { progressCallback } from './progress.js';
+
+/** The registry `distillery distill` resolves parts from: core's, the kernels' losses and the runner's own. */
+export function createDistillRegistry(): PluginRegistry {
+  return createRegistry().register(...lossPlugins, ...distillPlugins);
+}
+
+/** Reads a JSON or YAML config file (E_NOT_FOUND, E_BAD_INPUT with the file named). */
+export async function readConfigFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new DistilleryError('E_NOT_FOUND', `config file ${path} cannot be read: ${(error as Error).message}`, { field: 'config', value: path }, { cause: error });
+  }
+  try {
+    return /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+  } catch (error) {
+    throw new DistilleryError('E_BAD_INPUT', `config file ${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(error as Error).message}`, { field: 'config', value: path }, { cause: error });
+  }
+}
+
+export interface DistillRunOptions {
+  io: CliIO;
+  /** Start over: ignore (and replace) the run folder's checkpoint. */
+  fresh?: boolean;
+  /** Overrides the run folder (`output` in the config). */
+  output?: string;
+}
+
+export interface DistillRunResult {
+  runDir: string;
+  summary: RunSummary;
+  validation?: Record<string, number>;
+  files: string[];
+}
+
+async function loadPlugins(registry: PluginRegistry, specifiers: readonly string[], configDir: string, io: CliIO): Promise<void> {
+  for (const [i, specifier] of specifiers.entries()) {
+    const isFile = specifier.startsWith('.') || isAbsolute(specifier);
+    if (isFile) {
+      const file = resolve(configDir, specifier);
+      io.stderr(`distill: plugins[${i}] is a file: running code from ${file}\n`);
+      await registry.loadPackage(pathToFileURL(file).href);
+    } else {
+      await registry.loadPackage(specifier);
+    }
+  }
+}
+
+const toSpec = (value: SchedulerLike | PluginSpec): SchedulerLike | PluginSpec => value;
+
+async function schedule(registry: PluginRegistry, value: number | PluginSpec, path: string): Promise<SchedulerLike> {
+  return typeof value === 'number' ? value : registry.create<Scheduler>('scheduler', toSpec(value), { path });
+}
+
+/**
+ * Runs the distillation a config describes: every part by name through the plugin registry,
+ * checkpoints in the run folder (a rerun resumes), logs and curves, the exported student.
+ */
+export async function runDistillConfig(raw: unknown, configPath: string, options: DistillRunOptions): Promise<DistillRunResult> {
+  const config: DistillConfig = parseConfig(distillConfigSchema, raw);
+  const configDir = dirname(configPath);
+  const runDir = resolve(options.output ?? (config.output ? resolve(configDir, config.output) : join(configDir, `${basename(configPath, extname(configPath))}.run`)));
+  await mkdir(runDir, { recursive: true });
+  const registry = createDistillRegistry();
+  await loadPlugins(registry, config.plugins, configDir, options.io);
+  const { device } = await acquireDevice({ label: 'distillery-distill' });
+  try {
+    const context: DistillContext & Record<string, unknown> = { device, configDir, runDir, io: options.io, seed: config.seed };
+    const train = await registry.create<ClassificationData>('dataset', config.data.train, { path: 'data.train', context });
+    context.train = train;
+    const validation = config.data.validation ? await registry.create<ClassificationData>('dataset', config.data.validation, { path: 'data.validation', context }) : undefined;
+    context.validation = validation;
+    const teacher = config.teacher ? await registry.create<WhiteBoxTeacher<TransferBatch, GpuTensor>>('teacher', config.teacher, { path: 'teacher', context }) : undefined;
+    const student = await registry.create<Student<TransferBatch, GpuTensor> & SavableModel>('student', config.student, { path: 'student', context });
+    context.student = student;
+    const { name: optimizerName, lr, ...optimizerSettings } = config.optimizer;
+    const optimizer = await registry.create<never>('optimizer', { name: optimizerName, ...optimizerSettings }, { path: 'optimizer', context });
+    const callbacks: TrainingCallback[] = [progressCallback(options.io, 'distill')];
+    if (config.earlyStopping) callbacks.push(earlyStopping(config.earlyStopping));
+    for (const [i, spec] of config.callbacks.entries()) callbacks.push(await registry.create<TrainingCallback>('callback', spec, { path: `callbacks[${i}]`, context }));
+    if (config.logs.metrics || config.logs.curves) callbacks.push(metricsLog(runDir, { ...config.logs, title: basename(configPath) }));
+    const { loss } = config;
+    await writeFileAtomic(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    const result = await distill({
+      teacher,
+      student,
+      data: { train, validation },
+      useLabels: config.data.useLabels,
+      epochs: config.training.epochs,
+      batchSize: config.training.batchSize,
+      seed: config.seed,
+      lr: await schedule(registry, lr, 'optimizer.lr'),
+      temperature: await schedule(registry, loss.temperature, 'loss.temperature'),
+      softWeight: await schedule(registry, loss.softWeight, 'loss.softWeight'),
+      ...(loss.hardWeight !== undefined ? { hardWeight: await schedule(registry, loss.hardWeight, 'loss.hardWeight') } : {}),
+      loss: { divergence: loss.divergence },
+      optimizer,
+      checkpoint: { store: new FileCheckpointStore(join(runDir, 'checkpoint.safetensors')), everySteps: config.checkpoint.everySteps },
+      callbacks,
+      resume: !options.fresh,
+    });
+    const exported = isAbsolute(config.export.path) ? config.export.path : join(runDir, config.export.path);
+    await saveModel(exported, student);
+    const summary = { summary: result.summary, validation: result.validation, student: exported };
+    await writeFileAtomic(join(runDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    return { runDir, summary: result.summary, ...(result.validation ? { validation: { ...result.validation } } : {}), files: (await readdir(runDir)).sort() };
+  } finally {
+    device.destroy();
+  }
+}

@@ -1,0 +1,51 @@
+// nn.rms-norm {"accumulate":false,"pass":"forward","subgroups":true,"workgroupSize":64}
+enable subgroups;
+struct Params {
+  rows: u32,
+  cols: u32,
+  eps: f32,
+};
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> weight: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<storage, read_write> rstd: array<f32>;
+var<workgroup> rowSumScratch: array<f32, 64>;
+fn rowSum(lid: u32, value: f32) -> f32 {
+  // Every invocation is active here (uniform control flow), so this counts the subgroup's size.
+  let size = subgroupAdd(1u);
+  let part = subgroupAdd(value);
+  if (lid % size == 0u) { rowSumScratch[lid / size] = part; }
+  workgroupBarrier();
+  let count = (64u + size - 1u) / size;
+  var acc = f32();
+  for (var i = lid % size; i < count; i += size) { acc = acc + rowSumScratch[i]; }
+  let result = subgroupAdd(acc);
+  workgroupBarrier();
+  return result;
+}
+
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  // The row is uniform across the workgroup, so the early return keeps the reduction in uniform control flow.
+  let row = wid.x + wid.y * nwg.x;
+  if (row >= params.rows) {
+    return;
+  }
+  let base = row * params.cols;
+
+  var q = 0.0;
+  for (var d = lid; d < params.cols; d += 64u) {
+    let value = x[base + d];
+    q += value * value;
+  }
+  let rho = inverseSqrt(rowSum(lid, q) / f32(params.cols) + params.eps);
+  for (var d = lid; d < params.cols; d += 64u) {
+    y[base + d] = x[base + d] * rho * weight[d];
+  }
+  if (lid == 0u) {
+    rstd[row] = rho;
+  }
+
+}
