@@ -6,6 +6,7 @@ import { planCommand } from './plan.js';
 import { collectCommand } from './collect.js';
 import { stepByStepCommand } from './step-by-step.js';
 import { distillLmCommand } from './distill-lm.js';
+import { sweepCommand } from './sweep.js';
 
 /** Every subcommand, in the order `distillery --help` lists them. */
-export const commands: readonly CliCommand[] = [selfcheckCommand, demoCommand, fitCommand, planCommand, collectCommand, stepByStepCommand, distillLmCommand];
+export const commands: readonly CliCommand[] = [selfcheckCommand, demoCommand, fitCommand, planCommand, collectCommand, stepByStepCommand, distillLmCommand, sweepCommand];
