@@ -202,7 +202,7 @@ export function makePredictions(fits: SweepFits, runs: readonly SweepRun[], s: S
     if (Math.abs(Math.log(f.params / plan.params)) < Math.abs(Math.log(family[chosen]!.params / plan.params))) chosen = i;
   });
   const stepsAt = (params: number) => Math.max(1, Math.round(budget / (6 * params) / shape.tokensPerStep));
-  for (const i of [chosen - 1, chosen, chosen + 1]) {
+  for (const i of c.neighbours ? [chosen - 1, chosen, chosen + 1] : [chosen]) {
     const f = family[i];
     if (!f) continue;
     const why = i === chosen ? `closest in the family to the planned N* = ${plan.params.toFixed(0)}` : `iso-FLOP neighbour of the planned size (${i < chosen ? 'smaller' : 'larger'})`;

@@ -33,6 +33,8 @@ export const sweepSectionSchema = z
         family: z.array(studentSizeSchema).min(1),
         /** A compute-optimal check that would need more steps than this is predicted but not trained (listed as skipped). */
         maxSteps: int.positive().default(400),
+        /** Also train the planned size's iso-FLOP neighbours in the family (is N* really the best?). */
+        neighbours: z.boolean().default(true),
       })
       .strict(),
   })

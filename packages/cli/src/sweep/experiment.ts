@@ -114,7 +114,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepReport> {
       checks = compareChecks(predictions, all);
     }
     const teacherParams = session.teacher.params;
-    const measuredCrossover = { free: measuredCrossovers(all.filter((r) => r.role !== 'check-optimal'), teacherParams, 0), inference: measuredCrossovers(all.filter((r) => r.role !== 'check-optimal'), teacherParams, 1) };
+    // Every run of a size counts: the long compute-optimal runs extend a size's scratch curve in compute.
+    const measuredCrossover = { free: measuredCrossovers(all, teacherParams, 0), inference: measuredCrossovers(all, teacherParams, 1) };
 
     const report: SweepReport = {
       adapter: o.adapter,
