@@ -168,6 +168,9 @@ export async function runDistillLm(o: ExperimentOptions): Promise<DistillLmRepor
       }
     }
 
+    // Runs read back never opened the cache: open it for the report (a complete cache is not rebuilt).
+    if (s.methods.includes('kd-topk-cache') && !cache) await topkTeacher();
+
     const summary: MethodSummary[] = [];
     for (const size of s.students) {
       for (const method of s.methods) {
