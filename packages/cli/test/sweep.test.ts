@@ -68,7 +68,11 @@ gpuDescribe('distillery sweep --quick', () => {
       const checked = JSON.parse(check.out) as SweepReport;
       expect(checked.predictionsWritten).toBe(false);
       expect(await readFile(join(out, 'predictions.json'), 'utf8')).toBe(predictions);
-      expect(checked.checks!.length).toBeGreaterThanOrEqual(3);
+      // The larger student with both methods is trained; the compute-optimal one too unless it needs more than check.maxSteps steps.
+      expect(checked.checks!.filter((c) => c.role === 'check-size')).toHaveLength(2);
+      const optimal = [...checked.predictions.checks, ...checked.predictions.skipped].filter((c) => c.role === 'check-optimal');
+      expect(optimal.map((c) => c.method).sort()).toEqual(['kd', 'scratch']);
+      for (const c of checked.predictions.skipped) expect(c.steps).toBeGreaterThan(checked.settings.sweep.check.maxSteps);
       for (const c of checked.checks!) {
         expect(Number.isFinite(c.measured)).toBe(true);
         expect(c.error).toBeCloseTo(c.measured - c.predicted.loss, 12);
