@@ -16,7 +16,7 @@ run() {
 }
 run npx turbo run build typecheck lint --output-logs=errors-only
 # Tests one workspace at a time: lavapipe already uses every core for one GPU test file.
-run npx turbo run test --concurrency=1
+run npx turbo run test --concurrency=1 --continue
 run node scripts/pack-test.mjs
 # The repository as a user meets it: linked bins, compiling docs.
 run node scripts/repo-checks.mjs

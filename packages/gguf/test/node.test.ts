@@ -1,6 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ggufSpecOf, parseGguf } from '../src/index.js';
@@ -65,7 +65,8 @@ describe('the main entry is browser-safe', () => {
       seen.add(file);
       const text = readFileSync(join(src, file), 'utf8');
       expect(text, file).not.toMatch(/from ['"]node:|require\(['"]node:|@distillery\/core\/node/);
-      for (const [, dep] of text.matchAll(/from '\.\/([\w/.-]+)\.js'/g)) visit(`${dep}.ts`);
+      // Relative imports resolve against the importing module's folder (src/tokenizer/… imports its siblings).
+      for (const [, dep] of text.matchAll(/from '(\.\.?\/[\w/.-]+)\.js'/g)) visit(posix.normalize(posix.join(posix.dirname(file), `${dep}.ts`)));
     };
     visit('index.ts');
     expect(seen.size).toBeGreaterThan(5);
