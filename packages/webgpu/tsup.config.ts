@@ -1,5 +1,10 @@
 import { defineConfig } from 'tsup';
 import type { Plugin } from 'esbuild';
+import { rmSync } from 'node:fs';
+
+// Cleaned once here, not with `clean: true`: the configs below build in parallel, and tsup's
+// clean of one deletes the declaration files another has already written.
+rmSync(new URL('./dist', import.meta.url), { recursive: true, force: true });
 
 /**
  * The sources import the Node device loader relatively; the build turns that import into
@@ -15,24 +20,16 @@ const nodeGpuThroughImportMap: Plugin = {
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', wgsl: 'src/wgsl/index.ts' },
+    // node-gpu and node-gpu.browser are the two targets of `#node-gpu` (package.json "imports").
+    entry: { index: 'src/index.ts', wgsl: 'src/wgsl/index.ts', 'node-gpu': 'src/node-gpu.ts', 'node-gpu.browser': 'src/node-gpu.browser.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,
-    clean: true,
     target: 'es2022',
     // wgsl-preprocessor is ESM-only without types: bundle it so the CJS build works too.
     noExternal: ['wgsl-preprocessor'],
     external: ['webgpu'],
     esbuildPlugins: [nodeGpuThroughImportMap],
-  },
-  {
-    // The two targets of `#node-gpu` (package.json "imports").
-    entry: { 'node-gpu': 'src/node-gpu.ts', 'node-gpu.browser': 'src/node-gpu.browser.ts' },
-    format: ['esm', 'cjs'],
-    sourcemap: true,
-    target: 'es2022',
-    external: ['webgpu'],
   },
   {
     // The vitest fixture uses top-level await (adapter probe): ESM only.

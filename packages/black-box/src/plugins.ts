@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRegistry, definePlugin, DistilleryError, type PluginRegistry } from '@distillery/core';
 import { z } from 'zod';
-import { parseJsonlText } from './jsonl.js';
+import { parseJsonlText } from './jsonl-text.js';
 import { OpenAITeacher } from './openai.js';
 import { ReplayTeacher, type ReplayEntry } from './replay.js';
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { DistilleryError } from '@distillery/core';
-import { parseJsonlText } from '../jsonl.js';
+import { parseJsonlText } from '../jsonl-text.js';
 import type { StepByStepExample } from './presets.js';
 
 export type StepByStepDataset = 'svamp' | 'cqa';
