@@ -7,7 +7,7 @@ export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp/distillery-runtime-$(id -u)}
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 
 find packages plugins benchmarks -maxdepth 2 -name test-results.json -not -path '*/node_modules/*' -delete 2>/dev/null
-rm -f test-results-packaging.json
+rm -f test-results-packaging.json test-results-browser-bundles.json
 
 status=0
 run() {
@@ -18,5 +18,7 @@ run npx turbo run build typecheck lint --output-logs=errors-only
 # Tests one workspace at a time: lavapipe already uses every core for one GPU test file.
 run npx turbo run test --concurrency=1
 run node scripts/pack-test.mjs
+# Every browser-safe entry bundles for a page (esbuild and Vite) within its size budget.
+run node scripts/browser-bundles.mjs
 node scripts/test-summary.mjs || status=1
 exit $status
