@@ -5,7 +5,7 @@
 // (scripts/readme-commands.mjs). Writes test-results-repo.json
 // for the summary line.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -31,6 +31,24 @@ check('npx distillery --help runs the workspace bin', () => {
 check('npx distillery-bench --help runs the workspace bin', () => {
   const out = execFileSync('npx', ['--no-install', 'distillery-bench', '--help'], { cwd: root, encoding: 'utf8', stdio: 'pipe' });
   if (!out.includes('Usage: distillery-bench')) throw new Error(out);
+});
+check('typesVersions lists every subpath export (TypeScript moduleResolution node10 reads only that)', () => {
+  const missing = [];
+  for (const group of ['packages', 'plugins']) {
+    if (!existsSync(join(root, group))) continue;
+    for (const name of readdirSync(join(root, group))) {
+      const file = join(root, group, name, 'package.json');
+      if (!existsSync(file)) continue;
+      const pkg = JSON.parse(readFileSync(file, 'utf8'));
+      for (const [subpath, conditions] of Object.entries(pkg.exports ?? {})) {
+        if (subpath === '.' || typeof conditions !== 'object') continue;
+        const key = subpath.slice(2);
+        const types = conditions.import?.types ?? conditions.types;
+        if (!pkg.typesVersions?.['*']?.[key]?.includes(types)) missing.push(`${pkg.name}: "typesVersions": { "*": { "${key}": ["${types}"] } }`);
+      }
+    }
+  }
+  if (missing.length) throw new Error(`add to package.json:\n  ${missing.join('\n  ')}`);
 });
 check('docs: every TypeScript block compiles under strict settings against the built packages', () => node('docs-check.mjs'));
 check("README: the `npx distillery` commands run from a copy of the repository's examples", () => node('readme-commands.mjs'));

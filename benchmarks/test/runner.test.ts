@@ -72,3 +72,21 @@ gpuDescribe('step-by-step suite', () => {
     }
   });
 });
+
+gpuDescribe('llama suite', () => {
+  gpuTest('times the stories260K teacher forward on WebGPU against node-llama-cpp, and a whole KD student step', async () => {
+    const suite = suites.find((s) => s.name === 'llama')!;
+    const result = await runSuites([suite], { quick: true, options: {}, log: () => {} });
+    const [forward, step] = result.results;
+    expect(forward).toMatchObject({ suite: 'llama', name: 'teacher-forward', params: { model: 'stories260K', sequences: 2, context: 64, tokens: 128 } });
+    expect(forward!.metrics!.parameters).toBe(292_800);
+    expect(forward!.metrics!.tokensPerSecond).toBeGreaterThan(0);
+    // Same token count on llama.cpp (1 thread), teacher-forced, every position's distribution.
+    expect(forward!.baselines!['llama.cpp-cpu-1t']!.tokensPerSecond).toBeGreaterThan(0);
+    expect(forward!.metrics!.llamaCpp1tTokensPerSecond).toBeGreaterThan(0);
+    expect(step).toMatchObject({ suite: 'llama', name: 'kd-train-step' });
+    expect(step!.metrics!.tokensPerSecond).toBeGreaterThan(0);
+    // The KD step contains a teacher forward: it cannot be faster than one.
+    expect(step!.ms.median).toBeGreaterThan(forward!.ms.min * 0.5);
+  });
+});

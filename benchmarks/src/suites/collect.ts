@@ -11,7 +11,7 @@ import { summarize } from '../timing.js';
  * The local test server (`serveOpenAI` over a fixed-answer teacher, with an artificial per-request
  * delay) runs in a child process, so neither its event loop nor its CPU time mixes with the client's.
  */
-async function startServer(delayMs: number): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startServer(delayMs: number): Promise<{ url: string; stop: () => Promise<void> }> {
   const blackBox = import.meta.resolve('@distillery/black-box');
   const source = `
     import { serveOpenAI } from ${JSON.stringify(blackBox)};

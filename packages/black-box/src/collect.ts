@@ -9,6 +9,7 @@ import { isTeacherRequestError, TeacherRequestError } from './errors.js';
 import { requestKey } from './hash.js';
 import { JsonlAppender, readJsonl, repairTornTail } from './jsonl.js';
 import { acquireOutputLock, type LockOwner } from './lock.js';
+import { poolCapacity, poolStats, type EndpointStats } from './pool.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
 import { abortedError, completeWithRetry, type RetryPolicy } from './retry.js';
 import { safeUrl } from './errors.js';
@@ -109,6 +110,8 @@ export interface CollectSummary extends CollectProgress {
   duplicates: number;
   /** The dead process whose stale lock this run took over, if any. */
   lockTakenOverFrom?: LockOwner;
+  /** Per-endpoint requests, latencies, errors and states when the teacher is a `TeacherPool`. */
+  endpoints?: EndpointStats[];
   output: string;
   errorsPath: string;
 }
@@ -153,7 +156,8 @@ function describeFailure(error: unknown): CollectFailure['error'] {
 export async function collect(options: CollectOptions): Promise<CollectSummary> {
   const { teacher, items, output } = options;
   const errorsPath = options.errorsPath ?? `${output}.errors.jsonl`;
-  const concurrency = options.concurrency ?? 8;
+  // A pool of endpoints is kept full by default: the sum of its endpoints' concurrency.
+  const concurrency = options.concurrency ?? poolCapacity(options.teacher) ?? 8;
   if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw badValue('concurrency', concurrency, 'an integer >= 1');
   const timeoutMs = options.timeoutMs ?? 120_000;
   if (!(timeoutMs > 0)) throw badValue('timeoutMs', timeoutMs, 'a number > 0');
@@ -383,6 +387,7 @@ async function collectLocked(options: CollectOptions, errorsPath: string, concur
     stale,
     duplicates,
     ...(lockTakenOverFrom ? { lockTakenOverFrom } : {}),
+    ...(poolStats(teacher) ? { endpoints: poolStats(teacher) } : {}),
     output,
     errorsPath,
   };

@@ -21,5 +21,6 @@ export * from './step-by-step/student/batches.js';
 export * from './step-by-step/student/task-loss.js';
 export * from './step-by-step/student/decode.js';
 export * from './step-by-step/student/evaluate.js';
+export * from './pool.js';
 export * from './request-check.js';
 export type { CollectedRecord, CollectFailure, CollectItem, CollectOptions, CollectProgress, CollectSummary } from './collect.js';

@@ -150,6 +150,36 @@ export class OpenAITeacher implements BlackBoxTeacher {
     return body;
   }
 
+  /**
+   * An authenticated request to another route of the same API (`files`, `batches/…`): the key and
+   * headers are added here and never leave the client. Errors are `TeacherRequestError`s without them.
+   */
+  async apiRequest(path: string, init: { method?: string; body?: BodyInit; json?: unknown; signal?: AbortSignal } = {}): Promise<Response> {
+    const url = joinApiPath(this.baseURL, path);
+    const headers: Record<string, string> = { accept: 'application/json', ...this.#options.headers };
+    if (this.#apiKey) headers.authorization = `Bearer ${this.#apiKey}`;
+    if (init.json !== undefined) headers['content-type'] = 'application/json';
+    const method = init.method ?? (init.body !== undefined || init.json !== undefined ? 'POST' : 'GET');
+    let response: Response;
+    try {
+      response = await this.#fetch(url, { method, headers, body: init.json !== undefined ? JSON.stringify(init.json) : init.body, signal: init.signal });
+    } catch (error) {
+      if (init.signal?.aborted) throw abortedError(init.signal);
+      throw this.#error({ kind: 'network', message: `${method} ${safeUrl(url)}: ${(error as Error).message}`, retryable: true });
+    }
+    if (!response.ok) {
+      const text = await response.text();
+      throw this.#error({ kind: 'http', status: response.status, message: `${method} ${safeUrl(url)}: HTTP ${response.status}${text ? `: ${describeErrorBody(text)}` : ''}`, retryable: RETRYABLE_STATUS.has(response.status) || response.status >= 500, fatal: FATAL_STATUS.has(response.status), retryAfterMs: parseRetryAfter(response.headers) });
+    }
+    return response;
+  }
+
+  /** The API path (after the base URL) and JSON body `complete` would send: what a batch file line holds. */
+  describeRequest(request: CompletionRequest): { route: 'chat' | 'completions'; path: string; body: Record<string, unknown> } {
+    const route = this.#route(request);
+    return { route, path: route === 'chat' ? 'chat/completions' : 'completions', body: this.#body(route, request) };
+  }
+
   async complete(request: CompletionRequest, options: { signal?: AbortSignal } = {}): Promise<Completion> {
     const route = this.#route(request);
     const url = joinApiPath(this.baseURL, route === 'chat' ? 'chat/completions' : 'completions');

@@ -10,6 +10,7 @@ import { collect, type CollectItem, type CollectOptions, type CollectProgress, t
 import { readJsonl } from './jsonl.js';
 import { parseJsonlText } from './jsonl-text.js';
 import { createBlackBoxRegistry } from './plugins.js';
+import { parseShard, shardItems } from './shard.js';
 import { ReplayTeacher } from './replay.js';
 import { loadExamplesJsonl, loadStepByStepSplit, loadRecordedOutputs, type StepByStepDataset } from './step-by-step/data.js';
 import { buildEvaluationSet, buildStepByStepDataset, parseCompletions, teacherAccuracy, type BuildStats, type StepByStepRecord, type TeacherAccuracy } from './step-by-step/dataset.js';
@@ -85,6 +86,8 @@ export const collectConfigSchema = z.strictObject({
     sampling: z.optional(samplingSchema),
     /** Output JSONL (appended; resumed by default). */
     output: z.string().check(z.minLength(1)),
+    /** Collect only shard `i` of `n` ("i/n", 0-based): the items whose id hashes to i (see shardOf). */
+    shard: z.optional(z.string().check(z.regex(/^\d+\/\d+$/, 'i/n, e.g. "0/4"'))),
     /**
      * Also write the records as training data after collecting: `{prompt, completion}` and
      * `{messages}` JSONL in input order plus a dataset card, in a folder of their own.
@@ -238,8 +241,20 @@ export interface CollectRun {
   export?: ExportSummary;
 }
 
-/** `distillery collect <config>`: validates the config, builds the items and the teacher, runs `collect`. */
-export async function runCollectConfig(value: unknown, hooks: RunHooks = {}): Promise<CollectRun> {
+export interface PreparedCollect {
+  config: z.infer<typeof collectConfigSchema>;
+  /** The config file's folder (relative paths resolve against it). */
+  base: string;
+  /** The output JSONL, absolute. */
+  output: string;
+  items: CollectItem[];
+  teacher: BlackBoxTeacher;
+  /** The teacher replays the release's recorded outputs (no cache). */
+  recorded: boolean;
+}
+
+/** Validates a collect config and builds its items and teacher (the caller disposes the teacher). */
+export async function prepareCollectConfig(value: unknown, hooks: RunHooks = {}): Promise<PreparedCollect> {
   const config = parseConfig(collectConfigSchema, value);
   const base = hooks.baseDir ?? process.cwd();
   const output = at(base, config.output);
@@ -266,6 +281,13 @@ export async function runCollectConfig(value: unknown, hooks: RunHooks = {}): Pr
       teacher = recordedTeacher(examples, outputs, prompt, `recorded:${release!.dataset}`);
     } else teacher = await teacherFrom(config.teacher, config.plugins, hooks);
   }
+  if (config.shard) items = shardItems(items, parseShard(config.shard, 'shard'));
+  return { config, base, output, items, teacher, recorded };
+}
+
+/** `distillery collect <config>`: validates the config, builds the items and the teacher, runs `collect`. */
+export async function runCollectConfig(value: unknown, hooks: RunHooks = {}): Promise<CollectRun> {
+  const { config, base, output, items, teacher, recorded } = await prepareCollectConfig(value, hooks);
   try {
     const summary = await collect({
       teacher,

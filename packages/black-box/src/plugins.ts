@@ -3,10 +3,33 @@ import { createRegistry, definePlugin, DistilleryError, type PluginRegistry } fr
 import * as z from 'zod/mini';
 import { parseJsonlText } from './jsonl-text.js';
 import { OpenAITeacher } from './openai.js';
+import { openAIPool } from './pool.js';
 import { ReplayTeacher, type ReplayEntry } from './replay.js';
 
+const httpUrl = z.string().check(z.regex(/^https?:\/\//, 'an http(s) URL'));
+
+/** One server of an endpoint pool (see TeacherPool): its URL, credentials, capacity, pacing and weight. */
+export const openAIEndpointSchema = z.strictObject({
+    baseURL: httpUrl,
+    apiKeyEnv: z.optional(z.string().check(z.minLength(1))),
+    apiKey: z.optional(z.string().check(z.minLength(1))),
+    headers: z.optional(z.record(z.string(), z.string())),
+    api: z.optional(z.enum(['auto', 'chat', 'completions'])),
+    timeoutMs: z.optional(z.number().check(z.positive())),
+    model: z.optional(z.string().check(z.minLength(1))),
+    concurrency: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1024))),
+    requestsPerMinute: z.optional(z.number().check(z.positive())),
+    weight: z.optional(z.number().check(z.positive())),
+  });
+
 export const openAITeacherSchema = z.strictObject({
-    baseURL: z.string().check(z.regex(/^https?:\/\//, 'an http(s) URL')),
+    /** One server… */
+    baseURL: z.optional(httpUrl),
+    /** …or a pool of servers of the same model: least-loaded routing, failover, benching (TeacherPool). */
+    endpoints: z.optional(z.array(openAIEndpointSchema).check(z.minLength(1))),
+    /** Pool tuning: consecutive failures that bench an endpoint, and the first bench length. */
+    benchAfter: z.optional(z.number().check(z.int(), z.gte(1))),
+    benchMs: z.optional(z.number().check(z.gte(0))),
     model: z.string().check(z.minLength(1)),
     /** Environment variable with the key (default OPENAI_API_KEY). */
     apiKeyEnv: z.optional(z.string().check(z.minLength(1))),
@@ -16,7 +39,9 @@ export const openAITeacherSchema = z.strictObject({
     timeoutMs: z.optional(z.number().check(z.positive())),
     headers: z.optional(z.record(z.string(), z.string())),
     name: z.optional(z.string().check(z.minLength(1))),
-  });
+  }).check(z.superRefine((c, ctx) => {
+    if ((c.baseURL === undefined) === (c.endpoints === undefined)) ctx.addIssue({ code: 'custom', message: 'exactly one of baseURL, endpoints', path: ['baseURL'] });
+  }));
 
 export const replayTeacherSchema = z.strictObject({
     /** JSONL of recordings: `{ "prompt": … }` or `{ "messages": [...] }` with `"text"` or `"completion"`. */
@@ -48,7 +73,8 @@ export const plugins = [
     name: 'openai',
     description: 'An LLM behind an OpenAI-compatible API (OpenAI, vLLM, llama.cpp server, Ollama…)',
     configSchema: openAITeacherSchema,
-    create: (config) => new OpenAITeacher(config),
+    create: ({ endpoints, benchAfter, benchMs, baseURL, ...shared }) =>
+      endpoints ? openAIPool(shared, endpoints, { benchAfter, benchMs }) : new OpenAITeacher({ ...shared, baseURL: baseURL! }),
   }),
   definePlugin({
     kind: 'teacher',

@@ -39,6 +39,29 @@ export function secretVariants(secret: string): string[] {
   return [...variants].filter((v) => v.length >= MIN_SECRET_RUN);
 }
 
+interface Matcher {
+  variants: string[];
+  grams: Set<string>;
+}
+
+// A teacher redacts every answer (and every token of it) with the same secrets: build their
+// variants and 6-grams once.
+const matchers = new Map<string, Matcher>();
+
+function matcherFor(secrets: readonly string[]): Matcher {
+  const cacheKey = secrets.join('\0');
+  let matcher = matchers.get(cacheKey);
+  if (!matcher) {
+    const variants = secrets.filter((s) => s.length >= MIN_SECRET_RUN).flatMap(secretVariants);
+    const grams = new Set<string>();
+    for (const v of variants) for (let i = 0; i + MIN_SECRET_RUN <= v.length; i++) grams.add(v.slice(i, i + MIN_SECRET_RUN));
+    matcher = { variants, grams };
+    if (matchers.size >= 16) matchers.clear();
+    matchers.set(cacheKey, matcher);
+  }
+  return matcher;
+}
+
 /**
  * Replaces with `***` every run of `MIN_SECRET_RUN`+ characters of `text` that appears in a secret
  * or one of its variants (case-insensitive). Secrets shorter than `MIN_SECRET_RUN` are replaced
@@ -49,11 +72,9 @@ export function redactSecrets(text: string, secrets: readonly (string | undefine
   if (list.length === 0 || text.length === 0) return text;
   let out = text;
   for (const secret of list) if (secret.length < MIN_SECRET_RUN) out = out.split(secret).join(REDACTED);
-  const variants = list.filter((s) => s.length >= MIN_SECRET_RUN).flatMap(secretVariants);
+  const { variants, grams } = matcherFor(list);
   if (variants.length === 0) return out;
   const lower = out.toLowerCase();
-  const grams = new Set<string>();
-  for (const v of variants) for (let i = 0; i + MIN_SECRET_RUN <= v.length; i++) grams.add(v.slice(i, i + MIN_SECRET_RUN));
   const hide = new Uint8Array(out.length);
   for (let i = 0; i + MIN_SECRET_RUN <= lower.length; i++) {
     if (!grams.has(lower.slice(i, i + MIN_SECRET_RUN))) continue;

@@ -15,6 +15,8 @@ export const llamaCppTeacherSchema = z
     seed: z.number().int().optional(),
     /** Teacher name in records and cache keys (default: the file name). */
     teacherName: z.string().min(1).optional(),
+    /** Flash attention off, F32 KV cache: exact f32 log-probabilities (see LlamaCppTeacherOptions.exact). */
+    exact: z.boolean().optional(),
   })
   .strict();
 

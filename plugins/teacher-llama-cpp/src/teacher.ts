@@ -37,6 +37,12 @@ export interface LlamaCppTeacherOptions {
   seed?: number;
   /** Teacher name in records and cache keys (default: the file name without .gguf). */
   name?: string;
+  /**
+   * Flash attention off and the KV cache in F32, so log-probabilities are the model's f32 ones.
+   * llama.cpp's defaults (flash attention on the CPU, F16 KV cache) round keys and values to half
+   * precision: about 1e-2 on a small model's log-probabilities. Default false.
+   */
+  exact?: boolean;
 }
 
 type NodeLlamaCpp = typeof import('node-llama-cpp');
@@ -135,7 +141,12 @@ export class LlamaCppTeacher implements BlackBoxTeacher {
     }
     const trained = model.trainContextSize;
     const contextSize = Math.min(options.contextSize ?? 1024, trained > 0 ? trained : Number.MAX_SAFE_INTEGER);
-    const context = await model.createContext({ contextSize, threads, sequences });
+    const context = await model.createContext({
+      contextSize,
+      threads,
+      sequences,
+      ...(options.exact ? { flashAttention: false, experimentalKvCacheKeyType: 'F32' as const, experimentalKvCacheValueType: 'F32' as const } : {}),
+    });
     return new LlamaCppTeacher(lib, model, context, { ...options, sequences }, threads);
   }
 

@@ -4,6 +4,7 @@ import { formatCollectProgress, type CollectProgress } from '@distillery/black-b
 import { readConfigFile, runCollectConfig } from '@distillery/black-box/node';
 import { parseCommandArgs } from '../args.js';
 import type { CliCommand, CliIO } from '../command.js';
+import { batchFlags, formatEndpointLine, runBatchFlags } from './collect-batch.js';
 
 /**
  * Draws collection progress: one redrawn line on a terminal (at most every 100 ms), or a plain
@@ -77,10 +78,21 @@ Relative paths in the config are resolved against the config file's folder.
 
   --no-resume   start the output over (the cache still answers repeated requests)
   --json        print the final summary as JSON
+  --shard i/n   collect only shard i of n (ids partitioned by a stable hash; see distillery merge)
+
+Batch APIs (OpenAI Batch API, vLLM run_batch; see docs/scale-out.md):
+  --export-batch DIR            write the requests not yet in the output as Batch API input files
+                                (split at --max-requests, default 50000, and --max-bytes, default 200 MB)
+  --import-batch OUT.jsonl      read batch output back into the output (repeatable), with
+    [--errors ERR.jsonl]        the batch's error file(s); ids already collected are skipped
+  --submit-batch DIR            send DIR's batch files to the teacher's Batch API (files + batches
+    [--poll-ms 30000]           routes), wait, download and import; a rerun resumes the same batches
 
 Config (JSON; see docs/black-box.md):
   teacher      {"name": "openai", "baseURL": "...", "model": "...", "apiKeyEnv": "OPENAI_API_KEY"},
                a plugin's teacher (list its package in "plugins"), or "recorded" with input.stepByStep
+               or a pool: {"name": "openai", "model": "...", "endpoints": [{"baseURL": "...",
+               "concurrency": 8, "requestsPerMinute": 600, "weight": 1, "apiKeyEnv": "..."}, ...]}
   input        {"requests": "file.jsonl"} | {"examples": "file.jsonl", "preset": "...", "exemplars": [...]}
                | {"stepByStep": {"dir": "...", "dataset": "svamp"|"cqa", "split": "train"|"test"}}
   output       JSONL path
@@ -90,10 +102,13 @@ Config (JSON; see docs/black-box.md):
                and a dataset card (README.md); the output, errors and cache stay outside it
   concurrency, timeoutMs, retry, rateLimit, budget, cache, fsync`,
   async run(argv, io) {
-    const { values, positionals } = parseCommandArgs('collect', argv, { 'no-resume': { type: 'boolean' }, json: { type: 'boolean' } });
+    const { values, positionals } = parseCommandArgs('collect', argv, { 'no-resume': { type: 'boolean' }, json: { type: 'boolean' }, shard: { type: 'string' }, ...batchFlags });
     const path = configPathOf('collect', positionals, io);
     const config = (await readConfigFile(path)) as Record<string, unknown>;
     if (values['no-resume'] && config && typeof config === 'object') config.resume = false;
+    if (typeof values.shard === 'string' && config && typeof config === 'object') config.shard = values.shard;
+    const batch = await runBatchFlags(values, config, dirname(path), io);
+    if (batch !== undefined) return batch;
     const progress = progressPrinter(io);
     const sigint = abortOnSigint();
     let run;
@@ -110,6 +125,7 @@ Config (JSON; see docs/black-box.md):
         `${s.complete ? 'complete' : 'incomplete'}: ${s.done}/${s.total} records in ${s.output} (${s.resumed} resumed, ${s.cached} from cache, ${s.done - s.resumed - s.cached} from ${run.teacher})`,
         `spend: ${s.spend.requests} requests, ${s.spend.promptTokens + s.spend.completionTokens} tokens${s.spend.costUsd ? `, $${s.spend.costUsd.toFixed(4)}` : ''}; retries ${s.retries}; ${(s.elapsedMs / 1000).toFixed(1)} s`,
       ];
+      for (const e of s.endpoints ?? []) lines.push(formatEndpointLine(e));
       if (run.export) lines.push(`training data: ${run.export.rows} rows in ${run.export.dir} (prompt-completion.jsonl, messages.jsonl, README.md)${run.export.missing ? `; ${run.export.missing} inputs without a record left out` : ''}`);
       if (s.failed) lines.push(`${s.failed} failed: see ${s.errorsPath}; rerun to retry them`);
       if (s.stopped === 'budget') lines.push('stopped at the budget; raise it and rerun to continue');

@@ -6,6 +6,8 @@ import { planCommand } from './plan.js';
 import { collectCommand } from './collect.js';
 import { stepByStepCommand } from './step-by-step.js';
 import { distillCommand } from './distill.js';
+import { distillLmCommand } from './distill-lm.js';
+import { mergeCommand } from './merge.js';
 
 /** Every subcommand, in the order `distillery --help` lists them. */
-export const commands: readonly CliCommand[] = [selfcheckCommand, demoCommand, distillCommand, fitCommand, planCommand, collectCommand, stepByStepCommand];
+export const commands: readonly CliCommand[] = [selfcheckCommand, demoCommand, distillCommand, distillLmCommand, fitCommand, planCommand, collectCommand, mergeCommand, stepByStepCommand];

@@ -76,6 +76,9 @@ gpuDescribe('kdLoss vs the float64 reference (f32: rtol 2e-5 on losses, 2e-5·ma
         }
       }
     }
+    gpuTest("tail 'ignore' with the tail mass given (as an offline cache gives it): not read, same as without", async ({ device }) => {
+      await runKdCase(device, { rows: 16, vocab: 1000, teacher: 'topk', k: 20, tail: 'ignore', passTailMass: true, labels: true, temperature: 2, teacherLogits: { scale: 4 } });
+    });
     gpuTest('k=128 over 32,000 tokens with the tail mass given, T=4', async ({ device }) => {
       await runKdCase(device, { rows: 3, vocab: 32_000, teacher: 'topk', k: 128, tail: 'bucket', passTailMass: true, temperature: 4 });
     });

@@ -474,10 +474,12 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
     if (labels || topk) mergeBindings.push(z);
     if (labels) mergeBindings.push(labels);
     if (topk) mergeBindings.push(topk.indices, topk.logprobs);
-    if (topk?.tailMass) mergeBindings.push(topk.tailMass);
+    // Only the 'bucket' tail reads the tail mass; binding it otherwise would not match the layout.
+    const tailMass = plan.tail === 'bucket' ? topk?.tailMass : undefined;
+    if (tailMass) mergeBindings.push(tailMass);
     recorder.dispatch({
       program: rowMergeProgram,
-      variant: { teacher: teacher.kind, labels: Boolean(labels), student: studentDtype, divergence, tail: plan.tail, tailMass: Boolean(topk?.tailMass), workgroupSize: topk ? tuning.rowWorkgroup : 64 },
+      variant: { teacher: teacher.kind, labels: Boolean(labels), student: studentDtype, divergence, tail: plan.tail, tailMass: Boolean(tailMass), workgroupSize: topk ? tuning.rowWorkgroup : 64 },
       uniforms,
       bindings: mergeBindings,
       workgroups: topk ? rowGrid(group, 1) : rowGrid(group, 64),
