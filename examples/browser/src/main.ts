@@ -75,7 +75,8 @@ function onMessage(message: FromWorker): void {
       break;
     }
     case 'error':
-      showAlert(`${message.code}: ${message.message}`);
+      // DistilleryError messages already start with their code.
+      showAlert(message.message.startsWith(`${message.code}:`) ? message.message : `${message.code}: ${message.message}`);
       document.body.dataset.error = message.code;
       break;
   }

@@ -108,4 +108,26 @@ describe.skipIf(!chromiumPath)('in headless Chromium', () => {
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);
+
+  it('stop ends the worker cleanly mid-run; a file that is not safetensors is a clear message, not a frozen tab', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(`${url}index.html?quick&autostart`);
+    await page.waitForFunction(() => /teacher: step [3-9]/.test(document.getElementById('status')!.textContent!), undefined, { timeout: 60_000 });
+    await page.click('#stop');
+    await page.waitForFunction(() => document.body.dataset.done, undefined, { timeout: 30_000 });
+    expect(await page.evaluate(() => document.body.dataset.done)).toBe('stopped');
+    expect(await page.textContent('#status')).toBe('Stopped.');
+    expect(await page.isEnabled('#start')).toBe(true);
+
+    await page.setInputFiles('#teacher-file', { name: 'teacher.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('this is not a safetensors file') });
+    await page.click('#start');
+    await page.waitForFunction(() => document.body.dataset.error, undefined, { timeout: 60_000 });
+    expect(await page.evaluate(() => document.body.dataset.error)).toBe('E_CORRUPT_FILE');
+    expect(await page.textContent('#alert')).toMatch(/^E_CORRUPT_FILE: teacher file: /);
+    await page.waitForFunction(() => document.body.dataset.state === 'idle', undefined, { timeout: 10_000 });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
 });
