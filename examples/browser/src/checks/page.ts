@@ -17,6 +17,8 @@ export interface ChecksReport {
 declare global {
   interface Window {
     distilleryChecks?: Promise<ChecksReport>;
+    /** Warm timings (pipelines compiled by the checks): kernel checks and training steps, ms. For docs/browser.md. */
+    distilleryTiming?: () => Promise<{ kernelsMs: number; trainingMs: number }>;
   }
 }
 
@@ -37,3 +39,15 @@ async function run(): Promise<ChecksReport> {
 }
 
 window.distilleryChecks = run();
+window.distilleryTiming = async () => {
+  await window.distilleryChecks;
+  const { device } = await acquireDevice({ label: 'distillery-timing' });
+  await runKernelChecks(device);
+  await runTrainingSteps(device);
+  let started = performance.now();
+  await runKernelChecks(device);
+  const kernelsMs = performance.now() - started;
+  started = performance.now();
+  await runTrainingSteps(device, { epochs: 4 });
+  return { kernelsMs, trainingMs: performance.now() - started };
+};
