@@ -14,7 +14,14 @@ ${suites.map((s) => `  ${s.name.padEnd(14)} ${s.description}`).join('\n')}
   --json    print one JSON document (schema 1) instead of a table
   --quick   smaller shapes and fewer repetitions
   --save    merge the results into benchmarks/results/<adapter>.json (or the given dir)
-  --browser run the GPU suites (${BROWSER_SUITE_NAMES.join(', ')}) inside headless Chromium, on the browser's adapter`;
+  --browser run the GPU suites (${BROWSER_SUITE_NAMES.join(', ')}) inside headless Chromium, on the browser's adapter
+
+Suite options:
+  --rows 64,1024 --vocab 32000 --dtype f32     kd-loss, softmax: the sweep
+  --sizes 1024,2048 --linear-rows 512 --runs N  train: matmul sizes, fused-linear-kd rows, repetitions
+  --python PATH                                 a Python with torch for the PyTorch rows (default python3, /usr/bin/python3)
+  --torch-preload LIB[,LIB]                     extra PyTorch rows with LD_PRELOAD=LIB (jemalloc, OpenBLAS)
+  --no-torch                                    no PyTorch rows`;
 
 const KNOWN = new Set(['json', 'quick', 'save', 'results-dir', 'browser', 'help', 'h']);
 

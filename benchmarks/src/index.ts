@@ -2,5 +2,6 @@ export type { AdapterSummary, BenchContext, BenchDocument, BenchResult, BenchSui
 export { summarize, timeHost } from './timing.js';
 export { formatTable, runSuites } from './runner.js';
 export { renderMarkdown } from './markdown.js';
-export { loadResults, resultFileName, saveResults } from './results-io.js';
+export { loadNotes, loadResults, resultFileName, saveResults } from './results-io.js';
 export { suites } from './suites/index.js';
+export { adapterIsCpu, measureRoofline, type Roofline } from './roofline/measure.js';

@@ -38,4 +38,10 @@ export async function loadResults(dir: string): Promise<BenchDocument[]> {
   return Promise.all(files.map(async (f) => JSON.parse(await readFile(join(dir, f), 'utf8')) as BenchDocument));
 }
 
+/** The hand-written notes beside each result file (`<adapter>.notes.md`), in `loadResults` order. */
+export async function loadNotes(dir: string): Promise<Array<string | undefined>> {
+  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).sort();
+  return Promise.all(files.map((f) => readFile(join(dir, f.replace(/\.json$/, '.notes.md')), 'utf8').catch(() => undefined)));
+}
+
 export { writeAtomic };

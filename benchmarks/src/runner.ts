@@ -1,7 +1,7 @@
-import { cpus, platform, release } from 'node:os';
+import { cpus, loadavg, platform, release } from 'node:os';
 import { acquireDevice, type AcquiredDevice } from '@distillery/webgpu';
 import type { BenchDocument, BenchResult, BenchSuite } from './suite.js';
-import { measureCopyBandwidth } from './suites/bandwidth.js';
+import { measureRoofline, type Roofline } from './roofline/measure.js';
 
 export interface RunOptions {
   quick: boolean;
@@ -12,18 +12,19 @@ export interface RunOptions {
 /** Runs suites in one process on one adapter and returns the schema-1 document. */
 export async function runSuites(suites: readonly BenchSuite[], { quick, options, log }: RunOptions): Promise<BenchDocument> {
   const date = new Date().toISOString();
+  const loadAtStart = loadavg()[0]!;
   let acquired: AcquiredDevice | undefined;
   if (suites.some((s) => s.needsGpu)) acquired = await acquireDevice({ label: 'distillery-bench' });
-  let copyGBps: Promise<number> | undefined;
+  let roofline: Promise<Roofline> | undefined;
+  const getRoofline = acquired ? () => (roofline ??= measureRoofline(acquired.device, acquired.info, { bytes: quick ? 16 << 20 : 64 << 20, runs: quick ? 3 : 7, quick })) : undefined;
   const results: BenchResult[] = [];
   for (const suite of suites) {
     log(`# ${suite.name}: ${suite.description}`);
     results.push(
       ...(await suite.run({
         device: acquired?.device,
-        copyBandwidthGBps: acquired
-          ? () => (copyGBps ??= measureCopyBandwidth(acquired.device, 64 << 20, quick ? 3 : 10).then((r) => r.gbps!))
-          : undefined,
+        roofline: getRoofline,
+        copyBandwidthGBps: getRoofline && (() => getRoofline().then((r) => r.gbps)),
         quick,
         options,
         log,
@@ -42,7 +43,7 @@ export async function runSuites(suites: readonly BenchSuite[], { quick, options,
           backend: acquired.info.backend,
         }
       : null,
-    host: { os: `${platform()} ${release()}`, cpu: cpu[0]?.model ?? 'unknown', cores: cpu.length, node: process.version },
+    host: { os: `${platform()} ${release()}`, cpu: cpu[0]?.model ?? 'unknown', cores: cpu.length, node: process.version, loadAverage: { start: loadAtStart, end: loadavg()[0]! } },
     date,
     results,
   };

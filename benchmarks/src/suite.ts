@@ -1,8 +1,10 @@
+import type { Roofline } from './roofline/measure.js';
+
 /** The JSON document `distillery-bench <suite> --json` prints (schema 1). */
 export interface BenchDocument {
   schema: 1;
   adapter: AdapterSummary | null;
-  host: { os: string; cpu: string; cores: number; node: string };
+  host: { os: string; cpu: string; cores: number; node: string; /** 1-minute load average at the start and end of the run (other processes on the machine). */ loadAverage?: { start: number; end: number } };
   /** ISO time the run started. */
   date: string;
   results: BenchResult[];
@@ -43,7 +45,12 @@ export interface BenchResult {
 export interface BenchContext {
   /** A GPU device, when the suite declared `needsGpu` and one was acquired. */
   device?: GPUDevice;
-  /** Median copy bandwidth in GB/s, measured once per run when a GPU suite asks for it. */
+  /**
+   * The roofline: the best streaming bandwidth measured on this adapter (and, for CPU adapters, the
+   * host), measured once per run when a GPU suite asks for it. Ratios name its `source`.
+   */
+  roofline?: () => Promise<Roofline>;
+  /** `roofline().gbps` (kept for suites written against the older single-copy figure). */
   copyBandwidthGBps?: () => Promise<number>;
   /** Smaller shapes and fewer repetitions (for smoke tests and CI). */
   quick: boolean;

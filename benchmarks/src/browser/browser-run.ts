@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { builtinModules } from 'node:module';
 import { cpus, platform, release, tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import type { BenchDocument } from '../suite.js';
@@ -29,6 +30,9 @@ export async function runSuitesInChromium(names: string[], { quick, options, log
     platform: 'browser',
     target: 'es2022',
     outdir: dir,
+    // The suites load their Node-only parts (PyTorch child process, host-memcpy workers) lazily and the
+    // page never asks for them; left external, those chunks are never fetched.
+    external: builtinModules.flatMap((m) => [m, `node:${m}`]),
     logLevel: 'error',
   });
   writeFileSync(join(dir, 'index.html'), '<!doctype html><meta charset="utf-8"><title>distillery-bench</title><script type="module" src="./page.js"></script>');

@@ -4,7 +4,8 @@
  */
 import { acquireDevice } from '@distillery/webgpu';
 import type { AdapterSummary, BenchResult, BenchSuite } from '../suite.js';
-import { bandwidthSuite, measureCopyBandwidth } from '../suites/bandwidth.js';
+import { measureRoofline, type Roofline } from '../roofline/measure.js';
+import { bandwidthSuite } from '../suites/bandwidth.js';
 import { kdLossSuite } from '../suites/kd-loss.js';
 import { softmaxSuite } from '../suites/softmax.js';
 import { trainSuite } from '../suites/train.js';
@@ -36,11 +37,13 @@ window.distilleryBench = async ({ names, quick, options }) => {
     logs.push(line);
     console.log(line);
   };
-  let copyGBps: Promise<number> | undefined;
+  // The roofline without host-memcpy (worker threads are Node's); no PyTorch rows in a page.
+  let roofline: Promise<Roofline> | undefined;
+  const getRoofline = () => (roofline ??= measureRoofline(device, info, { bytes: quick ? 16 << 20 : 64 << 20, runs: quick ? 3 : 7, quick, host: false }));
   const results: BenchResult[] = [];
   for (const suite of BROWSER_SUITES.filter((s) => names.includes(s.name))) {
     log(`# ${suite.name}: ${suite.description}`);
-    results.push(...(await suite.run({ device, copyBandwidthGBps: () => (copyGBps ??= measureCopyBandwidth(device, 64 << 20, quick ? 3 : 10).then((r) => r.gbps!)), quick, options, log })));
+    results.push(...(await suite.run({ device, roofline: getRoofline, copyBandwidthGBps: () => getRoofline().then((r) => r.gbps), quick, options: { ...options, 'no-torch': 'true' }, log })));
   }
   return { adapter: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description, backend: info.backend }, results, logs };
 };

@@ -1,42 +1,22 @@
-import { CommandRecorder, createTensor, recordCopy } from '@distillery/webgpu';
-import type { BenchResult, BenchSuite } from '../suite.js';
-import { summarize } from '../timing.js';
+import type { BenchSuite } from '../suite.js';
 
 /**
- * Streaming copy bandwidth: the roofline every memory-bound kernel is compared to.
- * GB/s counts one read and one write of the buffer per copy.
+ * The roofline every memory-bound kernel is compared to: the best of several WGSL copies (one vec4
+ * per thread; grid-stride and blocked loops over a few workgroup counts), WebGPU's own
+ * `copyBufferToBuffer`, and, when the adapter is a CPU rasteriser, the host's memcpy with 1 and 2
+ * worker threads. The runner measures it once per run; this suite reports every candidate.
  */
-export async function measureCopyBandwidth(device: GPUDevice, bytes: number, runs: number): Promise<BenchResult> {
-  const words = bytes / 4;
-  const src = createTensor(device, { shape: [words], dtype: 'u32', label: 'bandwidth-src' });
-  const dst = createTensor(device, { shape: [words], dtype: 'u32', label: 'bandwidth-dst' });
-  const once = async () => {
-    const recorder = new CommandRecorder(device, 'bandwidth-copy');
-    recordCopy(recorder, src, dst);
-    return (await recorder.submitTimed()).ms;
-  };
-  await once();
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) samples.push(await once());
-  src.release();
-  dst.release();
-  const ms = summarize(samples);
-  const moved = 2 * bytes;
-  return { suite: 'bandwidth', name: 'copy', params: { bytes }, ms, bytes: moved, gbps: moved / (ms.median * 1e6) };
-}
-
 export const bandwidthSuite: BenchSuite = {
   name: 'bandwidth',
-  description: 'Streaming copy bandwidth of the adapter (the roofline for memory-bound kernels)',
+  description: 'Streaming bandwidth: best of WGSL copies, copyBufferToBuffer and (CPU adapters) host memcpy — the roofline',
   needsGpu: true,
   async run(ctx) {
-    const sizes = ctx.quick ? [16 << 20] : [16 << 20, 64 << 20];
-    const results: BenchResult[] = [];
-    for (const bytes of sizes) {
-      const result = await measureCopyBandwidth(ctx.device!, bytes, ctx.quick ? 3 : 10);
-      ctx.log(`copy ${bytes >> 20} MiB: ${result.gbps!.toFixed(2)} GB/s (median ${result.ms.median.toFixed(2)} ms)`);
-      results.push(result);
+    const roofline = await ctx.roofline!();
+    for (const r of roofline.results) {
+      if (r.name === 'roofline') continue;
+      ctx.log(`${r.name} ${Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(' ')}: ${r.gbps!.toFixed(2)} GB/s (median ${r.ms.median.toFixed(2)} ms)`);
     }
-    return results;
+    ctx.log(`roofline: ${roofline.gbps.toFixed(2)} GB/s from ${roofline.source}`);
+    return roofline.results;
   },
 };

@@ -2,7 +2,10 @@ import { recordKdLoss } from '@distillery/kernels';
 import { bufferPool, CommandRecorder, uploadTensor, type GpuTensor } from '@distillery/webgpu';
 import { cpuKdLoss } from '../baselines/cpu.js';
 import { gpuLogits, hostRows } from '../baselines/data.js';
+import type { TorchBaseline } from '../baselines/torch.js';
+import { interleaved, withTorch } from '../baselines/torch-run.js';
 import { loadTfjs, tfjsKdLoss, tfjsSync } from '../baselines/tfjs.js';
+import type { Roofline } from '../roofline/measure.js';
 import type { BenchContext, BenchResult, BenchSuite, MsStats } from '../suite.js';
 import { summarize } from '../timing.js';
 
@@ -10,6 +13,7 @@ const HYPER = { temperature: 2, softWeight: 0.5, hardWeight: 0.5 };
 /** Baselines run on at most this many elements per input; larger batches are timed on fewer rows and scaled (marked). */
 const TFJS_MAX = 33_000_000;
 const CPU_MAX = 8_300_000;
+const TORCH_MAX = 33_000_000;
 
 export const numberList = (text: string | undefined, fallback: number[]) => (text ? text.split(',').map((s) => Number(s.trim())) : fallback);
 
@@ -53,13 +57,13 @@ export const kdLossSuite: BenchSuite = {
   needsGpu: true,
   async run(ctx) {
     const device = ctx.device!;
-    const copyGBps = await ctx.copyBandwidthGBps!();
-    ctx.log(`copy bandwidth ${copyGBps.toFixed(2)} GB/s`);
-    return sweepShapes(ctx, (rows, vocab, dtype) => benchOne(ctx, device, copyGBps, rows, vocab, dtype));
+    const roofline = await ctx.roofline!();
+    ctx.log(`roofline ${roofline.gbps.toFixed(2)} GB/s (${roofline.source})`);
+    return withTorch(ctx.options, ctx.log, (torch) => sweepShapes(ctx, (rows, vocab, dtype) => benchOne(ctx, device, roofline, torch, rows, vocab, dtype)));
   },
 };
 
-async function benchOne(ctx: BenchContext, device: GPUDevice, copyGBps: number, rows: number, vocab: number, dtype: 'f32' | 'f16'): Promise<BenchResult> {
+async function benchOne(ctx: BenchContext, device: GPUDevice, roofline: Roofline, torch: TorchBaseline[], rows: number, vocab: number, dtype: 'f32' | 'f16'): Promise<BenchResult> {
   const elements = rows * vocab;
   const z = await gpuLogits(device, rows, vocab, dtype, 1, 3, 'student');
   const t = await gpuLogits(device, rows, vocab, dtype, 2, 3, 'teacher');
@@ -78,7 +82,7 @@ async function benchOne(ctx: BenchContext, device: GPUDevice, copyGBps: number, 
     result.release();
     return ms;
   });
-  const wall = await sample(runs, async () => {
+  const wallOnce = async () => {
     const start = performance.now();
     const recorder = new CommandRecorder(device, 'bench-kd-loss');
     const result = recordKdLoss(recorder, options);
@@ -87,7 +91,8 @@ async function benchOne(ctx: BenchContext, device: GPUDevice, copyGBps: number, 
     const ms = performance.now() - start;
     result.release();
     return ms;
-  });
+  };
+  const wall = await sample(runs, wallOnce);
 
   const bytesPer = dtype === 'f16' ? 2 : 4;
   // One read of each input (student, teacher, labels), one write of each output (gradient, three per-row terms).
@@ -95,7 +100,7 @@ async function benchOne(ctx: BenchContext, device: GPUDevice, copyGBps: number, 
   const gbps = bytes / (gpu.median * 1e6);
 
   const baselines: NonNullable<BenchResult['baselines']> = {};
-  const metrics: Record<string, number> = { copyGBps, ratioToCopy: gbps / copyGBps, wallMs: wall.median };
+  const metrics: Record<string, number> = { rooflineGBps: roofline.gbps, ratioToRoofline: gbps / roofline.gbps, wallMs: wall.median };
 
   // tfjs-webgpu composition (f32: its WebGPU backend has no f16 tensors), on the same adapter.
   try {
@@ -128,6 +133,39 @@ async function benchOne(ctx: BenchContext, device: GPUDevice, copyGBps: number, 
     ctx.log(`tfjs baseline skipped: ${(error as Error).message}`);
   }
 
+  // PyTorch on the CPU (f32 only: its CPU f16 softmax is no baseline), one call of ours, one of each PyTorch, in turn.
+  if (torch.length && dtype === 'f32') {
+    const subRows = Math.max(1, Math.min(rows, Math.floor(TORCH_MAX / vocab)));
+    const scale = rows / subRows;
+    try {
+      const zh = await hostRows(z, subRows);
+      const th = await hostRows(t, subRows);
+      const losses: number[] = [];
+      for (const b of torch) {
+        await b.load('z', zh, [subRows, vocab]);
+        await b.load('t', th, [subRows, vocab]);
+        await b.load('labels', labelData.subarray(0, subRows), [subRows]);
+      }
+      const request = { op: 'kd-loss', z: 'z', t: 't', labels: 'labels', T: HYPER.temperature, softWeight: HYPER.softWeight, hardWeight: HYPER.hardWeight };
+      const pair = await interleaved(wallOnce, torch.map((b, i) => async () => {
+        const answer = await b.time(request);
+        losses[i] = answer.loss as number;
+        return answer.ms * scale;
+      }), runsFor(elements, ctx.quick));
+      const oursWall = summarize(pair.ours).median;
+      metrics.wallMsInterleaved = oursWall;
+      for (const [i, b] of torch.entries()) {
+        const stats = summarize(pair.theirs[i]!);
+        baselines[b.name] = { ms: stats, ...b.describe(), ...(scale !== 1 ? { extrapolatedFromRows: subRows } : {}) };
+        metrics[`speedupVs_${b.name}`] = stats.median / oursWall;
+        if (scale === 1 && Number.isFinite(fusedTotal)) metrics[`lossRelDiffVs_${b.name}`] = Math.abs(losses[i]! - fusedTotal) / Math.abs(losses[i]!);
+        await b.free('z', 't', 'labels');
+      }
+    } catch (error) {
+      ctx.log(`pytorch baseline failed: ${(error as Error).message}`);
+    }
+  }
+
   // Plain TypeScript loop on the CPU.
   const cpuRows = Math.max(1, Math.min(rows, Math.floor(CPU_MAX / vocab)));
   const zh = await hostRows(z, cpuRows);
@@ -146,10 +184,11 @@ async function benchOne(ctx: BenchContext, device: GPUDevice, copyGBps: number, 
 
   release(z, t, labels);
   ctx.log(
-    `kd-loss ${dtype} ${rows}×${vocab}: ${gpu.median.toFixed(2)} ms GPU (${wall.median.toFixed(2)} ms wall), ${gbps.toFixed(2)} GB/s = ${(100 * metrics.ratioToCopy!).toFixed(0)}% of copy; ` +
+    `kd-loss ${dtype} ${rows}×${vocab}: ${gpu.median.toFixed(2)} ms GPU (${wall.median.toFixed(2)} ms wall), ${gbps.toFixed(2)} GB/s = ${(100 * metrics.ratioToRoofline!).toFixed(1)}% of the roofline; ` +
+      torch.filter((b) => baselines[b.name]).map((b) => `${b.name} ${baselines[b.name]!.ms.median.toFixed(1)} ms (${metrics[`speedupVs_${b.name}`]!.toFixed(2)}× vs wall), `).join('') +
       `tfjs ${baselines['tfjs-webgpu'] ? `${baselines['tfjs-webgpu'].ms.median.toFixed(1)} ms (${metrics.speedupVsTfjs!.toFixed(1)}×)` : 'skipped'}, cpu ${baselines['cpu-loop'].ms.median.toFixed(1)} ms (${metrics.speedupVsCpu.toFixed(1)}×)`,
   );
-  return { suite: 'kd-loss', name: 'fused forward-KL + CE', params: { rows, vocab, dtype, T: HYPER.temperature }, ms: gpu, bytes, gbps, metrics, baselines };
+  return { suite: 'kd-loss', name: 'fused forward-KL + CE', params: { rows, vocab, dtype, T: HYPER.temperature, roofline: roofline.source }, ms: gpu, bytes, gbps, metrics, baselines };
 }
 
 function release(...tensors: GpuTensor[]): void {

@@ -2,7 +2,11 @@ import { recordTemperedSoftmax } from '@distillery/kernels';
 import { CommandRecorder } from '@distillery/webgpu';
 import { cpuSoftmax } from '../baselines/cpu.js';
 import { gpuLogits, hostRows } from '../baselines/data.js';
+import type { TorchBaseline } from '../baselines/torch.js';
+import { interleaved, withTorch } from '../baselines/torch-run.js';
+import { summarize } from '../timing.js';
 import { loadTfjs, tfjsSoftmax, tfjsSync } from '../baselines/tfjs.js';
+import type { Roofline } from '../roofline/measure.js';
 import type { BenchContext, BenchResult, BenchSuite } from '../suite.js';
 import { runsFor, sample, sweepShapes } from './kd-loss.js';
 
@@ -16,13 +20,13 @@ export const softmaxSuite: BenchSuite = {
   needsGpu: true,
   async run(ctx) {
     const device = ctx.device!;
-    const copyGBps = await ctx.copyBandwidthGBps!();
-    ctx.log(`copy bandwidth ${copyGBps.toFixed(2)} GB/s`);
-    return sweepShapes(ctx, (rows, vocab, dtype) => benchOne(ctx, device, copyGBps, rows, vocab, dtype));
+    const roofline = await ctx.roofline!();
+    ctx.log(`roofline ${roofline.gbps.toFixed(2)} GB/s (${roofline.source})`);
+    return withTorch(ctx.options, ctx.log, (torch) => sweepShapes(ctx, (rows, vocab, dtype) => benchOne(ctx, device, roofline, torch, rows, vocab, dtype)));
   },
 };
 
-async function benchOne(ctx: BenchContext, device: GPUDevice, copyGBps: number, rows: number, vocab: number, dtype: 'f32' | 'f16'): Promise<BenchResult> {
+async function benchOne(ctx: BenchContext, device: GPUDevice, roofline: Roofline, torch: TorchBaseline[], rows: number, vocab: number, dtype: 'f32' | 'f16'): Promise<BenchResult> {
   const elements = rows * vocab;
   const z = await gpuLogits(device, rows, vocab, dtype, 3, 3, 'logits');
   const runs = runsFor(elements, ctx.quick);
@@ -34,7 +38,7 @@ async function benchOne(ctx: BenchContext, device: GPUDevice, copyGBps: number, 
     output.release();
     return ms;
   });
-  const wall = await sample(runs, async () => {
+  const wallOnce = async () => {
     const start = performance.now();
     const recorder = new CommandRecorder(device, 'bench-softmax');
     const { output, releaseScratch } = recordTemperedSoftmax(recorder, z, { temperature: TEMPERATURE });
@@ -44,11 +48,12 @@ async function benchOne(ctx: BenchContext, device: GPUDevice, copyGBps: number, 
     releaseScratch();
     output.release();
     return ms;
-  });
+  };
+  const wall = await sample(runs, wallOnce);
   const bytesPer = dtype === 'f16' ? 2 : 4;
   const bytes = 2 * elements * bytesPer;
   const gbps = bytes / (gpu.median * 1e6);
-  const metrics: Record<string, number> = { copyGBps, ratioToCopy: gbps / copyGBps, wallMs: wall.median };
+  const metrics: Record<string, number> = { rooflineGBps: roofline.gbps, ratioToRoofline: gbps / roofline.gbps, wallMs: wall.median };
   const baselines: NonNullable<BenchResult['baselines']> = {};
 
   try {
@@ -72,6 +77,27 @@ async function benchOne(ctx: BenchContext, device: GPUDevice, copyGBps: number, 
     ctx.log(`tfjs baseline skipped: ${(error as Error).message}`);
   }
 
+  // PyTorch on the CPU (f32), interleaved call by call with ours.
+  if (torch.length && dtype === 'f32') {
+    const subRows = Math.max(1, Math.min(rows, Math.floor(TFJS_MAX / vocab)));
+    const scale = rows / subRows;
+    try {
+      const zh = await hostRows(z, subRows);
+      for (const b of torch) await b.load('z', zh, [subRows, vocab]);
+      const pair = await interleaved(wallOnce, torch.map((b) => async () => (await b.time({ op: 'softmax', z: 'z', T: TEMPERATURE })).ms * scale), runs);
+      const oursWall = summarize(pair.ours).median;
+      metrics.wallMsInterleaved = oursWall;
+      for (const [i, b] of torch.entries()) {
+        const stats = summarize(pair.theirs[i]!);
+        baselines[b.name] = { ms: stats, ...b.describe(), ...(scale !== 1 ? { extrapolatedFromRows: subRows } : {}) };
+        metrics[`speedupVs_${b.name}`] = stats.median / oursWall;
+        await b.free('z');
+      }
+    } catch (error) {
+      ctx.log(`pytorch baseline failed: ${(error as Error).message}`);
+    }
+  }
+
   const cpuRows = Math.max(1, Math.min(rows, Math.floor(CPU_MAX / vocab)));
   const zh = await hostRows(z, cpuRows);
   const out = new Float32Array(cpuRows * vocab);
@@ -85,8 +111,9 @@ async function benchOne(ctx: BenchContext, device: GPUDevice, copyGBps: number, 
   metrics.speedupVsCpu = (cpu.median * cpuScale) / gpu.median;
   z.release();
   ctx.log(
-    `softmax ${dtype} ${rows}×${vocab}: ${gpu.median.toFixed(2)} ms GPU, ${gbps.toFixed(2)} GB/s = ${(100 * metrics.ratioToCopy!).toFixed(0)}% of copy; ` +
+    `softmax ${dtype} ${rows}×${vocab}: ${gpu.median.toFixed(2)} ms GPU, ${gbps.toFixed(2)} GB/s = ${(100 * metrics.ratioToRoofline!).toFixed(1)}% of the roofline; ` +
+      torch.filter((b) => baselines[b.name]).map((b) => `${b.name} ${baselines[b.name]!.ms.median.toFixed(1)} ms (${metrics[`speedupVs_${b.name}`]!.toFixed(2)}× vs wall), `).join('') +
       `tfjs ${baselines['tfjs-webgpu'] ? `${baselines['tfjs-webgpu'].ms.median.toFixed(1)} ms (${metrics.speedupVsTfjs!.toFixed(1)}×)` : 'skipped'}, cpu ${baselines['cpu-loop'].ms.median.toFixed(1)} ms (${metrics.speedupVsCpu.toFixed(1)}×)`,
   );
-  return { suite: 'softmax', name: 'tempered softmax', params: { rows, vocab, dtype, T: TEMPERATURE }, ms: gpu, bytes, gbps, metrics, baselines };
+  return { suite: 'softmax', name: 'tempered softmax', params: { rows, vocab, dtype, T: TEMPERATURE, roofline: roofline.source }, ms: gpu, bytes, gbps, metrics, baselines };
 }

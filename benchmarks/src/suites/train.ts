@@ -1,10 +1,12 @@
 import { KdLoss } from '@distillery/kernels';
-import { MlpClassifier, AdamW, recordMatmul, type MatmulOptions } from '@distillery/nn';
+import { MlpClassifier, AdamW, recordMatmul, setMatmulTile, tuneMatmul, type MatmulOptions, type MatmulTileConfig } from '@distillery/nn';
 import { bufferPool, CommandRecorder, createTensor, uploadTensor, zerosTensor, type GpuTensor } from '@distillery/webgpu';
 import { loadTfjs, tfjsSync } from '../baselines/tfjs.js';
 import { fusedLinearKdLoss, unfusedLinearKdLoss } from '@distillery/white-box';
 import type { BenchContext, BenchResult, BenchSuite } from '../suite.js';
 import { summarize, timeHost } from '../timing.js';
+import type { TorchBaseline } from '../baselines/torch.js';
+import { interleaved, withTorch } from '../baselines/torch-run.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 
@@ -46,6 +48,25 @@ function cpuMs(since: NodeJS.CpuUsage | undefined): { ms: number } {
   return { ms: (usage.user + usage.system) / 1000 };
 }
 
+/** One way of running nn's matmul: the adapter's tuned choice first, then the alternatives it was chosen over. */
+interface MatmulSetting {
+  name: string;
+  tile: MatmulTileConfig | false;
+}
+
+const describeTile = (tile: MatmulTileConfig | false) => (tile ? `workgroup-tiled ${tile.wgX}x${tile.wgY} threads, ${tile.rows}x${4 * tile.colVecs} per thread, bk ${tile.bk}` : 'register-tiled');
+
+/** Tunes nn's matmul on this device and returns the settings to compare: the choice, the register-tiled kernel (before) and the best workgroup-tiled one. */
+async function matmulSettings(ctx: BenchContext): Promise<MatmulSetting[]> {
+  const tuning = await tuneMatmul(ctx.device!, { size: 512, runs: ctx.quick ? 1 : 3 });
+  ctx.log(`matmul tuning at 512³: ${tuning.timings.map((t) => `${t.config === 'register' ? 'register-tiled' : describeTile(t.config)} ${t.ms.toFixed(1)} ms`).join('; ')} → ${describeTile(tuning.choice)}`);
+  const settings: MatmulSetting[] = [{ name: 'tuned', tile: tuning.choice }];
+  if (tuning.choice !== false) settings.push({ name: 'register-tiled', tile: false });
+  const tiled = tuning.timings.filter((t) => t.config !== 'register').sort((x, y) => x.ms - y.ms)[0];
+  if (tuning.choice === false && tiled && tiled.config !== 'register') settings.push({ name: 'workgroup-tiled', tile: tiled.config });
+  return settings;
+}
+
 interface Sample {
   ms: number;
   cpuMs: number;
@@ -62,9 +83,9 @@ async function timeOurs(device: GPUDevice, a: GpuTensor, b: GpuTensor, c: GpuTen
   return { ms: performance.now() - start, cpuMs: cpuMs(cpu).ms };
 }
 
-async function matmulCase(ctx: BenchContext, size: number, tfjs: TfjsHandle | string): Promise<BenchResult> {
+async function matmulCase(ctx: BenchContext, size: number, tfjs: TfjsHandle | string, torch: TorchBaseline[], settings: MatmulSetting[]): Promise<BenchResult> {
   const device = ctx.device!;
-  const runs = ctx.quick ? 3 : size >= 2048 ? 5 : size >= 1024 ? 7 : 15;
+  const runs = ctx.options.runs ? Number(ctx.options.runs) : ctx.quick ? 3 : size >= 2048 ? 5 : size >= 1024 ? 7 : 15;
   const a = uploadTensor(device, { shape: [size, size], dtype: 'f32', data: pseudoRandom(size * size, 1) }, 'A');
   const b = uploadTensor(device, { shape: [size, size], dtype: 'f32', data: pseudoRandom(size * size, 2) }, 'B');
   const c = createTensor(device, { shape: [size, size], dtype: 'f32', label: 'C' });
@@ -85,16 +106,26 @@ async function matmulCase(ctx: BenchContext, size: number, tfjs: TfjsHandle | st
     out.dispose();
     return sample;
   };
-  // Warm-up compiles both pipelines; then the two implementations alternate so that load from
-  // other processes on the machine hits both alike.
-  await timeOurs(device, a, b, c, {});
-  if (tfA) await tfOnce();
-  const ours: Sample[] = [];
-  const theirs: Sample[] = [];
-  for (let i = 0; i < runs; i++) {
-    ours.push(await timeOurs(device, a, b, c, {}));
-    if (tfA) theirs.push(await tfOnce());
+  for (const t of torch) {
+    await t.load('a', pseudoRandom(size * size, 1), [size, size]);
+    await t.load('b', pseudoRandom(size * size, 2), [size, size]);
   }
+  // Warm-up compiles both pipelines; then the implementations alternate so that load from
+  // other processes on the machine hits all alike.
+  for (const setting of settings) await timeOurs(device, a, b, c, { tile: { tiled: setting.tile } });
+  if (tfA) await tfOnce();
+  for (const t of torch) await t.time({ op: 'matmul', a: 'a', b: 'b' });
+  const ours: Sample[] = [];
+  const alternatives: Sample[][] = settings.slice(1).map(() => []);
+  const theirs: Sample[] = [];
+  const torchMs: number[][] = torch.map(() => []);
+  for (let i = 0; i < runs; i++) {
+    ours.push(await timeOurs(device, a, b, c, { tile: { tiled: settings[0]!.tile } }));
+    for (const [j, setting] of settings.slice(1).entries()) alternatives[j]!.push(await timeOurs(device, a, b, c, { tile: { tiled: setting.tile } }));
+    if (tfA) theirs.push(await tfOnce());
+    for (const [j, t] of torch.entries()) torchMs[j]!.push((await t.time({ op: 'matmul', a: 'a', b: 'b' })).ms);
+  }
+  for (const t of torch) await t.free('a', 'b');
   for (const t of [a, b, c]) t.release();
   tfA?.dispose();
   tfB?.dispose();
@@ -103,7 +134,7 @@ async function matmulCase(ctx: BenchContext, size: number, tfjs: TfjsHandle | st
   const result: BenchResult = {
     suite: 'train',
     name: 'matmul',
-    params: { M: size, N: size, K: size, dtype: 'f32' },
+    params: { M: size, N: size, K: size, dtype: 'f32', kernel: describeTile(settings[0]!.tile) },
     ms,
     flops,
     gflops: flops / (ms.median * 1e6),
@@ -116,6 +147,16 @@ async function matmulCase(ctx: BenchContext, size: number, tfjs: TfjsHandle | st
     result.baselines = { 'tfjs-webgpu': { ms: tms, gflops: flops / (tms.median * 1e6), gflopsPerCpuSecond: flops / (theirCpu * 1e6) } };
     result.metrics!.speedupVsTfjs = tms.median / ms.median;
     result.metrics!.cpuEfficiencyVsTfjs = theirCpu / oursCpu;
+  }
+  for (const [j, setting] of settings.slice(1).entries()) {
+    const sms = summarize(alternatives[j]!.map((x) => x.ms));
+    (result.baselines ??= {})[`nn ${setting.name}`] = { ms: sms, gflops: flops / (sms.median * 1e6), kernel: describeTile(setting.tile) };
+    result.metrics![`speedupVs_nn ${setting.name}`] = sms.median / ms.median;
+  }
+  for (const [j, t] of torch.entries()) {
+    const tms = summarize(torchMs[j]!);
+    (result.baselines ??= {})[t.name] = { ms: tms, gflops: flops / (tms.median * 1e6), ...t.describe() };
+    result.metrics![`speedupVs_${t.name}`] = tms.median / ms.median;
   }
   return result;
 }
@@ -162,7 +203,7 @@ async function tfjsMlpStep(tfjs: TfjsHandle, rows: number, x: Float32Array, teac
   };
 }
 
-async function mlpTraining(ctx: BenchContext, tfjs: TfjsHandle | string): Promise<BenchResult[]> {
+async function mlpTraining(ctx: BenchContext, tfjs: TfjsHandle | string, torch: TorchBaseline[], settings: MatmulSetting[]): Promise<BenchResult[]> {
   const device = ctx.device!;
   const rows = 128;
   const model = MlpClassifier.create(device, { ...MLP, activation: 'relu', dropout: 0, seed: 1 });
@@ -175,16 +216,19 @@ async function mlpTraining(ctx: BenchContext, tfjs: TfjsHandle | string): Promis
   const teacher = uploadTensor(device, { shape: [rows, 10], dtype: 'f32', data: teacherHost }, 'teacher-logits');
   const labels = uploadTensor(device, { shape: [rows], dtype: 'i32', data: labelsHost }, 'labels');
   const hyper = { temperature: TEMPERATURE, softWeight: 1, hardWeight: 0.1 };
-  const steps = ctx.quick ? 3 : 10;
+  const steps = ctx.options.runs ? Number(ctx.options.runs) : ctx.quick ? 3 : 10;
   // A full student step: forward, fused KD loss + dL/dlogits, backward, AdamW (clipping, NaN check).
-  const ms = await timeHost(async () => {
+  // Resolves when the step's GPU work is done: the next step never absorbs this one's tail.
+  const ourStep = async () => {
     const logits = await model.forward({ inputs, rows }, { training: true });
     const out = await loss.compute({ studentLogits: logits, targets: { kind: 'dense', logits: teacher }, labels, hyper });
     model.zeroGrad();
     await model.backward(out.gradLogits);
     await optimizer.step(model.parameters(), 1e-4);
     await out.total();
-  }, { runs: steps });
+    await device.queue.onSubmittedWorkDone();
+  };
+  const ms = await timeHost(ourStep, { runs: steps });
   const inferMs = await timeHost(async () => {
     await model.forward({ inputs, rows }, { training: false });
     await device.queue.onSubmittedWorkDone();
@@ -206,8 +250,41 @@ async function mlpTraining(ctx: BenchContext, tfjs: TfjsHandle | string): Promis
     const baseline = await tfjsMlpStep(tfjs, rows, x, teacherHost, labelsHost);
     const tms = await timeHost(baseline.step, { runs: steps });
     baseline.dispose();
-    train.baselines = { 'tfjs-webgpu': { ms: tms, samplesPerSecond: (rows * 1000) / tms.median } };
+    train.baselines = { ...train.baselines, 'tfjs-webgpu': { ms: tms, samplesPerSecond: (rows * 1000) / tms.median } };
     train.metrics!.speedupVsTfjs = tms.median / ms.median;
+  }
+  // Interleaved, one step each in turn: ours with the tuned matmul, ours with the alternatives
+  // (before/after), and PyTorch.
+  for (const t of torch) {
+    await t.request({ op: 'mlp-init', widths: [MLP.inputSize, ...MLP.hidden, MLP.classes] });
+    await t.load('x', x, [rows, MLP.inputSize]);
+    await t.load('teacher', teacherHost, [rows, MLP.classes]);
+    await t.load('labels', labelsHost, [rows]);
+  }
+  const request = { op: 'mlp-step', x: 'x', teacher: 'teacher', labels: 'labels', T: TEMPERATURE, softWeight: hyper.softWeight, hardWeight: hyper.hardWeight };
+  const withTile = (tile: MatmulTileConfig | false) => async () => {
+    setMatmulTile(device, tile);
+    const start = performance.now();
+    await ourStep();
+    const elapsed = performance.now() - start;
+    setMatmulTile(device, settings[0]!.tile);
+    return elapsed;
+  };
+  const others = settings.slice(1);
+  const pair = await interleaved(withTile(settings[0]!.tile), [...others.map((o) => withTile(o.tile)), ...torch.map((t) => async () => (await t.time(request)).ms)], steps);
+  const oursInterleaved = summarize(pair.ours).median;
+  train.metrics!.msInterleaved = oursInterleaved;
+  train.params.kernel = describeTile(settings[0]!.tile);
+  for (const [j, o] of others.entries()) {
+    const oms = summarize(pair.theirs[j]!);
+    (train.baselines ??= {})[`nn ${o.name}`] = { ms: oms, samplesPerSecond: (rows * 1000) / oms.median, kernel: describeTile(o.tile) };
+    train.metrics![`speedupVs_nn ${o.name}`] = oms.median / oursInterleaved;
+  }
+  for (const [j, t] of torch.entries()) {
+    const tms = summarize(pair.theirs[others.length + j]!);
+    (train.baselines ??= {})[t.name] = { ms: tms, samplesPerSecond: (rows * 1000) / tms.median, ...t.describe() };
+    train.metrics![`speedupVs_${t.name}`] = tms.median / oursInterleaved;
+    await t.free('x', 'teacher', 'labels');
   }
   model.release();
   optimizer.release();
@@ -228,18 +305,21 @@ async function mlpTraining(ctx: BenchContext, tfjs: TfjsHandle | string): Promis
 }
 
 /** Peak pool bytes and time of the fused (chunked) linear + KD path against the unfused one. */
-async function fusedLinearKd(ctx: BenchContext, rows: number): Promise<BenchResult> {
+async function fusedLinearKd(ctx: BenchContext, rows: number, torch: TorchBaseline[], settings: MatmulSetting[]): Promise<BenchResult> {
   const device = ctx.device!;
   const width = 256;
   const vocab = 32_000;
   const pool = bufferPool(device);
-  const hidden = uploadTensor(device, { shape: [rows, width], dtype: 'f32', data: pseudoRandom(rows * width, 5) }, 'hidden');
-  const weight = uploadTensor(device, { shape: [vocab, width], dtype: 'f32', data: pseudoRandom(vocab * width, 6).map((v) => v * 0.1) }, 'weight');
-  const teacher = { kind: 'dense' as const, logits: uploadTensor(device, { shape: [rows, vocab], dtype: 'f32', data: pseudoRandom(rows * vocab, 7).map((v) => v * 8) }, 'teacher') };
+  const hiddenHost = pseudoRandom(rows * width, 5);
+  const weightHost = pseudoRandom(vocab * width, 6).map((v) => v * 0.1);
+  const teacherHost = pseudoRandom(rows * vocab, 7).map((v) => v * 8);
+  const hidden = uploadTensor(device, { shape: [rows, width], dtype: 'f32', data: hiddenHost }, 'hidden');
+  const weight = uploadTensor(device, { shape: [vocab, width], dtype: 'f32', data: weightHost }, 'weight');
+  const teacher = { kind: 'dense' as const, logits: uploadTensor(device, { shape: [rows, vocab], dtype: 'f32', data: teacherHost }, 'teacher') };
   const gradHidden = createTensor(device, { shape: [rows, width], dtype: 'f32', label: 'grad-hidden' });
   const gradWeight = zerosTensor(device, { shape: [vocab, width], dtype: 'f32', label: 'grad-weight' });
   const kd = { temperature: 2, softWeight: 1, hardWeight: 0 };
-  const runs = ctx.quick ? 1 : 3;
+  const runs = ctx.options.runs ? Number(ctx.options.runs) : ctx.quick ? 1 : 3;
   const measure = async (run: () => Promise<unknown>) => {
     await run(); // compiles the pipelines outside the timing
     const samples: number[] = [];
@@ -275,6 +355,54 @@ async function fusedLinearKd(ctx: BenchContext, rows: number): Promise<BenchResu
     result.metrics!.unfusedPeakBytes = unfused.peak;
     result.metrics!.memoryRatio = unfused.peak / fused.peak;
   }
+  // Interleaved, one call each in turn: fused with the tuned matmul, fused with the alternatives
+  // (before/after), and PyTorch (logits = hidden·weightᵀ, the same loss, autograd for both
+  // gradients; ≤ 1,024 rows: with the reference BLAS a 4,096-row call takes minutes).
+  const withTorch = rows <= 1024 ? torch : [];
+  const others = settings.slice(1);
+  if (others.length || withTorch.length) {
+    const fusedWith = (tile: MatmulTileConfig | false) => async () => {
+      setMatmulTile(device, tile);
+      const start = performance.now();
+      await fusedLinearKdLoss({ hidden, weight, teacher, kd, gradHidden, gradWeight });
+      const elapsed = performance.now() - start;
+      setMatmulTile(device, settings[0]!.tile);
+      return elapsed;
+    };
+    const rss: number[] = withTorch.map(() => 0);
+    for (const t of withTorch) {
+      await t.load('hidden', hiddenHost, [rows, width]);
+      await t.load('weight', weightHost, [vocab, width]);
+      await t.load('teacher', teacherHost, [rows, vocab]);
+    }
+    const request = { op: 'linear-kd', hidden: 'hidden', weight: 'weight', teacher: 'teacher', T: kd.temperature, softWeight: kd.softWeight };
+    const pair = await interleaved(
+      fusedWith(settings[0]!.tile),
+      [
+        ...others.map((o) => fusedWith(o.tile)),
+        ...withTorch.map((t, j) => async () => {
+          const answer = await t.time(request);
+          rss[j] = Math.max(rss[j]!, answer.rssGrowthBytes as number);
+          return answer.ms;
+        }),
+      ],
+      runs,
+    );
+    const oursInterleaved = summarize(pair.ours).median;
+    result.metrics!.msInterleaved = oursInterleaved;
+    result.params.kernel = describeTile(settings[0]!.tile);
+    for (const [j, o] of others.entries()) {
+      const oms = summarize(pair.theirs[j]!);
+      (result.baselines ??= {})[`nn ${o.name}`] = { ms: oms, kernel: describeTile(o.tile) };
+      result.metrics![`speedupVs_nn ${o.name}`] = oms.median / oursInterleaved;
+    }
+    for (const [j, t] of withTorch.entries()) {
+      const tms = summarize(pair.theirs[others.length + j]!);
+      (result.baselines ??= {})[t.name] = { ms: tms, rssGrowthBytes: rss[j], ...t.describe() };
+      result.metrics![`speedupVs_${t.name}`] = tms.median / oursInterleaved;
+      await t.free('hidden', 'weight', 'teacher');
+    }
+  }
   for (const t of [hidden, weight, teacher.logits, gradHidden, gradWeight]) t.release();
   pool.trim();
   return result;
@@ -290,31 +418,38 @@ export const trainSuite: BenchSuite = {
   description: 'nn matmul vs tfjs-webgpu matMul; MLP training samples/s with the KD loss vs tfjs',
   needsGpu: true,
   async run(ctx) {
-    const tfjs = await tfjsHandle();
-    if (typeof tfjs === 'string') ctx.log(`tfjs-backend-webgpu unavailable, no baseline: ${tfjs}`);
-    const sizes = ctx.options.sizes ? ctx.options.sizes.split(',').map(Number) : ctx.quick ? [256, 1024] : [256, 1024, 2048];
-    const results: BenchResult[] = [];
-    for (const size of sizes) {
-      const r = await matmulCase(ctx, size, tfjs);
-      const base = r.baselines?.['tfjs-webgpu'];
-      ctx.log(
-        `matmul ${size}³: ${r.gflops!.toFixed(2)} GFLOP/s (median ${r.ms.median.toFixed(1)} ms)` +
-          (base
-            ? `; tfjs ${(base.gflops as number).toFixed(2)} GFLOP/s (${base.ms.median.toFixed(1)} ms) → ${r.metrics!.speedupVsTfjs!.toFixed(2)}× wall, ${r.metrics!.cpuEfficiencyVsTfjs!.toFixed(2)}× per CPU-second`
-            : ''),
-      );
-      results.push(r);
-    }
-    for (const rows of ctx.quick ? [512] : [512, 4096]) {
-      const r = await fusedLinearKd(ctx, rows);
-      ctx.log(`fused-linear-kd ${rows}x32000x256: ${r.ms.median.toFixed(0)} ms, peak ${(r.metrics!.peakBytes! / 2 ** 20).toFixed(1)} MiB` + (r.baselines ? `; unfused ${r.baselines.unfused!.ms.median.toFixed(0)} ms, peak ${(r.metrics!.unfusedPeakBytes! / 2 ** 20).toFixed(1)} MiB` : ''));
-      results.push(r);
-    }
-    for (const r of await mlpTraining(ctx, tfjs)) {
-      const speedup = r.metrics!.speedupVsTfjs;
-      ctx.log(`${r.name}: ${r.metrics!.samplesPerSecond!.toFixed(0)} samples/s (median ${r.ms.median.toFixed(1)} ms per batch of 128)${speedup ? `; ${speedup.toFixed(2)}x tfjs-webgpu` : ''}`);
-      results.push(r);
-    }
-    return results;
+    return withTorch(ctx.options, ctx.log, (torch) => runTrain(ctx, torch));
   },
 };
+
+async function runTrain(ctx: BenchContext, torch: TorchBaseline[]): Promise<BenchResult[]> {
+  const settings = await matmulSettings(ctx);
+  const torchNote = (r: BenchResult) => torch.filter((t) => r.baselines?.[t.name]).map((t) => `; ${t.name} ${r.baselines![t.name]!.ms.median.toFixed(1)} ms (${r.metrics![`speedupVs_${t.name}`]!.toFixed(2)}×)`).join('');
+  const tfjs = await tfjsHandle();
+  if (typeof tfjs === 'string') ctx.log(`tfjs-backend-webgpu unavailable, no baseline: ${tfjs}`);
+  const sizes = ctx.options.sizes ? ctx.options.sizes.split(',').map(Number) : ctx.quick ? [256, 1024] : [256, 1024, 2048];
+  const results: BenchResult[] = [];
+  for (const size of sizes) {
+    const r = await matmulCase(ctx, size, tfjs, torch, settings);
+    const base = r.baselines?.['tfjs-webgpu'];
+    ctx.log(
+      `matmul ${size}³: ${r.gflops!.toFixed(2)} GFLOP/s (median ${r.ms.median.toFixed(1)} ms)` +
+        (base
+          ? `; tfjs ${(base.gflops as number).toFixed(2)} GFLOP/s (${base.ms.median.toFixed(1)} ms) → ${r.metrics!.speedupVsTfjs!.toFixed(2)}× wall, ${r.metrics!.cpuEfficiencyVsTfjs!.toFixed(2)}× per CPU-second`
+          : '') +
+        torchNote(r),
+    );
+    results.push(r);
+  }
+  for (const rows of ctx.options['linear-rows'] ? ctx.options['linear-rows'].split(',').map(Number) : ctx.quick ? [512] : [512, 4096]) {
+    const r = await fusedLinearKd(ctx, rows, torch, settings);
+    ctx.log(`fused-linear-kd ${rows}x32000x256: ${r.ms.median.toFixed(0)} ms, peak ${(r.metrics!.peakBytes! / 2 ** 20).toFixed(1)} MiB` + (r.baselines?.unfused ? `; unfused ${r.baselines.unfused.ms.median.toFixed(0)} ms, peak ${(r.metrics!.unfusedPeakBytes! / 2 ** 20).toFixed(1)} MiB` : '') + torchNote(r));
+    results.push(r);
+  }
+  for (const r of await mlpTraining(ctx, tfjs, torch, settings)) {
+    const speedup = r.metrics!.speedupVsTfjs;
+    ctx.log(`${r.name}: ${r.metrics!.samplesPerSecond!.toFixed(0)} samples/s (median ${r.ms.median.toFixed(1)} ms per batch of 128)${speedup ? `; ${speedup.toFixed(2)}x tfjs-webgpu` : ''}${torchNote(r)}`);
+    results.push(r);
+  }
+  return results;
+}

@@ -1,7 +1,9 @@
 export * from './kernels/activation-math.js';
-export { matmul, matmulDims, matmulProgram, recordMatmul, type DropoutSpec, type MatmulDims, type MatmulOptions } from './kernels/matmul/matmul.js';
+export { matmul, matmulDims, matmulProgram, recordMatmul, type DropoutSpec, type MatmulDims, type MatmulOptions, type MatmulTile } from './kernels/matmul/matmul.js';
 export { matmulWgsl, type MatmulVariant } from './kernels/matmul/matmul.wgsl.js';
 export { matmulReference, type MatmulReferenceOptions } from './kernels/matmul/reference.js';
+export { tiledMatmulKernel, type MatmulTileConfig, type TiledMatmulVariant } from './kernels/matmul/tiled.wgsl.js';
+export { MATMUL_TILE_CANDIDATES, defaultTileConfig, setMatmulTile, tiledConfigFor, tuneMatmul, type MatmulTuning } from './kernels/matmul/tuning.js';
 export { activate, activationBackward, activationProgram, recordActivation, recordActivationBackward } from './kernels/activation/activation.js';
 export { activationBackwardReference, activationReference } from './kernels/activation/reference.js';
 export { biasGrad, biasGradProgram, biasGradReference, recordBiasGrad } from './kernels/bias-grad/bias-grad.js';

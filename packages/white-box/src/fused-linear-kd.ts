@@ -71,6 +71,7 @@ function chunkOf(device: GPUDevice, like: GpuTensor, rows: number, label: string
  * Linear output layer + KD loss without a `[rows, V]` logits tensor for the whole batch: per chunk
  * of rows, logits = hidden·Wᵀ + b → fused KD loss and dL/dlogits → dL/dhidden = g·W and
  * dL/dW += gᵀ·hidden (and dL/db += Σ g). Peak memory is one chunk's logits and gradient.
+ * Resolves once all its GPU work is done (gradHidden and gradWeight written).
  */
 export async function fusedLinearKdLoss(options: FusedLinearKdOptions): Promise<FusedLinearKdResult> {
   const { hidden, weight, bias, teacher, labels, gradHidden, gradWeight, gradBias } = options;
@@ -156,8 +157,10 @@ export async function fusedLinearKdLoss(options: FusedLinearKdOptions): Promise<
       loss.gradLogits.release();
       for (const t of scratch.splice(0)) t.release();
     }
-    // One wait for the whole step: every chunk's summary is mapped at once.
+    // One wait for the whole step: every chunk's summary is mapped at once; then the last chunk's
+    // gradient scatter (queued after its summary) too, so the call resolves with gradHidden written.
     const totals = await Promise.all(losses.map((loss) => loss.total()));
+    await device.queue.onSubmittedWorkDone();
     const terms: Partial<Record<'soft' | 'hard', number>> = {};
     for (const loss of losses) {
       for (const [name, term] of Object.entries(loss.terms)) terms[name as 'soft' | 'hard'] = (terms[name as 'soft' | 'hard'] ?? 0) + (await term.reduced());

@@ -5,7 +5,8 @@ import type { FusedLinearKdOptions, FusedLinearKdResult } from './fused-linear-k
 
 /**
  * The same computation without chunking: the whole `[rows, V]` logits and gradient at once. The
- * reference for the fused path's tests and its benchmark baseline.
+ * reference for the fused path's tests and its benchmark baseline. Resolves once all its GPU work,
+ * the backward matmuls included, is done.
  */
 export async function unfusedLinearKdLoss(options: Omit<FusedLinearKdOptions, 'chunkRows' | 'chunkBytes' | 'perRow'>): Promise<FusedLinearKdResult> {
   const { hidden, weight, bias, teacher, labels, gradHidden, gradWeight, gradBias } = options;
@@ -21,6 +22,9 @@ export async function unfusedLinearKdLoss(options: Omit<FusedLinearKdOptions, 'c
   recordMatmul(backward, loss.gradLogits, hidden, gradWeight, { transA: true, accumulate: true });
   if (gradBias) recordBiasGrad(backward, loss.gradLogits, gradBias, { accumulate: true });
   await backward.submit();
+  // The loss was read back (check 'await') before the backward was even submitted: wait for the
+  // backward matmuls too, so that the call resolves with gradHidden/gradWeight written.
+  await device.queue.onSubmittedWorkDone();
   const total = await loss.total();
   const counted = await loss.rows();
   const terms: FusedLinearKdResult['terms'] = {};

@@ -8,6 +8,7 @@ import { stepByStepCommand } from './step-by-step.js';
 import { distillCommand } from './distill.js';
 import { distillLmCommand } from './distill-lm.js';
 import { mergeCommand } from './merge.js';
+import { sweepCommand } from './sweep.js';
 
 /** Every subcommand, in the order `distillery --help` lists them. */
-export const commands: readonly CliCommand[] = [selfcheckCommand, demoCommand, distillCommand, distillLmCommand, fitCommand, planCommand, collectCommand, mergeCommand, stepByStepCommand];
+export const commands: readonly CliCommand[] = [selfcheckCommand, demoCommand, distillCommand, distillLmCommand, sweepCommand, fitCommand, planCommand, collectCommand, mergeCommand, stepByStepCommand];

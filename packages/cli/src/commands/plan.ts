@@ -18,6 +18,7 @@ import {
   type FlopsModel,
   type PlanningLaws,
   type ScenarioName,
+  type SearchRange,
 } from '@distillery/scaling-laws';
 import { parseCommandArgs } from '../args.js';
 import type { CliCommand, CliIO } from '../command.js';
@@ -43,6 +44,15 @@ async function loadLaws(io: CliIO, path: string | undefined): Promise<{ laws: Pl
   const laws = lawsFromJson(document);
   const parts = [laws.supervised ? `supervised from ${path}` : 'supervised: Busbridge et al. 2025', laws.distillation ? `distillation from ${path}` : 'distillation: Busbridge et al. 2025'];
   return { laws: { supervised: laws.supervised ?? BUSBRIDGE_SUPERVISED, distillation: laws.distillation ?? BUSBRIDGE_DISTILLATION }, label: parts.join(', ') };
+}
+
+/** "1e2,1e10" -> { min, max }; undefined keeps the planner's default [1e6, 1e17]. */
+function parseRange(text: string | undefined): SearchRange | undefined {
+  if (text === undefined) return undefined;
+  const parts = text.split(',').map((p) => parseQuantity(p.trim()));
+  const [min, max] = parts;
+  if (parts.length !== 2 || !(Number.isFinite(min) && Number.isFinite(max) && min! > 0 && max! > min!)) throw badValue('--range', text, 'MIN,MAX with 0 < MIN < MAX, e.g. 1e2,1e10');
+  return { min: min!, max: max! };
 }
 
 function percent(part: number, total: number): string {
@@ -114,6 +124,8 @@ with training the same student without a teacher on the whole budget.
                           (teacher training paid), both, or all (default)
   --laws fit.json         laws from \`distillery fit --out\` (default: the published Busbridge laws)
   --flops simple|aspect-ratio   F(N) = 2N (default) or the paper's fixed-aspect-ratio correction
+  --range MIN,MAX         search range of D_S, N_T, D_T and the compute-optimal N (default 1e6,1e17;
+                          tiny models, e.g. a distillery sweep on TinyStories, need a lower MIN)
   --crossover             also find the budget where distillation stops beating supervised training
   --plot frontier.svg     write the distillation-vs-supervised frontier for this student
   --sweep-plot sweep.svg  write the teacher-loss sweep (capacity gap) at the planned D_S
@@ -129,6 +141,7 @@ with training the same student without a teacher on the whole budget.
         scenario: { type: 'string', default: 'all' },
         laws: { type: 'string' },
         flops: { type: 'string', default: 'simple' },
+        range: { type: 'string' },
         crossover: { type: 'boolean' },
         plot: { type: 'string' },
         'sweep-plot': { type: 'string' },
@@ -151,10 +164,11 @@ with training the same student without a teacher on the whole budget.
     const flops: FlopsModel = { kind: flopsKind };
     requireBudgetInRange(budget, studentParams, flops);
     const { laws, label } = await loadLaws(io, values.laws);
+    const range = parseRange(values.range);
 
-    const plans = scenarios.map((scenario) => planDistillation({ studentParams, budget, scenario, laws, flops }));
-    const crossovers = raw.crossover === true ? scenarios.map((scenario) => ({ scenario, ...distillationCrossover({ studentParams, scenario, laws, flops }) })) : undefined;
-    const optimum = supervisedComputeOptimal({ budget, law: laws.supervised, flops });
+    const plans = scenarios.map((scenario) => planDistillation({ studentParams, budget, scenario, laws, flops, range }));
+    const crossovers = raw.crossover === true ? scenarios.map((scenario) => ({ scenario, ...distillationCrossover({ studentParams, scenario, laws, flops, range }) })) : undefined;
+    const optimum = supervisedComputeOptimal({ budget, law: laws.supervised, flops, range });
 
     if (values.plot) await writeFileAtomic(resolve(io.cwd, values.plot), renderDistillationFrontier({ studentParams, laws, flops, scenarios, budgets: [budget / 1e3, budget * 1e3] }), '--plot');
     if (values['sweep-plot']) {

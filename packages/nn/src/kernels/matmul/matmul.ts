@@ -2,6 +2,8 @@ import { badValue, DistilleryError, requireInteger, shapeMismatch } from '@disti
 import { checkBindingSize, CommandRecorder, createTensor, type GpuTensor } from '@distillery/webgpu';
 import { nextPow2, requireDtype, requireSameDevice, requireShape } from '../../checks.js';
 import type { Activation } from '../activation-math.js';
+import { tiledConfigFor } from './tuning.js';
+import { tileCols, tileRows, tiledMatmulKernel, type MatmulTileConfig, type TiledMatmulVariant } from './tiled.wgsl.js';
 import { matmulKernel, type MatmulALoad, type MatmulVariant } from './matmul.wgsl.js';
 
 export const matmulProgram = matmulKernel;
@@ -38,6 +40,12 @@ export interface MatmulTile {
   colVecs?: number;
   /** Preferred A strategy (default `vec4`); falls back (subgroup → vec4 → scalar) when shapes or device do not allow it. */
   aLoad?: MatmulALoad;
+  /**
+   * The workgroup-tiled kernel with this configuration, or `false` for the register-tiled one
+   * (the fields above). Default: the adapter's choice (`tuneMatmul`, else a per-kind default) for
+   * shapes large enough to fill a tile.
+   */
+  tiled?: MatmulTileConfig | false;
 }
 
 export interface MatmulDims {
@@ -125,6 +133,33 @@ export function recordMatmul(recorder: CommandRecorder, a: GpuTensor, b: GpuTens
   if (M === 0 || N === 0 || batch === 0) return;
   for (const t of [a, b, c, options.bias, options.pre]) if (t) checkBindingSize(recorder.device, t.label, t.byteLength);
 
+  const tiled = options.tile?.tiled ?? (options.tile?.rowsPerThread || options.tile?.colVecs || options.tile?.workgroupSize || options.tile?.aLoad ? false : tiledConfigFor(recorder.device, { M, N, K }));
+  if (tiled) {
+    const transA = Boolean(options.transA);
+    const transB = Boolean(options.transB);
+    const p = dropout?.p ?? 0;
+    const variant: TiledMatmulVariant = {
+      ...tiled,
+      transA,
+      transB,
+      vecA: transA ? M % 4 === 0 : K % 4 === 0,
+      vecB: transB ? K % 4 === 0 : N % 4 === 0,
+      vecC: N % 4 === 0,
+      bias: Boolean(options.bias),
+      activation,
+      storePre: Boolean(options.pre),
+      dropout: Boolean(dropout),
+      accumulate: Boolean(options.accumulate),
+    };
+    tiledMatmulKernel.record(recorder, variant, {
+      bindings: { A: a, B: b, C: c, bias: options.bias, pre: options.pre },
+      uniforms: { M, N, K, stride_a: M * K, stride_b: K * N, stride_c: M * N, seed: dropout?.seed ?? 0, step: dropout?.step ?? 0, p, keep_scale: 1 / (1 - p) },
+      // Row blocks vary fastest: consecutive workgroups reuse the same columns of B from cache.
+      workgroups: [Math.ceil(M / tileRows(tiled)), Math.ceil(N / tileCols(tiled)), batch],
+      label: `matmul ${a.label}·${b.label}`,
+    });
+    return;
+  }
   const rowsPerThread = options.tile?.rowsPerThread ?? DEFAULT_ROWS;
   const colVecs = options.tile?.colVecs ?? DEFAULT_COL_VECS;
   // Narrow outputs (10 classes) get narrow workgroups: idle lanes still cost on a CPU rasteriser.

@@ -165,6 +165,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
   let invT = params.invT;
   let needT1 = params.needT1 != 0u;
+  let q1Scale = exp(zLogZ - 0.5 * zLogZ1);
   let c0 = chunk * params.chunk;
   let c1 = min(c0 + params.chunk, params.cols);
   let zBase = (lrow * params.zStride + params.zShift) / W;
@@ -184,7 +185,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       var gv = select(Acc(0.0), Acc(sScale) * soft, softLive);
       if (hardLive) {
         var q1 = q;
-        if (needT1) { q1 = safeExpAcc((z - Acc(zm)) - Acc(zLogZ1)); }
+        if (needT1) {
+          // At T = 2, softmax(z) from softmax(z/2) without an exp: q = u·e^(−logZ) and
+          // q1 = u²·e^(−logZ1) with u = exp((z − m)/2), so q1 = (q · e^(logZ − logZ1/2))².
+          if (invT == 0.5) {
+            let r = q * Acc(q1Scale);
+            q1 = r * r;
+          } else {
+            q1 = safeExpAcc((z - Acc(zm)) - Acc(zLogZ1));
+          }
+        }
         let onehot = select(Acc(0.0), Acc(1.0), UAcc(c) + laneIds() == UAcc(u32(y)));
         gv += Acc(hScale) * (q1 - onehot);
       }

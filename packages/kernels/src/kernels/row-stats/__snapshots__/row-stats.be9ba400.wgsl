@@ -186,9 +186,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         zs1 = rescale(zs1, zm, m, 1.0);
         zm = m;
       }
-      zs += hsum(safeExpAcc((z - Acc(zm)) * invT));
+      let e = safeExpAcc((z - Acc(zm)) * invT);
+      zs += hsum(e);
       if (needT1) {
-        zs1 += hsum(safeExpAcc(z - Acc(zm)));
+        // exp(z − m) from the tempered term where T allows (one exp per element, not two): its
+        // square at T = 2; its own exp otherwise (T = 1 never gets here: the two sums coincide).
+        if (invT == 0.5) {
+          zs1 += hsum(e * e);
+        } else {
+          zs1 += hsum(safeExpAcc(z - Acc(zm)));
+        }
       }
     }
 
