@@ -4,8 +4,9 @@ import { parseArgs } from 'node:util';
 import { formatTable, runSuites } from './runner.js';
 import { saveResults } from './results-io.js';
 import { suites } from './suites/index.js';
+import { BROWSER_SUITE_NAMES, runSuitesInChromium } from './browser/browser-run.js';
 
-const usage = `Usage: distillery-bench <suite|all> [--json] [--quick] [--save [dir]] [--<option> value ...]
+const usage = `Usage: distillery-bench <suite|all> [--json] [--quick] [--save [dir]] [--browser] [--<option> value ...]
 
 Suites:
 ${suites.map((s) => `  ${s.name.padEnd(14)} ${s.description}`).join('\n')}
@@ -13,6 +14,7 @@ ${suites.map((s) => `  ${s.name.padEnd(14)} ${s.description}`).join('\n')}
   --json    print one JSON document (schema 1) instead of a table
   --quick   smaller shapes and fewer repetitions
   --save    merge the results into benchmarks/results/<adapter>.json (or the given dir)
+  --browser run the GPU suites (${BROWSER_SUITE_NAMES.join(', ')}) inside headless Chromium, on the browser's adapter
 
 Suite options:
   --rows 64,1024 --vocab 32000 --dtype f32     kd-loss, softmax: the sweep
@@ -21,7 +23,7 @@ Suite options:
   --torch-preload LIB[,LIB]                     extra PyTorch rows with LD_PRELOAD=LIB (jemalloc, OpenBLAS)
   --no-torch                                    no PyTorch rows`;
 
-const KNOWN = new Set(['json', 'quick', 'save', 'results-dir', 'help', 'h']);
+const KNOWN = new Set(['json', 'quick', 'save', 'results-dir', 'browser', 'help', 'h']);
 
 /** Splits off suite options (`--rows 64` or `--rows=64`, any name the runner does not know itself). */
 function splitSuiteOptions(argv: string[]): { runnerArgs: string[]; options: Record<string, string> } {
@@ -46,7 +48,7 @@ function splitSuiteOptions(argv: string[]): { runnerArgs: string[]; options: Rec
 const { runnerArgs, options } = splitSuiteOptions(process.argv.slice(2));
 const { values, positionals } = parseArgs({
   args: runnerArgs,
-  options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, save: { type: 'boolean' }, 'results-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, save: { type: 'boolean' }, browser: { type: 'boolean' }, 'results-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   allowPositionals: true,
   strict: true,
 });
@@ -65,7 +67,17 @@ if (unknown.length) {
 
 const json = Boolean(values.json);
 const log = (line: string) => (json ? process.stderr.write(`${line}\n`) : console.log(line));
-const doc = await runSuites(chosen.filter((s) => s !== undefined), { quick: Boolean(values.quick), options, log });
+const picked = chosen.filter((s) => s !== undefined);
+if (values.browser) {
+  const notInBrowser = picked.filter((s) => !BROWSER_SUITE_NAMES.includes(s.name));
+  if (notInBrowser.length && !names.includes('all')) {
+    console.error(`distillery-bench: --browser runs the GPU suites only (${BROWSER_SUITE_NAMES.join(', ')}), not ${notInBrowser.map((s) => s.name).join(', ')}`);
+    process.exit(2);
+  }
+}
+const doc = values.browser
+  ? await runSuitesInChromium(picked.map((s) => s.name).filter((n) => BROWSER_SUITE_NAMES.includes(n)), { quick: Boolean(values.quick), options, log })
+  : await runSuites(picked, { quick: Boolean(values.quick), options, log });
 if (json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
 else console.log(`\n${formatTable(doc)}`);
 if (values.save) {

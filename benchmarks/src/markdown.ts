@@ -1,6 +1,7 @@
 import type { BenchDocument } from './suite.js';
 
-const fmt = (v: number | undefined, digits = 2) => (v === undefined ? '' : v >= 100 ? v.toFixed(0) : v.toFixed(digits));
+// null: a figure the run could not measure (CPU time in a page), saved as JSON null.
+const fmt = (v: number | null | undefined, digits = 2) => (v === undefined ? '' : v === null ? 'n/a' : v >= 100 ? v.toFixed(0) : v.toFixed(digits));
 
 /**
  * Renders saved documents (one per adapter) into one markdown page. `notes[i]`, when given, is

@@ -2,7 +2,6 @@ import { CommandRecorder, createTensor, recordCopy, type AdapterSummary, type Gp
 import type { BenchResult } from '../suite.js';
 import { summarize } from '../timing.js';
 import { streamCopyKernel, type StreamCopyVariant } from './copy-kernel.js';
-import { HostCopyPool } from './host-memcpy.js';
 
 /** The best streaming bandwidth measured on this adapter (and host), and every candidate's row. */
 export interface Roofline {
@@ -35,7 +34,11 @@ const label = (c: Pick<Candidate, 'name' | 'params'>) =>
  * Measures every candidate `runs` times, round-robin (load from other processes hits all alike),
  * after one untimed call each. GB/s counts one read and one write of the buffer per copy.
  */
-export async function measureRoofline(device: GPUDevice, info: Parameters<typeof adapterIsCpu>[0], { bytes, runs, quick }: { bytes: number; runs: number; quick: boolean }): Promise<Roofline> {
+/**
+ * `host: false` leaves out the host-memcpy candidates (worker threads: Node only), e.g. in a page;
+ * they are loaded only when used, so this module bundles for a browser.
+ */
+export async function measureRoofline(device: GPUDevice, info: Parameters<typeof adapterIsCpu>[0], { bytes, runs, quick, host = true }: { bytes: number; runs: number; quick: boolean; host?: boolean }): Promise<Roofline> {
   const words = bytes / 4;
   const src = createTensor(device, { shape: [words], dtype: 'u32', label: 'bandwidth-src' });
   const dst = createTensor(device, { shape: [words], dtype: 'u32', label: 'bandwidth-dst' });
@@ -88,7 +91,8 @@ export async function measureRoofline(device: GPUDevice, info: Parameters<typeof
       return performance.now() - start;
     },
   });
-  if (adapterIsCpu(info)) {
+  if (host && adapterIsCpu(info)) {
+    const { HostCopyPool } = await import('./host-memcpy.js');
     for (const workers of [1, 2]) {
       const pool = new HostCopyPool(workers, bytes);
       candidates.push({ name: 'host-memcpy', params: { bytes, workers }, moved: 2 * pool.bytes, roofline: true, once: () => pool.once(), close: () => pool.close() });

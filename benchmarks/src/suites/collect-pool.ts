@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { collect, openAIPool, type CollectItem } from '@distillery/black-box';
+import { openAIPool, type CollectItem } from '@distillery/black-box';
+import { collect } from '@distillery/black-box/node';
 import type { BenchResult, BenchSuite } from '../suite.js';
 import { summarize } from '../timing.js';
 import { startServer } from './collect.js';

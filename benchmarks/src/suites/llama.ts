@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { corpusPath, modelPath, splitStories } from '@distillery/data-tinystories';
+import { splitStories } from '@distillery/data-tinystories';
+import { corpusPath, modelPath } from '@distillery/data-tinystories/node';
 import { LlamaTokenizer, parseGguf } from '@distillery/gguf';
 import { KdLoss } from '@distillery/kernels';
 import { AdamW, LlamaLm } from '@distillery/nn';

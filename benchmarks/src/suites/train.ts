@@ -5,7 +5,8 @@ import { loadTfjs, tfjsSync } from '../baselines/tfjs.js';
 import { fusedLinearKdLoss, unfusedLinearKdLoss } from '@distillery/white-box';
 import type { BenchContext, BenchResult, BenchSuite } from '../suite.js';
 import { summarize, timeHost } from '../timing.js';
-import { interleaved, withTorch, type TorchBaseline } from '../baselines/torch.js';
+import type { TorchBaseline } from '../baselines/torch.js';
+import { interleaved, withTorch } from '../baselines/torch-run.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 
@@ -35,10 +36,16 @@ function pseudoRandom(n: number, seed: number): Float32Array {
   return out;
 }
 
-/** CPU milliseconds of this process (all threads: lavapipe's workers included). */
-function cpuMs(since?: NodeJS.CpuUsage): { ms: number; usage: NodeJS.CpuUsage } {
+/** This process's CPU usage so far; undefined in a page (`--browser`), which has no `process`. */
+function hostCpuUsage(): NodeJS.CpuUsage | undefined {
+  return typeof process === 'undefined' ? undefined : process.cpuUsage();
+}
+
+/** CPU milliseconds of this process since `since` (all threads: lavapipe's workers included); NaN in a page. */
+function cpuMs(since: NodeJS.CpuUsage | undefined): { ms: number } {
+  if (!since) return { ms: NaN };
   const usage = process.cpuUsage(since);
-  return { ms: (usage.user + usage.system) / 1000, usage };
+  return { ms: (usage.user + usage.system) / 1000 };
 }
 
 /** One way of running nn's matmul: the adapter's tuned choice first, then the alternatives it was chosen over. */
@@ -69,7 +76,7 @@ interface Sample {
 async function timeOurs(device: GPUDevice, a: GpuTensor, b: GpuTensor, c: GpuTensor, options: MatmulOptions): Promise<Sample> {
   const recorder = new CommandRecorder(device, 'bench-matmul');
   recordMatmul(recorder, a, b, c, options);
-  const cpu = process.cpuUsage();
+  const cpu = hostCpuUsage();
   const start = performance.now();
   await recorder.submit();
   await device.queue.onSubmittedWorkDone();
@@ -91,7 +98,7 @@ async function matmulCase(ctx: BenchContext, size: number, tfjs: TfjsHandle | st
   }
   const tfOnce = async (): Promise<Sample> => {
     const t = tfjs as TfjsHandle;
-    const cpu = process.cpuUsage();
+    const cpu = hostCpuUsage();
     const start = performance.now();
     const out = t.tf.matMul(tfA!, tfB!);
     await t.finish();

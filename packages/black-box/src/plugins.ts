@@ -1,60 +1,53 @@
 import { readFile } from 'node:fs/promises';
 import { createRegistry, definePlugin, DistilleryError, type PluginRegistry } from '@distillery/core';
-import { z } from 'zod';
-import { parseJsonlText } from './jsonl.js';
+import * as z from 'zod/mini';
+import { parseJsonlText } from './jsonl-text.js';
 import { OpenAITeacher } from './openai.js';
 import { openAIPool } from './pool.js';
 import { ReplayTeacher, type ReplayEntry } from './replay.js';
 
-const httpUrl = z.string().regex(/^https?:\/\//, 'an http(s) URL');
+const httpUrl = z.string().check(z.regex(/^https?:\/\//, 'an http(s) URL'));
 
 /** One server of an endpoint pool (see TeacherPool): its URL, credentials, capacity, pacing and weight. */
-export const openAIEndpointSchema = z
-  .object({
+export const openAIEndpointSchema = z.strictObject({
     baseURL: httpUrl,
-    apiKeyEnv: z.string().min(1).optional(),
-    apiKey: z.string().min(1).optional(),
-    headers: z.record(z.string(), z.string()).optional(),
-    api: z.enum(['auto', 'chat', 'completions']).optional(),
-    timeoutMs: z.number().positive().optional(),
-    model: z.string().min(1).optional(),
-    concurrency: z.number().int().min(1).max(1024).optional(),
-    requestsPerMinute: z.number().positive().optional(),
-    weight: z.number().positive().optional(),
-  })
-  .strict();
-
-export const openAITeacherSchema = z
-  .object({
-    /** One server… */
-    baseURL: httpUrl.optional(),
-    /** …or a pool of servers of the same model: least-loaded routing, failover, benching (TeacherPool). */
-    endpoints: z.array(openAIEndpointSchema).min(1).optional(),
-    /** Pool tuning: consecutive failures that bench an endpoint, and the first bench length. */
-    benchAfter: z.number().int().min(1).optional(),
-    benchMs: z.number().min(0).optional(),
-    model: z.string().min(1),
-    /** Environment variable with the key (default OPENAI_API_KEY). */
-    apiKeyEnv: z.string().min(1).optional(),
-    /** The key itself; prefer apiKeyEnv. Never logged or saved. */
-    apiKey: z.string().min(1).optional(),
-    api: z.enum(['auto', 'chat', 'completions']).optional(),
-    timeoutMs: z.number().positive().optional(),
-    headers: z.record(z.string(), z.string()).optional(),
-    name: z.string().min(1).optional(),
-  })
-  .strict()
-  .superRefine((c, ctx) => {
-    if ((c.baseURL === undefined) === (c.endpoints === undefined)) ctx.addIssue({ code: 'custom', message: 'exactly one of baseURL, endpoints', path: ['baseURL'] });
+    apiKeyEnv: z.optional(z.string().check(z.minLength(1))),
+    apiKey: z.optional(z.string().check(z.minLength(1))),
+    headers: z.optional(z.record(z.string(), z.string())),
+    api: z.optional(z.enum(['auto', 'chat', 'completions'])),
+    timeoutMs: z.optional(z.number().check(z.positive())),
+    model: z.optional(z.string().check(z.minLength(1))),
+    concurrency: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1024))),
+    requestsPerMinute: z.optional(z.number().check(z.positive())),
+    weight: z.optional(z.number().check(z.positive())),
   });
 
-export const replayTeacherSchema = z
-  .object({
+export const openAITeacherSchema = z.strictObject({
+    /** One server… */
+    baseURL: z.optional(httpUrl),
+    /** …or a pool of servers of the same model: least-loaded routing, failover, benching (TeacherPool). */
+    endpoints: z.optional(z.array(openAIEndpointSchema).check(z.minLength(1))),
+    /** Pool tuning: consecutive failures that bench an endpoint, and the first bench length. */
+    benchAfter: z.optional(z.number().check(z.int(), z.gte(1))),
+    benchMs: z.optional(z.number().check(z.gte(0))),
+    model: z.string().check(z.minLength(1)),
+    /** Environment variable with the key (default OPENAI_API_KEY). */
+    apiKeyEnv: z.optional(z.string().check(z.minLength(1))),
+    /** The key itself; prefer apiKeyEnv. Never logged or saved. */
+    apiKey: z.optional(z.string().check(z.minLength(1))),
+    api: z.optional(z.enum(['auto', 'chat', 'completions'])),
+    timeoutMs: z.optional(z.number().check(z.positive())),
+    headers: z.optional(z.record(z.string(), z.string())),
+    name: z.optional(z.string().check(z.minLength(1))),
+  }).check(z.superRefine((c, ctx) => {
+    if ((c.baseURL === undefined) === (c.endpoints === undefined)) ctx.addIssue({ code: 'custom', message: 'exactly one of baseURL, endpoints', path: ['baseURL'] });
+  }));
+
+export const replayTeacherSchema = z.strictObject({
     /** JSONL of recordings: `{ "prompt": … }` or `{ "messages": [...] }` with `"text"` or `"completion"`. */
-    path: z.string().min(1),
-    name: z.string().min(1).optional(),
-  })
-  .strict();
+    path: z.string().check(z.minLength(1)),
+    name: z.optional(z.string().check(z.minLength(1))),
+  });
 
 /** Loads a recordings file for the `replay` teacher. */
 export async function loadReplayEntries(path: string): Promise<ReplayEntry[]> {

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { exportBatch, exportBatchFromConfig, importBatch, OpenAITeacher, readJsonl, runBatchJob, submitBatchFromConfig, type BatchInputLine, type CollectedRecord, type CollectItem } from '../src/index.js';
+import { OpenAITeacher, type CollectedRecord, type CollectItem } from '../src/index.js';
+import { exportBatch, exportBatchFromConfig, importBatch, readJsonl, runBatchJob, submitBatchFromConfig, type BatchInputLine } from '../src/node.js';
 import { FakeTeacher, tempDir } from './helpers.js';
 
 const KEY = 'sk-batch-test-0123456789';

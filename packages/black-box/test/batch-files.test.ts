@@ -2,20 +2,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDistilleryError } from '@distillery/core';
-import {
-  BATCH_MAX_REQUESTS,
-  collect,
-  exportBatch,
-  importBatch,
-  OpenAITeacher,
-  readJsonl,
-  serveOpenAI,
-  type BatchInputLine,
-  type CollectedRecord,
-  type CollectFailure,
-  type CollectItem,
-  type OpenAIServer,
-} from '../src/index.js';
+import { OpenAITeacher, type CollectedRecord, type CollectFailure, type CollectItem } from '../src/index.js';
+import { BATCH_MAX_REQUESTS, collect, exportBatch, importBatch, readJsonl, serveOpenAI, type BatchInputLine, type OpenAIServer } from '../src/node.js';
 import { FakeTeacher, tempDir } from './helpers.js';
 
 const items = (n: number): CollectItem[] =>

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isDistilleryError, type Completion, type CompletionRequest } from '@distillery/core';
 import { LlamaCppTeacher } from '@distillery/plugin-teacher-llama-cpp';
-import { collect, OpenAITeacher, openAIPool, readJsonl, runCollectConfig, serveOpenAI, TeacherPool, type CollectedRecord, type CollectItem, type OpenAIServer } from '../src/index.js';
+import { OpenAITeacher, openAIPool, TeacherPool, type CollectedRecord, type CollectItem } from '../src/index.js';
+import { collect, readJsonl, runCollectConfig, serveOpenAI, type OpenAIServer } from '../src/node.js';
 import { FakeTeacher, haveModel, modelPath, startFaultProxy, tempDir, type FaultProxy } from './helpers.js';
 
 const items = (n: number): CollectItem[] => Array.from({ length: n }, (_, i) => ({ id: `id-${i}`, request: { prompt: `p${i}`, maxTokens: 8 } }));

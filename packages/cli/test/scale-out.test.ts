@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BlackBoxTeacher, CompletionRequest } from '@distillery/core';
-import { serveOpenAI, shardOf, type BatchInputLine, type MergeReport } from '@distillery/black-box';
+import { serveOpenAI, shardOf, type BatchInputLine, type MergeReport } from '@distillery/black-box/node';
 import { writeCachePart } from '@distillery/white-box/node';
 import { runCli, type CliIO } from '../src/index.js';
 

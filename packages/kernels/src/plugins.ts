@@ -1,32 +1,28 @@
 import { definePlugin } from '@distillery/core';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { CrossEntropyLoss, KdLoss } from './loss.js';
 
-const kdConfigSchema = z
-  .object({
-    divergence: z.enum(['forward-kl', 'reverse-kl', 'jsd']).optional(),
-    temperature: z.number().positive().optional(),
-    softWeight: z.number().nonnegative().optional(),
-    hardWeight: z.number().nonnegative().optional(),
-    beta: z.number().min(0).max(1).optional(),
-    jsdNormalized: z.boolean().optional(),
-    scaleByTemperatureSquared: z.boolean().optional(),
-    ignoreIndex: z.number().int().optional(),
-    tail: z.enum(['ignore', 'bucket']).optional(),
-    vocabMismatch: z.enum(['error', 'truncate', 'mask']).optional(),
-    gradDtype: z.enum(['f32', 'f16']).optional(),
-    keepOutputs: z.boolean().optional(),
-  })
-  .strict();
+const kdConfigSchema = z.strictObject({
+    divergence: z.optional(z.enum(['forward-kl', 'reverse-kl', 'jsd'])),
+    temperature: z.optional(z.number().check(z.positive())),
+    softWeight: z.optional(z.number().check(z.nonnegative())),
+    hardWeight: z.optional(z.number().check(z.nonnegative())),
+    beta: z.optional(z.number().check(z.gte(0), z.lte(1))),
+    jsdNormalized: z.optional(z.boolean()),
+    scaleByTemperatureSquared: z.optional(z.boolean()),
+    ignoreIndex: z.optional(z.number().check(z.int())),
+    tail: z.optional(z.enum(['ignore', 'bucket'])),
+    vocabMismatch: z.optional(z.enum(['error', 'truncate', 'mask'])),
+    gradDtype: z.optional(z.enum(['f32', 'f16'])),
+    keepOutputs: z.optional(z.boolean()),
+  });
 
-const crossEntropyConfigSchema = z
-  .object({
-    weight: z.number().nonnegative().optional(),
-    ignoreIndex: z.number().int().optional(),
-    gradDtype: z.enum(['f32', 'f16']).optional(),
-    keepOutputs: z.boolean().optional(),
-  })
-  .strict();
+const crossEntropyConfigSchema = z.strictObject({
+    weight: z.optional(z.number().check(z.nonnegative())),
+    ignoreIndex: z.optional(z.number().check(z.int())),
+    gradDtype: z.optional(z.enum(['f32', 'f16'])),
+    keepOutputs: z.optional(z.boolean()),
+  });
 
 export const kdLossPlugin = definePlugin({
   kind: 'loss',

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { DistilleryError } from '@distillery/core';
-import { exportBatchFromConfig, importBatchFromConfig, submitBatchFromConfig, type EndpointStats, type ImportBatchSummary } from '@distillery/black-box';
+import type { EndpointStats } from '@distillery/black-box';
+import { exportBatchFromConfig, importBatchFromConfig, submitBatchFromConfig, type ImportBatchSummary } from '@distillery/black-box/node';
 import type { CliIO } from '../command.js';
 
 /** The `collect` flags that go through Batch API files instead of live requests. */

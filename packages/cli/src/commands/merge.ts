@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { DistilleryError } from '@distillery/core';
-import { mergeFromConfig, readConfigFile } from '@distillery/black-box';
+import { mergeFromConfig, readConfigFile } from '@distillery/black-box/node';
 import { mergeCacheParts } from '@distillery/white-box/node';
 import { parseCommandArgs } from '../args.js';
 import type { CliCommand } from '../command.js';

@@ -1,4 +1,4 @@
-import { corpusPath, modelPath } from '@distillery/data-tinystories';
+import { corpusPath, modelPath } from '@distillery/data-tinystories/node';
 
 /**
  * The vendored stories260K.gguf (MIT) and TinyStories excerpt (CDLA-Sharing-1.0) of
