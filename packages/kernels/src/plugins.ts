@@ -1,32 +1,6 @@
 import { definePlugin } from '@distillery/core';
-import { z } from 'zod';
 import { CrossEntropyLoss, KdLoss } from './loss.js';
-
-const kdConfigSchema = z
-  .object({
-    divergence: z.enum(['forward-kl', 'reverse-kl', 'jsd']).optional(),
-    temperature: z.number().positive().optional(),
-    softWeight: z.number().nonnegative().optional(),
-    hardWeight: z.number().nonnegative().optional(),
-    beta: z.number().min(0).max(1).optional(),
-    jsdNormalized: z.boolean().optional(),
-    scaleByTemperatureSquared: z.boolean().optional(),
-    ignoreIndex: z.number().int().optional(),
-    tail: z.enum(['ignore', 'bucket']).optional(),
-    vocabMismatch: z.enum(['error', 'truncate', 'mask']).optional(),
-    gradDtype: z.enum(['f32', 'f16']).optional(),
-    keepOutputs: z.boolean().optional(),
-  })
-  .strict();
-
-const crossEntropyConfigSchema = z
-  .object({
-    weight: z.number().nonnegative().optional(),
-    ignoreIndex: z.number().int().optional(),
-    gradDtype: z.enum(['f32', 'f16']).optional(),
-    keepOutputs: z.boolean().optional(),
-  })
-  .strict();
+import { crossEntropyLossConfigSchema as crossEntropyConfigSchema, kdLossConfigSchema as kdConfigSchema } from './loss-config.js';
 
 export const kdLossPlugin = definePlugin({
   kind: 'loss',

@@ -42,7 +42,11 @@ export interface RowLossOptions {
    * (and equals them there). Default false: the GKD definition, which is 0 at both ends.
    */
   jsdNormalized?: boolean;
-  /** T > 0, applied to student and teacher. Default 1. */
+  /**
+   * T > 0, applied to student and teacher. Default 1: the kernel tempers only when asked, like its
+   * float64 reference. The training-side defaults are higher on purpose — the `KdLoss` class 2, `distill()` 4
+   * (docs/kernels.md, "Defaults").
+   */
   temperature?: number;
   /** Weight of the soft (distillation) term. Required. */
   softWeight: number;
