@@ -7,7 +7,7 @@ export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp/distillery-runtime-$(id -u)}
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 
 find packages plugins benchmarks -maxdepth 2 -name test-results.json -not -path '*/node_modules/*' -delete 2>/dev/null
-rm -f test-results-packaging.json test-results-repo.json
+rm -f test-results-packaging.json test-results-repo.json test-results-browser-bundles.json
 
 status=0
 run() {
@@ -20,5 +20,7 @@ run npx turbo run test --concurrency=1
 run node scripts/pack-test.mjs
 # The repository as a user meets it: linked bins, compiling docs.
 run node scripts/repo-checks.mjs
+# Every browser-safe entry bundles for a page (esbuild and Vite) within its size budget.
+run node scripts/browser-bundles.mjs
 node scripts/test-summary.mjs || status=1
 exit $status

@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { collect, OpenAITeacher, readJsonl, type CollectItem } from '@distillery/black-box';
+import { OpenAITeacher, type CollectItem } from '@distillery/black-box';
+import { collect, readJsonl } from '@distillery/black-box/node';
 import type { BenchResult, BenchSuite } from '../suite.js';
 import { summarize } from '../timing.js';
 

@@ -4,8 +4,6 @@ import { fileURLToPath } from 'node:url';
 import {
   arithmetic,
   buildStepByStepDataset,
-  loadRecordedOutputs,
-  loadStepByStepSplit,
   parseCompletions,
   StepByStepBatches,
   stepByStepTokenizer,
@@ -13,6 +11,10 @@ import {
   type StepByStepRecord,
   type TrainingMode,
 } from '@distillery/black-box';
+import {
+  loadRecordedOutputs,
+  loadStepByStepSplit,
+} from '@distillery/black-box/node';
 import { AdamW, TransformerLm } from '@distillery/nn';
 import type { BenchContext, BenchResult, BenchSuite } from '../suite.js';
 import { timeHost } from '../timing.js';

@@ -61,22 +61,6 @@ export async function repairTornTail(path: string): Promise<number> {
   return bytes.length - keep;
 }
 
-/** Parses JSON Lines text (a dataset file). Bad lines are E_BAD_INPUT naming the line. */
-export function parseJsonlText<T = unknown>(text: string, source = 'input'): T[] {
-  const out: T[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (!line) continue;
-    try {
-      out.push(JSON.parse(line) as T);
-    } catch (error) {
-      throw new DistilleryError('E_BAD_INPUT', `${source}: line ${i + 1} is not valid JSON (${(error as Error).message})`, { field: source, line: i + 1 });
-    }
-  }
-  return out;
-}
-
 /**
  * Appends records to a JSONL file. Lines queued while a write is in progress go out together in the
  * next single `write` (group commit), one write at a time, so after a crash the file holds whole

@@ -2,12 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { DistilleryError, parseConfig, type BlackBoxTeacher, type CompletionRequest, type PluginRegistry } from '@distillery/core';
 import { fileReadError, writeFileAtomic } from '@distillery/core/node';
+import * as z from 'zod/mini';
+import { FileResponseCache } from './cache-file.js';
 import { exportTrainingData, type ExportSummary } from './export.js';
 import { checkCompletionRequest } from './request-check.js';
-import { z } from 'zod';
-import { FileResponseCache } from './cache.js';
 import { collect, type CollectItem, type CollectOptions, type CollectProgress, type CollectSummary, type CollectedRecord } from './collect.js';
-import { parseJsonlText, readJsonl } from './jsonl.js';
+import { readJsonl } from './jsonl.js';
+import { parseJsonlText } from './jsonl-text.js';
 import { createBlackBoxRegistry } from './plugins.js';
 import { ReplayTeacher } from './replay.js';
 import { loadExamplesJsonl, loadStepByStepSplit, loadRecordedOutputs, type StepByStepDataset } from './step-by-step/data.js';
@@ -17,147 +18,119 @@ import { studentTrainingSchema } from './step-by-step/student/train.js';
 import { PRESETS, type Exemplar, type PresetName, type StepByStepExample, type TaskPreset } from './step-by-step/presets.js';
 import { buildFewShotPrompt, stepByStepItems } from './step-by-step/prompt.js';
 
-const int = z.number().int();
-export const samplingSchema = z
-  .object({
-    temperature: z.number().min(0).optional(),
-    maxTokens: int.positive().optional(),
-    stop: z.array(z.string()).optional(),
-    topLogprobs: int.min(0).max(20).optional(),
-    seed: int.optional(),
-  })
-  .strict();
+const int = z.number().check(z.int());
+export const samplingSchema = z.strictObject({
+    temperature: z.optional(z.number().check(z.gte(0))),
+    maxTokens: z.optional(int.check(z.positive())),
+    stop: z.optional(z.array(z.string())),
+    topLogprobs: z.optional(int.check(z.gte(0), z.lte(20))),
+    seed: z.optional(int),
+  });
 
 const runSchema = {
   /** Requests in flight at once (default 8). */
-  concurrency: int.min(1).max(1024).optional(),
+  concurrency: z.optional(int.check(z.gte(1), z.lte(1024))),
   /** Per-attempt timeout (default 120 000 ms). */
-  timeoutMs: z.number().positive().optional(),
-  retry: z
-    .object({
-      retries: int.min(0),
-      baseDelayMs: z.number().min(0),
-      maxDelayMs: z.number().min(0),
-      factor: z.number().min(1),
+  timeoutMs: z.optional(z.number().check(z.positive())),
+  retry: z.optional(z.partial(z.strictObject({
+      retries: int.check(z.gte(0)),
+      baseDelayMs: z.number().check(z.gte(0)),
+      maxDelayMs: z.number().check(z.gte(0)),
+      factor: z.number().check(z.gte(1)),
       jitter: z.enum(['full', 'equal', 'none']),
-      maxRetryAfterMs: z.number().min(0),
-    })
-    .partial()
-    .strict()
-    .optional(),
-  rateLimit: z.object({ requestsPerMinute: z.number().positive(), tokensPerMinute: z.number().positive(), burstRequests: int.min(1) }).partial().strict().optional(),
-  budget: z
-    .object({
-      maxRequests: int.min(0),
-      maxTokens: int.min(0),
-      maxCostUsd: z.number().min(0),
-      pricing: z.object({ promptPerMillion: z.number().min(0), completionPerMillion: z.number().min(0) }).strict(),
-    })
-    .partial()
-    .strict()
-    .refine((b) => b.maxCostUsd === undefined || b.pricing !== undefined, { message: 'pricing (USD per million tokens) when maxCostUsd is set', path: ['pricing'] })
-    .optional(),
+      maxRetryAfterMs: z.number().check(z.gte(0)),
+    }))),
+  rateLimit: z.optional(z.partial(z.strictObject({ requestsPerMinute: z.number().check(z.positive()), tokensPerMinute: z.number().check(z.positive()), burstRequests: int.check(z.gte(1)) }))),
+  budget: z.optional(z.partial(z.strictObject({
+      maxRequests: int.check(z.gte(0)),
+      maxTokens: int.check(z.gte(0)),
+      maxCostUsd: z.number().check(z.gte(0)),
+      pricing: z.strictObject({ promptPerMillion: z.number().check(z.gte(0)), completionPerMillion: z.number().check(z.gte(0)) }),
+    })).check(z.refine((b) => b.maxCostUsd === undefined || b.pricing !== undefined, { message: 'pricing (USD per million tokens) when maxCostUsd is set', path: ['pricing'] }))),
   /** Response cache directory, or false for none (default: `teacher-cache` beside the output). */
-  cache: z.union([z.literal(false), z.object({ dir: z.string().min(1) }).strict()]).optional(),
-  fsync: z.boolean().optional(),
+  cache: z.optional(z.union([z.literal(false), z.strictObject({ dir: z.string().check(z.minLength(1)) })])),
+  fsync: z.optional(z.boolean()),
   /** Skip ids already collected (default true). */
-  resume: z.boolean().optional(),
+  resume: z.optional(z.boolean()),
 };
 
-const teacherSpec = z.union([z.string().min(1), z.looseObject({ name: z.string().min(1) })]);
-const exemplarSchema = z
-  .object({ input: z.string(), rationale: z.string(), label: z.string(), choices: z.array(z.string()).optional(), premise: z.string().optional(), hypothesis: z.string().optional() })
-  .strict();
+const teacherSpec = z.union([z.string().check(z.minLength(1)), z.looseObject({ name: z.string().check(z.minLength(1)) })]);
+const exemplarSchema = z.strictObject({ input: z.string(), rationale: z.string(), label: z.string(), choices: z.optional(z.array(z.string())), premise: z.optional(z.string()), hypothesis: z.optional(z.string()) });
 const presetName = z.enum(['multiple-choice', 'arithmetic', 'nli']);
-const fieldsSchema = z.object({ id: z.string(), input: z.string(), label: z.string(), choices: z.string(), premise: z.string(), hypothesis: z.string() }).partial().strict();
-const releaseSchema = z
-  .object({ dir: z.string().min(1), dataset: z.enum(['svamp', 'cqa']), split: z.enum(['train', 'test']), limit: int.positive().optional() })
-  .strict();
+const fieldsSchema = z.partial(z.strictObject({ id: z.string(), input: z.string(), label: z.string(), choices: z.string(), premise: z.string(), hypothesis: z.string() }));
+const releaseSchema = z.strictObject({ dir: z.string().check(z.minLength(1)), dataset: z.enum(['svamp', 'cqa']), split: z.enum(['train', 'test']), limit: z.optional(int.check(z.positive())) });
 
-export const collectConfigSchema = z
-  .object({
+export const collectConfigSchema = z.strictObject({
     /** Plugin packages to load (their teachers become available by name). */
-    plugins: z.array(z.string().min(1)).optional(),
+    plugins: z.optional(z.array(z.string().check(z.minLength(1)))),
     /** A teacher spec (`{ name: "openai", … }`), or `"recorded"` to replay the release's outputs (with input.stepByStep). */
     teacher: teacherSpec,
-    input: z
-      .object({
+    input: z.strictObject({
         /** JSONL of requests: `{ id, prompt | messages, temperature?, maxTokens?, stop?, topLogprobs?, seed? }`. */
-        requests: z.string().min(1).optional(),
+        requests: z.optional(z.string().check(z.minLength(1))),
         /** JSONL of examples turned into few-shot prompts with `preset` and `exemplars`. */
-        examples: z.string().min(1).optional(),
+        examples: z.optional(z.string().check(z.minLength(1))),
         /** A split of the Distilling step-by-step release. */
-        stepByStep: releaseSchema.optional(),
-        fields: fieldsSchema.optional(),
-        limit: int.positive().optional(),
-        preset: presetName.optional(),
-        exemplars: z.array(exemplarSchema).optional(),
-        instruction: z.string().optional(),
-      })
-      .strict()
-      .superRefine((input, ctx) => {
+        stepByStep: z.optional(releaseSchema),
+        fields: z.optional(fieldsSchema),
+        limit: z.optional(int.check(z.positive())),
+        preset: z.optional(presetName),
+        exemplars: z.optional(z.array(exemplarSchema)),
+        instruction: z.optional(z.string()),
+      }).check(z.superRefine((input, ctx) => {
         const given = (['requests', 'examples', 'stepByStep'] as const).filter((k) => input[k] !== undefined);
         if (given.length !== 1) ctx.addIssue({ code: 'custom', message: `exactly one of requests, examples, stepByStep (got ${given.length ? given.join(', ') : 'none'})`, path: ['requests'] });
         if (input.examples !== undefined && input.preset === undefined) ctx.addIssue({ code: 'custom', message: 'a preset to build prompts from examples', path: ['preset'] });
-      }),
-    sampling: samplingSchema.optional(),
+      })),
+    sampling: z.optional(samplingSchema),
     /** Output JSONL (appended; resumed by default). */
-    output: z.string().min(1),
+    output: z.string().check(z.minLength(1)),
     /**
      * Also write the records as training data after collecting: `{prompt, completion}` and
      * `{messages}` JSONL in input order plus a dataset card, in a folder of their own.
      */
-    export: z.object({ dir: z.string().min(1) }).strict().optional(),
+    export: z.optional(z.strictObject({ dir: z.string().check(z.minLength(1)) })),
     ...runSchema,
-  })
-  .strict();
+  });
 
 export type CollectConfig = z.input<typeof collectConfigSchema>;
 
-export const stepByStepConfigSchema = z
-  .object({
-    plugins: z.array(z.string().min(1)).optional(),
-    data: z
-      .object({
+export const stepByStepConfigSchema = z.strictObject({
+    plugins: z.optional(z.array(z.string().check(z.minLength(1)))),
+    data: z.strictObject({
         /** The release folder (…/data/step-by-step) with `dataset`… */
-        dir: z.string().min(1).optional(),
-        dataset: z.enum(['svamp', 'cqa']).optional(),
+        dir: z.optional(z.string().check(z.minLength(1))),
+        dataset: z.optional(z.enum(['svamp', 'cqa'])),
         /** …or your own JSONL files. */
-        train: z.string().min(1).optional(),
-        test: z.string().min(1).optional(),
-        fields: fieldsSchema.optional(),
+        train: z.optional(z.string().check(z.minLength(1))),
+        test: z.optional(z.string().check(z.minLength(1))),
+        fields: z.optional(fieldsSchema),
         /** Use only the first `limit` rows of each split (CI-sized runs). */
-        limit: int.positive().optional(),
-      })
-      .strict()
-      .superRefine((d, ctx) => {
+        limit: z.optional(int.check(z.positive())),
+      }).check(z.superRefine((d, ctx) => {
         const release = d.dir !== undefined || d.dataset !== undefined;
         if (release && (d.dir === undefined || d.dataset === undefined)) ctx.addIssue({ code: 'custom', message: 'both dir and dataset for the release', path: [d.dir === undefined ? 'dir' : 'dataset'] });
         if (release === (d.train !== undefined)) ctx.addIssue({ code: 'custom', message: 'either dir + dataset, or train (and optionally test) files', path: ['train'] });
-      }),
+      })),
     /** Default: arithmetic for svamp, multiple-choice for cqa. */
-    preset: presetName.optional(),
-    exemplars: z.array(exemplarSchema).optional(),
-    instruction: z.string().optional(),
+    preset: z.optional(presetName),
+    exemplars: z.optional(z.array(exemplarSchema)),
+    instruction: z.optional(z.string()),
     /** `"recorded"` (replay the release's PaLM outputs) or a teacher spec. Default "recorded" for the release. */
-    teacher: teacherSpec.optional(),
-    sampling: samplingSchema.optional(),
-    collect: z.object(runSchema).strict().optional(),
-    build: z
-      .object({
-        labels: z.enum(['teacher', 'gold']).optional(),
-        dropDisagreeing: z.boolean().optional(),
-        validationFraction: z.number().min(0).lt(1).optional(),
-        seed: int.optional(),
-      })
-      .strict()
-      .optional(),
+    teacher: z.optional(teacherSpec),
+    sampling: z.optional(samplingSchema),
+    collect: z.optional(z.strictObject(runSchema)),
+    build: z.optional(z.strictObject({
+        labels: z.optional(z.enum(['teacher', 'gold'])),
+        dropDisagreeing: z.optional(z.boolean()),
+        validationFraction: z.optional(z.number().check(z.gte(0), z.lt(1))),
+        seed: z.optional(int),
+      })),
     /** Output folder: completions/, train/validation/test.jsonl, rejected.jsonl, report.json. */
-    output: z.string().min(1),
+    output: z.string().check(z.minLength(1)),
     /** Student training: standard vs step-by-step students over seeds (needs a GPUDevice, see RunHooks.device). */
-    train: studentTrainingSchema.optional(),
-  })
-  .strict();
+    train: z.optional(studentTrainingSchema),
+  });
 
 export type StepByStepConfig = z.input<typeof stepByStepConfigSchema>;
 
@@ -223,7 +196,7 @@ function recordedTeacher(examples: readonly StepByStepExample[], outputs: readon
   );
 }
 
-function runOptions(config: z.infer<z.ZodObject<typeof runSchema>>, base: string, defaultCacheDir: string | undefined) {
+function runOptions(config: z.infer<z.ZodMiniObject<typeof runSchema>>, base: string, defaultCacheDir: string | undefined) {
   const cacheDir = config.cache === false ? undefined : config.cache ? at(base, config.cache.dir) : defaultCacheDir;
   return {
     concurrency: config.concurrency,

@@ -1,32 +1,28 @@
 import { readFile } from 'node:fs/promises';
 import { createRegistry, definePlugin, DistilleryError, type PluginRegistry } from '@distillery/core';
-import { z } from 'zod';
-import { parseJsonlText } from './jsonl.js';
+import * as z from 'zod/mini';
+import { parseJsonlText } from './jsonl-text.js';
 import { OpenAITeacher } from './openai.js';
 import { ReplayTeacher, type ReplayEntry } from './replay.js';
 
-export const openAITeacherSchema = z
-  .object({
-    baseURL: z.string().regex(/^https?:\/\//, 'an http(s) URL'),
-    model: z.string().min(1),
+export const openAITeacherSchema = z.strictObject({
+    baseURL: z.string().check(z.regex(/^https?:\/\//, 'an http(s) URL')),
+    model: z.string().check(z.minLength(1)),
     /** Environment variable with the key (default OPENAI_API_KEY). */
-    apiKeyEnv: z.string().min(1).optional(),
+    apiKeyEnv: z.optional(z.string().check(z.minLength(1))),
     /** The key itself; prefer apiKeyEnv. Never logged or saved. */
-    apiKey: z.string().min(1).optional(),
-    api: z.enum(['auto', 'chat', 'completions']).optional(),
-    timeoutMs: z.number().positive().optional(),
-    headers: z.record(z.string(), z.string()).optional(),
-    name: z.string().min(1).optional(),
-  })
-  .strict();
+    apiKey: z.optional(z.string().check(z.minLength(1))),
+    api: z.optional(z.enum(['auto', 'chat', 'completions'])),
+    timeoutMs: z.optional(z.number().check(z.positive())),
+    headers: z.optional(z.record(z.string(), z.string())),
+    name: z.optional(z.string().check(z.minLength(1))),
+  });
 
-export const replayTeacherSchema = z
-  .object({
+export const replayTeacherSchema = z.strictObject({
     /** JSONL of recordings: `{ "prompt": … }` or `{ "messages": [...] }` with `"text"` or `"completion"`. */
-    path: z.string().min(1),
-    name: z.string().min(1).optional(),
-  })
-  .strict();
+    path: z.string().check(z.minLength(1)),
+    name: z.optional(z.string().check(z.minLength(1))),
+  });
 
 /** Loads a recordings file for the `replay` teacher. */
 export async function loadReplayEntries(path: string): Promise<ReplayEntry[]> {

@@ -1,8 +1,6 @@
 import { DistilleryError, type BlackBoxTeacher, type Completion, type CompletionRequest } from '@distillery/core';
 import { TeacherRequestError } from './errors.js';
 import { inputKey } from './hash.js';
-import { readJsonl } from './jsonl.js';
-import type { CollectedRecord } from './collect.js';
 
 /** A recorded answer: the input it answered (a prompt or chat messages) and the completion. */
 export interface ReplayEntry {
@@ -60,19 +58,5 @@ export class ReplayTeacher implements BlackBoxTeacher {
       message: `replay teacher ${this.name} has no recording for input ${JSON.stringify(shown.length > 80 ? `…${shown.slice(-77)}` : shown)}`,
       retryable: false,
     });
-  }
-
-  /**
-   * Replays a previous `collect` output: `requests` maps each record's id to the request it
-   * answered (the collection records keep ids and keys, not the prompts).
-   */
-  static async fromCollected(path: string, requests: ReadonlyMap<string, Pick<CompletionRequest, 'prompt' | 'messages'>>, options: ReplayTeacherOptions = {}): Promise<ReplayTeacher> {
-    const { records } = await readJsonl<CollectedRecord>(path);
-    const entries: ReplayEntry[] = [];
-    for (const record of records) {
-      const request = requests.get(record.id);
-      if (request) entries.push({ request, completion: record.completion });
-    }
-    return new ReplayTeacher(entries, options);
   }
 }

@@ -4,13 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { isDistilleryError } from '@distillery/core';
 import {
   backoffDelayMs,
-  collect,
   DEFAULT_RETRY_POLICY,
-  FileResponseCache,
   MemoryResponseCache,
   parseRetryAfter,
   RateLimiter,
-  readJsonl,
   requestKey,
   TeacherRequestError,
   withRetry,
@@ -18,6 +15,11 @@ import {
   type CollectFailure,
   type CollectItem,
 } from '../src/index.js';
+import {
+  collect,
+  FileResponseCache,
+  readJsonl,
+} from '../src/node.js';
 import { FakeTeacher, tempDir } from './helpers.js';
 
 const items = (n: number, prefix = 'p'): CollectItem[] => Array.from({ length: n }, (_, i) => ({ id: `id-${i}`, request: { prompt: `${prefix}${i}`, maxTokens: 8 } }));

@@ -2,7 +2,8 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isDistilleryError } from '@distillery/core';
-import { collect, EXPORT_FILES, exportTrainingData, runCollectConfig, serveOpenAI, type CollectItem } from '../src/index.js';
+import type { CollectItem } from '../src/index.js';
+import { collect, EXPORT_FILES, exportTrainingData, runCollectConfig, serveOpenAI } from '../src/node.js';
 import { FakeTeacher, tempDir } from './helpers.js';
 
 const lines = async (path: string) => (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);

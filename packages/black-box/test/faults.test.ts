@@ -2,7 +2,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LlamaCppTeacher } from '@distillery/plugin-teacher-llama-cpp';
-import { collect, FileResponseCache, OpenAITeacher, readJsonl, serveOpenAI, type CollectedRecord, type CollectFailure, type CollectItem, type OpenAIServer } from '../src/index.js';
+import { OpenAITeacher, type CollectedRecord, type CollectFailure, type CollectItem } from '../src/index.js';
+import { collect, FileResponseCache, readJsonl, serveOpenAI, type OpenAIServer } from '../src/node.js';
 import { haveModel, modelPath, startFaultProxy, tempDir, type Fault } from './helpers.js';
 
 const KEY = 'sk-distillery-fault-SECRET-5a5a5a5a5a5a5a5a';

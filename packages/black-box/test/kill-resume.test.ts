@@ -3,7 +3,8 @@ import { appendFile, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serveOpenAI, type CollectedRecord, type OpenAIServer } from '../src/index.js';
+import { type CollectedRecord } from '../src/index.js';
+import { serveOpenAI, type OpenAIServer } from '../src/node.js';
 import { FakeTeacher, packageRoot, tempDir } from './helpers.js';
 
 const CHILD = join(packageRoot, 'test/fixtures/collect-child.mjs');

@@ -5,7 +5,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { acquireOutputLock, collect, readJsonl, type CollectedRecord, type CollectItem } from '../src/index.js';
+import type { CollectedRecord, CollectItem } from '../src/index.js';
+import { acquireOutputLock, collect, readJsonl } from '../src/node.js';
 import { FakeTeacher, packageRoot, tempDir } from './helpers.js';
 
 const items = (n: number): CollectItem[] => Array.from({ length: n }, (_, i) => ({ id: `id-${i}`, request: { prompt: `p${i}`, maxTokens: 8 } }));
@@ -16,7 +17,7 @@ function deadPid(): number {
 
 /** Runs `collect` on `output` in a separate Node process (the built package) and returns what it printed. */
 function collectInChild(output: string, n: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const entry = pathToFileURL(join(packageRoot, 'dist', 'index.js')).href;
+  const entry = pathToFileURL(join(packageRoot, 'dist', 'node.js')).href;
   const script = `
     const { collect } = await import(${JSON.stringify(entry)});
     const teacher = { kind: 'black-box', name: 'fake', async complete(r) { return { text: 'child:' + r.prompt, usage: { promptTokens: 1, completionTokens: 1 } }; } };

@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDistilleryError } from '@distillery/core';
 import { LlamaCppTeacher } from '@distillery/plugin-teacher-llama-cpp';
-import { collect, OpenAITeacher, parseCompletionResponse, serveOpenAI, TeacherRequestError, topKTargetsFromCompletion, type OpenAIServer } from '../src/index.js';
+import { OpenAITeacher, parseCompletionResponse, TeacherRequestError, topKTargetsFromCompletion } from '../src/index.js';
+import { collect, serveOpenAI, type OpenAIServer } from '../src/node.js';
 import { haveModel, modelPath, tempDir } from './helpers.js';
 
 const KEY = 'sk-distillery-test-SECRET-0123456789abcdef';

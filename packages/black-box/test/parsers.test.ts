@@ -3,7 +3,6 @@ import {
   arithmetic,
   buildFewShotPrompt,
   cutAtNextExample,
-  loadStepByStepWithOutputs,
   multipleChoice,
   nli,
   parseCompletions,
@@ -11,6 +10,9 @@ import {
   teacherAccuracy,
   type ParseResult,
 } from '../src/index.js';
+import {
+  loadStepByStepWithOutputs,
+} from '../src/node.js';
 import { dataDir, haveData } from './helpers.js';
 
 function ok(result: ParseResult): { rationale: string; label: string; notes: string[] } {

@@ -4,23 +4,25 @@ import { describe, expect, it } from 'vitest';
 import { isDistilleryError } from '@distillery/core';
 import {
   buildStepByStepDataset,
-  loadStepByStepWithOutputs,
   multipleChoice,
   parseCompletions,
-  runCollectConfig,
-  runStepByStep,
   stepByStepItems,
   taskPairs,
   teacherAccuracy,
   arithmetic,
   buildFewShotPrompt,
+  type CollectedRecord,
+  type StepByStepRecord,
+} from '../src/index.js';
+import {
+  loadStepByStepWithOutputs,
+  runCollectConfig,
+  runStepByStep,
   readConfigFile,
   readJsonl,
   serveOpenAI,
-  type CollectedRecord,
-  type StepByStepRecord,
   type StepByStepReport,
-} from '../src/index.js';
+} from '../src/node.js';
 import { dataDir, FakeTeacher, haveData, tempDir } from './helpers.js';
 
 const svampExemplars = [

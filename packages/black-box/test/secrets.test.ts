@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, redactSecrets } from '@distillery/core';
 import { z } from 'zod';
-import { collect, OpenAITeacher, runCollectConfig, type CollectItem } from '../src/index.js';
+import { OpenAITeacher, type CollectItem } from '../src/index.js';
+import { collect, runCollectConfig } from '../src/node.js';
 import { tempDir } from './helpers.js';
 
 const KEY = 'sk-live-9fQ2xW7mZ4pL8vT3nR6bY1cK5hJ0dG';

@@ -14,14 +14,16 @@ import {
   PREDICT_PREFIX,
   StepByStepBatches,
   stepByStepTokenizer,
-  studentTrainingSchema,
   TARGET_START,
-  runStepByStep,
   TaskCrossEntropyLoss,
-  trainStudent,
   type StepByStepRecord,
-  type StudentComparison,
 } from '../src/index.js';
+import {
+  studentTrainingSchema,
+  runStepByStep,
+  trainStudent,
+  type StudentComparison,
+} from '../src/node.js';
 import { dataDir, haveData, tempDir } from './helpers.js';
 
 function row(id: number, input: string, label: string, rationale: string): StepByStepRecord {

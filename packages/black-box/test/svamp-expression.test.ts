@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { arithmetic, evaluateArithmetic, loadStepByStepWithOutputs, parseCompletions, teacherAccuracy } from '../src/index.js';
+import { arithmetic, evaluateArithmetic, parseCompletions, teacherAccuracy } from '../src/index.js';
+import { loadStepByStepWithOutputs } from '../src/node.js';
 import { dataDir, haveData } from './helpers.js';
 
 describe('SVAMP: the whole answer expression, not its first group', () => {

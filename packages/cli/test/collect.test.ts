@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { BlackBoxTeacher, CompletionRequest } from '@distillery/core';
-import { serveOpenAI } from '@distillery/black-box';
+import { serveOpenAI } from '@distillery/black-box/node';
 import { runCli, type CliIO } from '../src/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

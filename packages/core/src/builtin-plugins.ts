@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { earlyStopping, earlyStoppingSchema, type TrainingCallback } from './callbacks.js';
 import { definePlugin, PluginRegistry, type PluginSpec } from './registry.js';
 import { constant, constantSchema, cosine, linear, rampSchema, stepDecay, stepDecaySchema, warmup, type Scheduler } from './schedulers.js';
@@ -35,13 +35,11 @@ const stepPlugin = definePlugin({
   create: (config): Scheduler => stepDecay(config),
 });
 
-const warmupSchema = z
-  .object({
-    steps: z.number().int().positive(),
-    from: z.number().optional(),
+const warmupSchema = z.strictObject({
+    steps: z.number().check(z.int(), z.positive()),
+    from: z.optional(z.number()),
     then: z.union([z.string(), z.looseObject({ name: z.string() })]),
-  })
-  .strict();
+  });
 
 const warmupPlugin = definePlugin({
   kind: 'scheduler',

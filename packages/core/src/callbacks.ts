@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { parseConfig } from './config.js';
 import { describeValue, DistilleryError } from './errors.js';
 
@@ -47,17 +47,15 @@ export interface TrainingCallback {
   loadState?(state: Record<string, unknown>): void;
 }
 
-export const earlyStoppingSchema = z
-  .object({
-    /** A metric the evaluation returns (`error`, `crossEntropy`, `accuracy`...). */
-    metric: z.string().min(1),
-    /** Whether lower or higher is better. Default: `max` for accuracy-like names, else `min`. */
-    mode: z.enum(['min', 'max']).optional(),
-    /** Evaluations without an improvement of more than `minDelta` before stopping. */
-    patience: z.number().int().min(1).default(5),
-    minDelta: z.number().min(0).default(0),
-  })
-  .strict();
+export const earlyStoppingSchema = z.strictObject({
+  /** A metric the evaluation returns (`error`, `crossEntropy`, `accuracy`...). */
+  metric: z.string().check(z.minLength(1)),
+  /** Whether lower or higher is better. Default: `max` for accuracy-like names, else `min`. */
+  mode: z.optional(z.enum(['min', 'max'])),
+  /** Evaluations without an improvement of more than `minDelta` before stopping. */
+  patience: z._default(z.number().check(z.int(), z.gte(1)), 5),
+  minDelta: z._default(z.number().check(z.gte(0)), 0),
+});
 
 export type EarlyStoppingConfig = z.input<typeof earlyStoppingSchema>;
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { parseConfig } from './config.js';
 import { DistilleryError } from './errors.js';
 
@@ -17,7 +17,8 @@ export interface PluginDefinition<Config = unknown, Product = unknown> {
   name: string;
   description?: string;
   /** Validates the config (everything in the spec except `name`). */
-  configSchema?: z.ZodType<Config>;
+  /** Any zod 4 schema (classic `zod` or `zod/mini`). */
+  configSchema?: z.core.$ZodType<Config>;
   create(config: Config, context: PluginContext): Product | Promise<Product>;
 }
 
@@ -39,7 +40,7 @@ export function definePlugin<Config, Product>(definition: PluginDefinition<Confi
 /** `"cosine"` or `{ name: "cosine", from: 1, to: 0 }`. */
 export type PluginSpec = string | ({ name: string } & Record<string, unknown>);
 
-const specSchema = z.union([z.string().min(1), z.looseObject({ name: z.string().min(1) })]);
+const specSchema = z.union([z.string().check(z.minLength(1)), z.looseObject({ name: z.string().check(z.minLength(1)) })]);
 
 export class PluginRegistry {
   readonly #plugins = new Map<string, AnyPluginDefinition>();

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { parseConfig } from './config.js';
 import { badValue } from './errors.js';
 
@@ -36,33 +36,28 @@ export function toSchedulers<K extends string>(prefix: string, schedules: Record
   return out;
 }
 
-const finite = z.number().refine(Number.isFinite, 'a finite number');
-const positiveInt = z.number().int().positive();
+const finite = z.number().check(z.refine(Number.isFinite, 'a finite number'));
+const positiveInt = z.number().check(z.int(), z.positive());
 
-export const constantSchema = z.object({ value: finite }).strict();
-export const rampSchema = z
-  .object({
+export const constantSchema = z.strictObject({ value: finite });
+export const rampSchema = z.strictObject({
     from: finite,
     to: finite,
     /** Length of the ramp in steps; defaults to the run's total steps. After it, the value stays at `to`. */
-    steps: positiveInt.optional(),
-  })
-  .strict();
-export const stepDecaySchema = z
-  .object({
+    steps: z.optional(positiveInt),
+  });
+export const stepDecaySchema = z.strictObject({
     initial: finite,
     /** Multiplier applied at each milestone. */
-    gamma: z.number().positive(),
+    gamma: z.number().check(z.positive()),
     /** Decay every this many steps... */
-    every: positiveInt.optional(),
+    every: z.optional(positiveInt),
     /** ...or at these steps (ascending). */
-    milestones: z.array(z.number().int().nonnegative()).optional(),
-  })
-  .strict()
-  .refine((c) => (c.every === undefined) !== (c.milestones === undefined), {
+    milestones: z.optional(z.array(z.number().check(z.int(), z.nonnegative()))),
+  }).check(z.refine((c) => (c.every === undefined) !== (c.milestones === undefined), {
     message: 'exactly one of every, milestones',
     path: ['every'],
-  });
+  }));
 
 export type RampConfig = z.infer<typeof rampSchema>;
 

@@ -1,24 +1,3 @@
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-export { MODEL_SHA256, CORPUS_SHA256, CORPUS_STORIES, STORY_SEPARATOR, splitStories, modelUrl, corpusUrl, corpusLicenseUrl } from './urls.js';
-
-/** The package's root folder (dist/.. in the built package). */
-function packageRoot(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), '..');
-}
-
-/** Absolute path of stories260K.gguf (Karpathy's llama2.c TinyStories model, MIT; 1,185,376 bytes). */
-export function modelPath(): string {
-  return join(packageRoot(), 'stories260K.gguf');
-}
-
-/** Absolute path of the 2 MiB TinyStories excerpt (CDLA-Sharing-1.0; 2,316 whole stories separated by `<|endoftext|>`). */
-export function corpusPath(): string {
-  return join(packageRoot(), 'tinystories-2MiB.txt');
-}
-
-/** Absolute path of the CDLA-Sharing-1.0 licence text that must travel with the excerpt. */
-export function corpusLicensePath(): string {
-  return join(packageRoot(), 'CDLA-Sharing-1.0.txt');
-}
+// Browser-safe: URLs of the bundled files, their checksums and the story splitter. The absolute
+// file paths (Node) are in `@distillery/data-tinystories/node`.
+export * from './urls.js';

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CORPUS_SHA256, CORPUS_STORIES, MODEL_SHA256, corpusLicensePath, corpusPath, modelPath, splitStories } from '../src/index.js';
+import { CORPUS_SHA256, CORPUS_STORIES, MODEL_SHA256, splitStories } from '../src/index.js';
+import { corpusLicensePath, corpusPath, modelPath } from '../src/node.js';
 import { corpusLicenseUrl, corpusUrl, modelUrl } from '../src/urls.js';
 
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');

@@ -1,5 +1,4 @@
-// Written in the functional style zod/mini also accepts: moving to zod/mini is this import line.
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 /*
  * The configs of the loss classes, written once as schemas: the `kd` / `cross-entropy` plugins

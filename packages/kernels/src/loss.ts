@@ -3,7 +3,7 @@ import type { GpuTensor } from '@distillery/webgpu';
 import { crossEntropy } from './kernels/cross-entropy/cross-entropy.js';
 import { DIVERGENCES, kdLoss, TAIL_MODES, VOCAB_MISMATCH, type CheckMode, type RowLossResult } from './kernels/kd-loss/kd-loss.js';
 import { requireOneOf } from './shared/validate.js';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { crossEntropyLossConfigSchema, kdLossConfigSchema } from './loss-config.js';
 
 /**

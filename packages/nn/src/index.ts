@@ -59,3 +59,4 @@ export { llamaToGguf, type LlamaGgufType, type LlamaToGgufOptions } from './mode
 export { huggingFaceName, llamaToHuggingFace, unpermuteRotaryRows, type HuggingFaceLlama } from './models/llama/huggingface.js';
 export { llamaReference, logSoftmax, type LlamaHostWeights, type LlamaReferenceOptions, type LlamaReferenceResult, type RopePairing } from './models/llama/reference.js';
 export { pickToken, sampleTokens, type SamplingOptions, type WindowLm } from './sampling.js';
+export { CHECKSUM_METADATA_KEY, crc32, decodeModelState, encodeModelState, MODEL_FORMAT, MODEL_METADATA_KEY } from './model-file.js';

@@ -1,4 +1,8 @@
 import { DistilleryError } from '@distillery/core';
+// A relative import in the sources (so tests and type-checks see the Node loader); the build
+// rewrites it to `#node-gpu`, which package.json maps to a stub for browsers.
+import { loadNodeGpu } from './node-gpu.js';
+import { browserNoAdapterHelp, NODE_NO_ADAPTER_HELP } from './no-adapter-help.js';
 
 export interface AdapterSummary {
   vendor: string;
@@ -45,49 +49,28 @@ const RAISED_LIMITS = [
   'maxStorageBuffersPerShaderStage',
 ] as const;
 
-export const NO_ADAPTER_HELP = [
-  'No WebGPU adapter was found.',
-  'In Node, Distillery uses the `webgpu` package (Dawn), which needs a Vulkan driver on Linux:',
-  '  - with a GPU: the vendor driver with its Vulkan ICD (NVIDIA, or Mesa radv/anv);',
-  '  - without a GPU: Mesa >= 25 lavapipe. On Debian 12 add the bookworm-backports suite, then',
-  '      apt-get install libvulkan1 && apt-get install -t bookworm-backports mesa-vulkan-drivers',
-  '    (Mesa 22 from the main suite is too old for Dawn). `vulkaninfo --summary` should list a device.',
-  'In a browser, WebGPU must be enabled (Chrome/Edge 113+, or a flag elsewhere).',
-].join('\n');
+/** The E_NO_ADAPTER help for Node (kept under its old name for callers that print it). */
+export const NO_ADAPTER_HELP = NODE_NO_ADAPTER_HELP;
 
-const dawnGpuCache = new Map<string, Promise<GPU>>();
+interface BrowserLike {
+  navigator?: { gpu?: GPU };
+  window?: unknown;
+  document?: unknown;
+  importScripts?: unknown;
+}
 
-/** Loads the `webgpu` package (an optional peer dependency) and creates a Dawn GPU object. */
-async function nodeGpu(flags: readonly string[]): Promise<GPU> {
-  const key = flags.join('\n');
-  let pending = dawnGpuCache.get(key);
-  if (!pending) {
-    pending = (async () => {
-      let mod: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
-      try {
-        mod = (await import('webgpu')) as never;
-      } catch (error) {
-        throw new DistilleryError(
-          'E_NO_ADAPTER',
-          `${NO_ADAPTER_HELP}\nThe \`webgpu\` package could not be loaded (${(error as Error).message}); install it: npm install webgpu`,
-          {},
-          { cause: error },
-        );
-      }
-      // WebGPU's enum-like globals (GPUBufferUsage...) must exist before any buffer is made.
-      Object.assign(globalThis, mod.globals);
-      return mod.create([...flags]);
-    })();
-    dawnGpuCache.set(key, pending);
-  }
-  return pending;
+/** A page or a worker (not Node, Deno or Bun): where a missing adapter needs browser help. */
+function inBrowserContext(): boolean {
+  const g = globalThis as BrowserLike;
+  return (typeof g.window === 'object' && typeof g.document === 'object') || typeof g.importScripts === 'function';
 }
 
 /** `navigator.gpu` in a browser (or a runtime that has it), else Dawn through `webgpu`. */
 export async function getGpu(dawnFlags: readonly string[] = []): Promise<GPU> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
-  return nodeGpu(['disable-dawn-features=timestamp_quantization', ...dawnFlags]);
+  if (inBrowserContext()) throw new DistilleryError('E_NO_ADAPTER', browserNoAdapterHelp('no-navigator-gpu'), { reason: 'no-navigator-gpu' });
+  return loadNodeGpu(['disable-dawn-features=timestamp_quantization', ...dawnFlags]);
 }
 
 export function summarizeAdapter(adapter: GPUAdapter, backend: string): AdapterSummary {
@@ -134,7 +117,10 @@ export async function acquireDevice(options: AcquireOptions = {}): Promise<Acqui
     const gpu = options.gpu ?? (await getGpu(options.dawnFlags));
     adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference });
   }
-  if (!adapter) throw new DistilleryError('E_NO_ADAPTER', NO_ADAPTER_HELP);
+  if (!adapter) {
+    if (inBrowser || inBrowserContext()) throw new DistilleryError('E_NO_ADAPTER', browserNoAdapterHelp('no-adapter'), { reason: 'no-adapter' });
+    throw new DistilleryError('E_NO_ADAPTER', NO_ADAPTER_HELP);
+  }
   const wanted = options.features ?? USEFUL_FEATURES.filter((f) => adapter.features.has(f));
   const missing = wanted.filter((f) => !adapter.features.has(f));
   if (missing.length) {

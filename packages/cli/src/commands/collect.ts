@@ -1,6 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { DistilleryError } from '@distillery/core';
-import { formatCollectProgress, readConfigFile, runCollectConfig, type CollectProgress } from '@distillery/black-box';
+import { formatCollectProgress, type CollectProgress } from '@distillery/black-box';
+import { readConfigFile, runCollectConfig } from '@distillery/black-box/node';
 import { parseCommandArgs } from '../args.js';
 import type { CliCommand, CliIO } from '../command.js';
 

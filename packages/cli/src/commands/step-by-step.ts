@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
-import { readConfigFile, runStepByStep, type StudentComparison, type TrainingMode } from '@distillery/black-box';
+import { type TrainingMode } from '@distillery/black-box';
+import { readConfigFile, runStepByStep, type StudentComparison } from '@distillery/black-box/node';
 import { acquireDevice } from '@distillery/webgpu';
 import { parseCommandArgs } from '../args.js';
 import type { CliCommand } from '../command.js';

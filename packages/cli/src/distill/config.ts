@@ -55,7 +55,7 @@ export const distillConfigSchema = z
       })
       .strict()
       .default({}),
-    earlyStopping: earlyStoppingSchema.optional(),
+    earlyStopping: z.optional(earlyStoppingSchema),
     callbacks: z.array(pluginSpecSchema).default([]).describe('more callback plugins: "best-model" | a plugin\'s'),
     logs: z
       .object({

@@ -219,7 +219,7 @@ const sgdPlugin = definePlugin({ kind: 'optimizer', name: 'sgd', description: 'S
 
 // ---- callbacks --------------------------------------------------------------------------------
 
-const bestModelSchema = earlyStoppingSchema.pick({ metric: true, mode: true }).extend({ path: z.string().min(1).default('best.safetensors') }).strict();
+const bestModelSchema = z.strictObject({ metric: earlyStoppingSchema.shape.metric, mode: earlyStoppingSchema.shape.mode, path: z.string().min(1).default('best.safetensors') });
 
 const bestModelPlugin = definePlugin({
   kind: 'callback',

@@ -1,6 +1,6 @@
 import { DistilleryError, deriveSeed, parseConfig, shapeMismatch, type BackwardOptions, type ModelState, type Parameter, type Student } from '@distillery/core';
 import { CommandRecorder, createTensor, readFloat32, type GpuTensor } from '@distillery/webgpu';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { requireDtype } from '../checks.js';
 import { recordActivationBackward } from '../kernels/activation/activation.js';
 import { recordAddInPlace } from '../kernels/add/add.js';
@@ -12,24 +12,22 @@ import { ModeCaches, stateConfig } from './model-lifecycle.js';
 import { ParameterSet } from './parameters.js';
 import { argmaxRow } from '../logits.js';
 
-const positiveInt = z.number().int().positive();
+const positiveInt = z.number().check(z.int(), z.positive());
 
-export const mlpConfigSchema = z
-  .object({
+export const mlpConfigSchema = z.strictObject({
     inputSize: positiveInt,
     /** Widths of the hidden layers, input side first; [] makes a linear (softmax-regression) model. */
     hidden: z.array(positiveInt),
     classes: positiveInt,
-    activation: z.enum(['relu', 'gelu']).default('relu'),
+    activation: z._default(z.enum(['relu', 'gelu']), 'relu'),
     /** Dropout probability after every hidden activation (training only). */
-    dropout: z.number().min(0).lt(1).default(0),
+    dropout: z._default(z.number().check(z.gte(0), z.lt(1)), 0),
     /** Standard deviation of Gaussian noise added to the inputs (training only). */
-    inputJitter: z.number().min(0).default(0),
-    seed: z.number().int().min(0).max(0xffffffff).default(0),
+    inputJitter: z._default(z.number().check(z.gte(0)), 0),
+    seed: z._default(z.number().check(z.int(), z.gte(0), z.lte(0xffffffff)), 0),
     /** Training forwards done so far: the dropout/jitter stream position, saved so resume is exact. */
-    rngStep: z.number().int().min(0).max(0xffffffff).default(0),
-  })
-  .strict();
+    rngStep: z._default(z.number().check(z.int(), z.gte(0), z.lte(0xffffffff)), 0),
+  });
 
 export type MlpConfig = z.input<typeof mlpConfigSchema>;
 export type MlpSettings = z.output<typeof mlpConfigSchema>;

@@ -1,6 +1,6 @@
 import { DistilleryError, deriveSeed, parseConfig, shapeMismatch, type BackwardOptions, type ModelState, type Parameter, type Student } from '@distillery/core';
 import { CommandRecorder, createTensor, type GpuTensor } from '@distillery/webgpu';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { requireDtype } from '../checks.js';
 import { recordActivationBackward } from '../kernels/activation/activation.js';
 import { recordAdd, recordAddInPlace } from '../kernels/add/add.js';
@@ -15,12 +15,11 @@ import { ModeCaches, requireTokenWindow, stateConfig } from './model-lifecycle.j
 import { ParameterSet } from './parameters.js';
 import { sampleTokens } from '../sampling.js';
 
-const positiveInt = z.number().int().positive();
+const positiveInt = z.number().check(z.int(), z.positive());
 
-export const transformerConfigSchema = z
-  .object({
+export const transformerConfigSchema = z.strictObject({
     /** Built-in tokenizer: UTF-8 bytes (vocabulary 256) or the characters of a corpus. */
-    tokenizer: z.union([z.object({ kind: z.literal('byte') }).strict(), z.object({ kind: z.literal('char'), chars: z.array(z.string()).min(1) }).strict()]),
+    tokenizer: z.union([z.strictObject({ kind: z.literal('byte') }), z.strictObject({ kind: z.literal('char'), chars: z.array(z.string()).check(z.minLength(1)) })]),
     /** Sequence length the model sees (learned absolute positions). */
     context: positiveInt,
     /** Model width d_model. */
@@ -28,14 +27,12 @@ export const transformerConfigSchema = z
     layers: positiveInt,
     heads: positiveInt,
     /** Hidden width of each MLP as a multiple of `width`. */
-    mlpRatio: positiveInt.default(4),
+    mlpRatio: z._default(positiveInt, 4),
     /** Dropout on each residual branch's output (training only). */
-    dropout: z.number().min(0).lt(1).default(0),
-    seed: z.number().int().min(0).max(0xffffffff).default(0),
-    rngStep: z.number().int().min(0).max(0xffffffff).default(0),
-  })
-  .strict()
-  .refine((c) => c.width % c.heads === 0, { message: 'width must be a multiple of heads', path: ['heads'] });
+    dropout: z._default(z.number().check(z.gte(0), z.lt(1)), 0),
+    seed: z._default(z.number().check(z.int(), z.gte(0), z.lte(0xffffffff)), 0),
+    rngStep: z._default(z.number().check(z.int(), z.gte(0), z.lte(0xffffffff)), 0),
+  }).check(z.refine((c) => c.width % c.heads === 0, { message: 'width must be a multiple of heads', path: ['heads'] }));
 
 export type TransformerConfig = z.input<typeof transformerConfigSchema>;
 export type TransformerSettings = z.output<typeof transformerConfigSchema>;

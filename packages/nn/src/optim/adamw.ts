@@ -1,22 +1,20 @@
 import { parseConfig, type Parameter } from '@distillery/core';
 import { checkBindingSize, linearGrid, type CommandRecorder, type GpuTensor } from '@distillery/webgpu';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { adamwKernel } from '../kernels/adamw/adamw.wgsl.js';
 import { GpuOptimizer } from './base.js';
 
 export const adamwProgram = adamwKernel;
 
-export const adamwConfigSchema = z
-  .object({
-    beta1: z.number().min(0).lt(1).default(0.9),
-    beta2: z.number().min(0).lt(1).default(0.999),
-    eps: z.number().positive().default(1e-8),
+export const adamwConfigSchema = z.strictObject({
+    beta1: z._default(z.number().check(z.gte(0), z.lt(1)), 0.9),
+    beta2: z._default(z.number().check(z.gte(0), z.lt(1)), 0.999),
+    eps: z._default(z.number().check(z.positive()), 1e-8),
     /** Decoupled weight decay (torch.optim.AdamW's default is 0.01). */
-    weightDecay: z.number().min(0).default(0.01),
-    clipNorm: z.number().min(0).default(0),
-    checkFinite: z.boolean().default(true),
-  })
-  .strict();
+    weightDecay: z._default(z.number().check(z.gte(0)), 0.01),
+    clipNorm: z._default(z.number().check(z.gte(0)), 0),
+    checkFinite: z._default(z.boolean(), true),
+  });
 
 export type AdamWConfig = z.input<typeof adamwConfigSchema>;
 

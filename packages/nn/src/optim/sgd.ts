@@ -1,21 +1,19 @@
 import { parseConfig, type Parameter } from '@distillery/core';
 import { checkBindingSize, linearGrid, type CommandRecorder, type GpuTensor } from '@distillery/webgpu';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { sgdKernel } from '../kernels/sgd/sgd.wgsl.js';
 import { GpuOptimizer } from './base.js';
 
 export const sgdProgram = sgdKernel;
 
-export const sgdConfigSchema = z
-  .object({
-    momentum: z.number().min(0).lt(1).default(0.9),
-    nesterov: z.boolean().default(false),
+export const sgdConfigSchema = z.strictObject({
+    momentum: z._default(z.number().check(z.gte(0), z.lt(1)), 0.9),
+    nesterov: z._default(z.boolean(), false),
     /** L2 penalty added to the gradient (coupled, as torch.optim.SGD). */
-    weightDecay: z.number().min(0).default(0),
-    clipNorm: z.number().min(0).default(0),
-    checkFinite: z.boolean().default(true),
-  })
-  .strict();
+    weightDecay: z._default(z.number().check(z.gte(0)), 0),
+    clipNorm: z._default(z.number().check(z.gte(0)), 0),
+    checkFinite: z._default(z.boolean(), true),
+  });
 
 export type SgdConfig = z.input<typeof sgdConfigSchema>;
 

@@ -5,7 +5,7 @@ import { FileCheckpointStore, writeFileAtomic } from '@distillery/core/node';
 import { AdamW, TransformerLm } from '@distillery/nn';
 import { loadModel, saveModel } from '@distillery/nn/node';
 import type { GpuTensor } from '@distillery/webgpu';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { StepByStepRecord } from '../dataset.js';
 import type { TaskPreset } from '../presets.js';
 import { StepByStepBatches, type StepByStepBatch, type TrainingMode, type TruncationStats } from './batches.js';
@@ -13,52 +13,44 @@ import { labelAccuracy, taskCrossEntropy, type LabelAccuracy, type TaskCrossEntr
 import { stepByStepTokenizer } from './sequences.js';
 import { TaskCrossEntropyLoss } from './task-loss.js';
 
-const int = z.number().int();
+const int = z.number().check(z.int());
 
 /** The `train` section of a step-by-step config: the student, its optimiser and the comparison. */
-export const studentTrainingSchema = z
-  .object({
+export const studentTrainingSchema = z.strictObject({
     /** `standard`: labels only (the baseline); `step-by-step`: L_label + λ·L_rationale. */
-    modes: z.array(z.enum(['standard', 'step-by-step'])).min(1).default(['standard', 'step-by-step']),
+    modes: z._default(z.array(z.enum(['standard', 'step-by-step'])).check(z.minLength(1)), ['standard', 'step-by-step']),
     /** One run per mode and seed (the seed sets the student's initialisation, dropout and data order). */
-    seeds: z.array(int.min(0).max(0xffffffff)).min(1).default([0, 1, 2]),
+    seeds: z._default(z.array(int.check(z.gte(0), z.lte(0xffffffff))).check(z.minLength(1)), [0, 1, 2]),
     /** λ, the weight of the rationale loss (the paper's default 1). */
-    rationaleWeight: z.number().min(0).default(1),
+    rationaleWeight: z._default(z.number().check(z.gte(0)), 1),
     /** Passes over the training rows; both modes take the same steps (records per step are equal). */
-    epochs: int.positive().default(10),
+    epochs: z._default(int.check(z.positive()), 10),
     /** Records per step (a step-by-step batch holds each record's predict and explain rows). */
-    batchSize: int.positive().default(16),
-    lr: z.number().positive().default(2e-3),
-    warmupSteps: int.min(1).default(20),
+    batchSize: z._default(int.check(z.positive()), 16),
+    lr: z._default(z.number().check(z.positive()), 2e-3),
+    warmupSteps: z._default(int.check(z.gte(1)), 20),
     /** The cosine schedule ends at lr × this. */
-    finalLrFraction: z.number().min(0).max(1).default(0.1),
-    weightDecay: z.number().min(0).default(0.01),
-    clipNorm: z.number().min(0).default(1),
-    model: z
-      .object({
-        context: int.min(16).default(256),
-        width: int.positive().default(64),
-        layers: int.positive().default(2),
-        heads: int.positive().default(4),
-        mlpRatio: int.positive().default(4),
-        dropout: z.number().min(0).lt(1).default(0.1),
-      })
-      .strict()
-      .prefault({}),
-    evaluate: z
-      .object({
+    finalLrFraction: z._default(z.number().check(z.gte(0), z.lte(1)), 0.1),
+    weightDecay: z._default(z.number().check(z.gte(0)), 0.01),
+    clipNorm: z._default(z.number().check(z.gte(0)), 1),
+    model: z.prefault(z.strictObject({
+        context: z._default(int.check(z.gte(16)), 256),
+        width: z._default(int.check(z.positive()), 64),
+        layers: z._default(int.check(z.positive()), 2),
+        heads: z._default(int.check(z.positive()), 4),
+        mlpRatio: z._default(int.check(z.positive()), 4),
+        dropout: z._default(z.number().check(z.gte(0), z.lt(1)), 0.1),
+      }), {}),
+    evaluate: z.prefault(z.strictObject({
         /** Evaluate on the first `limit` test rows (default all). */
-        limit: int.positive().optional(),
+        limit: z.optional(int.check(z.positive())),
         /** Longest answer decoded, in characters. */
-        maxTokens: int.positive().default(32),
-        batchSize: int.positive().default(32),
-      })
-      .strict()
-      .prefault({}),
+        maxTokens: z._default(int.check(z.positive()), 32),
+        batchSize: z._default(int.check(z.positive()), 32),
+      }), {}),
     /** Checkpoint every this many steps (a killed run resumes from there). */
-    checkpointEvery: int.positive().default(50),
-  })
-  .strict();
+    checkpointEvery: z._default(int.check(z.positive()), 50),
+  });
 
 export type StudentTrainingConfig = z.input<typeof studentTrainingSchema>;
 export type StudentTrainingSettings = z.output<typeof studentTrainingSchema>;
