@@ -2,11 +2,11 @@ import { constant, Distiller, Rng, type ModelState } from '@distillery/core';
 import { readFloat32, uploadTensor, type GpuTensor } from '@distillery/webgpu';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
 import { expect } from 'vitest';
-import { CpuCrossEntropy } from '../../test/classification.js';
-import { finiteDifferenceCheck, probe, randn, sampleIndices, upload, uploadI32 } from '../../test/helpers.js';
-import { AdamW } from '../optim/adamw.js';
-import { CharTokenizer } from '../tokenizer.js';
-import { TransformerLm, type LmBatch, type TransformerConfig } from './transformer.js';
+import { CpuCrossEntropy } from './classification.js';
+import { finiteDifferenceCheck, probe, randn, sampleIndices, upload, uploadI32 } from './helpers.js';
+import { AdamW } from '../src/optim/adamw.js';
+import { CharTokenizer } from '../src/tokenizer.js';
+import { TransformerLm, type LmBatch, type TransformerConfig } from '../src/models/transformer.js';
 
 const corpus = 'the quick brown fox jumps over the lazy dog. '.repeat(12);
 
