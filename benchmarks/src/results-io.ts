@@ -5,7 +5,7 @@ import type { BenchDocument } from './suite.js';
 
 export function resultFileName(doc: BenchDocument): string {
   if (!doc.adapter) return 'cpu.json';
-  return `${adapterSlug({ ...doc.adapter, isFallback: false })}.json`;
+  return `${adapterSlug(doc.adapter)}.json`;
 }
 
 async function writeAtomic(path: string, text: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { cpus, loadavg, platform, release } from 'node:os';
 import { acquireDevice, type AcquiredDevice } from '@distillery/webgpu';
-import type { BenchDocument, BenchResult, BenchSuite } from './suite.js';
+import type { AdapterSummary, BenchDocument, BenchResult, BenchSuite } from './suite.js';
 import { measureRoofline, type Roofline } from './roofline/measure.js';
 
 export interface RunOptions {
@@ -34,15 +34,7 @@ export async function runSuites(suites: readonly BenchSuite[], { quick, options,
   const cpu = cpus();
   return {
     schema: 1,
-    adapter: acquired
-      ? {
-          vendor: acquired.info.vendor,
-          architecture: acquired.info.architecture,
-          device: acquired.info.device,
-          description: acquired.info.description,
-          backend: acquired.info.backend,
-        }
-      : null,
+    adapter: acquired ? withoutFallbackFlag(acquired.info) : null,
     host: { os: `${platform()} ${release()}`, cpu: cpu[0]?.model ?? 'unknown', cores: cpu.length, node: process.version, loadAverage: { start: loadAtStart, end: loadavg()[0]! } },
     date,
     results,
@@ -68,4 +60,8 @@ export function formatTable(doc: BenchDocument): string {
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   const adapter = doc.adapter ? `${doc.adapter.vendor} ${doc.adapter.architecture} ${doc.adapter.device} (${doc.adapter.backend})`.replace(/\s+/g, ' ') : 'no GPU';
   return [`adapter: ${adapter}`, `host: ${doc.host.cpu} x${doc.host.cores}, ${doc.host.os}, node ${doc.host.node}`, '', line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+function withoutFallbackFlag({ isFallback: _isFallback, ...adapter }: AcquiredDevice['info']): AdapterSummary {
+  return adapter;
 }

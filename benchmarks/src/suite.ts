@@ -1,3 +1,4 @@
+import type { AdapterSummary as WebGpuAdapterSummary } from '@distillery/webgpu';
 import type { Roofline } from './roofline/measure.js';
 
 /** The JSON document `distillery-bench <suite> --json` prints (schema 1). */
@@ -10,14 +11,11 @@ export interface BenchDocument {
   results: BenchResult[];
 }
 
-export interface AdapterSummary {
-  vendor: string;
-  architecture: string;
-  device: string;
-  description: string;
-  /** How WebGPU reaches the hardware, e.g. "dawn/vulkan". */
-  backend: string;
-}
+/**
+ * The adapter as a result document records it: `@distillery/webgpu`'s summary without
+ * `isFallback` (schema 1 documents predate it; the description names a software adapter anyway).
+ */
+export type AdapterSummary = Omit<WebGpuAdapterSummary, 'isFallback'>;
 
 export interface MsStats {
   median: number;

@@ -4,7 +4,9 @@
  * The float64 references live in `@distillery/kernels/reference`; the math is in docs/kernels.md.
  */
 import type { CommandRecorder } from '@distillery/webgpu';
-import { planKdLoss, recordRowLoss, type KdLossOptions, type RowLossResult } from './kernels/kd-loss/kd-loss.js';
+import { planKdLoss, type KdLossOptions } from './kernels/kd-loss/kd-loss.js';
+import { recordRowLoss } from './kernels/row-loss/record.js';
+import type { RowLossResult } from './kernels/row-loss/result.js';
 
 export { recordTemperedSoftmax, temperedSoftmax, type RecordedSoftmax, type TemperedSoftmaxOptions } from './kernels/softmax/softmax.js';
 export {

@@ -1,32 +1,20 @@
 import { badValue, requireNonNegative, requirePositive, type Loss, type LossInputs } from '@distillery/core';
 import type { GpuTensor } from '@distillery/webgpu';
 import { crossEntropy } from './kernels/cross-entropy/cross-entropy.js';
-import { DIVERGENCES, kdLoss, TAIL_MODES, VOCAB_MISMATCH, type CheckMode, type Divergence, type RowLossResult, type TailMode, type VocabMismatch } from './kernels/kd-loss/kd-loss.js';
+import { DIVERGENCES, kdLoss, TAIL_MODES, VOCAB_MISMATCH, type CheckMode, type RowLossResult } from './kernels/kd-loss/kd-loss.js';
 import { requireOneOf } from './shared/validate.js';
-import type { FloatDType } from './shared/wgsl-lib.js';
+import type * as z from 'zod/mini';
+import type { crossEntropyLossConfigSchema, kdLossConfigSchema } from './loss-config.js';
 
-/** Fixed options of a `KdLoss`; the hyper-parameters (temperature, weights, β) come from `inputs.hyper` per step. */
-export interface KdLossConfig {
-  divergence?: Divergence;
-  /** Defaults of the hyper-parameters, used when a step's `hyper` lacks them. */
-  temperature?: number;
-  softWeight?: number;
-  hardWeight?: number;
-  beta?: number;
-  jsdNormalized?: boolean;
-  scaleByTemperatureSquared?: boolean;
-  ignoreIndex?: number;
-  tail?: TailMode;
-  vocabMismatch?: VocabMismatch;
-  gradDtype?: FloatDType;
+/**
+ * Fixed options of a `KdLoss`: the fields of `kdLossConfigSchema` (what a config file may set)
+ * plus `check`. The hyper-parameters (temperature, weights, β) come from `inputs.hyper` per step;
+ * these are their defaults.
+ */
+export type KdLossConfig = z.input<typeof kdLossConfigSchema> & {
   /** Default 'lazy': the Distiller reads `total()` (which checks the input flags) before the optimiser step. */
   check?: CheckMode;
-  /**
-   * Default false: each `compute` first releases the previous step's output (gradient, per-row
-   * terms) back to the buffer pool, as a training loop has consumed it by then. True: you release them.
-   */
-  keepOutputs?: boolean;
-}
+};
 
 /**
  * Core's `Loss` contract over the fused WGSL KD loss. Hyper-parameters (`temperature`,
@@ -35,6 +23,9 @@ export interface KdLossConfig {
  * rest is fixed at construction.
  *
  * Defaults: `temperature` 2, `softWeight` 1, `hardWeight` 0, `beta` 0.5, forward KL scaled by T².
+ * The temperature differs from the `kdLoss` function's 1 on purpose: the function is the raw
+ * kernel (no tempering unless asked), the class is a training loss, where T = 1 would make the
+ * soft term plain KL (docs/kernels.md, "Defaults").
  * `hardWeight` 0 means labels are not trained on; Hinton et al. train on both terms, so a batch
  * that brings labels while `hardWeight` was never set (in the config or the step's `hyper`) raises
  * a one-time process warning (`DISTILLERY_KD_LABELS_IGNORED`). Set `hardWeight` — any value, 0
@@ -104,15 +95,8 @@ function warnLabelsIgnored(): void {
   else console.warn(message);
 }
 
-export interface CrossEntropyLossConfig {
-  /** Default of the `weight` hyper-parameter. Default 1. */
-  weight?: number;
-  ignoreIndex?: number;
-  gradDtype?: FloatDType;
-  check?: CheckMode;
-  /** See `KdLossConfig.keepOutputs`. */
-  keepOutputs?: boolean;
-}
+/** Fixed options of a `CrossEntropyLoss`: the fields of `crossEntropyLossConfigSchema` plus `check`. */
+export type CrossEntropyLossConfig = z.input<typeof crossEntropyLossConfigSchema> & { check?: CheckMode };
 
 /** Core's `Loss` contract over the hard-label cross-entropy kernel (the supervised baseline); honours `inputs.rowWeights`. */
 export class CrossEntropyLoss implements Loss<GpuTensor> {

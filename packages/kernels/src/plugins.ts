@@ -1,28 +1,6 @@
 import { definePlugin } from '@distillery/core';
-import * as z from 'zod/mini';
 import { CrossEntropyLoss, KdLoss } from './loss.js';
-
-const kdConfigSchema = z.strictObject({
-    divergence: z.optional(z.enum(['forward-kl', 'reverse-kl', 'jsd'])),
-    temperature: z.optional(z.number().check(z.positive())),
-    softWeight: z.optional(z.number().check(z.nonnegative())),
-    hardWeight: z.optional(z.number().check(z.nonnegative())),
-    beta: z.optional(z.number().check(z.gte(0), z.lte(1))),
-    jsdNormalized: z.optional(z.boolean()),
-    scaleByTemperatureSquared: z.optional(z.boolean()),
-    ignoreIndex: z.optional(z.number().check(z.int())),
-    tail: z.optional(z.enum(['ignore', 'bucket'])),
-    vocabMismatch: z.optional(z.enum(['error', 'truncate', 'mask'])),
-    gradDtype: z.optional(z.enum(['f32', 'f16'])),
-    keepOutputs: z.optional(z.boolean()),
-  });
-
-const crossEntropyConfigSchema = z.strictObject({
-    weight: z.optional(z.number().check(z.nonnegative())),
-    ignoreIndex: z.optional(z.number().check(z.int())),
-    gradDtype: z.optional(z.enum(['f32', 'f16'])),
-    keepOutputs: z.optional(z.boolean()),
-  });
+import { crossEntropyLossConfigSchema as crossEntropyConfigSchema, kdLossConfigSchema as kdConfigSchema } from './loss-config.js';
 
 export const kdLossPlugin = definePlugin({
   kind: 'loss',

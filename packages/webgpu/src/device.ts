@@ -88,7 +88,7 @@ export function summarizeAdapter(adapter: GPUAdapter, backend: string): AdapterS
 }
 
 /** A short, file-name-safe name for an adapter: `mesa-llvmpipe`, `nvidia-h100`... */
-export function adapterSlug(info: AdapterSummary): string {
+export function adapterSlug(info: Pick<AdapterSummary, 'vendor' | 'architecture' | 'device' | 'description'>): string {
   const text = [info.vendor, info.architecture || info.device || info.description].filter(Boolean).join('-');
   return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'unknown-adapter';
 }

@@ -47,7 +47,7 @@ describe('runtime without a device', () => {
   });
 
   it('adapter slugs are file-name safe', () => {
-    expect(adapterSlug({ vendor: 'mesa', architecture: '', device: 'llvmpipe (LLVM 19.1.7, 256 bits)', description: '', backend: 'dawn-node', isFallback: true })).toBe(
+    expect(adapterSlug({ vendor: 'mesa', architecture: '', device: 'llvmpipe (LLVM 19.1.7, 256 bits)', description: '' })).toBe(
       'mesa-llvmpipe-llvm-19-1-7-256-bits',
     );
   });

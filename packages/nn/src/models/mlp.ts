@@ -8,6 +8,7 @@ import { recordBiasGrad } from '../kernels/bias-grad/bias-grad.js';
 import { recordJitter } from '../kernels/jitter/jitter.js';
 import { recordMatmul, type DropoutSpec } from '../kernels/matmul/matmul.js';
 import { pickHiddenStates, requireHiddenGradients } from './hidden-states.js';
+import { ModeCaches, stateConfig } from './model-lifecycle.js';
 import { ParameterSet } from './parameters.js';
 import { argmaxRow } from '../logits.js';
 
@@ -60,8 +61,7 @@ interface ForwardCache {
   dropout: (DropoutSpec | undefined)[];
 }
 
-function releaseCache(cache: ForwardCache | undefined): void {
-  if (!cache) return;
+function releaseCache(cache: ForwardCache): void {
   cache.ownedInput?.release();
   for (const t of [...cache.hidden, ...cache.pre, cache.logits]) t.release();
 }
@@ -85,8 +85,7 @@ export class MlpClassifier implements Student<MlpBatch, GpuTensor> {
   readonly #params: ParameterSet;
   readonly #layers: Layer[] = [];
   #rngStep: number;
-  #train: ForwardCache | undefined;
-  #eval: ForwardCache | undefined;
+  readonly #caches = new ModeCaches<ForwardCache>(releaseCache);
 
   private constructor(
     readonly device: GPUDevice,
@@ -119,8 +118,7 @@ export class MlpClassifier implements Student<MlpBatch, GpuTensor> {
 
   /** A model rebuilt from `saveState()`'s output. */
   static async fromState(device: GPUDevice, state: ModelState): Promise<MlpClassifier> {
-    const { kind: _kind, ...config } = state.config as Record<string, unknown> & { kind?: unknown };
-    const model = MlpClassifier.create(device, config as MlpConfig);
+    const model = MlpClassifier.create(device, stateConfig(state, MLP_KIND) as MlpConfig);
     await model.loadState(state);
     return model;
   }
@@ -153,7 +151,7 @@ export class MlpClassifier implements Student<MlpBatch, GpuTensor> {
 
   /** The named hidden states of the last forward of that mode (owned by the model, valid until its next forward of that mode). */
   hiddenStates(names: readonly string[], { training }: { training: boolean }): Record<string, GpuTensor> {
-    const cache = training ? this.#train : this.#eval;
+    const cache = this.#caches.get(training);
     return pickHiddenStates(MLP_KIND, names, this.hiddenStateWidths(), cache && ((name) => cache.hidden[Number(name.slice('hidden.'.length))]!), training);
   }
 
@@ -198,14 +196,8 @@ export class MlpClassifier implements Student<MlpBatch, GpuTensor> {
       x = out;
     });
     await recorder.submit();
-    if (training) {
-      releaseCache(this.#train);
-      this.#train = cache;
-      this.#rngStep = (this.#rngStep + 1) >>> 0;
-    } else {
-      releaseCache(this.#eval);
-      this.#eval = cache;
-    }
+    this.#caches.set(training, cache);
+    if (training) this.#rngStep = (this.#rngStep + 1) >>> 0;
     return cache.logits;
   }
 
@@ -216,8 +208,7 @@ export class MlpClassifier implements Student<MlpBatch, GpuTensor> {
    * w.r.t. that layer's output to dX before its activation/dropout backward.
    */
   async backward(gradLogits: GpuTensor, options: BackwardOptions<GpuTensor> = {}): Promise<void> {
-    const cache = this.#train;
-    if (!cache) throw new DistilleryError('E_BAD_VALUE', `${MLP_KIND}.backward needs a forward with training: true first`, { field: 'gradLogits' });
+    const cache = this.#caches.requireTraining(MLP_KIND, 'gradLogits');
     requireDtype(gradLogits);
     if (gradLogits.shape.length !== 2 || gradLogits.shape[0] !== cache.rows || gradLogits.shape[1] !== this.settings.classes) {
       throw shapeMismatch(gradLogits.label, gradLogits.shape, `[${cache.rows}, ${this.settings.classes}] like the last training forward's logits`);
@@ -279,11 +270,7 @@ export class MlpClassifier implements Student<MlpBatch, GpuTensor> {
   }
 
   async loadState(state: ModelState): Promise<void> {
-    const { kind, ...rest } = state.config as Record<string, unknown> & { kind?: unknown };
-    if (kind !== undefined && kind !== MLP_KIND) {
-      throw new DistilleryError('E_BAD_CONFIG', `model state is a ${String(kind)}, not a ${MLP_KIND}`, { field: 'config.kind', value: kind });
-    }
-    const other = parseConfig(mlpConfigSchema, rest, 'state.config');
+    const other = parseConfig(mlpConfigSchema, stateConfig(state, MLP_KIND), 'state.config');
     const s = this.settings;
     if (other.inputSize !== s.inputSize || other.classes !== s.classes || other.hidden.join(',') !== s.hidden.join(',')) {
       throw new DistilleryError(
@@ -296,15 +283,12 @@ export class MlpClassifier implements Student<MlpBatch, GpuTensor> {
     // Seed, activation, dropout and jitter come with the state: they shape the function and its noise streams.
     this.#settings = other;
     this.#rngStep = other.rngStep;
-    releaseCache(this.#train);
-    this.#train = undefined;
+    this.#caches.clearTraining();
   }
 
   /** Frees every GPU buffer the model holds. */
   release(): void {
-    releaseCache(this.#train);
-    releaseCache(this.#eval);
-    this.#train = this.#eval = undefined;
+    this.#caches.clear();
     this.#params.release();
   }
 }

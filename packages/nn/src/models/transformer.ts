@@ -1,5 +1,5 @@
-import { DistilleryError, deriveSeed, parseConfig, Rng, shapeMismatch, type BackwardOptions, type ModelState, type Parameter, type Student } from '@distillery/core';
-import { CommandRecorder, createTensor, readFloat32, uploadTensor, type GpuTensor } from '@distillery/webgpu';
+import { DistilleryError, deriveSeed, parseConfig, shapeMismatch, type BackwardOptions, type ModelState, type Parameter, type Student } from '@distillery/core';
+import { CommandRecorder, createTensor, type GpuTensor } from '@distillery/webgpu';
 import * as z from 'zod/mini';
 import { requireDtype } from '../checks.js';
 import { recordActivationBackward } from '../kernels/activation/activation.js';
@@ -11,8 +11,9 @@ import { recordLayerNorm, recordLayerNormBackward } from '../kernels/layer-norm/
 import { recordMatmul, type DropoutSpec } from '../kernels/matmul/matmul.js';
 import { tokenizerFromConfig, type Tokenizer } from '../tokenizer.js';
 import { pickHiddenStates, requireHiddenGradients } from './hidden-states.js';
+import { ModeCaches, requireTokenWindow, stateConfig } from './model-lifecycle.js';
 import { ParameterSet } from './parameters.js';
-import { argmaxRow } from '../logits.js';
+import { sampleTokens } from '../sampling.js';
 
 const positiveInt = z.number().check(z.int(), z.positive());
 
@@ -84,8 +85,7 @@ interface Cache {
   logits?: GpuTensor;
 }
 
-function releaseCache(cache: Cache | undefined): void {
-  if (!cache) return;
+function releaseCache(cache: Cache): void {
   for (const b of cache.blocks) {
     for (const t of [b.x, b.h1, b.stats1, b.qkv, b.a, b.x1, b.h2, b.stats2, b.pre, b.f]) t.release();
     releaseAttention(b.attention);
@@ -120,8 +120,7 @@ export class TransformerLm implements Student<LmBatch, GpuTensor> {
   readonly #lnf: { gamma: Parameter<GpuTensor>; beta: Parameter<GpuTensor> };
   readonly #head: Parameter<GpuTensor>;
   #rngStep: number;
-  #train: Cache | undefined;
-  #eval: Cache | undefined;
+  readonly #caches = new ModeCaches<Cache>(releaseCache);
 
   private constructor(
     readonly device: GPUDevice,
@@ -163,8 +162,7 @@ export class TransformerLm implements Student<LmBatch, GpuTensor> {
   }
 
   static async fromState(device: GPUDevice, state: ModelState): Promise<TransformerLm> {
-    const { kind: _kind, ...config } = state.config as Record<string, unknown> & { kind?: unknown };
-    const model = TransformerLm.create(device, config as TransformerConfig);
+    const model = TransformerLm.create(device, stateConfig(state, TRANSFORMER_KIND) as TransformerConfig);
     await model.loadState(state);
     return model;
   }
@@ -200,7 +198,7 @@ export class TransformerLm implements Student<LmBatch, GpuTensor> {
 
   /** The named hidden states of the last forward of that mode (owned by the model, valid until its next forward of that mode). */
   hiddenStates(names: readonly string[], { training }: { training: boolean }): Record<string, GpuTensor> {
-    const cache = training ? this.#train : this.#eval;
+    const cache = this.#caches.get(training);
     const lookup = (name: string): GpuTensor => {
       if (name === 'ln_f') return cache!.hf;
       const next = Number(name.slice('blocks.'.length)) + 1;
@@ -236,11 +234,7 @@ export class TransformerLm implements Student<LmBatch, GpuTensor> {
   async #forward(batch: LmBatch, training: boolean, head: boolean): Promise<Cache> {
     const { tokens, sequences } = batch;
     const { context: T, width: D, mlpRatio } = this.#settings;
-    requireDtype(tokens, 'i32');
-    if (!(Number.isInteger(sequences) && sequences >= 1) || tokens.size !== sequences * T) {
-      throw shapeMismatch(tokens.label, tokens.shape, `[${sequences} sequences × context ${T}] token ids`);
-    }
-    const R = sequences * T;
+    const R = requireTokenWindow(tokens, sequences, T);
     const s = this.#settings;
     const make = (label: string, shape: number[]) => createTensor(this.device, { shape, dtype: 'f32', label });
     const recorder = new CommandRecorder(this.device, `${TRANSFORMER_KIND}-forward`);
@@ -288,14 +282,8 @@ export class TransformerLm implements Student<LmBatch, GpuTensor> {
     }
     await recorder.submit();
     const cache: Cache = { sequences, tokens, blocks, xf: x, hf, statsf, logits };
-    if (training) {
-      releaseCache(this.#train);
-      this.#train = cache;
-      this.#rngStep = (this.#rngStep + 1) >>> 0;
-    } else {
-      releaseCache(this.#eval);
-      this.#eval = cache;
-    }
+    this.#caches.set(training, cache);
+    if (training) this.#rngStep = (this.#rngStep + 1) >>> 0;
     return cache;
   }
 
@@ -337,8 +325,7 @@ export class TransformerLm implements Student<LmBatch, GpuTensor> {
   }
 
   #requireTrainCache(field: string): Cache {
-    if (!this.#train) throw new DistilleryError('E_BAD_VALUE', `${TRANSFORMER_KIND}.backward needs a forward with training: true first`, { field });
-    return this.#train;
+    return this.#caches.requireTraining(TRANSFORMER_KIND, field);
   }
 
   /** The backward from d ln_f down to the embeddings, shared by both entry points; `start` records d ln_f. */
@@ -425,35 +412,12 @@ export class TransformerLm implements Student<LmBatch, GpuTensor> {
    * Continues `prompt` by `maxTokens` tokens: greedy at temperature 0, else sampled from
    * softmax(logits / temperature) with a seeded generator. The model sees the last `context`
    * tokens; a shorter window is padded on the right, which the causal mask hides from it.
+   * The sampler is `sampleTokens` (../sampling.ts), shared with LlamaLm.
    */
   async generate(prompt: string, { maxTokens = 32, temperature = 0, seed = 0 }: { maxTokens?: number; temperature?: number; seed?: number } = {}): Promise<string> {
-    const T = this.#settings.context;
     const ids = Array.from(this.tokenizer.encode(prompt));
     if (ids.length === 0) throw new DistilleryError('E_BAD_VALUE', 'generate needs a non-empty prompt', { field: 'prompt' });
-    const rng = new Rng(seed);
-    const start = ids.length;
-    for (let n = 0; n < maxTokens; n++) {
-      const window = ids.slice(-T);
-      const used = window.length;
-      while (window.length < T) window.push(0);
-      const tokens = uploadTensor(this.device, { shape: [T], dtype: 'i32', data: Int32Array.from(window) }, 'prompt');
-      const logits = await readFloat32(await this.forward({ tokens, sequences: 1 }, { training: false }));
-      tokens.release();
-      const V = this.vocabSize;
-      const row = logits.subarray((used - 1) * V, used * V);
-      let next = 0;
-      if (temperature <= 0) {
-        next = argmaxRow(row, 0, V);
-      } else {
-        const max = Math.max(...row);
-        const w = Array.from(row, (z) => Math.exp((z - max) / temperature));
-        let u = rng.next() * w.reduce((a, b) => a + b, 0);
-        next = w.findIndex((x) => (u -= x) < 0);
-        if (next < 0) next = V - 1;
-      }
-      ids.push(next);
-    }
-    return this.tokenizer.decode(ids.slice(start));
+    return this.tokenizer.decode(await sampleTokens(this, ids, { maxTokens, temperature, seed }));
   }
 
   async saveState(): Promise<ModelState> {
@@ -461,25 +425,18 @@ export class TransformerLm implements Student<LmBatch, GpuTensor> {
   }
 
   async loadState(state: ModelState): Promise<void> {
-    const { kind, ...rest } = state.config as Record<string, unknown> & { kind?: unknown };
-    if (kind !== undefined && kind !== TRANSFORMER_KIND) {
-      throw new DistilleryError('E_BAD_CONFIG', `model state is a ${String(kind)}, not a ${TRANSFORMER_KIND}`, { field: 'config.kind', value: kind });
-    }
-    const other = parseConfig(transformerConfigSchema, rest, 'state.config');
+    const other = parseConfig(transformerConfigSchema, stateConfig(state, TRANSFORMER_KIND), 'state.config');
     const s = this.#settings;
     const same = (['context', 'width', 'layers', 'heads', 'mlpRatio'] as const).every((k) => other[k] === s[k]) && JSON.stringify(other.tokenizer) === JSON.stringify(s.tokenizer);
     if (!same) throw new DistilleryError('E_SHAPE_MISMATCH', 'model state has another architecture or tokenizer than this transformer', { field: 'config' });
     this.#params.fromHost(state.tensors, 'model state');
     this.#settings = other;
     this.#rngStep = other.rngStep;
-    releaseCache(this.#train);
-    this.#train = undefined;
+    this.#caches.clearTraining();
   }
 
   release(): void {
-    releaseCache(this.#train);
-    releaseCache(this.#eval);
-    this.#train = this.#eval = undefined;
+    this.#caches.clear();
     this.#params.release();
   }
 }

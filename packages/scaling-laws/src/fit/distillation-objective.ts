@@ -1,5 +1,6 @@
 import type { FitObjective } from './objective.js';
 import { huberScale } from './huber.js';
+import { logSumExp2Into, type LogSumExp2 } from '../log-sum-exp.js';
 
 /**
  * Internal parameters, in optimiser order. c1 is optimised as log c1 because the published value
@@ -70,6 +71,7 @@ export class DistillationObjective implements FitObjective {
     let gF1 = 0;
     let gD1 = 0;
     const count = logStudentLoss.length;
+    const lse: LogSumExp2 = { value: 0, weightA: 0, weightB: 0 };
     for (let i = 0; i < count; i++) {
       const weight = residuals ? 1 : weights[i]!;
       if (weight === 0) continue;
@@ -78,17 +80,7 @@ export class DistillationObjective implements FitObjective {
       const lT = logTeacherLoss[i]!;
       const t1 = a - alpha * lN;
       const t2 = b - beta * lD;
-      let power: number;
-      let w1: number;
-      if (t1 >= t2) {
-        const x = Math.exp(t2 - t1);
-        power = t1 + Math.log1p(x);
-        w1 = 1 / (1 + x);
-      } else {
-        const x = Math.exp(t1 - t2);
-        power = t2 + Math.log1p(x);
-        w1 = x / (1 + x);
-      }
+      const { value: power, weightA: w1 } = logSumExp2Into(t1, t2, lse);
       const z = lT - logSupervisedLoss[i]! - logD1;
       // s = f1 softplus(z / f1); sigma = d s / d z; dsdf = d s / d f1.
       let s: number;
@@ -100,31 +92,14 @@ export class DistillationObjective implements FitObjective {
         dsdf = z === 0 ? Math.LN2 : 0;
       } else {
         const u = z / f1;
-        let softplus: number;
-        if (u > 0) {
-          const x = Math.exp(-u);
-          softplus = u + Math.log1p(x);
-          sigma = 1 / (1 + x);
-        } else {
-          const x = Math.exp(u);
-          softplus = Math.log1p(x);
-          sigma = x / (1 + x);
-        }
+        // softplus(u) = LSE(0, u); its derivative σ(u) is u's weight.
+        const { value: softplus, weightB } = logSumExp2Into(0, u, lse);
+        sigma = weightB;
         s = f1 * softplus;
         dsdf = softplus - u * sigma;
       }
       const gapLog = -c0 * lT - c1 * s + gamma * power;
-      let predicted: number;
-      let v: number;
-      if (lT >= gapLog) {
-        const x = Math.exp(gapLog - lT);
-        predicted = lT + Math.log1p(x);
-        v = x / (1 + x);
-      } else {
-        const x = Math.exp(lT - gapLog);
-        predicted = gapLog + Math.log1p(x);
-        v = 1 / (1 + x);
-      }
+      const { value: predicted, weightB: v } = logSumExp2Into(lT, gapLog, lse);
       const r = predicted - logStudentLoss[i]!;
       if (residuals) {
         residuals[i] = r;

@@ -1,5 +1,6 @@
 import type { FitObjective } from './objective.js';
 import { huberScale } from './huber.js';
+import { logSumExp2, logSumExp2Into, type LogSumExp2 } from '../log-sum-exp.js';
 
 export type SupervisedForm = 'chinchilla' | 'busbridge';
 
@@ -53,9 +54,9 @@ export class SupervisedObjective implements FitObjective {
     for (let i = 0; i < out.length; i++) {
       const t1 = a - alpha * this.logParams[i]!;
       const t2 = b - beta * this.logTokens[i]!;
-      const inner = Math.max(t1, t2) + Math.log1p(Math.exp(-Math.abs(t1 - t2)));
+      const inner = logSumExp2(t1, t2);
       const q = gamma * inner;
-      out[i] = Math.max(e, q) + Math.log1p(Math.exp(-Math.abs(e - q)));
+      out[i] = logSumExp2(e, q);
     }
     return out;
   }
@@ -156,6 +157,7 @@ export class SupervisedObjective implements FitObjective {
     let gBeta = 0;
     let gGamma = 0;
     const count = logLoss.length;
+    const lse: LogSumExp2 = { value: 0, weightA: 0, weightB: 0 };
     for (let i = 0; i < count; i++) {
       const weight = weights[i]!;
       if (weight === 0) continue;
@@ -164,30 +166,10 @@ export class SupervisedObjective implements FitObjective {
       const t1 = a - alpha * lN;
       const t2 = b - beta * lD;
       // Inner LSE(t1, t2) with softmax weights w1, w2.
-      let inner: number;
-      let w1: number;
-      if (t1 >= t2) {
-        const x = Math.exp(t2 - t1);
-        inner = t1 + Math.log1p(x);
-        w1 = 1 / (1 + x);
-      } else {
-        const x = Math.exp(t1 - t2);
-        inner = t2 + Math.log1p(x);
-        w1 = x / (1 + x);
-      }
+      const { value: inner, weightA: w1 } = logSumExp2Into(t1, t2, lse);
       const q = gamma * inner;
       // Outer LSE(e, q) with weight v on the q term.
-      let predicted: number;
-      let v: number;
-      if (e >= q) {
-        const x = Math.exp(q - e);
-        predicted = e + Math.log1p(x);
-        v = x / (1 + x);
-      } else {
-        const x = Math.exp(e - q);
-        predicted = q + Math.log1p(x);
-        v = 1 / (1 + x);
-      }
+      const { value: predicted, weightB: v } = logSumExp2Into(e, q, lse);
       const r = predicted - logLoss[i]!;
       let psi: number;
       if (r > delta) {

@@ -1,4 +1,5 @@
 import { requirePositive } from '@distillery/core';
+import { softplus } from '../log-sum-exp.js';
 import { predictSupervisedLoss } from './supervised.js';
 import type { DistillationLaw, SupervisedLaw } from './types.js';
 
@@ -10,7 +11,7 @@ import type { DistillationLaw, SupervisedLaw } from './types.js';
 export function smoothSwitch(z: number, f1: number): number {
   if (f1 < 1e-12) return Math.max(z, 0);
   const u = z / f1;
-  return f1 * (u > 0 ? u + Math.log1p(Math.exp(-u)) : Math.log1p(Math.exp(u)));
+  return f1 * softplus(u);
 }
 
 export interface DistillationPoint {

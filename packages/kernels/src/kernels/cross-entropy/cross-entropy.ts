@@ -1,5 +1,7 @@
-import { CommandRecorder, type GpuTensor } from '@distillery/webgpu';
-import { planKdLoss, recordRowLoss, type CheckMode, type RowLossResult } from '../kd-loss/kd-loss.js';
+import type { CommandRecorder, GpuTensor } from '@distillery/webgpu';
+import { planRowLoss, type CheckMode } from '../row-loss/plan.js';
+import { recordRowLoss, runRowLoss } from '../row-loss/record.js';
+import type { RowLossResult } from '../row-loss/result.js';
 import type { FloatDType } from '../../shared/wgsl-lib.js';
 
 export interface CrossEntropyOptions {
@@ -22,8 +24,9 @@ export interface CrossEntropyOptions {
   check?: CheckMode;
 }
 
-function toKd(options: CrossEntropyOptions) {
-  return planKdLoss({
+/** Cross-entropy is the row loss with no teacher and only the hard term. */
+function toRowLoss(options: CrossEntropyOptions) {
+  return planRowLoss({
     studentLogits: options.logits,
     labels: options.labels,
     softWeight: 0,
@@ -39,7 +42,7 @@ function toKd(options: CrossEntropyOptions) {
 
 /** Records the hard-label cross-entropy and its gradient into `recorder` (nothing submitted). */
 export function recordCrossEntropy(recorder: CommandRecorder, options: CrossEntropyOptions): RowLossResult {
-  return recordRowLoss(recorder, toKd(options));
+  return recordRowLoss(recorder, toRowLoss(options));
 }
 
 /**
@@ -47,18 +50,5 @@ export function recordCrossEntropy(recorder: CommandRecorder, options: CrossEntr
  * summed over non-ignored rows ÷ N, with dL/dz = weight · w_r · (softmax(z) − onehot(y)) / N, in one submit. The result's `terms.hard` is the loss.
  */
 export async function crossEntropy(options: CrossEntropyOptions): Promise<RowLossResult> {
-  const plan = toKd(options);
-  const recorder = new CommandRecorder(plan.device, 'cross-entropy');
-  const result = recordRowLoss(recorder, plan);
-  await recorder.submit();
-  result.releaseScratch();
-  if ((options.check ?? 'await') === 'await') {
-    try {
-      await result.check();
-    } catch (error) {
-      result.release();
-      throw error;
-    }
-  }
-  return result;
+  return runRowLoss(toRowLoss(options), options.check);
 }

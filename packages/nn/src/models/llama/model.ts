@@ -9,7 +9,7 @@ import { recordRmsNorm, recordRmsNormBackward } from '../../kernels/rms-norm/rms
 import { recordRope } from '../../kernels/rope/rope.js';
 import { recordSwiglu, recordSwigluBackward } from '../../kernels/swiglu/swiglu.js';
 import { pickHiddenStates, requireHiddenGradients } from '../hidden-states.js';
-import { ModeCaches, requireTokenIds, requireTokenWindow, stateConfig } from '../lm-common.js';
+import { ModeCaches, requireTokenIds, requireTokenWindow, stateConfig } from '../model-lifecycle.js';
 import { ParameterSet } from '../parameters.js';
 import type { LmBatch } from '../transformer.js';
 import type { GgufFile, GgufMetadataEntry } from '@distillery/gguf';

@@ -1,7 +1,7 @@
 import { afterEach, expect, vi } from 'vitest';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
-import { makeLabels, makeLogits, upload } from '../test/helpers.js';
-import { KdLoss } from './index.js';
+import { makeLabels, makeLogits, upload } from './helpers.js';
+import { KdLoss } from '../src/index.js';
 
 gpuDescribe('KdLoss defaults', () => {
   afterEach(() => vi.restoreAllMocks());

@@ -1,12 +1,12 @@
-import { constant, Distiller, type ModelState } from '@distillery/core';
+import { constant, Distiller, Rng, type ModelState } from '@distillery/core';
 import { readFloat32, uploadTensor, type GpuTensor } from '@distillery/webgpu';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
 import { expect } from 'vitest';
-import { CpuCrossEntropy } from '../../test/classification.js';
-import { finiteDifferenceCheck, probe, randn, sampleIndices, upload, uploadI32 } from '../../test/helpers.js';
-import { AdamW } from '../optim/adamw.js';
-import { CharTokenizer } from '../tokenizer.js';
-import { TransformerLm, type LmBatch, type TransformerConfig } from './transformer.js';
+import { CpuCrossEntropy } from './classification.js';
+import { finiteDifferenceCheck, probe, randn, sampleIndices, upload, uploadI32 } from './helpers.js';
+import { AdamW } from '../src/optim/adamw.js';
+import { CharTokenizer } from '../src/tokenizer.js';
+import { TransformerLm, type LmBatch, type TransformerConfig } from '../src/models/transformer.js';
 
 const corpus = 'the quick brown fox jumps over the lazy dog. '.repeat(12);
 
@@ -115,6 +115,44 @@ gpuDescribe('TransformerLm', () => {
     expect(first).toBeGreaterThan(2.5);
     expect(last).toBeLessThan(0.5);
     expect(await model.generate('the quick brown ', { maxTokens: 9 })).toBe('fox jumps');
+  });
+
+  gpuTest('generate at T > 0 draws each token from softmax(logits / T) with Rng(seed): equal to a host draw over the model logits', async ({ device }) => {
+    const tokenizer = CharTokenizer.fromText('abcdefgh');
+    const model = TransformerLm.create(device, { tokenizer: tokenizer.toJSON(), context: 4, width: 8, heads: 2, layers: 1, seed: 5 });
+    // Weights large enough that the logits are far from uniform, so a wrong draw changes the text.
+    const state = await model.saveState();
+    for (const [name, t] of Object.entries(state.tensors)) if (name.endsWith('.weight') && !name.includes('ln')) (t.data as Float32Array).set(randn(t.data.length, name.length, 0.8));
+    await model.loadState(state);
+    const expected = async (prompt: string, maxTokens: number, temperature: number, seed: number): Promise<string> => {
+      const rng = new Rng(seed);
+      const ids = Array.from(tokenizer.encode(prompt));
+      const start = ids.length;
+      for (let n = 0; n < maxTokens; n++) {
+        const window = ids.slice(-4);
+        const used = window.length;
+        while (window.length < 4) window.push(0);
+        const tokens = uploadI32(device, window, 'window');
+        const logits = Array.from(await readFloat32(await model.forward({ tokens, sequences: 1 }, { training: false })));
+        tokens.release();
+        const row = logits.slice((used - 1) * model.vocabSize, used * model.vocabSize).map((z) => z / temperature);
+        const max = Math.max(...row);
+        const w = row.map((z) => Math.exp(z - max));
+        let u = rng.next() * w.reduce((a, b) => a + b, 0);
+        const next = w.findIndex((x) => (u -= x) < 0);
+        ids.push(next < 0 ? row.length - 1 : next);
+      }
+      return tokenizer.decode(ids.slice(start));
+    };
+    const texts = new Set<string>();
+    for (const [prompt, seed] of [['ab', 1], ['cdefgh', 2], ['h', 3]] as const) {
+      const text = await model.generate(prompt, { maxTokens: 12, temperature: 1.5, seed });
+      expect(text).toBe(await expected(prompt, 12, 1.5, seed));
+      expect(await model.generate(prompt, { maxTokens: 12, temperature: 1.5, seed })).toBe(text);
+      texts.add(text);
+    }
+    expect(texts.size).toBe(3);
+    await expect(model.generate('')).rejects.toMatchObject({ code: 'E_BAD_VALUE', details: { field: 'prompt' } });
   });
 
   gpuTest('bad input is a typed error', async ({ device }) => {

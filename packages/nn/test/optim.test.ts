@@ -2,10 +2,10 @@ import type { Parameter } from '@distillery/core';
 import { readFloat32, type GpuTensor } from '@distillery/webgpu';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
 import { describe, expect } from 'vitest';
-import { randn, upload, worstRatio } from '../../test/helpers.js';
-import { gradNormReference } from '../kernels/grad-norm/grad-norm.js';
-import { AdamW, adamwReference } from './adamw.js';
-import { Sgd, sgdReference } from './sgd.js';
+import { randn, upload, worstRatio } from './helpers.js';
+import { gradNormReference } from '../src/kernels/grad-norm/grad-norm.js';
+import { AdamW, adamwReference } from '../src/optim/adamw.js';
+import { Sgd, sgdReference } from '../src/optim/sgd.js';
 
 function params(device: GPUDevice, sizes: number[], seed: number) {
   return sizes.map((n, i) => {

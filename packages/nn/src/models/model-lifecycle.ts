@@ -2,7 +2,11 @@ import { DistilleryError, shapeMismatch, type ModelState } from '@distillery/cor
 import { readTensor, type GpuTensor } from '@distillery/webgpu';
 import { requireDtype } from '../checks.js';
 
-/** Lifecycle pieces shared by the token-window language models (batch checks, per-mode caches, state kinds). */
+/**
+ * The model lifecycle shared by MlpClassifier, TransformerLm and LlamaLm: per-mode forward caches,
+ * saved states refused when they are of another model kind, and (for the token-window language
+ * models) token batch checks. Sampling lives in ../sampling.ts, outside the models.
+ */
 
 /** Checks `tokens` is i32 `[sequences·context]`; returns the row count. */
 export function requireTokenWindow(tokens: GpuTensor, sequences: number, context: number): number {
@@ -50,6 +54,12 @@ export class ModeCaches<C> {
   requireTraining(kind: string, field: string): C {
     if (!this.#train) throw new DistilleryError('E_BAD_VALUE', `${kind}.backward needs a forward with training: true first`, { field });
     return this.#train;
+  }
+
+  /** Drops the training cache (a `loadState` makes it stale); the eval cache, which callers may still read, stays. */
+  clearTraining(): void {
+    if (this.#train) this.releaseCache(this.#train);
+    this.#train = undefined;
   }
 
   clear(): void {

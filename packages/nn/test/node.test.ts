@@ -5,12 +5,12 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { randn, upload } from '../test/helpers.js';
-import { MlpClassifier } from './models/mlp.js';
-import { TransformerLm } from './models/transformer.js';
-import { CharTokenizer } from './tokenizer.js';
-import { uploadI32 } from '../test/helpers.js';
-import { CHECKSUM_METADATA_KEY, encodeModelState, loadModel, MODEL_METADATA_KEY, readModelState, saveModel } from './node.js';
+import { randn, upload } from './helpers.js';
+import { MlpClassifier } from '../src/models/mlp.js';
+import { TransformerLm } from '../src/models/transformer.js';
+import { CharTokenizer } from '../src/tokenizer.js';
+import { uploadI32 } from './helpers.js';
+import { CHECKSUM_METADATA_KEY, encodeModelState, loadModel, MODEL_METADATA_KEY, readModelState, saveModel } from '../src/node.js';
 
 let dir = '';
 beforeAll(async () => {

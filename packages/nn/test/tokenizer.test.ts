@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ByteTokenizer, CharTokenizer, tokenizerFromConfig } from './tokenizer.js';
+import { ByteTokenizer, CharTokenizer, tokenizerFromConfig } from '../src/tokenizer.js';
 
 describe('tokenizers', () => {
   it('byte: UTF-8 round trip, vocabulary 256, invalid sequences decode to U+FFFD', () => {

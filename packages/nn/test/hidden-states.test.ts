@@ -2,11 +2,11 @@ import type { ModelState } from '@distillery/core';
 import { readFloat32, type GpuTensor } from '@distillery/webgpu';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
 import { expect } from 'vitest';
-import { finiteDifferenceCheck, probe, randn, sampleIndices, upload, uploadI32 } from '../../test/helpers.js';
-import { asTeacher } from '../teacher.js';
-import { CharTokenizer } from '../tokenizer.js';
-import { MlpClassifier, type MlpConfig } from './mlp.js';
-import { TransformerLm, type TransformerConfig } from './transformer.js';
+import { finiteDifferenceCheck, probe, randn, sampleIndices, upload, uploadI32 } from './helpers.js';
+import { asTeacher } from '../src/teacher.js';
+import { CharTokenizer } from '../src/tokenizer.js';
+import { MlpClassifier, type MlpConfig } from '../src/models/mlp.js';
+import { TransformerLm, type TransformerConfig } from '../src/models/transformer.js';
 
 /**
  * The probe loss Σ R ⊙ logits + Σ_name S_name ⊙ hidden[name]: its gradient w.r.t. the logits is R

@@ -1,10 +1,10 @@
 import { expect } from 'vitest';
-import { gpuErrorChecks, setGpuErrorChecks } from './gpu-errors.js';
-import { copyProgram } from './kernels/copy/copy.js';
-import { scaleProgram } from './kernels/scale/scale.js';
-import { CommandRecorder } from './recorder.js';
-import { createTensor } from './tensor.js';
-import { gpuDescribe, gpuTest } from './testing.js';
+import { gpuErrorChecks, setGpuErrorChecks } from '../src/gpu-errors.js';
+import { copyProgram } from '../src/kernels/copy/copy.js';
+import { scaleProgram } from '../src/kernels/scale/scale.js';
+import { CommandRecorder } from '../src/recorder.js';
+import { createTensor } from '../src/tensor.js';
+import { gpuDescribe, gpuTest } from '../src/testing.js';
 
 gpuDescribe('GPU errors become typed errors', () => {
   gpuTest('tests run every submit inside error scopes', () => {

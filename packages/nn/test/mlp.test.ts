@@ -6,12 +6,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect } from 'vitest';
-import { ArrayDataSource, CpuCrossEntropy, crossEntropy, xorCircles } from '../../test/classification.js';
-import { finiteDifferenceCheck, probe, randn, sampleIndices, upload } from '../../test/helpers.js';
-import { AdamW } from '../optim/adamw.js';
-import { Sgd } from '../optim/sgd.js';
-import { asTeacher } from '../teacher.js';
-import { MlpClassifier, type MlpConfig } from './mlp.js';
+import { ArrayDataSource, CpuCrossEntropy, crossEntropy, xorCircles } from './classification.js';
+import { finiteDifferenceCheck, probe, randn, sampleIndices, upload } from './helpers.js';
+import { AdamW } from '../src/optim/adamw.js';
+import { Sgd } from '../src/optim/sgd.js';
+import { asTeacher } from '../src/teacher.js';
+import { MlpClassifier, type MlpConfig } from '../src/models/mlp.js';
 
 async function weights(model: MlpClassifier): Promise<Record<string, number[]>> {
   const out: Record<string, number[]> = {};

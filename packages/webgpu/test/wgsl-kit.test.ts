@@ -1,9 +1,9 @@
 import { DistilleryError } from '@distillery/core';
 import { describe, expect, it } from 'vitest';
-import { CommandRecorder } from '../recorder.js';
-import { createTensor, readFloat32, readTensor, uploadTensor, type GpuTensor } from '../tensor.js';
-import { gpuDescribe, gpuTest } from '../testing.js';
-import { defineKernel, hasSubgroups, stableKey, variantHash, wgsl, workgroupReduce } from './index.js';
+import { CommandRecorder } from '../src/recorder.js';
+import { createTensor, readFloat32, readTensor, uploadTensor, type GpuTensor } from '../src/tensor.js';
+import { gpuDescribe, gpuTest } from '../src/testing.js';
+import { defineKernel, hasSubgroups, stableKey, variantHash, wgsl, workgroupReduce } from '../src/wgsl/index.js';
 
 const echoKernel = defineKernel({
   name: 'test.echo-params',

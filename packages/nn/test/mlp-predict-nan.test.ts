@@ -1,7 +1,7 @@
 import { uploadTensor } from '@distillery/webgpu';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
 import { expect } from 'vitest';
-import { MlpClassifier } from './mlp.js';
+import { MlpClassifier } from '../src/models/mlp.js';
 
 gpuDescribe('MlpClassifier.predict on non-finite inputs', () => {
   gpuTest('NaN inputs are E_NON_FINITE naming the row, not a silent class 0', async ({ device }) => {

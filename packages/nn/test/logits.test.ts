@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { argmaxRow, crossEntropyRow, logSumExpRow } from './logits.js';
+import { argmaxRow, crossEntropyRow, logSumExpRow } from '../src/logits.js';
 
 describe('host arithmetic on read-back logits', () => {
   const logits = Float32Array.from([9, 1, 2, 3, /* row 1 */ 0.5, 4, 4, -1]);
