@@ -69,6 +69,17 @@ export interface DemoResult {
   models: Record<'teacher' | 'scratch' | 'distilled' | 'distilledUnlabelled', ModelResult & { mean: number; std: number }>;
   /** Per-seed difference scratch − distilled test error (positive: distillation helped). */
   improvement: { mean: number; std: number; seedsImproved: number };
+  /**
+   * The share of the teacher–scratch gap the distilled student closes, (scratch − distilled) /
+   * (scratch − teacher): per seed, and for the means (Hinton et al.'s MNIST: (146 − 74) / (146 − 67) = 91 %).
+   * Null where the teacher was no better than the scratch student (no gap to recover).
+   */
+  recovered: { perSeed: (number | null)[]; ofMeans: number | null };
+}
+
+/** (scratch − distilled) / (scratch − teacher), or null when the teacher did not beat the scratch student. */
+export function recoveredFraction(teacher: number, scratch: number, distilled: number): number | null {
+  return scratch > teacher ? (scratch - distilled) / (scratch - teacher) : null;
 }
 
 type Run = { student: Student<TransferBatch, GpuTensor>; optimizer: Optimizer<GpuTensor> };
@@ -152,23 +163,29 @@ export async function runDemo(io: CliIO, settings: DemoSettings, dataDir?: strin
   };
   const diffs = results.scratch.map((r, i) => r.error - results.distilled[i]!.error);
   const improvement = meanStd(diffs);
+  const models = {
+    teacher: summarize(results.teacher),
+    scratch: summarize(results.scratch),
+    distilled: summarize(results.distilled),
+    distilledUnlabelled: summarize(results.distilledUnlabelled),
+  };
   device.destroy();
   return {
     adapter: `${[info.vendor, info.architecture, info.device].filter(Boolean).join(' ')} (${info.backend})`,
     settings,
     split: { train: trainSet.rows, test: test.rows },
-    models: {
-      teacher: summarize(results.teacher),
-      scratch: summarize(results.scratch),
-      distilled: summarize(results.distilled),
-      distilledUnlabelled: summarize(results.distilledUnlabelled),
-    },
+    models,
     improvement: { mean: improvement.mean, std: improvement.std, seedsImproved: diffs.filter((d) => d > 0).length },
+    recovered: {
+      perSeed: results.teacher.map((t, i) => recoveredFraction(t.error, results.scratch[i]!.error, results.distilled[i]!.error)),
+      ofMeans: recoveredFraction(models.teacher.mean, models.scratch.mean, models.distilled.mean),
+    },
   };
 }
 
 export function formatDemoTable(result: DemoResult): string {
   const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
+  const share = (v: number | null) => (v === null ? 'n/a (teacher not better)' : `${Math.round(v * 100)}%`);
   const rows: [string, string, DemoResult['models'][keyof DemoResult['models']]][] = [
     ['teacher', `MLP 784-${result.settings.teacher.hidden.join('-')}-10, dropout ${result.settings.teacher.dropout}, jitter ${result.settings.teacher.inputJitter}`, result.models.teacher],
     ['student, from scratch', `MLP 784-${result.settings.student.hidden.join('-')}-10, hard labels`, result.models.scratch],
@@ -182,6 +199,7 @@ export function formatDemoTable(result: DemoResult): string {
     ...rows.map(([name, setup, m]) => `${name.padEnd(31)} ${`${pct(m.mean)} ± ${pct(m.std)}`.padEnd(24)} ${m.errors.join(', ').padEnd(18)} ${meanStd(m.seconds).mean.toFixed(1).padEnd(8)} ${setup}`),
     '',
     `distillation vs scratch: ${pct(result.improvement.mean)} ± ${pct(result.improvement.std)} lower test error; better on ${result.improvement.seedsImproved}/${result.settings.seeds} seeds`,
+    `teacher–scratch gap recovered by distillation: ${share(result.recovered.ofMeans)} of the means; per seed ${result.recovered.perSeed.map(share).join(', ')}`,
   ];
   return `${lines.join('\n')}\n`;
 }
