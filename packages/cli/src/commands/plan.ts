@@ -95,16 +95,16 @@ const TOKEN_RANGE = { min: 1e6, max: 1e17 } as const;
  * it the predicted loss is meaningless (a budget of 1e5 FLOPs "buys" 1.7e-5 tokens of a 1B model,
  * loss Infinity), above it the planner would cap the tokens while claiming to spend the whole budget.
  */
-function requireBudgetInRange(budget: number, studentParams: number, flops: FlopsModel): void {
+function requireBudgetInRange(budget: number, studentParams: number, flops: FlopsModel, tokenRange: { min: number; max: number } = TOKEN_RANGE): void {
   const perToken = 3 * forwardFlopsPerToken(studentParams, flops);
-  const low = perToken * TOKEN_RANGE.min;
-  const high = perToken * TOKEN_RANGE.max;
+  const low = perToken * tokenRange.min;
+  const high = perToken * tokenRange.max;
   if (budget < low || budget > high) {
     const tokens = budget / perToken;
     throw badValue(
       '--budget',
       budget,
-      `between ${low.toExponential(2)} and ${high.toExponential(2)} FLOPs for a ${formatQuantity(studentParams)} student: it buys ${tokens.toExponential(2)} training tokens, outside [${TOKEN_RANGE.min.toExponential(0)}, ${TOKEN_RANGE.max.toExponential(0)}] where the laws were fitted`,
+      `between ${low.toExponential(2)} and ${high.toExponential(2)} FLOPs for a ${formatQuantity(studentParams)} student: it buys ${tokens.toExponential(2)} training tokens, outside [${tokenRange.min.toExponential(0)}, ${tokenRange.max.toExponential(0)}] where the laws are trusted${tokenRange === TOKEN_RANGE ? ' (laws fitted on your own, smaller runs: pass their range with --range MIN,MAX)' : ' (--range)'}`,
     );
   }
 }
@@ -162,9 +162,10 @@ with training the same student without a teacher on the whole budget.
     const flopsKind = values.flops ?? 'simple';
     if (flopsKind !== 'simple' && flopsKind !== 'aspect-ratio') throw badValue('--flops', flopsKind, '"simple" or "aspect-ratio"');
     const flops: FlopsModel = { kind: flopsKind };
-    requireBudgetInRange(budget, studentParams, flops);
-    const { laws, label } = await loadLaws(io, values.laws);
     const range = parseRange(values.range);
+    // A --range says where the caller's laws were fitted (e.g. a sweep of tiny students); without it, the published laws' range.
+    requireBudgetInRange(budget, studentParams, flops, range && { min: range.min!, max: range.max! });
+    const { laws, label } = await loadLaws(io, values.laws);
 
     const plans = scenarios.map((scenario) => planDistillation({ studentParams, budget, scenario, laws, flops, range }));
     const crossovers = raw.crossover === true ? scenarios.map((scenario) => ({ scenario, ...distillationCrossover({ studentParams, scenario, laws, flops, range }) })) : undefined;
