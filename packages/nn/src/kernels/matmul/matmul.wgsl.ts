@@ -150,23 +150,7 @@ function matmulBody(v: MatmulVariant, k: KernelContext): string {
   }
   const mainLoop = lines.map((l) => `    ${l}`).join('\n');
 
-  let epilogue = '  var z = acc;\n';
-  if (v.bias) epilogue += '  z = z + load_bias(n);\n';
-  if (v.accumulate) epilogue += '  z = z + load_c(base, m, n);\n';
-  if (v.storePre) epilogue += '  store_pre(base, m, n, z);\n';
-  if (v.activation === 'relu') epilogue += '  z = relu4(z);\n';
-  if (v.activation === 'gelu') epilogue += '  z = gelu4(z);\n';
-  if (v.dropout) {
-    epilogue += `  let key = stream_key(params.seed, params.step);
-  let index = base + m * params.N + n;
-  let keep = vec4<f32>(
-    select(0.0, params.keep_scale, uniform_at(key, index) >= params.p),
-    select(0.0, params.keep_scale, uniform_at(key, index + 1u) >= params.p),
-    select(0.0, params.keep_scale, uniform_at(key, index + 2u) >= params.p),
-    select(0.0, params.keep_scale, uniform_at(key, index + 3u) >= params.p));
-  z = z * keep;\n`;
-  }
-  epilogue += '  store_c(base, m, n, z);\n';
+  const epilogue = matmulEpilogue(v);
 
   return `${k.header}
 ${v.dropout ? RANDOM_WGSL : ''}
@@ -275,4 +259,30 @@ export const matmulKernel = defineKernel({
 /** The WGSL of a variant. */
 export function matmulWgsl(v: MatmulVariant): string {
   return matmulKernel.wgsl(v);
+}
+
+/**
+ * The WGSL between a 4-wide accumulator `acc` and the stored output (bias, accumulate, saved
+ * pre-activation, activation, dropout, store): one text for both matmul kernels, so their outputs
+ * agree to the bit whatever the tiling.
+ */
+export function matmulEpilogue(v: Pick<MatmulVariant, 'bias' | 'accumulate' | 'storePre' | 'activation' | 'dropout'>): string {
+  let epilogue = '  var z = acc;\n';
+  if (v.bias) epilogue += '  z = z + load_bias(n);\n';
+  if (v.accumulate) epilogue += '  z = z + load_c(base, m, n);\n';
+  if (v.storePre) epilogue += '  store_pre(base, m, n, z);\n';
+  if (v.activation === 'relu') epilogue += '  z = relu4(z);\n';
+  if (v.activation === 'gelu') epilogue += '  z = gelu4(z);\n';
+  if (v.dropout) {
+    epilogue += `  let key = stream_key(params.seed, params.step);
+  let index = base + m * params.N + n;
+  let keep = vec4<f32>(
+    select(0.0, params.keep_scale, uniform_at(key, index) >= params.p),
+    select(0.0, params.keep_scale, uniform_at(key, index + 1u) >= params.p),
+    select(0.0, params.keep_scale, uniform_at(key, index + 2u) >= params.p),
+    select(0.0, params.keep_scale, uniform_at(key, index + 3u) >= params.p));
+  z = z * keep;\n`;
+  }
+  epilogue += '  store_c(base, m, n, z);\n';
+  return epilogue;
 }

@@ -1,6 +1,7 @@
 import { defineKernel, type BindingTable, type KernelContext } from '@distillery/webgpu/wgsl';
 import { RANDOM_WGSL } from '../../random.js';
 import { ACTIVATION_WGSL, type Activation } from '../activation-math.js';
+import { matmulEpilogue } from './matmul.wgsl.js';
 
 /**
  * One workgroup-tiled matmul configuration: a workgroup of `wgX × wgY` threads owns a
@@ -152,23 +153,7 @@ function body(v: TiledMatmulVariant, k: KernelContext): string {
   for (var i = 0u; i < 4u; i++) {
     if (n + i < params.N) { ${array}[row + n + i] = value[i]; }
   }`;
-  let epilogue = '  var z = acc;\n';
-  if (v.bias) epilogue += '  z = z + load_bias(n);\n';
-  if (v.accumulate) epilogue += '  z = z + load_c(base, m, n);\n';
-  if (v.storePre) epilogue += '  store_pre(base, m, n, z);\n';
-  if (v.activation === 'relu') epilogue += '  z = relu4(z);\n';
-  if (v.activation === 'gelu') epilogue += '  z = gelu4(z);\n';
-  if (v.dropout) {
-    epilogue += `  let key = stream_key(params.seed, params.step);
-  let index = base + m * params.N + n;
-  let keep = vec4<f32>(
-    select(0.0, params.keep_scale, uniform_at(key, index) >= params.p),
-    select(0.0, params.keep_scale, uniform_at(key, index + 1u) >= params.p),
-    select(0.0, params.keep_scale, uniform_at(key, index + 2u) >= params.p),
-    select(0.0, params.keep_scale, uniform_at(key, index + 3u) >= params.p));
-  z = z * keep;\n`;
-  }
-  epilogue += '  store_c(base, m, n, z);\n';
+  const epilogue = matmulEpilogue(v);
 
   return `${k.header}
 ${v.dropout ? RANDOM_WGSL : ''}
