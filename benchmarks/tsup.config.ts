@@ -8,5 +8,13 @@ export default defineConfig({
   clean: true,
   target: 'es2022',
   // esbuild and playwright-core (root devDependencies) drive --browser; never bundled.
-  external: ['esbuild', 'playwright-core', 'webgpu', '@tensorflow/tfjs', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-cpu'],
+  external: [
+    'esbuild',
+    'playwright-core',
+    'webgpu',
+    '@tensorflow/tfjs',
+    '@tensorflow/tfjs-core',
+    '@tensorflow/tfjs-backend-webgpu',
+    '@tensorflow/tfjs-backend-cpu',
+  ],
 });

@@ -27,7 +27,9 @@ for (const dir of workspaceDirs) {
     if (!existsSync(target)) {
       problems.push(`${name}: ${relative(root, target)} does not exist (run the build)`);
     } else if (!existsSync(link)) {
-      problems.push(`${name}: node_modules/.bin/${name} is missing (npx would go to the public registry); run \`npm rebuild ${pkg.name} --ignore-scripts\``);
+      problems.push(
+        `${name}: node_modules/.bin/${name} is missing (npx would go to the public registry); run \`npm rebuild ${pkg.name} --ignore-scripts\``,
+      );
     } else if (realpathSync(link) !== realpathSync(target)) {
       problems.push(`${name}: node_modules/.bin/${name} resolves to ${realpathSync(link)}, not ${relative(root, target)}`);
     } else if ((statSync(target).mode & 0o111) === 0) {

@@ -10,9 +10,15 @@ import { join, relative } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const docs = [
   'README.md',
-  ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`),
+  ...readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
   ...['packages', 'plugins'].flatMap((group) =>
-    existsSync(join(root, group)) ? readdirSync(join(root, group)).map((name) => `${group}/${name}/README.md`).filter((f) => existsSync(join(root, f))) : [],
+    existsSync(join(root, group))
+      ? readdirSync(join(root, group))
+          .map((name) => `${group}/${name}/README.md`)
+          .filter((f) => existsSync(join(root, f)))
+      : [],
   ),
 ];
 
@@ -42,13 +48,27 @@ for (const doc of docs) {
 writeFileSync(
   join(scratch, 'tsconfig.json'),
   JSON.stringify({
-    compilerOptions: { strict: true, noEmit: true, target: 'es2022', lib: ['es2023', 'dom'], module: 'nodenext', moduleResolution: 'nodenext', skipLibCheck: true, types: ['node', '@webgpu/types'], noUnusedLocals: false },
+    compilerOptions: {
+      strict: true,
+      noEmit: true,
+      target: 'es2022',
+      lib: ['es2023', 'dom'],
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      skipLibCheck: true,
+      types: ['node', '@webgpu/types'],
+      noUnusedLocals: false,
+    },
     files: files.map((f) => f.name),
   }),
 );
 let output = '';
 try {
-  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', scratch], { cwd: root, encoding: 'utf8', stdio: 'pipe' });
+  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', scratch], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: 'pipe',
+  });
 } catch (error) {
   output = `${error.stdout ?? ''}${error.stderr ?? ''}`;
 }

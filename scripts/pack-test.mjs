@@ -35,10 +35,14 @@ try {
   const packed = new Set();
   for (const { dir, pkg } of workspaces) {
     check(`pack ${pkg.name}`, () => {
-      const out = execFileSync('npm', ['pack', '--pack-destination', scratch, '--json', '--loglevel=error'], { cwd: dir, encoding: 'utf8' });
+      const out = execFileSync('npm', ['pack', '--pack-destination', scratch, '--json', '--loglevel=error'], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
       const [info] = JSON.parse(out);
       const files = info.files.map((f) => f.path);
-      for (const required of ['package.json', 'README.md']) if (!files.includes(required)) throw new Error(`${pkg.name}: tarball lacks ${required}`);
+      for (const required of ['package.json', 'README.md'])
+        if (!files.includes(required)) throw new Error(`${pkg.name}: tarball lacks ${required}`);
       if (!files.some((f) => f.startsWith('dist/'))) throw new Error(`${pkg.name}: tarball has no dist/`);
       if (files.some((f) => f.startsWith('src/') || f.startsWith('test/'))) throw new Error(`${pkg.name}: tarball ships sources or tests`);
       tarballs.push(join(scratch, info.filename));
@@ -50,7 +54,11 @@ try {
   execFileSync('mkdir', ['-p', consumer]);
   writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '0.0.0' }));
   check('install tarballs in a fresh project', () => {
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], { cwd: consumer, encoding: 'utf8', stdio: 'pipe' });
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], {
+      cwd: consumer,
+      encoding: 'utf8',
+      stdio: 'pipe',
+    });
   });
 
   for (const { pkg } of workspaces) {
@@ -66,7 +74,11 @@ try {
       } else if (conditions.import) {
         check(`import ${specifier} (ESM)`, () => {
           const code = `const m = await import(${JSON.stringify(specifier)}); if (Object.keys(m).length === 0) throw new Error('no exports');`;
-          execFileSync('node', ['--input-type=module', '-e', code], { cwd: consumer, stdio: 'pipe', env: { ...process.env, DISTILLERY_REQUIRE_GPU: '' } });
+          execFileSync('node', ['--input-type=module', '-e', code], {
+            cwd: consumer,
+            stdio: 'pipe',
+            env: { ...process.env, DISTILLERY_REQUIRE_GPU: '' },
+          });
         });
       }
       if (conditions.require) {
@@ -100,7 +112,13 @@ try {
       .join('\n');
   const resolutions = [
     { name: 'node (node10)', dir: 'types-node10', module: 'commonjs', moduleResolution: 'node', files: ['index.ts'] },
-    { name: 'node16 (ESM and CJS importers)', dir: 'types-node16', module: 'node16', moduleResolution: 'node16', files: ['index.mts', 'index.cts'] },
+    {
+      name: 'node16 (ESM and CJS importers)',
+      dir: 'types-node16',
+      module: 'node16',
+      moduleResolution: 'node16',
+      files: ['index.mts', 'index.cts'],
+    },
     { name: 'bundler', dir: 'types-bundler', module: 'esnext', moduleResolution: 'bundler', files: ['index.ts'] },
   ];
   for (const r of resolutions) {
@@ -108,10 +126,21 @@ try {
       const dir = join(consumer, r.dir);
       mkdirSync(dir, { recursive: true });
       for (const file of r.files) writeFileSync(join(dir, file), importsOf(file.split('.').pop()));
-      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
-        compilerOptions: { strict: true, noEmit: true, target: 'es2022', module: r.module, moduleResolution: r.moduleResolution, skipLibCheck: true, types: [] },
-        files: r.files,
-      }));
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            strict: true,
+            noEmit: true,
+            target: 'es2022',
+            module: r.module,
+            moduleResolution: r.moduleResolution,
+            skipLibCheck: true,
+            types: [],
+          },
+          files: r.files,
+        }),
+      );
       try {
         execFileSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
       } catch (error) {
@@ -126,8 +155,14 @@ try {
     const plugin = join(consumer, 'node_modules', 'fake-plugin');
     mkdirSync(join(plugin, 'node_modules', '@distillery'), { recursive: true });
     cpSync(join(consumer, 'node_modules', '@distillery', 'core'), join(plugin, 'node_modules', '@distillery', 'core'), { recursive: true });
-    writeFileSync(join(plugin, 'package.json'), JSON.stringify({ name: 'fake-plugin', version: '0.0.0', type: 'module', main: 'index.js' }));
-    writeFileSync(join(plugin, 'index.js'), "import { DistilleryError } from '@distillery/core';\nexport function fail() { throw new DistilleryError('E_BAD_CONFIG', 'from the plugin copy'); }\nexport { DistilleryError };\n");
+    writeFileSync(
+      join(plugin, 'package.json'),
+      JSON.stringify({ name: 'fake-plugin', version: '0.0.0', type: 'module', main: 'index.js' }),
+    );
+    writeFileSync(
+      join(plugin, 'index.js'),
+      "import { DistilleryError } from '@distillery/core';\nexport function fail() { throw new DistilleryError('E_BAD_CONFIG', 'from the plugin copy'); }\nexport { DistilleryError };\n",
+    );
     const code = `const core = require('@distillery/core');
       import('fake-plugin').then(({ fail, DistilleryError }) => {
         if (DistilleryError === core.DistilleryError) throw new Error('the plugin did not get its own copy of core');
@@ -147,7 +182,13 @@ const passed = results.filter((r) => r.ok).length;
 const failed = results.length - passed;
 writeFileSync(
   join(root, 'test-results-packaging.json'),
-  JSON.stringify({ numPassedTests: passed, numFailedTests: failed, numPendingTests: 0, success: failed === 0, testResults: [{ name: 'packaging', assertionResults: results.map((r) => ({ status: r.ok ? 'passed' : 'failed', fullName: r.name })) }] }),
+  JSON.stringify({
+    numPassedTests: passed,
+    numFailedTests: failed,
+    numPendingTests: 0,
+    success: failed === 0,
+    testResults: [{ name: 'packaging', assertionResults: results.map((r) => ({ status: r.ok ? 'passed' : 'failed', fullName: r.name })) }],
+  }),
 );
 console.log(`packaging: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

@@ -32,7 +32,12 @@ try {
       continue;
     }
     try {
-      execFileSync('bash', ['-c', command], { cwd: scratch, stdio: 'pipe', timeout: 180_000, env: { ...process.env, npm_config_offline: 'true' } });
+      execFileSync('bash', ['-c', command], {
+        cwd: scratch,
+        stdio: 'pipe',
+        timeout: 180_000,
+        env: { ...process.env, npm_config_offline: 'true' },
+      });
       console.log(`ok   ${command}`);
     } catch (error) {
       failed++;

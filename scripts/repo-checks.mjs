@@ -21,7 +21,8 @@ const check = (name, fn) => {
     console.log(`FAIL ${name}\n${text.slice(0, 4000)}`);
   }
 };
-const node = (script, ...args) => execFileSync(process.execPath, [join(root, 'scripts', script), ...args], { cwd: root, encoding: 'utf8', stdio: 'pipe' });
+const node = (script, ...args) =>
+  execFileSync(process.execPath, [join(root, 'scripts', script), ...args], { cwd: root, encoding: 'utf8', stdio: 'pipe' });
 
 check('workspace bins are linked into this checkout', () => node('check-bins.mjs'));
 check('npx distillery --help runs the workspace bin', () => {
@@ -44,7 +45,8 @@ check('typesVersions lists every subpath export (TypeScript moduleResolution nod
         if (subpath === '.' || typeof conditions !== 'object') continue;
         const key = subpath.slice(2);
         const types = conditions.import?.types ?? conditions.types;
-        if (!pkg.typesVersions?.['*']?.[key]?.includes(types)) missing.push(`${pkg.name}: "typesVersions": { "*": { "${key}": ["${types}"] } }`);
+        if (!pkg.typesVersions?.['*']?.[key]?.includes(types))
+          missing.push(`${pkg.name}: "typesVersions": { "*": { "${key}": ["${types}"] } }`);
       }
     }
   }
@@ -57,7 +59,13 @@ const passed = results.filter((r) => r.ok).length;
 const failed = results.length - passed;
 writeFileSync(
   join(root, 'test-results-repo.json'),
-  JSON.stringify({ numPassedTests: passed, numFailedTests: failed, numPendingTests: 0, success: failed === 0, testResults: [{ name: 'repository', assertionResults: results.map((r) => ({ status: r.ok ? 'passed' : 'failed', fullName: r.name })) }] }),
+  JSON.stringify({
+    numPassedTests: passed,
+    numFailedTests: failed,
+    numPendingTests: 0,
+    success: failed === 0,
+    testResults: [{ name: 'repository', assertionResults: results.map((r) => ({ status: r.ok ? 'passed' : 'failed', fullName: r.name })) }],
+  }),
 );
 console.log(`repository: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

@@ -10,7 +10,13 @@ for (const group of ['packages', 'plugins']) {
   if (!existsSync(dir)) continue;
   for (const name of readdirSync(dir)) reports.push(join(dir, name, 'test-results.json'));
 }
-reports.push(join(root, 'benchmarks', 'test-results.json'), join(root, 'examples', 'browser', 'test-results.json'), join(root, 'test-results-packaging.json'), join(root, 'test-results-repo.json'), join(root, 'test-results-browser-bundles.json'));
+reports.push(
+  join(root, 'benchmarks', 'test-results.json'),
+  join(root, 'examples', 'browser', 'test-results.json'),
+  join(root, 'test-results-packaging.json'),
+  join(root, 'test-results-repo.json'),
+  join(root, 'test-results-browser-bundles.json'),
+);
 
 let passed = 0;
 let failed = 0;

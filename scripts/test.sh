@@ -14,7 +14,7 @@ run() {
   echo "::: $*"
   "$@" || status=1
 }
-run npx turbo run build typecheck lint --output-logs=errors-only
+run npx turbo run build typecheck lint format-check --output-logs=errors-only
 # Tests one workspace at a time: lavapipe already uses every core for one GPU test file.
 run npx turbo run test --concurrency=1 --continue
 run node scripts/pack-test.mjs

@@ -48,7 +48,14 @@ function splitSuiteOptions(argv: string[]): { runnerArgs: string[]; options: Rec
 const { runnerArgs, options } = splitSuiteOptions(process.argv.slice(2));
 const { values, positionals } = parseArgs({
   args: runnerArgs,
-  options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, save: { type: 'boolean' }, browser: { type: 'boolean' }, 'results-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  options: {
+    json: { type: 'boolean' },
+    quick: { type: 'boolean' },
+    save: { type: 'boolean' },
+    browser: { type: 'boolean' },
+    'results-dir': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
   allowPositionals: true,
   strict: true,
 });
@@ -71,12 +78,17 @@ const picked = chosen.filter((s) => s !== undefined);
 if (values.browser) {
   const notInBrowser = picked.filter((s) => !BROWSER_SUITE_NAMES.includes(s.name));
   if (notInBrowser.length && !names.includes('all')) {
-    console.error(`distillery-bench: --browser runs the GPU suites only (${BROWSER_SUITE_NAMES.join(', ')}), not ${notInBrowser.map((s) => s.name).join(', ')}`);
+    console.error(
+      `distillery-bench: --browser runs the GPU suites only (${BROWSER_SUITE_NAMES.join(', ')}), not ${notInBrowser.map((s) => s.name).join(', ')}`,
+    );
     process.exit(2);
   }
 }
 const doc = values.browser
-  ? await runSuitesInChromium(picked.map((s) => s.name).filter((n) => BROWSER_SUITE_NAMES.includes(n)), { quick: Boolean(values.quick), options, log })
+  ? await runSuitesInChromium(
+      picked.map((s) => s.name).filter((n) => BROWSER_SUITE_NAMES.includes(n)),
+      { quick: Boolean(values.quick), options, log },
+    )
   : await runSuites(picked, { quick: Boolean(values.quick), options, log });
 if (json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
 else console.log(`\n${formatTable(doc)}`);

@@ -16,7 +16,10 @@ export async function runSuites(suites: readonly BenchSuite[], { quick, options,
   let acquired: AcquiredDevice | undefined;
   if (suites.some((s) => s.needsGpu)) acquired = await acquireDevice({ label: 'distillery-bench' });
   let roofline: Promise<Roofline> | undefined;
-  const getRoofline = acquired ? () => (roofline ??= measureRoofline(acquired.device, acquired.info, { bytes: quick ? 16 << 20 : 64 << 20, runs: quick ? 3 : 7, quick })) : undefined;
+  const getRoofline = acquired
+    ? () =>
+        (roofline ??= measureRoofline(acquired.device, acquired.info, { bytes: quick ? 16 << 20 : 64 << 20, runs: quick ? 3 : 7, quick }))
+    : undefined;
   const results: BenchResult[] = [];
   for (const suite of suites) {
     log(`# ${suite.name}: ${suite.description}`);
@@ -35,7 +38,13 @@ export async function runSuites(suites: readonly BenchSuite[], { quick, options,
   return {
     schema: 1,
     adapter: acquired ? withoutFallbackFlag(acquired.info) : null,
-    host: { os: `${platform()} ${release()}`, cpu: cpu[0]?.model ?? 'unknown', cores: cpu.length, node: process.version, loadAverage: { start: loadAtStart, end: loadavg()[0]! } },
+    host: {
+      os: `${platform()} ${release()}`,
+      cpu: cpu[0]?.model ?? 'unknown',
+      cores: cpu.length,
+      node: process.version,
+      loadAverage: { start: loadAtStart, end: loadavg()[0]! },
+    },
     date,
     results,
   };
@@ -44,12 +53,16 @@ export async function runSuites(suites: readonly BenchSuite[], { quick, options,
 /** A fixed-width table of a document's results, for people. */
 export function formatTable(doc: BenchDocument): string {
   const rows = doc.results.map((r) => {
-    const baselines = Object.entries(r.baselines ?? {}).map(([name, b]) => `${name} ${b.ms.median.toFixed(2)} ms (${(b.ms.median / r.ms.median).toFixed(1)}x)`);
+    const baselines = Object.entries(r.baselines ?? {}).map(
+      ([name, b]) => `${name} ${b.ms.median.toFixed(2)} ms (${(b.ms.median / r.ms.median).toFixed(1)}x)`,
+    );
     const metrics = Object.entries(r.metrics ?? {}).map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toPrecision(3)}`);
     return [
       r.suite,
       r.name,
-      Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(' '),
+      Object.entries(r.params)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' '),
       r.ms.median.toFixed(3),
       r.gbps !== undefined ? r.gbps.toFixed(2) : r.gflops !== undefined ? `${r.gflops.toFixed(1)} GFLOP/s` : '',
       [...metrics, ...baselines].join('; '),
@@ -57,9 +70,22 @@ export function formatTable(doc: BenchDocument): string {
   });
   const header = ['suite', 'name', 'params', 'median ms', 'GB/s', 'notes'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  const adapter = doc.adapter ? `${doc.adapter.vendor} ${doc.adapter.architecture} ${doc.adapter.device} (${doc.adapter.backend})`.replace(/\s+/g, ' ') : 'no GPU';
-  return [`adapter: ${adapter}`, `host: ${doc.host.cpu} x${doc.host.cores}, ${doc.host.os}, node ${doc.host.node}`, '', line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  const adapter = doc.adapter
+    ? `${doc.adapter.vendor} ${doc.adapter.architecture} ${doc.adapter.device} (${doc.adapter.backend})`.replace(/\s+/g, ' ')
+    : 'no GPU';
+  return [
+    `adapter: ${adapter}`,
+    `host: ${doc.host.cpu} x${doc.host.cores}, ${doc.host.os}, node ${doc.host.node}`,
+    '',
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+  ].join('\n');
 }
 
 function withoutFallbackFlag({ isFallback: _isFallback, ...adapter }: AcquiredDevice['info']): AdapterSummary {

@@ -5,7 +5,16 @@ import type { Roofline } from './roofline/measure.js';
 export interface BenchDocument {
   schema: 1;
   adapter: AdapterSummary | null;
-  host: { os: string; cpu: string; cores: number; node: string; /** 1-minute load average at the start and end of the run (other processes on the machine). */ loadAverage?: { start: number; end: number } };
+  host: {
+    os: string;
+    cpu: string;
+    cores: number;
+    node: string;
+    /** 1-minute load average at the start and end of the run (other processes on the machine). */ loadAverage?: {
+      start: number;
+      end: number;
+    };
+  };
   /** ISO time the run started. */
   date: string;
   results: BenchResult[];

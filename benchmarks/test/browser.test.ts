@@ -7,14 +7,21 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { BenchDocument } from '../src/index.js';
 
-const chromium = [process.env.DISTILLERY_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => p && existsSync(p));
-if (!chromium && process.env.DISTILLERY_REQUIRE_GPU === '1') throw new Error('DISTILLERY_REQUIRE_GPU=1 but there is no Chromium for `distillery-bench --browser` (npm run setup installs it)');
+const chromium = [process.env.DISTILLERY_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find(
+  (p) => p && existsSync(p),
+);
+if (!chromium && process.env.DISTILLERY_REQUIRE_GPU === '1')
+  throw new Error('DISTILLERY_REQUIRE_GPU=1 but there is no Chromium for `distillery-bench --browser` (npm run setup installs it)');
 
 describe.skipIf(!chromium)('distillery-bench --browser', () => {
   it('runs a GPU suite in headless Chromium and saves it under the browser adapter', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'bench-browser-'));
     const bin = new URL('../dist/bin.js', import.meta.url).pathname;
-    const { stdout } = await promisify(execFile)('node', [bin, 'bandwidth', '--browser', '--quick', '--json', '--save', '--results-dir', dir], { maxBuffer: 1 << 24 });
+    const { stdout } = await promisify(execFile)(
+      'node',
+      [bin, 'bandwidth', '--browser', '--quick', '--json', '--save', '--results-dir', dir],
+      { maxBuffer: 1 << 24 },
+    );
     const doc = JSON.parse(stdout) as BenchDocument;
     expect(doc.adapter?.backend).toBe('browser');
     expect(doc.host.node).toMatch(/^chromium \d+/);
@@ -28,7 +35,9 @@ describe.skipIf(!chromium)('distillery-bench --browser', () => {
 
   it('refuses the suites that do not run in a page', async () => {
     const bin = new URL('../dist/bin.js', import.meta.url).pathname;
-    const failure = await promisify(execFile)('node', [bin, 'collect', '--browser']).catch((error: { code: number; stderr: string }) => error);
+    const failure = await promisify(execFile)('node', [bin, 'collect', '--browser']).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
     expect((failure as { code: number }).code).toBe(2);
     expect((failure as { stderr: string }).stderr).toContain('--browser runs the GPU suites only');
   });

@@ -10,7 +10,16 @@ const doc = (suite: string, median: number): BenchDocument => ({
   adapter: { vendor: 'acme', architecture: 'rdna9', device: 'x', description: 'Acme X', backend: 'dawn-node' },
   host: { os: 'linux', cpu: 'cpu', cores: 2, node: 'v20' },
   date: '2026-01-01T00:00:00.000Z',
-  results: [{ suite, name: 'fused', params: { rows: 64 }, ms: { median, min: median, max: median, runs: 3 }, gbps: 4, baselines: { tfjs: { ms: { median: median * 10, min: 0, max: 0 } } } }],
+  results: [
+    {
+      suite,
+      name: 'fused',
+      params: { rows: 64 },
+      ms: { median, min: median, max: median, runs: 3 },
+      gbps: 4,
+      baselines: { tfjs: { ms: { median: median * 10, min: 0, max: 0 } } },
+    },
+  ],
 });
 
 describe('benchmark format', () => {
@@ -26,7 +35,10 @@ describe('benchmark format', () => {
     await saveResults(dir, doc('kd-loss', 4));
     const saved = JSON.parse(await readFile(path, 'utf8')) as BenchDocument;
     expect(path.endsWith('acme-rdna9.json')).toBe(true);
-    expect(saved.results.map((r) => [r.suite, r.ms.median])).toEqual([['softmax', 2], ['kd-loss', 4]]);
+    expect(saved.results.map((r) => [r.suite, r.ms.median])).toEqual([
+      ['softmax', 2],
+      ['kd-loss', 4],
+    ]);
   });
 
   it('renders tables with speed-ups against baselines', () => {
@@ -35,7 +47,10 @@ describe('benchmark format', () => {
     expect(md).toContain('## acme rdna9 x');
     expect(md).toContain('| fused | rows=64 | 5.000 |');
     expect(md).toContain('50.00 (10.0x)');
-    const noted = renderMarkdown([{ ...doc('kd-loss', 5), host: { ...doc('kd-loss', 5).host, loadAverage: { start: 12.5, end: 30 } } }], ['Shared machine: *loaded*.']);
+    const noted = renderMarkdown(
+      [{ ...doc('kd-loss', 5), host: { ...doc('kd-loss', 5).host, loadAverage: { start: 12.5, end: 30 } } }],
+      ['Shared machine: *loaded*.'],
+    );
     expect(noted).toContain('load average 12.5 → 30.0 during the run');
     expect(noted.indexOf('Shared machine: *loaded*.')).toBeGreaterThan(noted.indexOf('## acme rdna9 x'));
     expect(noted.indexOf('Shared machine: *loaded*.')).toBeLessThan(noted.indexOf('### kd-loss'));
@@ -94,7 +109,11 @@ gpuDescribe('llama suite', () => {
     const suite = suites.find((s) => s.name === 'llama')!;
     const result = await runSuites([suite], { quick: true, options: {}, log: () => {} });
     const [forward, step] = result.results;
-    expect(forward).toMatchObject({ suite: 'llama', name: 'teacher-forward', params: { model: 'stories260K', sequences: 2, context: 64, tokens: 128 } });
+    expect(forward).toMatchObject({
+      suite: 'llama',
+      name: 'teacher-forward',
+      params: { model: 'stories260K', sequences: 2, context: 64, tokens: 128 },
+    });
     expect(forward!.metrics!.parameters).toBe(292_800);
     expect(forward!.metrics!.tokensPerSecond).toBeGreaterThan(0);
     // Same token count on llama.cpp (1 thread), teacher-forced, every position's distribution.

@@ -23,7 +23,7 @@ describe('interleaved timing', () => {
 });
 
 describe.skipIf(!python)('PyTorch baseline', () => {
-  it('computes the fused kernel\'s loss on the same inputs (forward KL × T² + hard CE) and times each call', async () => {
+  it("computes the fused kernel's loss on the same inputs (forward KL × T² + hard CE) and times each call", async () => {
     const rows = 3;
     const vocab = 50;
     const z = Float32Array.from({ length: rows * vocab }, (_, i) => Math.sin(i * 0.7) * 3);
@@ -32,16 +32,22 @@ describe.skipIf(!python)('PyTorch baseline', () => {
     const hyper = { temperature: 2, softWeight: 0.5, hardWeight: 0.5 };
     const want = cpuKdLoss(z, t, labels, rows, vocab, hyper, new Float32Array(rows * vocab));
     const log: string[] = [];
-    await withTorch({ python: python! }, (line) => log.push(line), async ([torch]) => {
-      expect(torch, log.join('\n')).toBeDefined();
-      expect(torch!.info.threads).toBeGreaterThan(0);
-      await torch!.load('z', z, [rows, vocab]);
-      await torch!.load('t', t, [rows, vocab]);
-      await torch!.load('labels', labels, [rows]);
-      const answer = await torch!.time({ op: 'kd-loss', z: 'z', t: 't', labels: 'labels', T: 2, softWeight: 0.5, hardWeight: 0.5 });
-      expect(answer.ms).toBeGreaterThan(0);
-      expect(Math.abs((answer.loss as number) - want) / Math.abs(want)).toBeLessThan(1e-5);
-      await expect(torch!.time({ op: 'kd-loss', z: 'missing', t: 't', labels: 'labels', T: 2, softWeight: 1, hardWeight: 0 })).rejects.toThrow(/KeyError/);
-    });
+    await withTorch(
+      { python: python! },
+      (line) => log.push(line),
+      async ([torch]) => {
+        expect(torch, log.join('\n')).toBeDefined();
+        expect(torch!.info.threads).toBeGreaterThan(0);
+        await torch!.load('z', z, [rows, vocab]);
+        await torch!.load('t', t, [rows, vocab]);
+        await torch!.load('labels', labels, [rows]);
+        const answer = await torch!.time({ op: 'kd-loss', z: 'z', t: 't', labels: 'labels', T: 2, softWeight: 0.5, hardWeight: 0.5 });
+        expect(answer.ms).toBeGreaterThan(0);
+        expect(Math.abs((answer.loss as number) - want) / Math.abs(want)).toBeLessThan(1e-5);
+        await expect(
+          torch!.time({ op: 'kd-loss', z: 'missing', t: 't', labels: 'labels', T: 2, softWeight: 1, hardWeight: 0 }),
+        ).rejects.toThrow(/KeyError/);
+      },
+    );
   }, 120_000);
 });

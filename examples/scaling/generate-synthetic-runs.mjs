@@ -14,7 +14,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const SUPERVISED = { E: 1.22, A: 3355, B: 18186, alpha: 0.408, beta: 0.431, gamma: 0.452 };
 const DISTILLATION = { A: 2243, B: 24181, alpha: 0.321, beta: 0.637, gamma: 0.764, c0: 2.549, c1: 522.6, f1: 0.09, d1: 1.315 };
 
-const supervisedLoss = (n, d) => SUPERVISED.E + (SUPERVISED.A / n ** SUPERVISED.alpha + SUPERVISED.B / d ** SUPERVISED.beta) ** SUPERVISED.gamma;
+const supervisedLoss = (n, d) =>
+  SUPERVISED.E + (SUPERVISED.A / n ** SUPERVISED.alpha + SUPERVISED.B / d ** SUPERVISED.beta) ** SUPERVISED.gamma;
 function distilledLoss(n, d, teacherLoss) {
   const k = DISTILLATION;
   const baseline = supervisedLoss(n, d);

@@ -26,7 +26,12 @@ rmSync('dist', { recursive: true, force: true });
 export default defineConfig([
   {
     // node-gpu and node-gpu.browser are the two targets of `#node-gpu` (package.json "imports").
-    entry: { index: 'src/index.ts', wgsl: 'src/wgsl/index.ts', 'node-gpu': 'src/node-gpu.ts', 'node-gpu.browser': 'src/node-gpu.browser.ts' },
+    entry: {
+      index: 'src/index.ts',
+      wgsl: 'src/wgsl/index.ts',
+      'node-gpu': 'src/node-gpu.ts',
+      'node-gpu.browser': 'src/node-gpu.browser.ts',
+    },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,

@@ -31,7 +31,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 };
 
 /** A [rows, vocab] tensor of N(0, scale²)-like logits filled on the GPU. */
-export async function gpuLogits(device: GPUDevice, rows: number, vocab: number, dtype: 'f32' | 'f16', seed: number, scale = 3, label = 'logits'): Promise<GpuTensor> {
+export async function gpuLogits(
+  device: GPUDevice,
+  rows: number,
+  vocab: number,
+  dtype: 'f32' | 'f16',
+  seed: number,
+  scale = 3,
+  label = 'logits',
+): Promise<GpuTensor> {
   const tensor = createTensor(device, { shape: [rows, vocab], dtype, label });
   const count = rows * vocab;
   const recorder = new CommandRecorder(device, 'bench-fill');

@@ -49,7 +49,13 @@ export async function tfjsSync(tf: Tf): Promise<void> {
  * The same loss and gradient as the fused kernel composed from tfjs ops (what a JS user would
  * write today): forward KL at T (× T²) plus cross-entropy at T = 1, ÷ rows; returns [loss, grad].
  */
-export function tfjsKdLoss(tf: Tf, z: TfTensor, t: TfTensor, labels: TfTensor, { temperature: T, softWeight, hardWeight }: { temperature: number; softWeight: number; hardWeight: number }): [TfTensor, TfTensor] {
+export function tfjsKdLoss(
+  tf: Tf,
+  z: TfTensor,
+  t: TfTensor,
+  labels: TfTensor,
+  { temperature: T, softWeight, hardWeight }: { temperature: number; softWeight: number; hardWeight: number },
+): [TfTensor, TfTensor] {
   return tf.tidy(() => {
     const [rows, vocab] = z.shape as [number, number];
     const ls = tf.logSoftmax(tf.div(z, T));

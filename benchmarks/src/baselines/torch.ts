@@ -108,7 +108,10 @@ export class TorchBaseline {
       }
       baseline.info = answer as unknown as TorchInfo;
       const i = baseline.info;
-      log(`${baseline.name}: torch ${i.torch}, ${i.threads} threads, BLAS ${i.blasInfo} → ${i.blasLibraries.join(', ') || 'none mapped'}, ${i.allocator}` + (i.openblasCoretype ? `, OPENBLAS_CORETYPE=${i.openblasCoretype}` : ''));
+      log(
+        `${baseline.name}: torch ${i.torch}, ${i.threads} threads, BLAS ${i.blasInfo} → ${i.blasLibraries.join(', ') || 'none mapped'}, ${i.allocator}` +
+          (i.openblasCoretype ? `, OPENBLAS_CORETYPE=${i.openblasCoretype}` : ''),
+      );
       started.push(baseline);
     }
     return started;
@@ -145,7 +148,12 @@ export class TorchBaseline {
 
   /** What a result row records about this baseline's setup. */
   describe(): Record<string, unknown> {
-    return { torch: this.info.torch, threads: this.info.threads, blas: this.info.blasLibraries.map((p) => basename(p)).join(',') || this.info.blasInfo, allocator: this.info.allocator };
+    return {
+      torch: this.info.torch,
+      threads: this.info.threads,
+      blas: this.info.blasLibraries.map((p) => basename(p)).join(',') || this.info.blasInfo,
+      allocator: this.info.allocator,
+    };
   }
 
   async close(): Promise<void> {

@@ -13,11 +13,17 @@ import type { BenchDocument } from '../suite.js';
 import type { BrowserBenchReply } from './page.js';
 
 export const BROWSER_SUITE_NAMES = ['bandwidth', 'softmax', 'kd-loss', 'train'];
-const CHROMIUM = [process.env.DISTILLERY_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].filter(Boolean) as string[];
+const CHROMIUM = [process.env.DISTILLERY_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].filter(
+  Boolean,
+) as string[];
 
-export async function runSuitesInChromium(names: string[], { quick, options, log }: { quick: boolean; options: Record<string, string>; log: (line: string) => void }): Promise<BenchDocument> {
+export async function runSuitesInChromium(
+  names: string[],
+  { quick, options, log }: { quick: boolean; options: Record<string, string>; log: (line: string) => void },
+): Promise<BenchDocument> {
   const executablePath = CHROMIUM.find((p) => existsSync(p));
-  if (!executablePath) throw new Error(`--browser needs Chromium (looked at ${CHROMIUM.join(', ')}); \`npm run setup\` installs Debian's chromium`);
+  if (!executablePath)
+    throw new Error(`--browser needs Chromium (looked at ${CHROMIUM.join(', ')}); \`npm run setup\` installs Debian's chromium`);
   const date = new Date().toISOString();
   const dir = mkdtempSync(join(tmpdir(), 'distillery-bench-browser-'));
   const { build } = await import('esbuild');
@@ -35,7 +41,10 @@ export async function runSuitesInChromium(names: string[], { quick, options, log
     external: builtinModules.flatMap((m) => [m, `node:${m}`]),
     logLevel: 'error',
   });
-  writeFileSync(join(dir, 'index.html'), '<!doctype html><meta charset="utf-8"><title>distillery-bench</title><script type="module" src="./page.js"></script>');
+  writeFileSync(
+    join(dir, 'index.html'),
+    '<!doctype html><meta charset="utf-8"><title>distillery-bench</title><script type="module" src="./page.js"></script>',
+  );
   const server = createServer((req, res) => {
     const file = join(dir, new URL(req.url ?? '/', 'http://x').pathname.replace(/\.\.+/g, ''));
     if (!file.startsWith(dir) || !existsSync(file)) return void res.writeHead(404).end();
@@ -45,7 +54,16 @@ export async function runSuitesInChromium(names: string[], { quick, options, log
   const browser = await chromium.launch({
     executablePath,
     headless: true,
-    args: ['--headless=new', '--enable-unsafe-webgpu', ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
+    args: [
+      '--headless=new',
+      '--enable-unsafe-webgpu',
+      ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+    ],
   });
   try {
     const page = await browser.newPage();
@@ -54,7 +72,18 @@ export async function runSuitesInChromium(names: string[], { quick, options, log
     await page.waitForFunction(() => typeof window.distilleryBench === 'function');
     const reply: BrowserBenchReply = await page.evaluate((request) => window.distilleryBench!(request), { names, quick, options });
     const cpu = cpus();
-    return { schema: 1, adapter: reply.adapter, host: { os: `${platform()} ${release()}`, cpu: cpu[0]?.model ?? 'unknown', cores: cpu.length, node: `chromium ${browser.version()} (via node ${process.version})` }, date, results: reply.results };
+    return {
+      schema: 1,
+      adapter: reply.adapter,
+      host: {
+        os: `${platform()} ${release()}`,
+        cpu: cpu[0]?.model ?? 'unknown',
+        cores: cpu.length,
+        node: `chromium ${browser.version()} (via node ${process.version})`,
+      },
+      date,
+      results: reply.results,
+    };
   } finally {
     await browser.close();
     server.close();

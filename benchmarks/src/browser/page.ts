@@ -39,11 +39,31 @@ window.distilleryBench = async ({ names, quick, options }) => {
   };
   // The roofline without host-memcpy (worker threads are Node's); no PyTorch rows in a page.
   let roofline: Promise<Roofline> | undefined;
-  const getRoofline = () => (roofline ??= measureRoofline(device, info, { bytes: quick ? 16 << 20 : 64 << 20, runs: quick ? 3 : 7, quick, host: false }));
+  const getRoofline = () =>
+    (roofline ??= measureRoofline(device, info, { bytes: quick ? 16 << 20 : 64 << 20, runs: quick ? 3 : 7, quick, host: false }));
   const results: BenchResult[] = [];
   for (const suite of BROWSER_SUITES.filter((s) => names.includes(s.name))) {
     log(`# ${suite.name}: ${suite.description}`);
-    results.push(...(await suite.run({ device, roofline: getRoofline, copyBandwidthGBps: () => getRoofline().then((r) => r.gbps), quick, options: { ...options, 'no-torch': 'true' }, log })));
+    results.push(
+      ...(await suite.run({
+        device,
+        roofline: getRoofline,
+        copyBandwidthGBps: () => getRoofline().then((r) => r.gbps),
+        quick,
+        options: { ...options, 'no-torch': 'true' },
+        log,
+      })),
+    );
   }
-  return { adapter: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description, backend: info.backend }, results, logs };
+  return {
+    adapter: {
+      vendor: info.vendor,
+      architecture: info.architecture,
+      device: info.device,
+      description: info.description,
+      backend: info.backend,
+    },
+    results,
+    logs,
+  };
 };

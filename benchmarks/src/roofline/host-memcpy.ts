@@ -39,7 +39,10 @@ export class HostCopyPool {
     const half = slice * workers;
     const buffer = new SharedArrayBuffer(2 * half);
     new Uint8Array(buffer).fill(7);
-    this.#workers = Array.from({ length: workers }, (_, w) => new Worker(WORKER_SOURCE, { eval: true, workerData: { buffer, offset: w * slice, length: slice, half } }));
+    this.#workers = Array.from(
+      { length: workers },
+      (_, w) => new Worker(WORKER_SOURCE, { eval: true, workerData: { buffer, offset: w * slice, length: slice, half } }),
+    );
   }
 
   /** Wall-clock ms for every worker to copy its slice `times` times. */

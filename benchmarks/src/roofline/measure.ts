@@ -12,8 +12,13 @@ export interface Roofline {
 }
 
 /** True when the adapter is a CPU rasteriser: its memory is the host's. */
-export function adapterIsCpu(info: Pick<AdapterSummary, 'vendor' | 'architecture' | 'device' | 'description'> & { isFallback?: boolean }): boolean {
-  return Boolean(info.isFallback) || /llvmpipe|lavapipe|swiftshader|warp|software|cpu/i.test(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`);
+export function adapterIsCpu(
+  info: Pick<AdapterSummary, 'vendor' | 'architecture' | 'device' | 'description'> & { isFallback?: boolean },
+): boolean {
+  return (
+    Boolean(info.isFallback) ||
+    /llvmpipe|lavapipe|swiftshader|warp|software|cpu/i.test(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`)
+  );
 }
 
 interface Candidate {
@@ -28,7 +33,10 @@ interface Candidate {
 }
 
 const label = (c: Pick<Candidate, 'name' | 'params'>) =>
-  `${c.name} ${Object.entries(c.params).filter(([k]) => k !== 'bytes').map(([k, v]) => `${k}=${v}`).join(' ')}`.trim();
+  `${c.name} ${Object.entries(c.params)
+    .filter(([k]) => k !== 'bytes')
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ')}`.trim();
 
 /**
  * Measures every candidate `runs` times, round-robin (load from other processes hits all alike),
@@ -38,7 +46,11 @@ const label = (c: Pick<Candidate, 'name' | 'params'>) =>
  * `host: false` leaves out the host-memcpy candidates (worker threads: Node only), e.g. in a page;
  * they are loaded only when used, so this module bundles for a browser.
  */
-export async function measureRoofline(device: GPUDevice, info: Parameters<typeof adapterIsCpu>[0], { bytes, runs, quick, host = true }: { bytes: number; runs: number; quick: boolean; host?: boolean }): Promise<Roofline> {
+export async function measureRoofline(
+  device: GPUDevice,
+  info: Parameters<typeof adapterIsCpu>[0],
+  { bytes, runs, quick, host = true }: { bytes: number; runs: number; quick: boolean; host?: boolean },
+): Promise<Roofline> {
   const words = bytes / 4;
   const src = createTensor(device, { shape: [words], dtype: 'u32', label: 'bandwidth-src' });
   const dst = createTensor(device, { shape: [words], dtype: 'u32', label: 'bandwidth-dst' });
@@ -53,7 +65,13 @@ export async function measureRoofline(device: GPUDevice, info: Parameters<typeof
     await device.queue.onSubmittedWorkDone();
     return performance.now() - start;
   };
-  candidates.push({ name: 'wgsl-copy', params: { bytes, layout: 'one-vec4-per-thread', workgroups: Math.ceil(words / 4 / 256) }, moved: 2 * bytes * reps, roofline: true, once: gpuOnce((r) => recordCopy(r, src, dst)) });
+  candidates.push({
+    name: 'wgsl-copy',
+    params: { bytes, layout: 'one-vec4-per-thread', workgroups: Math.ceil(words / 4 / 256) },
+    moved: 2 * bytes * reps,
+    roofline: true,
+    once: gpuOnce((r) => recordCopy(r, src, dst)),
+  });
   const variants: Array<[StreamCopyVariant, number]> = quick
     ? [
         [{ layout: 'grid-stride', unroll: 4, workgroupSize: 256 }, 256],
@@ -74,7 +92,14 @@ export async function measureRoofline(device: GPUDevice, info: Parameters<typeof
       params: { bytes, layout: variant.layout, unroll: variant.unroll, workgroupSize: variant.workgroupSize, workgroups },
       moved: 2 * bytes * reps,
       roofline: true,
-      once: gpuOnce((r) => streamCopyKernel.record(r, variant, { uniforms: { count: words / 4 }, bindings: { src, dst }, workgroups: [workgroups], label: 'bandwidth stream-copy' })),
+      once: gpuOnce((r) =>
+        streamCopyKernel.record(r, variant, {
+          uniforms: { count: words / 4 },
+          bindings: { src, dst },
+          workgroups: [workgroups],
+          label: 'bandwidth stream-copy',
+        }),
+      ),
     });
   }
   candidates.push({
@@ -95,11 +120,25 @@ export async function measureRoofline(device: GPUDevice, info: Parameters<typeof
     const { HostCopyPool } = await import('./host-memcpy.js');
     for (const workers of [1, 2]) {
       const pool = new HostCopyPool(workers, bytes);
-      candidates.push({ name: 'host-memcpy', params: { bytes, workers }, moved: 2 * pool.bytes, roofline: true, once: () => pool.once(), close: () => pool.close() });
+      candidates.push({
+        name: 'host-memcpy',
+        params: { bytes, workers },
+        moved: 2 * pool.bytes,
+        roofline: true,
+        once: () => pool.once(),
+        close: () => pool.close(),
+      });
     }
     // In cache (1 MiB per repetition, 64 repetitions): what the cores reach when data fits, for reference.
     const cached = new HostCopyPool(2, 1 << 20, 64);
-    candidates.push({ name: 'host-memcpy', params: { bytes: 1 << 20, workers: 2, inCache: true }, moved: 2 * cached.bytes, roofline: false, once: () => cached.once(), close: () => cached.close() });
+    candidates.push({
+      name: 'host-memcpy',
+      params: { bytes: 1 << 20, workers: 2, inCache: true },
+      moved: 2 * cached.bytes,
+      roofline: false,
+      once: () => cached.once(),
+      close: () => cached.close(),
+    });
   }
   const samples: number[][] = candidates.map(() => []);
   try {
@@ -120,8 +159,16 @@ export async function measureRoofline(device: GPUDevice, info: Parameters<typeof
     if (candidates[i]!.roofline && (best < 0 || r.gbps! > results[best]!.gbps!)) best = i;
   });
   const roofline = { gbps: results[best]!.gbps!, source: label(candidates[best]!) };
-  for (const [i, r] of results.entries()) r.metrics = { ratioToRoofline: r.gbps! / roofline.gbps, ...(candidates[i]!.roofline ? {} : { excludedFromRoofline: 1 }) };
-  results.push({ suite: 'bandwidth', name: 'roofline', params: { source: roofline.source }, ms: results[best]!.ms, bytes: results[best]!.bytes, gbps: roofline.gbps });
+  for (const [i, r] of results.entries())
+    r.metrics = { ratioToRoofline: r.gbps! / roofline.gbps, ...(candidates[i]!.roofline ? {} : { excludedFromRoofline: 1 }) };
+  results.push({
+    suite: 'bandwidth',
+    name: 'roofline',
+    params: { source: roofline.source },
+    ms: results[best]!.ms,
+    bytes: results[best]!.bytes,
+    gbps: roofline.gbps,
+  });
   return { ...roofline, results };
 }
 

@@ -14,7 +14,11 @@ export const bandwidthSuite: BenchSuite = {
     const roofline = await ctx.roofline!();
     for (const r of roofline.results) {
       if (r.name === 'roofline') continue;
-      ctx.log(`${r.name} ${Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(' ')}: ${r.gbps!.toFixed(2)} GB/s (median ${r.ms.median.toFixed(2)} ms)`);
+      ctx.log(
+        `${r.name} ${Object.entries(r.params)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}: ${r.gbps!.toFixed(2)} GB/s (median ${r.ms.median.toFixed(2)} ms)`,
+      );
     }
     ctx.log(`roofline: ${roofline.gbps.toFixed(2)} GB/s from ${roofline.source}`);
     return roofline.results;

@@ -33,13 +33,19 @@ export const collectPoolSuite: BenchSuite = {
         const ideal = (k * perEndpoint * 1000) / delayMs;
         // About 1.5 s of ideal work per round, whatever the fleet size.
         const n = Math.round(ideal * (ctx.quick ? 0.5 : 1.5));
-        const items: CollectItem[] = Array.from({ length: n }, (_, i) => ({ id: `r${i}`, request: { prompt: prompt(i), temperature: 0, maxTokens: 32 } }));
+        const items: CollectItem[] = Array.from({ length: n }, (_, i) => ({
+          id: `r${i}`,
+          request: { prompt: prompt(i), temperature: 0, maxTokens: 32 },
+        }));
         const walls: number[] = [];
         const cpu: number[] = [];
         let shares: number[] = [];
         for (let round = -1; round < rounds; round++) {
           // A fresh pool per round (fresh stats); round -1 warms up connections and the JIT.
-          const pool = openAIPool({ model: 'bench', env: {} }, servers.slice(0, k).map((s) => ({ baseURL: s.url, concurrency: perEndpoint })));
+          const pool = openAIPool(
+            { model: 'bench', env: {} },
+            servers.slice(0, k).map((s) => ({ baseURL: s.url, concurrency: perEndpoint })),
+          );
           const before = process.cpuUsage();
           const t0 = performance.now();
           const summary = await collect({ teacher: pool, items, output: join(dir, `k${k}-${round}.jsonl`), resume: false, lock: false });
@@ -63,7 +69,13 @@ export const collectPoolSuite: BenchSuite = {
           minShare: Math.min(...shares),
           maxShare: Math.max(...shares),
         };
-        results.push({ suite: 'collect-pool', name: `endpoints-${k}`, params: { endpoints: k, concurrencyPerEndpoint: perEndpoint, delayMs, requests: n }, ms, metrics });
+        results.push({
+          suite: 'collect-pool',
+          name: `endpoints-${k}`,
+          params: { endpoints: k, concurrencyPerEndpoint: perEndpoint, delayMs, requests: n },
+          ms,
+          metrics,
+        });
         ctx.log(
           `${k} endpoint${k > 1 ? 's' : ' '}: ${rps.toFixed(1)} req/s (ideal ${ideal.toFixed(0)}, ${(metrics.efficiency * 100).toFixed(0)} %, ×${metrics.speedupVs1.toFixed(2)} vs 1), ${metrics.cpuUsPerRequest.toFixed(0)} µs CPU/request, shares ${shares.map((s) => (s * 100).toFixed(0)).join('/')} %`,
         );

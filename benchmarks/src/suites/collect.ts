@@ -73,7 +73,8 @@ const prompt = (i: number) => `Q: Tom has ${i} apples and buys 4 more.\nHow many
 
 export const collectSuite: BenchSuite = {
   name: 'collect',
-  description: 'Black-box collection: requests/s and p50/p99 latency through the OpenAI client and collect() vs raw fetch, against a local server with an artificial delay',
+  description:
+    'Black-box collection: requests/s and p50/p99 latency through the OpenAI client and collect() vs raw fetch, against a local server with an artificial delay',
   needsGpu: false,
   async run(ctx) {
     const delayMs = Number(ctx.options.delay ?? 20);
@@ -87,17 +88,31 @@ export const collectSuite: BenchSuite = {
       // The floor: fetch + JSON.parse of the body, nothing else.
       'raw-fetch': (n, c) =>
         pool(n, c, async (i) => {
-          const res = await fetch(`${server.url}/completions`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: body(i) });
+          const res = await fetch(`${server.url}/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', accept: 'application/json' },
+            body: body(i),
+          });
           return JSON.parse(await res.text());
         }),
       // OpenAITeacher.complete: request building, timeout signal, status/shape checks, logprob parsing.
       client: (n, c) => pool(n, c, (i) => teacher.complete({ prompt: prompt(i), temperature: 0, maxTokens: 32 })),
       // The whole collector: keys, retries, budget/rate bookkeeping, JSONL append per record.
       collect: async (n, c, run) => {
-        const items: CollectItem[] = Array.from({ length: n }, (_, i) => ({ id: `r${i}`, request: { prompt: prompt(i), temperature: 0, maxTokens: 32 } }));
+        const items: CollectItem[] = Array.from({ length: n }, (_, i) => ({
+          id: `r${i}`,
+          request: { prompt: prompt(i), temperature: 0, maxTokens: 32 },
+        }));
         const latencies: number[] = [];
         const start = performance.now();
-        await collect({ teacher, items, output: join(dir, `c${c}-${run}.jsonl`), concurrency: c, resume: false, onProgress: () => undefined });
+        await collect({
+          teacher,
+          items,
+          output: join(dir, `c${c}-${run}.jsonl`),
+          concurrency: c,
+          resume: false,
+          onProgress: () => undefined,
+        });
         const wallMs = performance.now() - start;
         // collect() records each item's wall time in its record; read them back.
         for (const r of (await readJsonl<{ ms: number }>(join(dir, `c${c}-${run}.jsonl`))).records) latencies.push(r.ms);
@@ -131,7 +146,12 @@ export const collectSuite: BenchSuite = {
           // Paired per round: this mode's wall time over raw fetch's in the same round.
           const overheadPct = (summarize(list.map((r, i) => r.wallMs / raw[i]!.wallMs)).median - 1) * 100;
           const cpuUsPerRequest = summarize(list.map((r) => r.cpuUs / n)).median;
-          const metrics: Record<string, number> = { requestsPerSecond: rps, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), cpuUsPerRequest };
+          const metrics: Record<string, number> = {
+            requestsPerSecond: rps,
+            p50Ms: percentile(latencies, 50),
+            p99Ms: percentile(latencies, 99),
+            cpuUsPerRequest,
+          };
           if (mode !== 'raw-fetch') metrics.overheadPct = overheadPct;
           results.push({
             suite: 'collect',

@@ -10,4 +10,14 @@ import { stepByStepSuite } from './step-by-step.js';
 import { llamaSuite } from './llama.js';
 
 /** Every suite `distillery-bench` knows, by name. Add a suite here once it exists. */
-export const suites: readonly BenchSuite[] = [bandwidthSuite, scalingFitSuite, collectSuite, collectPoolSuite, kdLossSuite, softmaxSuite, trainSuite, stepByStepSuite, llamaSuite];
+export const suites: readonly BenchSuite[] = [
+  bandwidthSuite,
+  scalingFitSuite,
+  collectSuite,
+  collectPoolSuite,
+  kdLossSuite,
+  softmaxSuite,
+  trainSuite,
+  stepByStepSuite,
+  llamaSuite,
+];

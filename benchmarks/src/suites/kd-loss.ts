@@ -15,7 +15,8 @@ const TFJS_MAX = 33_000_000;
 const CPU_MAX = 8_300_000;
 const TORCH_MAX = 33_000_000;
 
-export const numberList = (text: string | undefined, fallback: number[]) => (text ? text.split(',').map((s) => Number(s.trim())) : fallback);
+export const numberList = (text: string | undefined, fallback: number[]) =>
+  text ? text.split(',').map((s) => Number(s.trim())) : fallback;
 
 export function shapesFor(ctx: BenchContext): { rows: number[]; vocabs: number[]; dtypes: Array<'f32' | 'f16'> } {
   const device = ctx.device!;
@@ -35,7 +36,10 @@ export async function sample(runs: number, fn: () => Promise<number>): Promise<M
 }
 
 /** Runs `one` for every dtype × vocab × rows of the sweep, trimming the pool between cases. */
-export async function sweepShapes(ctx: BenchContext, one: (rows: number, vocab: number, dtype: 'f32' | 'f16') => Promise<BenchResult>): Promise<BenchResult[]> {
+export async function sweepShapes(
+  ctx: BenchContext,
+  one: (rows: number, vocab: number, dtype: 'f32' | 'f16') => Promise<BenchResult>,
+): Promise<BenchResult[]> {
   const { rows: rowsList, vocabs, dtypes } = shapesFor(ctx);
   const results: BenchResult[] = [];
   for (const dtype of dtypes) {
@@ -59,11 +63,21 @@ export const kdLossSuite: BenchSuite = {
     const device = ctx.device!;
     const roofline = await ctx.roofline!();
     ctx.log(`roofline ${roofline.gbps.toFixed(2)} GB/s (${roofline.source})`);
-    return withTorch(ctx.options, ctx.log, (torch) => sweepShapes(ctx, (rows, vocab, dtype) => benchOne(ctx, device, roofline, torch, rows, vocab, dtype)));
+    return withTorch(ctx.options, ctx.log, (torch) =>
+      sweepShapes(ctx, (rows, vocab, dtype) => benchOne(ctx, device, roofline, torch, rows, vocab, dtype)),
+    );
   },
 };
 
-async function benchOne(ctx: BenchContext, device: GPUDevice, roofline: Roofline, torch: TorchBaseline[], rows: number, vocab: number, dtype: 'f32' | 'f16'): Promise<BenchResult> {
+async function benchOne(
+  ctx: BenchContext,
+  device: GPUDevice,
+  roofline: Roofline,
+  torch: TorchBaseline[],
+  rows: number,
+  vocab: number,
+  dtype: 'f32' | 'f16',
+): Promise<BenchResult> {
   const elements = rows * vocab;
   const z = await gpuLogits(device, rows, vocab, dtype, 1, 3, 'student');
   const t = await gpuLogits(device, rows, vocab, dtype, 2, 3, 'teacher');
@@ -125,7 +139,10 @@ async function benchOne(ctx: BenchContext, device: GPUDevice, roofline: Roofline
     tt.dispose();
     lt.dispose();
     const scale = rows / subRows;
-    baselines['tfjs-webgpu'] = { ms: { median: stats.median * scale, min: stats.min * scale, max: stats.max * scale, runs: stats.runs }, ...(scale !== 1 ? { extrapolatedFromRows: subRows } : {}) };
+    baselines['tfjs-webgpu'] = {
+      ms: { median: stats.median * scale, min: stats.min * scale, max: stats.max * scale, runs: stats.runs },
+      ...(scale !== 1 ? { extrapolatedFromRows: subRows } : {}),
+    };
     metrics.speedupVsTfjs = (stats.median * scale) / gpu.median;
     metrics.speedupVsTfjsWall = (stats.median * scale) / wall.median;
     if (subRows === rows && Number.isFinite(fusedTotal)) metrics.lossRelDiffVsTfjs = Math.abs(tfLoss - fusedTotal) / Math.abs(tfLoss);
@@ -146,19 +163,32 @@ async function benchOne(ctx: BenchContext, device: GPUDevice, roofline: Roofline
         await b.load('t', th, [subRows, vocab]);
         await b.load('labels', labelData.subarray(0, subRows), [subRows]);
       }
-      const request = { op: 'kd-loss', z: 'z', t: 't', labels: 'labels', T: HYPER.temperature, softWeight: HYPER.softWeight, hardWeight: HYPER.hardWeight };
-      const pair = await interleaved(wallOnce, torch.map((b, i) => async () => {
-        const answer = await b.time(request);
-        losses[i] = answer.loss as number;
-        return answer.ms * scale;
-      }), runsFor(elements, ctx.quick));
+      const request = {
+        op: 'kd-loss',
+        z: 'z',
+        t: 't',
+        labels: 'labels',
+        T: HYPER.temperature,
+        softWeight: HYPER.softWeight,
+        hardWeight: HYPER.hardWeight,
+      };
+      const pair = await interleaved(
+        wallOnce,
+        torch.map((b, i) => async () => {
+          const answer = await b.time(request);
+          losses[i] = answer.loss as number;
+          return answer.ms * scale;
+        }),
+        runsFor(elements, ctx.quick),
+      );
       const oursWall = summarize(pair.ours).median;
       metrics.wallMsInterleaved = oursWall;
       for (const [i, b] of torch.entries()) {
         const stats = summarize(pair.theirs[i]!);
         baselines[b.name] = { ms: stats, ...b.describe(), ...(scale !== 1 ? { extrapolatedFromRows: subRows } : {}) };
         metrics[`speedupVs_${b.name}`] = stats.median / oursWall;
-        if (scale === 1 && Number.isFinite(fusedTotal)) metrics[`lossRelDiffVs_${b.name}`] = Math.abs(losses[i]! - fusedTotal) / Math.abs(losses[i]!);
+        if (scale === 1 && Number.isFinite(fusedTotal))
+          metrics[`lossRelDiffVs_${b.name}`] = Math.abs(losses[i]! - fusedTotal) / Math.abs(losses[i]!);
         await b.free('z', 't', 'labels');
       }
     } catch (error) {
@@ -178,17 +208,32 @@ async function benchOne(ctx: BenchContext, device: GPUDevice, roofline: Roofline
     return performance.now() - start;
   });
   const cpuScale = rows / cpuRows;
-  baselines['cpu-loop'] = { ms: { median: cpu.median * cpuScale, min: cpu.min * cpuScale, max: cpu.max * cpuScale, runs: cpu.runs }, ...(cpuScale !== 1 ? { extrapolatedFromRows: cpuRows } : {}) };
+  baselines['cpu-loop'] = {
+    ms: { median: cpu.median * cpuScale, min: cpu.min * cpuScale, max: cpu.max * cpuScale, runs: cpu.runs },
+    ...(cpuScale !== 1 ? { extrapolatedFromRows: cpuRows } : {}),
+  };
   metrics.speedupVsCpu = (cpu.median * cpuScale) / gpu.median;
   if (cpuRows === rows && Number.isFinite(fusedTotal)) metrics.lossRelDiffVsCpu = Math.abs(cpuLoss - fusedTotal) / Math.abs(cpuLoss);
 
   release(z, t, labels);
   ctx.log(
     `kd-loss ${dtype} ${rows}×${vocab}: ${gpu.median.toFixed(2)} ms GPU (${wall.median.toFixed(2)} ms wall), ${gbps.toFixed(2)} GB/s = ${(100 * metrics.ratioToRoofline!).toFixed(1)}% of the roofline; ` +
-      torch.filter((b) => baselines[b.name]).map((b) => `${b.name} ${baselines[b.name]!.ms.median.toFixed(1)} ms (${metrics[`speedupVs_${b.name}`]!.toFixed(2)}× vs wall), `).join('') +
+      torch
+        .filter((b) => baselines[b.name])
+        .map((b) => `${b.name} ${baselines[b.name]!.ms.median.toFixed(1)} ms (${metrics[`speedupVs_${b.name}`]!.toFixed(2)}× vs wall), `)
+        .join('') +
       `tfjs ${baselines['tfjs-webgpu'] ? `${baselines['tfjs-webgpu'].ms.median.toFixed(1)} ms (${metrics.speedupVsTfjs!.toFixed(1)}×)` : 'skipped'}, cpu ${baselines['cpu-loop'].ms.median.toFixed(1)} ms (${metrics.speedupVsCpu.toFixed(1)}×)`,
   );
-  return { suite: 'kd-loss', name: 'fused forward-KL + CE', params: { rows, vocab, dtype, T: HYPER.temperature, roofline: roofline.source }, ms: gpu, bytes, gbps, metrics, baselines };
+  return {
+    suite: 'kd-loss',
+    name: 'fused forward-KL + CE',
+    params: { rows, vocab, dtype, T: HYPER.temperature, roofline: roofline.source },
+    ms: gpu,
+    bytes,
+    gbps,
+    metrics,
+    baselines,
+  };
 }
 
 function release(...tensors: GpuTensor[]): void {

@@ -23,7 +23,12 @@ async function storyWindows(tokenizer: LlamaTokenizer, sequences: number, contex
 type LlamaCppTeacher = import('@distillery/plugin-teacher-llama-cpp').LlamaCppTeacher;
 
 /** node-llama-cpp (CPU) over the same windows, teacher-forced, every position's distribution: what a top-k cache build pays. */
-async function llamaCppBaseline(ctx: BenchContext, windows: number[][], threads: number, runs: number): Promise<{ ms: ReturnType<typeof summarize>; tokensPerSecond: number } | string> {
+async function llamaCppBaseline(
+  ctx: BenchContext,
+  windows: number[][],
+  threads: number,
+  runs: number,
+): Promise<{ ms: ReturnType<typeof summarize>; tokensPerSecond: number } | string> {
   let teacher: LlamaCppTeacher | undefined;
   try {
     const { LlamaCppTeacher } = await import('@distillery/plugin-teacher-llama-cpp');
@@ -48,7 +53,8 @@ async function llamaCppBaseline(ctx: BenchContext, windows: number[][], threads:
 
 export const llamaSuite: BenchSuite = {
   name: 'llama',
-  description: 'stories260K (Llama, GGUF): teacher forward tokens/s on WebGPU vs node-llama-cpp on the CPU (1 and 2 threads), and the whole KD training step of a Llama student',
+  description:
+    'stories260K (Llama, GGUF): teacher forward tokens/s on WebGPU vs node-llama-cpp on the CPU (1 and 2 threads), and the whole KD training step of a Llama student',
   needsGpu: true,
   async run(ctx) {
     const device = ctx.device!;
@@ -60,15 +66,22 @@ export const llamaSuite: BenchSuite = {
     const rows = sequences * context;
     const teacher = LlamaLm.fromGguf(device, file, { context });
     const tokens = uploadTensor(device, { shape: [rows], dtype: 'i32', data: Int32Array.from(windows.flat()) }, 'bench-tokens');
-    const labels = uploadTensor(device, { shape: [rows], dtype: 'i32', data: Int32Array.from(windows.flatMap((w) => [...w.slice(1), -100])) }, 'bench-labels');
+    const labels = uploadTensor(
+      device,
+      { shape: [rows], dtype: 'i32', data: Int32Array.from(windows.flatMap((w) => [...w.slice(1), -100])) },
+      'bench-labels',
+    );
     const batch = { tokens, labels, sequences };
     const results: BenchResult[] = [];
 
     // Teacher forward: eval-mode logits for every position, wall clock to the GPU's completion.
-    const forwardMs = await timeHost(async () => {
-      await teacher.forward(batch, { training: false });
-      await device.queue.onSubmittedWorkDone();
-    }, { warmup: 1, runs });
+    const forwardMs = await timeHost(
+      async () => {
+        await teacher.forward(batch, { training: false });
+        await device.queue.onSubmittedWorkDone();
+      },
+      { warmup: 1, runs },
+    );
     const forward: BenchResult = {
       suite: 'llama',
       name: 'teacher-forward',
@@ -85,21 +98,35 @@ export const llamaSuite: BenchSuite = {
       forward.metrics![`llamaCpp${threads}tTokensPerSecond`] = base.tokensPerSecond;
     }
     results.push(forward);
-    ctx.log(`teacher forward: ${forward.metrics!.tokensPerSecond!.toFixed(0)} tokens/s on WebGPU; llama.cpp ${[1, 2].map((t) => `${t}t ${forward.metrics![`llamaCpp${t}tTokensPerSecond`]?.toFixed(0) ?? '-'}`).join(', ')} tokens/s`);
+    ctx.log(
+      `teacher forward: ${forward.metrics!.tokensPerSecond!.toFixed(0)} tokens/s on WebGPU; llama.cpp ${[1, 2].map((t) => `${t}t ${forward.metrics![`llamaCpp${t}tTokensPerSecond`]?.toFixed(0) ?? '-'}`).join(', ')} tokens/s`,
+    );
 
     // The whole KD step of a student: teacher forward + student forward/backward + fused KD loss + AdamW.
-    const student = LlamaLm.create(device, { vocab: teacher.vocabSize, width: 32, layers: 2, heads: 4, kvHeads: 2, ffn: 86, context, seed: 1 });
+    const student = LlamaLm.create(device, {
+      vocab: teacher.vocabSize,
+      width: 32,
+      layers: 2,
+      heads: 4,
+      kvHeads: 2,
+      ffn: 86,
+      context,
+      seed: 1,
+    });
     const loss = new KdLoss({ divergence: 'forward-kl', temperature: 2, hardWeight: 0.5 });
     const optimizer = new AdamW({ weightDecay: 0.01, clipNorm: 1 });
-    const stepMs = await timeHost(async () => {
-      const targets = await teacher.forward(batch, { training: false });
-      const logits = await student.forward(batch, { training: true });
-      const out = await loss.compute({ studentLogits: logits, targets: { kind: 'dense', logits: targets }, labels, hyper: {} });
-      student.zeroGrad();
-      await student.backward(out.gradLogits);
-      await out.total();
-      await optimizer.step(student.parameters(), 1e-3);
-    }, { warmup: 1, runs });
+    const stepMs = await timeHost(
+      async () => {
+        const targets = await teacher.forward(batch, { training: false });
+        const logits = await student.forward(batch, { training: true });
+        const out = await loss.compute({ studentLogits: logits, targets: { kind: 'dense', logits: targets }, labels, hyper: {} });
+        student.zeroGrad();
+        await student.backward(out.gradLogits);
+        await out.total();
+        await optimizer.step(student.parameters(), 1e-3);
+      },
+      { warmup: 1, runs },
+    );
     results.push({
       suite: 'llama',
       name: 'kd-train-step',

@@ -49,8 +49,18 @@ export const scalingFitSuite: BenchSuite = {
           { name: 'busbridge-fast', law: BUSBRIDGE_SUPERVISED, options: { form: 'busbridge', grid: 'fast', bootstrap: 0 }, starts: 64 },
         ]
       : [
-          { name: 'chinchilla-grid', law: CHINCHILLA_APPROACH3, options: { form: 'chinchilla', grid: 'full', bootstrap: 0 }, starts: gridSize(CHINCHILLA_GRID) },
-          { name: 'busbridge-grid', law: BUSBRIDGE_SUPERVISED, options: { form: 'busbridge', grid: 'full', bootstrap: 0 }, starts: gridSize(BUSBRIDGE_SUPERVISED_GRID) },
+          {
+            name: 'chinchilla-grid',
+            law: CHINCHILLA_APPROACH3,
+            options: { form: 'chinchilla', grid: 'full', bootstrap: 0 },
+            starts: gridSize(CHINCHILLA_GRID),
+          },
+          {
+            name: 'busbridge-grid',
+            law: BUSBRIDGE_SUPERVISED,
+            options: { form: 'busbridge', grid: 'full', bootstrap: 0 },
+            starts: gridSize(BUSBRIDGE_SUPERVISED_GRID),
+          },
           { name: 'busbridge-default-bootstrap', law: BUSBRIDGE_SUPERVISED, options: { form: 'busbridge', bootstrap: 100 }, starts: 64 },
         ];
     const results: BenchResult[] = [];
@@ -66,7 +76,13 @@ export const scalingFitSuite: BenchSuite = {
       const result: BenchResult = {
         suite: 'scaling-fit',
         name: c.name,
-        params: { runs, starts: c.starts, form: c.options.form ?? 'busbridge', grid: String(c.options.grid ?? 'fast'), bootstrap: c.options.bootstrap ?? 100 },
+        params: {
+          runs,
+          starts: c.starts,
+          form: c.options.form ?? 'busbridge',
+          grid: String(c.options.grid ?? 'fast'),
+          bootstrap: c.options.bootstrap ?? 100,
+        },
         ms,
         metrics: {
           seconds: ms.median / 1000,
@@ -77,7 +93,9 @@ export const scalingFitSuite: BenchSuite = {
           rmsLogResidual: fit!.rmsLogResidual,
         },
       };
-      ctx.log(`${c.name}: ${(ms.median / 1000).toFixed(2)} s median, ${fit!.convergence.evaluations} objective evaluations, ${fit!.convergence.convergedStarts}/${c.starts} starts converged`);
+      ctx.log(
+        `${c.name}: ${(ms.median / 1000).toFixed(2)} s median, ${fit!.convergence.evaluations} objective evaluations, ${fit!.convergence.convergedStarts}/${c.starts} starts converged`,
+      );
       results.push(result);
     }
     return results;

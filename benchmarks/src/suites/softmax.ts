@@ -22,11 +22,21 @@ export const softmaxSuite: BenchSuite = {
     const device = ctx.device!;
     const roofline = await ctx.roofline!();
     ctx.log(`roofline ${roofline.gbps.toFixed(2)} GB/s (${roofline.source})`);
-    return withTorch(ctx.options, ctx.log, (torch) => sweepShapes(ctx, (rows, vocab, dtype) => benchOne(ctx, device, roofline, torch, rows, vocab, dtype)));
+    return withTorch(ctx.options, ctx.log, (torch) =>
+      sweepShapes(ctx, (rows, vocab, dtype) => benchOne(ctx, device, roofline, torch, rows, vocab, dtype)),
+    );
   },
 };
 
-async function benchOne(ctx: BenchContext, device: GPUDevice, roofline: Roofline, torch: TorchBaseline[], rows: number, vocab: number, dtype: 'f32' | 'f16'): Promise<BenchResult> {
+async function benchOne(
+  ctx: BenchContext,
+  device: GPUDevice,
+  roofline: Roofline,
+  torch: TorchBaseline[],
+  rows: number,
+  vocab: number,
+  dtype: 'f32' | 'f16',
+): Promise<BenchResult> {
   const elements = rows * vocab;
   const z = await gpuLogits(device, rows, vocab, dtype, 3, 3, 'logits');
   const runs = runsFor(elements, ctx.quick);
@@ -70,7 +80,10 @@ async function benchOne(ctx: BenchContext, device: GPUDevice, roofline: Roofline
     });
     zt.dispose();
     const scale = rows / subRows;
-    baselines['tfjs-webgpu'] = { ms: { median: stats.median * scale, min: stats.min * scale, max: stats.max * scale, runs: stats.runs }, ...(scale !== 1 ? { extrapolatedFromRows: subRows } : {}) };
+    baselines['tfjs-webgpu'] = {
+      ms: { median: stats.median * scale, min: stats.min * scale, max: stats.max * scale, runs: stats.runs },
+      ...(scale !== 1 ? { extrapolatedFromRows: subRows } : {}),
+    };
     metrics.speedupVsTfjs = (stats.median * scale) / gpu.median;
     metrics.speedupVsTfjsWall = (stats.median * scale) / wall.median;
   } catch (error) {
@@ -84,7 +97,11 @@ async function benchOne(ctx: BenchContext, device: GPUDevice, roofline: Roofline
     try {
       const zh = await hostRows(z, subRows);
       for (const b of torch) await b.load('z', zh, [subRows, vocab]);
-      const pair = await interleaved(wallOnce, torch.map((b) => async () => (await b.time({ op: 'softmax', z: 'z', T: TEMPERATURE })).ms * scale), runs);
+      const pair = await interleaved(
+        wallOnce,
+        torch.map((b) => async () => (await b.time({ op: 'softmax', z: 'z', T: TEMPERATURE })).ms * scale),
+        runs,
+      );
       const oursWall = summarize(pair.ours).median;
       metrics.wallMsInterleaved = oursWall;
       for (const [i, b] of torch.entries()) {
@@ -107,13 +124,28 @@ async function benchOne(ctx: BenchContext, device: GPUDevice, roofline: Roofline
     return performance.now() - start;
   });
   const cpuScale = rows / cpuRows;
-  baselines['cpu-loop'] = { ms: { median: cpu.median * cpuScale, min: cpu.min * cpuScale, max: cpu.max * cpuScale, runs: cpu.runs }, ...(cpuScale !== 1 ? { extrapolatedFromRows: cpuRows } : {}) };
+  baselines['cpu-loop'] = {
+    ms: { median: cpu.median * cpuScale, min: cpu.min * cpuScale, max: cpu.max * cpuScale, runs: cpu.runs },
+    ...(cpuScale !== 1 ? { extrapolatedFromRows: cpuRows } : {}),
+  };
   metrics.speedupVsCpu = (cpu.median * cpuScale) / gpu.median;
   z.release();
   ctx.log(
     `softmax ${dtype} ${rows}×${vocab}: ${gpu.median.toFixed(2)} ms GPU, ${gbps.toFixed(2)} GB/s = ${(100 * metrics.ratioToRoofline!).toFixed(1)}% of the roofline; ` +
-      torch.filter((b) => baselines[b.name]).map((b) => `${b.name} ${baselines[b.name]!.ms.median.toFixed(1)} ms (${metrics[`speedupVs_${b.name}`]!.toFixed(2)}× vs wall), `).join('') +
+      torch
+        .filter((b) => baselines[b.name])
+        .map((b) => `${b.name} ${baselines[b.name]!.ms.median.toFixed(1)} ms (${metrics[`speedupVs_${b.name}`]!.toFixed(2)}× vs wall), `)
+        .join('') +
       `tfjs ${baselines['tfjs-webgpu'] ? `${baselines['tfjs-webgpu'].ms.median.toFixed(1)} ms (${metrics.speedupVsTfjs!.toFixed(1)}×)` : 'skipped'}, cpu ${baselines['cpu-loop'].ms.median.toFixed(1)} ms (${metrics.speedupVsCpu.toFixed(1)}×)`,
   );
-  return { suite: 'softmax', name: 'tempered softmax', params: { rows, vocab, dtype, T: TEMPERATURE, roofline: roofline.source }, ms: gpu, bytes, gbps, metrics, baselines };
+  return {
+    suite: 'softmax',
+    name: 'tempered softmax',
+    params: { rows, vocab, dtype, T: TEMPERATURE, roofline: roofline.source },
+    ms: gpu,
+    bytes,
+    gbps,
+    metrics,
+    baselines,
+  };
 }

@@ -11,10 +11,7 @@ import {
   type StepByStepRecord,
   type TrainingMode,
 } from '@distillery/black-box';
-import {
-  loadRecordedOutputs,
-  loadStepByStepSplit,
-} from '@distillery/black-box/node';
+import { loadRecordedOutputs, loadStepByStepSplit } from '@distillery/black-box/node';
 import { AdamW, TransformerLm } from '@distillery/nn';
 import type { BenchContext, BenchResult, BenchSuite } from '../suite.js';
 import { timeHost } from '../timing.js';
@@ -44,10 +41,21 @@ async function trainingRows(dataDir: string): Promise<{ rows: StepByStepRecord[]
     return { rows: buildStepByStepDataset(parsed, { validationFraction: 0 }).train, source: 'svamp' };
   }
   const rows = Array.from({ length: 256 }, (_, i) => {
-    const input = `Tom had ${i} apples. He bought ${i % 9} more and gave ${i % 4} to Ann. `.repeat(2) + 'How many apples does Tom have now?';
+    const input =
+      `Tom had ${i} apples. He bought ${i % 9} more and gave ${i % 4} to Ann. `.repeat(2) + 'How many apples does Tom have now?';
     const label = `( ( ${i} + ${i % 9} ) - ${i % 4} )`;
     const rationale = `Tom started with ${i} apples. He bought ${i % 9} more, so he had ${i} + ${i % 9}. He gave ${i % 4} away.`;
-    return { id: `s${i}`, input, predict_input: `predict: ${input}`, explain_input: `explain: ${input}`, label, rationale, teacher_label: label, gold_label: label, teacher_correct: true };
+    return {
+      id: `s${i}`,
+      input,
+      predict_input: `predict: ${input}`,
+      explain_input: `explain: ${input}`,
+      label,
+      rationale,
+      teacher_label: label,
+      gold_label: label,
+      teacher_correct: true,
+    };
   });
   return { rows, source: 'synthetic' };
 }
@@ -57,11 +65,33 @@ async function trainingRows(dataDir: string): Promise<{ rows: StepByStepRecord[]
  * token-weighted cross-entropy with its gradient, backward, AdamW with clipping), timed in wall
  * clock. Throughput counts token positions (sequences × context) and label-carrying positions.
  */
-async function trainingStep(ctx: BenchContext, rows: StepByStepRecord[], mode: TrainingMode, shape: { context: number; width: number; layers: number; heads: number; batch: number }): Promise<BenchResult> {
+async function trainingStep(
+  ctx: BenchContext,
+  rows: StepByStepRecord[],
+  mode: TrainingMode,
+  shape: { context: number; width: number; layers: number; heads: number; batch: number },
+): Promise<BenchResult> {
   const device = ctx.device!;
   const tokenizer = stepByStepTokenizer(rows);
-  const model = TransformerLm.create(device, { tokenizer: tokenizer.toJSON(), context: shape.context, width: shape.width, layers: shape.layers, heads: shape.heads, dropout: 0.1, seed: 0 });
-  const data = new StepByStepBatches({ device, tokenizer, rows, mode, batchSize: shape.batch, context: shape.context, rationaleWeight: 1, seed: 0 });
+  const model = TransformerLm.create(device, {
+    tokenizer: tokenizer.toJSON(),
+    context: shape.context,
+    width: shape.width,
+    layers: shape.layers,
+    heads: shape.heads,
+    dropout: 0.1,
+    seed: 0,
+  });
+  const data = new StepByStepBatches({
+    device,
+    tokenizer,
+    rows,
+    mode,
+    batchSize: shape.batch,
+    context: shape.context,
+    rationaleWeight: 1,
+    seed: 0,
+  });
   const loss = new TaskCrossEntropyLoss(() => data.current);
   const optimizer = new AdamW({ clipNorm: 1 });
   let index = 0;
@@ -88,9 +118,22 @@ async function trainingStep(ctx: BenchContext, rows: StepByStepRecord[], mode: T
   return {
     suite: 'step-by-step',
     name: `student-train-step`,
-    params: { mode, batch: shape.batch, context: shape.context, width: shape.width, layers: shape.layers, heads: shape.heads, vocab: tokenizer.vocabSize },
+    params: {
+      mode,
+      batch: shape.batch,
+      context: shape.context,
+      width: shape.width,
+      layers: shape.layers,
+      heads: shape.heads,
+      vocab: tokenizer.vocabSize,
+    },
     ms,
-    metrics: { tokensPerSecond: (positions * 1000) / ms.median, targetTokensPerSecond: (targets * 1000) / ms.median, sequencesPerStep: positions / shape.context, parameters },
+    metrics: {
+      tokensPerSecond: (positions * 1000) / ms.median,
+      targetTokensPerSecond: (targets * 1000) / ms.median,
+      sequencesPerStep: positions / shape.context,
+      parameters,
+    },
   };
 }
 
@@ -101,7 +144,9 @@ export const stepByStepSuite: BenchSuite = {
   async run(ctx) {
     const { rows, source } = await trainingRows(ctx.options.data ?? defaultDataDir());
     ctx.log(`rows: ${rows.length} (${source})`);
-    const shape = ctx.quick ? { context: 64, width: 32, layers: 1, heads: 2, batch: 4 } : { context: 256, width: 64, layers: 2, heads: 4, batch: 16 };
+    const shape = ctx.quick
+      ? { context: 64, width: 32, layers: 1, heads: 2, batch: 4 }
+      : { context: 256, width: 64, layers: 2, heads: 4, batch: 16 };
     const results: BenchResult[] = [];
     for (const mode of ['standard', 'step-by-step'] as const) {
       const result = await trainingStep(ctx, rows, mode, shape);

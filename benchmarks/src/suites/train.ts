@@ -54,12 +54,15 @@ interface MatmulSetting {
   tile: MatmulTileConfig | false;
 }
 
-const describeTile = (tile: MatmulTileConfig | false) => (tile ? `workgroup-tiled ${tile.wgX}x${tile.wgY} threads, ${tile.rows}x${4 * tile.colVecs} per thread, bk ${tile.bk}` : 'register-tiled');
+const describeTile = (tile: MatmulTileConfig | false) =>
+  tile ? `workgroup-tiled ${tile.wgX}x${tile.wgY} threads, ${tile.rows}x${4 * tile.colVecs} per thread, bk ${tile.bk}` : 'register-tiled';
 
 /** Tunes nn's matmul on this device and returns the settings to compare: the choice, the register-tiled kernel (before) and the best workgroup-tiled one. */
 async function matmulSettings(ctx: BenchContext): Promise<MatmulSetting[]> {
   const tuning = await tuneMatmul(ctx.device!, { size: 512, runs: ctx.quick ? 1 : 3 });
-  ctx.log(`matmul tuning at 512³: ${tuning.timings.map((t) => `${t.config === 'register' ? 'register-tiled' : describeTile(t.config)} ${t.ms.toFixed(1)} ms`).join('; ')} → ${describeTile(tuning.choice)}`);
+  ctx.log(
+    `matmul tuning at 512³: ${tuning.timings.map((t) => `${t.config === 'register' ? 'register-tiled' : describeTile(t.config)} ${t.ms.toFixed(1)} ms`).join('; ')} → ${describeTile(tuning.choice)}`,
+  );
   const settings: MatmulSetting[] = [{ name: 'tuned', tile: tuning.choice }];
   if (tuning.choice !== false) settings.push({ name: 'register-tiled', tile: false });
   const tiled = tuning.timings.filter((t) => t.config !== 'register').sort((x, y) => x.ms - y.ms)[0];
@@ -83,7 +86,13 @@ async function timeOurs(device: GPUDevice, a: GpuTensor, b: GpuTensor, c: GpuTen
   return { ms: performance.now() - start, cpuMs: cpuMs(cpu).ms };
 }
 
-async function matmulCase(ctx: BenchContext, size: number, tfjs: TfjsHandle | string, torch: TorchBaseline[], settings: MatmulSetting[]): Promise<BenchResult> {
+async function matmulCase(
+  ctx: BenchContext,
+  size: number,
+  tfjs: TfjsHandle | string,
+  torch: TorchBaseline[],
+  settings: MatmulSetting[],
+): Promise<BenchResult> {
   const device = ctx.device!;
   const runs = ctx.options.runs ? Number(ctx.options.runs) : ctx.quick ? 3 : size >= 2048 ? 5 : size >= 1024 ? 7 : 15;
   const a = uploadTensor(device, { shape: [size, size], dtype: 'f32', data: pseudoRandom(size * size, 1) }, 'A');
@@ -121,7 +130,8 @@ async function matmulCase(ctx: BenchContext, size: number, tfjs: TfjsHandle | st
   const torchMs: number[][] = torch.map(() => []);
   for (let i = 0; i < runs; i++) {
     ours.push(await timeOurs(device, a, b, c, { tile: { tiled: settings[0]!.tile } }));
-    for (const [j, setting] of settings.slice(1).entries()) alternatives[j]!.push(await timeOurs(device, a, b, c, { tile: { tiled: setting.tile } }));
+    for (const [j, setting] of settings.slice(1).entries())
+      alternatives[j]!.push(await timeOurs(device, a, b, c, { tile: { tiled: setting.tile } }));
     if (tfA) theirs.push(await tfOnce());
     for (const [j, t] of torch.entries()) torchMs[j]!.push((await t.time({ op: 'matmul', a: 'a', b: 'b' })).ms);
   }
@@ -203,7 +213,12 @@ async function tfjsMlpStep(tfjs: TfjsHandle, rows: number, x: Float32Array, teac
   };
 }
 
-async function mlpTraining(ctx: BenchContext, tfjs: TfjsHandle | string, torch: TorchBaseline[], settings: MatmulSetting[]): Promise<BenchResult[]> {
+async function mlpTraining(
+  ctx: BenchContext,
+  tfjs: TfjsHandle | string,
+  torch: TorchBaseline[],
+  settings: MatmulSetting[],
+): Promise<BenchResult[]> {
   const device = ctx.device!;
   const rows = 128;
   const model = MlpClassifier.create(device, { ...MLP, activation: 'relu', dropout: 0, seed: 1 });
@@ -229,10 +244,13 @@ async function mlpTraining(ctx: BenchContext, tfjs: TfjsHandle | string, torch: 
     await device.queue.onSubmittedWorkDone();
   };
   const ms = await timeHost(ourStep, { runs: steps });
-  const inferMs = await timeHost(async () => {
-    await model.forward({ inputs, rows }, { training: false });
-    await device.queue.onSubmittedWorkDone();
-  }, { runs: steps });
+  const inferMs = await timeHost(
+    async () => {
+      await model.forward({ inputs, rows }, { training: false });
+      await device.queue.onSubmittedWorkDone();
+    },
+    { runs: steps },
+  );
   // Forward 2·rows·Σ(in·out), backward twice that (dX and dW), first layer's dX skipped.
   const macs = 784 * 800 + 800 * 800 + 800 * 10;
   const flops = 2 * rows * (3 * macs - 784 * 800);
@@ -261,7 +279,15 @@ async function mlpTraining(ctx: BenchContext, tfjs: TfjsHandle | string, torch: 
     await t.load('teacher', teacherHost, [rows, MLP.classes]);
     await t.load('labels', labelsHost, [rows]);
   }
-  const request = { op: 'mlp-step', x: 'x', teacher: 'teacher', labels: 'labels', T: TEMPERATURE, softWeight: hyper.softWeight, hardWeight: hyper.hardWeight };
+  const request = {
+    op: 'mlp-step',
+    x: 'x',
+    teacher: 'teacher',
+    labels: 'labels',
+    T: TEMPERATURE,
+    softWeight: hyper.softWeight,
+    hardWeight: hyper.hardWeight,
+  };
   const withTile = (tile: MatmulTileConfig | false) => async () => {
     setMatmulTile(device, tile);
     const start = performance.now();
@@ -271,7 +297,11 @@ async function mlpTraining(ctx: BenchContext, tfjs: TfjsHandle | string, torch: 
     return elapsed;
   };
   const others = settings.slice(1);
-  const pair = await interleaved(withTile(settings[0]!.tile), [...others.map((o) => withTile(o.tile)), ...torch.map((t) => async () => (await t.time(request)).ms)], steps);
+  const pair = await interleaved(
+    withTile(settings[0]!.tile),
+    [...others.map((o) => withTile(o.tile)), ...torch.map((t) => async () => (await t.time(request)).ms)],
+    steps,
+  );
   const oursInterleaved = summarize(pair.ours).median;
   train.metrics!.msInterleaved = oursInterleaved;
   train.params.kernel = describeTile(settings[0]!.tile);
@@ -315,7 +345,10 @@ async function fusedLinearKd(ctx: BenchContext, rows: number, torch: TorchBaseli
   const teacherHost = pseudoRandom(rows * vocab, 7).map((v) => v * 8);
   const hidden = uploadTensor(device, { shape: [rows, width], dtype: 'f32', data: hiddenHost }, 'hidden');
   const weight = uploadTensor(device, { shape: [vocab, width], dtype: 'f32', data: weightHost }, 'weight');
-  const teacher = { kind: 'dense' as const, logits: uploadTensor(device, { shape: [rows, vocab], dtype: 'f32', data: teacherHost }, 'teacher') };
+  const teacher = {
+    kind: 'dense' as const,
+    logits: uploadTensor(device, { shape: [rows, vocab], dtype: 'f32', data: teacherHost }, 'teacher'),
+  };
   const gradHidden = createTensor(device, { shape: [rows, width], dtype: 'f32', label: 'grad-hidden' });
   const gradWeight = zerosTensor(device, { shape: [vocab, width], dtype: 'f32', label: 'grad-weight' });
   const kd = { temperature: 2, softWeight: 1, hardWeight: 0 };
@@ -348,7 +381,9 @@ async function fusedLinearKd(ctx: BenchContext, rows: number, torch: TorchBaseli
   if (logitsBytes > device.limits.maxStorageBufferBindingSize) {
     // The unfused path needs the whole [rows, V] logits in one binding: it cannot run on this adapter.
     result.metrics!.unfusedLogitsBytes = logitsBytes;
-    ctx.log(`fused-linear-kd ${rows}x${vocab}: unfused path needs a ${logitsBytes}-byte binding > limit ${device.limits.maxStorageBufferBindingSize}; fused only`);
+    ctx.log(
+      `fused-linear-kd ${rows}x${vocab}: unfused path needs a ${logitsBytes}-byte binding > limit ${device.limits.maxStorageBufferBindingSize}; fused only`,
+    );
   } else {
     const unfused = await measure(() => unfusedLinearKdLoss({ hidden, weight, teacher, kd, gradHidden, gradWeight }));
     result.baselines = { unfused: { ms: unfused.ms, peakBytes: unfused.peak } };
@@ -375,7 +410,14 @@ async function fusedLinearKd(ctx: BenchContext, rows: number, torch: TorchBaseli
       await t.load('weight', weightHost, [vocab, width]);
       await t.load('teacher', teacherHost, [rows, vocab]);
     }
-    const request = { op: 'linear-kd', hidden: 'hidden', weight: 'weight', teacher: 'teacher', T: kd.temperature, softWeight: kd.softWeight };
+    const request = {
+      op: 'linear-kd',
+      hidden: 'hidden',
+      weight: 'weight',
+      teacher: 'teacher',
+      T: kd.temperature,
+      softWeight: kd.softWeight,
+    };
     const pair = await interleaved(
       fusedWith(settings[0]!.tile),
       [
@@ -424,7 +466,11 @@ export const trainSuite: BenchSuite = {
 
 async function runTrain(ctx: BenchContext, torch: TorchBaseline[]): Promise<BenchResult[]> {
   const settings = await matmulSettings(ctx);
-  const torchNote = (r: BenchResult) => torch.filter((t) => r.baselines?.[t.name]).map((t) => `; ${t.name} ${r.baselines![t.name]!.ms.median.toFixed(1)} ms (${r.metrics![`speedupVs_${t.name}`]!.toFixed(2)}×)`).join('');
+  const torchNote = (r: BenchResult) =>
+    torch
+      .filter((t) => r.baselines?.[t.name])
+      .map((t) => `; ${t.name} ${r.baselines![t.name]!.ms.median.toFixed(1)} ms (${r.metrics![`speedupVs_${t.name}`]!.toFixed(2)}×)`)
+      .join('');
   const tfjs = await tfjsHandle();
   if (typeof tfjs === 'string') ctx.log(`tfjs-backend-webgpu unavailable, no baseline: ${tfjs}`);
   const sizes = ctx.options.sizes ? ctx.options.sizes.split(',').map(Number) : ctx.quick ? [256, 1024] : [256, 1024, 2048];
@@ -443,12 +489,20 @@ async function runTrain(ctx: BenchContext, torch: TorchBaseline[]): Promise<Benc
   }
   for (const rows of ctx.options['linear-rows'] ? ctx.options['linear-rows'].split(',').map(Number) : ctx.quick ? [512] : [512, 4096]) {
     const r = await fusedLinearKd(ctx, rows, torch, settings);
-    ctx.log(`fused-linear-kd ${rows}x32000x256: ${r.ms.median.toFixed(0)} ms, peak ${(r.metrics!.peakBytes! / 2 ** 20).toFixed(1)} MiB` + (r.baselines?.unfused ? `; unfused ${r.baselines.unfused.ms.median.toFixed(0)} ms, peak ${(r.metrics!.unfusedPeakBytes! / 2 ** 20).toFixed(1)} MiB` : '') + torchNote(r));
+    ctx.log(
+      `fused-linear-kd ${rows}x32000x256: ${r.ms.median.toFixed(0)} ms, peak ${(r.metrics!.peakBytes! / 2 ** 20).toFixed(1)} MiB` +
+        (r.baselines?.unfused
+          ? `; unfused ${r.baselines.unfused.ms.median.toFixed(0)} ms, peak ${(r.metrics!.unfusedPeakBytes! / 2 ** 20).toFixed(1)} MiB`
+          : '') +
+        torchNote(r),
+    );
     results.push(r);
   }
   for (const r of await mlpTraining(ctx, tfjs, torch, settings)) {
     const speedup = r.metrics!.speedupVsTfjs;
-    ctx.log(`${r.name}: ${r.metrics!.samplesPerSecond!.toFixed(0)} samples/s (median ${r.ms.median.toFixed(1)} ms per batch of 128)${speedup ? `; ${speedup.toFixed(2)}x tfjs-webgpu` : ''}${torchNote(r)}`);
+    ctx.log(
+      `${r.name}: ${r.metrics!.samplesPerSecond!.toFixed(0)} samples/s (median ${r.ms.median.toFixed(1)} ms per batch of 128)${speedup ? `; ${speedup.toFixed(2)}x tfjs-webgpu` : ''}${torchNote(r)}`,
+    );
     results.push(r);
   }
   return results;

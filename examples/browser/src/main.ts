@@ -47,7 +47,8 @@ function onMessage(message: FromWorker): void {
       break;
     case 'step':
       // Thin long runs out so the chart stays cheap to draw.
-      if (message.step % Math.max(1, Math.floor(message.totalSteps / 400)) === 0 || message.step === message.totalSteps) state.loss[message.phase].push([message.step, message.loss]);
+      if (message.step % Math.max(1, Math.floor(message.totalSteps / 400)) === 0 || message.step === message.totalSteps)
+        state.loss[message.phase].push([message.step, message.loss]);
       $('status').textContent = `${message.phase}: step ${message.step} / ${message.totalSteps}, loss ${message.loss.toFixed(4)}`;
       scheduleDraw();
       break;
@@ -58,12 +59,16 @@ function onMessage(message: FromWorker): void {
     case 'finished':
       state.results[message.phase] = message.testError;
       $(`${message.phase}-error`).textContent = percent(message.testError);
-      $(`${message.phase}-info`).textContent = message.steps ? `test error after ${message.steps} steps in ${message.seconds.toFixed(1)} s` : 'test error (loaded from file)';
+      $(`${message.phase}-info`).textContent = message.steps
+        ? `test error after ${message.steps} steps in ${message.seconds.toFixed(1)} s`
+        : 'test error (loaded from file)';
       if (message.phase === 'student') $<HTMLButtonElement>('download').disabled = false;
       break;
     case 'done':
       setRunning(false);
-      $('status').textContent = message.stopped ? 'Stopped.' : `Done: the student (784-64-10) reaches ${percent(state.results.student ?? NaN)} test error vs the teacher's ${percent(state.results.teacher ?? NaN)}.`;
+      $('status').textContent = message.stopped
+        ? 'Stopped.'
+        : `Done: the student (784-64-10) reaches ${percent(state.results.student ?? NaN)} test error vs the teacher's ${percent(state.results.teacher ?? NaN)}.`;
       document.body.dataset.done = message.stopped ? 'stopped' : 'finished';
       break;
     case 'student': {
@@ -109,7 +114,12 @@ async function start(): Promise<void> {
   const file = $<HTMLInputElement>('teacher-file').files?.[0];
   const message: ToWorker = {
     type: 'start',
-    settings: { quick, temperature: Number($<HTMLInputElement>('temperature').value) || 3, teacherEpochs: quick ? 2 : 8, studentEpochs: quick ? 2 : 10 },
+    settings: {
+      quick,
+      temperature: Number($<HTMLInputElement>('temperature').value) || 3,
+      teacherEpochs: quick ? 2 : 8,
+      studentEpochs: quick ? 2 : 10,
+    },
     teacherFile: file ? await file.arrayBuffer() : undefined,
   };
   setRunning(true);
@@ -126,5 +136,8 @@ $('download').addEventListener('click', () => worker?.postMessage({ type: 'downl
 $<HTMLInputElement>('quick').checked = params.has('quick');
 setUpPlanner();
 draw();
-if (!window.isSecureContext) showAlert(`This page is not a secure context (${location.origin}): browsers only offer WebGPU over https:// or on localhost / 127.0.0.1.`);
+if (!window.isSecureContext)
+  showAlert(
+    `This page is not a secure context (${location.origin}): browsers only offer WebGPU over https:// or on localhost / 127.0.0.1.`,
+  );
 if (params.has('autostart')) void start();

@@ -25,7 +25,11 @@ export async function loadDigits({ perClass }: { perClass: number }): Promise<{ 
   await Promise.all(
     DIGIT_URLS.map(async (url, digit) => {
       const response = await fetch(url);
-      if (!response.ok) throw new DistilleryError('E_NOT_FOUND', `digits file ${url} could not be fetched (HTTP ${response.status})`, { field: 'data', value: url });
+      if (!response.ok)
+        throw new DistilleryError('E_NOT_FOUND', `digits file ${url} could not be fetched (HTTP ${response.status})`, {
+          field: 'data',
+          value: url,
+        });
       const { data } = (await response.json()) as { data: number[] };
       const count = Math.min(data.length / PIXELS, perClass);
       for (let i = 0; i < count; i++) {

@@ -10,10 +10,7 @@ export interface RunSettings {
 
 export type Phase = 'teacher' | 'student';
 
-export type ToWorker =
-  | { type: 'start'; settings: RunSettings; teacherFile?: ArrayBuffer }
-  | { type: 'stop' }
-  | { type: 'download' };
+export type ToWorker = { type: 'start'; settings: RunSettings; teacherFile?: ArrayBuffer } | { type: 'stop' } | { type: 'download' };
 
 export type FromWorker =
   | { type: 'adapter'; name: string; fallback: boolean; features: string[] }

@@ -11,7 +11,8 @@ import { ModelTeacher, WhiteBoxDistiller, type ClassificationData } from '@disti
 import { loadDigits } from './mnist.js';
 import type { FromWorker, Phase, RunSettings, ToWorker } from './protocol.js';
 
-const post = (message: FromWorker, transfer: Transferable[] = []) => (self as unknown as { postMessage(m: FromWorker, t: Transferable[]): void }).postMessage(message, transfer);
+const post = (message: FromWorker, transfer: Transferable[] = []) =>
+  (self as unknown as { postMessage(m: FromWorker, t: Transferable[]): void }).postMessage(message, transfer);
 
 let current: WhiteBoxDistiller | undefined;
 let stopRequested = false;
@@ -21,7 +22,9 @@ let lostReason: string | undefined;
 async function train(phase: Phase, distiller: WhiteBoxDistiller, test: ClassificationData): Promise<number> {
   current = distiller;
   distiller.loop.on('step', (e) => post({ type: 'step', phase, step: e.step, totalSteps: distiller.loop.totalSteps, loss: e.loss }));
-  distiller.loop.on('evaluation', (e) => post({ type: 'epoch', phase, epoch: e.epoch, testError: Number((e.metrics as { error?: number }).error ?? NaN) }));
+  distiller.loop.on('evaluation', (e) =>
+    post({ type: 'epoch', phase, epoch: e.epoch, testError: Number((e.metrics as { error?: number }).error ?? NaN) }),
+  );
   const started = performance.now();
   await distiller.run({ resume: false });
   current = undefined;
@@ -35,20 +38,56 @@ async function start(settings: RunSettings, teacherFile?: ArrayBuffer): Promise<
   const { device, adapter, info } = await acquireDevice({ label: 'distillery-page' });
   void device.lost.then((lost) => {
     lostReason = `${lost.reason}: ${lost.message}`;
-    if (lost.reason !== 'destroyed') post({ type: 'error', code: 'E_DEVICE_LOST', message: `The GPU device was lost (${lostReason}). Reload the page to start again.` });
+    if (lost.reason !== 'destroyed')
+      post({ type: 'error', code: 'E_DEVICE_LOST', message: `The GPU device was lost (${lostReason}). Reload the page to start again.` });
   });
-  post({ type: 'adapter', name: [info.vendor, info.architecture, info.description].filter(Boolean).join(' · ') || 'unknown adapter', fallback: info.isFallback, features: [...adapter.features].sort() });
+  post({
+    type: 'adapter',
+    name: [info.vendor, info.architecture, info.description].filter(Boolean).join(' · ') || 'unknown adapter',
+    fallback: info.isFallback,
+    features: [...adapter.features].sort(),
+  });
   const { train: trainSet, test } = await loadDigits({ perClass: settings.quick ? 150 : 250 });
   post({ type: 'data', train: trainSet.rows, test: test.rows });
   const lr = 3e-3;
   let teacher: MlpClassifier;
   if (teacherFile) {
     teacher = await MlpClassifier.fromState(device, decodeModelState(new Uint8Array(teacherFile), 'teacher file'));
-    const { error } = await new WhiteBoxDistiller({ student: teacher, loss: new CrossEntropyLoss(), optimizer: new AdamW(), train: trainSet, batchSize: 100, epochs: 1, seed: 0, schedules: { lr: constant(0) } }).evaluate(test);
+    const { error } = await new WhiteBoxDistiller({
+      student: teacher,
+      loss: new CrossEntropyLoss(),
+      optimizer: new AdamW(),
+      train: trainSet,
+      batchSize: 100,
+      epochs: 1,
+      seed: 0,
+      schedules: { lr: constant(0) },
+    }).evaluate(test);
     post({ type: 'finished', phase: 'teacher', testError: error, seconds: 0, steps: 0 });
   } else {
-    teacher = MlpClassifier.create(device, { inputSize: 784, hidden: settings.quick ? [256] : [512, 512], classes: 10, dropout: 0.3, inputJitter: 0.1, seed: 1 });
-    await train('teacher', new WhiteBoxDistiller({ student: teacher, loss: new CrossEntropyLoss(), optimizer: new AdamW({ weightDecay: 0 }), train: trainSet, validation: test, batchSize: 100, epochs: settings.teacherEpochs, seed: 1, schedules: { lr: cosine({ from: lr, to: lr / 20 }) } }), test);
+    teacher = MlpClassifier.create(device, {
+      inputSize: 784,
+      hidden: settings.quick ? [256] : [512, 512],
+      classes: 10,
+      dropout: 0.3,
+      inputJitter: 0.1,
+      seed: 1,
+    });
+    await train(
+      'teacher',
+      new WhiteBoxDistiller({
+        student: teacher,
+        loss: new CrossEntropyLoss(),
+        optimizer: new AdamW({ weightDecay: 0 }),
+        train: trainSet,
+        validation: test,
+        batchSize: 100,
+        epochs: settings.teacherEpochs,
+        seed: 1,
+        schedules: { lr: cosine({ from: lr, to: lr / 20 }) },
+      }),
+      test,
+    );
   }
   if (stopRequested) return post({ type: 'done', stopped: true });
   student = MlpClassifier.create(device, { inputSize: 784, hidden: [64], classes: 10, seed: 2 });
@@ -64,7 +103,12 @@ async function start(settings: RunSettings, teacherFile?: ArrayBuffer): Promise<
       batchSize: 100,
       epochs: settings.studentEpochs,
       seed: 2,
-      schedules: { lr: cosine({ from: lr, to: lr / 20 }), temperature: constant(settings.temperature), softWeight: constant(1), hardWeight: constant(0.2) },
+      schedules: {
+        lr: cosine({ from: lr, to: lr / 20 }),
+        temperature: constant(settings.temperature),
+        softWeight: constant(1),
+        hardWeight: constant(0.2),
+      },
     }),
     test,
   );

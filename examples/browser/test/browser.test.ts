@@ -74,7 +74,11 @@ describe.skipIf(!chromiumPath)('in headless Chromium', () => {
     expect(browserLosses.length).toBe(node.losses.length);
     expect(node.losses.length).toBe(8);
     // Different compilers (SwiftShader vs lavapipe) may order float sums differently: equal to f32 rounding, not bit for bit.
-    browserLosses.forEach((loss, i) => expect(Math.abs(loss - node.losses[i]!), `step ${i + 1}: browser ${loss} vs node ${node.losses[i]}`).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(loss))));
+    browserLosses.forEach((loss, i) =>
+      expect(Math.abs(loss - node.losses[i]!), `step ${i + 1}: browser ${loss} vs node ${node.losses[i]}`).toBeLessThanOrEqual(
+        1e-5 * Math.max(1, Math.abs(loss)),
+      ),
+    );
     // Training happened: the loss moved.
     expect(Math.abs(browserLosses.at(-1)! - browserLosses[0]!)).toBeGreaterThan(1e-3);
   });
@@ -99,7 +103,9 @@ describe.skipIf(!chromiumPath)('in headless Chromium', () => {
     expect(await page.isEnabled('#download')).toBe(true);
     // The scaling-law panel (pure TypeScript): fit the pasted synthetic runs, see the plot.
     await page.click('#fit');
-    await page.waitForFunction(() => !document.getElementById('fit-status')!.textContent!.startsWith('fitting'), undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => !document.getElementById('fit-status')!.textContent!.startsWith('fitting'), undefined, {
+      timeout: 30_000,
+    });
     expect(await page.textContent('#fit-result')).toMatch(/^E = 1\.2\d* {3}A = .* {3}alpha = 0\.\d+/);
     expect(await page.textContent('#fit-status')).toMatch(/^54 runs fitted/);
     expect(await page.locator('#fit-plot svg').count()).toBe(1);
@@ -114,14 +120,20 @@ describe.skipIf(!chromiumPath)('in headless Chromium', () => {
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
     await page.goto(`${url}index.html?quick&autostart`);
-    await page.waitForFunction(() => /teacher: step [3-9]/.test(document.getElementById('status')!.textContent!), undefined, { timeout: 60_000 });
+    await page.waitForFunction(() => /teacher: step [3-9]/.test(document.getElementById('status')!.textContent!), undefined, {
+      timeout: 60_000,
+    });
     await page.click('#stop');
     await page.waitForFunction(() => document.body.dataset.done, undefined, { timeout: 30_000 });
     expect(await page.evaluate(() => document.body.dataset.done)).toBe('stopped');
     expect(await page.textContent('#status')).toBe('Stopped.');
     expect(await page.isEnabled('#start')).toBe(true);
 
-    await page.setInputFiles('#teacher-file', { name: 'teacher.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('this is not a safetensors file') });
+    await page.setInputFiles('#teacher-file', {
+      name: 'teacher.safetensors',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.from('this is not a safetensors file'),
+    });
     await page.click('#start');
     await page.waitForFunction(() => document.body.dataset.error, undefined, { timeout: 60_000 });
     expect(await page.evaluate(() => document.body.dataset.error)).toBe('E_CORRUPT_FILE');

@@ -7,7 +7,12 @@ import { createServer, type Server } from 'node:http';
 import { extname, join, normalize } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 
-export const CHROMIUM_PATHS = [process.env.DISTILLERY_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].filter(Boolean) as string[];
+export const CHROMIUM_PATHS = [
+  process.env.DISTILLERY_CHROMIUM,
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+].filter(Boolean) as string[];
 export const chromiumPath = CHROMIUM_PATHS.find((p) => existsSync(p));
 
 /**
@@ -31,13 +36,23 @@ export function chromiumFlags(): string[] {
 }
 
 export async function launchChromium(): Promise<{ browser: Browser; close: () => Promise<void> }> {
-  if (!chromiumPath) throw new Error(`no Chromium found (looked at ${CHROMIUM_PATHS.join(', ')}); run \`npm run setup\` (installs Debian's chromium) or set DISTILLERY_CHROMIUM`);
+  if (!chromiumPath)
+    throw new Error(
+      `no Chromium found (looked at ${CHROMIUM_PATHS.join(', ')}); run \`npm run setup\` (installs Debian's chromium) or set DISTILLERY_CHROMIUM`,
+    );
   // launch() gives every run a fresh temporary profile (--user-data-dir), removed on close.
   const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumFlags(), timeout: 60_000 });
   return { browser, close: () => browser.close() };
 }
 
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.svg': 'image/svg+xml', '.wasm': 'application/wasm' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.wasm': 'application/wasm',
+};
 
 /** Serves `dir` on 127.0.0.1 (a secure context, so pages get WebGPU) at a free port. */
 export async function serveStatic(dir: string): Promise<{ url: string; server: Server }> {

@@ -75,7 +75,10 @@ export async function runBatchJob(options: RunBatchJobOptions): Promise<BatchJob
     try {
       text = await readFile(options.inputFile, 'utf8');
     } catch {
-      throw new DistilleryError('E_NOT_FOUND', `batch input ${options.inputFile} cannot be read`, { field: 'inputFile', value: options.inputFile });
+      throw new DistilleryError('E_NOT_FOUND', `batch input ${options.inputFile} cannot be read`, {
+        field: 'inputFile',
+        value: options.inputFile,
+      });
     }
     const end = text.indexOf('\n');
     const first = end < 0 ? text : text.slice(0, end);
@@ -83,24 +86,41 @@ export async function runBatchJob(options: RunBatchJobOptions): Promise<BatchJob
     try {
       endpoint = (JSON.parse(first) as { url: string }).url;
     } catch {
-      throw new DistilleryError('E_BAD_INPUT', `${options.inputFile}: line 1 is not a batch request`, { field: 'inputFile', value: options.inputFile, line: 1 });
+      throw new DistilleryError('E_BAD_INPUT', `${options.inputFile}: line 1 is not a batch request`, {
+        field: 'inputFile',
+        value: options.inputFile,
+        line: 1,
+      });
     }
     const form = new FormData();
     form.append('purpose', 'batch');
     form.append('file', new Blob([text], { type: 'application/jsonl' }), basename(options.inputFile));
     const file = await json<{ id?: string }>(await client.apiRequest('files', { body: form, signal: options.signal }), 'POST /files');
-    if (typeof file.id !== 'string') throw new DistilleryError('E_TEACHER_REQUEST', 'Batch API: POST /files returned no file id', { field: 'files' });
+    if (typeof file.id !== 'string')
+      throw new DistilleryError('E_TEACHER_REQUEST', 'Batch API: POST /files returned no file id', { field: 'files' });
     const batch = await json<{ id?: string }>(
-      await client.apiRequest('batches', { json: { input_file_id: file.id, endpoint, completion_window: options.completionWindow ?? '24h' }, signal: options.signal }),
+      await client.apiRequest('batches', {
+        json: { input_file_id: file.id, endpoint, completion_window: options.completionWindow ?? '24h' },
+        signal: options.signal,
+      }),
       'POST /batches',
     );
-    if (typeof batch.id !== 'string') throw new DistilleryError('E_TEACHER_REQUEST', 'Batch API: POST /batches returned no batch id', { field: 'batches' });
+    if (typeof batch.id !== 'string')
+      throw new DistilleryError('E_TEACHER_REQUEST', 'Batch API: POST /batches returned no batch id', { field: 'batches' });
     state = { inputFile: options.inputFile, inputFileId: file.id, batchId: batch.id, endpoint, submittedAt: new Date().toISOString() };
     await writeFileAtomic(statePath, `${JSON.stringify(state, null, 2)}\n`);
   }
-  let batch: { status?: string; output_file_id?: string | null; error_file_id?: string | null; request_counts?: BatchJobResult['requestCounts'] };
+  let batch: {
+    status?: string;
+    output_file_id?: string | null;
+    error_file_id?: string | null;
+    request_counts?: BatchJobResult['requestCounts'];
+  };
   for (;;) {
-    batch = await json(await client.apiRequest(`batches/${encodeURIComponent(state.batchId)}`, { signal: options.signal }), 'GET /batches/{id}');
+    batch = await json(
+      await client.apiRequest(`batches/${encodeURIComponent(state.batchId)}`, { signal: options.signal }),
+      'GET /batches/{id}',
+    );
     const status = String(batch.status);
     options.onStatus?.(status, batch.request_counts);
     if (FINAL.has(status)) break;

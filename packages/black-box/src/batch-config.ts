@@ -13,20 +13,42 @@ async function disposeTeacher(teacher: unknown): Promise<void> {
 }
 
 /** `distillery collect <config> --export-batch DIR`: the config's requests not yet in its output, as Batch API input files. */
-export async function exportBatchFromConfig(value: unknown, options: { dir: string; maxRequests?: number; maxBytes?: number; prefix?: string }, hooks: RunHooks = {}): Promise<ExportBatchSummary> {
+export async function exportBatchFromConfig(
+  value: unknown,
+  options: { dir: string; maxRequests?: number; maxBytes?: number; prefix?: string },
+  hooks: RunHooks = {},
+): Promise<ExportBatchSummary> {
   const prepared = await prepareCollectConfig(value, hooks);
   try {
-    return await exportBatch({ teacher: prepared.teacher, items: prepared.items, dir: options.dir, output: prepared.output, maxRequests: options.maxRequests, maxBytes: options.maxBytes, prefix: options.prefix });
+    return await exportBatch({
+      teacher: prepared.teacher,
+      items: prepared.items,
+      dir: options.dir,
+      output: prepared.output,
+      maxRequests: options.maxRequests,
+      maxBytes: options.maxBytes,
+      prefix: options.prefix,
+    });
   } finally {
     await disposeTeacher(prepared.teacher);
   }
 }
 
 /** `distillery collect <config> --import-batch OUT [--errors ERR]`: batch results into the config's output. */
-export async function importBatchFromConfig(value: unknown, options: { inputs: readonly string[]; errorFiles?: readonly string[] }, hooks: RunHooks = {}): Promise<ImportBatchSummary> {
+export async function importBatchFromConfig(
+  value: unknown,
+  options: { inputs: readonly string[]; errorFiles?: readonly string[] },
+  hooks: RunHooks = {},
+): Promise<ImportBatchSummary> {
   const prepared = await prepareCollectConfig(value, hooks);
   try {
-    return await importBatch({ teacher: prepared.teacher, items: prepared.items, inputs: options.inputs, errorFiles: options.errorFiles, output: prepared.output });
+    return await importBatch({
+      teacher: prepared.teacher,
+      items: prepared.items,
+      inputs: options.inputs,
+      errorFiles: options.errorFiles,
+      output: prepared.output,
+    });
   } finally {
     await disposeTeacher(prepared.teacher);
   }
@@ -37,7 +59,10 @@ export async function importBatchFromConfig(value: unknown, options: { inputs: r
  * id of its (unsharded) input must be present once; `shards` names the count for a per-shard report
  * (default: the config's shard count, if it has one).
  */
-export async function mergeFromConfig(options: { inputs: readonly string[]; out: string; config?: unknown; shards?: number; name?: string; overwrite?: boolean }, hooks: RunHooks = {}): Promise<MergeReport> {
+export async function mergeFromConfig(
+  options: { inputs: readonly string[]; out: string; config?: unknown; shards?: number; name?: string; overwrite?: boolean },
+  hooks: RunHooks = {},
+): Promise<MergeReport> {
   let expectedIds: string[] | undefined;
   let shards = options.shards;
   if (options.config !== undefined) {
@@ -47,7 +72,14 @@ export async function mergeFromConfig(options: { inputs: readonly string[]; out:
     await disposeTeacher(prepared.teacher);
     expectedIds = prepared.items.map((item) => item.id);
   }
-  return mergeCollections({ inputs: options.inputs, out: options.out, expectedIds, shards, name: options.name, overwrite: options.overwrite });
+  return mergeCollections({
+    inputs: options.inputs,
+    out: options.out,
+    expectedIds,
+    shards,
+    name: options.name,
+    overwrite: options.overwrite,
+  });
 }
 
 /**
@@ -63,10 +95,22 @@ export async function submitBatchFromConfig(
   const prepared = await prepareCollectConfig(value, hooks);
   try {
     const inputs = (await readdir(options.dir)).filter((f) => f.endsWith('.jsonl') && !/\.(output|errors)\.jsonl$/.test(f)).sort();
-    if (inputs.length === 0) throw new DistilleryError('E_NOT_FOUND', `no batch input files (*.jsonl) in ${options.dir}; write them with --export-batch`, { field: 'dir', value: options.dir });
+    if (inputs.length === 0)
+      throw new DistilleryError('E_NOT_FOUND', `no batch input files (*.jsonl) in ${options.dir}; write them with --export-batch`, {
+        field: 'dir',
+        value: options.dir,
+      });
     const jobs: BatchJobResult[] = [];
     for (const file of inputs) {
-      jobs.push(await runBatchJob({ teacher: prepared.teacher, inputFile: join(options.dir, file), pollMs: options.pollMs, signal: options.signal, onStatus: (status) => options.onStatus?.(file, status) }));
+      jobs.push(
+        await runBatchJob({
+          teacher: prepared.teacher,
+          inputFile: join(options.dir, file),
+          pollMs: options.pollMs,
+          signal: options.signal,
+          onStatus: (status) => options.onStatus?.(file, status),
+        }),
+      );
     }
     const summary = await importBatch({
       teacher: prepared.teacher,

@@ -59,7 +59,11 @@ export interface ExportBatchSummary {
 export function batchTeacherOf(teacher: BlackBoxTeacher): OpenAITeacher {
   const inner = teacher instanceof TeacherPool ? teacher.endpointTeachers()[0] : teacher;
   if (inner instanceof OpenAITeacher) return inner;
-  throw new DistilleryError('E_BAD_CONFIG', `batch files need an "openai" teacher (model and API shape); ${JSON.stringify(teacher.name)} is not one`, { field: 'teacher.name', value: teacher.name });
+  throw new DistilleryError(
+    'E_BAD_CONFIG',
+    `batch files need an "openai" teacher (model and API shape); ${JSON.stringify(teacher.name)} is not one`,
+    { field: 'teacher.name', value: teacher.name },
+  );
 }
 
 /** The path part of the batch line's `url`: `/v1/…` as the Batch API and vLLM expect, whatever the base URL. */
@@ -90,8 +94,10 @@ async function exists(path: string): Promise<boolean> {
 export async function exportBatch(options: ExportBatchOptions): Promise<ExportBatchSummary> {
   const maxRequests = options.maxRequests ?? BATCH_MAX_REQUESTS;
   const maxBytes = options.maxBytes ?? BATCH_MAX_BYTES;
-  if (!(Number.isInteger(maxRequests) && maxRequests >= 1 && maxRequests <= BATCH_MAX_REQUESTS)) throw badValue('maxRequests', maxRequests, `an integer in [1, ${BATCH_MAX_REQUESTS}]`);
-  if (!(Number.isInteger(maxBytes) && maxBytes >= 1 && maxBytes <= BATCH_MAX_BYTES)) throw badValue('maxBytes', maxBytes, `an integer in [1, ${BATCH_MAX_BYTES}]`);
+  if (!(Number.isInteger(maxRequests) && maxRequests >= 1 && maxRequests <= BATCH_MAX_REQUESTS))
+    throw badValue('maxRequests', maxRequests, `an integer in [1, ${BATCH_MAX_REQUESTS}]`);
+  if (!(Number.isInteger(maxBytes) && maxBytes >= 1 && maxBytes <= BATCH_MAX_BYTES))
+    throw badValue('maxBytes', maxBytes, `an integer in [1, ${BATCH_MAX_BYTES}]`);
   const teacher = batchTeacherOf(options.teacher);
   const prefix = options.prefix ?? 'batch';
   const done = await doneIds(options.output);
@@ -101,8 +107,16 @@ export async function exportBatch(options: ExportBatchOptions): Promise<ExportBa
   for (const item of options.items) {
     if (done.has(item.id)) continue;
     const { path, body } = teacher.describeRequest(item.request);
-    const line = Buffer.from(`${JSON.stringify({ custom_id: item.id, method: 'POST', url: batchUrl(path), body } satisfies BatchInputLine)}\n`, 'utf8');
-    if (line.length > maxBytes) throw new DistilleryError('E_BAD_INPUT', `item ${JSON.stringify(item.id)} alone is ${line.length} bytes, over the batch file limit of ${maxBytes}`, { field: 'items', value: item.id });
+    const line = Buffer.from(
+      `${JSON.stringify({ custom_id: item.id, method: 'POST', url: batchUrl(path), body } satisfies BatchInputLine)}\n`,
+      'utf8',
+    );
+    if (line.length > maxBytes)
+      throw new DistilleryError(
+        'E_BAD_INPUT',
+        `item ${JSON.stringify(item.id)} alone is ${line.length} bytes, over the batch file limit of ${maxBytes}`,
+        { field: 'items', value: item.id },
+      );
     if (!current || current.lines.length >= maxRequests || current.bytes + line.length > maxBytes) {
       current = { lines: [], bytes: 0 };
       files.push(current);
@@ -114,7 +128,12 @@ export async function exportBatch(options: ExportBatchOptions): Promise<ExportBa
   const written: ExportBatchSummary['files'] = [];
   const paths = files.map((_, i) => join(options.dir, `${prefix}-${String(i + 1).padStart(5, '0')}.jsonl`));
   if (!options.overwrite) {
-    for (const path of paths) if (await exists(path)) throw new DistilleryError('E_BAD_CONFIG', `batch file ${path} exists; move it away or pass overwrite`, { field: 'dir', value: path });
+    for (const path of paths)
+      if (await exists(path))
+        throw new DistilleryError('E_BAD_CONFIG', `batch file ${path} exists; move it away or pass overwrite`, {
+          field: 'dir',
+          value: path,
+        });
   }
   for (const [i, file] of files.entries()) {
     await writeFileAtomic(paths[i]!, Buffer.concat(file.lines));
@@ -170,13 +189,26 @@ function bodyOf(line: BatchOutputLine): unknown {
 
 function failureOf(line: BatchOutputLine): { kind: string; status?: number; message: string } | undefined {
   // A runner that writes the completion as the response itself (no status_code) answered 200.
-  if (line.response && typeof line.response === 'object' && line.response.status_code === undefined && Array.isArray((line.response as { choices?: unknown }).choices) && !line.error) return undefined;
+  if (
+    line.response &&
+    typeof line.response === 'object' &&
+    line.response.status_code === undefined &&
+    Array.isArray((line.response as { choices?: unknown }).choices) &&
+    !line.error
+  )
+    return undefined;
   const status = typeof line.response?.status_code === 'number' ? line.response.status_code : undefined;
-  if (line.error) return { kind: typeof line.error.code === 'string' ? line.error.code : 'batch-error', ...(status === undefined ? {} : { status }), message: String(line.error.message ?? 'batch request failed') };
+  if (line.error)
+    return {
+      kind: typeof line.error.code === 'string' ? line.error.code : 'batch-error',
+      ...(status === undefined ? {} : { status }),
+      message: String(line.error.message ?? 'batch request failed'),
+    };
   if (!line.response) return { kind: 'batch-error', message: 'no response and no error' };
   if (status === undefined || status < 200 || status >= 300) {
     const body = line.response.body as { error?: { message?: unknown } | string } | undefined;
-    const message = typeof body?.error === 'string' ? body.error : typeof body?.error?.message === 'string' ? body.error.message : `HTTP ${status}`;
+    const message =
+      typeof body?.error === 'string' ? body.error : typeof body?.error?.message === 'string' ? body.error.message : `HTTP ${status}`;
     return { kind: 'http', ...(status === undefined ? {} : { status }), message };
   }
   return undefined;
@@ -195,8 +227,19 @@ export async function importBatch(options: ImportBatchOptions): Promise<ImportBa
   const lock = options.lock === false ? undefined : await acquireOutputLock(options.output);
   try {
     const done = new Set<string>();
-    for (const record of (await readJsonl<CollectedRecord>(options.output, { repair: true })).records) if (record && typeof record.id === 'string') done.add(record.id);
-    const summary: ImportBatchSummary = { imported: 0, duplicates: 0, failed: 0, unknown: 0, malformed: 0, missing: 0, complete: false, output: options.output, errorsPath };
+    for (const record of (await readJsonl<CollectedRecord>(options.output, { repair: true })).records)
+      if (record && typeof record.id === 'string') done.add(record.id);
+    const summary: ImportBatchSummary = {
+      imported: 0,
+      duplicates: 0,
+      failed: 0,
+      unknown: 0,
+      malformed: 0,
+      missing: 0,
+      complete: false,
+      output: options.output,
+      errorsPath,
+    };
     const out = await JsonlAppender.open(options.output);
     let errors: JsonlAppender | undefined;
     const failedIds = new Set<string>();

@@ -44,7 +44,8 @@ export class BudgetTracker {
       const v = budget[key];
       if (v !== undefined && !(typeof v === 'number' && v >= 0)) throw badValue(`budget.${key}`, v, 'a number >= 0');
     }
-    if (budget.maxCostUsd !== undefined && !budget.pricing) throw badValue('budget.pricing', undefined, 'prices per million tokens when maxCostUsd is set');
+    if (budget.maxCostUsd !== undefined && !budget.pricing)
+      throw badValue('budget.pricing', undefined, 'prices per million tokens when maxCostUsd is set');
     this.#budget = budget;
   }
 
@@ -68,7 +69,11 @@ export class BudgetTracker {
     const cost = this.cost(promptTokens, completionTokens);
     const used = this.spend.promptTokens + this.spend.completionTokens;
     if (b.maxRequests !== undefined && this.spend.requests + 1 > b.maxRequests) return this.#over();
-    if ((b.maxTokens !== undefined && used + tokens > b.maxTokens) || (b.maxCostUsd !== undefined && this.spend.costUsd + cost > b.maxCostUsd)) return this.#over();
+    if (
+      (b.maxTokens !== undefined && used + tokens > b.maxTokens) ||
+      (b.maxCostUsd !== undefined && this.spend.costUsd + cost > b.maxCostUsd)
+    )
+      return this.#over();
     const crowded =
       (b.maxTokens !== undefined && used + this.#reservedTokens + tokens > b.maxTokens) ||
       (b.maxCostUsd !== undefined && this.spend.costUsd + this.#reservedCost + cost > b.maxCostUsd);

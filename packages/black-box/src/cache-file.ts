@@ -18,7 +18,8 @@ export class FileResponseCache implements ResponseCache {
   constructor(readonly dir: string) {}
 
   pathOf(key: string): string {
-    if (typeof key !== 'string' || !/^[0-9a-f]{16,}$/.test(key)) throw badValue('key', typeof key === 'string' ? key.slice(0, 40) : key, 'a hex digest (requestKey) of 16+ characters');
+    if (typeof key !== 'string' || !/^[0-9a-f]{16,}$/.test(key))
+      throw badValue('key', typeof key === 'string' ? key.slice(0, 40) : key, 'a hex digest (requestKey) of 16+ characters');
     return join(this.dir, key.slice(0, 2), `${key}.json`);
   }
 

@@ -2,7 +2,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setMaxListeners } from 'node:events';
 import { requireNotDirectory } from '@distillery/core/node';
-import { badValue, DistilleryError, isDistilleryError, type BlackBoxTeacher, type Completion, type CompletionRequest } from '@distillery/core';
+import {
+  badValue,
+  DistilleryError,
+  isDistilleryError,
+  type BlackBoxTeacher,
+  type Completion,
+  type CompletionRequest,
+} from '@distillery/core';
 import { BudgetTracker, type Budget, type Spend } from './budget.js';
 import type { ResponseCache } from './cache.js';
 import { isTeacherRequestError, TeacherRequestError } from './errors.js';
@@ -135,7 +142,8 @@ class StopSignal extends Error {
 }
 
 function describeFailure(error: unknown): CollectFailure['error'] {
-  if (isTeacherRequestError(error)) return { kind: error.kind, ...(error.status === undefined ? {} : { status: error.status }), message: error.reason };
+  if (isTeacherRequestError(error))
+    return { kind: error.kind, ...(error.status === undefined ? {} : { status: error.status }), message: error.reason };
   if (isDistilleryError(error)) return { kind: error.code, message: error.message };
   return { kind: 'error', message: error instanceof Error ? error.message : String(error) };
 }
@@ -166,8 +174,16 @@ export async function collect(options: CollectOptions): Promise<CollectSummary> 
 
   const seen = new Set<string>();
   for (const [index, item] of items.entries()) {
-    if (typeof item?.id !== 'string' || item.id === '') throw new DistilleryError('E_BAD_INPUT', `items[${index}].id must be a non-empty string`, { field: `items[${index}].id`, value: item?.id });
-    if (seen.has(item.id)) throw new DistilleryError('E_BAD_INPUT', `items[${index}].id ${JSON.stringify(item.id)} appears twice; ids must be unique`, { field: `items[${index}].id`, value: item.id });
+    if (typeof item?.id !== 'string' || item.id === '')
+      throw new DistilleryError('E_BAD_INPUT', `items[${index}].id must be a non-empty string`, {
+        field: `items[${index}].id`,
+        value: item?.id,
+      });
+    if (seen.has(item.id))
+      throw new DistilleryError('E_BAD_INPUT', `items[${index}].id ${JSON.stringify(item.id)} appears twice; ids must be unique`, {
+        field: `items[${index}].id`,
+        value: item.id,
+      });
     seen.add(item.id);
   }
 
@@ -182,7 +198,15 @@ export async function collect(options: CollectOptions): Promise<CollectSummary> 
   }
 }
 
-async function collectLocked(options: CollectOptions, errorsPath: string, concurrency: number, timeoutMs: number, namespace: string, started: number, lockTakenOverFrom: LockOwner | undefined): Promise<CollectSummary> {
+async function collectLocked(
+  options: CollectOptions,
+  errorsPath: string,
+  concurrency: number,
+  timeoutMs: number,
+  namespace: string,
+  started: number,
+  lockTakenOverFrom: LockOwner | undefined,
+): Promise<CollectSummary> {
   const { teacher, items, output } = options;
   const resume = options.resume ?? true;
   let repairedBytes = 0;
@@ -248,7 +272,10 @@ async function collectLocked(options: CollectOptions, errorsPath: string, concur
   // Two servers behind the same model name give different answers: the cache (and the sharing of
   // identical requests in flight) is keyed by the endpoint too. The record's `key` stays endpoint-free.
   const endpoint = endpointIdentity(teacher);
-  const ask = async (item: CollectItem, recordKey: string): Promise<{ completion: Completion; attempts: number; cached: boolean } | undefined> => {
+  const ask = async (
+    item: CollectItem,
+    recordKey: string,
+  ): Promise<{ completion: Completion; attempts: number; cached: boolean } | undefined> => {
     const key = endpoint === undefined ? recordKey : requestKey(`${namespace}@${endpoint}`, item.request);
     const hit = await options.cache?.get(key);
     if (hit) return { completion: hit, attempts: 0, cached: true };
@@ -297,7 +324,9 @@ async function collectLocked(options: CollectOptions, errorsPath: string, concur
       });
       if (!result.ok) {
         if (isTeacherRequestError(result.error) && result.error.fatal) throw result.error;
-        await (await (errors ??= JsonlAppender.open(errorsPath))).append({
+        await (
+          await (errors ??= JsonlAppender.open(errorsPath))
+        ).append({
           id: item.id,
           key: recordKey,
           error: describeFailure(result.error),
@@ -340,7 +369,15 @@ async function collectLocked(options: CollectOptions, errorsPath: string, concur
       try {
         const answer = await ask(item, key);
         if (answer) {
-          const record: CollectedRecord = { id: item.id, key, teacher: teacher.name, completion: answer.completion, cached: answer.cached, attempts: answer.attempts, ms: Math.round(performance.now() - t0) };
+          const record: CollectedRecord = {
+            id: item.id,
+            key,
+            teacher: teacher.name,
+            completion: answer.completion,
+            cached: answer.cached,
+            attempts: answer.attempts,
+            ms: Math.round(performance.now() - t0),
+          };
           await out.append(record);
           progress.done++;
           fresh++;

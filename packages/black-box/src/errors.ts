@@ -41,7 +41,12 @@ export class TeacherRequestError extends DistilleryError {
   readonly reason: string;
 
   constructor(init: TeacherRequestErrorInit) {
-    super('E_TEACHER_REQUEST', init.message, { kind: init.kind, status: init.status, retryable: init.retryable }, init.cause === undefined ? undefined : { cause: init.cause });
+    super(
+      'E_TEACHER_REQUEST',
+      init.message,
+      { kind: init.kind, status: init.status, retryable: init.retryable },
+      init.cause === undefined ? undefined : { cause: init.cause },
+    );
     this.reason = init.message;
     this.kind = init.kind;
     this.status = init.status;
@@ -52,7 +57,12 @@ export class TeacherRequestError extends DistilleryError {
 
   /** The failure without the stack, for JSONL records of failed items. */
   summary(): { kind: TeacherFailureKind; status?: number; message: string; retryable: boolean } {
-    return { kind: this.kind, ...(this.status === undefined ? {} : { status: this.status }), message: this.reason, retryable: this.retryable };
+    return {
+      kind: this.kind,
+      ...(this.status === undefined ? {} : { status: this.status }),
+      message: this.reason,
+      retryable: this.retryable,
+    };
   }
 }
 

@@ -39,7 +39,11 @@ export interface ExportSummary {
 }
 
 /** `{ prompt, completion }` (TRL's standard or conversational prompt-completion) and `{ messages }` (chat SFT). */
-function rowsOf(id: string, request: CompletionRequest, text: string): { promptCompletion: Record<string, unknown>; messages: Record<string, unknown> } {
+function rowsOf(
+  id: string,
+  request: CompletionRequest,
+  text: string,
+): { promptCompletion: Record<string, unknown>; messages: Record<string, unknown> } {
   const answer: ChatMessage = { role: 'assistant', content: text };
   if (request.messages) {
     return {
@@ -86,7 +90,13 @@ function card(options: ExportOptions, summary: Omit<ExportSummary, 'files' | 'di
     `Completions of \`${options.teacher}\`, collected with Distillery's \`collect\` on ${date.slice(0, 10)} (exported ${date}).`,
     '',
     `- **model**: \`${options.teacher}\``,
-    `- **sampling**: ${Object.keys(sampling).length ? Object.entries(sampling).map(([k, v]) => `${k} = ${describeValue(v)}`).join(', ') : 'the teacher\'s defaults'}`,
+    `- **sampling**: ${
+      Object.keys(sampling).length
+        ? Object.entries(sampling)
+            .map(([k, v]) => `${k} = ${describeValue(v)}`)
+            .join(', ')
+        : "the teacher's defaults"
+    }`,
     `- **rows**: ${summary.rows} of ${options.items.length} inputs, in input order`,
     `- **missing**: ${summary.missing} (failed or not yet collected; rerun collect, then export again)${missingIds.length ? `: ${missingIds.slice(0, 20).join(', ')}${missingIds.length > 20 ? ', ...' : ''}` : ''}`,
     `- **stale**: ${summary.stale} (collected from a different request than the input's now; left out)`,
@@ -102,7 +112,7 @@ function card(options: ExportOptions, summary: Omit<ExportSummary, 'files' | 'di
     `ds = load_dataset("json", data_files="${EXPORT_FILES.promptCompletion}", split="train")`,
     '```',
     '',
-    'Check the teacher\'s terms of use before training on its outputs.',
+    "Check the teacher's terms of use before training on its outputs.",
     '',
   ];
   return lines.join('\n');
@@ -120,11 +130,18 @@ export async function exportTrainingData(options: ExportOptions): Promise<Export
   const ours = new Set<string>(Object.values(EXPORT_FILES));
   const present = await readdir(dir).catch(() => [] as string[]);
   const foreign = present.filter((f) => !ours.has(f));
-  if (foreign.length) throw badValue('export.dir', dir, `a folder holding only an export (it has ${foreign.slice(0, 5).join(', ')}); the collect output, errors and cache must stay outside it`);
+  if (foreign.length)
+    throw badValue(
+      'export.dir',
+      dir,
+      `a folder holding only an export (it has ${foreign.slice(0, 5).join(', ')}); the collect output, errors and cache must stay outside it`,
+    );
   const clash = present.filter((f) => ours.has(f));
-  if (clash.length && !options.overwrite) throw badValue('export.dir', dir, `an empty folder, or overwrite: true to replace the previous export (${clash.join(', ')})`);
+  if (clash.length && !options.overwrite)
+    throw badValue('export.dir', dir, `an empty folder, or overwrite: true to replace the previous export (${clash.join(', ')})`);
   const inside = relative(dir, resolve(options.records));
-  if (!inside.startsWith('..') && !isAbsolute(inside)) throw badValue('export.dir', dir, `a folder that does not contain the collect output ${options.records}`);
+  if (!inside.startsWith('..') && !isAbsolute(inside))
+    throw badValue('export.dir', dir, `a folder that does not contain the collect output ${options.records}`);
 
   const { records } = await readJsonl<CollectedRecord>(options.records, { repair: false });
   const byId = new Map(records.map((r) => [r.id, r]));

@@ -10,7 +10,10 @@ export function parseJsonlText<T = unknown>(text: string, source = 'input'): T[]
     try {
       out.push(JSON.parse(line) as T);
     } catch (error) {
-      throw new DistilleryError('E_BAD_INPUT', `${source}: line ${i + 1} is not valid JSON (${(error as Error).message})`, { field: source, line: i + 1 });
+      throw new DistilleryError('E_BAD_INPUT', `${source}: line ${i + 1} is not valid JSON (${(error as Error).message})`, {
+        field: source,
+        line: i + 1,
+      });
     }
   }
   return out;

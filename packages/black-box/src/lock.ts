@@ -98,7 +98,8 @@ export async function acquireOutputLock(target: string, { now = () => new Date()
           released = true;
           // Only remove the lock if it is still ours.
           const current = await readOwner(path);
-          if (current?.owner?.pid === owner.pid && current.owner.host === owner.host && current.owner.startedAt === owner.startedAt) await rm(path, { force: true });
+          if (current?.owner?.pid === owner.pid && current.owner.host === owner.host && current.owner.startedAt === owner.startedAt)
+            await rm(path, { force: true });
         },
       };
     } catch (error) {

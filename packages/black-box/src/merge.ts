@@ -70,7 +70,11 @@ export async function mergeCollections(options: MergeCollectionsOptions): Promis
   const output = join(options.out, name);
   if (!options.overwrite) {
     const existing = await stat(output).catch(() => undefined);
-    if (existing) throw new DistilleryError('E_BAD_CONFIG', `merged output ${output} exists; choose another --out or pass overwrite`, { field: 'out', value: output });
+    if (existing)
+      throw new DistilleryError('E_BAD_CONFIG', `merged output ${output} exists; choose another --out or pass overwrite`, {
+        field: 'out',
+        value: output,
+      });
   }
   const kept = new Map<string, CollectedRecord>();
   const duplicated = new Set<string>();
@@ -82,7 +86,11 @@ export async function mergeCollections(options: MergeCollectionsOptions): Promis
     const report: MergeInputReport = { path, records: 0, duplicates: 0, tornBytes };
     for (const [i, record] of records.entries()) {
       if (!record || typeof record.id !== 'string' || typeof record.completion?.text !== 'string') {
-        throw new DistilleryError('E_CORRUPT_FILE', `${path}: line ${i + 1} is not a collected record ({id, key, completion})`, { field: 'inputs', value: path, line: i + 1 });
+        throw new DistilleryError('E_CORRUPT_FILE', `${path}: line ${i + 1} is not a collected record ({id, key, completion})`, {
+          field: 'inputs',
+          value: path,
+          line: i + 1,
+        });
       }
       report.records++;
       const first = kept.get(record.id);
@@ -114,14 +122,18 @@ export async function mergeCollections(options: MergeCollectionsOptions): Promis
     if (options.shards) {
       const byShard: Record<string, number> = {};
       const totalByShard = new Map<number, number>();
-      for (const id of options.expectedIds) totalByShard.set(shardOf(id, options.shards), (totalByShard.get(shardOf(id, options.shards)) ?? 0) + 1);
+      for (const id of options.expectedIds)
+        totalByShard.set(shardOf(id, options.shards), (totalByShard.get(shardOf(id, options.shards)) ?? 0) + 1);
       for (const id of missing) {
         const s = shardOf(id, options.shards);
         byShard[`${s}/${options.shards}`] = (byShard[`${s}/${options.shards}`] ?? 0) + 1;
       }
       report.missing.shards = options.shards;
       report.missing.byShard = byShard;
-      report.missing.shardsMissingEntirely = [...totalByShard].filter(([s, total]) => byShard[`${s}/${options.shards}`] === total).map(([s]) => s).sort((a, b) => a - b);
+      report.missing.shardsMissingEntirely = [...totalByShard]
+        .filter(([s, total]) => byShard[`${s}/${options.shards}`] === total)
+        .map(([s]) => s)
+        .sort((a, b) => a - b);
     }
     if (unexpected.length) report.unexpected = { count: unexpected.length, ids: list(unexpected) };
     report.complete = duplicated.size === 0 && missing.length === 0;

@@ -1,4 +1,13 @@
-import { badValue, DistilleryError, safeUrlText, type BlackBoxTeacher, type ChatMessage, type Completion, type CompletionRequest, type TokenLogprob } from '@distillery/core';
+import {
+  badValue,
+  DistilleryError,
+  safeUrlText,
+  type BlackBoxTeacher,
+  type ChatMessage,
+  type Completion,
+  type CompletionRequest,
+  type TokenLogprob,
+} from '@distillery/core';
 import { redact, safeUrl, TeacherRequestError } from './errors.js';
 import { checkCompletionRequest } from './request-check.js';
 import { abortedError, parseRetryAfter } from './retry.js';
@@ -45,14 +54,16 @@ const PERMANENT_NETWORK = /ECONNREFUSED|ENOTFOUND|EAI_NONAME|bad port|ERR_INVALI
  */
 function checkBaseURL(baseURL: unknown): void {
   const shown = typeof baseURL === 'string' ? safeUrlText(baseURL) : baseURL;
-  if (typeof baseURL !== 'string' || !/^https?:\/\//i.test(baseURL)) throw badValue('baseURL', shown, 'an http(s) URL such as http://127.0.0.1:8080/v1');
+  if (typeof baseURL !== 'string' || !/^https?:\/\//i.test(baseURL))
+    throw badValue('baseURL', shown, 'an http(s) URL such as http://127.0.0.1:8080/v1');
   let parsed: URL;
   try {
     parsed = new URL(baseURL);
   } catch {
     throw badValue('baseURL', shown, 'a valid http(s) URL (host and a port in 1-65535)');
   }
-  if (parsed.username || parsed.password) throw badValue('baseURL', shown, 'a URL without user:password@ (put the key in apiKey or apiKeyEnv)');
+  if (parsed.username || parsed.password)
+    throw badValue('baseURL', shown, 'a URL without user:password@ (put the key in apiKey or apiKeyEnv)');
 }
 
 /** Appends an API path to the base URL's path, keeping its query string (Azure-style `?api-version=`) at the end. */
@@ -112,14 +123,19 @@ export class OpenAITeacher implements BlackBoxTeacher {
   #redactCompletion(completion: Completion): Completion {
     const secrets = this.#secrets();
     const text = redact(completion.text, secrets);
-    const tokens = completion.tokens?.map((t) => ({ ...t, token: redact(t.token, secrets), top: t.top.map((o) => ({ ...o, token: redact(o.token, secrets) })) }));
+    const tokens = completion.tokens?.map((t) => ({
+      ...t,
+      token: redact(t.token, secrets),
+      top: t.top.map((o) => ({ ...o, token: redact(o.token, secrets) })),
+    }));
     return { ...completion, text, ...(tokens ? { tokens } : {}) };
   }
 
   #route(request: CompletionRequest): 'chat' | 'completions' {
     const api = this.#options.api ?? 'auto';
     checkCompletionRequest(request as CompletionRequest & Record<string, unknown>, 'request');
-    if (request.messages !== undefined && api === 'completions') throw badValue('request.messages', 'messages', 'a prompt: this teacher uses the /completions API');
+    if (request.messages !== undefined && api === 'completions')
+      throw badValue('request.messages', 'messages', 'a prompt: this teacher uses the /completions API');
     if (api === 'chat' || request.messages !== undefined) return 'chat';
     return 'completions';
   }
@@ -162,14 +178,26 @@ export class OpenAITeacher implements BlackBoxTeacher {
     const method = init.method ?? (init.body !== undefined || init.json !== undefined ? 'POST' : 'GET');
     let response: Response;
     try {
-      response = await this.#fetch(url, { method, headers, body: init.json !== undefined ? JSON.stringify(init.json) : init.body, signal: init.signal });
+      response = await this.#fetch(url, {
+        method,
+        headers,
+        body: init.json !== undefined ? JSON.stringify(init.json) : init.body,
+        signal: init.signal,
+      });
     } catch (error) {
       if (init.signal?.aborted) throw abortedError(init.signal);
       throw this.#error({ kind: 'network', message: `${method} ${safeUrl(url)}: ${(error as Error).message}`, retryable: true });
     }
     if (!response.ok) {
       const text = await response.text();
-      throw this.#error({ kind: 'http', status: response.status, message: `${method} ${safeUrl(url)}: HTTP ${response.status}${text ? `: ${describeErrorBody(text)}` : ''}`, retryable: RETRYABLE_STATUS.has(response.status) || response.status >= 500, fatal: FATAL_STATUS.has(response.status), retryAfterMs: parseRetryAfter(response.headers) });
+      throw this.#error({
+        kind: 'http',
+        status: response.status,
+        message: `${method} ${safeUrl(url)}: HTTP ${response.status}${text ? `: ${describeErrorBody(text)}` : ''}`,
+        retryable: RETRYABLE_STATUS.has(response.status) || response.status >= 500,
+        fatal: FATAL_STATUS.has(response.status),
+        retryAfterMs: parseRetryAfter(response.headers),
+      });
     }
     return response;
   }
@@ -203,7 +231,12 @@ export class OpenAITeacher implements BlackBoxTeacher {
     let response: Response;
     let text: string;
     try {
-      response = await this.#fetch(url, { method: 'POST', headers, body: JSON.stringify(this.#body(route, request)), signal: controller.signal });
+      response = await this.#fetch(url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(this.#body(route, request)),
+        signal: controller.signal,
+      });
       text = await response.text();
     } catch (error) {
       if (outer?.aborted) {
@@ -238,10 +271,21 @@ export class OpenAITeacher implements BlackBoxTeacher {
     try {
       json = JSON.parse(text);
     } catch {
-      throw this.#error({ kind: 'malformed', status: response.status, message: `POST ${where}: body is not JSON (${text.length} bytes${text.length ? `, starts ${JSON.stringify(text.slice(0, 40))}` : ''})`, retryable: true });
+      throw this.#error({
+        kind: 'malformed',
+        status: response.status,
+        message: `POST ${where}: body is not JSON (${text.length} bytes${text.length ? `, starts ${JSON.stringify(text.slice(0, 40))}` : ''})`,
+        retryable: true,
+      });
     }
     const completion = parseCompletionResponse(json, route);
-    if (!completion) throw this.#error({ kind: 'malformed', status: response.status, message: `POST ${where}: JSON has no choices[0] with ${route === 'chat' ? 'message.content' : 'text'}`, retryable: true });
+    if (!completion)
+      throw this.#error({
+        kind: 'malformed',
+        status: response.status,
+        message: `POST ${where}: JSON has no choices[0] with ${route === 'chat' ? 'message.content' : 'text'}`,
+        retryable: true,
+      });
     return this.#redactCompletion(completion);
   }
 }
@@ -272,7 +316,9 @@ function parseContentLogprobs(content: unknown): TokenLogprob[] | undefined {
     const logprob = asNumber(entry?.logprob);
     if (typeof entry?.token !== 'string' || logprob === undefined) return undefined;
     const top = Array.isArray(entry.top_logprobs)
-      ? (entry.top_logprobs as Json[]).filter((t) => typeof t?.token === 'string' && asNumber(t.logprob) !== undefined).map((t) => ({ token: t.token as string, logprob: t.logprob as number }))
+      ? (entry.top_logprobs as Json[])
+          .filter((t) => typeof t?.token === 'string' && asNumber(t.logprob) !== undefined)
+          .map((t) => ({ token: t.token as string, logprob: t.logprob as number }))
       : [];
     out.push({ token: entry.token, logprob, top });
   }
@@ -332,5 +378,9 @@ export function parseCompletionResponse(json: unknown, route: 'chat' | 'completi
 
 /** Throws E_BAD_CONFIG naming the variable when `apiKeyEnv` is required but unset. */
 export function requireApiKeyEnv(name: string, env: Record<string, string | undefined> = process.env): void {
-  if (!env[name]) throw new DistilleryError('E_BAD_CONFIG', `environment variable ${name} (the teacher's API key) is not set`, { field: 'teacher.apiKeyEnv', value: name });
+  if (!env[name])
+    throw new DistilleryError('E_BAD_CONFIG', `environment variable ${name} (the teacher's API key) is not set`, {
+      field: 'teacher.apiKeyEnv',
+      value: name,
+    });
 }

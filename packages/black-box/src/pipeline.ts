@@ -6,14 +6,29 @@ import * as z from 'zod/mini';
 import { FileResponseCache } from './cache-file.js';
 import { exportTrainingData, type ExportSummary } from './export.js';
 import { checkCompletionRequest } from './request-check.js';
-import { collect, type CollectItem, type CollectOptions, type CollectProgress, type CollectSummary, type CollectedRecord } from './collect.js';
+import {
+  collect,
+  type CollectItem,
+  type CollectOptions,
+  type CollectProgress,
+  type CollectSummary,
+  type CollectedRecord,
+} from './collect.js';
 import { readJsonl } from './jsonl.js';
 import { parseJsonlText } from './jsonl-text.js';
 import { createBlackBoxRegistry } from './plugins.js';
 import { parseShard, shardItems } from './shard.js';
 import { ReplayTeacher } from './replay.js';
 import { loadExamplesJsonl, loadStepByStepSplit, loadRecordedOutputs, type StepByStepDataset } from './step-by-step/data.js';
-import { buildEvaluationSet, buildStepByStepDataset, parseCompletions, teacherAccuracy, type BuildStats, type StepByStepRecord, type TeacherAccuracy } from './step-by-step/dataset.js';
+import {
+  buildEvaluationSet,
+  buildStepByStepDataset,
+  parseCompletions,
+  teacherAccuracy,
+  type BuildStats,
+  type StepByStepRecord,
+  type TeacherAccuracy,
+} from './step-by-step/dataset.js';
 import { compareStudents, type CompareStudentsOptions, type StudentComparison } from './step-by-step/student/compare.js';
 import { studentTrainingSchema } from './step-by-step/student/train.js';
 import { PRESETS, type Exemplar, type PresetName, type StepByStepExample, type TaskPreset } from './step-by-step/presets.js';
@@ -21,33 +36,56 @@ import { buildFewShotPrompt, stepByStepItems } from './step-by-step/prompt.js';
 
 const int = z.number().check(z.int());
 export const samplingSchema = z.strictObject({
-    temperature: z.optional(z.number().check(z.gte(0))),
-    maxTokens: z.optional(int.check(z.positive())),
-    stop: z.optional(z.array(z.string())),
-    topLogprobs: z.optional(int.check(z.gte(0), z.lte(20))),
-    seed: z.optional(int),
-  });
+  temperature: z.optional(z.number().check(z.gte(0))),
+  maxTokens: z.optional(int.check(z.positive())),
+  stop: z.optional(z.array(z.string())),
+  topLogprobs: z.optional(int.check(z.gte(0), z.lte(20))),
+  seed: z.optional(int),
+});
 
 const runSchema = {
   /** Requests in flight at once (default 8). */
   concurrency: z.optional(int.check(z.gte(1), z.lte(1024))),
   /** Per-attempt timeout (default 120 000 ms). */
   timeoutMs: z.optional(z.number().check(z.positive())),
-  retry: z.optional(z.partial(z.strictObject({
-      retries: int.check(z.gte(0)),
-      baseDelayMs: z.number().check(z.gte(0)),
-      maxDelayMs: z.number().check(z.gte(0)),
-      factor: z.number().check(z.gte(1)),
-      jitter: z.enum(['full', 'equal', 'none']),
-      maxRetryAfterMs: z.number().check(z.gte(0)),
-    }))),
-  rateLimit: z.optional(z.partial(z.strictObject({ requestsPerMinute: z.number().check(z.positive()), tokensPerMinute: z.number().check(z.positive()), burstRequests: int.check(z.gte(1)) }))),
-  budget: z.optional(z.partial(z.strictObject({
-      maxRequests: int.check(z.gte(0)),
-      maxTokens: int.check(z.gte(0)),
-      maxCostUsd: z.number().check(z.gte(0)),
-      pricing: z.strictObject({ promptPerMillion: z.number().check(z.gte(0)), completionPerMillion: z.number().check(z.gte(0)) }),
-    })).check(z.refine((b) => b.maxCostUsd === undefined || b.pricing !== undefined, { message: 'pricing (USD per million tokens) when maxCostUsd is set', path: ['pricing'] }))),
+  retry: z.optional(
+    z.partial(
+      z.strictObject({
+        retries: int.check(z.gte(0)),
+        baseDelayMs: z.number().check(z.gte(0)),
+        maxDelayMs: z.number().check(z.gte(0)),
+        factor: z.number().check(z.gte(1)),
+        jitter: z.enum(['full', 'equal', 'none']),
+        maxRetryAfterMs: z.number().check(z.gte(0)),
+      }),
+    ),
+  ),
+  rateLimit: z.optional(
+    z.partial(
+      z.strictObject({
+        requestsPerMinute: z.number().check(z.positive()),
+        tokensPerMinute: z.number().check(z.positive()),
+        burstRequests: int.check(z.gte(1)),
+      }),
+    ),
+  ),
+  budget: z.optional(
+    z
+      .partial(
+        z.strictObject({
+          maxRequests: int.check(z.gte(0)),
+          maxTokens: int.check(z.gte(0)),
+          maxCostUsd: z.number().check(z.gte(0)),
+          pricing: z.strictObject({ promptPerMillion: z.number().check(z.gte(0)), completionPerMillion: z.number().check(z.gte(0)) }),
+        }),
+      )
+      .check(
+        z.refine((b) => b.maxCostUsd === undefined || b.pricing !== undefined, {
+          message: 'pricing (USD per million tokens) when maxCostUsd is set',
+          path: ['pricing'],
+        }),
+      ),
+  ),
   /** Response cache directory, or false for none (default: `teacher-cache` beside the output). */
   cache: z.optional(z.union([z.literal(false), z.strictObject({ dir: z.string().check(z.minLength(1)) })])),
   fsync: z.optional(z.boolean()),
@@ -56,84 +94,127 @@ const runSchema = {
 };
 
 const teacherSpec = z.union([z.string().check(z.minLength(1)), z.looseObject({ name: z.string().check(z.minLength(1)) })]);
-const exemplarSchema = z.strictObject({ input: z.string(), rationale: z.string(), label: z.string(), choices: z.optional(z.array(z.string())), premise: z.optional(z.string()), hypothesis: z.optional(z.string()) });
+const exemplarSchema = z.strictObject({
+  input: z.string(),
+  rationale: z.string(),
+  label: z.string(),
+  choices: z.optional(z.array(z.string())),
+  premise: z.optional(z.string()),
+  hypothesis: z.optional(z.string()),
+});
 const presetName = z.enum(['multiple-choice', 'arithmetic', 'nli']);
-const fieldsSchema = z.partial(z.strictObject({ id: z.string(), input: z.string(), label: z.string(), choices: z.string(), premise: z.string(), hypothesis: z.string() }));
-const releaseSchema = z.strictObject({ dir: z.string().check(z.minLength(1)), dataset: z.enum(['svamp', 'cqa']), split: z.enum(['train', 'test']), limit: z.optional(int.check(z.positive())) });
+const fieldsSchema = z.partial(
+  z.strictObject({
+    id: z.string(),
+    input: z.string(),
+    label: z.string(),
+    choices: z.string(),
+    premise: z.string(),
+    hypothesis: z.string(),
+  }),
+);
+const releaseSchema = z.strictObject({
+  dir: z.string().check(z.minLength(1)),
+  dataset: z.enum(['svamp', 'cqa']),
+  split: z.enum(['train', 'test']),
+  limit: z.optional(int.check(z.positive())),
+});
 
 export const collectConfigSchema = z.strictObject({
-    /** Plugin packages to load (their teachers become available by name). */
-    plugins: z.optional(z.array(z.string().check(z.minLength(1)))),
-    /** A teacher spec (`{ name: "openai", … }`), or `"recorded"` to replay the release's outputs (with input.stepByStep). */
-    teacher: teacherSpec,
-    input: z.strictObject({
-        /** JSONL of requests: `{ id, prompt | messages, temperature?, maxTokens?, stop?, topLogprobs?, seed? }`. */
-        requests: z.optional(z.string().check(z.minLength(1))),
-        /** JSONL of examples turned into few-shot prompts with `preset` and `exemplars`. */
-        examples: z.optional(z.string().check(z.minLength(1))),
-        /** A split of the Distilling step-by-step release. */
-        stepByStep: z.optional(releaseSchema),
-        fields: z.optional(fieldsSchema),
-        limit: z.optional(int.check(z.positive())),
-        preset: z.optional(presetName),
-        exemplars: z.optional(z.array(exemplarSchema)),
-        instruction: z.optional(z.string()),
-      }).check(z.superRefine((input, ctx) => {
+  /** Plugin packages to load (their teachers become available by name). */
+  plugins: z.optional(z.array(z.string().check(z.minLength(1)))),
+  /** A teacher spec (`{ name: "openai", … }`), or `"recorded"` to replay the release's outputs (with input.stepByStep). */
+  teacher: teacherSpec,
+  input: z
+    .strictObject({
+      /** JSONL of requests: `{ id, prompt | messages, temperature?, maxTokens?, stop?, topLogprobs?, seed? }`. */
+      requests: z.optional(z.string().check(z.minLength(1))),
+      /** JSONL of examples turned into few-shot prompts with `preset` and `exemplars`. */
+      examples: z.optional(z.string().check(z.minLength(1))),
+      /** A split of the Distilling step-by-step release. */
+      stepByStep: z.optional(releaseSchema),
+      fields: z.optional(fieldsSchema),
+      limit: z.optional(int.check(z.positive())),
+      preset: z.optional(presetName),
+      exemplars: z.optional(z.array(exemplarSchema)),
+      instruction: z.optional(z.string()),
+    })
+    .check(
+      z.superRefine((input, ctx) => {
         const given = (['requests', 'examples', 'stepByStep'] as const).filter((k) => input[k] !== undefined);
-        if (given.length !== 1) ctx.addIssue({ code: 'custom', message: `exactly one of requests, examples, stepByStep (got ${given.length ? given.join(', ') : 'none'})`, path: ['requests'] });
-        if (input.examples !== undefined && input.preset === undefined) ctx.addIssue({ code: 'custom', message: 'a preset to build prompts from examples', path: ['preset'] });
-      })),
-    sampling: z.optional(samplingSchema),
-    /** Output JSONL (appended; resumed by default). */
-    output: z.string().check(z.minLength(1)),
-    /** Collect only shard `i` of `n` ("i/n", 0-based): the items whose id hashes to i (see shardOf). */
-    shard: z.optional(z.string().check(z.regex(/^\d+\/\d+$/, 'i/n, e.g. "0/4"'))),
-    /**
-     * Also write the records as training data after collecting: `{prompt, completion}` and
-     * `{messages}` JSONL in input order plus a dataset card, in a folder of their own.
-     */
-    export: z.optional(z.strictObject({ dir: z.string().check(z.minLength(1)) })),
-    ...runSchema,
-  });
+        if (given.length !== 1)
+          ctx.addIssue({
+            code: 'custom',
+            message: `exactly one of requests, examples, stepByStep (got ${given.length ? given.join(', ') : 'none'})`,
+            path: ['requests'],
+          });
+        if (input.examples !== undefined && input.preset === undefined)
+          ctx.addIssue({ code: 'custom', message: 'a preset to build prompts from examples', path: ['preset'] });
+      }),
+    ),
+  sampling: z.optional(samplingSchema),
+  /** Output JSONL (appended; resumed by default). */
+  output: z.string().check(z.minLength(1)),
+  /** Collect only shard `i` of `n` ("i/n", 0-based): the items whose id hashes to i (see shardOf). */
+  shard: z.optional(z.string().check(z.regex(/^\d+\/\d+$/, 'i/n, e.g. "0/4"'))),
+  /**
+   * Also write the records as training data after collecting: `{prompt, completion}` and
+   * `{messages}` JSONL in input order plus a dataset card, in a folder of their own.
+   */
+  export: z.optional(z.strictObject({ dir: z.string().check(z.minLength(1)) })),
+  ...runSchema,
+});
 
 export type CollectConfig = z.input<typeof collectConfigSchema>;
 
 export const stepByStepConfigSchema = z.strictObject({
-    plugins: z.optional(z.array(z.string().check(z.minLength(1)))),
-    data: z.strictObject({
-        /** The release folder (…/data/step-by-step) with `dataset`… */
-        dir: z.optional(z.string().check(z.minLength(1))),
-        dataset: z.optional(z.enum(['svamp', 'cqa'])),
-        /** …or your own JSONL files. */
-        train: z.optional(z.string().check(z.minLength(1))),
-        test: z.optional(z.string().check(z.minLength(1))),
-        fields: z.optional(fieldsSchema),
-        /** Use only the first `limit` rows of each split (CI-sized runs). */
-        limit: z.optional(int.check(z.positive())),
-      }).check(z.superRefine((d, ctx) => {
+  plugins: z.optional(z.array(z.string().check(z.minLength(1)))),
+  data: z
+    .strictObject({
+      /** The release folder (…/data/step-by-step) with `dataset`… */
+      dir: z.optional(z.string().check(z.minLength(1))),
+      dataset: z.optional(z.enum(['svamp', 'cqa'])),
+      /** …or your own JSONL files. */
+      train: z.optional(z.string().check(z.minLength(1))),
+      test: z.optional(z.string().check(z.minLength(1))),
+      fields: z.optional(fieldsSchema),
+      /** Use only the first `limit` rows of each split (CI-sized runs). */
+      limit: z.optional(int.check(z.positive())),
+    })
+    .check(
+      z.superRefine((d, ctx) => {
         const release = d.dir !== undefined || d.dataset !== undefined;
-        if (release && (d.dir === undefined || d.dataset === undefined)) ctx.addIssue({ code: 'custom', message: 'both dir and dataset for the release', path: [d.dir === undefined ? 'dir' : 'dataset'] });
-        if (release === (d.train !== undefined)) ctx.addIssue({ code: 'custom', message: 'either dir + dataset, or train (and optionally test) files', path: ['train'] });
-      })),
-    /** Default: arithmetic for svamp, multiple-choice for cqa. */
-    preset: z.optional(presetName),
-    exemplars: z.optional(z.array(exemplarSchema)),
-    instruction: z.optional(z.string()),
-    /** `"recorded"` (replay the release's PaLM outputs) or a teacher spec. Default "recorded" for the release. */
-    teacher: z.optional(teacherSpec),
-    sampling: z.optional(samplingSchema),
-    collect: z.optional(z.strictObject(runSchema)),
-    build: z.optional(z.strictObject({
-        labels: z.optional(z.enum(['teacher', 'gold'])),
-        dropDisagreeing: z.optional(z.boolean()),
-        validationFraction: z.optional(z.number().check(z.gte(0), z.lt(1))),
-        seed: z.optional(int),
-      })),
-    /** Output folder: completions/, train/validation/test.jsonl, rejected.jsonl, report.json. */
-    output: z.string().check(z.minLength(1)),
-    /** Student training: standard vs step-by-step students over seeds (needs a GPUDevice, see RunHooks.device). */
-    train: z.optional(studentTrainingSchema),
-  });
+        if (release && (d.dir === undefined || d.dataset === undefined))
+          ctx.addIssue({
+            code: 'custom',
+            message: 'both dir and dataset for the release',
+            path: [d.dir === undefined ? 'dir' : 'dataset'],
+          });
+        if (release === (d.train !== undefined))
+          ctx.addIssue({ code: 'custom', message: 'either dir + dataset, or train (and optionally test) files', path: ['train'] });
+      }),
+    ),
+  /** Default: arithmetic for svamp, multiple-choice for cqa. */
+  preset: z.optional(presetName),
+  exemplars: z.optional(z.array(exemplarSchema)),
+  instruction: z.optional(z.string()),
+  /** `"recorded"` (replay the release's PaLM outputs) or a teacher spec. Default "recorded" for the release. */
+  teacher: z.optional(teacherSpec),
+  sampling: z.optional(samplingSchema),
+  collect: z.optional(z.strictObject(runSchema)),
+  build: z.optional(
+    z.strictObject({
+      labels: z.optional(z.enum(['teacher', 'gold'])),
+      dropDisagreeing: z.optional(z.boolean()),
+      validationFraction: z.optional(z.number().check(z.gte(0), z.lt(1))),
+      seed: z.optional(int),
+    }),
+  ),
+  /** Output folder: completions/, train/validation/test.jsonl, rejected.jsonl, report.json. */
+  output: z.string().check(z.minLength(1)),
+  /** Student training: standard vs step-by-step students over seeds (needs a GPUDevice, see RunHooks.device). */
+  train: z.optional(studentTrainingSchema),
+});
 
 export type StepByStepConfig = z.input<typeof stepByStepConfigSchema>;
 
@@ -159,25 +240,39 @@ export async function readConfigFile(path: string): Promise<unknown> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw fileReadError(error, path, 'config', 'config file') ?? new DistilleryError('E_NOT_FOUND', `config file ${path} cannot be read`, { field: 'config', value: path });
+    throw (
+      fileReadError(error, path, 'config', 'config file') ??
+      new DistilleryError('E_NOT_FOUND', `config file ${path} cannot be read`, { field: 'config', value: path })
+    );
   }
   try {
     return JSON.parse(text);
   } catch (error) {
     // Position only: V8's message may quote the text around the error, and a config may hold a key.
     const where = /position \d+(?: \(line \d+ column \d+\))?/.exec((error as Error).message)?.[0];
-    throw new DistilleryError('E_BAD_CONFIG', `config file ${path} is not valid JSON${where ? ` (at ${where})` : ''}`, { field: 'config', value: path });
+    throw new DistilleryError('E_BAD_CONFIG', `config file ${path} is not valid JSON${where ? ` (at ${where})` : ''}`, {
+      field: 'config',
+      value: path,
+    });
   }
 }
 
 const at = (base: string, path: string) => (isAbsolute(path) ? path : resolve(base, path));
 
-async function teacherFrom(spec: z.infer<typeof teacherSpec>, plugins: readonly string[] | undefined, hooks: RunHooks): Promise<BlackBoxTeacher> {
+async function teacherFrom(
+  spec: z.infer<typeof teacherSpec>,
+  plugins: readonly string[] | undefined,
+  hooks: RunHooks,
+): Promise<BlackBoxTeacher> {
   const registry = hooks.registry ?? createBlackBoxRegistry();
   for (const pkg of plugins ?? []) await registry.loadPackage(pkg, hooks.importer);
   const teacher = await registry.create<BlackBoxTeacher>('teacher', spec, { path: 'teacher' });
   if (!teacher || teacher.kind !== 'black-box' || typeof teacher.complete !== 'function') {
-    throw new DistilleryError('E_BAD_CONFIG', `teacher ${JSON.stringify(typeof spec === 'string' ? spec : spec.name)} is not a black-box teacher (no complete())`, { field: 'teacher.name' });
+    throw new DistilleryError(
+      'E_BAD_CONFIG',
+      `teacher ${JSON.stringify(typeof spec === 'string' ? spec : spec.name)} is not a black-box teacher (no complete())`,
+      { field: 'teacher.name' },
+    );
   }
   return teacher;
 }
@@ -192,7 +287,12 @@ async function checkTeacherSpec(spec: z.infer<typeof teacherSpec>, plugins: read
 }
 
 /** A replay of the release's recorded outputs for these examples, keyed by the prompts they produce. */
-function recordedTeacher(examples: readonly StepByStepExample[], outputs: readonly string[], prompt: { preset: TaskPreset; exemplars: readonly Exemplar[]; instruction?: string }, name: string): ReplayTeacher {
+function recordedTeacher(
+  examples: readonly StepByStepExample[],
+  outputs: readonly string[],
+  prompt: { preset: TaskPreset; exemplars: readonly Exemplar[]; instruction?: string },
+  name: string,
+): ReplayTeacher {
   return new ReplayTeacher(
     examples.map((example, i) => ({ request: { prompt: buildFewShotPrompt(prompt, example) }, completion: outputs[i]! })),
     { name },
@@ -218,19 +318,37 @@ async function readRequests(path: string, sampling: Omit<CompletionRequest, 'pro
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw fileReadError(error, path, 'input.requests', 'requests file') ?? new DistilleryError('E_NOT_FOUND', `requests file ${path} cannot be read`, { field: 'input.requests', value: path });
+    throw (
+      fileReadError(error, path, 'input.requests', 'requests file') ??
+      new DistilleryError('E_NOT_FOUND', `requests file ${path} cannot be read`, { field: 'input.requests', value: path })
+    );
   }
   return parseJsonlText<Record<string, unknown>>(text, path).map((row, i) => {
     if (row === null || typeof row !== 'object' || Array.isArray(row)) {
-      throw new DistilleryError('E_BAD_INPUT', `${path}:${i + 1} (line ${i + 1}) must be a JSON object { id, prompt | messages }`, { field: `${path}:${i + 1}`, line: i + 1, value: row });
+      throw new DistilleryError('E_BAD_INPUT', `${path}:${i + 1} (line ${i + 1}) must be a JSON object { id, prompt | messages }`, {
+        field: `${path}:${i + 1}`,
+        line: i + 1,
+        value: row,
+      });
     }
     const { id, prompt, messages, ...rest } = row;
     if ((typeof id !== 'string' && typeof id !== 'number') || id === '') {
-      throw new DistilleryError('E_BAD_INPUT', `${path}:${i + 1}.id (line ${i + 1}) must be a non-empty string or a number, got ${JSON.stringify(id) ?? 'nothing'}`, { field: `${path}:${i + 1}.id`, line: i + 1, value: id });
+      throw new DistilleryError(
+        'E_BAD_INPUT',
+        `${path}:${i + 1}.id (line ${i + 1}) must be a non-empty string or a number, got ${JSON.stringify(id) ?? 'nothing'}`,
+        { field: `${path}:${i + 1}.id`, line: i + 1, value: id },
+      );
     }
     checkCompletionRequest({ prompt, messages } as Record<string, unknown>, `${path}:${i + 1}`, { line: i + 1 }, 'E_BAD_INPUT');
     const own = parseConfig(samplingSchema, rest, `${path}:${i + 1}`);
-    return { id: String(id), request: { ...sampling, ...own, ...(typeof prompt === 'string' ? { prompt } : { messages: messages as CompletionRequest['messages'] }) } };
+    return {
+      id: String(id),
+      request: {
+        ...sampling,
+        ...own,
+        ...(typeof prompt === 'string' ? { prompt } : { messages: messages as CompletionRequest['messages'] }),
+      },
+    };
   });
 }
 
@@ -263,14 +381,19 @@ export async function prepareCollectConfig(value: unknown, hooks: RunHooks = {})
   let items: CollectItem[];
   let teacher: BlackBoxTeacher;
   const recorded = config.teacher === 'recorded';
-  if (recorded && !input.stepByStep) throw new DistilleryError('E_BAD_CONFIG', 'invalid config\n  teacher: "recorded" replays the release and needs input.stepByStep', { field: 'teacher' });
+  if (recorded && !input.stepByStep)
+    throw new DistilleryError('E_BAD_CONFIG', 'invalid config\n  teacher: "recorded" replays the release and needs input.stepByStep', {
+      field: 'teacher',
+    });
   if (input.requests !== undefined) {
     items = await readRequests(at(base, input.requests), sampling);
     if (input.limit) items = items.slice(0, input.limit);
     teacher = await teacherFrom(config.teacher, config.plugins, hooks);
   } else {
     const release = input.stepByStep;
-    let examples = release ? await loadStepByStepSplit(at(base, release.dir), release.dataset, release.split) : await loadExamplesJsonl(at(base, input.examples!), input.fields);
+    let examples = release
+      ? await loadStepByStepSplit(at(base, release.dir), release.dataset, release.split)
+      : await loadExamplesJsonl(at(base, input.examples!), input.fields);
     const limit = release?.limit ?? input.limit;
     if (limit) examples = examples.slice(0, limit);
     const preset = PRESETS[(input.preset ?? (release ? defaultPreset(release.dataset) : 'arithmetic')) as PresetName];
@@ -299,7 +422,9 @@ export async function runCollectConfig(value: unknown, hooks: RunHooks = {}): Pr
       onRetry: hooks.onRetry,
     });
     // Each rerun refreshes the export (overwrite replaces only the export's own files).
-    const exported = config.export ? await exportTrainingData({ items, records: output, dir: at(base, config.export.dir), teacher: teacher.name, overwrite: true }) : undefined;
+    const exported = config.export
+      ? await exportTrainingData({ items, records: output, dir: at(base, config.export.dir), teacher: teacher.name, overwrite: true })
+      : undefined;
     return { teacher: teacher.name, summary, ...(exported ? { export: exported } : {}) };
   } finally {
     await disposeTeacher(teacher);
@@ -348,27 +473,50 @@ export interface StepByStepReport {
 export async function runStepByStep(value: unknown, hooks: RunHooks = {}): Promise<StepByStepReport> {
   const config = parseConfig(stepByStepConfigSchema, value);
   if (config.train && !hooks.device) {
-    throw new DistilleryError('E_BAD_CONFIG', 'invalid config\n  train: student training needs a GPUDevice (distillery step-by-step provides one; from code pass hooks.device)', { field: 'train' });
+    throw new DistilleryError(
+      'E_BAD_CONFIG',
+      'invalid config\n  train: student training needs a GPUDevice (distillery step-by-step provides one; from code pass hooks.device)',
+      { field: 'train' },
+    );
   }
   const base = hooks.baseDir ?? process.cwd();
   const out = at(base, config.output);
   const data = config.data;
   const release = data.dir !== undefined ? { dir: at(base, data.dir), dataset: data.dataset! } : undefined;
   const presetKey: PresetName | undefined = config.preset ?? (release ? defaultPreset(release.dataset) : undefined);
-  if (!presetKey) throw new DistilleryError('E_BAD_CONFIG', 'invalid config\n  preset: expected one of "multiple-choice", "arithmetic", "nli" for your own data, got undefined', { field: 'preset' });
+  if (!presetKey)
+    throw new DistilleryError(
+      'E_BAD_CONFIG',
+      'invalid config\n  preset: expected one of "multiple-choice", "arithmetic", "nli" for your own data, got undefined',
+      { field: 'preset' },
+    );
   const preset = PRESETS[presetKey];
   const teacherSpecValue = config.teacher ?? (release ? 'recorded' : undefined);
-  if (teacherSpecValue === undefined) throw new DistilleryError('E_BAD_CONFIG', 'invalid config\n  teacher: expected a teacher spec for your own data, got undefined', { field: 'teacher' });
+  if (teacherSpecValue === undefined)
+    throw new DistilleryError('E_BAD_CONFIG', 'invalid config\n  teacher: expected a teacher spec for your own data, got undefined', {
+      field: 'teacher',
+    });
   const recorded = teacherSpecValue === 'recorded';
-  if (recorded && !release) throw new DistilleryError('E_BAD_CONFIG', 'invalid config\n  teacher: "recorded" replays the release and needs data.dir + data.dataset', { field: 'teacher' });
+  if (recorded && !release)
+    throw new DistilleryError(
+      'E_BAD_CONFIG',
+      'invalid config\n  teacher: "recorded" replays the release and needs data.dir + data.dataset',
+      { field: 'teacher' },
+    );
   // A bad teacher spec is reported as such, before the exemplars a live teacher would need.
   if (!recorded) await checkTeacherSpec(teacherSpecValue, config.plugins, hooks);
-  if (!recorded && !config.exemplars?.length) throw new DistilleryError('E_BAD_CONFIG', 'invalid config\n  exemplars: expected at least one worked example for a live teacher, got none', { field: 'exemplars' });
+  if (!recorded && !config.exemplars?.length)
+    throw new DistilleryError(
+      'E_BAD_CONFIG',
+      'invalid config\n  exemplars: expected at least one worked example for a live teacher, got none',
+      { field: 'exemplars' },
+    );
   const prompt = { preset, exemplars: config.exemplars ?? [], instruction: config.instruction };
   const sampling = { temperature: 0, maxTokens: 256, ...config.sampling };
   const splits: { name: 'train' | 'test'; examples: StepByStepExample[] }[] = [];
   if (release) {
-    for (const split of ['train', 'test'] as const) splits.push({ name: split, examples: await loadStepByStepSplit(release.dir, release.dataset, split) });
+    for (const split of ['train', 'test'] as const)
+      splits.push({ name: split, examples: await loadStepByStepSplit(release.dir, release.dataset, split) });
   } else {
     splits.push({ name: 'train', examples: await loadExamplesJsonl(at(base, data.train!), data.fields) });
     if (data.test) splits.push({ name: 'test', examples: await loadExamplesJsonl(at(base, data.test), data.fields) });
@@ -389,7 +537,14 @@ export async function runStepByStep(value: unknown, hooks: RunHooks = {}): Promi
   };
   try {
     for (const split of splits) {
-      const teacher = live ?? recordedTeacher(split.examples, (await loadRecordedOutputs(release!.dir, release!.dataset, split.name)).slice(0, split.examples.length), prompt, report.teacher);
+      const teacher =
+        live ??
+        recordedTeacher(
+          split.examples,
+          (await loadRecordedOutputs(release!.dir, release!.dataset, split.name)).slice(0, split.examples.length),
+          prompt,
+          report.teacher,
+        );
       const completionsPath = join(out, 'completions', `${split.name}.jsonl`);
       const summary = await collect({
         teacher,
@@ -441,7 +596,10 @@ export async function runStepByStep(value: unknown, hooks: RunHooks = {}): Promi
     });
     report.training = comparison;
     await writeFileAtomic(join(out, 'students', 'comparison.json'), `${JSON.stringify(comparison, null, 2)}\n`);
-    report.files.push('students/comparison.json', ...comparison.runs.flatMap((r) => r.files.map((f) => `students/${r.mode}-seed${r.seed}/${f}`)));
+    report.files.push(
+      'students/comparison.json',
+      ...comparison.runs.flatMap((r) => r.files.map((f) => `students/${r.mode}-seed${r.seed}/${f}`)),
+    );
   }
   report.files.push('report.json');
   await writeFileAtomic(join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);

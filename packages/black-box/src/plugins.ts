@@ -10,19 +10,20 @@ const httpUrl = z.string().check(z.regex(/^https?:\/\//, 'an http(s) URL'));
 
 /** One server of an endpoint pool (see TeacherPool): its URL, credentials, capacity, pacing and weight. */
 export const openAIEndpointSchema = z.strictObject({
-    baseURL: httpUrl,
-    apiKeyEnv: z.optional(z.string().check(z.minLength(1))),
-    apiKey: z.optional(z.string().check(z.minLength(1))),
-    headers: z.optional(z.record(z.string(), z.string())),
-    api: z.optional(z.enum(['auto', 'chat', 'completions'])),
-    timeoutMs: z.optional(z.number().check(z.positive())),
-    model: z.optional(z.string().check(z.minLength(1))),
-    concurrency: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1024))),
-    requestsPerMinute: z.optional(z.number().check(z.positive())),
-    weight: z.optional(z.number().check(z.positive())),
-  });
+  baseURL: httpUrl,
+  apiKeyEnv: z.optional(z.string().check(z.minLength(1))),
+  apiKey: z.optional(z.string().check(z.minLength(1))),
+  headers: z.optional(z.record(z.string(), z.string())),
+  api: z.optional(z.enum(['auto', 'chat', 'completions'])),
+  timeoutMs: z.optional(z.number().check(z.positive())),
+  model: z.optional(z.string().check(z.minLength(1))),
+  concurrency: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1024))),
+  requestsPerMinute: z.optional(z.number().check(z.positive())),
+  weight: z.optional(z.number().check(z.positive())),
+});
 
-export const openAITeacherSchema = z.strictObject({
+export const openAITeacherSchema = z
+  .strictObject({
     /** One server… */
     baseURL: z.optional(httpUrl),
     /** …or a pool of servers of the same model: least-loaded routing, failover, benching (TeacherPool). */
@@ -39,15 +40,19 @@ export const openAITeacherSchema = z.strictObject({
     timeoutMs: z.optional(z.number().check(z.positive())),
     headers: z.optional(z.record(z.string(), z.string())),
     name: z.optional(z.string().check(z.minLength(1))),
-  }).check(z.superRefine((c, ctx) => {
-    if ((c.baseURL === undefined) === (c.endpoints === undefined)) ctx.addIssue({ code: 'custom', message: 'exactly one of baseURL, endpoints', path: ['baseURL'] });
-  }));
+  })
+  .check(
+    z.superRefine((c, ctx) => {
+      if ((c.baseURL === undefined) === (c.endpoints === undefined))
+        ctx.addIssue({ code: 'custom', message: 'exactly one of baseURL, endpoints', path: ['baseURL'] });
+    }),
+  );
 
 export const replayTeacherSchema = z.strictObject({
-    /** JSONL of recordings: `{ "prompt": … }` or `{ "messages": [...] }` with `"text"` or `"completion"`. */
-    path: z.string().check(z.minLength(1)),
-    name: z.optional(z.string().check(z.minLength(1))),
-  });
+  /** JSONL of recordings: `{ "prompt": … }` or `{ "messages": [...] }` with `"text"` or `"completion"`. */
+  path: z.string().check(z.minLength(1)),
+  name: z.optional(z.string().check(z.minLength(1))),
+});
 
 /** Loads a recordings file for the `replay` teacher. */
 export async function loadReplayEntries(path: string): Promise<ReplayEntry[]> {
@@ -60,9 +65,15 @@ export async function loadReplayEntries(path: string): Promise<ReplayEntry[]> {
   return parseJsonlText<Record<string, unknown>>(text, path).map((row, i) => {
     const completion = typeof row.text === 'string' ? row.text : (row.completion as ReplayEntry['completion'] | undefined);
     if ((typeof row.prompt !== 'string' && !Array.isArray(row.messages)) || completion === undefined) {
-      throw new DistilleryError('E_BAD_INPUT', `${path}: line ${i + 1} needs "prompt" or "messages", and "text" or "completion"`, { field: path, line: i + 1 });
+      throw new DistilleryError('E_BAD_INPUT', `${path}: line ${i + 1} needs "prompt" or "messages", and "text" or "completion"`, {
+        field: path,
+        line: i + 1,
+      });
     }
-    return { request: typeof row.prompt === 'string' ? { prompt: row.prompt } : { messages: row.messages as ReplayEntry['request']['messages'] }, completion };
+    return {
+      request: typeof row.prompt === 'string' ? { prompt: row.prompt } : { messages: row.messages as ReplayEntry['request']['messages'] },
+      completion,
+    };
   });
 }
 

@@ -72,7 +72,15 @@ class Endpoint {
   benchLength = 0;
   /** Set while a 429's Retry-After is pending: no new request starts before it. */
   coolUntil = 0;
-  readonly stats = { requests: 0, ok: 0, errors: {} as Record<string, number>, failedOver: 0, benched: 0, latencySum: 0, lastError: undefined as string | undefined };
+  readonly stats = {
+    requests: 0,
+    ok: 0,
+    errors: {} as Record<string, number>,
+    failedOver: 0,
+    benched: 0,
+    latencySum: 0,
+    lastError: undefined as string | undefined,
+  };
   readonly latencies: number[] = [];
 
   constructor(
@@ -85,9 +93,11 @@ class Endpoint {
     this.concurrency = spec.concurrency ?? 8;
     this.weight = spec.weight ?? 1;
     const where = `endpoints[${index}]`;
-    if (!(Number.isInteger(this.concurrency) && this.concurrency >= 1)) throw badValue(`${where}.concurrency`, spec.concurrency, 'an integer >= 1');
+    if (!(Number.isInteger(this.concurrency) && this.concurrency >= 1))
+      throw badValue(`${where}.concurrency`, spec.concurrency, 'an integer >= 1');
     if (!(this.weight > 0)) throw badValue(`${where}.weight`, spec.weight, 'a number > 0');
-    if (spec.requestsPerMinute !== undefined && !(spec.requestsPerMinute > 0)) throw badValue(`${where}.requestsPerMinute`, spec.requestsPerMinute, 'a number > 0');
+    if (spec.requestsPerMinute !== undefined && !(spec.requestsPerMinute > 0))
+      throw badValue(`${where}.requestsPerMinute`, spec.requestsPerMinute, 'a number > 0');
     this.#perMs = spec.requestsPerMinute === undefined ? undefined : spec.requestsPerMinute / 60_000;
     this.#tokens = this.concurrency;
     this.#refilledAt = now;
@@ -170,7 +180,8 @@ export class TeacherPool implements BlackBoxTeacher {
   #timerAt = Infinity;
 
   constructor(options: TeacherPoolOptions) {
-    if (!Array.isArray(options.endpoints) || options.endpoints.length === 0) throw badValue('endpoints', options.endpoints, 'at least one endpoint');
+    if (!Array.isArray(options.endpoints) || options.endpoints.length === 0)
+      throw badValue('endpoints', options.endpoints, 'at least one endpoint');
     this.#now = options.now ?? (() => performance.now());
     this.#endpoints = options.endpoints.map((spec, i) => new Endpoint(spec, i, this.#now()));
     const labels = new Set<string>();
@@ -186,7 +197,8 @@ export class TeacherPool implements BlackBoxTeacher {
     if (!(Number.isInteger(this.#benchAfter) && this.#benchAfter >= 1)) throw badValue('benchAfter', options.benchAfter, 'an integer >= 1');
     if (!(this.#benchMs >= 0)) throw badValue('benchMs', options.benchMs, 'a number >= 0');
     if (!(this.#maxBenchMs >= this.#benchMs)) throw badValue('maxBenchMs', options.maxBenchMs, `a number >= benchMs (${this.#benchMs})`);
-    if (!(Number.isInteger(this.#maxFailovers) && this.#maxFailovers >= 0)) throw badValue('maxFailovers', options.maxFailovers, 'an integer >= 0');
+    if (!(Number.isInteger(this.#maxFailovers) && this.#maxFailovers >= 0))
+      throw badValue('maxFailovers', options.maxFailovers, 'an integer >= 0');
   }
 
   /** Requests the pool can have in flight at once: the collector's default concurrency. */
@@ -220,7 +232,12 @@ export class TeacherPool implements BlackBoxTeacher {
         failedOver: e.stats.failedOver,
         benched: e.stats.benched,
         inFlight: e.inFlight,
-        latencyMs: { mean: round(e.stats.ok ? e.stats.latencySum / e.stats.ok : 0), p50: round(quantile(sorted, 0.5)), p95: round(quantile(sorted, 0.95)), max: round(sorted.at(-1) ?? 0) },
+        latencyMs: {
+          mean: round(e.stats.ok ? e.stats.latencySum / e.stats.ok : 0),
+          p50: round(quantile(sorted, 0.5)),
+          p95: round(quantile(sorted, 0.95)),
+          max: round(sorted.at(-1) ?? 0),
+        },
         ...(e.stats.lastError ? { lastError: e.stats.lastError } : {}),
       };
     });
@@ -265,7 +282,13 @@ export class TeacherPool implements BlackBoxTeacher {
     if (this.#endpoints.every((e) => e.state === 'disabled')) return error;
     if (isTeacherRequestError(error) && (error.fatal || !error.retryable)) {
       // One endpoint's permanent failure is not the pool's: others may still answer on a retry.
-      return new TeacherRequestError({ kind: error.kind, status: error.status, message: error.reason, retryable: true, retryAfterMs: this.#nextProbeIn() });
+      return new TeacherRequestError({
+        kind: error.kind,
+        status: error.status,
+        message: error.reason,
+        retryable: true,
+        retryAfterMs: this.#nextProbeIn(),
+      });
     }
     return error;
   }
@@ -326,7 +349,13 @@ export class TeacherPool implements BlackBoxTeacher {
     if (lastError !== undefined) return this.#giveUp(lastError);
     const disabled = this.#endpoints.filter((e) => e.state === 'disabled');
     if (disabled.length === this.#endpoints.length) {
-      return new TeacherRequestError({ kind: 'http', status: 401, fatal: true, retryable: false, message: `every endpoint of ${this.name} is disabled (${disabled.map((e) => `${e.label}: ${e.stats.lastError ?? 'refused'}`).join('; ')})` });
+      return new TeacherRequestError({
+        kind: 'http',
+        status: 401,
+        fatal: true,
+        retryable: false,
+        message: `every endpoint of ${this.name} is disabled (${disabled.map((e) => `${e.label}: ${e.stats.lastError ?? 'refused'}`).join('; ')})`,
+      });
     }
     const retryAfterMs = this.#nextProbeIn();
     return new TeacherRequestError({
@@ -427,7 +456,10 @@ export function poolStats(teacher: BlackBoxTeacher): EndpointStats[] | undefined
 }
 
 /** One entry of an `openai` teacher config's `endpoints`. */
-export interface OpenAIEndpointConfig extends Pick<OpenAITeacherOptions, 'baseURL' | 'apiKey' | 'apiKeyEnv' | 'headers' | 'timeoutMs' | 'api'> {
+export interface OpenAIEndpointConfig extends Pick<
+  OpenAITeacherOptions,
+  'baseURL' | 'apiKey' | 'apiKeyEnv' | 'headers' | 'timeoutMs' | 'api'
+> {
   concurrency?: number;
   requestsPerMinute?: number;
   weight?: number;
@@ -441,7 +473,8 @@ export function openAIPool(
   endpoints: readonly OpenAIEndpointConfig[],
   pool: Omit<TeacherPoolOptions, 'endpoints'> = {},
 ): TeacherPool {
-  if (!Array.isArray(endpoints) || endpoints.length === 0) throw new DistilleryError('E_BAD_CONFIG', 'teacher.endpoints must list at least one endpoint', { field: 'teacher.endpoints' });
+  if (!Array.isArray(endpoints) || endpoints.length === 0)
+    throw new DistilleryError('E_BAD_CONFIG', 'teacher.endpoints must list at least one endpoint', { field: 'teacher.endpoints' });
   const name = pool.name ?? shared.name ?? shared.model;
   return new TeacherPool({
     ...pool,

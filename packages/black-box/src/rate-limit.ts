@@ -61,7 +61,8 @@ export class RateLimiter {
     const { requestsPerMinute: rpm, tokensPerMinute: tpm, burstRequests = 1 } = limit;
     if (rpm !== undefined && !(rpm > 0)) throw badValue('rateLimit.requestsPerMinute', rpm, 'a number > 0');
     if (tpm !== undefined && !(tpm > 0)) throw badValue('rateLimit.tokensPerMinute', tpm, 'a number > 0');
-    if (!(Number.isInteger(burstRequests) && burstRequests >= 1)) throw badValue('rateLimit.burstRequests', burstRequests, 'an integer >= 1');
+    if (!(Number.isInteger(burstRequests) && burstRequests >= 1))
+      throw badValue('rateLimit.burstRequests', burstRequests, 'an integer >= 1');
     this.#requests = rpm === undefined ? undefined : new Bucket(burstRequests, rpm / 60_000, now);
     this.#tokens = tpm === undefined ? undefined : new Bucket(tpm, tpm / 60_000, now);
   }

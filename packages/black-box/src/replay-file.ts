@@ -7,7 +7,11 @@ import { ReplayTeacher, type ReplayEntry, type ReplayTeacherOptions } from './re
  * Replays a previous `collect` output: `requests` maps each record's id to the request it
  * answered (the collection records keep ids and keys, not the prompts).
  */
-export async function replayTeacherFromCollected(path: string, requests: ReadonlyMap<string, Pick<CompletionRequest, 'prompt' | 'messages'>>, options: ReplayTeacherOptions = {}): Promise<ReplayTeacher> {
+export async function replayTeacherFromCollected(
+  path: string,
+  requests: ReadonlyMap<string, Pick<CompletionRequest, 'prompt' | 'messages'>>,
+  options: ReplayTeacherOptions = {},
+): Promise<ReplayTeacher> {
   const { records } = await readJsonl<CollectedRecord>(path);
   const entries: ReplayEntry[] = [];
   for (const record of records) {

@@ -80,16 +80,18 @@ export interface AttemptOptions {
   onFailure?: (info: { attempt: number; error: unknown; retryInMs: number | undefined }) => void;
 }
 
-export type AttemptResult =
-  | { ok: true; completion: Completion; attempts: number }
-  | { ok: false; error: unknown; attempts: number };
+export type AttemptResult = { ok: true; completion: Completion; attempts: number } | { ok: false; error: unknown; attempts: number };
 
 /** Whether an error from `teacher.complete` is worth retrying. Unknown errors are not. */
 export function isRetryable(error: unknown): boolean {
   return isTeacherRequestError(error) && error.retryable;
 }
 
-function withTimeout<T>(run: (signal: AbortSignal) => Promise<T>, timeoutMs: number | undefined, outer: AbortSignal | undefined): Promise<T> {
+function withTimeout<T>(
+  run: (signal: AbortSignal) => Promise<T>,
+  timeoutMs: number | undefined,
+  outer: AbortSignal | undefined,
+): Promise<T> {
   if (timeoutMs === undefined && !outer) return run(new AbortController().signal);
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -124,7 +126,11 @@ function withTimeout<T>(run: (signal: AbortSignal) => Promise<T>, timeoutMs: num
  * Never throws for a teacher failure (it is returned); throws E_ABORTED when `signal` aborts, and
  * rethrows whatever `beforeAttempt` throws.
  */
-export async function completeWithRetry(teacher: BlackBoxTeacher, request: CompletionRequest, options: AttemptOptions = {}): Promise<AttemptResult> {
+export async function completeWithRetry(
+  teacher: BlackBoxTeacher,
+  request: CompletionRequest,
+  options: AttemptOptions = {},
+): Promise<AttemptResult> {
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.policy };
   const random = options.random ?? Math.random;
   let attempt = 0;

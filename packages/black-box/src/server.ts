@@ -134,7 +134,10 @@ export async function serveOpenAI(teacher: BlackBoxTeacher, options: ServeOpenAI
     };
     if (route === 'chat') {
       if (!Array.isArray(body.messages)) return openAIError(res, 400, 'messages must be an array');
-      request.messages = (body.messages as Json[]).map((m) => ({ role: m.role as ChatMessage['role'], content: typeof m.content === 'string' ? m.content : '' }));
+      request.messages = (body.messages as Json[]).map((m) => ({
+        role: m.role as ChatMessage['role'],
+        content: typeof m.content === 'string' ? m.content : '',
+      }));
       if (body.logprobs === true) request.topLogprobs = numberOr(body.top_logprobs) ?? 0;
     } else {
       const prompt = Array.isArray(body.prompt) && body.prompt.length === 1 ? body.prompt[0] : body.prompt;
@@ -155,7 +158,11 @@ export async function serveOpenAI(teacher: BlackBoxTeacher, options: ServeOpenAI
       completion = await teacher.complete(request, { signal: abort.signal });
     } catch (error) {
       if (abort.signal.aborted) return;
-      const status = isTeacherRequestError(error) ? (error.status ?? (error.retryable ? 503 : 400)) : isDistilleryError(error) && error.code !== 'E_BAD_VALUE' ? 500 : 400;
+      const status = isTeacherRequestError(error)
+        ? (error.status ?? (error.retryable ? 503 : 400))
+        : isDistilleryError(error) && error.code !== 'E_BAD_VALUE'
+          ? 500
+          : 400;
       return openAIError(res, status, (error as Error).message, status >= 500 ? 'server_error' : 'invalid_request_error');
     }
     const usage = completion.usage ?? { promptTokens: 0, completionTokens: 0 };
@@ -163,17 +170,27 @@ export async function serveOpenAI(teacher: BlackBoxTeacher, options: ServeOpenAI
       id: `${route === 'chat' ? 'chatcmpl' : 'cmpl'}-${++counter}`,
       created: Math.floor(Date.now() / 1000),
       model,
-      usage: { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens },
+      usage: {
+        prompt_tokens: usage.promptTokens,
+        completion_tokens: usage.completionTokens,
+        total_tokens: usage.promptTokens + usage.completionTokens,
+      },
     };
     const finish = completion.finishReason ?? 'stop';
     if (route === 'chat') {
       send(res, 200, {
         ...common,
         object: 'chat.completion',
-        choices: [{ index: 0, message: { role: 'assistant', content: completion.text }, finish_reason: finish, logprobs: chatLogprobs(completion) }],
+        choices: [
+          { index: 0, message: { role: 'assistant', content: completion.text }, finish_reason: finish, logprobs: chatLogprobs(completion) },
+        ],
       });
     } else {
-      send(res, 200, { ...common, object: 'text_completion', choices: [{ index: 0, text: completion.text, finish_reason: finish, logprobs: legacyLogprobs(completion) }] });
+      send(res, 200, {
+        ...common,
+        object: 'text_completion',
+        choices: [{ index: 0, text: completion.text, finish_reason: finish, logprobs: legacyLogprobs(completion) }],
+      });
     }
   }
 

@@ -13,7 +13,10 @@ export function parseShard(text: string, field = 'shard'): Shard {
   const index = match ? Number(match[1]) : NaN;
   const count = match ? Number(match[2]) : NaN;
   if (!match || !(count >= 1) || !(index < count)) {
-    throw new DistilleryError('E_BAD_CONFIG', `${field} must be "i/n" with 0 <= i < n (e.g. "0/4"), got ${JSON.stringify(text)}`, { field, value: text });
+    throw new DistilleryError('E_BAD_CONFIG', `${field} must be "i/n" with 0 <= i < n (e.g. "0/4"), got ${JSON.stringify(text)}`, {
+      field,
+      value: text,
+    });
   }
   return { index, count };
 }

@@ -18,10 +18,14 @@ export interface CompletionTopK {
  * teacher's sampling temperature; use temperature 0 or 1 to get the model's T = 1 distribution),
  * `tailMass [rows]` = 1 − Σ exp(logprobs). Short rows are padded with unused ids at TOPK_PAD_LOGPROB.
  */
-export function topKTargetsFromCompletion(completion: Completion, { k, tokenId }: { k: number; tokenId: (token: string) => number | undefined }): CompletionTopK {
+export function topKTargetsFromCompletion(
+  completion: Completion,
+  { k, tokenId }: { k: number; tokenId: (token: string) => number | undefined },
+): CompletionTopK {
   if (!(Number.isInteger(k) && k >= 1)) throw badValue('k', k, 'an integer >= 1');
   const tokens = completion.tokens;
-  if (!tokens || tokens.length === 0) throw badValue('completion.tokens', tokens, 'token log-probabilities (request topLogprobs from a teacher that gives them)');
+  if (!tokens || tokens.length === 0)
+    throw badValue('completion.tokens', tokens, 'token log-probabilities (request topLogprobs from a teacher that gives them)');
   const rows = tokens.length;
   const indices = new Int32Array(rows * k);
   const logprobs = new Float32Array(rows * k).fill(TOPK_PAD_LOGPROB);

@@ -22,7 +22,21 @@ describe('safe arithmetic evaluator', () => {
   });
 
   it('rejects anything that is not arithmetic, without evaluating it', () => {
-    for (const hostile of ['process.exit(1)', 'constructor', '2 * x', 'some - 8', '(1', '1)', '', '2 ** 3', 'alert`1`', '1; 2', '0x10', '1e3', '3 x 4']) {
+    for (const hostile of [
+      'process.exit(1)',
+      'constructor',
+      '2 * x',
+      'some - 8',
+      '(1',
+      '1)',
+      '',
+      '2 ** 3',
+      'alert`1`',
+      '1; 2',
+      '0x10',
+      '1e3',
+      '3 x 4',
+    ]) {
       const r = evaluateArithmetic(hostile);
       expect(r.ok, hostile).toBe(false);
     }

@@ -3,11 +3,23 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDistilleryError } from '@distillery/core';
 import { OpenAITeacher, type CollectedRecord, type CollectFailure, type CollectItem } from '../src/index.js';
-import { BATCH_MAX_REQUESTS, collect, exportBatch, importBatch, readJsonl, serveOpenAI, type BatchInputLine, type OpenAIServer } from '../src/node.js';
+import {
+  BATCH_MAX_REQUESTS,
+  collect,
+  exportBatch,
+  importBatch,
+  readJsonl,
+  serveOpenAI,
+  type BatchInputLine,
+  type OpenAIServer,
+} from '../src/node.js';
 import { FakeTeacher, tempDir } from './helpers.js';
 
 const items = (n: number): CollectItem[] =>
-  Array.from({ length: n }, (_, i) => ({ id: `id-${i}`, request: i % 2 ? { prompt: `p${i}`, maxTokens: 8 } : { messages: [{ role: 'user' as const, content: `p${i}` }], maxTokens: 8 } }));
+  Array.from({ length: n }, (_, i) => ({
+    id: `id-${i}`,
+    request: i % 2 ? { prompt: `p${i}`, maxTokens: 8 } : { messages: [{ role: 'user' as const, content: `p${i}` }], maxTokens: 8 },
+  }));
 
 type Fault = 'error-line' | 'http-500' | 'drop';
 
@@ -16,7 +28,14 @@ type Fault = 'error-line' | 'http-500' | 'drop';
  * real OpenAI-compatible server on 127.0.0.1 and writes output lines in the Batch API's shape;
  * `faults` turn chosen ids into error-file lines, non-2xx responses, or drop them (a partial output).
  */
-async function runFakeBatch(server: OpenAIServer, input: string, output: string, errors: string, faults: Record<string, Fault> = {}, cutLastLine = false): Promise<void> {
+async function runFakeBatch(
+  server: OpenAIServer,
+  input: string,
+  output: string,
+  errors: string,
+  faults: Record<string, Fault> = {},
+  cutLastLine = false,
+): Promise<void> {
   const outLines: string[] = [];
   const errLines: string[] = [];
   let n = 0;
@@ -27,15 +46,35 @@ async function runFakeBatch(server: OpenAIServer, input: string, output: string,
     const fault = faults[line.custom_id];
     if (fault === 'drop') continue;
     if (fault === 'error-line') {
-      errLines.push(JSON.stringify({ id, custom_id: line.custom_id, response: null, error: { code: 'server_error', message: 'the model crashed' } }));
+      errLines.push(
+        JSON.stringify({ id, custom_id: line.custom_id, response: null, error: { code: 'server_error', message: 'the model crashed' } }),
+      );
       continue;
     }
     if (fault === 'http-500') {
-      outLines.push(JSON.stringify({ id, custom_id: line.custom_id, response: { status_code: 500, request_id: id, body: { error: { message: 'overloaded' } } }, error: null }));
+      outLines.push(
+        JSON.stringify({
+          id,
+          custom_id: line.custom_id,
+          response: { status_code: 500, request_id: id, body: { error: { message: 'overloaded' } } },
+          error: null,
+        }),
+      );
       continue;
     }
-    const res = await fetch(`${server.url}${line.url.replace(/^\/v1/, '')}`, { method: line.method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(line.body) });
-    outLines.push(JSON.stringify({ id, custom_id: line.custom_id, response: { status_code: res.status, request_id: id, body: await res.json() }, error: null }));
+    const res = await fetch(`${server.url}${line.url.replace(/^\/v1/, '')}`, {
+      method: line.method,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(line.body),
+    });
+    outLines.push(
+      JSON.stringify({
+        id,
+        custom_id: line.custom_id,
+        response: { status_code: res.status, request_id: id, body: await res.json() },
+        error: null,
+      }),
+    );
   }
   let text = outLines.map((l) => `${l}\n`).join('');
   if (cutLastLine) text = text.slice(0, text.length - 30); // a download cut short
@@ -62,8 +101,16 @@ describe('Batch API files: export → batch runner → import', () => {
     const byCount = await exportBatch({ teacher: teacher(), items: all, dir: join(dir, 'a'), maxRequests: 10 });
     expect(byCount.files.map((f) => f.requests)).toEqual([10, 10, 5]);
     expect(byCount.exported).toBe(25);
-    const lines = (await readFile(byCount.files[0]!.path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as BatchInputLine);
-    expect(lines[0]).toEqual({ custom_id: 'id-0', method: 'POST', url: '/v1/chat/completions', body: { model: 'm', stream: false, n: 1, temperature: 0, max_tokens: 8, messages: [{ role: 'user', content: 'p0' }] } });
+    const lines = (await readFile(byCount.files[0]!.path, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as BatchInputLine);
+    expect(lines[0]).toEqual({
+      custom_id: 'id-0',
+      method: 'POST',
+      url: '/v1/chat/completions',
+      body: { model: 'm', stream: false, n: 1, temperature: 0, max_tokens: 8, messages: [{ role: 'user', content: 'p0' }] },
+    });
     expect(lines[1]).toMatchObject({ custom_id: 'id-1', url: '/v1/completions', body: { prompt: 'p1' } });
     // The same body the live client sends.
     expect(lines[1]!.body).toEqual(teacher().describeRequest(all[1]!.request).body);
@@ -78,7 +125,9 @@ describe('Batch API files: export → batch runner → import', () => {
     expect(byBytes.files.length).toBeGreaterThanOrEqual(7);
 
     // Never over the API's limits, never over a user's files.
-    await expect(exportBatch({ teacher: teacher(), items: all, dir: join(dir, 'c'), maxRequests: BATCH_MAX_REQUESTS + 1 })).rejects.toMatchObject({ code: 'E_BAD_VALUE' });
+    await expect(
+      exportBatch({ teacher: teacher(), items: all, dir: join(dir, 'c'), maxRequests: BATCH_MAX_REQUESTS + 1 }),
+    ).rejects.toMatchObject({ code: 'E_BAD_VALUE' });
     const again = await exportBatch({ teacher: teacher(), items: all, dir: join(dir, 'a') }).catch((e: unknown) => e);
     expect(isDistilleryError(again, 'E_BAD_CONFIG')).toBe(true);
   });
@@ -140,12 +189,18 @@ describe('Batch API files: export → batch runner → import', () => {
   it('counts lines for unknown ids and refuses a teacher that is not an OpenAI client', async () => {
     const dir = await tempDir();
     const out = join(dir, 'o.jsonl');
-    await writeFile(out, `${JSON.stringify({ custom_id: 'nobody', response: { status_code: 200, body: { choices: [{ text: 'x' }] } } })}\n{"no":"id"}\n`);
+    await writeFile(
+      out,
+      `${JSON.stringify({ custom_id: 'nobody', response: { status_code: 200, body: { choices: [{ text: 'x' }] } } })}\n{"no":"id"}\n`,
+    );
     const summary = await importBatch({ teacher: teacher(), items: items(2), inputs: [out], output: join(dir, 'r.jsonl') });
     expect(summary).toMatchObject({ unknown: 1, malformed: 1, imported: 0, missing: 2 });
     // Some runners write the completion itself as "response" (no status_code): read as a 200.
     const bare = join(dir, 'bare.jsonl');
-    await writeFile(bare, `${JSON.stringify({ custom_id: 'id-1', response: { object: 'text_completion', choices: [{ text: 'bare answer', finish_reason: 'stop' }] } })}\n`);
+    await writeFile(
+      bare,
+      `${JSON.stringify({ custom_id: 'id-1', response: { object: 'text_completion', choices: [{ text: 'bare answer', finish_reason: 'stop' }] } })}\n`,
+    );
     const read = await importBatch({ teacher: teacher(), items: items(2), inputs: [bare], output: join(dir, 'r.jsonl') });
     expect(read).toMatchObject({ imported: 1, missing: 1 });
     expect((await readJsonl<CollectedRecord>(join(dir, 'r.jsonl'))).records[0]!.completion.text).toBe('bare answer');

@@ -7,10 +7,13 @@ import { joinApiPath, OpenAITeacher, type CollectedRecord, type CollectItem } fr
 import { collect, FileResponseCache, readJsonl } from '../src/node.js';
 import { FakeTeacher, tempDir } from './helpers.js';
 
-const items = (n: number, maxTokens = 8): CollectItem[] => Array.from({ length: n }, (_, i) => ({ id: `id-${i}`, request: { prompt: `p${i}`, maxTokens } }));
+const items = (n: number, maxTokens = 8): CollectItem[] =>
+  Array.from({ length: n }, (_, i) => ({ id: `id-${i}`, request: { prompt: `p${i}`, maxTokens } }));
 
 /** A loopback OpenAI-ish server: `handle` decides each answer; it records every request's URL. */
-async function server(handle: (req: IncomingMessage, res: ServerResponse, body: { prompt?: string }) => void): Promise<{ url: string; port: number; urls: string[]; close: () => Promise<void> }> {
+async function server(
+  handle: (req: IncomingMessage, res: ServerResponse, body: { prompt?: string }) => void,
+): Promise<{ url: string; port: number; urls: string[]; close: () => Promise<void> }> {
   const urls: string[] = [];
   const s = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -26,7 +29,9 @@ async function server(handle: (req: IncomingMessage, res: ServerResponse, body: 
 }
 
 const answer = (text: string) => (_req: IncomingMessage, res: ServerResponse) =>
-  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ choices: [{ text, finish_reason: 'stop' }], usage: { prompt_tokens: 2, completion_tokens: 3 } }));
+  res
+    .writeHead(200, { 'content-type': 'application/json' })
+    .end(JSON.stringify({ choices: [{ text, finish_reason: 'stop' }], usage: { prompt_tokens: 2, completion_tokens: 3 } }));
 
 describe('collect robustness', () => {
   it('budget.maxTokens reaches at least 95 % of the cap at concurrency 8 without exceeding it', async () => {
@@ -34,7 +39,13 @@ describe('collect robustness', () => {
     // Each request is estimated at ~257 tokens (maxTokens 256) but really uses 15.
     const teacher = new FakeTeacher('fake', 1);
     const cap = 8000;
-    const summary = await collect({ teacher, items: items(1000, 256), output: join(dir, 'out.jsonl'), concurrency: 8, budget: { maxTokens: cap } });
+    const summary = await collect({
+      teacher,
+      items: items(1000, 256),
+      output: join(dir, 'out.jsonl'),
+      concurrency: 8,
+      budget: { maxTokens: cap },
+    });
     const used = summary.spend.promptTokens + summary.spend.completionTokens;
     expect(summary.stopped).toBe('budget');
     expect(used).toBeLessThanOrEqual(cap);
@@ -49,7 +60,9 @@ describe('collect robustness', () => {
     const teacher = new OpenAITeacher({ baseURL: dead.url, model: 'm', env: {} });
     let retries = 0;
     const t0 = performance.now();
-    const error = await collect({ teacher, items: items(40), output: join(dir, 'out.jsonl'), onRetry: () => retries++ }).catch((e: unknown) => e);
+    const error = await collect({ teacher, items: items(40), output: join(dir, 'out.jsonl'), onRetry: () => retries++ }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toMatchObject({ code: 'E_BAD_CONFIG', details: { field: 'teacher.baseURL', kind: 'network' } });
     expect(retries).toBe(0);
     expect(performance.now() - t0).toBeLessThan(5000);
@@ -60,24 +73,36 @@ describe('collect robustness', () => {
     // 6000 (X11) is on the fetch standard's list of bad ports: fetch fails without connecting.
     const teacher = new OpenAITeacher({ baseURL: 'http://127.0.0.1:6000/v1', model: 'm', env: {} });
     let retries = 0;
-    const error = await collect({ teacher, items: items(5), output: join(dir, 'out.jsonl'), onRetry: () => retries++ }).catch((e: unknown) => e);
+    const error = await collect({ teacher, items: items(5), output: join(dir, 'out.jsonl'), onRetry: () => retries++ }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toMatchObject({ code: 'E_BAD_CONFIG', details: { field: 'teacher.baseURL' } });
     expect(retries).toBe(0);
   });
 
   it('credentials or an impossible port in the base URL are refused up front', () => {
     for (const baseURL of ['http://user:pw@127.0.0.1:8080/v1', 'http://127.0.0.1:99999/v1']) {
-      expect(() => new OpenAITeacher({ baseURL, model: 'm', env: {} }), baseURL).toThrowError(expect.objectContaining({ code: 'E_BAD_VALUE', details: expect.objectContaining({ field: 'baseURL' }) }));
+      expect(() => new OpenAITeacher({ baseURL, model: 'm', env: {} }), baseURL).toThrowError(
+        expect.objectContaining({ code: 'E_BAD_VALUE', details: expect.objectContaining({ field: 'baseURL' }) }),
+      );
     }
   });
 
   it('HTTP 400/401/403/404 are sent once, never retried', async () => {
     for (const status of [400, 401, 403, 404]) {
-      const s = await server((_req, res) => res.writeHead(status, { 'content-type': 'application/json' }).end('{"error":{"message":"no"}}'));
+      const s = await server((_req, res) =>
+        res.writeHead(status, { 'content-type': 'application/json' }).end('{"error":{"message":"no"}}'),
+      );
       try {
         const dir = await tempDir();
         let retries = 0;
-        const result = await collect({ teacher: new OpenAITeacher({ baseURL: s.url, model: 'm', env: {} }), items: items(3), output: join(dir, 'o.jsonl'), concurrency: 1, onRetry: () => retries++ }).catch((e: unknown) => e);
+        const result = await collect({
+          teacher: new OpenAITeacher({ baseURL: s.url, model: 'm', env: {} }),
+          items: items(3),
+          output: join(dir, 'o.jsonl'),
+          concurrency: 1,
+          onRetry: () => retries++,
+        }).catch((e: unknown) => e);
         expect(retries, String(status)).toBe(0);
         if (status === 400) expect(result).toMatchObject({ failed: 3 });
         else expect(result).toMatchObject({ code: status === 404 ? 'E_NOT_FOUND' : 'E_BAD_CONFIG' });
@@ -94,13 +119,30 @@ describe('collect robustness', () => {
     try {
       const dir = await tempDir();
       const cache = new FileResponseCache(join(dir, 'cache'));
-      await collect({ teacher: new OpenAITeacher({ baseURL: a.url, model: 'same', env: {} }), items: items(3), output: join(dir, 'a.jsonl'), cache });
-      const summary = await collect({ teacher: new OpenAITeacher({ baseURL: b.url, model: 'same', env: {} }), items: items(3), output: join(dir, 'b.jsonl'), cache });
+      await collect({
+        teacher: new OpenAITeacher({ baseURL: a.url, model: 'same', env: {} }),
+        items: items(3),
+        output: join(dir, 'a.jsonl'),
+        cache,
+      });
+      const summary = await collect({
+        teacher: new OpenAITeacher({ baseURL: b.url, model: 'same', env: {} }),
+        items: items(3),
+        output: join(dir, 'b.jsonl'),
+        cache,
+      });
       expect(summary.cached).toBe(0);
       const texts = (await readJsonl<CollectedRecord>(join(dir, 'b.jsonl'))).records.map((r) => r.completion.text);
       expect(texts).toEqual(['from B', 'from B', 'from B']);
       // The same endpoint again is a cache hit.
-      expect(await collect({ teacher: new OpenAITeacher({ baseURL: a.url, model: 'same', env: {} }), items: items(3), output: join(dir, 'a2.jsonl'), cache })).toMatchObject({ cached: 3 });
+      expect(
+        await collect({
+          teacher: new OpenAITeacher({ baseURL: a.url, model: 'same', env: {} }),
+          items: items(3),
+          output: join(dir, 'a2.jsonl'),
+          cache,
+        }),
+      ).toMatchObject({ cached: 3 });
     } finally {
       await a.close();
       await b.close();
@@ -108,7 +150,9 @@ describe('collect robustness', () => {
   });
 
   it('a base URL with a query string gets the API path before the query', async () => {
-    expect(joinApiPath('https://h.example/openai/v1?api-version=2024-06-01', 'chat/completions')).toBe('https://h.example/openai/v1/chat/completions?api-version=2024-06-01');
+    expect(joinApiPath('https://h.example/openai/v1?api-version=2024-06-01', 'chat/completions')).toBe(
+      'https://h.example/openai/v1/chat/completions?api-version=2024-06-01',
+    );
     const s = await server(answer('ok'));
     try {
       const teacher = new OpenAITeacher({ baseURL: `${s.url}/?api-version=7`, model: 'm', env: {} });

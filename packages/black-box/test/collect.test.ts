@@ -15,14 +15,11 @@ import {
   type CollectFailure,
   type CollectItem,
 } from '../src/index.js';
-import {
-  collect,
-  FileResponseCache,
-  readJsonl,
-} from '../src/node.js';
+import { collect, FileResponseCache, readJsonl } from '../src/node.js';
 import { FakeTeacher, tempDir } from './helpers.js';
 
-const items = (n: number, prefix = 'p'): CollectItem[] => Array.from({ length: n }, (_, i) => ({ id: `id-${i}`, request: { prompt: `${prefix}${i}`, maxTokens: 8 } }));
+const items = (n: number, prefix = 'p'): CollectItem[] =>
+  Array.from({ length: n }, (_, i) => ({ id: `id-${i}`, request: { prompt: `${prefix}${i}`, maxTokens: 8 } }));
 const fast = { baseDelayMs: 1, maxDelayMs: 5 };
 
 async function records(path: string): Promise<CollectedRecord[]> {
@@ -34,13 +31,23 @@ describe('collect', () => {
     const dir = await tempDir();
     const teacher = new FakeTeacher('fake', 5);
     const seen: number[] = [];
-    const summary = await collect({ teacher, items: items(40), output: join(dir, 'out.jsonl'), concurrency: 6, onProgress: (p) => seen.push(p.done) });
+    const summary = await collect({
+      teacher,
+      items: items(40),
+      output: join(dir, 'out.jsonl'),
+      concurrency: 6,
+      onProgress: (p) => seen.push(p.done),
+    });
     expect(summary).toMatchObject({ total: 40, done: 40, resumed: 0, failed: 0, complete: true, retries: 0 });
     expect(summary.spend.requests).toBe(40);
     expect(summary.spend.promptTokens).toBe(400);
     expect(teacher.maxInFlight).toBe(6);
     const out = await records(join(dir, 'out.jsonl'));
-    expect(out.map((r) => r.id).sort()).toEqual(items(40).map((i) => i.id).sort());
+    expect(out.map((r) => r.id).sort()).toEqual(
+      items(40)
+        .map((i) => i.id)
+        .sort(),
+    );
     for (const r of out) {
       expect(r.completion.text).toBe(`answer:p${r.id.slice(3)}`);
       expect(r.key).toBe(requestKey('fake', { prompt: `p${r.id.slice(3)}`, maxTokens: 8 }));
@@ -76,7 +83,11 @@ describe('collect', () => {
     const error = await collect({ teacher: new FakeTeacher(), items: items(2), output }).catch((e: unknown) => e);
     expect(isDistilleryError(error, 'E_CORRUPT_FILE')).toBe(true);
     expect((error as Error).message).toContain('line 2');
-    const dup = await collect({ teacher: new FakeTeacher(), items: [...items(2), { id: 'id-0', request: { prompt: 'x' } }], output: join(dir, 'x.jsonl') }).catch((e: unknown) => e);
+    const dup = await collect({
+      teacher: new FakeTeacher(),
+      items: [...items(2), { id: 'id-0', request: { prompt: 'x' } }],
+      output: join(dir, 'x.jsonl'),
+    }).catch((e: unknown) => e);
     expect(isDistilleryError(dup, 'E_BAD_INPUT')).toBe(true);
   });
 
@@ -95,7 +106,12 @@ describe('collect', () => {
     expect((await records(join(dir, 'b.jsonl'))).every((r) => r.cached && r.attempts === 0)).toBe(true);
     // A change of sampling parameters is a different key: a miss.
     const hotter = new FakeTeacher('fake');
-    await collect({ teacher: hotter, items: items(2).map((i) => ({ ...i, request: { ...i.request, temperature: 0.7 } })), output: join(dir, 'c.jsonl'), cache });
+    await collect({
+      teacher: hotter,
+      items: items(2).map((i) => ({ ...i, request: { ...i.request, temperature: 0.7 } })),
+      output: join(dir, 'c.jsonl'),
+      cache,
+    });
     expect(hotter.calls).toBe(2);
     const shards = await readdir(join(dir, 'cache'));
     expect(shards.every((s) => /^[0-9a-f]{2}$/.test(s))).toBe(true);
@@ -105,12 +121,20 @@ describe('collect', () => {
     const dir = await tempDir();
     const started = Date.now();
     const teacher = new FakeTeacher('fake', 0, (request, call) => {
-      if (request.prompt === 'p1' && call <= 3) return new TeacherRequestError({ kind: 'http', status: 429, message: 'slow down', retryable: true, retryAfterMs: 150 });
+      if (request.prompt === 'p1' && call <= 3)
+        return new TeacherRequestError({ kind: 'http', status: 429, message: 'slow down', retryable: true, retryAfterMs: 150 });
       if (request.prompt === 'p2' && call <= 4) return new TeacherRequestError({ kind: 'network', message: 'ECONNRESET', retryable: true });
       return undefined;
     });
     const retried: number[] = [];
-    const summary = await collect({ teacher, items: items(3), output: join(dir, 'o.jsonl'), concurrency: 1, retry: fast, onRetry: (r) => retried.push(r.retryInMs) });
+    const summary = await collect({
+      teacher,
+      items: items(3),
+      output: join(dir, 'o.jsonl'),
+      concurrency: 1,
+      retry: fast,
+      onRetry: (r) => retried.push(r.retryInMs),
+    });
     expect(summary).toMatchObject({ done: 3, failed: 0, complete: true });
     expect(summary.retries).toBeGreaterThanOrEqual(2);
     expect(retried.some((ms) => ms >= 150)).toBe(true);
@@ -122,12 +146,16 @@ describe('collect', () => {
     const output = join(dir, 'o.jsonl');
     let broken = true;
     const teacher = new FakeTeacher('fake', 0, (request) =>
-      broken && request.prompt === 'p3' ? new TeacherRequestError({ kind: 'http', status: 400, message: 'prompt too long', retryable: false }) : undefined,
+      broken && request.prompt === 'p3'
+        ? new TeacherRequestError({ kind: 'http', status: 400, message: 'prompt too long', retryable: false })
+        : undefined,
     );
     const first = await collect({ teacher, items: items(6), output, retry: fast });
     expect(first).toMatchObject({ done: 5, failed: 1, complete: false });
     const failures = (await readJsonl<CollectFailure>(`${output}.errors.jsonl`)).records;
-    expect(failures).toEqual([expect.objectContaining({ id: 'id-3', error: { kind: 'http', status: 400, message: 'prompt too long' }, attempts: 1 })]);
+    expect(failures).toEqual([
+      expect.objectContaining({ id: 'id-3', error: { kind: 'http', status: 400, message: 'prompt too long' }, attempts: 1 }),
+    ]);
     broken = false;
     const second = await collect({ teacher, items: items(6), output, retry: fast });
     expect(second).toMatchObject({ done: 6, resumed: 5, failed: 0, complete: true });
@@ -135,7 +163,11 @@ describe('collect', () => {
 
   it('gives up after the retry limit and reports the item', async () => {
     const dir = await tempDir();
-    const teacher = new FakeTeacher('fake', 0, () => new TeacherRequestError({ kind: 'http', status: 503, message: 'down', retryable: true }));
+    const teacher = new FakeTeacher(
+      'fake',
+      0,
+      () => new TeacherRequestError({ kind: 'http', status: 503, message: 'down', retryable: true }),
+    );
     const summary = await collect({ teacher, items: items(2), output: join(dir, 'o.jsonl'), retry: { ...fast, retries: 3 } });
     expect(summary).toMatchObject({ done: 0, failed: 2, retries: 6 });
     expect(teacher.calls).toBe(8);
@@ -205,7 +237,11 @@ describe('collect', () => {
 
   it('ends the run on a fatal failure (bad key) with E_BAD_CONFIG', async () => {
     const dir = await tempDir();
-    const teacher = new FakeTeacher('fake', 0, () => new TeacherRequestError({ kind: 'http', status: 401, message: 'HTTP 401: bad key', retryable: false, fatal: true }));
+    const teacher = new FakeTeacher(
+      'fake',
+      0,
+      () => new TeacherRequestError({ kind: 'http', status: 401, message: 'HTTP 401: bad key', retryable: false, fatal: true }),
+    );
     const error = await collect({ teacher, items: items(20), output: join(dir, 'o.jsonl'), concurrency: 4 }).catch((e: unknown) => e);
     expect(isDistilleryError(error, 'E_BAD_CONFIG')).toBe(true);
     expect(teacher.calls).toBeLessThanOrEqual(4);
@@ -227,14 +263,18 @@ describe('retry policy', () => {
   it('parses Retry-After as seconds, HTTP date and retry-after-ms', () => {
     const headers = (h: Record<string, string>) => new Headers(h);
     expect(parseRetryAfter(headers({ 'retry-after': '3' }))).toBe(3_000);
-    expect(parseRetryAfter(headers({ 'retry-after': 'Wed, 21 Oct 2015 07:28:05 GMT' }), Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'))).toBe(5_000);
+    expect(parseRetryAfter(headers({ 'retry-after': 'Wed, 21 Oct 2015 07:28:05 GMT' }), Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'))).toBe(
+      5_000,
+    );
     expect(parseRetryAfter(headers({ 'retry-after-ms': '250', 'retry-after': '9' }))).toBe(250);
     expect(parseRetryAfter(headers({ 'retry-after': 'soon' }))).toBeUndefined();
     expect(parseRetryAfter(headers({}))).toBeUndefined();
   });
 
   it('withRetry wraps any teacher', async () => {
-    const teacher = new FakeTeacher('fake', 0, (_r, call) => (call < 3 ? new TeacherRequestError({ kind: 'network', message: 'reset', retryable: true }) : undefined));
+    const teacher = new FakeTeacher('fake', 0, (_r, call) =>
+      call < 3 ? new TeacherRequestError({ kind: 'network', message: 'reset', retryable: true }) : undefined,
+    );
     const wrapped = withRetry(teacher, { policy: fast });
     expect((await wrapped.complete({ prompt: 'x' })).text).toBe('answer:x');
     expect(teacher.calls).toBe(3);

@@ -6,7 +6,11 @@ import type { CollectItem } from '../src/index.js';
 import { collect, EXPORT_FILES, exportTrainingData, runCollectConfig, serveOpenAI } from '../src/node.js';
 import { FakeTeacher, tempDir } from './helpers.js';
 
-const lines = async (path: string) => (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = async (path: string) =>
+  (await readFile(path, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('exporting collected records as training data', () => {
   it('writes {prompt, completion} and {messages} rows in input order, leaves out failures, and a dataset card', async () => {
@@ -15,22 +19,51 @@ describe('exporting collected records as training data', () => {
     const teacher = new FakeTeacher('fake-model', 0, (request) => (request.prompt === 'c?' ? new Error('boom') : undefined));
     const items: CollectItem[] = [
       { id: 'b', request: { prompt: 'b?', temperature: 0.7, maxTokens: 16 } },
-      { id: 'a', request: { messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'a?' }], temperature: 0.7, maxTokens: 16 } },
+      {
+        id: 'a',
+        request: {
+          messages: [
+            { role: 'system', content: 'be brief' },
+            { role: 'user', content: 'a?' },
+          ],
+          temperature: 0.7,
+          maxTokens: 16,
+        },
+      },
       { id: 'c', request: { prompt: 'c?', temperature: 0.7, maxTokens: 16 } },
     ];
     const output = join(dir, 'collect', 'records.jsonl');
     await collect({ teacher, items, output, retry: { retries: 0 } });
     const data = join(dir, 'data');
-    const summary = await exportTrainingData({ items, records: output, dir: data, teacher: teacher.name, date: new Date('2026-12-07T12:00:00Z') });
+    const summary = await exportTrainingData({
+      items,
+      records: output,
+      dir: data,
+      teacher: teacher.name,
+      date: new Date('2026-12-07T12:00:00Z'),
+    });
     expect(summary).toMatchObject({ rows: 2, missing: 1, stale: 0 });
     expect((await readdir(data)).sort()).toEqual([EXPORT_FILES.card, EXPORT_FILES.messages, EXPORT_FILES.promptCompletion].sort());
     const pc = await lines(join(data, EXPORT_FILES.promptCompletion));
     expect(pc).toEqual([
       { id: 'b', prompt: 'b?', completion: 'answer:b?' },
-      { id: 'a', prompt: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'a?' }], completion: [{ role: 'assistant', content: expect.any(String) }] },
+      {
+        id: 'a',
+        prompt: [
+          { role: 'system', content: 'be brief' },
+          { role: 'user', content: 'a?' },
+        ],
+        completion: [{ role: 'assistant', content: expect.any(String) }],
+      },
     ]);
     const messages = await lines(join(data, EXPORT_FILES.messages));
-    expect(messages[0]).toEqual({ id: 'b', messages: [{ role: 'user', content: 'b?' }, { role: 'assistant', content: 'answer:b?' }] });
+    expect(messages[0]).toEqual({
+      id: 'b',
+      messages: [
+        { role: 'user', content: 'b?' },
+        { role: 'assistant', content: 'answer:b?' },
+      ],
+    });
     expect((messages[1]!.messages as unknown[]).length).toBe(3);
     const card = await readFile(join(data, EXPORT_FILES.card), 'utf8');
     expect(card).toContain('`fake-model`');
@@ -41,8 +74,12 @@ describe('exporting collected records as training data', () => {
     // Never over a previous export unless asked, never into a folder holding anything else.
     const again = await exportTrainingData({ items, records: output, dir: data, teacher: teacher.name }).catch((e: unknown) => e);
     expect(isDistilleryError(again, 'E_BAD_VALUE')).toBe(true);
-    await expect(exportTrainingData({ items, records: output, dir: data, teacher: teacher.name, overwrite: true })).resolves.toMatchObject({ rows: 2 });
-    const mixed = await exportTrainingData({ items, records: output, dir: join(dir, 'collect'), teacher: teacher.name }).catch((e: unknown) => e);
+    await expect(exportTrainingData({ items, records: output, dir: data, teacher: teacher.name, overwrite: true })).resolves.toMatchObject({
+      rows: 2,
+    });
+    const mixed = await exportTrainingData({ items, records: output, dir: join(dir, 'collect'), teacher: teacher.name }).catch(
+      (e: unknown) => e,
+    );
     expect((mixed as Error).message).toContain('records.jsonl');
   });
 
@@ -52,7 +89,12 @@ describe('exporting collected records as training data', () => {
     try {
       const dir = await tempDir();
       await writeFile(join(dir, 'requests.jsonl'), ['{"id":"z","prompt":"one"}', '{"id":"y","prompt":"two"}'].join('\n'));
-      const config = { teacher: { name: 'openai', baseURL: server.url, model: 'fake', apiKeyEnv: 'UNSET_KEY_FOR_TEST' }, input: { requests: 'requests.jsonl' }, output: 'out/c.jsonl', export: { dir: 'train-data' } };
+      const config = {
+        teacher: { name: 'openai', baseURL: server.url, model: 'fake', apiKeyEnv: 'UNSET_KEY_FOR_TEST' },
+        input: { requests: 'requests.jsonl' },
+        output: 'out/c.jsonl',
+        export: { dir: 'train-data' },
+      };
       const run = await runCollectConfig(config, { baseDir: dir });
       expect(run.export).toMatchObject({ rows: 2, missing: 0 });
       expect((await lines(join(dir, 'train-data', EXPORT_FILES.promptCompletion))).map((r) => r.id)).toEqual(['z', 'y']);

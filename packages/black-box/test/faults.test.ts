@@ -7,8 +7,20 @@ import { collect, FileResponseCache, readJsonl, serveOpenAI, type OpenAIServer }
 import { haveModel, modelPath, startFaultProxy, tempDir, type Fault } from './helpers.js';
 
 const KEY = 'sk-distillery-fault-SECRET-5a5a5a5a5a5a5a5a';
-const starts = ['Once upon a time', 'The little dog', 'One day, Tom', 'Sue had a red ball', 'The sun was', 'A big bird', 'Lily saw a cat', 'The boy ran'];
-const items: CollectItem[] = Array.from({ length: 24 }, (_, i) => ({ id: `story-${i}`, request: { prompt: `${starts[i % starts.length]!} (${i})`, maxTokens: 8 } }));
+const starts = [
+  'Once upon a time',
+  'The little dog',
+  'One day, Tom',
+  'Sue had a red ball',
+  'The sun was',
+  'A big bird',
+  'Lily saw a cat',
+  'The boy ran',
+];
+const items: CollectItem[] = Array.from({ length: 24 }, (_, i) => ({
+  id: `story-${i}`,
+  request: { prompt: `${starts[i % starts.length]!} (${i})`, maxTokens: 8 },
+}));
 const indexOf = (body: Record<string, unknown>) => Number(/\((\d+)\)$/.exec(String(body.prompt))?.[1] ?? -1);
 
 /** Every kind of fault, first attempt; every third item gets a second, different fault. */
@@ -29,7 +41,8 @@ const FAULTS: Fault[] = [
 
 async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) if (entry.isFile()) out.push(join(entry.parentPath, entry.name));
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true }))
+    if (entry.isFile()) out.push(join(entry.parentPath, entry.name));
   return out;
 }
 
@@ -57,7 +70,13 @@ describe.skipIf(!haveModel)('collection through a fault-injecting proxy in front
     });
     const dir = await tempDir();
     const output = join(dir, 'out.jsonl');
-    const teacher = new OpenAITeacher({ baseURL: proxy.url, model: 'stories260K', apiKeyEnv: 'FAULT_KEY', env: { FAULT_KEY: KEY }, timeoutMs: 5_000 });
+    const teacher = new OpenAITeacher({
+      baseURL: proxy.url,
+      model: 'stories260K',
+      apiKeyEnv: 'FAULT_KEY',
+      env: { FAULT_KEY: KEY },
+      timeoutMs: 5_000,
+    });
     const messages: string[] = [];
     const progress: string[] = [];
     try {
@@ -74,7 +93,19 @@ describe.skipIf(!haveModel)('collection through a fault-injecting proxy in front
       });
       expect(summary).toMatchObject({ total: 24, done: 24, failed: 0, complete: true });
       // Every injected fault kind happened and each cost exactly one retry.
-      for (const kind of ['http-429', 'http-503', 'http-500', 'http-502', 'hang', 'reset', 'malformed', 'wrong-shape', 'truncated', 'echo-auth']) expect(proxy.injected[kind], kind).toBeGreaterThan(0);
+      for (const kind of [
+        'http-429',
+        'http-503',
+        'http-500',
+        'http-502',
+        'hang',
+        'reset',
+        'malformed',
+        'wrong-shape',
+        'truncated',
+        'echo-auth',
+      ])
+        expect(proxy.injected[kind], kind).toBeGreaterThan(0);
       const injected = Object.values(proxy.injected).reduce((a, b) => a + b, 0);
       expect(summary.retries).toBe(injected);
       expect(summary.spend.requests).toBe(24 + injected);
@@ -95,7 +126,9 @@ describe.skipIf(!haveModel)('collection through a fault-injecting proxy in front
 
   it('reports items whose faults outlast the retries, then completes them on a rerun without duplicates', async () => {
     let down = true;
-    const proxy = await startFaultProxy(server.url, (body) => (down && indexOf(body) % 8 === 3 ? { status: 503 } : indexOf(body) % 8 === 5 && down ? 'reset' : 'ok'));
+    const proxy = await startFaultProxy(server.url, (body) =>
+      down && indexOf(body) % 8 === 3 ? { status: 503 } : indexOf(body) % 8 === 5 && down ? 'reset' : 'ok',
+    );
     const dir = await tempDir();
     const output = join(dir, 'out.jsonl');
     const teacher = new OpenAITeacher({ baseURL: proxy.url, model: 'stories260K', apiKey: KEY });

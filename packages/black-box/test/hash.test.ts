@@ -10,6 +10,10 @@ describe('sha256Hex (pure TypeScript, browser-safe)', () => {
 
   it('keeps the published test vector and therefore the cache keys already on disk', () => {
     expect(sha256Hex('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
-    expect(requestKey('m', { prompt: 'p' })).toBe(createHash('sha256').update(JSON.stringify({ model: 'm', prompt: 'p', v: 1 })).digest('hex'));
+    expect(requestKey('m', { prompt: 'p' })).toBe(
+      createHash('sha256')
+        .update(JSON.stringify({ model: 'm', prompt: 'p', v: 1 }))
+        .digest('hex'),
+    );
   });
 });

@@ -93,7 +93,10 @@ function faultName(fault: Fault): string {
  * A fault-injecting HTTP proxy on 127.0.0.1 in front of an OpenAI-compatible server. `plan(body,
  * attempt)` picks the fault for a request from its JSON body and the attempt number for that body.
  */
-export async function startFaultProxy(upstream: string, plan: (body: Record<string, unknown>, attempt: number) => Fault): Promise<FaultProxy> {
+export async function startFaultProxy(
+  upstream: string,
+  plan: (body: Record<string, unknown>, attempt: number) => Fault,
+): Promise<FaultProxy> {
   const attempts = new Map<string, number>();
   const sockets = new Set<Socket>();
   const proxy: FaultProxy = { url: '', injected: {}, forwarded: 0, close: async () => undefined };
@@ -118,13 +121,17 @@ export async function startFaultProxy(upstream: string, plan: (body: Record<stri
       if (fault === 'malformed') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"choices": [{"text": "par');
       if (fault === 'wrong-shape') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"object": "nothing"}');
       if (fault === 'echo-auth') {
-        return void res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `upstream failed; you sent authorization: ${req.headers.authorization}` } }));
+        return void res
+          .writeHead(500, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: { message: `upstream failed; you sent authorization: ${req.headers.authorization}` } }));
       }
       if (typeof fault === 'object') {
         const headers: Record<string, string> = { 'content-type': 'application/json' };
         if (fault.retryAfter !== undefined) headers['retry-after'] = fault.retryAfter;
         if (fault.retryAfterMs !== undefined) headers['retry-after-ms'] = fault.retryAfterMs;
-        return void res.writeHead(fault.status, headers).end(fault.body ?? JSON.stringify({ error: { message: `injected ${fault.status}` } }));
+        return void res
+          .writeHead(fault.status, headers)
+          .end(fault.body ?? JSON.stringify({ error: { message: `injected ${fault.status}` } }));
       }
       const upstreamResponse = await fetch(`${upstream}${req.url!.replace(/^\/v1/, '')}`, {
         method: req.method,

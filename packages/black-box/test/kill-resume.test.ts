@@ -21,7 +21,10 @@ async function lineCount(path: string): Promise<number> {
 }
 
 /** Runs the child; with `killWhen`, SIGKILLs it as soon as the predicate holds. Resolves with its exit and stdout. */
-function runChild(args: string[], killWhen?: () => Promise<boolean>): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
+function runChild(
+  args: string[],
+  killWhen?: () => Promise<boolean>,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD, ...args], { cwd: packageRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -84,13 +87,21 @@ describe.skipIf(!BUILT)('kill -9 and resume with a real child process', () => {
     // 5. Rerun to the end.
     r = await runChild(args);
     expect(r.code).toBe(0);
-    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { done: number; complete: boolean; repairedBytes: number; resumed: number };
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
+      done: number;
+      complete: boolean;
+      repairedBytes: number;
+      resumed: number;
+    };
     expect(summary.complete).toBe(true);
     expect(summary.done).toBe(N);
 
     const text = await readFile(output, 'utf8');
     expect(text.endsWith('\n')).toBe(true);
-    const records = text.trim().split('\n').map((line) => JSON.parse(line) as CollectedRecord);
+    const records = text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as CollectedRecord);
     const ids = records.map((rec) => rec.id);
     expect(new Set(ids).size).toBe(ids.length); // no duplicate
     expect(ids.sort()).toEqual(Array.from({ length: N }, (_, i) => `item-${i}`).sort()); // none missing

@@ -9,7 +9,8 @@ import type { CollectedRecord, CollectItem } from '../src/index.js';
 import { acquireOutputLock, collect, readJsonl } from '../src/node.js';
 import { FakeTeacher, packageRoot, tempDir } from './helpers.js';
 
-const items = (n: number): CollectItem[] => Array.from({ length: n }, (_, i) => ({ id: `id-${i}`, request: { prompt: `p${i}`, maxTokens: 8 } }));
+const items = (n: number): CollectItem[] =>
+  Array.from({ length: n }, (_, i) => ({ id: `id-${i}`, request: { prompt: `p${i}`, maxTokens: 8 } }));
 
 function deadPid(): number {
   return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
@@ -69,7 +70,10 @@ describe('output lock', () => {
     const output = join(dir, 'out.jsonl');
     const first = collect({ teacher: new FakeTeacher('fake', 40), items: items(4), output, concurrency: 1 });
     while (!existsSync(`${output}.lock`)) await new Promise((r) => setTimeout(r, 2));
-    await expect(collect({ teacher: new FakeTeacher(), items: items(4), output })).rejects.toMatchObject({ code: 'E_LOCKED', details: { pid: process.pid } });
+    await expect(collect({ teacher: new FakeTeacher(), items: items(4), output })).rejects.toMatchObject({
+      code: 'E_LOCKED',
+      details: { pid: process.pid },
+    });
     await first;
   });
 
@@ -96,7 +100,10 @@ describe('output lock', () => {
   it('refuses a lock held on another host (its pid cannot be checked) and names the file to delete', async () => {
     const dir = await tempDir();
     const output = join(dir, 'out.jsonl');
-    await writeFile(`${output}.lock`, JSON.stringify({ pid: 1, host: 'elsewhere.example', startedAt: '2026-01-01T00:00:00.000Z', target: output }));
+    await writeFile(
+      `${output}.lock`,
+      JSON.stringify({ pid: 1, host: 'elsewhere.example', startedAt: '2026-01-01T00:00:00.000Z', target: output }),
+    );
     const error = await collect({ teacher: new FakeTeacher(), items: items(2), output }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'E_LOCKED', details: { host: 'elsewhere.example', pid: 1, lock: `${output}.lock` } });
     expect((error as Error).message).toContain(`delete ${output}.lock`);

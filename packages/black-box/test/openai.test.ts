@@ -12,19 +12,46 @@ const KEY = 'sk-distillery-test-SECRET-0123456789abcdef';
 
 describe('parseCompletionResponse', () => {
   it('reads chat and completion choices, usage and both logprob formats', () => {
-    expect(parseCompletionResponse({ choices: [{ message: { content: 'hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1 } }, 'chat')).toEqual({
+    expect(
+      parseCompletionResponse(
+        { choices: [{ message: { content: 'hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1 } },
+        'chat',
+      ),
+    ).toEqual({
       text: 'hi',
       finishReason: 'stop',
       usage: { promptTokens: 3, completionTokens: 1 },
     });
-    expect(parseCompletionResponse({ choices: [{ message: { content: null }, finish_reason: 'length' }] }, 'chat')).toEqual({ text: '', finishReason: 'length' });
-    const legacy = parseCompletionResponse({ choices: [{ text: 'ab', logprobs: { tokens: ['a', 'b'], token_logprobs: [-0.1, -0.2], top_logprobs: [{ a: -0.1, c: -3 }, { b: -0.2 }] } }] }, 'completions');
+    expect(parseCompletionResponse({ choices: [{ message: { content: null }, finish_reason: 'length' }] }, 'chat')).toEqual({
+      text: '',
+      finishReason: 'length',
+    });
+    const legacy = parseCompletionResponse(
+      {
+        choices: [
+          { text: 'ab', logprobs: { tokens: ['a', 'b'], token_logprobs: [-0.1, -0.2], top_logprobs: [{ a: -0.1, c: -3 }, { b: -0.2 }] } },
+        ],
+      },
+      'completions',
+    );
     expect(legacy!.tokens).toEqual([
-      { token: 'a', logprob: -0.1, top: [{ token: 'a', logprob: -0.1 }, { token: 'c', logprob: -3 }] },
+      {
+        token: 'a',
+        logprob: -0.1,
+        top: [
+          { token: 'a', logprob: -0.1 },
+          { token: 'c', logprob: -3 },
+        ],
+      },
       { token: 'b', logprob: -0.2, top: [{ token: 'b', logprob: -0.2 }] },
     ]);
     for (const bad of [null, {}, { choices: [] }, { choices: [{ text: 3 }] }, { choices: [{ message: {} }] }]) {
-      expect(parseCompletionResponse(bad, bad && 'choices' in bad && Array.isArray(bad.choices) && bad.choices[0] && 'message' in bad.choices[0] ? 'chat' : 'completions')).toBeUndefined();
+      expect(
+        parseCompletionResponse(
+          bad,
+          bad && 'choices' in bad && Array.isArray(bad.choices) && bad.choices[0] && 'message' in bad.choices[0] ? 'chat' : 'completions',
+        ),
+      ).toBeUndefined();
     }
   });
 });
@@ -129,7 +156,9 @@ describe.skipIf(!haveModel)('OpenAITeacher against a real model served on 127.0.
       for (let j = 0; j < 4; j++) {
         expect(targets.indices.data[r * 4 + j]).toBe(white.indices.data[(rowsFrom + r) * 4 + j]);
         // Batched (teacher-forced) and incremental evaluation differ in float rounding only.
-        expect(Math.abs(Math.exp(targets.logprobs.data[r * 4 + j]!) - Math.exp(white.logprobs.data[(rowsFrom + r) * 4 + j]!))).toBeLessThan(1e-4);
+        expect(Math.abs(Math.exp(targets.logprobs.data[r * 4 + j]!) - Math.exp(white.logprobs.data[(rowsFrom + r) * 4 + j]!))).toBeLessThan(
+          1e-4,
+        );
       }
       expect(targets.tailMass!.data[r]).toBeCloseTo(white.tailMass!.data[rowsFrom + r]!, 3);
     }
@@ -142,7 +171,9 @@ describe.skipIf(!haveModel)('OpenAITeacher against a real model served on 127.0.
     expect(error).toMatchObject({ kind: 'http', status: 401, fatal: true, retryable: false });
     const dir = await tempDir();
     const output = join(dir, 'o.jsonl');
-    const failure = await collect({ teacher: bad, items: [{ id: 'a', request: { prompt: 'x', maxTokens: 2 } }], output }).catch((e: unknown) => e);
+    const failure = await collect({ teacher: bad, items: [{ id: 'a', request: { prompt: 'x', maxTokens: 2 } }], output }).catch(
+      (e: unknown) => e,
+    );
     expect(isDistilleryError(failure, 'E_BAD_CONFIG')).toBe(true);
     for (const text of [error.message, (failure as Error).message, JSON.stringify(failure), await readFile(output, 'utf8')]) {
       expect(text).not.toContain(wrongKey);

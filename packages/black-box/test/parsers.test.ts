@@ -10,9 +10,7 @@ import {
   teacherAccuracy,
   type ParseResult,
 } from '../src/index.js';
-import {
-  loadStepByStepWithOutputs,
-} from '../src/node.js';
+import { loadStepByStepWithOutputs } from '../src/node.js';
 import { dataDir, haveData } from './helpers.js';
 
 function ok(result: ParseResult): { rationale: string; label: string; notes: string[] } {
@@ -22,8 +20,17 @@ function ok(result: ParseResult): { rationale: string; label: string; notes: str
 
 describe('arithmetic parser (SVAMP format)', () => {
   it('splits rationale and expression and cuts the invented next question', () => {
-    const r = ok(arithmetic.parse('Luke scored 84 points after 2 rounds. 84 / 2 = 42. The answer is (84 / 2).\n\nQ: There are 120 students. The answer is (120 / 3).'));
-    expect(r).toEqual({ ok: true, rationale: 'Luke scored 84 points after 2 rounds. 84 / 2 = 42.', label: '(84 / 2)', notes: ['cut-at-next-question'] });
+    const r = ok(
+      arithmetic.parse(
+        'Luke scored 84 points after 2 rounds. 84 / 2 = 42. The answer is (84 / 2).\n\nQ: There are 120 students. The answer is (120 / 3).',
+      ),
+    );
+    expect(r).toEqual({
+      ok: true,
+      rationale: 'Luke scored 84 points after 2 rounds. 84 / 2 = 42.',
+      label: '(84 / 2)',
+      notes: ['cut-at-next-question'],
+    });
   });
 
   it('handles the ways real outputs go wrong', () => {
@@ -34,12 +41,17 @@ describe('arithmetic parser (SVAMP format)', () => {
     expect(arithmetic.parse('He had some - 8 dollars. The answer is (some - 8).')).toMatchObject({ ok: false, reason: 'bad-expression' });
     expect(arithmetic.parse('So 2 * x = 12. The answer is (2 * x).')).toMatchObject({ ok: false, reason: 'bad-expression' });
     expect(arithmetic.parse('Two numbers. The answer is (53 + 17) and (14 - 10).')).toMatchObject({ ok: false, reason: 'ambiguous' });
-    expect(arithmetic.parse('Jake has 8 fewer peaches than Steven and runs out of tokens')).toMatchObject({ ok: false, reason: 'no-answer-phrase' });
+    expect(arithmetic.parse('Jake has 8 fewer peaches than Steven and runs out of tokens')).toMatchObject({
+      ok: false,
+      reason: 'no-answer-phrase',
+    });
     expect(arithmetic.parse('Q: another question?\nA: 5')).toMatchObject({ ok: false, reason: 'empty' });
     expect(arithmetic.parse('The answer is (3 + 4).')).toMatchObject({ ok: false, reason: 'no-rationale' });
     expect(arithmetic.parse('Counting. The answer is .')).toMatchObject({ ok: false, reason: 'no-label' });
     // "Q:" inside a sentence is not a new question.
-    expect(ok(arithmetic.parse('He asked Q: why? Then 2 + 2 = 4. The answer is (2 + 2).')).rationale).toBe('He asked Q: why? Then 2 + 2 = 4.');
+    expect(ok(arithmetic.parse('He asked Q: why? Then 2 + 2 = 4. The answer is (2 + 2).')).rationale).toBe(
+      'He asked Q: why? Then 2 + 2 = 4.',
+    );
   });
 
   it('never evaluates teacher text: a hostile "expression" is just a parse failure', () => {
@@ -59,18 +71,36 @@ describe('multiple-choice parser (CQA format)', () => {
   const choices = ['park', 'coloring book', 'garden center', 'math problem', 'gravity'];
 
   it('reads the choice after "So the answer is (x)"', () => {
-    const r = ok(multipleChoice.parse(' The answer must relate to the problem. Of the above choices, only math problem does. So the answer is (d) math problem.\n\nQ: "The man..."\nAnswer Choices:\n(a) horse', { choices }));
+    const r = ok(
+      multipleChoice.parse(
+        ' The answer must relate to the problem. Of the above choices, only math problem does. So the answer is (d) math problem.\n\nQ: "The man..."\nAnswer Choices:\n(a) horse',
+        { choices },
+      ),
+    );
     expect(r.rationale).toBe('The answer must relate to the problem. Of the above choices, only math problem does.');
     expect(r.label).toBe('math problem');
   });
 
   it('repairs case, maps a letter whose text is off, and flags hedges and non-choices', () => {
-    expect(ok(multipleChoice.parse('Reason. So the answer is (d) Math Problem.', { choices }))).toMatchObject({ label: 'math problem', notes: ['case-folded'] });
-    expect(ok(multipleChoice.parse('Reason. So the answer is (c) gardens.', { choices }))).toMatchObject({ label: 'garden center', notes: ['label-from-letter'] });
+    expect(ok(multipleChoice.parse('Reason. So the answer is (d) Math Problem.', { choices }))).toMatchObject({
+      label: 'math problem',
+      notes: ['case-folded'],
+    });
+    expect(ok(multipleChoice.parse('Reason. So the answer is (c) gardens.', { choices }))).toMatchObject({
+      label: 'garden center',
+      notes: ['label-from-letter'],
+    });
     expect(ok(multipleChoice.parse('Reason. So the answer is gravity.', { choices })).label).toBe('gravity');
-    expect(multipleChoice.parse('Reason. So the answer is (a) park or (e) gravity.', { choices })).toMatchObject({ ok: false, reason: 'ambiguous' });
+    expect(multipleChoice.parse('Reason. So the answer is (a) park or (e) gravity.', { choices })).toMatchObject({
+      ok: false,
+      reason: 'ambiguous',
+    });
     expect(multipleChoice.parse('Reason. So the answer is a spaceship.', { choices })).toMatchObject({ ok: false, reason: 'not-a-choice' });
-    expect(multipleChoice.parse('Reason without a conclusion', { choices })).toMatchObject({ ok: false, reason: 'no-answer-phrase', rationale: 'Reason without a conclusion' });
+    expect(multipleChoice.parse('Reason without a conclusion', { choices })).toMatchObject({
+      ok: false,
+      reason: 'no-answer-phrase',
+      rationale: 'Reason without a conclusion',
+    });
     // Without choices the text after the marker is the label.
     expect(ok(multipleChoice.parse('Reason. So the answer is (b) anything at all.')).label).toBe('anything at all');
   });
@@ -87,10 +117,17 @@ describe('NLI parser (e-SNLI / ANLI formats)', () => {
 
   it('builds NLI prompts from premise and hypothesis', () => {
     const prompt = buildFewShotPrompt(
-      { preset: nli, exemplars: [{ input: '', premise: 'A dog runs.', hypothesis: 'An animal moves.', rationale: 'A dog is an animal.', label: 'entailment' }] },
+      {
+        preset: nli,
+        exemplars: [
+          { input: '', premise: 'A dog runs.', hypothesis: 'An animal moves.', rationale: 'A dog is an animal.', label: 'entailment' },
+        ],
+      },
       { input: '', premise: 'P', hypothesis: 'H' },
     );
-    expect(prompt).toBe('Premise: A dog runs.\nHypothesis: An animal moves.\nA: A dog is an animal. So the answer is entailment.\n\nPremise: P\nHypothesis: H\nA:');
+    expect(prompt).toBe(
+      'Premise: A dog runs.\nHypothesis: An animal moves.\nA: A dog is an animal. So the answer is entailment.\n\nPremise: P\nHypothesis: H\nA:',
+    );
   });
 });
 
@@ -126,7 +163,8 @@ describe.skipIf(!haveData)("parsers on PaLM's recorded outputs", () => {
       // 73.5 % counts two "(a) and (b)" answers that Python's eval turns into b; we count them wrong).
       let referenceCorrect = 0;
       examples.forEach((e, i) => {
-        if (c.preset.isCorrect(parseLikeReference(c.preset.name as 'arithmetic' | 'multiple-choice', outputs[i]!).label, e.label!)) referenceCorrect++;
+        if (c.preset.isCorrect(parseLikeReference(c.preset.name as 'arithmetic' | 'multiple-choice', outputs[i]!).label, e.label!))
+          referenceCorrect++;
       });
       expect(referenceCorrect / examples.length).toBeCloseTo(c.reference, 3);
       const accuracy = teacherAccuracy(parsed);
@@ -139,10 +177,15 @@ describe.skipIf(!haveData)("parsers on PaLM's recorded outputs", () => {
 
   it("parses the README's examples exactly", async () => {
     const svamp = await loadStepByStepWithOutputs(dataDir, 'svamp', 'train');
-    expect(ok(arithmetic.parse(svamp.outputs[0]!))).toMatchObject({ rationale: 'Luke scored 84 points after 2 rounds. So he scored 84 points in 2 rounds. 84 / 2 = 42.', label: '(84 / 2)' });
+    expect(ok(arithmetic.parse(svamp.outputs[0]!))).toMatchObject({
+      rationale: 'Luke scored 84 points after 2 rounds. So he scored 84 points in 2 rounds. 84 / 2 = 42.',
+      label: '(84 / 2)',
+    });
     const cqa = await loadStepByStepWithOutputs(dataDir, 'cqa', 'train');
     const first = ok(multipleChoice.parse(cqa.outputs[0]!, cqa.examples[0]));
     expect(first.label).toBe('math problem');
-    expect(first.rationale).toBe('The answer must be something that has to do with the above problem. Of the above choices, only math problem has to do with the above problem.');
+    expect(first.rationale).toBe(
+      'The answer must be something that has to do with the above problem. Of the above choices, only math problem has to do with the above problem.',
+    );
   });
 });

@@ -26,8 +26,16 @@ import {
 import { dataDir, FakeTeacher, haveData, tempDir } from './helpers.js';
 
 const svampExemplars = [
-  { input: 'Tom has 3 apples and buys 4 more.\nHow many apples does he have?', rationale: 'Tom starts with 3 apples. He buys 4 more, so 3 + 4 = 7.', label: '(3 + 4)' },
-  { input: 'A box holds 12 eggs. 5 break.\nHow many are left?', rationale: 'There are 12 eggs and 5 break, so 12 - 5 = 7 are left.', label: '(12 - 5)' },
+  {
+    input: 'Tom has 3 apples and buys 4 more.\nHow many apples does he have?',
+    rationale: 'Tom starts with 3 apples. He buys 4 more, so 3 + 4 = 7.',
+    label: '(3 + 4)',
+  },
+  {
+    input: 'A box holds 12 eggs. 5 break.\nHow many are left?',
+    rationale: 'There are 12 eggs and 5 break, so 12 - 5 = 7 are left.',
+    label: '(12 - 5)',
+  },
 ];
 
 async function jsonl<T>(path: string): Promise<T[]> {
@@ -42,17 +50,24 @@ describe('few-shot prompts and the dataset builder', () => {
         'Q: A box holds 12 eggs. 5 break.\nHow many are left?\nA: There are 12 eggs and 5 break, so 12 - 5 = 7 are left. The answer is (12 - 5).\n\nQ: Q text\nA:',
     );
     const mc = buildFewShotPrompt(
-      { preset: multipleChoice, exemplars: [{ input: 'Where do fish live?', choices: ['sky', 'water'], rationale: 'Fish need water.', label: 'water' }] },
+      {
+        preset: multipleChoice,
+        exemplars: [{ input: 'Where do fish live?', choices: ['sky', 'water'], rationale: 'Fish need water.', label: 'water' }],
+      },
       { input: 'Where do birds fly?', choices: ['sky', 'sea'] },
     );
-    expect(mc).toBe('Q: Where do fish live?\nAnswer Choices:\n(a) sky\n(b) water\nA: Fish need water. So the answer is (b) water.\n\nQ: Where do birds fly?\nAnswer Choices:\n(a) sky\n(b) sea\nA:');
+    expect(mc).toBe(
+      'Q: Where do fish live?\nAnswer Choices:\n(a) sky\n(b) water\nA: Fish need water. So the answer is (b) water.\n\nQ: Where do birds fly?\nAnswer Choices:\n(a) sky\n(b) sea\nA:',
+    );
     const [item] = stepByStepItems([{ id: 'x', input: 'Q text' }], { preset: arithmetic, exemplars: [], sampling: { maxTokens: 64 } });
     expect(item!.request).toEqual({ temperature: 0, maxTokens: 64, stop: ['\n\nQ:', '\nQ:'], prompt: 'Q: Q text\nA:' });
   });
 
   it('splits train/validation by seed over all examples, keeps rejects with reasons, filters disagreements', () => {
     const examples = Array.from({ length: 50 }, (_, i) => ({ id: `e${i}`, input: `question ${i}`, label: `(${i} + 1)` }));
-    const texts = new Map(examples.map((e, i) => [e.id, i % 10 === 0 ? 'no answer here' : `Because ${i}. The answer is (${i} + ${i % 7 === 0 ? 2 : 1}).`]));
+    const texts = new Map(
+      examples.map((e, i) => [e.id, i % 10 === 0 ? 'no answer here' : `Because ${i}. The answer is (${i} + ${i % 7 === 0 ? 2 : 1}).`]),
+    );
     texts.delete('e5');
     const parsed = parseCompletions(arithmetic, examples, texts);
     const a = buildStepByStepDataset(parsed, { seed: 1 });
@@ -85,13 +100,21 @@ describe.skipIf(!haveData)('replay pipeline on PaLM’s recorded outputs', () =>
     const config = { data: { dir: dataDir, dataset: 'svamp', limit: 120 }, exemplars: svampExemplars, build: { seed: 0 }, output: out };
     const progress: string[] = [];
     const report = await runStepByStep(config, { onProgress: (split, p) => progress.push(`${split} ${p.done}/${p.total}`) });
-    expect(report).toMatchObject({ dataset: 'svamp', preset: 'arithmetic', teacher: 'recorded:svamp', complete: true, training: 'not-configured' });
+    expect(report).toMatchObject({
+      dataset: 'svamp',
+      preset: 'arithmetic',
+      teacher: 'recorded:svamp',
+      complete: true,
+      training: 'not-configured',
+    });
     expect(progress).toContain('train 120/120');
     expect(progress).toContain('test 120/120');
     // The accuracy the pipeline reports equals the parser applied directly to the aligned outputs.
     for (const split of ['train', 'test'] as const) {
       const { examples, outputs } = await loadStepByStepWithOutputs(dataDir, 'svamp', split);
-      const direct = teacherAccuracy(parseCompletions(arithmetic, examples.slice(0, 120), new Map(examples.slice(0, 120).map((e, i) => [e.id, outputs[i]!]))));
+      const direct = teacherAccuracy(
+        parseCompletions(arithmetic, examples.slice(0, 120), new Map(examples.slice(0, 120).map((e, i) => [e.id, outputs[i]!]))),
+      );
       expect(report.splits[split]!.accuracy).toEqual(direct);
       expect(report.splits[split]!.accuracy.accuracy).toBeGreaterThan(0.6);
     }
@@ -104,14 +127,30 @@ describe.skipIf(!haveData)('replay pipeline on PaLM’s recorded outputs', () =>
     expect(test).toHaveLength(120);
     expect(rejected.every((r) => r.reason && r.text)).toBe(true);
     // Same columns, same JSON types on every row: what `datasets.load_dataset("json", ...)` needs.
-    const columns = ['id', 'input', 'predict_input', 'explain_input', 'label', 'rationale', 'teacher_label', 'gold_label', 'teacher_correct'];
+    const columns = [
+      'id',
+      'input',
+      'predict_input',
+      'explain_input',
+      'label',
+      'rationale',
+      'teacher_label',
+      'gold_label',
+      'teacher_correct',
+    ];
     for (const row of [...train, ...validation, ...test]) {
       expect(Object.keys(row)).toEqual(columns);
-      for (const key of ['id', 'input', 'predict_input', 'explain_input', 'label', 'rationale'] as const) expect(typeof row[key]).toBe('string');
+      for (const key of ['id', 'input', 'predict_input', 'explain_input', 'label', 'rationale'] as const)
+        expect(typeof row[key]).toBe('string');
     }
     // The first SVAMP row is the README's example.
     const first = [...train, ...validation].find((r) => r.id === 'svamp-train-0')!;
-    expect(first).toMatchObject({ rationale: 'Luke scored 84 points after 2 rounds. So he scored 84 points in 2 rounds. 84 / 2 = 42.', teacher_label: '(84 / 2)', gold_label: '( 84.0 / 2.0 )', teacher_correct: true });
+    expect(first).toMatchObject({
+      rationale: 'Luke scored 84 points after 2 rounds. So he scored 84 points in 2 rounds. 84 / 2 = 42.',
+      teacher_label: '(84 / 2)',
+      gold_label: '( 84.0 / 2.0 )',
+      teacher_correct: true,
+    });
     const saved = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as StepByStepReport;
     expect(saved.splits.train!.accuracy).toEqual(report.splits.train!.accuracy);
 
@@ -123,23 +162,40 @@ describe.skipIf(!haveData)('replay pipeline on PaLM’s recorded outputs', () =>
 
   it('collect config: replays CQA through `collect`, resumable, with field-path config errors', async () => {
     const dir = await tempDir();
-    const config = { teacher: 'recorded', input: { stepByStep: { dir: dataDir, dataset: 'cqa', split: 'test', limit: 25 } }, output: join(dir, 'cqa.jsonl') };
+    const config = {
+      teacher: 'recorded',
+      input: { stepByStep: { dir: dataDir, dataset: 'cqa', split: 'test', limit: 25 } },
+      output: join(dir, 'cqa.jsonl'),
+    };
     const run = await runCollectConfig(config);
     expect(run.summary).toMatchObject({ done: 25, complete: true });
     const records = await jsonl<CollectedRecord>(join(dir, 'cqa.jsonl'));
     const { examples, outputs } = await loadStepByStepWithOutputs(dataDir, 'cqa', 'test');
     records.forEach((r) => expect(r.completion.text).toBe(outputs[examples.findIndex((e) => e.id === r.id)]));
 
-    const bad = await runCollectConfig({ teacher: { name: 'openai', baseURL: 'localhost', model: 3 }, input: {}, output: 'x', concurrency: 0 }).catch((e: unknown) => e);
+    const bad = await runCollectConfig({
+      teacher: { name: 'openai', baseURL: 'localhost', model: 3 },
+      input: {},
+      output: 'x',
+      concurrency: 0,
+    }).catch((e: unknown) => e);
     expect(isDistilleryError(bad, 'E_BAD_CONFIG')).toBe(true);
     const message = (bad as Error).message;
     expect(message).toContain('input.requests: expected exactly one of requests, examples, stepByStep');
     expect(message).toContain('concurrency: expected >= 1, got 0');
     await writeFile(join(dir, 'r.jsonl'), '');
-    const badTeacher = await runCollectConfig({ teacher: { name: 'openai', baseURL: 'localhost', model: 3 }, input: { requests: join(dir, 'r.jsonl') }, output: join(dir, 'o.jsonl') }).catch((e: unknown) => e);
+    const badTeacher = await runCollectConfig({
+      teacher: { name: 'openai', baseURL: 'localhost', model: 3 },
+      input: { requests: join(dir, 'r.jsonl') },
+      output: join(dir, 'o.jsonl'),
+    }).catch((e: unknown) => e);
     expect((badTeacher as Error).message).toContain('teacher.baseURL: expected an http(s) URL, got "localhost"');
     expect((badTeacher as Error).message).toContain('teacher.model: expected string, got 3');
-    const recordedWithoutRelease = await runCollectConfig({ teacher: 'recorded', input: { requests: join(dir, 'r.jsonl') }, output: join(dir, 'o.jsonl') }).catch((e: unknown) => e);
+    const recordedWithoutRelease = await runCollectConfig({
+      teacher: 'recorded',
+      input: { requests: join(dir, 'r.jsonl') },
+      output: join(dir, 'o.jsonl'),
+    }).catch((e: unknown) => e);
     expect((recordedWithoutRelease as Error).message).toContain('teacher: "recorded"');
   });
 });
@@ -150,12 +206,28 @@ describe('collect config with a live teacher', () => {
     const server = await serveOpenAI(fake);
     try {
       const dir = await tempDir();
-      await writeFile(join(dir, 'requests.jsonl'), ['{"id":"a","prompt":"one"}', '{"id":"b","prompt":"two","temperature":0.5}', '{"id":3,"messages":[{"role":"user","content":"three"}]}'].join('\n'));
-      const config = { teacher: { name: 'openai', baseURL: server.url, model: 'fake', apiKeyEnv: 'UNSET_KEY_FOR_TEST' }, input: { requests: 'requests.jsonl' }, output: 'out/c.jsonl', sampling: { maxTokens: 5 } };
+      await writeFile(
+        join(dir, 'requests.jsonl'),
+        [
+          '{"id":"a","prompt":"one"}',
+          '{"id":"b","prompt":"two","temperature":0.5}',
+          '{"id":3,"messages":[{"role":"user","content":"three"}]}',
+        ].join('\n'),
+      );
+      const config = {
+        teacher: { name: 'openai', baseURL: server.url, model: 'fake', apiKeyEnv: 'UNSET_KEY_FOR_TEST' },
+        input: { requests: 'requests.jsonl' },
+        output: 'out/c.jsonl',
+        sampling: { maxTokens: 5 },
+      };
       const run = await runCollectConfig(config, { baseDir: dir });
       expect(run).toMatchObject({ teacher: 'fake', summary: { done: 3, complete: true } });
       const records = await jsonl<CollectedRecord>(join(dir, 'out/c.jsonl'));
-      expect(Object.fromEntries(records.map((r) => [r.id, r.completion.text]))).toEqual({ a: 'answer:one', b: 'answer:two', '3': 'answer:three' });
+      expect(Object.fromEntries(records.map((r) => [r.id, r.completion.text]))).toEqual({
+        a: 'answer:one',
+        b: 'answer:two',
+        '3': 'answer:three',
+      });
       // Different output, same requests: answered from the default cache beside the output.
       const calls = fake.calls;
       await runCollectConfig({ ...config, output: 'out/d.jsonl' }, { baseDir: dir });
@@ -181,22 +253,43 @@ describe('collect config with a live teacher', () => {
   it('requires exemplars for a live step-by-step teacher and a preset for custom data', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'train.jsonl'), '{"input":"2 plus 2","label":"(2 + 2)"}\n');
-    const noExemplars = await runStepByStep({ data: { train: join(dir, 'train.jsonl') }, preset: 'arithmetic', teacher: { name: 'openai', baseURL: 'http://127.0.0.1:9/v1', model: 'm' }, output: dir }).catch((e: unknown) => e);
+    const noExemplars = await runStepByStep({
+      data: { train: join(dir, 'train.jsonl') },
+      preset: 'arithmetic',
+      teacher: { name: 'openai', baseURL: 'http://127.0.0.1:9/v1', model: 'm' },
+      output: dir,
+    }).catch((e: unknown) => e);
     expect((noExemplars as Error).message).toContain('exemplars');
-    const noPreset = await runStepByStep({ data: { train: join(dir, 'train.jsonl') }, teacher: 'recorded', output: dir }).catch((e: unknown) => e);
+    const noPreset = await runStepByStep({ data: { train: join(dir, 'train.jsonl') }, teacher: 'recorded', output: dir }).catch(
+      (e: unknown) => e,
+    );
     expect((noPreset as Error).message).toContain('preset');
     const both = await runStepByStep({ data: { dir: 'x', train: 'y' }, output: dir }).catch((e: unknown) => e);
     expect((both as Error).message).toContain('data.dataset');
   });
 
   it('runs step-by-step on your own JSONL with a live teacher', async () => {
-    const fake = new FakeTeacher('fake', 0, (request) => ({ text: ` I add the numbers. The answer is (${/Q: (\d+) plus (\d+)\nA:$/.exec(request.prompt!)!.slice(1, 3).join(' + ')}).\n\nQ: more` }));
+    const fake = new FakeTeacher('fake', 0, (request) => ({
+      text: ` I add the numbers. The answer is (${/Q: (\d+) plus (\d+)\nA:$/.exec(request.prompt!)!.slice(1, 3).join(' + ')}).\n\nQ: more`,
+    }));
     const server = await serveOpenAI(fake);
     try {
       const dir = await tempDir();
-      await writeFile(join(dir, 'train.jsonl'), Array.from({ length: 10 }, (_, i) => JSON.stringify({ id: `t${i}`, input: `${i} plus ${i + 1}`, label: `(${i} + ${i + 1})` })).join('\n'));
+      await writeFile(
+        join(dir, 'train.jsonl'),
+        Array.from({ length: 10 }, (_, i) => JSON.stringify({ id: `t${i}`, input: `${i} plus ${i + 1}`, label: `(${i} + ${i + 1})` })).join(
+          '\n',
+        ),
+      );
       await writeFile(join(dir, 'test.jsonl'), JSON.stringify({ input: '7 plus 7', label: '14' }));
-      const config = { data: { train: 'train.jsonl', test: 'test.jsonl' }, preset: 'arithmetic', exemplars: svampExemplars, teacher: { name: 'openai', baseURL: server.url, model: 'fake' }, output: 'out', build: { validationFraction: 0.2 } };
+      const config = {
+        data: { train: 'train.jsonl', test: 'test.jsonl' },
+        preset: 'arithmetic',
+        exemplars: svampExemplars,
+        teacher: { name: 'openai', baseURL: server.url, model: 'fake' },
+        output: 'out',
+        build: { validationFraction: 0.2 },
+      };
       // A train section is validated with field paths, and needs a device to run.
       const unknown = await runStepByStep({ ...config, train: { lambda: 1 } }, { baseDir: dir }).catch((e: unknown) => e);
       expect((unknown as Error).message).toMatch(/train: .*lambda/);

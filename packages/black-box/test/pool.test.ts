@@ -6,7 +6,8 @@ import { OpenAITeacher, openAIPool, TeacherPool, type CollectedRecord, type Coll
 import { collect, readJsonl, runCollectConfig, serveOpenAI, type OpenAIServer } from '../src/node.js';
 import { FakeTeacher, haveModel, modelPath, startFaultProxy, tempDir, type FaultProxy } from './helpers.js';
 
-const items = (n: number): CollectItem[] => Array.from({ length: n }, (_, i) => ({ id: `id-${i}`, request: { prompt: `p${i}`, maxTokens: 8 } }));
+const items = (n: number): CollectItem[] =>
+  Array.from({ length: n }, (_, i) => ({ id: `id-${i}`, request: { prompt: `p${i}`, maxTokens: 8 } }));
 const fast = { baseDelayMs: 1, maxDelayMs: 20 };
 
 /** Counts requests in flight across every fake server, to see the pool's capacity add up. */
@@ -167,10 +168,14 @@ describe('TeacherPool over local OpenAI-compatible servers', () => {
     const hung = fleet.track(await startFaultProxy(ok.server.url, () => 'hang'));
     const dir = await tempDir();
     // The endpoint's own timeout fails over inside the attempt…
-    const pool = openAIPool({ model: 'm' }, [
-      { baseURL: hung.url, concurrency: 2, timeoutMs: 100 },
-      { baseURL: ok.server.url, concurrency: 2 },
-    ], { benchAfter: 2 });
+    const pool = openAIPool(
+      { model: 'm' },
+      [
+        { baseURL: hung.url, concurrency: 2, timeoutMs: 100 },
+        { baseURL: ok.server.url, concurrency: 2 },
+      ],
+      { benchAfter: 2 },
+    );
     const summary = await collect({ teacher: pool, items: items(12), output: join(dir, 'a.jsonl'), retry: fast });
     expect(summary).toMatchObject({ done: 12, complete: true, failed: 0 });
     await expectEachOnce(join(dir, 'a.jsonl'), 12);
@@ -179,7 +184,14 @@ describe('TeacherPool over local OpenAI-compatible servers', () => {
     expect(summary.endpoints![0]!.failedOver).toBe(2);
     expect(summary.endpoints![0]!.state).toBe('benched');
     // …and the collector's per-attempt timeout counts against the endpoint too.
-    const bare = openAIPool({ model: 'm' }, [{ baseURL: hung.url, concurrency: 2 }, { baseURL: ok.server.url, concurrency: 2 }], { benchAfter: 1, benchMs: 60_000 });
+    const bare = openAIPool(
+      { model: 'm' },
+      [
+        { baseURL: hung.url, concurrency: 2 },
+        { baseURL: ok.server.url, concurrency: 2 },
+      ],
+      { benchAfter: 1, benchMs: 60_000 },
+    );
     const second = await collect({ teacher: bare, items: items(8), output: join(dir, 'b.jsonl'), timeoutMs: 150, retry: fast });
     expect(second).toMatchObject({ done: 8, complete: true });
     expect(second.endpoints![0]!.state).toBe('benched');
@@ -192,7 +204,14 @@ describe('TeacherPool over local OpenAI-compatible servers', () => {
     let failing = true;
     const flaky = fleet.track(await startFaultProxy(up.server.url, () => (failing ? { status: 503 } : 'ok')));
     const other = await fleet.fake('other', 2);
-    const pool = openAIPool({ model: 'm' }, [{ baseURL: flaky.url, concurrency: 1 }, { baseURL: other.server.url, concurrency: 1 }], { benchAfter: 2, benchMs: 30 });
+    const pool = openAIPool(
+      { model: 'm' },
+      [
+        { baseURL: flaky.url, concurrency: 1 },
+        { baseURL: other.server.url, concurrency: 1 },
+      ],
+      { benchAfter: 2, benchMs: 30 },
+    );
     const dir = await tempDir();
     const first = await collect({ teacher: pool, items: items(10), output: join(dir, 'a.jsonl'), retry: fast });
     expect(first.complete).toBe(true);
@@ -214,10 +233,7 @@ describe('TeacherPool over local OpenAI-compatible servers', () => {
     fleet.closers.push(() => locked.close());
     const open = await fleet.fake('open', 2);
     const env = { GOOD: 'right-key-123', BAD: 'wrong-key-456' };
-    const mixed = openAIPool({ model: 'm', env }, [
-      { baseURL: locked.url, apiKeyEnv: 'BAD' },
-      { baseURL: open.server.url },
-    ]);
+    const mixed = openAIPool({ model: 'm', env }, [{ baseURL: locked.url, apiKeyEnv: 'BAD' }, { baseURL: open.server.url }]);
     const dir = await tempDir();
     const summary = await collect({ teacher: mixed, items: items(12), output: join(dir, 'a.jsonl'), retry: fast });
     expect(summary.complete).toBe(true);
@@ -251,10 +267,22 @@ describe('TeacherPool over local OpenAI-compatible servers', () => {
     const b = await fleet.fake('b', 5);
     const dir = await tempDir();
     const { writeFile } = await import('node:fs/promises');
-    await writeFile(join(dir, 'requests.jsonl'), items(16).map((i) => JSON.stringify({ id: i.id, prompt: i.request.prompt })).join('\n'));
+    await writeFile(
+      join(dir, 'requests.jsonl'),
+      items(16)
+        .map((i) => JSON.stringify({ id: i.id, prompt: i.request.prompt }))
+        .join('\n'),
+    );
     const run = await runCollectConfig(
       {
-        teacher: { name: 'openai', model: 'm', endpoints: [{ baseURL: a.server.url, concurrency: 3 }, { baseURL: b.server.url, concurrency: 2, weight: 2 }] },
+        teacher: {
+          name: 'openai',
+          model: 'm',
+          endpoints: [
+            { baseURL: a.server.url, concurrency: 3 },
+            { baseURL: b.server.url, concurrency: 2, weight: 2 },
+          ],
+        },
         input: { requests: 'requests.jsonl' },
         output: 'out.jsonl',
         cache: false,
@@ -267,7 +295,14 @@ describe('TeacherPool over local OpenAI-compatible servers', () => {
     expect(run.summary.spend.costUsd).toBeCloseTo(0.32, 10);
     expect(run.summary.endpoints!.map((e) => e.concurrency)).toEqual([3, 2]);
     expect(fleet.maxInFlight).toBe(5);
-    const bad = await runCollectConfig({ teacher: { name: 'openai', model: 'm', baseURL: a.server.url, endpoints: [{ baseURL: b.server.url }] }, input: { requests: 'requests.jsonl' }, output: 'x.jsonl' }, { baseDir: dir }).catch((e: unknown) => e);
+    const bad = await runCollectConfig(
+      {
+        teacher: { name: 'openai', model: 'm', baseURL: a.server.url, endpoints: [{ baseURL: b.server.url }] },
+        input: { requests: 'requests.jsonl' },
+        output: 'x.jsonl',
+      },
+      { baseDir: dir },
+    ).catch((e: unknown) => e);
     expect(isDistilleryError(bad, 'E_BAD_CONFIG')).toBe(true);
     expect((bad as Error).message).toContain('exactly one of baseURL, endpoints');
   });
@@ -289,7 +324,11 @@ describe.skipIf(!haveModel)('TeacherPool with a real model among fakes', () => {
       ]);
       const dir = await tempDir();
       const output = join(dir, 'out.jsonl');
-      const summary = await collect({ teacher: pool, items: items(30).map((i) => ({ ...i, request: { ...i.request, maxTokens: 4 } })), output });
+      const summary = await collect({
+        teacher: pool,
+        items: items(30).map((i) => ({ ...i, request: { ...i.request, maxTokens: 4 } })),
+        output,
+      });
       expect(summary.complete).toBe(true);
       const records = (await readJsonl<CollectedRecord>(output)).records;
       expect(new Set(records.map((r) => r.id)).size).toBe(30);

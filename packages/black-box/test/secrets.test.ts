@@ -44,12 +44,20 @@ async function echoServer(): Promise<{ url: string; close: () => Promise<void> }
       if (mode === 'err') {
         res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: echoed } }));
       } else {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ choices: [{ text: echoed, finish_reason: 'stop', logprobs: null }], usage: { prompt_tokens: 3, completion_tokens: 9 } }));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            choices: [{ text: echoed, finish_reason: 'stop', logprobs: null }],
+            usage: { prompt_tokens: 3, completion_tokens: 9 },
+          }),
+        );
       }
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 describe('secret hygiene', () => {
@@ -84,17 +92,25 @@ describe('secret hygiene', () => {
       expect(leaks(records)).toEqual([]);
       expect(leaks(errors)).toEqual([]);
       // The CLI prints exactly these messages to stderr.
-      await expect(teacher.complete({ prompt: 'err:upper' })).rejects.toSatisfy((e: Error) => leaks(`${e.message} ${JSON.stringify(e)}`).length === 0);
+      await expect(teacher.complete({ prompt: 'err:upper' })).rejects.toSatisfy(
+        (e: Error) => leaks(`${e.message} ${JSON.stringify(e)}`).length === 0,
+      );
     } finally {
       await server.close();
     }
   });
 
   it('config errors never echo secret fields or credential-bearing URLs', async () => {
-    const schema = z.object({ apiKey: z.number(), headers: z.record(z.string(), z.number()), baseURL: z.string().url(), token: z.boolean() }).strict();
+    const schema = z
+      .object({ apiKey: z.number(), headers: z.record(z.string(), z.number()), baseURL: z.string().url(), token: z.boolean() })
+      .strict();
     const error = (() => {
       try {
-        parseConfig(schema, { apiKey: KEY, headers: { authorization: `Bearer ${KEY}` }, baseURL: `api.example.com/v1?api-key=${KEY}`, token: KEY }, 'teacher');
+        parseConfig(
+          schema,
+          { apiKey: KEY, headers: { authorization: `Bearer ${KEY}` }, baseURL: `api.example.com/v1?api-key=${KEY}`, token: KEY },
+          'teacher',
+        );
       } catch (e) {
         return e as Error & { details: unknown };
       }

@@ -18,20 +18,32 @@ import {
   TaskCrossEntropyLoss,
   type StepByStepRecord,
 } from '../src/index.js';
-import {
-  studentTrainingSchema,
-  runStepByStep,
-  trainStudent,
-  type StudentComparison,
-} from '../src/node.js';
+import { studentTrainingSchema, runStepByStep, trainStudent, type StudentComparison } from '../src/node.js';
 import { dataDir, haveData, tempDir } from './helpers.js';
 
 function row(id: number, input: string, label: string, rationale: string): StepByStepRecord {
-  return { id: `r${id}`, input, predict_input: `predict: ${input}`, explain_input: `explain: ${input}`, label, rationale, teacher_label: label, gold_label: label, teacher_correct: true };
+  return {
+    id: `r${id}`,
+    input,
+    predict_input: `predict: ${input}`,
+    explain_input: `explain: ${input}`,
+    label,
+    rationale,
+    teacher_label: label,
+    gold_label: label,
+    teacher_correct: true,
+  };
 }
 
 /** A toy arithmetic set: the rationale spells out the sum the label writes as an expression. */
-const rows = Array.from({ length: 24 }, (_, i) => row(i, `Tom has ${i} apples and gets ${i % 5} more. How many?`, `( ${i} + ${i % 5} )`, `He had ${i}, then ${i % 5} more, so ${i} + ${i % 5}.`));
+const rows = Array.from({ length: 24 }, (_, i) =>
+  row(
+    i,
+    `Tom has ${i} apples and gets ${i % 5} more. How many?`,
+    `( ${i} + ${i % 5} )`,
+    `He had ${i}, then ${i % 5} more, so ${i} + ${i % 5}.`,
+  ),
+);
 const tokenizer = stepByStepTokenizer(rows);
 const readInts = async (t: GpuTensor) => Array.from((await readTensor(t)).data as Int32Array);
 
@@ -74,35 +86,65 @@ describe('step-by-step rows for a decoder-only student', () => {
 });
 
 gpuDescribe('step-by-step student training', () => {
-  gpuTest('batches: predict rows then explain rows, token weights 1/N_label and λ/N_rationale, same order on every call', async ({ device }) => {
-    const data = new StepByStepBatches({ device, tokenizer, rows, mode: 'step-by-step', batchSize: 5, context: 96, rationaleWeight: 0.5, seed: 3 });
-    expect(data.batchesPerEpoch).toBe(5);
-    const b = await data.batch(1, 2);
-    expect(b.sequences).toBe(10);
-    expect(b.predictSequences).toBe(5);
-    const weights = await readFloat32(b.rowWeights);
-    const labels = await readInts(b.labels);
-    const half = 5 * 96;
-    const sum = (a: Float32Array) => a.reduce((x, y) => x + y, 0);
-    expect(sum(weights.subarray(0, half))).toBeCloseTo(1, 5);
-    expect(sum(weights.subarray(half))).toBeCloseTo(0.5, 5);
-    weights.forEach((w, i) => expect(w > 0).toBe(labels[i] !== IGNORE_INDEX));
-    const firstTokens = await readInts(b.tokens);
-    const again = await data.batch(1, 2);
-    expect(await readInts(again.tokens)).toEqual(firstTokens);
-    const other = await data.batch(2, 2);
-    expect(await readInts(other.tokens)).not.toEqual(firstTokens);
-    const standard = new StepByStepBatches({ device, tokenizer, rows, mode: 'standard', batchSize: 5, context: 96, rationaleWeight: 1, seed: 3 });
-    const s = await standard.batch(0, 0);
-    expect([s.sequences, s.predictSequences, s.targetTokens.explain]).toEqual([5, 5, 0]);
-    data.release();
-    standard.release();
-  });
+  gpuTest(
+    'batches: predict rows then explain rows, token weights 1/N_label and λ/N_rationale, same order on every call',
+    async ({ device }) => {
+      const data = new StepByStepBatches({
+        device,
+        tokenizer,
+        rows,
+        mode: 'step-by-step',
+        batchSize: 5,
+        context: 96,
+        rationaleWeight: 0.5,
+        seed: 3,
+      });
+      expect(data.batchesPerEpoch).toBe(5);
+      const b = await data.batch(1, 2);
+      expect(b.sequences).toBe(10);
+      expect(b.predictSequences).toBe(5);
+      const weights = await readFloat32(b.rowWeights);
+      const labels = await readInts(b.labels);
+      const half = 5 * 96;
+      const sum = (a: Float32Array) => a.reduce((x, y) => x + y, 0);
+      expect(sum(weights.subarray(0, half))).toBeCloseTo(1, 5);
+      expect(sum(weights.subarray(half))).toBeCloseTo(0.5, 5);
+      weights.forEach((w, i) => expect(w > 0).toBe(labels[i] !== IGNORE_INDEX));
+      const firstTokens = await readInts(b.tokens);
+      const again = await data.batch(1, 2);
+      expect(await readInts(again.tokens)).toEqual(firstTokens);
+      const other = await data.batch(2, 2);
+      expect(await readInts(other.tokens)).not.toEqual(firstTokens);
+      const standard = new StepByStepBatches({
+        device,
+        tokenizer,
+        rows,
+        mode: 'standard',
+        batchSize: 5,
+        context: 96,
+        rationaleWeight: 1,
+        seed: 3,
+      });
+      const s = await standard.batch(0, 0);
+      expect([s.sequences, s.predictSequences, s.targetTokens.explain]).toEqual([5, 5, 0]);
+      data.release();
+      standard.release();
+    },
+  );
 
   gpuTest('the loss is L_label + λ·L_rationale, each a mean over its task’s target tokens (float64 check)', async ({ device }) => {
     const context = 64;
     const lambda = 0.7;
-    const data = new StepByStepBatches({ device, tokenizer, rows, mode: 'step-by-step', batchSize: 4, context, rationaleWeight: lambda, seed: 1 });
+    const data = new StepByStepBatches({
+      device,
+      tokenizer,
+      rows,
+      mode: 'step-by-step',
+      batchSize: 4,
+      context,
+      rationaleWeight: lambda,
+      seed: 1,
+    });
     const batch = await data.batch(0, 0);
     const V = tokenizer.vocabSize;
     const n = batch.sequences * context;
@@ -170,7 +212,16 @@ gpuDescribe('step-by-step student training', () => {
 
     const killed = await tempDir();
     const controller = new AbortController();
-    await expect(trainStudent({ ...common, mode: 'step-by-step', seed: 0, dir: killed, signal: controller.signal, onStep: (e) => e.step === 8 && controller.abort() })).rejects.toMatchObject({ code: 'E_ABORTED' });
+    await expect(
+      trainStudent({
+        ...common,
+        mode: 'step-by-step',
+        seed: 0,
+        dir: killed,
+        signal: controller.signal,
+        onStep: (e) => e.step === 8 && controller.abort(),
+      }),
+    ).rejects.toMatchObject({ code: 'E_ABORTED' });
     const atKill = (await new FileCheckpointStore(join(killed, 'checkpoint.safetensors')).load())!;
     expect(atKill.step).toBe(8); // inside the last epoch
     const b = await trainStudent({ ...common, mode: 'step-by-step', seed: 0, dir: killed });
@@ -187,12 +238,26 @@ gpuDescribe('step-by-step student training', () => {
     const c = await trainStudent({ ...common, mode: 'step-by-step', seed: 0, dir: whole, onStep: () => expect.unreachable() });
     expect(c).toEqual(JSON.parse(await readFile(join(whole, 'result.json'), 'utf8')));
     // Other evaluation settings: the saved model is evaluated again, its training figures kept.
-    const gold = await trainStudent({ ...common, mode: 'step-by-step', seed: 0, dir: whole, labels: 'gold', onStep: () => expect.unreachable() });
+    const gold = await trainStudent({
+      ...common,
+      mode: 'step-by-step',
+      seed: 0,
+      dir: whole,
+      labels: 'gold',
+      onStep: () => expect.unreachable(),
+    });
     expect(gold).toMatchObject({ steps: a.steps, seconds: a.seconds, test: a.test });
     expect(gold.evaluationKeys.crossEntropy).not.toBe(a.evaluationKeys.crossEntropy);
     expect(gold.testLabelCrossEntropy.tokens).toBe(common.test.reduce((n, r) => n + r.label.length + 1, 0));
     const shorter = { ...common, settings: { ...settings, evaluate: { ...settings.evaluate, maxTokens: 2 } } };
-    const d = await trainStudent({ ...shorter, mode: 'step-by-step', seed: 0, dir: whole, labels: 'gold', onStep: () => expect.unreachable() });
+    const d = await trainStudent({
+      ...shorter,
+      mode: 'step-by-step',
+      seed: 0,
+      dir: whole,
+      labels: 'gold',
+      onStep: () => expect.unreachable(),
+    });
     expect(d.test.samples.every((x) => x.predicted.length <= 2)).toBe(true);
     expect(d.evaluationKeys.test).not.toBe(a.evaluationKeys.test);
     expect(JSON.parse(await readFile(join(whole, 'result.json'), 'utf8'))).toEqual(d);
@@ -206,7 +271,13 @@ describe.skipIf(!haveData)('step-by-step on PaLM’s recorded SVAMP outputs, end
       data: { dir: dataDir, dataset: 'svamp', limit: 40 },
       build: { seed: 0 },
       output,
-      train: { seeds: [0, 1], epochs: 2, batchSize: 8, model: { context: 96, width: 32, layers: 1, heads: 2 }, evaluate: { limit: 8, maxTokens: 12 } },
+      train: {
+        seeds: [0, 1],
+        epochs: 2,
+        batchSize: 8,
+        model: { context: 96, width: 32, layers: 1, heads: 2 },
+        evaluate: { limit: 8, maxTokens: 12 },
+      },
     };
     const steps: Record<string, number> = {};
     const report = await runStepByStep(config, { device, onTrainStep: (run, e) => (steps[`${run.mode}/${run.seed}`] = e.step) });
@@ -217,7 +288,10 @@ describe.skipIf(!haveData)('step-by-step on PaLM’s recorded SVAMP outputs, end
     expect(training.steps).toBe(2 * Math.ceil(training.trainRows / 8));
     expect(training.testRows).toBe(8);
     for (const mode of ['standard', 'step-by-step'] as const) expect(training.byMode[mode]!.testAccuracy.values).toHaveLength(2);
-    expect(training.difference!.testAccuracy).toBeCloseTo(training.byMode['step-by-step']!.testAccuracy.mean - training.byMode.standard!.testAccuracy.mean, 12);
+    expect(training.difference!.testAccuracy).toBeCloseTo(
+      training.byMode['step-by-step']!.testAccuracy.mean - training.byMode.standard!.testAccuracy.mean,
+      12,
+    );
     for (const run of training.runs) {
       expect(run.finalTerms.label).toBeLessThan(Math.log(200)); // below a uniform guess over any vocabulary this size
       expect(run.tokensPerSecond).toBeGreaterThan(0);
@@ -226,7 +300,8 @@ describe.skipIf(!haveData)('step-by-step on PaLM’s recorded SVAMP outputs, end
       expect(run.truncation.explain.rows).toBe(run.mode === 'step-by-step' ? training.trainRows : 0);
     }
     // Only the step-by-step students learned the rationales.
-    const rationaleCe = (mode: string) => training.runs.filter((r) => r.mode === mode).map((r) => r.validationRationaleCrossEntropy!.crossEntropy);
+    const rationaleCe = (mode: string) =>
+      training.runs.filter((r) => r.mode === mode).map((r) => r.validationRationaleCrossEntropy!.crossEntropy);
     for (const [i, ce] of rationaleCe('step-by-step').entries()) expect(ce).toBeLessThan(rationaleCe('standard')[i]!);
     const saved = JSON.parse(await readFile(join(output, 'students', 'comparison.json'), 'utf8')) as StudentComparison;
     expect(saved).toEqual(JSON.parse(JSON.stringify(training)));

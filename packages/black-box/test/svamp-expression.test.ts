@@ -62,7 +62,6 @@ const AFFECTED: [string, string][] = [
   ['svamp-test-158', '(78 * 19) * 38'],
   ['svamp-test-165', '(9 * 10) / 2'],
   ['svamp-test-186', '(7 * 10) - 2'],
-
 ];
 
 describe.skipIf(!haveData)('SVAMP regression on the recorded outputs', () => {

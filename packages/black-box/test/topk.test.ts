@@ -15,7 +15,15 @@ describe('topKTargetsFromCompletion', () => {
       {
         text: 'ab',
         tokens: [
-          { token: 'a', logprob: Math.log(0.6), top: [{ token: 'b', logprob: Math.log(0.3) }, { token: 'a', logprob: Math.log(0.6) }, { token: 'zz', logprob: Math.log(0.05) }] },
+          {
+            token: 'a',
+            logprob: Math.log(0.6),
+            top: [
+              { token: 'b', logprob: Math.log(0.3) },
+              { token: 'a', logprob: Math.log(0.6) },
+              { token: 'zz', logprob: Math.log(0.05) },
+            ],
+          },
           { token: 'b', logprob: Math.log(0.9), top: [] },
         ],
       },
@@ -39,6 +47,8 @@ describe('topKTargetsFromCompletion', () => {
 
   it('needs token log-probabilities and a positive k', () => {
     expect(() => topKTargetsFromCompletion({ text: 'x' }, { k: 2, tokenId })).toThrow(/topLogprobs/);
-    expect(() => topKTargetsFromCompletion({ text: 'x', tokens: [{ token: 'a', logprob: 0, top: [] }] }, { k: 0, tokenId })).toThrow(/k must be/);
+    expect(() => topKTargetsFromCompletion({ text: 'x', tokens: [{ token: 'a', logprob: 0, top: [] }] }, { k: 0, tokenId })).toThrow(
+      /k must be/,
+    );
   });
 });

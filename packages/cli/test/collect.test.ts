@@ -37,11 +37,19 @@ describe('distillery collect', () => {
     const server = await serveOpenAI(echo, { apiKey: 'sk-cli-test-SECRET-123456' });
     try {
       const dir = await mkdtemp(join(tmpdir(), 'distillery-cli-'));
-      await writeFile(join(dir, 'requests.jsonl'), Array.from({ length: 12 }, (_, i) => JSON.stringify({ id: `r${i}`, prompt: `hello ${i}` })).join('\n'));
+      await writeFile(
+        join(dir, 'requests.jsonl'),
+        Array.from({ length: 12 }, (_, i) => JSON.stringify({ id: `r${i}`, prompt: `hello ${i}` })).join('\n'),
+      );
       process.env.DISTILLERY_CLI_TEST_KEY = 'sk-cli-test-SECRET-123456';
       await writeFile(
         join(dir, 'collect.json'),
-        JSON.stringify({ teacher: { name: 'openai', baseURL: server.url, model: 'echo', apiKeyEnv: 'DISTILLERY_CLI_TEST_KEY' }, input: { requests: 'requests.jsonl' }, output: 'out/echo.jsonl', concurrency: 3 }),
+        JSON.stringify({
+          teacher: { name: 'openai', baseURL: server.url, model: 'echo', apiKeyEnv: 'DISTILLERY_CLI_TEST_KEY' },
+          input: { requests: 'requests.jsonl' },
+          output: 'out/echo.jsonl',
+          concurrency: 3,
+        }),
       );
       const io = captureIO();
       io.cwd = dir;
@@ -69,7 +77,15 @@ describe('distillery collect', () => {
     io.cwd = dir;
     expect(await runCli(['collect', 'nope.json'], io)).toBe(2);
     expect(io.err).toContain('E_NOT_FOUND');
-    await writeFile(join(dir, 'bad.json'), JSON.stringify({ teacher: { name: 'openai', baseURL: 'http://x/v1' }, input: { requests: 'r.jsonl' }, output: 'o.jsonl', retry: { retries: -1 } }));
+    await writeFile(
+      join(dir, 'bad.json'),
+      JSON.stringify({
+        teacher: { name: 'openai', baseURL: 'http://x/v1' },
+        input: { requests: 'r.jsonl' },
+        output: 'o.jsonl',
+        retry: { retries: -1 },
+      }),
+    );
     const bad = captureIO();
     bad.cwd = dir;
     expect(await runCli(['collect', 'bad.json'], bad)).toBe(2);

@@ -4,7 +4,14 @@ import { runCli, type CliIO } from '../src/index.js';
 import { recoveredFraction } from '../src/commands/demo.js';
 
 function captureIO(): CliIO & { out: string; err: string } {
-  const io = { out: '', err: '', cwd: process.cwd(), isTTY: false, stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t) };
+  const io = {
+    out: '',
+    err: '',
+    cwd: process.cwd(),
+    isTTY: false,
+    stdout: (t: string) => void (io.out += t),
+    stderr: (t: string) => void (io.err += t),
+  };
   return io;
 }
 

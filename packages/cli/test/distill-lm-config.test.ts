@@ -43,7 +43,10 @@ describe('distill-lm config', () => {
 
   it('reads a file: missing and malformed files are typed errors naming it', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'distill-lm-config-'));
-    await expect(readDistillLmConfig(join(dir, 'none.json'))).rejects.toMatchObject({ code: 'E_NOT_FOUND', details: { file: join(dir, 'none.json') } });
+    await expect(readDistillLmConfig(join(dir, 'none.json'))).rejects.toMatchObject({
+      code: 'E_NOT_FOUND',
+      details: { file: join(dir, 'none.json') },
+    });
     await writeFile(join(dir, 'bad.json'), '{"steps": 3,');
     await expect(readDistillLmConfig(join(dir, 'bad.json'))).rejects.toMatchObject({ code: 'E_BAD_CONFIG' });
     await writeFile(join(dir, 'ok.json'), JSON.stringify({ students: [student], steps: 3 }));
@@ -73,13 +76,21 @@ describe('splitStories', () => {
   });
 
   it('refuses a corpus without two stories, naming the separator', () => {
-    expect(() => splitStories('one story only<|endoftext|>', { separator: '<|endoftext|>', heldOutFraction: 0.1, file: 'c.txt' })).toThrow(/c.txt has 1 stories/);
+    expect(() => splitStories('one story only<|endoftext|>', { separator: '<|endoftext|>', heldOutFraction: 0.1, file: 'c.txt' })).toThrow(
+      /c.txt has 1 stories/,
+    );
   });
 });
 
 describe('distillery distill-lm', () => {
   it('a bad config fails before any GPU work, naming the file, the field and the value', async () => {
-    const io: CliIO & { err: string } = { err: '', cwd: process.cwd(), isTTY: false, stdout: () => {}, stderr: (t: string) => void (io.err += t) };
+    const io: CliIO & { err: string } = {
+      err: '',
+      cwd: process.cwd(),
+      isTTY: false,
+      stdout: () => {},
+      stderr: (t: string) => void (io.err += t),
+    };
     const dir = await mkdtemp(join(tmpdir(), 'distill-lm-bad-'));
     const path = join(dir, 'bad.json');
     await writeFile(path, JSON.stringify({ students: [{ name: 'a', width: 30, layers: 1, heads: 4 }], steps: 2 }));

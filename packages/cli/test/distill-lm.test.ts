@@ -10,7 +10,14 @@ import type { DistillLmReport } from '../src/distill-lm/experiment.js';
 const example = resolve(__dirname, '../../../examples/tinystories/distill-lm.json');
 
 function captureIO(): CliIO & { out: string; err: string } {
-  const io = { out: '', err: '', cwd: process.cwd(), isTTY: false, stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t) };
+  const io = {
+    out: '',
+    err: '',
+    cwd: process.cwd(),
+    isTTY: false,
+    stdout: (t: string) => void (io.out += t),
+    stderr: (t: string) => void (io.err += t),
+  };
   return io;
 }
 

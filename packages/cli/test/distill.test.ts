@@ -16,12 +16,22 @@ const bin = join(here, '..', 'dist', 'bin.js');
 const quick = join(here, '..', '..', '..', 'examples', 'mnist', 'quick.yaml');
 
 function captureIO(): CliIO & { out: string; err: string } {
-  const io = { out: '', err: '', cwd: process.cwd(), isTTY: false, stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t) };
+  const io = {
+    out: '',
+    err: '',
+    cwd: process.cwd(),
+    isTTY: false,
+    stdout: (t: string) => void (io.out += t),
+    stderr: (t: string) => void (io.err += t),
+  };
   return io;
 }
 
 /** Runs the built bin; with `killWhen`, SIGKILLs it once the predicate holds (polled). */
-function runBin(args: string[], killWhen?: () => Promise<boolean>): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+function runBin(
+  args: string[],
+  killWhen?: () => Promise<boolean>,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -46,14 +56,24 @@ describe('distill config schema', () => {
   it('the committed distill.schema.json is the one the zod schemas generate', async () => {
     const committed = JSON.parse(await readFile(join(here, '..', 'distill.schema.json'), 'utf8'));
     expect(committed).toEqual(JSON.parse(JSON.stringify(distillJsonSchema(createDistillRegistry()))));
-    const teacherNames = committed.properties.teacher.anyOf.map((a: { properties?: { name?: { const?: string } } }) => a.properties?.name?.const).filter(Boolean);
+    const teacherNames = committed.properties.teacher.anyOf
+      .map((a: { properties?: { name?: { const?: string } } }) => a.properties?.name?.const)
+      .filter(Boolean);
     expect(teacherNames).toEqual(['ensemble', 'model', 'trained']);
   });
 
   it('a bad config names the path in the file, the value and what was expected', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'distill-bad-'));
     const file = join(dir, 'bad.json');
-    await writeFile(file, JSON.stringify({ data: { train: 'mnist' }, student: { name: 'mlp', hidden: [8] }, training: { epochs: 0 }, loss: { temperature: true } }));
+    await writeFile(
+      file,
+      JSON.stringify({
+        data: { train: 'mnist' },
+        student: { name: 'mlp', hidden: [8] },
+        training: { epochs: 0 },
+        loss: { temperature: true },
+      }),
+    );
     const io = captureIO();
     expect(await runCli(['distill', file], io)).toBe(2);
     expect(io.err).toContain('E_BAD_CONFIG');
@@ -67,7 +87,10 @@ gpuDescribe('distillery distill', () => {
   gpuTest('an unknown plugin name lists the known ones', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'distill-unknown-'));
     const file = join(dir, 'unknown.json');
-    await writeFile(file, JSON.stringify({ data: { train: { name: 'mnist', limitPerClass: 5 } }, student: { name: 'resnet' }, training: { epochs: 1 } }));
+    await writeFile(
+      file,
+      JSON.stringify({ data: { train: { name: 'mnist', limitPerClass: 5 } }, student: { name: 'resnet' }, training: { epochs: 1 } }),
+    );
     const io = captureIO();
     expect(await runCli(['distill', file], io)).toBe(2);
     expect(io.err).toContain('E_UNKNOWN_PLUGIN');
@@ -91,7 +114,17 @@ gpuDescribe('distillery distill', () => {
 ];\n`,
     );
     const file = join(dir, 'run.json');
-    await writeFile(file, JSON.stringify({ plugins: ['./my-plugin.mjs'], data: { train: { name: 'xor', rows: 32 } }, student: { name: 'mlp', hidden: [4] }, training: { epochs: 2, batchSize: 16 }, callbacks: ['count-steps'], logs: { metrics: false, curves: false } }));
+    await writeFile(
+      file,
+      JSON.stringify({
+        plugins: ['./my-plugin.mjs'],
+        data: { train: { name: 'xor', rows: 32 } },
+        student: { name: 'mlp', hidden: [4] },
+        training: { epochs: 2, batchSize: 16 },
+        callbacks: ['count-steps'],
+        logs: { metrics: false, curves: false },
+      }),
+    );
     const io = captureIO();
     expect(await runCli(['distill', file], io), io.err).toBe(0);
     expect(io.err).toContain(`plugins[0] is a file: running code from ${join(dir, 'my-plugin.mjs')}`);
@@ -115,20 +148,27 @@ gpuDescribe('distillery distill', () => {
     const resumed = await runBin(['distill', quick, '--output', killed]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/resuming at step \d+\/24/);
-    const [wa, wb] = await Promise.all([readModelState(join(straight, 'student.safetensors')), readModelState(join(killed, 'student.safetensors'))]);
+    const [wa, wb] = await Promise.all([
+      readModelState(join(straight, 'student.safetensors')),
+      readModelState(join(killed, 'student.safetensors')),
+    ]);
     expect(Object.keys(wb.tensors)).toEqual(Object.keys(wa.tensors));
-    for (const name of Object.keys(wa.tensors)) expect(Array.from(wb.tensors[name]!.data as Float32Array)).toEqual(Array.from(wa.tensors[name]!.data as Float32Array));
+    for (const name of Object.keys(wa.tensors))
+      expect(Array.from(wb.tensors[name]!.data as Float32Array)).toEqual(Array.from(wa.tensors[name]!.data as Float32Array));
     // The log of the interrupted run matches the uninterrupted one step for step (no duplicates).
     const rows = await readMetricsRows(join(killed, 'metrics.jsonl'));
     const straightRows = await readMetricsRows(join(straight, 'metrics.jsonl'));
     expect(rows.filter((r) => r.type === 'step').map((r) => r.step)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
-    expect(rows.map((r) => (r.type === 'step' ? r.loss : r.metrics))).toEqual(straightRows.map((r) => (r.type === 'step' ? r.loss : r.metrics)));
+    expect(rows.map((r) => (r.type === 'step' ? r.loss : r.metrics))).toEqual(
+      straightRows.map((r) => (r.type === 'step' ? r.loss : r.metrics)),
+    );
     expect(rows.filter((r) => r.type === 'evaluation')).toHaveLength(3);
     const csv = (await readFile(join(killed, 'metrics.csv'), 'utf8')).trim().split('\n');
     expect(csv[0]).toMatch(/^type,step,epoch,loss,ms,terms\.soft,terms\.hard,hyper\.lr,hyper\.temperature/);
     expect(csv[0]).toContain('metrics.accuracy');
     expect(csv).toHaveLength(1 + 24 + 3);
-    for (const svg of ['curves-loss.svg', 'curves-evaluation.svg', 'curves-lr.svg']) expect(await readFile(join(killed, svg), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
+    for (const svg of ['curves-loss.svg', 'curves-evaluation.svg', 'curves-lr.svg'])
+      expect(await readFile(join(killed, svg), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
     // A finished run, rerun: its final metrics again, not null / {}.
     const io = captureIO();
     expect(await runCli(['distill', quick, '--output', killed, '--json'], io)).toBe(0);

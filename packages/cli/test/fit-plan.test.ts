@@ -33,13 +33,20 @@ afterAll(async () => {
 describe('distillery fit', () => {
   it('fits the shipped synthetic runs, writes the fit and the plot atomically', async () => {
     const io = captureIO();
-    const code = await runCli(['fit', RUNS, '--columns', COLUMNS, '--bootstrap', '30', '--out', join(dir, 'fit.json'), '--plot', join(dir, 'fit.svg')], io);
+    const code = await runCli(
+      ['fit', RUNS, '--columns', COLUMNS, '--bootstrap', '30', '--out', join(dir, 'fit.json'), '--plot', join(dir, 'fit.svg')],
+      io,
+    );
     expect(io.err).toBe('');
     expect(code).toBe(0);
     expect(io.out).toContain('Supervised law, busbridge form');
     expect(io.out).toContain('fitted to 54 runs');
     expect(io.out).toMatch(/Verdict: /);
-    const fit = JSON.parse(await readFile(join(dir, 'fit.json'), 'utf8')) as { kind: string; law: { E: number; alpha: number }; runs: number };
+    const fit = JSON.parse(await readFile(join(dir, 'fit.json'), 'utf8')) as {
+      kind: string;
+      law: { E: number; alpha: number };
+      runs: number;
+    };
     expect(fit.kind).toBe('supervised');
     expect(fit.runs).toBe(54);
     // The runs come from Busbridge's law (E = 1.22, alpha = 0.408) with 0.5 % noise.
@@ -51,7 +58,10 @@ describe('distillery fit', () => {
 
   it('fits the distillation law on top of a stage-one law and prints JSON', async () => {
     const io = captureIO();
-    const code = await runCli(['fit', DISTILLATION_RUNS, '--law', 'distillation', '--supervised', 'busbridge', '--starts', '16', '--bootstrap', '8', '--json'], io);
+    const code = await runCli(
+      ['fit', DISTILLATION_RUNS, '--law', 'distillation', '--supervised', 'busbridge', '--starts', '16', '--bootstrap', '8', '--json'],
+      io,
+    );
     expect(code).toBe(0);
     const fit = JSON.parse(io.out) as { kind: string; runs: number; parameters: { name: string }[]; supervisedLaw: { E: number } };
     expect(fit.kind).toBe('distillation');
@@ -88,7 +98,21 @@ describe('distillery fit', () => {
 describe('distillery plan', () => {
   it('plans every scenario with the published laws and finds crossovers', async () => {
     const io = captureIO();
-    const code = await runCli(['plan', '--student', '1B', '--budget', '1e21', '--crossover', '--plot', join(dir, 'frontier.svg'), '--sweep-plot', join(dir, 'sweep.svg')], io);
+    const code = await runCli(
+      [
+        'plan',
+        '--student',
+        '1B',
+        '--budget',
+        '1e21',
+        '--crossover',
+        '--plot',
+        join(dir, 'frontier.svg'),
+        '--sweep-plot',
+        join(dir, 'sweep.svg'),
+      ],
+      io,
+    );
     expect(io.err).toBe('');
     expect(code).toBe(0);
     for (const scenario of ['free', 'inference', 'pretraining', 'both']) expect(io.out).toMatch(new RegExp(`^${scenario} `, 'm'));
@@ -103,7 +127,9 @@ describe('distillery plan', () => {
     const fitted = captureIO();
     expect(await runCli(['fit', RUNS, '--columns', COLUMNS, '--bootstrap', '0', '--out', join(dir, 'laws.json')], fitted)).toBe(0);
     const io = captureIO();
-    expect(await runCli(['plan', '--student', '300M', '--budget', '3e20', '--scenario', 'free', '--laws', join(dir, 'laws.json'), '--json'], io)).toBe(0);
+    expect(
+      await runCli(['plan', '--student', '300M', '--budget', '3e20', '--scenario', 'free', '--laws', join(dir, 'laws.json'), '--json'], io),
+    ).toBe(0);
     const result = JSON.parse(io.out) as { plans: { scenario: string; feasible: boolean; compute: { total: number } }[] };
     expect(result.plans).toHaveLength(1);
     expect(result.plans[0]!.scenario).toBe('free');

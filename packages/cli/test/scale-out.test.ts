@@ -24,8 +24,19 @@ const N = 40;
 
 async function setup(url: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'distillery-scale-'));
-  await writeFile(join(dir, 'requests.jsonl'), Array.from({ length: N }, (_, i) => JSON.stringify({ id: `r${i}`, prompt: `hello ${i}` })).join('\n'));
-  await writeFile(join(dir, 'collect.json'), JSON.stringify({ teacher: { name: 'openai', baseURL: url, model: 'echo' }, input: { requests: 'requests.jsonl' }, output: 'out/records.jsonl', cache: false }));
+  await writeFile(
+    join(dir, 'requests.jsonl'),
+    Array.from({ length: N }, (_, i) => JSON.stringify({ id: `r${i}`, prompt: `hello ${i}` })).join('\n'),
+  );
+  await writeFile(
+    join(dir, 'collect.json'),
+    JSON.stringify({
+      teacher: { name: 'openai', baseURL: url, model: 'echo' },
+      input: { requests: 'requests.jsonl' },
+      output: 'out/records.jsonl',
+      cache: false,
+    }),
+  );
   return dir;
 }
 
@@ -41,7 +52,11 @@ describe('distillery collect --shard and distillery merge', () => {
         const io = captureIO(dir);
         expect(await runCli(['collect', join(dir, `m${s}`, 'collect.json'), '--shard', `${s}/4`], io)).toBe(0);
       }
-      const shardIds = async (s: number) => (await readFile(join(dir, `m${s}`, 'out/records.jsonl'), 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id);
+      const shardIds = async (s: number) =>
+        (await readFile(join(dir, `m${s}`, 'out/records.jsonl'), 'utf8'))
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { id: string }).id);
       const sizes: number[] = [];
       for (let s = 0; s < 4; s++) {
         const ids = await shardIds(s);
@@ -52,14 +67,39 @@ describe('distillery collect --shard and distillery merge', () => {
       expect(Math.min(...sizes)).toBeGreaterThan(0);
 
       const good = captureIO(dir);
-      expect(await runCli(['merge', 'm0/out', 'm1/out', 'm2/out', 'm3/out', '--out', 'merged', '--config', 'collect.json', '--shards', '4'], good)).toBe(0);
+      expect(
+        await runCli(
+          ['merge', 'm0/out', 'm1/out', 'm2/out', 'm3/out', '--out', 'merged', '--config', 'collect.json', '--shards', '4'],
+          good,
+        ),
+      ).toBe(0);
       expect(good.out).toContain(`complete: ${N} records`);
-      const merged = (await readFile(join(dir, 'merged/records.jsonl'), 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id);
+      const merged = (await readFile(join(dir, 'merged/records.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { id: string }).id);
       // Every id once, in the input's order.
       expect(merged).toEqual(Array.from({ length: N }, (_, i) => `r${i}`));
 
       const bad = captureIO(dir);
-      expect(await runCli(['merge', 'm0/out', 'm1/out', 'm3/out', 'm3/out/records.jsonl', '--out', 'merged-bad', '--config', 'collect.json', '--shards', '4'], bad)).toBe(1);
+      expect(
+        await runCli(
+          [
+            'merge',
+            'm0/out',
+            'm1/out',
+            'm3/out',
+            'm3/out/records.jsonl',
+            '--out',
+            'merged-bad',
+            '--config',
+            'collect.json',
+            '--shards',
+            '4',
+          ],
+          bad,
+        ),
+      ).toBe(1);
       const report = JSON.parse(await readFile(join(dir, 'merged-bad/merge-report.json'), 'utf8')) as MergeReport;
       expect(report.complete).toBe(false);
       expect(report.missing).toMatchObject({ count: sizes[2], shardsMissingEntirely: [2], byShard: { '2/4': sizes[2] } });
@@ -86,11 +126,25 @@ describe('distillery collect --shard and distillery merge', () => {
       // Run the batch files against the server (the Batch API or vLLM's run_batch would).
       const outputs: string[] = [];
       for (const f of ['batch-00001.jsonl', 'batch-00002.jsonl', 'batch-00003.jsonl']) {
-        const lines = (await readFile(join(dir, 'batch', f), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as BatchInputLine);
+        const lines = (await readFile(join(dir, 'batch', f), 'utf8'))
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as BatchInputLine);
         const out: string[] = [];
         for (const line of lines) {
-          const res = await fetch(`${server.url}${line.url.replace(/^\/v1/, '')}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(line.body) });
-          out.push(JSON.stringify({ id: `req-${line.custom_id}`, custom_id: line.custom_id, response: { status_code: res.status, body: await res.json() }, error: null }));
+          const res = await fetch(`${server.url}${line.url.replace(/^\/v1/, '')}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(line.body),
+          });
+          out.push(
+            JSON.stringify({
+              id: `req-${line.custom_id}`,
+              custom_id: line.custom_id,
+              response: { status_code: res.status, body: await res.json() },
+              error: null,
+            }),
+          );
         }
         // The last output is missing its final 2 lines (a partial result).
         const kept = f.endsWith('3.jsonl') ? out.slice(0, -2) : out;
@@ -120,7 +174,14 @@ describe('distillery collect --shard and distillery merge', () => {
       const n = Math.min(2, 5 - shard * 2);
       return { kind: 'dense' as const, rows: n, vocab: 3, logits: Float32Array.from({ length: n * 3 }, (_, i) => shard + i / 4) };
     };
-    await writeCachePart({ dir: join(dir, 'a'), header, shards: [{ shard: 0, rows: rows(0) }, { shard: 2, rows: rows(2) }] });
+    await writeCachePart({
+      dir: join(dir, 'a'),
+      header,
+      shards: [
+        { shard: 0, rows: rows(0) },
+        { shard: 2, rows: rows(2) },
+      ],
+    });
     await writeCachePart({ dir: join(dir, 'b'), header, shards: [{ shard: 1, rows: rows(1) }] });
     const partial = captureIO(dir);
     expect(await runCli(['merge', '--cache', 'a', '--out', 'cache'], partial)).toBe(1);

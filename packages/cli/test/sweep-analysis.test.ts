@@ -42,8 +42,25 @@ function syntheticRuns(settings: SweepSettings, teacherLoss: number): SweepRun[]
       const tokens = steps * 470;
       const scratch = predictSupervisedLoss(law, params, tokens) * (1 + 0.002 * Math.sin(++k));
       const kd = teacherLoss + 0.8 * (scratch - teacherLoss) * (1 + 0.002 * Math.cos(k));
-      for (const [method, loss] of [['scratch', scratch], ['kd', kd]] as const) {
-        runs.push({ id: `${size.name}/${method}/steps-${steps}`, size: size.name, method, role: 'grid', steps, params, totalParams: params + embeddingParams(size, STORIES_260K), tokens, flops: 6 * params * tokens, loss, teacherLoss, agreement: 0.5, seconds: 1 });
+      for (const [method, loss] of [
+        ['scratch', scratch],
+        ['kd', kd],
+      ] as const) {
+        runs.push({
+          id: `${size.name}/${method}/steps-${steps}`,
+          size: size.name,
+          method,
+          role: 'grid',
+          steps,
+          params,
+          totalParams: params + embeddingParams(size, STORIES_260K),
+          tokens,
+          flops: 6 * params * tokens,
+          loss,
+          teacherLoss,
+          agreement: 0.5,
+          seconds: 1,
+        });
       }
     }
   }
@@ -134,13 +151,34 @@ describe('sweep runs files round-trip through `distillery fit`', () => {
     await writeFile(join(dir, 'supervised-runs.csv'), fits.supervisedCsv);
     await writeFile(join(dir, 'distillation-runs.csv'), fits.distillationCsv);
     const io = captureIO(dir);
-    expect(await runCli(['fit', 'supervised-runs.csv', '--form', 'chinchilla', '--bootstrap', '20', '--starts', '16', '--json'], io)).toBe(0);
+    expect(await runCli(['fit', 'supervised-runs.csv', '--form', 'chinchilla', '--bootstrap', '20', '--starts', '16', '--json'], io)).toBe(
+      0,
+    );
     const cliSupervised = JSON.parse(io.out) as SupervisedFit;
     expect(cliSupervised.runs).toBe(12);
     expect(cliSupervised.law).toEqual(fits.supervised.law);
     expect(cliSupervised.parameters.map((p) => p.interval)).toEqual(fits.supervised.parameters.map((p) => p.interval));
     const io2 = captureIO(dir);
-    expect(await runCli(['fit', 'distillation-runs.csv', '--law', 'distillation', '--supervised', 'supervised-runs.csv', '--form', 'chinchilla', '--bootstrap', '20', '--starts', '16', '--json'], io2)).toBe(0);
+    expect(
+      await runCli(
+        [
+          'fit',
+          'distillation-runs.csv',
+          '--law',
+          'distillation',
+          '--supervised',
+          'supervised-runs.csv',
+          '--form',
+          'chinchilla',
+          '--bootstrap',
+          '20',
+          '--starts',
+          '16',
+          '--json',
+        ],
+        io2,
+      ),
+    ).toBe(0);
     const cliDistillation = JSON.parse(io2.out) as DistillationFit;
     expect(cliDistillation.runs).toBe(12);
     expect(cliDistillation.law).toEqual(fits.distillation.law);
@@ -169,7 +207,25 @@ describe('sweep runs files round-trip through `distillery fit`', () => {
     await writeFile(join(dir, 'laws.json'), JSON.stringify({ supervised: fits.supervised.law, distillation: fits.distillation.law }));
     const io = captureIO(dir);
     const [min, max] = p.budget.command.split('--range ')[1]!.split(',');
-    expect(await runCli(['plan', '--laws', 'laws.json', '--student', '20000', '--budget', String(p.budget.flops), '--scenario', 'free', '--range', `${min},${max}`, '--json'], io)).toBe(0);
+    expect(
+      await runCli(
+        [
+          'plan',
+          '--laws',
+          'laws.json',
+          '--student',
+          '20000',
+          '--budget',
+          String(p.budget.flops),
+          '--scenario',
+          'free',
+          '--range',
+          `${min},${max}`,
+          '--json',
+        ],
+        io,
+      ),
+    ).toBe(0);
     const plan = JSON.parse(io.out) as { supervisedComputeOptimal: { params: number } };
     expect(plan.supervisedComputeOptimal.params).toBeCloseTo(p.budget.plan.params, 6);
     const bad = captureIO(dir);
@@ -180,7 +236,21 @@ describe('sweep runs files round-trip through `distillery fit`', () => {
 
 describe('measured crossover', () => {
   it('finds where distillation stops beating scratch at equal compute, and says when one side always wins', () => {
-    const mk = (method: 'scratch' | 'kd', tokens: number, loss: number): SweepRun => ({ id: `s/${method}/${tokens}`, size: 's', method, role: 'grid', steps: tokens, params: 1000, totalParams: 2000, tokens, flops: 6000 * tokens, loss, teacherLoss: 1, agreement: 0, seconds: 1 });
+    const mk = (method: 'scratch' | 'kd', tokens: number, loss: number): SweepRun => ({
+      id: `s/${method}/${tokens}`,
+      size: 's',
+      method,
+      role: 'grid',
+      steps: tokens,
+      params: 1000,
+      totalParams: 2000,
+      tokens,
+      flops: 6000 * tokens,
+      loss,
+      teacherLoss: 1,
+      agreement: 0,
+      seconds: 1,
+    });
     // kd better by 0.2 at D = 100, equal at D = 300, worse by 0.2 at D = 1000 (linear in log D here).
     const runs = [mk('scratch', 100, 4), mk('scratch', 1000, 3), mk('kd', 100, 3.8), mk('kd', 1000, 3.2)];
     const free = measuredCrossovers(runs, 1e5, 0)[0]!;

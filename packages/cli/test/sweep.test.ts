@@ -51,13 +51,34 @@ gpuDescribe('distillery sweep --quick', () => {
       // The runs files round-trip through `distillery fit`: same runs, same law as the sweep's fit.
       const fitIo = captureIO(out);
       const s = report.settings.sweep;
-      expect(await runCli(['fit', 'supervised-runs.csv', '--form', s.form, '--bootstrap', String(s.bootstrap), '--starts', String(s.starts), '--json'], fitIo)).toBe(0);
+      expect(
+        await runCli(
+          ['fit', 'supervised-runs.csv', '--form', s.form, '--bootstrap', String(s.bootstrap), '--starts', String(s.starts), '--json'],
+          fitIo,
+        ),
+      ).toBe(0);
       const cliFit = JSON.parse(fitIo.out) as SupervisedFit;
       const sweepFit = JSON.parse(await readFile(join(out, 'supervised-fit.json'), 'utf8')) as SupervisedFit;
       expect(cliFit.runs).toBe(9);
       expect(cliFit.law).toEqual(sweepFit.law);
       const distIo = captureIO(out);
-      expect(await runCli(['fit', 'distillation-runs.csv', '--law', 'distillation', '--supervised', 'supervised-runs.csv', '--form', s.form, '--bootstrap', '0'], distIo)).toBe(0);
+      expect(
+        await runCli(
+          [
+            'fit',
+            'distillation-runs.csv',
+            '--law',
+            'distillation',
+            '--supervised',
+            'supervised-runs.csv',
+            '--form',
+            s.form,
+            '--bootstrap',
+            '0',
+          ],
+          distIo,
+        ),
+      ).toBe(0);
       expect(distIo.out).toContain('Distillation law fitted to 9 runs from distillation-runs.csv');
       // One teacher in the whole sweep: the teacher-dependent coefficients cannot be determined, and the report says so.
       expect(distIo.out).toMatch(/Verdict: NOT TRUSTWORTHY[\s\S]*\[narrow-design\][^\n]*teacher/);
@@ -78,7 +99,17 @@ gpuDescribe('distillery sweep --quick', () => {
         expect(c.error).toBeCloseTo(c.measured - c.predicted.loss, 12);
         expect(checked.runs.find((r) => r.id === c.id)!.role).toBe(c.role);
       }
-      for (const f of ['runs.csv', 'fits.txt', 'frontier.svg', 'supervised-fit.svg', 'distillation-fit.svg', 'check.json', 'predicted-vs-measured.svg', 'sweep.md']) expect(existsSync(join(out, f))).toBe(true);
+      for (const f of [
+        'runs.csv',
+        'fits.txt',
+        'frontier.svg',
+        'supervised-fit.svg',
+        'distillation-fit.svg',
+        'check.json',
+        'predicted-vs-measured.svg',
+        'sweep.md',
+      ])
+        expect(existsSync(join(out, f))).toBe(true);
       expect(await readFile(join(out, 'sweep.md'), 'utf8')).toMatch(/\| q-w64-l2\/kd\/steps-4 \| check-size/);
 
       // A rerun trains nothing: every run is read back.

@@ -36,10 +36,10 @@ const stepPlugin = definePlugin({
 });
 
 const warmupSchema = z.strictObject({
-    steps: z.number().check(z.int(), z.positive()),
-    from: z.optional(z.number()),
-    then: z.union([z.string(), z.looseObject({ name: z.string() })]),
-  });
+  steps: z.number().check(z.int(), z.positive()),
+  from: z.optional(z.number()),
+  then: z.union([z.string(), z.looseObject({ name: z.string() })]),
+});
 
 const warmupPlugin = definePlugin({
   kind: 'scheduler',

@@ -63,7 +63,9 @@ export type EarlyStoppingConfig = z.input<typeof earlyStoppingSchema>;
  * Stops the run when `metric` has not improved for `patience` evaluations (Keras' and
  * Lightning's `EarlyStopping`). Its state (best value, evaluations since, stopped) is checkpointed.
  */
-export function earlyStopping(config: EarlyStoppingConfig): TrainingCallback & { readonly best: number | undefined; readonly stopped: boolean } {
+export function earlyStopping(
+  config: EarlyStoppingConfig,
+): TrainingCallback & { readonly best: number | undefined; readonly stopped: boolean } {
   const { metric, patience, minDelta, mode: given } = parseConfig(earlyStoppingSchema, config, 'earlyStopping');
   const mode = given ?? (/acc|agree|f1|precision|recall/i.test(metric) ? 'max' : 'min');
   let best: number | undefined;
@@ -80,11 +82,15 @@ export function earlyStopping(config: EarlyStoppingConfig): TrainingCallback & {
     onEvaluation({ metrics }) {
       const value = metrics[metric];
       if (typeof value !== 'number') {
-        throw new DistilleryError('E_BAD_CONFIG', `earlyStopping.metric ${describeValue(metric)} is not among the evaluation's metrics: ${Object.keys(metrics).join(', ') || '(none)'}`, {
-          field: 'earlyStopping.metric',
-          value: metric,
-          expected: `one of ${Object.keys(metrics).join(', ')}`,
-        });
+        throw new DistilleryError(
+          'E_BAD_CONFIG',
+          `earlyStopping.metric ${describeValue(metric)} is not among the evaluation's metrics: ${Object.keys(metrics).join(', ') || '(none)'}`,
+          {
+            field: 'earlyStopping.metric',
+            value: metric,
+            expected: `one of ${Object.keys(metrics).join(', ')}`,
+          },
+        );
       }
       const better = best === undefined || (mode === 'min' ? value < best - minDelta : value > best + minDelta);
       if (better) {

@@ -43,7 +43,12 @@ export function checksumsFor(tensors: Record<string, HostTensor>, state: string)
 }
 
 function mismatch(path: string, part: string, what: string): DistilleryError {
-  return new DistilleryError('E_CORRUPT_FILE', `checkpoint ${path} is corrupt: ${what}`, { field: part, file: path, value: path, failed: part });
+  return new DistilleryError('E_CORRUPT_FILE', `checkpoint ${path} is corrupt: ${what}`, {
+    field: part,
+    file: path,
+    value: path,
+    failed: part,
+  });
 }
 
 /**
@@ -60,17 +65,25 @@ export function verifyCheckpoint(path: string, tensors: Record<string, HostTenso
   } catch {
     throw mismatch(path, 'checksums', `__metadata__.${CHECKSUM_METADATA_KEY} is not valid JSON`);
   }
-  if (sums?.format !== CHECKSUM_FORMAT || sums.algorithm !== 'sha256' || typeof sums.tensors !== 'object' || sums.tensors === null || typeof sums.state !== 'string') {
+  if (
+    sums?.format !== CHECKSUM_FORMAT ||
+    sums.algorithm !== 'sha256' ||
+    typeof sums.tensors !== 'object' ||
+    sums.tensors === null ||
+    typeof sums.state !== 'string'
+  ) {
     throw mismatch(path, 'checksums', `__metadata__.${CHECKSUM_METADATA_KEY} is not a ${CHECKSUM_FORMAT} record`);
   }
-  if (stateDigest(metadata.distillery ?? '') !== sums.state) throw mismatch(path, 'state', 'the JSON state (step, optimiser config, extra) does not match its checksum');
+  if (stateDigest(metadata.distillery ?? '') !== sums.state)
+    throw mismatch(path, 'state', 'the JSON state (step, optimiser config, extra) does not match its checksum');
   for (const name of Object.keys(sums.tensors)) {
     if (!(name in tensors)) throw mismatch(path, name, `tensor "${name}" is missing`);
   }
   for (const [name, tensor] of Object.entries(tensors)) {
     const expected = sums.tensors[name];
     if (expected === undefined) throw mismatch(path, name, `tensor "${name}" is not covered by the checksums (added after the write)`);
-    if (tensorDigest(tensor) !== expected) throw mismatch(path, name, `tensor "${name}" does not match its checksum (bit flip or overwrite)`);
+    if (tensorDigest(tensor) !== expected)
+      throw mismatch(path, name, `tensor "${name}" does not match its checksum (bit flip or overwrite)`);
   }
   return true;
 }

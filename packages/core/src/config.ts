@@ -60,7 +60,10 @@ export function parseConfig<S extends z.core.$ZodType>(schema: S, value: unknown
   if (result.success) return result.data;
   const issues: ConfigIssue[] = result.error.issues.map((issue) => {
     // Never echo a secret: key/header fields show only their type and length, URLs lose user info and query.
-    const got = issue.code === 'unrecognized_keys' ? describeValue(issue.keys) : describeValue(printableConfigValue(issue.path, valueAt(value, issue.path)).value);
+    const got =
+      issue.code === 'unrecognized_keys'
+        ? describeValue(issue.keys)
+        : describeValue(printableConfigValue(issue.path, valueAt(value, issue.path)).value);
     return { path: formatPath(pathPrefix, issue.path), expected: expectedOf(issue), got };
   });
   const lines = issues.map((i) => `${i.path}: expected ${i.expected}, got ${i.got}`);

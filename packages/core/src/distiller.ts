@@ -117,7 +117,8 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
     if (options.hiddenLoss) bindHiddenLoss(options);
     const names = (options.callbacks ?? []).map((c) => c.name);
     const duplicate = names.find((n, i) => names.indexOf(n) !== i);
-    if (duplicate !== undefined) throw badValue('callbacks', duplicate, 'callbacks with distinct names (their state is checkpointed by name)');
+    if (duplicate !== undefined)
+      throw badValue('callbacks', duplicate, 'callbacks with distinct names (their state is checkpointed by name)');
     this.#options = options;
   }
 
@@ -186,7 +187,8 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
     };
     for (const callback of callbacks) await callback.onStart?.({ step, totalSteps: this.totalSteps, resumed });
     // A run a callback already ended (an early stop) stays ended on rerun.
-    if (callbacks.some((c) => c.shouldStop?.())) return finish({ steps: step, epochs: startEpoch, stopped: true, lastLoss: this.#lastLoss, metrics: { ...this.#metrics } });
+    if (callbacks.some((c) => c.shouldStop?.()))
+      return finish({ steps: step, epochs: startEpoch, stopped: true, lastLoss: this.#lastLoss, metrics: { ...this.#metrics } });
     const total = this.totalSteps;
     const perEpoch = o.data.batchesPerEpoch;
     for (let epoch = startEpoch; epoch < o.epochs; epoch++) {
@@ -199,7 +201,9 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
         const batch = await o.data.batch(epoch, index);
         const hidden = o.hiddenLoss;
         // Old teachers take one argument: ask for hidden states only when a hidden loss needs them.
-        const targets: TeacherTargets<T> | undefined = o.teacher ? await (hidden ? o.teacher.targets(batch, { hidden: hidden.teacherLayers }) : o.teacher.targets(batch)) : undefined;
+        const targets: TeacherTargets<T> | undefined = o.teacher
+          ? await (hidden ? o.teacher.targets(batch, { hidden: hidden.teacherLayers }) : o.teacher.targets(batch))
+          : undefined;
         const logits = await o.student.forward(batch, { training: true });
         const labels = o.labels?.(batch);
         const { lr, ...lossHyper } = hyper;
@@ -223,7 +227,9 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
           });
         }
         await o.student.zeroGrad();
-        await (hiddenOutput ? o.student.backward(output.gradLogits, { hidden: hiddenOutput.gradHidden }) : o.student.backward(output.gradLogits));
+        await (hiddenOutput
+          ? o.student.backward(output.gradLogits, { hidden: hiddenOutput.gradHidden })
+          : o.student.backward(output.gradLogits));
         let loss: number;
         try {
           loss = (await output.total()) + (hiddenOutput ? await hiddenOutput.total() : 0);
@@ -233,11 +239,15 @@ export class Distiller<TBatch, T extends TensorLike> extends TypedEmitter<Distil
         if (!Number.isFinite(loss)) {
           // Stop before the optimiser writes non-finite values into the weights: the last checkpoint stays valid.
           throw withDivergenceHint(
-            new DistilleryError('E_NON_FINITE', `loss became ${loss} at step ${step} (epoch ${epoch}, batch ${index}); weights were not updated`, {
-              field: 'loss',
-              value: loss,
-              step,
-            }),
+            new DistilleryError(
+              'E_NON_FINITE',
+              `loss became ${loss} at step ${step} (epoch ${epoch}, batch ${index}); weights were not updated`,
+              {
+                field: 'loss',
+                value: loss,
+                step,
+              },
+            ),
             step,
             lr,
           );
@@ -296,15 +306,27 @@ function doesNotFit(error: unknown, store: CheckpointStore): unknown {
 function bindHiddenLoss<TBatch, T extends TensorLike>({ hiddenLoss, teacher, student }: DistillerOptions<TBatch, T>): void {
   if (!teacher) throw badValue('teacher', undefined, `a white-box teacher (hiddenLoss ${hiddenLoss!.name} matches teacher hidden states)`);
   if (!student.hiddenStateWidths || !student.hiddenStates) {
-    throw new DistilleryError('E_UNSUPPORTED', `student ${student.name} exposes no hidden states (hiddenStateWidths/hiddenStates), which hiddenLoss ${hiddenLoss!.name} needs`, { field: 'student', value: student.name });
+    throw new DistilleryError(
+      'E_UNSUPPORTED',
+      `student ${student.name} exposes no hidden states (hiddenStateWidths/hiddenStates), which hiddenLoss ${hiddenLoss!.name} needs`,
+      { field: 'student', value: student.name },
+    );
   }
   if (!teacher.hiddenStateWidths) {
-    throw new DistilleryError('E_UNSUPPORTED', `teacher ${teacher.name} exposes no hidden states (hiddenStateWidths), which hiddenLoss ${hiddenLoss!.name} needs`, { field: 'teacher', value: teacher.name });
+    throw new DistilleryError(
+      'E_UNSUPPORTED',
+      `teacher ${teacher.name} exposes no hidden states (hiddenStateWidths), which hiddenLoss ${hiddenLoss!.name} needs`,
+      { field: 'teacher', value: teacher.name },
+    );
   }
   hiddenLoss!.bind({ student: student.hiddenStateWidths(), teacher: teacher.hiddenStateWidths() });
 }
 
-function teacherHiddenStates<T extends TensorLike>(targets: TeacherTargets<T>, names: readonly string[], teacher: string): Record<string, T> {
+function teacherHiddenStates<T extends TensorLike>(
+  targets: TeacherTargets<T>,
+  names: readonly string[],
+  teacher: string,
+): Record<string, T> {
   const out: Record<string, T> = {};
   for (const name of names) {
     const state = targets.hidden?.[name];

@@ -109,7 +109,10 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
   if (value === undefined) return 'undefined';
   if (value === null) return 'null';
-  if (Array.isArray(value)) return value.length > 8 ? `[${value.slice(0, 8).map(describeValue).join(', ')}, ...] (length ${value.length})` : `[${value.map(describeValue).join(', ')}]`;
+  if (Array.isArray(value))
+    return value.length > 8
+      ? `[${value.slice(0, 8).map(describeValue).join(', ')}, ...] (length ${value.length})`
+      : `[${value.map(describeValue).join(', ')}]`;
   if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as { length: number }).length})`;
   if (typeof value === 'object') {
     try {
@@ -132,11 +135,11 @@ export function badValue(field: string, value: unknown, expected: string): Disti
 }
 
 export function shapeMismatch(field: string, got: readonly number[], expected: string): DistilleryError {
-  return new DistilleryError(
-    'E_SHAPE_MISMATCH',
-    `${field} has shape [${got.join(', ')}], expected ${expected}`,
-    { field, value: [...got], expected },
-  );
+  return new DistilleryError('E_SHAPE_MISMATCH', `${field} has shape [${got.join(', ')}], expected ${expected}`, {
+    field,
+    value: [...got],
+    expected,
+  });
 }
 
 /** Throws `badValue` unless `value` is a finite number strictly above zero. */

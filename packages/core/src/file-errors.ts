@@ -15,12 +15,27 @@ export function fileReadError(error: unknown, path: string, field: string, what 
     case 'ENOENT':
       return new DistilleryError('E_NOT_FOUND', `${field}: ${what} ${path} does not exist`, details, cause);
     case 'ENOTDIR':
-      return new DistilleryError('E_NOT_FOUND', `${field}: ${what} ${path} does not exist (a part of the path is a file, not a folder)`, details, cause);
+      return new DistilleryError(
+        'E_NOT_FOUND',
+        `${field}: ${what} ${path} does not exist (a part of the path is a file, not a folder)`,
+        details,
+        cause,
+      );
     case 'EISDIR':
-      return new DistilleryError('E_BAD_VALUE', `${field}: ${path} is a folder, expected a ${what}`, { ...details, expected: `a ${what}` }, cause);
+      return new DistilleryError(
+        'E_BAD_VALUE',
+        `${field}: ${path} is a folder, expected a ${what}`,
+        { ...details, expected: `a ${what}` },
+        cause,
+      );
     case 'EACCES':
     case 'EPERM':
-      return new DistilleryError('E_BAD_VALUE', `${field}: ${what} ${path} cannot be read (permission denied)`, { ...details, expected: 'a readable file' }, cause);
+      return new DistilleryError(
+        'E_BAD_VALUE',
+        `${field}: ${what} ${path} cannot be read (permission denied)`,
+        { ...details, expected: 'a readable file' },
+        cause,
+      );
     default:
       return undefined;
   }
@@ -40,5 +55,10 @@ export async function readUserFile(path: string, field: string, encoding?: 'utf8
 /** Throws E_BAD_VALUE when `path` exists and is a folder (an output that must be a file). */
 export async function requireNotDirectory(path: string, field: string): Promise<void> {
   const info = await stat(path).catch(() => undefined);
-  if (info?.isDirectory()) throw new DistilleryError('E_BAD_VALUE', `${field}: ${path} is a folder, expected a file path`, { field, value: path, expected: 'a file path' });
+  if (info?.isDirectory())
+    throw new DistilleryError('E_BAD_VALUE', `${field}: ${path} is a folder, expected a file path`, {
+      field,
+      value: path,
+      expected: 'a file path',
+    });
 }

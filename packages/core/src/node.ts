@@ -21,7 +21,12 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' || code === 'ENOTDIR') {
-      throw new DistilleryError('E_BAD_VALUE', `cannot write ${path}: a parent of it is a file, not a folder`, { field: 'path', value: path, expected: 'a path whose parents are folders' }, { cause: error });
+      throw new DistilleryError(
+        'E_BAD_VALUE',
+        `cannot write ${path}: a parent of it is a file, not a folder`,
+        { field: 'path', value: path, expected: 'a path whose parents are folders' },
+        { cause: error },
+      );
     }
     throw error;
   }
@@ -42,7 +47,12 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     await rm(temp, { force: true });
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') {
-      throw new DistilleryError('E_BAD_VALUE', `cannot write ${path}: it is a directory (or a path through a file); name a file`, { field: 'path', value: path, expected: 'a file path' }, { cause: error });
+      throw new DistilleryError(
+        'E_BAD_VALUE',
+        `cannot write ${path}: it is a directory (or a path through a file); name a file`,
+        { field: 'path', value: path, expected: 'a file path' },
+        { cause: error },
+      );
     }
     throw error;
   }
@@ -110,20 +120,34 @@ export class FileCheckpointStore implements CheckpointStore {
       content = decodeSafetensors(bytes);
     } catch (error) {
       if (!isDistilleryError(error, 'E_CORRUPT_FILE')) throw error;
-      throw new DistilleryError('E_CORRUPT_FILE', `checkpoint ${this.path} is corrupt (${bytes.byteLength} bytes): ${error.message.replace(/^E_CORRUPT_FILE: /, '')}`, { ...error.details, field: (error.details.field as string | undefined) ?? 'file', file: this.path, value: this.path }, { cause: error });
+      throw new DistilleryError(
+        'E_CORRUPT_FILE',
+        `checkpoint ${this.path} is corrupt (${bytes.byteLength} bytes): ${error.message.replace(/^E_CORRUPT_FILE: /, '')}`,
+        { ...error.details, field: (error.details.field as string | undefined) ?? 'file', file: this.path, value: this.path },
+        { cause: error },
+      );
     }
     const { tensors, metadata } = content;
     const verified = verifyCheckpoint(this.path, tensors, metadata);
     let meta: {
-      format?: string; step: number; epoch: number; batchIndex: number; studentConfig: Record<string, unknown>;
-      optimizer: { step: number; config: Record<string, unknown> }; extra: Record<string, unknown>;
+      format?: string;
+      step: number;
+      epoch: number;
+      batchIndex: number;
+      studentConfig: Record<string, unknown>;
+      optimizer: { step: number; config: Record<string, unknown> };
+      extra: Record<string, unknown>;
       progress?: TrainingCheckpoint['progress'];
       callbacks?: TrainingCheckpoint['callbacks'];
     };
     try {
       meta = JSON.parse(metadata.distillery ?? '');
     } catch {
-      throw new DistilleryError('E_CORRUPT_FILE', `${this.path} is a safetensors file but not a Distillery checkpoint (no valid __metadata__.distillery)`, { field: 'path', value: this.path, file: this.path });
+      throw new DistilleryError(
+        'E_CORRUPT_FILE',
+        `${this.path} is a safetensors file but not a Distillery checkpoint (no valid __metadata__.distillery)`,
+        { field: 'path', value: this.path, file: this.path },
+      );
     }
     if (!verified) warnUnverified(this.path);
     this.verification = verified ? 'verified' : 'no-checksums';
@@ -154,7 +178,10 @@ const warnedUnverified = new Set<string>();
 function warnUnverified(path: string): void {
   if (warnedUnverified.has(path)) return;
   warnedUnverified.add(path);
-  process.emitWarning(`checkpoint ${path} has no checksums (written before Distillery checked them); it was loaded unverified and the next save adds them`, { code: 'DISTILLERY_UNVERIFIED_CHECKPOINT' });
+  process.emitWarning(
+    `checkpoint ${path} has no checksums (written before Distillery checked them); it was loaded unverified and the next save adds them`,
+    { code: 'DISTILLERY_UNVERIFIED_CHECKPOINT' },
+  );
 }
 
 export { decodeSafetensors, encodeSafetensors };

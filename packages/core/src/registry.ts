@@ -65,7 +65,10 @@ export class PluginRegistry {
 
   /** Registered names of one kind, sorted. */
   list(kind: PluginKind): string[] {
-    return [...this.#plugins.values()].filter((p) => p.kind === kind).map((p) => p.name).sort();
+    return [...this.#plugins.values()]
+      .filter((p) => p.kind === kind)
+      .map((p) => p.name)
+      .sort();
   }
 
   get(kind: PluginKind, name: string): AnyPluginDefinition {
@@ -85,7 +88,11 @@ export class PluginRegistry {
    * Builds the plugin a spec names. `path` prefixes field paths in validation errors so they
    * point into the user's whole config (e.g. `schedulers.temperature.from`).
    */
-  async create<Product = unknown>(kind: PluginKind, spec: unknown, options: { path?: string; context?: Record<string, unknown> } = {}): Promise<Product> {
+  async create<Product = unknown>(
+    kind: PluginKind,
+    spec: unknown,
+    options: { path?: string; context?: Record<string, unknown> } = {},
+  ): Promise<Product> {
     const path = options.path ?? kind;
     const parsed = parseConfig(specSchema, spec, path);
     const { name, ...config } = typeof parsed === 'string' ? { name: parsed } : parsed;
@@ -103,18 +110,27 @@ export class PluginRegistry {
     try {
       module = (await importer(specifier)) as Record<string, unknown>;
     } catch (error) {
-      throw new DistilleryError('E_NOT_FOUND', `could not import plugin package "${specifier}": ${(error as Error).message}`, {
-        field: 'plugins',
-        value: specifier,
-      }, { cause: error });
+      throw new DistilleryError(
+        'E_NOT_FOUND',
+        `could not import plugin package "${specifier}": ${(error as Error).message}`,
+        {
+          field: 'plugins',
+          value: specifier,
+        },
+        { cause: error },
+      );
     }
     const exported = module.plugins ?? module.default;
     const list = (Array.isArray(exported) ? exported : [exported]).filter(isPluginDefinition);
     if (list.length === 0) {
-      throw new DistilleryError('E_BAD_CONFIG', `package "${specifier}" exports no plugins (expected \`export const plugins = [definePlugin(...)]\`)`, {
-        field: 'plugins',
-        value: specifier,
-      });
+      throw new DistilleryError(
+        'E_BAD_CONFIG',
+        `package "${specifier}" exports no plugins (expected \`export const plugins = [definePlugin(...)]\`)`,
+        {
+          field: 'plugins',
+          value: specifier,
+        },
+      );
     }
     this.register(...list);
     return list.map((p) => `${p.kind}/${p.name}`);

@@ -32,7 +32,13 @@ function arrayFor(dtype: DType, buffer: ArrayBuffer): HostArray {
   }
 }
 
-export function encodeSafetensors({ tensors, metadata = {} }: { tensors: Record<string, HostTensor>; metadata?: Record<string, string> }): Uint8Array {
+export function encodeSafetensors({
+  tensors,
+  metadata = {},
+}: {
+  tensors: Record<string, HostTensor>;
+  metadata?: Record<string, string>;
+}): Uint8Array {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
@@ -41,9 +47,17 @@ export function encodeSafetensors({ tensors, metadata = {} }: { tensors: Record<
     const tensor = tensors[name]!;
     const expected = elementCount(tensor.shape);
     if (tensor.data.length !== expected) {
-      throw new DistilleryError('E_SHAPE_MISMATCH', `tensor "${name}" has ${tensor.data.length} elements but shape [${tensor.shape.join(', ')}] needs ${expected}`, { field: name });
+      throw new DistilleryError(
+        'E_SHAPE_MISMATCH',
+        `tensor "${name}" has ${tensor.data.length} elements but shape [${tensor.shape.join(', ')}] needs ${expected}`,
+        { field: name },
+      );
     }
-    header[name] = { dtype: TO_SAFETENSORS[tensor.dtype], shape: [...tensor.shape], data_offsets: [offset, offset + tensor.data.byteLength] };
+    header[name] = {
+      dtype: TO_SAFETENSORS[tensor.dtype],
+      shape: [...tensor.shape],
+      data_offsets: [offset, offset + tensor.data.byteLength],
+    };
     offset += tensor.data.byteLength;
   }
   let headerBytes = new TextEncoder().encode(JSON.stringify(header));
@@ -70,7 +84,8 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContent {
   if (bytes.byteLength < 8) throw corrupt(`file is ${bytes.byteLength} bytes, shorter than the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = Number(view.getBigUint64(0, true));
-  if (headerLength > bytes.byteLength - 8) throw corrupt(`header length ${headerLength} exceeds the file (${bytes.byteLength} bytes): truncated?`, { headerLength });
+  if (headerLength > bytes.byteLength - 8)
+    throw corrupt(`header length ${headerLength} exceeds the file (${bytes.byteLength} bytes): truncated?`, { headerLength });
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<string, unknown>;
@@ -90,11 +105,15 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContent {
     const { dtype, shape, data_offsets: offsets } = (entry ?? {}) as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
     const ours = dtype ? FROM_SAFETENSORS[dtype] : undefined;
     if (!ours) throw corrupt(`tensor "${name}" has unsupported dtype ${JSON.stringify(dtype)}`, { field: name });
-    if (!Array.isArray(shape) || !Array.isArray(offsets) || offsets.length !== 2) throw corrupt(`tensor "${name}" has no valid shape/data_offsets`, { field: name });
+    if (!Array.isArray(shape) || !Array.isArray(offsets) || offsets.length !== 2)
+      throw corrupt(`tensor "${name}" has no valid shape/data_offsets`, { field: name });
     const [begin, end] = offsets;
     const byteLength = elementCount(shape) * (ours === 'f16' ? 2 : 4);
     if (!(begin >= 0 && end >= begin && end <= dataLength) || end - begin !== byteLength) {
-      throw corrupt(`tensor "${name}" data_offsets [${begin}, ${end}] do not fit the shape [${shape.join(', ')}] or the file (${dataLength} data bytes): truncated?`, { field: name });
+      throw corrupt(
+        `tensor "${name}" data_offsets [${begin}, ${end}] do not fit the shape [${shape.join(', ')}] or the file (${dataLength} data bytes): truncated?`,
+        { field: name },
+      );
     }
     // Copy so the tensor is aligned and independent of the file buffer (Node's Buffer#slice would share it).
     const copy = Uint8Array.prototype.slice.call(bytes, dataStart + begin, dataStart + end).buffer;

@@ -25,12 +25,17 @@ export function isScheduler(value: unknown): value is Scheduler {
 export function toScheduler(field: string, value: unknown): Scheduler {
   if (isScheduler(value)) return value;
   if (typeof value === 'number' && Number.isFinite(value)) return constant(value);
-  throw badValue(field, value, 'a finite number (a constant) or a Scheduler (an object with value(step, totalSteps), e.g. cosine({ from, to }))');
+  throw badValue(
+    field,
+    value,
+    'a finite number (a constant) or a Scheduler (an object with value(step, totalSteps), e.g. cosine({ from, to }))',
+  );
 }
 
 /** `toScheduler` over every entry of a record of schedules (fields named `${prefix}.${key}`). */
 export function toSchedulers<K extends string>(prefix: string, schedules: Record<K, unknown>): Record<K, Scheduler> {
-  if (typeof schedules !== 'object' || schedules === null) throw badValue(prefix, schedules, 'an object of schedules ({ lr: 1e-3, temperature: 4, ... })');
+  if (typeof schedules !== 'object' || schedules === null)
+    throw badValue(prefix, schedules, 'an object of schedules ({ lr: 1e-3, temperature: 4, ... })');
   const out = {} as Record<K, Scheduler>;
   for (const [key, value] of Object.entries(schedules) as [K, unknown][]) out[key] = toScheduler(`${prefix}.${key}`, value);
   return out;
@@ -41,12 +46,13 @@ const positiveInt = z.number().check(z.int(), z.positive());
 
 export const constantSchema = z.strictObject({ value: finite });
 export const rampSchema = z.strictObject({
-    from: finite,
-    to: finite,
-    /** Length of the ramp in steps; defaults to the run's total steps. After it, the value stays at `to`. */
-    steps: z.optional(positiveInt),
-  });
-export const stepDecaySchema = z.strictObject({
+  from: finite,
+  to: finite,
+  /** Length of the ramp in steps; defaults to the run's total steps. After it, the value stays at `to`. */
+  steps: z.optional(positiveInt),
+});
+export const stepDecaySchema = z
+  .strictObject({
     initial: finite,
     /** Multiplier applied at each milestone. */
     gamma: z.number().check(z.positive()),
@@ -54,10 +60,13 @@ export const stepDecaySchema = z.strictObject({
     every: z.optional(positiveInt),
     /** ...or at these steps (ascending). */
     milestones: z.optional(z.array(z.number().check(z.int(), z.nonnegative()))),
-  }).check(z.refine((c) => (c.every === undefined) !== (c.milestones === undefined), {
-    message: 'exactly one of every, milestones',
-    path: ['every'],
-  }));
+  })
+  .check(
+    z.refine((c) => (c.every === undefined) !== (c.milestones === undefined), {
+      message: 'exactly one of every, milestones',
+      path: ['every'],
+    }),
+  );
 
 export type RampConfig = z.infer<typeof rampSchema>;
 

@@ -84,7 +84,7 @@ export function redactSecrets(text: string, secrets: readonly (string | undefine
     hide.fill(1, i, end);
   }
   let result = '';
-  for (let i = 0; i < out.length; ) {
+  for (let i = 0; i < out.length;) {
     if (hide[i]) {
       while (i < out.length && hide[i]) i++;
       result += REDACTED;
@@ -116,7 +116,10 @@ export function safeUrlText(text: string): string {
 
 /** Whether a string looks like it carries a credential in URL form (user info or a key-ish query). */
 export function looksLikeCredentialUrl(text: string): boolean {
-  return /^([a-z][a-z0-9+.-]*:\/\/)?[^/@\s]+@[^/\s]/i.test(text) || /[?&](api[-_]?key|key|token|access_token|sig|signature|password)=/i.test(text);
+  return (
+    /^([a-z][a-z0-9+.-]*:\/\/)?[^/@\s]+@[^/\s]/i.test(text) ||
+    /[?&](api[-_]?key|key|token|access_token|sig|signature|password)=/i.test(text)
+  );
 }
 
 /**

@@ -45,9 +45,11 @@ describe('training callbacks', () => {
 
   it('rejects a metric the evaluation does not return, naming the known ones', async () => {
     const store = new FileCheckpointStore(join(await mkdtemp(join(tmpdir(), 'distillery-es-')), 'run.safetensors'));
-    const error = await make(store, [earlyStopping({ metric: 'accuracy' })], () => 0.1).run().catch((e: unknown) => e);
+    const error = await make(store, [earlyStopping({ metric: 'accuracy' })], () => 0.1)
+      .run()
+      .catch((e: unknown) => e);
     expect(isDistilleryError(error, 'E_BAD_CONFIG')).toBe(true);
-    expect((error as Error).message).toContain('not among the evaluation\'s metrics: error');
+    expect((error as Error).message).toContain("not among the evaluation's metrics: error");
   });
 
   it('refuses two callbacks with one name', async () => {

@@ -11,8 +11,15 @@ function checkpoint(): TrainingCheckpoint {
     step: 3,
     epoch: 0,
     batchIndex: 3,
-    student: { config: { widths: [4, 2] }, tensors: { 'fc.weight': { dtype: 'f32', shape: [2, 4], data: Float32Array.from({ length: 8 }, (_, i) => 0.1 * (i + 1)) } } },
-    optimizer: { step: 3, config: { lr: 0.01 }, tensors: { 'fc.weight.m': { dtype: 'f32', shape: [2, 4], data: Float32Array.from({ length: 8 }, (_, i) => 1e-3 * (i - 4)) } } },
+    student: {
+      config: { widths: [4, 2] },
+      tensors: { 'fc.weight': { dtype: 'f32', shape: [2, 4], data: Float32Array.from({ length: 8 }, (_, i) => 0.1 * (i + 1)) } },
+    },
+    optimizer: {
+      step: 3,
+      config: { lr: 0.01 },
+      tensors: { 'fc.weight.m': { dtype: 'f32', shape: [2, 4], data: Float32Array.from({ length: 8 }, (_, i) => 1e-3 * (i - 4)) } },
+    },
     extra: { rng: [1, 2, 3] },
   };
 }
@@ -20,7 +27,10 @@ function checkpoint(): TrainingCheckpoint {
 /** Byte offset in the file of element `index` of tensor `name`. */
 function offsetOf(bytes: Uint8Array, name: string, index: number): number {
   const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<string, { data_offsets: [number, number] }>;
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<
+    string,
+    { data_offsets: [number, number] }
+  >;
   return 8 + headerLength + header[name]!.data_offsets[0] + index * 4;
 }
 
@@ -79,7 +89,11 @@ describe('checkpoint integrity', () => {
 
   it('truncated and garbage files are E_CORRUPT_FILE naming the file', async () => {
     const { path, bytes } = await saved();
-    for (const broken of [bytes.subarray(0, bytes.length - 5), bytes.subarray(0, 6), new Uint8Array(200).map((_, i) => (i * 37 + 11) & 0xff)]) {
+    for (const broken of [
+      bytes.subarray(0, bytes.length - 5),
+      bytes.subarray(0, 6),
+      new Uint8Array(200).map((_, i) => (i * 37 + 11) & 0xff),
+    ]) {
       await writeFile(path, broken);
       const error = await loadError(path);
       expect(error.code).toBe('E_CORRUPT_FILE');
@@ -121,9 +135,15 @@ describe('checkpoint integrity', () => {
   it('writeFileAtomic onto a directory is a typed error and leaves no temp file', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'distillery-atomic-dir-'));
     await mkdir(join(dir, 'out'));
-    await expect(writeFileAtomic(join(dir, 'out'), 'x')).rejects.toMatchObject({ code: 'E_BAD_VALUE', details: { field: 'path', value: join(dir, 'out') } });
+    await expect(writeFileAtomic(join(dir, 'out'), 'x')).rejects.toMatchObject({
+      code: 'E_BAD_VALUE',
+      details: { field: 'path', value: join(dir, 'out') },
+    });
     expect(await readdir(dir)).toEqual(['out']);
     await writeFile(join(dir, 'file'), 'x');
-    await expect(writeFileAtomic(join(dir, 'file', 'below'), 'x')).rejects.toMatchObject({ code: 'E_BAD_VALUE', details: { field: 'path' } });
+    await expect(writeFileAtomic(join(dir, 'file', 'below'), 'x')).rejects.toMatchObject({
+      code: 'E_BAD_VALUE',
+      details: { field: 'path' },
+    });
   });
 });

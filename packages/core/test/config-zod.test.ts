@@ -32,7 +32,12 @@ const messageOf = (schema: Parameters<typeof parseConfig>[0], value: unknown): s
 };
 
 describe('parseConfig with zod/mini and classic zod', () => {
-  const bad = [{ steps: 1.5, then: 3, kind: 'c', label: '', scale: Infinity, extra: 1 }, { steps: -1, then: { x: 1 }, scale: 'x' }, 'nope', { steps: 'a', then: null, scale: 1 }];
+  const bad = [
+    { steps: 1.5, then: 3, kind: 'c', label: '', scale: Infinity, extra: 1 },
+    { steps: -1, then: { x: 1 }, scale: 'x' },
+    'nope',
+    { steps: 'a', then: null, scale: 1 },
+  ];
 
   it.each(bad.map((value) => [JSON.stringify(value), value]))('same message for %s', (_, value) => {
     const text = messageOf(miniSchema, value);
@@ -47,7 +52,14 @@ describe('parseConfig with zod/mini and classic zod', () => {
 
   it('a plugin may still declare its config with classic zod', async () => {
     const registry = new PluginRegistry();
-    registry.register(definePlugin({ kind: 'loss', name: 'classic-plugin', configSchema: classic.object({ weight: classic.number().min(0) }).strict(), create: (config) => config }));
+    registry.register(
+      definePlugin({
+        kind: 'loss',
+        name: 'classic-plugin',
+        configSchema: classic.object({ weight: classic.number().min(0) }).strict(),
+        create: (config) => config,
+      }),
+    );
     await expect(registry.create('loss', { name: 'classic-plugin', weight: 2 })).resolves.toEqual({ weight: 2 });
     await expect(registry.create('loss', { name: 'classic-plugin', weight: -1 })).rejects.toThrow(/loss.weight: expected >= 0, got -1/);
   });

@@ -1,5 +1,16 @@
 // A tiny CPU implementation of every contract, so the loop can be tested without a GPU.
-import type { DataSource, HostTensor, Loss, LossOutput, ModelState, Optimizer, OptimizerState, Parameter, Student, WhiteBoxTeacher } from '../src/index.js';
+import type {
+  DataSource,
+  HostTensor,
+  Loss,
+  LossOutput,
+  ModelState,
+  Optimizer,
+  OptimizerState,
+  Parameter,
+  Student,
+  WhiteBoxTeacher,
+} from '../src/index.js';
 import { Rng, deriveSeed } from '../src/index.js';
 
 export interface CpuBatch {
@@ -8,7 +19,11 @@ export interface CpuBatch {
   rows: number;
 }
 
-const host = (data: Float32Array | Int32Array, shape: number[]): HostTensor => ({ data, shape, dtype: data instanceof Int32Array ? 'i32' : 'f32' });
+const host = (data: Float32Array | Int32Array, shape: number[]): HostTensor => ({
+  data,
+  shape,
+  dtype: data instanceof Int32Array ? 'i32' : 'f32',
+});
 
 /** Softmax regression: logits = x · W. */
 export class CpuLinearStudent implements Student<CpuBatch, HostTensor> {
@@ -17,7 +32,11 @@ export class CpuLinearStudent implements Student<CpuBatch, HostTensor> {
   #lastX: Float32Array | undefined;
   #lastRows = 0;
 
-  constructor(readonly features: number, readonly vocabSize: number, seed: number) {
+  constructor(
+    readonly features: number,
+    readonly vocabSize: number,
+    seed: number,
+  ) {
     const rng = new Rng(seed);
     const w = new Float32Array(features * vocabSize).map(() => rng.normal() * 0.1);
     this.weight = { name: 'w', value: host(w, [features, vocabSize]), grad: host(new Float32Array(w.length), [features, vocabSize]) };
@@ -27,11 +46,12 @@ export class CpuLinearStudent implements Student<CpuBatch, HostTensor> {
     const { features: f, vocabSize: v } = this;
     const w = this.weight.value.data as Float32Array;
     const out = new Float32Array(batch.rows * v);
-    for (let r = 0; r < batch.rows; r++) for (let c = 0; c < v; c++) {
-      let s = 0;
-      for (let i = 0; i < f; i++) s += batch.x[r * f + i]! * w[i * v + c]!;
-      out[r * v + c] = s;
-    }
+    for (let r = 0; r < batch.rows; r++)
+      for (let c = 0; c < v; c++) {
+        let s = 0;
+        for (let i = 0; i < f; i++) s += batch.x[r * f + i]! * w[i * v + c]!;
+        out[r * v + c] = s;
+      }
     this.#lastX = batch.x;
     this.#lastRows = batch.rows;
     return host(out, [batch.rows, v]);
@@ -41,7 +61,8 @@ export class CpuLinearStudent implements Student<CpuBatch, HostTensor> {
     const { features: f, vocabSize: v } = this;
     const g = this.weight.grad.data as Float32Array;
     const dy = gradLogits.data as Float32Array;
-    for (let r = 0; r < this.#lastRows; r++) for (let i = 0; i < f; i++) for (let c = 0; c < v; c++) g[i * v + c]! += this.#lastX![r * f + i]! * dy[r * v + c]!;
+    for (let r = 0; r < this.#lastRows; r++)
+      for (let i = 0; i < f; i++) for (let c = 0; c < v; c++) g[i * v + c]! += this.#lastX![r * f + i]! * dy[r * v + c]!;
   }
 
   parameters() {
@@ -53,7 +74,10 @@ export class CpuLinearStudent implements Student<CpuBatch, HostTensor> {
   }
 
   async saveState(): Promise<ModelState> {
-    return { config: { features: this.features, vocabSize: this.vocabSize }, tensors: { w: { ...this.weight.value, data: (this.weight.value.data as Float32Array).slice() } } };
+    return {
+      config: { features: this.features, vocabSize: this.vocabSize },
+      tensors: { w: { ...this.weight.value, data: (this.weight.value.data as Float32Array).slice() } },
+    };
   }
 
   async loadState(state: ModelState): Promise<void> {
@@ -162,5 +186,10 @@ export function blobData(rows: number, features: number, classes: number, batchS
 
 /** A teacher that is itself a (pre-trained) CpuLinearStudent. */
 export function teacherFrom(model: CpuLinearStudent): WhiteBoxTeacher<CpuBatch, HostTensor> {
-  return { kind: 'white-box', name: 'cpu-teacher', vocabSize: model.vocabSize, targets: async (b) => ({ kind: 'dense', logits: await model.forward(b) }) };
+  return {
+    kind: 'white-box',
+    name: 'cpu-teacher',
+    vocabSize: model.vocabSize,
+    targets: async (b) => ({ kind: 'dense', logits: await model.forward(b) }),
+  };
 }

@@ -54,7 +54,7 @@ describe('Distiller', () => {
     expect(epochs[2]!).toBeLessThan(epochs[0]!);
   });
 
-  it('passes each batch\'s row weights and normaliser to the loss', async () => {
+  it("passes each batch's row weights and normaliser to the loss", async () => {
     const seen: { rowWeights?: unknown; normalizer?: number }[] = [];
     const inner = new CpuKdLoss();
     const spy: typeof inner = Object.assign(Object.create(inner) as CpuKdLoss, {
@@ -64,10 +64,18 @@ describe('Distiller', () => {
       },
     });
     const weights: HostTensor = { data: new Float32Array(32).fill(0.5), shape: [32], dtype: 'f32' };
-    const base = { student: new CpuLinearStudent(features, classes, 3), optimizer: new CpuSgd(), data: blobData(64, features, classes, 32, 5), labels: (b: CpuBatch) => b.labels };
+    const base = {
+      student: new CpuLinearStudent(features, classes, 3),
+      optimizer: new CpuSgd(),
+      data: blobData(64, features, classes, 32, 5),
+      labels: (b: CpuBatch) => b.labels,
+    };
     const schedules = { lr: constant(0.1), softWeight: constant(0), hardWeight: constant(1) };
     await new Distiller({ ...base, loss: spy, epochs: 1, schedules, rowWeights: () => weights, normalizer: (b) => b.rows * 2 }).run();
-    expect(seen).toEqual([{ rowWeights: weights, normalizer: 64 }, { rowWeights: weights, normalizer: 64 }]);
+    expect(seen).toEqual([
+      { rowWeights: weights, normalizer: 64 },
+      { rowWeights: weights, normalizer: 64 },
+    ]);
     seen.length = 0;
     await new Distiller({ ...base, loss: spy, epochs: 1, schedules }).run();
     expect(seen[0]).toEqual({ rowWeights: undefined, normalizer: undefined });
@@ -117,16 +125,35 @@ describe('Distiller', () => {
 
   it('refuses a teacher whose vocabulary differs from the student', async () => {
     const teacher = new CpuLinearStudent(features, classes + 1, 1);
-    expect(() => makeDistiller(new CpuLinearStudent(features, classes, 1), teacher)).toThrowError(/teacher.vocabSize \(5\) differs from student.vocabSize \(4\)/);
+    expect(() => makeDistiller(new CpuLinearStudent(features, classes, 1), teacher)).toThrowError(
+      /teacher.vocabSize \(5\) differs from student.vocabSize \(4\)/,
+    );
   });
 
   it('a hidden-state loss needs a teacher and a student that expose hidden states', async () => {
     const hiddenLoss: HiddenLoss<HostTensor> = {
-      name: 'cpu-hidden', studentLayers: ['h'], teacherLayers: ['h'], hyperDefaults: {},
-      bind: () => {}, compute: () => Promise.reject(new Error('not reached')), parameters: () => [], zeroGrad: () => {}, saveState: async () => ({}), loadState: async () => {},
+      name: 'cpu-hidden',
+      studentLayers: ['h'],
+      teacherLayers: ['h'],
+      hyperDefaults: {},
+      bind: () => {},
+      compute: () => Promise.reject(new Error('not reached')),
+      parameters: () => [],
+      zeroGrad: () => {},
+      saveState: async () => ({}),
+      loadState: async () => {},
     };
-    const base = { loss: new CpuKdLoss(), optimizer: new CpuSgd(), data: blobData(64, features, classes, 32, 5), epochs: 1, schedules: { lr: constant(0.1) }, hiddenLoss };
-    expect(() => new Distiller({ ...base, student: new CpuLinearStudent(features, classes, 1) })).toThrow(expect.objectContaining({ code: 'E_BAD_VALUE', details: expect.objectContaining({ field: 'teacher' }) }));
+    const base = {
+      loss: new CpuKdLoss(),
+      optimizer: new CpuSgd(),
+      data: blobData(64, features, classes, 32, 5),
+      epochs: 1,
+      schedules: { lr: constant(0.1) },
+      hiddenLoss,
+    };
+    expect(() => new Distiller({ ...base, student: new CpuLinearStudent(features, classes, 1) })).toThrow(
+      expect.objectContaining({ code: 'E_BAD_VALUE', details: expect.objectContaining({ field: 'teacher' }) }),
+    );
     const teacher = teacherFrom(new CpuLinearStudent(features, classes, 2));
     expect(() => new Distiller({ ...base, teacher, student: new CpuLinearStudent(features, classes, 1) })).toThrow(
       expect.objectContaining({ code: 'E_UNSUPPORTED', details: { field: 'student', value: 'cpu-linear' } }),
@@ -138,6 +165,8 @@ describe('Distiller', () => {
     const path = join(dir, 'ckpt.safetensors');
     await writeFile(path, new Uint8Array([1, 2, 3]));
     const teacher = new CpuLinearStudent(features, classes, 1);
-    await expect(makeDistiller(new CpuLinearStudent(features, classes, 1), teacher, new FileCheckpointStore(path)).run()).rejects.toMatchObject({ code: 'E_CORRUPT_FILE' });
+    await expect(
+      makeDistiller(new CpuLinearStudent(features, classes, 1), teacher, new FileCheckpointStore(path)).run(),
+    ).rejects.toMatchObject({ code: 'E_CORRUPT_FILE' });
   });
 });

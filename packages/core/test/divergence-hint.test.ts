@@ -7,7 +7,10 @@ describe('a loss that turns NaN after optimiser steps names the learning rate', 
 
   it('after steps: E_NON_FINITE with field lr, its value and the symptom', () => {
     const hinted = withDivergenceHint(symptom, 12, 1e12) as DistilleryError;
-    expect(hinted).toMatchObject({ code: 'E_NON_FINITE', details: { field: 'lr', value: 1e12, step: 12, symptomField: 'studentLogits', row: 0 } });
+    expect(hinted).toMatchObject({
+      code: 'E_NON_FINITE',
+      details: { field: 'lr', value: 1e12, step: 12, symptomField: 'studentLogits', row: 0 },
+    });
     expect(hinted.message).toContain('lr = 1000000000000');
     expect(hinted.message).toContain('studentLogits row 0');
   });
@@ -30,7 +33,13 @@ describe('Distiller: divergence after some steps', () => {
       compute: async (inputs: Parameters<typeof inner.compute>[0]) => {
         const out = await inner.compute(inputs);
         if (++calls < 3) return out;
-        return { ...out, total: async () => Promise.reject(new DistilleryError('E_NON_FINITE', 'studentLogits row 0 contains NaN or +Infinity', { field: 'studentLogits', row: 0 })) };
+        return {
+          ...out,
+          total: async () =>
+            Promise.reject(
+              new DistilleryError('E_NON_FINITE', 'studentLogits row 0 contains NaN or +Infinity', { field: 'studentLogits', row: 0 }),
+            ),
+        };
       },
     });
     const run = new Distiller({
@@ -42,6 +51,9 @@ describe('Distiller: divergence after some steps', () => {
       epochs: 1,
       schedules: { lr: constant(1e12), softWeight: constant(0), hardWeight: constant(1) },
     }).run();
-    await expect(run).rejects.toMatchObject({ code: 'E_NON_FINITE', details: { field: 'lr', value: 1e12, step: 2, symptomField: 'studentLogits' } });
+    await expect(run).rejects.toMatchObject({
+      code: 'E_NON_FINITE',
+      details: { field: 'lr', value: 1e12, step: 2, symptomField: 'studentLogits' },
+    });
   });
 });

@@ -23,7 +23,10 @@ describe('schedules as plain numbers', () => {
     const numbers = new Distiller({ ...base(), schedules: { lr: 0.1, softWeight: 0, hardWeight: 1 } });
     numbers.on('step', (e: StepEvent) => hyper.push(e.hyper));
     const fromNumbers = await numbers.run();
-    const fromSchedulers = await new Distiller({ ...base(), schedules: { lr: constant(0.1), softWeight: constant(0), hardWeight: constant(1) } }).run();
+    const fromSchedulers = await new Distiller({
+      ...base(),
+      schedules: { lr: constant(0.1), softWeight: constant(0), hardWeight: constant(1) },
+    }).run();
     expect(hyper).toHaveLength(4);
     for (const h of hyper) expect(h).toEqual({ lr: 0.1, softWeight: 0, hardWeight: 1 });
     expect(fromNumbers.lastLoss).toBe(fromSchedulers.lastLoss);
@@ -52,7 +55,13 @@ describe('a finished run, rerun', () => {
     const dir = await mkdtemp(join(tmpdir(), 'distillery-rerun-'));
     const store = new FileCheckpointStore(join(dir, 'run.safetensors'));
     let evaluations = 0;
-    const make = () => new Distiller({ ...base(), schedules: { lr: 0.1, softWeight: 0, hardWeight: 1 }, checkpoint: { store }, evaluate: async ({ epoch }) => ({ accuracy: 0.5 + epoch / 10, evaluations: ++evaluations }) });
+    const make = () =>
+      new Distiller({
+        ...base(),
+        schedules: { lr: 0.1, softWeight: 0, hardWeight: 1 },
+        checkpoint: { store },
+        evaluate: async ({ epoch }) => ({ accuracy: 0.5 + epoch / 10, evaluations: ++evaluations }),
+      });
     const first = await make().run();
     expect(Number.isFinite(first.lastLoss)).toBe(true);
     expect(first.metrics).toEqual({ accuracy: 0.6, evaluations: 2 });
@@ -75,10 +84,22 @@ describe('a checkpoint that does not fit', () => {
         await super.loadState(state);
       }
     }
-    const wider = new Distiller({ ...base(), student: new Wider(features, classes, 3), schedules: { lr: 0.1, softWeight: 0, hardWeight: 1 }, checkpoint: { store } });
+    const wider = new Distiller({
+      ...base(),
+      student: new Wider(features, classes, 3),
+      schedules: { lr: 0.1, softWeight: 0, hardWeight: 1 },
+      checkpoint: { store },
+    });
     // Same vocabulary here, so this resumes; a student of another width does not fit.
     await expect(wider.run()).resolves.toMatchObject({ steps: 4 });
-    const other = new Distiller({ ...base(), student: new Wider(features, classes + 1, 3), loss: new CpuKdLoss(), data: blobData(64, features, classes + 1, 32, 5), schedules: { lr: 0.1, softWeight: 0, hardWeight: 1 }, checkpoint: { store } });
+    const other = new Distiller({
+      ...base(),
+      student: new Wider(features, classes + 1, 3),
+      loss: new CpuKdLoss(),
+      data: blobData(64, features, classes + 1, 32, 5),
+      schedules: { lr: 0.1, softWeight: 0, hardWeight: 1 },
+      checkpoint: { store },
+    });
     const error = await other.run().catch((e: unknown) => e);
     expect(isDistilleryError(error, 'E_SHAPE_MISMATCH')).toBe(true);
     expect((error as Error).message).toContain(path);

@@ -41,21 +41,28 @@ describe('DistilleryError brand', () => {
     expect(cjs.DistilleryError).not.toBe(esm.DistilleryError);
     const fromCjs = new cjs.DistilleryError('E_NOT_FOUND', 'gone');
     const fromEsm = new esm.DistilleryError('E_NOT_FOUND', 'gone');
-    for (const [error, other] of [[fromCjs, esm], [fromEsm, cjs], [fromCjs, { isDistilleryError, DistilleryError }]] as const) {
+    for (const [error, other] of [
+      [fromCjs, esm],
+      [fromEsm, cjs],
+      [fromCjs, { isDistilleryError, DistilleryError }],
+    ] as const) {
       expect(other.isDistilleryError(error, 'E_NOT_FOUND')).toBe(true);
       expect(error instanceof other.DistilleryError).toBe(true);
     }
     expect(isDistilleryError(fromEsm, 'E_NOT_FOUND') && isDistilleryError(fromCjs, 'E_NOT_FOUND')).toBe(true);
   });
 
-  it.runIf(existsSync(join(dist, 'index.cjs')))('matches an error thrown by a second copy of the package in another realm of modules', () => {
-    // A CommonJS host that requires core, catching an error made by the ESM copy a plugin imported.
-    const script = `
+  it.runIf(existsSync(join(dist, 'index.cjs')))(
+    'matches an error thrown by a second copy of the package in another realm of modules',
+    () => {
+      // A CommonJS host that requires core, catching an error made by the ESM copy a plugin imported.
+      const script = `
       const host = require(${JSON.stringify(join(dist, 'index.cjs'))});
       import(${JSON.stringify(join(dist, 'index.js'))}).then((plugin) => {
         try { throw new plugin.DistilleryError('E_BAD_CONFIG', 'bad'); }
         catch (e) { process.stdout.write(String(host.isDistilleryError(e, 'E_BAD_CONFIG') && e instanceof host.DistilleryError)); }
       });`;
-    expect(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })).toBe('true');
-  });
+      expect(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })).toBe('true');
+    },
+  );
 });

@@ -121,15 +121,23 @@ export function dequantizeBytes(bytes: Uint8Array, type: GgmlTypeName, elements:
   const fn = DEQUANTIZERS[type];
   const block = GGML_BLOCK[type];
   if (!fn || !block) {
-    throw new DistilleryError('E_UNSUPPORTED', `Distillery cannot dequantise ggml type ${type}; it dequantises ${Object.keys(DEQUANTIZERS).join(', ')}`, {
-      field: 'type',
-      value: type,
-      expected: Object.keys(DEQUANTIZERS).join(' | '),
-    });
+    throw new DistilleryError(
+      'E_UNSUPPORTED',
+      `Distillery cannot dequantise ggml type ${type}; it dequantises ${Object.keys(DEQUANTIZERS).join(', ')}`,
+      {
+        field: 'type',
+        value: type,
+        expected: Object.keys(DEQUANTIZERS).join(' | '),
+      },
+    );
   }
   const expected = (elements / block.elements) * block.bytes;
   if (!Number.isInteger(expected) || bytes.byteLength !== expected) {
-    throw new DistilleryError('E_SHAPE_MISMATCH', `${elements} values of ${type} take ${expected} bytes, got ${bytes.byteLength}`, { field: 'bytes', value: bytes.byteLength, expected: String(expected) });
+    throw new DistilleryError('E_SHAPE_MISMATCH', `${elements} values of ${type} take ${expected} bytes, got ${bytes.byteLength}`, {
+      field: 'bytes',
+      value: bytes.byteLength,
+      expected: String(expected),
+    });
   }
   const out = new Float32Array(elements);
   fn(bytes, out);

@@ -21,7 +21,11 @@ export async function readGgufFile(path: string): Promise<GgufFile> {
   const info = await statOrUndefined(path);
   if (!info) throw new DistilleryError('E_NOT_FOUND', `${path}: no such GGUF file`, { file: path, field: 'path', value: path });
   if (!info.isFile()) {
-    throw new DistilleryError('E_BAD_INPUT', `${path} is ${info.isDirectory() ? 'a directory' : 'not a regular file'}, expected a GGUF file`, { file: path, field: 'path', value: path, expected: 'a GGUF file' });
+    throw new DistilleryError(
+      'E_BAD_INPUT',
+      `${path} is ${info.isDirectory() ? 'a directory' : 'not a regular file'}, expected a GGUF file`,
+      { file: path, field: 'path', value: path, expected: 'a GGUF file' },
+    );
   }
   return parseGguf(await readFile(path), { source: path });
 }
@@ -39,8 +43,14 @@ export interface WriteGgufFileOptions {
 export async function writeGgufFile(path: string, data: Uint8Array | GgufWriteSpec, options: WriteGgufFileOptions = {}): Promise<void> {
   const existing = await statOrUndefined(path);
   if (existing && !options.overwrite) {
-    throw new DistilleryError('E_BAD_VALUE', `${path} already exists; pass { overwrite: true } to replace it`, { file: path, field: 'overwrite', value: false, expected: 'true to replace the existing file' });
+    throw new DistilleryError('E_BAD_VALUE', `${path} already exists; pass { overwrite: true } to replace it`, {
+      file: path,
+      field: 'overwrite',
+      value: false,
+      expected: 'true to replace the existing file',
+    });
   }
-  if (existing?.isDirectory()) throw new DistilleryError('E_BAD_INPUT', `${path} is a directory, expected a file path`, { file: path, field: 'path', value: path });
+  if (existing?.isDirectory())
+    throw new DistilleryError('E_BAD_INPUT', `${path} is a directory, expected a file path`, { file: path, field: 'path', value: path });
   await writeFileAtomic(path, data instanceof Uint8Array ? data : writeGguf(data));
 }

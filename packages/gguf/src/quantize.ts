@@ -62,7 +62,17 @@ function quantizeQ4_0(x: Float32Array, out: Uint8Array): void {
  * ggml's `make_qkx2_quants`: the scale and (negated) minimum of an asymmetric `nmax`-level grid for
  * one sub-block, searched over `nstep + 1` candidate scales by weighted least squares.
  */
-function makeQkx2Quants(n: number, nmax: number, x: Float32Array, weights: Float32Array, L: Uint8Array, laux: Uint8Array, rmin: number, rdelta: number, nstep: number): { scale: number; min: number } {
+function makeQkx2Quants(
+  n: number,
+  nmax: number,
+  x: Float32Array,
+  weights: Float32Array,
+  L: Uint8Array,
+  laux: Uint8Array,
+  rmin: number,
+  rdelta: number,
+  nstep: number,
+): { scale: number; min: number } {
   let min = x[0]!;
   let max = x[0]!;
   let sumW = weights[0]!;
@@ -242,24 +252,36 @@ export function quantize(values: Float32Array, type: GgmlTypeName, options: Quan
   const encode = ENCODERS[type];
   const block = GGML_BLOCK[type];
   if (!encode || !block) {
-    throw new DistilleryError('E_UNSUPPORTED', `tensor ${JSON.stringify(name)}: Distillery cannot encode ggml type ${type}; it encodes ${encodableTypes().join(', ')}`, {
-      field: `tensors["${name}"].type`,
-      value: type,
-      expected: encodableTypes().join(' | '),
-    });
+    throw new DistilleryError(
+      'E_UNSUPPORTED',
+      `tensor ${JSON.stringify(name)}: Distillery cannot encode ggml type ${type}; it encodes ${encodableTypes().join(', ')}`,
+      {
+        field: `tensors["${name}"].type`,
+        value: type,
+        expected: encodableTypes().join(' | '),
+      },
+    );
   }
   const rowLength = options.rowLength ?? values.length;
   if (rowLength % block.elements !== 0 || values.length % block.elements !== 0) {
-    throw new DistilleryError('E_SHAPE_MISMATCH', `tensor ${JSON.stringify(name)}: rows of ${rowLength} values cannot be ${type}, whose blocks hold ${block.elements} values (use F16 or F32 for this tensor)`, {
-      field: `tensors["${name}"].dims[0]`,
-      value: rowLength,
-      expected: `a multiple of ${block.elements}`,
-    });
+    throw new DistilleryError(
+      'E_SHAPE_MISMATCH',
+      `tensor ${JSON.stringify(name)}: rows of ${rowLength} values cannot be ${type}, whose blocks hold ${block.elements} values (use F16 or F32 for this tensor)`,
+      {
+        field: `tensors["${name}"].dims[0]`,
+        value: rowLength,
+        expected: `a multiple of ${block.elements}`,
+      },
+    );
   }
   if (block.elements > 1) {
     for (let i = 0; i < values.length; i++) {
       if (!Number.isFinite(values[i]!)) {
-        throw new DistilleryError('E_NON_FINITE', `tensor ${JSON.stringify(name)}: value ${i} is ${values[i]}; ${type} can only hold finite values`, { field: `tensors["${name}"].data[${i}]`, value: String(values[i]) });
+        throw new DistilleryError(
+          'E_NON_FINITE',
+          `tensor ${JSON.stringify(name)}: value ${i} is ${values[i]}; ${type} can only hold finite values`,
+          { field: `tensors["${name}"].data[${i}]`, value: String(values[i]) },
+        );
       }
     }
   }

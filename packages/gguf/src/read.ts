@@ -52,12 +52,16 @@ const MAGIC = 0x46554747; // "GGUF" little-endian
 const VALUE_TYPE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(GGUF_VALUE_TYPE).map(([name, id]) => [id, name]));
 
 function corrupt(source: string, field: string, value: unknown, expected: string): DistilleryError {
-  return new DistilleryError('E_CORRUPT_FILE', `${source}: GGUF ${field} is ${typeof value === 'string' ? JSON.stringify(value) : String(value)}, expected ${expected}`, {
-    file: source,
-    field,
-    value: typeof value === 'bigint' ? value.toString() : value,
-    expected,
-  });
+  return new DistilleryError(
+    'E_CORRUPT_FILE',
+    `${source}: GGUF ${field} is ${typeof value === 'string' ? JSON.stringify(value) : String(value)}, expected ${expected}`,
+    {
+      file: source,
+      field,
+      value: typeof value === 'bigint' ? value.toString() : value,
+      expected,
+    },
+  );
 }
 
 class Cursor {
@@ -79,7 +83,12 @@ class Cursor {
   #need(n: number, field: string): number {
     const at = this.#pos;
     if (at + n > this.bytes.byteLength) {
-      throw corrupt(this.source, field, `end of file at byte ${this.bytes.byteLength}`, `${n} more bytes at byte ${at} (the file is truncated)`);
+      throw corrupt(
+        this.source,
+        field,
+        `end of file at byte ${this.bytes.byteLength}`,
+        `${n} more bytes at byte ${at} (the file is truncated)`,
+      );
     }
     this.#pos += n;
     return at;
@@ -120,7 +129,8 @@ class Cursor {
   /** A u64 that must be a count or offset this file can hold. */
   size(field: string, limit = this.bytes.byteLength): number {
     const v = this.u64(field);
-    if (typeof v !== 'number' || v > limit) throw corrupt(this.source, field, v, `at most ${limit} (the file has ${this.bytes.byteLength} bytes)`);
+    if (typeof v !== 'number' || v > limit)
+      throw corrupt(this.source, field, v, `at most ${limit} (the file has ${this.bytes.byteLength} bytes)`);
     return v;
   }
   string(field: string): string {
@@ -168,7 +178,8 @@ function readEntry(c: Cursor, key: string): GgufMetadataEntry {
   const type = c.u32(`metadata["${key}"] type`);
   if (type !== GGUF_VALUE_TYPE.ARRAY) return { type: type as GgufValueType, value: readValue(c, type, `metadata["${key}"]`) };
   const itemType = c.u32(`metadata["${key}"] array item type`);
-  if (itemType === GGUF_VALUE_TYPE.ARRAY) throw corrupt(c.source, `metadata["${key}"] array item type`, itemType, 'a scalar or string type (nested arrays are not supported)');
+  if (itemType === GGUF_VALUE_TYPE.ARRAY)
+    throw corrupt(c.source, `metadata["${key}"] array item type`, itemType, 'a scalar or string type (nested arrays are not supported)');
   // Checked before the items, so an empty array of an unknown type is refused too.
   if (!(itemType in VALUE_TYPE_NAMES)) throw corrupt(c.source, `metadata["${key}"] array item type`, itemType, 'a GGUF value type 0–12');
   // Every item takes at least one byte: a larger count is a corrupt file, not a huge allocation.
@@ -228,13 +239,15 @@ export function parseGguf(data: ArrayBuffer | Uint8Array, options: ParseOptions 
     }
     const type = c.u32(`tensor "${name}" type`);
     const offset = c.u64(`tensor "${name}" offset`);
-    if (typeof offset !== 'number' || offset % alignment !== 0) throw corrupt(source, `tensor "${name}" offset`, offset, `a multiple of the alignment ${alignment}`);
+    if (typeof offset !== 'number' || offset % alignment !== 0)
+      throw corrupt(source, `tensor "${name}" offset`, offset, `a multiple of the alignment ${alignment}`);
     const elements = dims.reduce((a, b) => a * b, 1);
     const typeName = ggmlTypeName(type);
     const block = GGML_BLOCK[typeName as keyof typeof GGML_BLOCK];
     let byteLength: number | undefined;
     if (block) {
-      if (dims[0]! % block.elements !== 0) throw corrupt(source, `tensor "${name}" dims[0]`, dims[0], `a multiple of ${typeName}'s block of ${block.elements}`);
+      if (dims[0]! % block.elements !== 0)
+        throw corrupt(source, `tensor "${name}" dims[0]`, dims[0], `a multiple of ${typeName}'s block of ${block.elements}`);
       byteLength = (elements / block.elements) * block.bytes;
     }
     tensors.push({ name, dims, shape: [...dims].reverse(), type, typeName, offset, elements, byteLength });
@@ -242,7 +255,12 @@ export function parseGguf(data: ArrayBuffer | Uint8Array, options: ParseOptions 
   const dataOffset = Math.ceil(c.position / alignment) * alignment;
   for (const t of tensors) {
     if (t.byteLength !== undefined && dataOffset + t.offset + t.byteLength > bytes.byteLength) {
-      throw corrupt(source, `tensor "${t.name}" data`, `bytes ${dataOffset + t.offset}–${dataOffset + t.offset + t.byteLength}`, `inside the file's ${bytes.byteLength} bytes (the file is truncated)`);
+      throw corrupt(
+        source,
+        `tensor "${t.name}" data`,
+        `bytes ${dataOffset + t.offset}–${dataOffset + t.offset + t.byteLength}`,
+        `inside the file's ${bytes.byteLength} bytes (the file is truncated)`,
+      );
     }
   }
   return { version, source, metadata, entries, tensors, alignment, dataOffset, bytes };
@@ -253,12 +271,16 @@ export function getTensorInfo(file: GgufFile, name: string): GgufTensorInfo {
   const info = file.tensors.find((t) => t.name === name);
   if (!info) {
     const known = file.tensors.slice(0, 12).map((t) => t.name);
-    throw new DistilleryError('E_NOT_FOUND', `${file.source}: no tensor named ${JSON.stringify(name)} (it has ${file.tensors.length}: ${known.join(', ')}${file.tensors.length > known.length ? ', …' : ''})`, {
-      file: file.source,
-      field: 'tensor',
-      value: name,
-      known,
-    });
+    throw new DistilleryError(
+      'E_NOT_FOUND',
+      `${file.source}: no tensor named ${JSON.stringify(name)} (it has ${file.tensors.length}: ${known.join(', ')}${file.tensors.length > known.length ? ', …' : ''})`,
+      {
+        file: file.source,
+        field: 'tensor',
+        value: name,
+        known,
+      },
+    );
   }
   return info;
 }
@@ -267,11 +289,15 @@ export function getTensorInfo(file: GgufFile, name: string): GgufTensorInfo {
 export function tensorBytes(file: GgufFile, tensor: string | GgufTensorInfo): Uint8Array {
   const info = typeof tensor === 'string' ? getTensorInfo(file, tensor) : tensor;
   if (info.byteLength === undefined) {
-    throw new DistilleryError('E_UNSUPPORTED', `${file.source}: tensor ${JSON.stringify(info.name)} has ggml type ${info.typeName}, whose layout is not supported`, {
-      file: file.source,
-      field: `tensors["${info.name}"].type`,
-      value: info.typeName,
-    });
+    throw new DistilleryError(
+      'E_UNSUPPORTED',
+      `${file.source}: tensor ${JSON.stringify(info.name)} has ggml type ${info.typeName}, whose layout is not supported`,
+      {
+        file: file.source,
+        field: `tensors["${info.name}"].type`,
+        value: info.typeName,
+      },
+    );
   }
   const start = file.dataOffset + info.offset;
   return file.bytes.subarray(start, start + info.byteLength);
@@ -286,12 +312,16 @@ export function requireMetadata<T extends 'number' | 'string' | 'boolean' | 'arr
   const value = file.metadata[key];
   const ok = kind === 'array' ? Array.isArray(value) : typeof value === kind;
   if (!ok) {
-    throw new DistilleryError('E_BAD_INPUT', `${file.source}: metadata ${JSON.stringify(key)} is ${value === undefined ? 'missing' : JSON.stringify(value)}, expected a ${kind}`, {
-      file: file.source,
-      field: `metadata["${key}"]`,
-      value: Array.isArray(value) ? `array of ${value.length}` : value,
-      expected: kind,
-    });
+    throw new DistilleryError(
+      'E_BAD_INPUT',
+      `${file.source}: metadata ${JSON.stringify(key)} is ${value === undefined ? 'missing' : JSON.stringify(value)}, expected a ${kind}`,
+      {
+        file: file.source,
+        field: `metadata["${key}"]`,
+        value: Array.isArray(value) ? `array of ${value.length}` : value,
+        expected: kind,
+      },
+    );
   }
   return value as never;
 }

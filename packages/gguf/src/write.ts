@@ -49,7 +49,11 @@ export const ggufValue = {
 
 function bad(field: string, value: unknown, expected: string, message?: string): DistilleryError {
   const shown = typeof value === 'bigint' ? value.toString() : value;
-  return new DistilleryError('E_BAD_VALUE', message ?? `GGUF ${field} is ${typeof shown === 'string' ? JSON.stringify(shown) : String(shown)}, expected ${expected}`, { field, value: shown, expected });
+  return new DistilleryError(
+    'E_BAD_VALUE',
+    message ?? `GGUF ${field} is ${typeof shown === 'string' ? JSON.stringify(shown) : String(shown)}, expected ${expected}`,
+    { field, value: shown, expected },
+  );
 }
 
 const INTEGER_RANGES: Partial<Record<number, [bigint, bigint, string]>> = {
@@ -100,7 +104,11 @@ class Sink {
 function checkScalar(type: number, value: GgufValue, field: string): void {
   const range = INTEGER_RANGES[type];
   if (range) {
-    if (!((typeof value === 'number' && Number.isInteger(value)) || typeof value === 'bigint') || BigInt(value) < range[0] || BigInt(value) > range[1]) {
+    if (
+      !((typeof value === 'number' && Number.isInteger(value)) || typeof value === 'bigint') ||
+      BigInt(value) < range[0] ||
+      BigInt(value) > range[1]
+    ) {
       throw bad(field, value, `an integer in ${range[2]}'s range ${range[0]}…${range[1]}`);
     }
     return;
@@ -167,11 +175,16 @@ function toEntry(key: string, input: GgufMetadataInput): GgufMetadataEntry {
   if (typeof input === 'string') return ggufValue.string(input);
   if (typeof input === 'boolean') return ggufValue.bool(input);
   if (Array.isArray(input)) {
-    if (!input.every((s) => typeof s === 'string')) throw bad(`metadata["${key}"]`, 'an untyped array', 'a string[] or a typed entry { type, itemType, value }');
+    if (!input.every((s) => typeof s === 'string'))
+      throw bad(`metadata["${key}"]`, 'an untyped array', 'a string[] or a typed entry { type, itemType, value }');
     return ggufValue.array(GGUF_VALUE_TYPE.STRING, input);
   }
   if (typeof input !== 'object' || input === null || typeof input.type !== 'number') {
-    throw bad(`metadata["${key}"]`, typeof input, 'a typed entry { type, value } (numbers need a type: use ggufValue.u32(…), ggufValue.f32(…), …), a string, a boolean or a string[]');
+    throw bad(
+      `metadata["${key}"]`,
+      typeof input,
+      'a typed entry { type, value } (numbers need a type: use ggufValue.u32(…), ggufValue.f32(…), …), a string, a boolean or a string[]',
+    );
   }
   return input;
 }
@@ -189,27 +202,45 @@ function prepareTensor(spec: GgufTensorSpec, index: number): PreparedTensor {
   const dims = spec.dims ? [...spec.dims] : spec.shape ? [...spec.shape].reverse() : undefined;
   if (!dims) throw bad(`tensors["${spec.name}"].shape`, undefined, 'a shape or dims');
   if (spec.dims && spec.shape && spec.shape.join() !== [...spec.dims].reverse().join()) {
-    throw new DistilleryError('E_SHAPE_MISMATCH', `tensor ${JSON.stringify(spec.name)}: shape [${spec.shape.join(', ')}] is not dims [${spec.dims.join(', ')}] reversed`, { field: `tensors["${spec.name}"].shape`, value: [...spec.shape], expected: `[${[...spec.dims].reverse().join(', ')}]` });
+    throw new DistilleryError(
+      'E_SHAPE_MISMATCH',
+      `tensor ${JSON.stringify(spec.name)}: shape [${spec.shape.join(', ')}] is not dims [${spec.dims.join(', ')}] reversed`,
+      { field: `tensors["${spec.name}"].shape`, value: [...spec.shape], expected: `[${[...spec.dims].reverse().join(', ')}]` },
+    );
   }
-  if (dims.length < 1 || dims.length > 4 || !dims.every((d) => Number.isInteger(d) && d >= 1)) throw bad(`tensors["${spec.name}"].dims`, `[${dims.join(', ')}]`, '1 to 4 positive integers');
+  if (dims.length < 1 || dims.length > 4 || !dims.every((d) => Number.isInteger(d) && d >= 1))
+    throw bad(`tensors["${spec.name}"].dims`, `[${dims.join(', ')}]`, '1 to 4 positive integers');
   const typeName = typeof spec.type === 'number' ? ggmlTypeName(spec.type) : spec.type;
   const type = GGML_TYPE[typeName as GgmlTypeName];
   const block = GGML_BLOCK[typeName as GgmlTypeName];
   if (type === undefined || !block) {
-    throw new DistilleryError('E_UNSUPPORTED', `tensor ${JSON.stringify(spec.name)}: ggml type ${typeName} has no block layout Distillery knows, so it cannot be written`, { field: `tensors["${spec.name}"].type`, value: typeName });
+    throw new DistilleryError(
+      'E_UNSUPPORTED',
+      `tensor ${JSON.stringify(spec.name)}: ggml type ${typeName} has no block layout Distillery knows, so it cannot be written`,
+      { field: `tensors["${spec.name}"].type`, value: typeName },
+    );
   }
   const elements = dims.reduce((a, b) => a * b, 1);
   let bytes: Uint8Array;
   if (spec.data instanceof Float32Array) {
     if (spec.data.length !== elements) {
-      throw new DistilleryError('E_SHAPE_MISMATCH', `tensor ${JSON.stringify(spec.name)}: ${spec.data.length} values for shape [${[...dims].reverse().join(', ')}] (${elements})`, { field: `tensors["${spec.name}"].data`, value: spec.data.length, expected: String(elements) });
+      throw new DistilleryError(
+        'E_SHAPE_MISMATCH',
+        `tensor ${JSON.stringify(spec.name)}: ${spec.data.length} values for shape [${[...dims].reverse().join(', ')}] (${elements})`,
+        { field: `tensors["${spec.name}"].data`, value: spec.data.length, expected: String(elements) },
+      );
     }
     bytes = quantize(spec.data, typeName as GgmlTypeName, { name: spec.name, rowLength: dims[0] });
   } else if (spec.data instanceof Uint8Array) {
-    if (dims[0]! % block.elements !== 0) throw bad(`tensors["${spec.name}"].dims[0]`, dims[0], `a multiple of ${typeName}'s block of ${block.elements}`);
+    if (dims[0]! % block.elements !== 0)
+      throw bad(`tensors["${spec.name}"].dims[0]`, dims[0], `a multiple of ${typeName}'s block of ${block.elements}`);
     const expected = (elements / block.elements) * block.bytes;
     if (spec.data.byteLength !== expected) {
-      throw new DistilleryError('E_SHAPE_MISMATCH', `tensor ${JSON.stringify(spec.name)}: ${spec.data.byteLength} bytes, but ${elements} values of ${typeName} take ${expected}`, { field: `tensors["${spec.name}"].data`, value: spec.data.byteLength, expected: String(expected) });
+      throw new DistilleryError(
+        'E_SHAPE_MISMATCH',
+        `tensor ${JSON.stringify(spec.name)}: ${spec.data.byteLength} bytes, but ${elements} values of ${typeName} take ${expected}`,
+        { field: `tensors["${spec.name}"].data`, value: spec.data.byteLength, expected: String(expected) },
+      );
     }
     bytes = spec.data;
   } else {
@@ -231,7 +262,8 @@ export function writeGguf(spec: GgufWriteSpec): Uint8Array {
   const declared = entries.get('general.alignment');
   let alignment = spec.alignment ?? (typeof declared?.value === 'number' ? declared.value : 32);
   // GGUF asks for a multiple of 8; llama.cpp refuses anything but a power of two.
-  if (!Number.isInteger(alignment) || alignment < 8 || (alignment & (alignment - 1)) !== 0) throw bad('alignment', alignment, 'a power of two ≥ 8 (llama.cpp refuses others)');
+  if (!Number.isInteger(alignment) || alignment < 8 || (alignment & (alignment - 1)) !== 0)
+    throw bad('alignment', alignment, 'a power of two ≥ 8 (llama.cpp refuses others)');
   if (declared) {
     if (declared.value !== alignment) throw bad('metadata["general.alignment"]', declared.value, `${alignment}, the alignment asked for`);
   } else if (alignment !== 32) {

@@ -8,7 +8,9 @@ const models = fileURLToPath(new URL('../../../../shared/models/', import.meta.u
 /** stories260K-q8_0's header and metadata (tokenizer included) with one tensor of each type it has (Q8_0, F16, F32): small enough to fuzz quickly. */
 const original = (() => {
   const spec = ggufSpecOf(parseGguf(readFileSync(models + 'stories260K-q8_0.gguf')));
-  spec.tensors = ['blk.0.attn_q.weight', 'blk.0.ffn_down.weight', 'blk.0.attn_norm.weight'].map((name) => spec.tensors.find((t) => t.name === name)!);
+  spec.tensors = ['blk.0.attn_q.weight', 'blk.0.ffn_down.weight', 'blk.0.attn_norm.weight'].map((name) =>
+    spec.tensors.find((t) => t.name === name)!,
+  );
   return writeGguf(spec);
 })();
 const { dataOffset } = parseGguf(original);
@@ -48,8 +50,14 @@ function outcome(bytes: Uint8Array, label: string): string {
 describe('corrupt and truncated GGUF files', () => {
   it(`truncated at every offset of the first 2 KiB, 1,500 more of the header and metadata (${dataOffset} bytes) and 200 into the data: E_CORRUPT_FILE`, () => {
     const codes = new Map<string, number>();
-    const spread = (n: number, from: number, to: number) => Array.from({ length: n }, (_, i) => from + Math.floor(((i + 1) * (to - from)) / (n + 1)));
-    const offsets = [...Array.from({ length: 2048 }, (_, i) => i), ...spread(1500, 2048, dataOffset), dataOffset, ...spread(200, dataOffset, original.length)];
+    const spread = (n: number, from: number, to: number) =>
+      Array.from({ length: n }, (_, i) => from + Math.floor(((i + 1) * (to - from)) / (n + 1)));
+    const offsets = [
+      ...Array.from({ length: 2048 }, (_, i) => i),
+      ...spread(1500, 2048, dataOffset),
+      dataOffset,
+      ...spread(200, dataOffset, original.length),
+    ];
     for (const n of offsets) {
       const code = attempt(original.subarray(0, n), `cut-at-${n}.gguf`);
       codes.set(code, (codes.get(code) ?? 0) + 1);
@@ -93,21 +101,35 @@ describe('corrupt and truncated GGUF files', () => {
   it('unknown value types, in a value and in an (empty) array, are E_CORRUPT_FILE naming the key', () => {
     const a = small();
     new DataView(a.buffer).setUint32(at(a, 'k'), 13, true);
-    expect(parse(a)).toThrow(expect.objectContaining({ code: 'E_CORRUPT_FILE', message: expect.stringMatching(/metadata\["k"\] value type is 13/) }));
+    expect(parse(a)).toThrow(
+      expect.objectContaining({ code: 'E_CORRUPT_FILE', message: expect.stringMatching(/metadata\["k"\] value type is 13/) }),
+    );
     const b = small();
     new DataView(b.buffer).setUint32(at(b, 'list') + 4, 99, true);
-    expect(parse(b)).toThrow(expect.objectContaining({ code: 'E_CORRUPT_FILE', message: expect.stringMatching(/metadata\["list"\] array item type is 99/) }));
+    expect(parse(b)).toThrow(
+      expect.objectContaining({ code: 'E_CORRUPT_FILE', message: expect.stringMatching(/metadata\["list"\] array item type is 99/) }),
+    );
   });
 
   it('bad alignments (0, not a multiple of 8, not a number) are E_CORRUPT_FILE naming general.alignment', () => {
     for (const value of [0, 12]) {
       const bytes = small();
       new DataView(bytes.buffer).setUint32(at(bytes, 'general.alignment') + 4, value, true);
-      expect(parse(bytes)).toThrow(expect.objectContaining({ code: 'E_CORRUPT_FILE', details: expect.objectContaining({ field: 'metadata["general.alignment"]', value }) }));
+      expect(parse(bytes)).toThrow(
+        expect.objectContaining({
+          code: 'E_CORRUPT_FILE',
+          details: expect.objectContaining({ field: 'metadata["general.alignment"]', value }),
+        }),
+      );
     }
     const asString = writeGguf({ metadata: { 'general.alignmenX': 'sixty-four' }, tensors: [] });
-    asString[at(asString, 'general.alignmen') ] = 't'.charCodeAt(0);
-    expect(parse(asString)).toThrow(expect.objectContaining({ code: 'E_CORRUPT_FILE', details: expect.objectContaining({ field: 'metadata["general.alignment"]', value: 'sixty-four' }) }));
+    asString[at(asString, 'general.alignmen')] = 't'.charCodeAt(0);
+    expect(parse(asString)).toThrow(
+      expect.objectContaining({
+        code: 'E_CORRUPT_FILE',
+        details: expect.objectContaining({ field: 'metadata["general.alignment"]', value: 'sixty-four' }),
+      }),
+    );
   });
 
   it('a tensor whose type has no dequantiser is E_UNSUPPORTED naming the tensor and the type; an unknown type id too', () => {
@@ -128,7 +150,13 @@ describe('corrupt and truncated GGUF files', () => {
         expect(error).toMatchObject({ code: 'E_CORRUPT_FILE', message: expect.stringContaining('"w"') });
         continue;
       }
-      expect(() => dequantize(file, 'w')).toThrow(expect.objectContaining({ code: 'E_UNSUPPORTED', message: expect.stringMatching(new RegExp(`"w".*${name}`)), details: expect.objectContaining({ value: name, field: 'tensors["w"].type' }) }));
+      expect(() => dequantize(file, 'w')).toThrow(
+        expect.objectContaining({
+          code: 'E_UNSUPPORTED',
+          message: expect.stringMatching(new RegExp(`"w".*${name}`)),
+          details: expect.objectContaining({ value: name, field: 'tensors["w"].type' }),
+        }),
+      );
     }
     expect(dequantizableTypes()).toEqual(expect.arrayContaining(['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_K']));
   });

@@ -36,7 +36,10 @@ const python = (() => {
     return false;
   }
 })();
-if (!library || !python) console.warn(`skipping the byte comparison with llama.cpp's quantisers: ${library ? 'no python3' : 'no linux-x64 libggml-base.so from node-llama-cpp'}`);
+if (!library || !python)
+  console.warn(
+    `skipping the byte comparison with llama.cpp's quantisers: ${library ? 'no python3' : 'no linux-x64 libggml-base.so from node-llama-cpp'}`,
+  );
 
 const models = fileURLToPath(new URL('../../../../shared/models/', import.meta.url));
 const script = fileURLToPath(new URL('./ggml_ref.py', import.meta.url));
@@ -86,11 +89,28 @@ describe.skipIf(!library || !python)("quantize() is byte-identical to llama.cpp'
   const weights: number[] = [];
   for (const t of model.tensors) if (t.dims.length === 2) weights.push(...dequantize(model, t));
   // Every fourth 256-value stretch of the weights keeps the test quick (≈ 73 k values).
-  const real = Float32Array.from(weights.filter((_, i) => (i >> 8) % 4 === 0 && (i >> 8) < Math.floor(weights.length / 256)));
+  const real = Float32Array.from(weights.filter((_, i) => (i >> 8) % 4 === 0 && i >> 8 < Math.floor(weights.length / 256)));
 
   // Halfway cases, subnormals, overflow, ±0, ±inf and NaN for the float conversions.
   const edges = new Float32Array(256);
-  [1 + 2 ** -11, 1 + 3 * 2 ** -11, 65519, 65520, 1e6, -1e-8, 2 ** -25, 3 * 2 ** -26, 2 ** -14 * 1.5, -0, Infinity, -Infinity, NaN, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 3.4e38].forEach((v, i) => (edges[i] = v));
+  [
+    1 + 2 ** -11,
+    1 + 3 * 2 ** -11,
+    65519,
+    65520,
+    1e6,
+    -1e-8,
+    2 ** -25,
+    3 * 2 ** -26,
+    2 ** -14 * 1.5,
+    -0,
+    Infinity,
+    -Infinity,
+    NaN,
+    1 + 2 ** -8,
+    1 + 3 * 2 ** -8,
+    3.4e38,
+  ].forEach((v, i) => (edges[i] = v));
   for (let i = 16; i < 256; i++) edges[i] = (rng.normal() * 2 ** rng.int(40)) / 2 ** 20;
 
   for (const [type, blockBytes] of [
@@ -113,7 +133,10 @@ describe.skipIf(!library || !python)("quantize() is byte-identical to llama.cpp'
         expect(ours[i]!.length).toBe(theirs.length);
         expect(differingBlocks(ours[i]!, theirs, blockBytes), `${type}: blocks that differ of ${theirs.length / blockBytes}`).toBe(0);
         const decoded = outputs[inputs.length + i]!;
-        expect(differingBlocks(bytesOf(dequantizeBytes(ours[i]!, type, values.length)), decoded, 4), `${type}: dequantised values that differ`).toBe(0);
+        expect(
+          differingBlocks(bytesOf(dequantizeBytes(ours[i]!, type, values.length)), decoded, 4),
+          `${type}: dequantised values that differ`,
+        ).toBe(0);
       });
     });
   }

@@ -6,7 +6,19 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Llama, LlamaModel } from 'node-llama-cpp';
 import { Rng } from '@distillery/core';
-import { dequantize, dequantizeBytes, ggufSpecOf, ggufValue, parseGguf, quantize, tensorBytes, writeGguf, type GgmlTypeName, type GgufFile, type GgufTensorSpec } from '../src/index.js';
+import {
+  dequantize,
+  dequantizeBytes,
+  ggufSpecOf,
+  ggufValue,
+  parseGguf,
+  quantize,
+  tensorBytes,
+  writeGguf,
+  type GgmlTypeName,
+  type GgufFile,
+  type GgufTensorSpec,
+} from '../src/index.js';
 
 /*
  * The independent check of the writer and the quantisers: llama.cpp (node-llama-cpp, CPU, 1 thread)
@@ -25,7 +37,12 @@ function reencode(file: GgufFile, type: GgmlTypeName, roundTripToF32 = false): U
     const chosen: GgmlTypeName = t.dims[0]! % 32 === 0 || type === 'F16' ? type : 'F16';
     if (!roundTripToF32) return { name: t.name, dims: t.dims, type: chosen, data: values };
     // The same weights llama.cpp sees in the quantised file, as F32: what our dequantiser says they are.
-    return { name: t.name, dims: t.dims, type: 'F32', data: dequantizeBytes(quantize(values, chosen, { rowLength: t.dims[0] }), chosen, values.length) };
+    return {
+      name: t.name,
+      dims: t.dims,
+      type: 'F32',
+      data: dequantizeBytes(quantize(values, chosen, { rowLength: t.dims[0] }), chosen, values.length),
+    };
   });
   return writeGguf(spec);
 }
@@ -55,7 +72,12 @@ function wideRandomLlama(type: GgmlTypeName, roundTripToF32: boolean): Uint8Arra
   const rng = new Rng(3);
   const width = 256;
   const metadata = new Map(original.entries);
-  for (const [key, value] of Object.entries({ 'llama.embedding_length': width, 'llama.feed_forward_length': width, 'llama.block_count': 1, 'llama.rope.dimension_count': 32 })) {
+  for (const [key, value] of Object.entries({
+    'llama.embedding_length': width,
+    'llama.feed_forward_length': width,
+    'llama.block_count': 1,
+    'llama.rope.dimension_count': 32,
+  })) {
     metadata.set(key, ggufValue.u32(value));
   }
   const tensor = (name: string, shape: number[], std: number): GgufTensorSpec => {
@@ -123,7 +145,9 @@ describe('files written by writeGguf run in llama.cpp (node-llama-cpp 3.21.1)', 
   async function logprobs(model: LlamaModel, ids: number[]): Promise<Float64Array[]> {
     const context = await model.createContext({ contextSize: 128, threads: 1 });
     try {
-      const results = await context.getSequence().controlledEvaluate(ids.map((id) => [id, { generateNext: { probabilities: true } }]) as never);
+      const results = await context
+        .getSequence()
+        .controlledEvaluate(ids.map((id) => [id, { generateNext: { probabilities: true } }]) as never);
       return ids.map((_, t) => {
         const row = new Float64Array(512).fill(-Infinity);
         // Tokens below the top-k node-llama-cpp returns stay −inf; the comparisons skip log p ≤ −10.
@@ -142,7 +166,7 @@ describe('files written by writeGguf run in llama.cpp (node-llama-cpp 3.21.1)', 
     expect(f16).toBe(reference);
   });
 
-  it('F32 → Q8_0: the written file is the shared Q8_0 file\'s tensors, loads, and writes the same story', async () => {
+  it("F32 → Q8_0: the written file is the shared Q8_0 file's tensors, loads, and writes the same story", async () => {
     const bytes = reencode(original, 'Q8_0');
     const shared = parseGguf(readFileSync(models + 'stories260K-q8_0.gguf'));
     const written = parseGguf(bytes);
@@ -159,7 +183,9 @@ describe('files written by writeGguf run in llama.cpp (node-llama-cpp 3.21.1)', 
     const [a, b, c] = [await logprobs(q4, ids), await logprobs(twin, ids), await logprobs(f32, ids)];
     const twinDistance = distance(a, b, ids.length);
     const quantisationDistance = distance(a, c, ids.length);
-    console.log(`Q4_0 vs its F32 twin: mean ${twinDistance.mean.toFixed(4)}, worst ${twinDistance.worst.toFixed(4)}; Q4_0 vs F32: mean ${quantisationDistance.mean.toFixed(4)}, worst ${quantisationDistance.worst.toFixed(4)} (${ids.length} positions)`);
+    console.log(
+      `Q4_0 vs its F32 twin: mean ${twinDistance.mean.toFixed(4)}, worst ${twinDistance.worst.toFixed(4)}; Q4_0 vs F32: mean ${quantisationDistance.mean.toFixed(4)}, worst ${quantisationDistance.worst.toFixed(4)} (${ids.length} positions)`,
+    );
     // Not exact: llama.cpp multiplies Q4_0 weights by activations it quantises to Q8_0 on the fly
     // (the same check on Q8_0, whose bytes equal llama.cpp's, gives mean 0.035 / worst 0.14).
     expect(twinDistance.mean).toBeLessThan(0.06);
@@ -179,7 +205,9 @@ describe('files written by writeGguf run in llama.cpp (node-llama-cpp 3.21.1)', 
     const [a, b, c] = [await logprobs(q4k, ids), await logprobs(twin, ids), await logprobs(q40, ids)];
     const twinDistance = distance(a, b, ids.length);
     const otherQuantisation = distance(a, c, ids.length);
-    console.log(`Q4_K vs its F32 twin: mean ${twinDistance.mean.toFixed(4)}, worst ${twinDistance.worst.toFixed(4)}; vs the Q4_0 twin: mean ${otherQuantisation.mean.toFixed(4)}, worst ${otherQuantisation.worst.toFixed(4)}`);
+    console.log(
+      `Q4_K vs its F32 twin: mean ${twinDistance.mean.toFixed(4)}, worst ${twinDistance.worst.toFixed(4)}; vs the Q4_0 twin: mean ${otherQuantisation.mean.toFixed(4)}, worst ${otherQuantisation.worst.toFixed(4)}`,
+    );
     expect(twinDistance.mean).toBeLessThan(0.06);
     expect(otherQuantisation.mean).toBeGreaterThan(5 * twinDistance.mean);
   });

@@ -36,7 +36,11 @@ describe('readGgufFile / writeGgufFile', () => {
     const path = join(dir, 'existing.gguf');
     writeFileSync(path, 'keep me');
     const error = await failure(writeGgufFile(path, parseGguf(readFileSync(model)).bytes));
-    expect(error).toMatchObject({ code: 'E_BAD_VALUE', details: { file: path, field: 'overwrite' }, message: expect.stringContaining(path) });
+    expect(error).toMatchObject({
+      code: 'E_BAD_VALUE',
+      details: { file: path, field: 'overwrite' },
+      message: expect.stringContaining(path),
+    });
     expect((error as Error).message).toContain('overwrite: true');
     expect(readFileSync(path, 'utf8')).toBe('keep me');
     await writeGgufFile(path, readFileSync(model), { overwrite: true });
@@ -45,11 +49,23 @@ describe('readGgufFile / writeGgufFile', () => {
 
   it('a missing path, a directory and a non-GGUF file are typed errors naming the path', async () => {
     const missing = join(dir, 'nope.gguf');
-    expect(await failure(readGgufFile(missing))).toMatchObject({ code: 'E_NOT_FOUND', details: { file: missing }, message: expect.stringContaining(missing) });
-    expect(await failure(readGgufFile(dir))).toMatchObject({ code: 'E_BAD_INPUT', details: { file: dir }, message: expect.stringContaining('directory') });
+    expect(await failure(readGgufFile(missing))).toMatchObject({
+      code: 'E_NOT_FOUND',
+      details: { file: missing },
+      message: expect.stringContaining(missing),
+    });
+    expect(await failure(readGgufFile(dir))).toMatchObject({
+      code: 'E_BAD_INPUT',
+      details: { file: dir },
+      message: expect.stringContaining('directory'),
+    });
     const text = join(dir, 'notes.txt');
     writeFileSync(text, 'hello, not a model');
-    expect(await failure(readGgufFile(text))).toMatchObject({ code: 'E_CORRUPT_FILE', details: { file: text, field: 'magic' }, message: expect.stringContaining(text) });
+    expect(await failure(readGgufFile(text))).toMatchObject({
+      code: 'E_CORRUPT_FILE',
+      details: { file: text, field: 'magic' },
+      message: expect.stringContaining(text),
+    });
     const empty = join(dir, 'empty.gguf');
     writeFileSync(empty, '');
     expect(await failure(readGgufFile(empty))).toMatchObject({ code: 'E_CORRUPT_FILE', details: { file: empty } });
@@ -66,7 +82,8 @@ describe('the main entry is browser-safe', () => {
       const text = readFileSync(join(src, file), 'utf8');
       expect(text, file).not.toMatch(/from ['"]node:|require\(['"]node:|@distillery\/core\/node/);
       // Relative imports resolve against the importing module's folder (src/tokenizer/… imports its siblings).
-      for (const [, dep] of text.matchAll(/from '(\.\.?\/[\w/.-]+)\.js'/g)) visit(posix.normalize(posix.join(posix.dirname(file), `${dep}.ts`)));
+      for (const [, dep] of text.matchAll(/from '(\.\.?\/[\w/.-]+)\.js'/g))
+        visit(posix.normalize(posix.join(posix.dirname(file), `${dep}.ts`)));
     };
     visit('index.ts');
     expect(seen.size).toBeGreaterThan(5);

@@ -75,7 +75,7 @@ describe('quantise → dequantise', () => {
     expect(Math.abs(y[3]! - x[3]!)).toBeLessThan(0.05);
   });
 
-  it('Q4_K: each value is the nearest point of its sub-block grid d·sc·q − dmin·m, and the error is below Q4_0\'s', () => {
+  it("Q4_K: each value is the nearest point of its sub-block grid d·sc·q − dmin·m, and the error is below Q4_0's", () => {
     const bytes = quantize(x, 'Q4_K');
     expect(bytes.length).toBe((x.length / 256) * 144);
     const y = dequantizeBytes(bytes, 'Q4_K', x.length);
@@ -119,10 +119,18 @@ describe('quantise → dequantise', () => {
   });
 
   it('refuses rows that are not whole blocks, non-finite values, and types it cannot encode', () => {
-    expect(() => quantize(new Float32Array(172), 'Q8_0', { name: 'blk.0.ffn_down.weight' })).toThrow(expect.objectContaining({ code: 'E_SHAPE_MISMATCH', message: expect.stringContaining('blk.0.ffn_down.weight') }));
-    expect(() => quantize(new Float32Array(64 * 4), 'Q4_K', { rowLength: 64 })).toThrow(expect.objectContaining({ code: 'E_SHAPE_MISMATCH' }));
-    expect(() => quantize(Float32Array.of(...new Array(31).fill(0), NaN), 'Q4_0')).toThrow(expect.objectContaining({ code: 'E_NON_FINITE' }));
-    expect(() => quantize(new Float32Array(256), 'Q6_K' as never, { name: 'w' })).toThrow(expect.objectContaining({ code: 'E_UNSUPPORTED', message: expect.stringContaining('Q6_K') }));
+    expect(() => quantize(new Float32Array(172), 'Q8_0', { name: 'blk.0.ffn_down.weight' })).toThrow(
+      expect.objectContaining({ code: 'E_SHAPE_MISMATCH', message: expect.stringContaining('blk.0.ffn_down.weight') }),
+    );
+    expect(() => quantize(new Float32Array(64 * 4), 'Q4_K', { rowLength: 64 })).toThrow(
+      expect.objectContaining({ code: 'E_SHAPE_MISMATCH' }),
+    );
+    expect(() => quantize(Float32Array.of(...new Array(31).fill(0), NaN), 'Q4_0')).toThrow(
+      expect.objectContaining({ code: 'E_NON_FINITE' }),
+    );
+    expect(() => quantize(new Float32Array(256), 'Q6_K' as never, { name: 'w' })).toThrow(
+      expect.objectContaining({ code: 'E_UNSUPPORTED', message: expect.stringContaining('Q6_K') }),
+    );
   });
 });
 

@@ -44,7 +44,9 @@ describe('parseGguf on stories260K', () => {
 
   it('a truncated file is E_CORRUPT_FILE naming the source', () => {
     const bytes = readFileSync(models + 'stories260K.gguf');
-    expect(() => parseGguf(bytes.subarray(0, 1000), { source: 'cut.gguf' })).toThrow(expect.objectContaining({ code: 'E_CORRUPT_FILE', details: expect.objectContaining({ file: 'cut.gguf' }) }));
+    expect(() => parseGguf(bytes.subarray(0, 1000), { source: 'cut.gguf' })).toThrow(
+      expect.objectContaining({ code: 'E_CORRUPT_FILE', details: expect.objectContaining({ file: 'cut.gguf' }) }),
+    );
     expect(() => parseGguf(new TextEncoder().encode('not a gguf file'), { source: 'x.txt' })).toThrow(/magic/);
   });
 });

@@ -132,7 +132,7 @@ function summary(failures: Failures) {
 
 const clean = { mismatching: 0, notRoundTripping: 0, firstMismatch: undefined, firstRoundTripFailure: undefined };
 
-describe('LlamaTokenizer gives llama.cpp\'s ids on stories260K', () => {
+describe("LlamaTokenizer gives llama.cpp's ids on stories260K", () => {
   it('every story of the TinyStories excerpt: 0 mismatching texts, and each decodes back', () => {
     const texts = stories();
     expect(texts.length).toBe(2316);
@@ -198,7 +198,7 @@ describe('LlamaTokenizer gives llama.cpp\'s ids on stories260K', () => {
     expect(tokenizer.encode('')).toEqual([1]);
   });
 
-  it('detokenize equals node-llama-cpp\'s, with and without special tokens; decode drops a leading BOS', () => {
+  it("detokenize equals node-llama-cpp's, with and without special tokens; decode drops a leading BOS", () => {
     const texts = [...stories().slice(0, 200), ...edgeCases.filter((t) => t !== '')];
     for (const text of texts) {
       const ids = reference.tokenize(text);
@@ -220,7 +220,7 @@ describe('LlamaTokenizer gives llama.cpp\'s ids on stories260K', () => {
     const original = readFileSync(modelPath);
     const dir = mkdtempSync(join(tmpdir(), 'distillery-tokenizer-'));
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const shuffled = Array.from({ length: 512 }, () => Math.fround(-random() * 10));
     const he = tokenizer.tokenId('he')!;
     const eot = tokenizer.tokenId('\u2581pl')!;
@@ -236,7 +236,9 @@ describe('LlamaTokenizer gives llama.cpp\'s ids on stories260K', () => {
         if (i === tokenizer.tokenId('\u2581a')) v.setInt32(o, 5, true);
       }).bytes,
       // Normal tokens renamed to texts llama.cpp makes control: "<EOT>" (end of turn), "<PRE>" (FIM prefix)…
-      controlLooking: new GgufPatch(original).arrayString('tokenizer.ggml.tokens', eot, '<EOT>').arrayString('tokenizer.ggml.tokens', pre, '<PRE>').bytes,
+      controlLooking: new GgufPatch(original)
+        .arrayString('tokenizer.ggml.tokens', eot, '<EOT>')
+        .arrayString('tokenizer.ggml.tokens', pre, '<PRE>').bytes,
       // …unless the GGUF declares that role's id: then "<PRE>" stays normal (the padding key, renamed, declares it).
       declared: new GgufPatch(original)
         .arrayString('tokenizer.ggml.tokens', eot, '<EOT>')
@@ -265,15 +267,23 @@ describe('LlamaTokenizer gives llama.cpp\'s ids on stories260K', () => {
               const ids = ours.encode(text, { addBos: false, parseSpecial });
               const theirs = other.tokenize(text, parseSpecial);
               if (ids.length !== theirs.length || ids.some((id, i) => id !== theirs[i])) mismatching++;
-              if (ours.detokenize(theirs, { unparseSpecial: parseSpecial }) !== other.detokenize(theirs, parseSpecial)) detokenizeMismatching++;
+              if (ours.detokenize(theirs, { unparseSpecial: parseSpecial }) !== other.detokenize(theirs, parseSpecial))
+                detokenizeMismatching++;
             }
           }
           expect({ name, mismatching, detokenizeMismatching }).toEqual({ name, mismatching: 0, detokenizeMismatching: 0 });
           // The patches change the ids (else this would test nothing).
-          expect(texts.some((t) => ours.encode(t, { parseSpecial: true }).join() !== tokenizer.encode(t, { parseSpecial: true }).join()), name).toBe(true);
+          expect(
+            texts.some((t) => ours.encode(t, { parseSpecial: true }).join() !== tokenizer.encode(t, { parseSpecial: true }).join()),
+            name,
+          ).toBe(true);
           if (name !== 'tied' && name !== 'shuffled') {
             const marked = ours.encode('a <EOT> b <PRE> c', { addBos: false, parseSpecial: true });
-            expect({ name, eot: marked.includes(eot), pre: marked.includes(pre) }).toEqual({ name, eot: name !== 'typed', pre: name === 'controlLooking' });
+            expect({ name, eot: marked.includes(eot), pre: marked.includes(pre) }).toEqual({
+              name,
+              eot: name !== 'typed',
+              pre: name === 'controlLooking',
+            });
           }
         } finally {
           await other.dispose();

@@ -28,29 +28,62 @@ const texts = (t: LlamaTokenizer, ids: number[]) => ids.map((id) => t.tokenText(
 
 describe('LlamaTokenizer rules', () => {
   it('merges the highest-scoring pair first, the leftmost on a tie, and re-offers the new neighbours', () => {
-    const pieces: [string, number][] = [['\u2581', 0], ['a', 0], ['b', 0], ['ab', -1], ['ba', -1], ['aba', -5], ['\u2581b', -3]];
+    const pieces: [string, number][] = [
+      ['\u2581', 0],
+      ['a', 0],
+      ['b', 0],
+      ['ab', -1],
+      ['ba', -1],
+      ['aba', -5],
+      ['\u2581b', -3],
+    ];
     const t = new LlamaTokenizer(vocabulary(pieces));
     // "▁aba": ab and ba tie at -1, the leftmost (ab) wins; then "ab"+"a" = "aba" merges.
     expect(texts(t, t.encode('aba', { addBos: false }))).toEqual(['\u2581', 'aba']);
     // "▁bab": ▁b (-3) loses to ba (-1); then ▁+ba and ba+b have no tokens.
     expect(texts(t, t.encode('bab', { addBos: false }))).toEqual(['\u2581', 'ba', 'b']);
     // With ba scored higher, "aba" splits the other way.
-    const t2 = new LlamaTokenizer(vocabulary([['\u2581', 0], ['a', 0], ['b', 0], ['ab', -2], ['ba', -1]]));
+    const t2 = new LlamaTokenizer(
+      vocabulary([
+        ['\u2581', 0],
+        ['a', 0],
+        ['b', 0],
+        ['ab', -2],
+        ['ba', -1],
+      ]),
+    );
     expect(texts(t2, t2.encode('aba', { addBos: false }))).toEqual(['\u2581', 'a', 'ba']);
   });
 
   it('falls back to byte tokens, then to the unknown token when a byte has none', () => {
-    const t = new LlamaTokenizer(vocabulary([['\u2581', 0], ['a', 0]]));
+    const t = new LlamaTokenizer(
+      vocabulary([
+        ['\u2581', 0],
+        ['a', 0],
+      ]),
+    );
     expect(t.encode('aé', { addBos: false })).toEqual([BASE, BASE + 1, 3 + 0xc3, 3 + 0xa9]);
-    const noBytes = new LlamaTokenizer({ tokens: ['<unk>', '<s>', '</s>', '\u2581', 'a'], tokenTypes: [UNKNOWN, CONTROL, CONTROL, NORMAL, NORMAL] });
+    const noBytes = new LlamaTokenizer({
+      tokens: ['<unk>', '<s>', '</s>', '\u2581', 'a'],
+      tokenTypes: [UNKNOWN, CONTROL, CONTROL, NORMAL, NORMAL],
+    });
     expect(noBytes.encode('a€a', { addBos: false })).toEqual([3, 4, 0, 0, 0, 4]);
     const noUnknown = new LlamaTokenizer({ tokens: ['\u2581', 'a'], unknownTokenId: null, bosTokenId: null });
-    expect(() => noUnknown.encode('b', { addBos: false })).toThrow(expect.objectContaining({ code: 'E_BAD_VALUE', details: expect.objectContaining({ field: 'text' }) }));
-    expect(() => noUnknown.encode('a')).toThrow(expect.objectContaining({ code: 'E_BAD_VALUE', details: expect.objectContaining({ field: 'bosTokenId' }) }));
+    expect(() => noUnknown.encode('b', { addBos: false })).toThrow(
+      expect.objectContaining({ code: 'E_BAD_VALUE', details: expect.objectContaining({ field: 'text' }) }),
+    );
+    expect(() => noUnknown.encode('a')).toThrow(
+      expect.objectContaining({ code: 'E_BAD_VALUE', details: expect.objectContaining({ field: 'bosTokenId' }) }),
+    );
   });
 
   it('puts the space before the text and after special tokens only when add_space_prefix says so', () => {
-    const pieces: [string, number, number?][] = [['\u2581', 0], ['a', 0], ['\u2581a', -1], ['<x>', 0, USER_DEFINED]];
+    const pieces: [string, number, number?][] = [
+      ['\u2581', 0],
+      ['a', 0],
+      ['\u2581a', -1],
+      ['<x>', 0, USER_DEFINED],
+    ];
     const t = new LlamaTokenizer(vocabulary(pieces));
     const x = BASE + 3;
     // A user-defined token is split out of the text even without parseSpecial, and the text after it is prefixed.
@@ -65,7 +98,13 @@ describe('LlamaTokenizer rules', () => {
   });
 
   it('decodes pieces, bytes and special tokens, and drops only the space it added', () => {
-    const t = new LlamaTokenizer(vocabulary([['\u2581', 0], ['\u2581hi', 0], ['<x>', 0, USER_DEFINED]]));
+    const t = new LlamaTokenizer(
+      vocabulary([
+        ['\u2581', 0],
+        ['\u2581hi', 0],
+        ['<x>', 0, USER_DEFINED],
+      ]),
+    );
     const ids = t.encode(' hi é <x>');
     expect(ids[0]).toBe(1);
     expect(t.decode(ids)).toBe(' hi é <x>');
@@ -76,7 +115,13 @@ describe('LlamaTokenizer rules', () => {
   });
 
   it('treats control-looking texts as control, as llama.cpp does, unless the vocabulary declares that role', () => {
-    const pieces: [string, number, number?][] = [['\u2581', 0], ['a', 0], ['<|im_end|>', 0], ['<PRE>', 0], ['<|channel|>', 0, CONTROL]];
+    const pieces: [string, number, number?][] = [
+      ['\u2581', 0],
+      ['a', 0],
+      ['<|im_end|>', 0],
+      ['<PRE>', 0],
+      ['<|channel|>', 0, CONTROL],
+    ];
     const [imEnd, pre, channel] = [BASE + 2, BASE + 3, BASE + 4];
     const t = new LlamaTokenizer(vocabulary(pieces));
     expect(t.tokenType(imEnd)).toBe(NORMAL);
@@ -93,7 +138,13 @@ describe('LlamaTokenizer rules', () => {
   });
 
   it('strips whitespace around special tokens as llama.cpp does for phi-3 and jina, and nothing for other models', () => {
-    const pieces: [string, number, number?][] = [['\u2581', 0], ['a', 0], ['b', 0], ['<|user|>', 0, USER_DEFINED], ['<mask>', 0, USER_DEFINED]];
+    const pieces: [string, number, number?][] = [
+      ['\u2581', 0],
+      ['a', 0],
+      ['b', 0],
+      ['<|user|>', 0, USER_DEFINED],
+      ['<mask>', 0, USER_DEFINED],
+    ];
     const [user, mask] = [BASE + 3, BASE + 4];
     const plain = new LlamaTokenizer(vocabulary(pieces));
     const phi3 = new LlamaTokenizer(vocabulary(pieces, { modelNames: { name: 'Phi-3-mini-4k-instruct' } }));
@@ -101,16 +152,47 @@ describe('LlamaTokenizer rules', () => {
     const text = 'a \t<|user|>\n b</s>  a<mask>';
     const sp = BASE;
     // Every special token is rstrip for phi-3 (</s> too; <s>, <unk>, <|endoftext|> not).
-    expect(phi3.encode(text, { addBos: false, parseSpecial: true })).toEqual([sp, BASE + 1, sp, 3 + 9, user, sp, BASE + 2, 2, sp, BASE + 1, mask]);
+    expect(phi3.encode(text, { addBos: false, parseSpecial: true })).toEqual([
+      sp,
+      BASE + 1,
+      sp,
+      3 + 9,
+      user,
+      sp,
+      BASE + 2,
+      2,
+      sp,
+      BASE + 1,
+      mask,
+    ]);
     expect(phi3.encode('<s> a', { addBos: false, parseSpecial: true })).toEqual([1, sp, sp, BASE + 1]);
-    expect(plain.encode(text, { addBos: false, parseSpecial: true })).toEqual([sp, BASE + 1, sp, 3 + 9, user, sp, 3 + 10, sp, BASE + 2, 2, sp, sp, sp, BASE + 1, mask]);
+    expect(plain.encode(text, { addBos: false, parseSpecial: true })).toEqual([
+      sp,
+      BASE + 1,
+      sp,
+      3 + 9,
+      user,
+      sp,
+      3 + 10,
+      sp,
+      BASE + 2,
+      2,
+      sp,
+      sp,
+      sp,
+      BASE + 1,
+      mask,
+    ]);
     // jina's <mask> drops the whitespace before it.
     expect(jina.encode('a  <mask>', { addBos: false })).toEqual([sp, BASE + 1, mask]);
     expect(plain.encode('a  <mask>', { addBos: false })).toEqual([sp, BASE + 1, sp, sp, mask]);
   });
 
   it('renames an empty piece as llama.cpp does, so it never matches text', () => {
-    const t = new LlamaTokenizer({ tokens: ['<unk>', '<s>', '</s>', '', '\u2581', 'a'], tokenTypes: [UNKNOWN, CONTROL, CONTROL, NORMAL, NORMAL, NORMAL] });
+    const t = new LlamaTokenizer({
+      tokens: ['<unk>', '<s>', '</s>', '', '\u2581', 'a'],
+      tokenTypes: [UNKNOWN, CONTROL, CONTROL, NORMAL, NORMAL, NORMAL],
+    });
     expect(t.tokenText(3)).toBe('[EMPTY_3]');
     expect(t.encode('a', { addBos: false })).toEqual([4, 5]);
   });
@@ -126,7 +208,7 @@ describe('LlamaTokenizer.fromGguf', () => {
     expect(t.tokenScore(t.tokenId('he')!)).toBe(-1);
   });
 
-  it('takes the flags and ids the file gives, and llama.cpp\'s defaults for ids outside the vocabulary', () => {
+  it("takes the flags and ids the file gives, and llama.cpp's defaults for ids outside the vocabulary", () => {
     const t = LlamaTokenizer.fromGguf(
       withMetadata(stories(), {
         'tokenizer.ggml.add_bos_token': false,
@@ -138,7 +220,9 @@ describe('LlamaTokenizer.fromGguf', () => {
     );
     expect([t.addBos, t.addEos, t.addSpacePrefix, t.eosTokenId, t.bosTokenId]).toEqual([false, true, false, 7, 1]);
     expect(t.encode('a').at(-1)).toBe(7);
-    const bare = LlamaTokenizer.fromGguf(withMetadata(stories(), { 'tokenizer.ggml.scores': undefined, 'tokenizer.ggml.token_type': undefined }));
+    const bare = LlamaTokenizer.fromGguf(
+      withMetadata(stories(), { 'tokenizer.ggml.scores': undefined, 'tokenizer.ggml.token_type': undefined }),
+    );
     expect(bare.tokenType(1)).toBe(NORMAL);
     expect(bare.tokenScore(300)).toBe(0);
   });
@@ -170,7 +254,13 @@ describe('LlamaTokenizer.fromGguf', () => {
     cases.push(['tokenizer.ggml.tokens', tokens]);
     for (const [key, value] of cases) {
       expect(() => LlamaTokenizer.fromGguf(withMetadata(stories(), { [key]: value })), key).toThrow(
-        expect.objectContaining({ code: 'E_CORRUPT_FILE', details: expect.objectContaining({ file: 'stories260K.gguf', field: expect.stringMatching(new RegExp(`^metadata\\["${key}"\\]`)) }) }),
+        expect.objectContaining({
+          code: 'E_CORRUPT_FILE',
+          details: expect.objectContaining({
+            file: 'stories260K.gguf',
+            field: expect.stringMatching(new RegExp(`^metadata\\["${key}"\\]`)),
+          }),
+        }),
       );
     }
   });
@@ -181,20 +271,28 @@ describe('LlamaTokenizer errors', () => {
 
   it('an id outside the vocabulary is E_BAD_VALUE naming its position and value', () => {
     for (const bad of [512, -1, 1.5, Number.NaN]) {
-      expect(() => t.decode([1, 300, bad])).toThrow(expect.objectContaining({ code: 'E_BAD_VALUE', details: expect.objectContaining({ field: 'ids[2]', value: bad }) }));
+      expect(() => t.decode([1, 300, bad])).toThrow(
+        expect.objectContaining({ code: 'E_BAD_VALUE', details: expect.objectContaining({ field: 'ids[2]', value: bad }) }),
+      );
     }
-    expect(() => t.tokenText(9999)).toThrow(expect.objectContaining({ code: 'E_BAD_VALUE', details: expect.objectContaining({ field: 'id', value: 9999 }) }));
+    expect(() => t.tokenText(9999)).toThrow(
+      expect.objectContaining({ code: 'E_BAD_VALUE', details: expect.objectContaining({ field: 'id', value: 9999 }) }),
+    );
   });
 
   it('bad plain arrays are E_BAD_VALUE naming the field', () => {
     const expectField = (vocab: LlamaVocabulary, field: string) =>
-      expect(() => new LlamaTokenizer(vocab), field).toThrow(expect.objectContaining({ code: 'E_BAD_VALUE', details: expect.objectContaining({ field }) }));
+      expect(() => new LlamaTokenizer(vocab), field).toThrow(
+        expect.objectContaining({ code: 'E_BAD_VALUE', details: expect.objectContaining({ field }) }),
+      );
     expectField({ tokens: [] }, 'vocabulary.tokens');
     expectField({ tokens: ['a', 'b', 'c'], scores: [0] }, 'vocabulary.scores.length');
     expectField({ tokens: ['a', 3 as unknown as string] }, 'vocabulary.tokens[1]');
     expectField({ tokens: ['a', 'b', 'c'], bosTokenId: 3 }, 'vocabulary.bosTokenId');
     // llama.cpp refuses two tokens with one text.
     expectField({ tokens: ['a', 'b', 'a'] }, 'vocabulary.tokens[2]');
-    expect(() => t.encode(42 as unknown as string)).toThrow(expect.objectContaining({ code: 'E_BAD_VALUE', details: expect.objectContaining({ field: 'text' }) }));
+    expect(() => t.encode(42 as unknown as string)).toThrow(
+      expect.objectContaining({ code: 'E_BAD_VALUE', details: expect.objectContaining({ field: 'text' }) }),
+    );
   });
 });

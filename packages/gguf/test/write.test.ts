@@ -52,7 +52,21 @@ describe('writeGguf', () => {
     expect(f.alignment).toBe(64);
     expect(f.dataOffset % 64).toBe(0);
     expect(bytes.length % 64).toBe(0);
-    expect(f.metadata).toMatchObject({ 'test.flag': true, 'test.u8': 255, 'test.i8': -128, 'test.u16': 65535, 'test.i16': -32768, 'test.u32': 4294967295, 'test.i32': -2147483648, 'test.u64': big, 'test.i64': -(2n ** 62n), 'test.f64': 0.1, 'test.words': ['a', 'ünïcødé', ''], 'test.ints': [1, -2, 3], 'general.alignment': 64 });
+    expect(f.metadata).toMatchObject({
+      'test.flag': true,
+      'test.u8': 255,
+      'test.i8': -128,
+      'test.u16': 65535,
+      'test.i16': -32768,
+      'test.u32': 4294967295,
+      'test.i32': -2147483648,
+      'test.u64': big,
+      'test.i64': -(2n ** 62n),
+      'test.f64': 0.1,
+      'test.words': ['a', 'ünïcødé', ''],
+      'test.ints': [1, -2, 3],
+      'general.alignment': 64,
+    });
     expect(f.metadata['test.f32']).toBe(Math.fround(0.1));
     expect(f.entries.get('test.u64')!.type).toBe(GGUF_VALUE_TYPE.UINT64);
     expect(f.tensors.map((t) => [t.name, t.typeName, t.shape, t.offset % 64])).toEqual([
@@ -71,7 +85,12 @@ describe('writeGguf', () => {
     const f32 = parseGguf(readFileSync(models + 'stories260K.gguf'));
     const f16 = parseGguf(readFileSync(models + 'stories260K-f16.gguf'));
     const spec = ggufSpecOf(f32);
-    spec.tensors = f32.tensors.map((t) => ({ name: t.name, dims: t.dims, type: f16.tensors.find((o) => o.name === t.name)!.typeName as 'F16' | 'F32', data: dequantize(f32, t) }));
+    spec.tensors = f32.tensors.map((t) => ({
+      name: t.name,
+      dims: t.dims,
+      type: f16.tensors.find((o) => o.name === t.name)!.typeName as 'F16' | 'F32',
+      data: dequantize(f32, t),
+    }));
     const written = parseGguf(writeGguf(spec));
     for (const t of f16.tensors) expect(firstDifference(tensorBytes(written, t.name), tensorBytes(f16, t)), t.name).toBe(-1);
   });
@@ -89,7 +108,11 @@ describe('writeGguf', () => {
       [{ metadata: {}, tensors: [tensor, tensor] }, 'E_BAD_VALUE', /"w"/],
       [{ metadata: {}, tensors: [{ ...tensor, data: new Float32Array(63) }] }, 'E_SHAPE_MISMATCH', /"w"/],
       [{ metadata: {}, tensors: [{ ...tensor, type: 'Q8_0', data: new Uint8Array(67) }] }, 'E_SHAPE_MISMATCH', /68/],
-      [{ metadata: {}, tensors: [{ ...tensor, shape: [2, 30], data: new Float32Array(60), type: 'Q4_0' }] }, 'E_SHAPE_MISMATCH', /"w".*Q4_0/],
+      [
+        { metadata: {}, tensors: [{ ...tensor, shape: [2, 30], data: new Float32Array(60), type: 'Q4_0' }] },
+        'E_SHAPE_MISMATCH',
+        /"w".*Q4_0/,
+      ],
       [{ metadata: {}, tensors: [{ ...tensor, type: 'IQ2_XXS' }] }, 'E_UNSUPPORTED', /IQ2_XXS/],
       [{ metadata: {}, tensors: [{ ...tensor, shape: [0, 32] }] }, 'E_BAD_VALUE', /dims/],
     ];

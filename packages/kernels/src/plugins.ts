@@ -5,7 +5,8 @@ import { crossEntropyLossConfigSchema as crossEntropyConfigSchema, kdLossConfigS
 export const kdLossPlugin = definePlugin({
   kind: 'loss',
   name: 'kd',
-  description: 'Fused WGSL knowledge-distillation loss: forward/reverse KL or JSD(β) at temperature T, plus hard-label cross-entropy; dense or top-k teacher.',
+  description:
+    'Fused WGSL knowledge-distillation loss: forward/reverse KL or JSD(β) at temperature T, plus hard-label cross-entropy; dense or top-k teacher.',
   configSchema: kdConfigSchema,
   create: (config): KdLoss => new KdLoss(config),
 });

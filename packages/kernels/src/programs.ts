@@ -1,6 +1,11 @@
 import type { KernelProgram } from '@distillery/webgpu';
 import { stableKey } from '@distillery/webgpu/wgsl';
-import { kdDivergenceMergeWgsl, kdDivergenceWgsl, type KdDivergenceMergeVariant, type KdDivergenceVariant } from './kernels/kd-loss/kd-divergence.wgsl.js';
+import {
+  kdDivergenceMergeWgsl,
+  kdDivergenceWgsl,
+  type KdDivergenceMergeVariant,
+  type KdDivergenceVariant,
+} from './kernels/kd-loss/kd-divergence.wgsl.js';
 import { kdFinalizeWgsl, type KdFinalizeVariant } from './kernels/kd-loss/kd-finalize.wgsl.js';
 import { kdGradientWgsl, type KdGradientVariant } from './kernels/kd-loss/kd-gradient.wgsl.js';
 import { kdTopkScatterWgsl, type KdTopkScatterVariant } from './kernels/kd-loss/kd-topk.wgsl.js';

@@ -28,7 +28,9 @@ export function makeLogits(seed: number, rows: number, vocab: number, options: L
 
 export function makeLabels(seed: number, rows: number, vocab: number, ignoreEvery = 0, ignoreIndex = -100): Int32Array {
   const rng = new Rng(seed);
-  return Int32Array.from({ length: rows }, (_, r) => (ignoreEvery && r % ignoreEvery === ignoreEvery - 1 ? ignoreIndex : Math.floor(rng.next() * vocab)));
+  return Int32Array.from({ length: rows }, (_, r) =>
+    ignoreEvery && r % ignoreEvery === ignoreEvery - 1 ? ignoreIndex : Math.floor(rng.next() * vocab),
+  );
 }
 
 /** Deterministic per-row weights in [0.1, 3), about a quarter of them exactly 0 (row 1 always, when there is one). */
@@ -38,7 +40,12 @@ export function makeRowWeights(seed: number, rows: number): Float32Array {
 }
 
 /** Top-k of a logits row-major array: indices and log-probabilities at T = 1 over the full row. */
-export function makeTopk(logits: Float32Array, rows: number, vocab: number, k: number): { indices: Int32Array; logprobs: Float32Array; tailMass: Float32Array } {
+export function makeTopk(
+  logits: Float32Array,
+  rows: number,
+  vocab: number,
+  k: number,
+): { indices: Int32Array; logprobs: Float32Array; tailMass: Float32Array } {
   const indices = new Int32Array(rows * k);
   const logprobs = new Float32Array(rows * k);
   const tailMass = new Float32Array(rows);
@@ -61,7 +68,13 @@ export function makeTopk(logits: Float32Array, rows: number, vocab: number, k: n
   return { indices, logprobs, tailMass };
 }
 
-export function upload(device: GPUDevice, data: Float32Array | Int32Array, shape: number[], label: string, dtype: 'f32' | 'f16' = 'f32'): GpuTensor {
+export function upload(
+  device: GPUDevice,
+  data: Float32Array | Int32Array,
+  shape: number[],
+  label: string,
+  dtype: 'f32' | 'f16' = 'f32',
+): GpuTensor {
   if (data instanceof Int32Array) return uploadTensor(device, { shape, dtype: 'i32', data }, label);
   if (dtype === 'f16') return uploadTensor(device, { shape, dtype: 'f16', data: Uint16Array.from(data, numberToF16Bits) }, label);
   return uploadTensor(device, { shape, dtype: 'f32', data }, label);
@@ -83,7 +96,11 @@ export async function readNumbers(tensor: GpuTensor): Promise<Float64Array> {
  * Element-wise |got − want| ≤ atol + rtol·|want|, with equal infinities allowed; reports the
  * worst element. `step` compares every step-th element (full comparison is slow for huge arrays).
  */
-export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, { rtol = 0, atol = 0, step = 1, what = 'values' }: { rtol?: number; atol?: number; step?: number; what?: string }): void {
+export function expectClose(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  { rtol = 0, atol = 0, step = 1, what = 'values' }: { rtol?: number; atol?: number; step?: number; what?: string },
+): void {
   expect(got.length).toBe(want.length);
   let worst = -1;
   let worstExcess = 0;
@@ -103,13 +120,16 @@ export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, { r
     }
   }
   if (worst >= 0) {
-    expect.fail(`${what}[${worst}]: got ${got[worst]}, want ${want[worst]} (|Δ| = ${Math.abs(got[worst]! - want[worst]!)}, tolerance ${atol} + ${rtol}·|want|)`);
+    expect.fail(
+      `${what}[${worst}]: got ${got[worst]}, want ${want[worst]} (|Δ| = ${Math.abs(got[worst]! - want[worst]!)}, tolerance ${atol} + ${rtol}·|want|)`,
+    );
   }
 }
 
 export function expectScalarClose(got: number, want: number, rtol: number, atol: number, what: string): void {
   if (got === want) return;
-  if (!(Math.abs(got - want) <= atol + rtol * Math.abs(want))) expect.fail(`${what}: got ${got}, want ${want} (|Δ| = ${Math.abs(got - want)}, tolerance ${atol} + ${rtol}·|want|)`);
+  if (!(Math.abs(got - want) <= atol + rtol * Math.abs(want)))
+    expect.fail(`${what}: got ${got}, want ${want} (|Δ| = ${Math.abs(got - want)}, tolerance ${atol} + ${rtol}·|want|)`);
 }
 
 export function maxAbs(values: ArrayLike<number>): number {

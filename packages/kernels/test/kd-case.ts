@@ -2,7 +2,19 @@ import { readFloat32, type GpuTensor } from '@distillery/webgpu';
 import { expect } from 'vitest';
 import { kdLoss, type KdLossOptions } from '../src/index.js';
 import { kdLossReference, type KdLossReferenceInputs, type ReferenceTeacher } from '../src/reference.js';
-import { expectClose, expectScalarClose, makeLabels, makeLogits, makeRowWeights, makeTopk, maxAbs, readNumbers, roundF16, upload, type LogitOptions } from './helpers.js';
+import {
+  expectClose,
+  expectScalarClose,
+  makeLabels,
+  makeLogits,
+  makeRowWeights,
+  makeTopk,
+  maxAbs,
+  readNumbers,
+  roundF16,
+  upload,
+  type LogitOptions,
+} from './helpers.js';
 
 /** One GPU-vs-float64 comparison of the fused KD loss. */
 export interface KdCase {
@@ -97,7 +109,15 @@ export async function runKdCase(device: GPUDevice, c: KdCase): Promise<void> {
     rowWeights: rowWeights ? up(rowWeights, [rows], 'rowWeights') : undefined,
     gradDtype: c.gradDtype,
   });
-  const want = kdLossReference({ ...common, rows, vocab, studentLogits: z, teacher: refTeacher, labels, rowWeights } as KdLossReferenceInputs);
+  const want = kdLossReference({
+    ...common,
+    rows,
+    vocab,
+    studentLogits: z,
+    teacher: refTeacher,
+    labels,
+    rowWeights,
+  } as KdLossReferenceInputs);
 
   const rtol = c.rtol ?? 2e-5;
   expect(await result.rows()).toBe(want.rows);
@@ -124,7 +144,10 @@ export async function runKdCase(device: GPUDevice, c: KdCase): Promise<void> {
     for (let r = 0; r < rows; r++) {
       if (rowWeights[r] !== 0) continue;
       expect(Math.abs(perRow[r]!), `perRow.total[${r}] (weight 0)`).toBe(0);
-      expect(grad.subarray(r * vocab, (r + 1) * vocab).every((g) => g === 0), `gradient row ${r} (weight 0)`).toBe(true);
+      expect(
+        grad.subarray(r * vocab, (r + 1) * vocab).every((g) => g === 0),
+        `gradient row ${r} (weight 0)`,
+      ).toBe(true);
     }
   }
   result.release();

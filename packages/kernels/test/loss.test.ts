@@ -17,7 +17,7 @@ gpuDescribe('KdLoss defaults', () => {
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     const unset = new KdLoss();
     const first = await unset.compute({ ...inputs(), hyper: {} });
-    expect(await first.terms.hard?.reduced() ?? 0).toBe(0);
+    expect((await first.terms.hard?.reduced()) ?? 0).toBe(0);
     await unset.compute({ ...inputs(), hyper: {} });
     expect(warn).toHaveBeenCalledTimes(1);
     expect(String(warn.mock.calls[0]![0])).toContain('hardWeight was never set');

@@ -3,14 +3,20 @@
  * `__metadata__`. `@distillery/nn/node` reads and writes them as files; a page downloads or
  * uploads the same bytes.
  */
-import { decodeSafetensors, DistilleryError, encodeSafetensors, isDistilleryError, type HostTensor, type ModelState } from '@distillery/core';
+import {
+  decodeSafetensors,
+  DistilleryError,
+  encodeSafetensors,
+  isDistilleryError,
+  type HostTensor,
+  type ModelState,
+} from '@distillery/core';
 
 /** `__metadata__` key holding the model config (JSON). */
 export const MODEL_METADATA_KEY = 'distillery.model';
 /** `__metadata__` key holding the CRC-32 of every tensor's bytes (JSON). */
 export const CHECKSUM_METADATA_KEY = 'distillery.crc32';
 export const MODEL_FORMAT = 'distillery-nn/1';
-
 
 const CRC_TABLE = (() => {
   const table = new Uint32Array(256);
@@ -39,12 +45,21 @@ export function encodeModelState(state: ModelState): Uint8Array {
   for (const [name, t] of Object.entries(state.tensors)) checksums[name] = crc32(tensorBytes(t));
   return encodeSafetensors({
     tensors: state.tensors,
-    metadata: { format: MODEL_FORMAT, [MODEL_METADATA_KEY]: JSON.stringify(state.config), [CHECKSUM_METADATA_KEY]: JSON.stringify(checksums) },
+    metadata: {
+      format: MODEL_FORMAT,
+      [MODEL_METADATA_KEY]: JSON.stringify(state.config),
+      [CHECKSUM_METADATA_KEY]: JSON.stringify(checksums),
+    },
   });
 }
 
 export function corrupt(path: string, message: string, details: Record<string, unknown> = {}, cause?: unknown): DistilleryError {
-  return new DistilleryError('E_CORRUPT_FILE', `${path}: ${message}`, { field: 'path', value: path, ...details }, cause === undefined ? undefined : { cause });
+  return new DistilleryError(
+    'E_CORRUPT_FILE',
+    `${path}: ${message}`,
+    { field: 'path', value: path, ...details },
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 /** Decodes and verifies safetensors bytes written by `encodeModelState`. */
@@ -53,7 +68,8 @@ export function decodeModelState(bytes: Uint8Array, path = 'model'): ModelState 
   try {
     content = decodeSafetensors(bytes);
   } catch (error) {
-    if (isDistilleryError(error, 'E_CORRUPT_FILE')) throw corrupt(path, error.message.replace(/^E_CORRUPT_FILE: /, ''), error.details, error);
+    if (isDistilleryError(error, 'E_CORRUPT_FILE'))
+      throw corrupt(path, error.message.replace(/^E_CORRUPT_FILE: /, ''), error.details, error);
     throw error;
   }
   const { tensors, metadata } = content;
@@ -63,7 +79,8 @@ export function decodeModelState(bytes: Uint8Array, path = 'model'): ModelState 
   } catch (error) {
     throw corrupt(path, `is a safetensors file without a valid model config (__metadata__["${MODEL_METADATA_KEY}"])`, {}, error);
   }
-  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw corrupt(path, 'model config in __metadata__ is not a JSON object');
+  if (config === null || typeof config !== 'object' || Array.isArray(config))
+    throw corrupt(path, 'model config in __metadata__ is not a JSON object');
   const checksumText = metadata[CHECKSUM_METADATA_KEY];
   if (checksumText !== undefined) {
     let checksums: Record<string, number>;
@@ -76,9 +93,13 @@ export function decodeModelState(bytes: Uint8Array, path = 'model'): ModelState 
       const want = checksums[name];
       if (want === undefined) throw corrupt(path, `tensor ${name} has no checksum`, { tensor: name });
       const got = crc32(tensorBytes(t));
-      if (got !== want) throw corrupt(path, `tensor ${name} fails its CRC-32 check (stored ${want}, computed ${got}): the file is damaged`, { tensor: name });
+      if (got !== want)
+        throw corrupt(path, `tensor ${name} fails its CRC-32 check (stored ${want}, computed ${got}): the file is damaged`, {
+          tensor: name,
+        });
     }
-    for (const name of Object.keys(checksums)) if (!tensors[name]) throw corrupt(path, `tensor ${name} is listed in the checksums but missing`, { tensor: name });
+    for (const name of Object.keys(checksums))
+      if (!tensors[name]) throw corrupt(path, `tensor ${name} is listed in the checksums but missing`, { tensor: name });
   }
   return { config: config as Record<string, unknown>, tensors };
 }

@@ -35,7 +35,8 @@ export async function readModelState(path: string): Promise<ModelState> {
   try {
     bytes = await readFile(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new DistilleryError('E_NOT_FOUND', `model file ${path} does not exist`, { field: 'path', value: path }, { cause: error });
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new DistilleryError('E_NOT_FOUND', `model file ${path} does not exist`, { field: 'path', value: path }, { cause: error });
     throw fileReadError(error, path, 'path', 'model file') ?? error;
   }
   return decodeModelState(bytes, path);
@@ -59,11 +60,18 @@ export async function loadModel(device: GPUDevice, path: string): Promise<Loaded
       throw corrupt(path, `holds a model that does not match its own config: ${error.message}`, error.details, error);
     }
     if (isDistilleryError(error, 'E_NON_FINITE')) {
-      throw new DistilleryError('E_NON_FINITE', `${path}: ${error.message.replace(/^E_NON_FINITE: /, '')}`, { ...error.details, path }, { cause: error });
+      throw new DistilleryError(
+        'E_NON_FINITE',
+        `${path}: ${error.message.replace(/^E_NON_FINITE: /, '')}`,
+        { ...error.details, path },
+        { cause: error },
+      );
     }
     throw error;
   }
-  throw corrupt(path, `holds a model of unknown kind ${JSON.stringify(kind)} (known: ${MLP_KIND}, ${TRANSFORMER_KIND}, ${LLAMA_KIND})`, { value: kind });
+  throw corrupt(path, `holds a model of unknown kind ${JSON.stringify(kind)} (known: ${MLP_KIND}, ${TRANSFORMER_KIND}, ${LLAMA_KIND})`, {
+    value: kind,
+  });
 }
 
 /**
@@ -71,13 +79,21 @@ export async function loadModel(device: GPUDevice, path: string): Promise<Loaded
  * a fresh sibling folder first, which is renamed into place, so `dir` is either absent or complete.
  * An existing `dir` is refused (`E_BAD_VALUE`) unless `overwrite`.
  */
-export async function writeHuggingFaceFolder(dir: string, files: HuggingFaceLlama, { overwrite = false }: { overwrite?: boolean } = {}): Promise<void> {
+export async function writeHuggingFaceFolder(
+  dir: string,
+  files: HuggingFaceLlama,
+  { overwrite = false }: { overwrite?: boolean } = {},
+): Promise<void> {
   const exists = await stat(dir).then(
     () => true,
     () => false,
   );
   if (exists && !overwrite) {
-    throw new DistilleryError('E_BAD_VALUE', `${dir} exists; pass overwrite: true to replace it`, { field: 'dir', value: dir, expected: 'a path that does not exist yet' });
+    throw new DistilleryError('E_BAD_VALUE', `${dir} exists; pass overwrite: true to replace it`, {
+      field: 'dir',
+      value: dir,
+      expected: 'a path that does not exist yet',
+    });
   }
   const temp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
   await mkdir(temp, { recursive: true });

@@ -35,7 +35,11 @@ export function pickToken(row: ArrayLike<number>, temperature: number, rng: Rng)
  * Continues `prompt` (token ids) by up to `maxTokens` ids. The model sees the last `context` ids; a
  * shorter window is padded on the right, which the causal mask hides from the rows that are read.
  */
-export async function sampleTokens(model: WindowLm, prompt: readonly number[], { maxTokens = 32, temperature = 0, seed = 0, stopToken }: SamplingOptions = {}): Promise<number[]> {
+export async function sampleTokens(
+  model: WindowLm,
+  prompt: readonly number[],
+  { maxTokens = 32, temperature = 0, seed = 0, stopToken }: SamplingOptions = {},
+): Promise<number[]> {
   if (prompt.length === 0) throw new DistilleryError('E_BAD_VALUE', 'sampling needs a non-empty prompt', { field: 'prompt' });
   const T = model.settings.context;
   const V = model.vocabSize;

@@ -19,12 +19,21 @@ export function asTeacher<TBatch>(model: Student<TBatch, GpuTensor>, options: { 
 }
 
 /** Eval-mode logits of `model` as dense targets, plus the hidden states `request.hidden` names. */
-export async function evalModeTargets<TBatch>(model: Student<TBatch, GpuTensor>, batch: TBatch, request: TargetsOptions = {}, teacherName = model.name): Promise<DenseTargets<GpuTensor>> {
+export async function evalModeTargets<TBatch>(
+  model: Student<TBatch, GpuTensor>,
+  batch: TBatch,
+  request: TargetsOptions = {},
+  teacherName = model.name,
+): Promise<DenseTargets<GpuTensor>> {
   const logits = await model.forward(batch, { training: false });
   const names = request.hidden ?? [];
   if (names.length === 0) return { kind: 'dense', logits };
   if (!model.hiddenStates) {
-    throw new DistilleryError('E_UNSUPPORTED', `teacher ${teacherName} (a ${model.name}) exposes no hidden states; asked for ${names.join(', ')}`, { field: 'hidden', value: [...names] });
+    throw new DistilleryError(
+      'E_UNSUPPORTED',
+      `teacher ${teacherName} (a ${model.name}) exposes no hidden states; asked for ${names.join(', ')}`,
+      { field: 'hidden', value: [...names] },
+    );
   }
   return { kind: 'dense', logits, hidden: model.hiddenStates(names, { training: false }) };
 }

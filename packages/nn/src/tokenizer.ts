@@ -42,10 +42,12 @@ export class CharTokenizer implements Tokenizer {
   readonly #ids: Map<string, number>;
 
   constructor(chars: readonly string[]) {
-    if (chars[0] !== CharTokenizer.UNKNOWN) throw badValue('chars[0]', chars[0], `the unknown character ${JSON.stringify(CharTokenizer.UNKNOWN)}`);
+    if (chars[0] !== CharTokenizer.UNKNOWN)
+      throw badValue('chars[0]', chars[0], `the unknown character ${JSON.stringify(CharTokenizer.UNKNOWN)}`);
     this.#chars = [...chars];
     this.#ids = new Map(this.#chars.map((c, i) => [c, i]));
-    if (this.#ids.size !== this.#chars.length) throw new DistilleryError('E_BAD_CONFIG', 'char tokenizer vocabulary has duplicates', { field: 'chars' });
+    if (this.#ids.size !== this.#chars.length)
+      throw new DistilleryError('E_BAD_CONFIG', 'char tokenizer vocabulary has duplicates', { field: 'chars' });
   }
 
   /** The vocabulary of `corpus`: its distinct code points in code-point order, after the unknown character. */

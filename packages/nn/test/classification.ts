@@ -61,7 +61,11 @@ export class ArrayDataSource implements DataSource<MlpBatch> {
 }
 
 /** Mean cross-entropy and its gradient w.r.t. the logits, in float64 on the host. */
-export function crossEntropy(logits: Float32Array, labels: ArrayLike<number>, classes: number): { loss: number; grad: Float32Array; correct: number } {
+export function crossEntropy(
+  logits: Float32Array,
+  labels: ArrayLike<number>,
+  classes: number,
+): { loss: number; grad: Float32Array; correct: number } {
   const rows = labels.length;
   const grad = new Float32Array(rows * classes);
   let loss = 0;

@@ -12,7 +12,12 @@ import { TransformerLm, type TransformerConfig } from '../src/models/transformer
  * The probe loss Σ R ⊙ logits + Σ_name S_name ⊙ hidden[name]: its gradient w.r.t. the logits is R
  * and w.r.t. each hidden state S_name, so `backward(R, { hidden: S })` must equal its finite differences.
  */
-async function probeWithHidden(logits: GpuTensor, hidden: Record<string, GpuTensor>, r: Float32Array, s: Record<string, Float32Array>): Promise<number> {
+async function probeWithHidden(
+  logits: GpuTensor,
+  hidden: Record<string, GpuTensor>,
+  r: Float32Array,
+  s: Record<string, Float32Array>,
+): Promise<number> {
   let total = probe(await readFloat32(logits), r);
   for (const [name, t] of Object.entries(hidden)) total += probe(await readFloat32(t), s[name]!);
   return total;
@@ -28,7 +33,13 @@ async function checkEveryParameter(
   for (const p of parameters) {
     const values = state.tensors[p.name]!.data as Float32Array;
     const grad = await readFloat32(p.grad);
-    const check = await finiteDifferenceCheck({ x: values, grad, loss, indices: sampleIndices(values.length, options.samples, p.name.length), ...options });
+    const check = await finiteDifferenceCheck({
+      x: values,
+      grad,
+      loss,
+      indices: sampleIndices(values.length, options.samples, p.name.length),
+      ...options,
+    });
     if (check.worst > 1) failures.push(`${p.name}: ${check.details.join('; ')}`);
   }
   return failures;
@@ -42,7 +53,9 @@ gpuDescribe('hidden states', () => {
     await model.forward({ inputs: upload(device, randn(3 * 8, 1), [3, 8], 'x'), rows: 3 }, { training: false });
     const states = model.hiddenStates(['hidden.1'], { training: false });
     expect(states['hidden.1']!.shape).toEqual([3, 8]);
-    expect(() => model.hiddenStates(['hidden.2'], { training: false })).toThrowError('names: mlp-classifier has no hidden state "hidden.2"; it has hidden.0, hidden.1');
+    expect(() => model.hiddenStates(['hidden.2'], { training: false })).toThrowError(
+      'names: mlp-classifier has no hidden state "hidden.2"; it has hidden.0, hidden.1',
+    );
     const teacher = asTeacher(model);
     expect(teacher.hiddenStateWidths?.()).toEqual({ 'hidden.0': 12, 'hidden.1': 8 });
   });
@@ -63,7 +76,9 @@ gpuDescribe('hidden states', () => {
     };
     await loss();
     model.zeroGrad();
-    await model.backward(upload(device, r, [rows, 4], 'r'), { hidden: { 'hidden.0': upload(device, s['hidden.0'], [rows, 12], 's0'), 'hidden.1': upload(device, s['hidden.1'], [rows, 8], 's1') } });
+    await model.backward(upload(device, r, [rows, 4], 'r'), {
+      hidden: { 'hidden.0': upload(device, s['hidden.0'], [rows, 12], 's0'), 'hidden.1': upload(device, s['hidden.1'], [rows, 8], 's1') },
+    });
     expect(await checkEveryParameter(model.parameters(), state, loss, { eps: 1e-2, atol: 5e-3, rtol: 1e-2, samples: 5 })).toEqual([]);
   });
 
@@ -81,33 +96,48 @@ gpuDescribe('hidden states', () => {
     });
   });
 
-  gpuTest('transformer: blocks.l and ln_f; backward with their gradients agrees with finite differences (dropout on)', async ({ device }) => {
-    const tokenizer = CharTokenizer.fromText('abcdefg');
-    const config: TransformerConfig = { tokenizer: tokenizer.toJSON(), context: 4, width: 8, heads: 2, layers: 2, mlpRatio: 2, dropout: 0.2, seed: 7 };
-    const model = TransformerLm.create(device, config);
-    expect(model.hiddenStateWidths()).toEqual({ 'blocks.0': 8, 'blocks.1': 8, ln_f: 8 });
-    const state: ModelState = await model.saveState();
-    for (const [name, t] of Object.entries(state.tensors)) {
-      if (name.endsWith('.weight') && !name.includes('ln')) (t.data as Float32Array).set(randn(t.data.length, name.length, 0.4));
-    }
-    const sequences = 2;
-    const rows = 8;
-    const tokens = uploadI32(device, Array.from(tokenizer.encode('badgecafe')).slice(0, rows), 'tokens');
-    const r = randn(rows * model.vocabSize, 3);
-    const s = { 'blocks.0': randn(rows * 8, 4), 'blocks.1': randn(rows * 8, 5), ln_f: randn(rows * 8, 6) };
-    const names = Object.keys(s);
-    const loss = async () => {
-      await model.loadState(state);
-      const logits = await model.forward({ tokens, sequences }, { training: true });
-      return probeWithHidden(logits, model.hiddenStates(names, { training: true }), r, s);
-    };
-    await loss();
-    // The last block's output is the final layer norm's input, not its output.
-    const [last, normed] = [model.hiddenStates(['blocks.1'], { training: true })['blocks.1']!, model.hiddenStates(['ln_f'], { training: true }).ln_f!];
-    expect(await readFloat32(last)).not.toEqual(await readFloat32(normed));
-    model.zeroGrad();
-    const hidden = Object.fromEntries(Object.entries(s).map(([name, data]) => [name, upload(device, data, [rows, 8], name)]));
-    await model.backward(upload(device, r, [rows, model.vocabSize], 'r'), { hidden });
-    expect(await checkEveryParameter(model.parameters(), state, loss, { eps: 1e-2, atol: 2e-3, rtol: 2e-2, samples: 3 })).toEqual([]);
-  });
+  gpuTest(
+    'transformer: blocks.l and ln_f; backward with their gradients agrees with finite differences (dropout on)',
+    async ({ device }) => {
+      const tokenizer = CharTokenizer.fromText('abcdefg');
+      const config: TransformerConfig = {
+        tokenizer: tokenizer.toJSON(),
+        context: 4,
+        width: 8,
+        heads: 2,
+        layers: 2,
+        mlpRatio: 2,
+        dropout: 0.2,
+        seed: 7,
+      };
+      const model = TransformerLm.create(device, config);
+      expect(model.hiddenStateWidths()).toEqual({ 'blocks.0': 8, 'blocks.1': 8, ln_f: 8 });
+      const state: ModelState = await model.saveState();
+      for (const [name, t] of Object.entries(state.tensors)) {
+        if (name.endsWith('.weight') && !name.includes('ln')) (t.data as Float32Array).set(randn(t.data.length, name.length, 0.4));
+      }
+      const sequences = 2;
+      const rows = 8;
+      const tokens = uploadI32(device, Array.from(tokenizer.encode('badgecafe')).slice(0, rows), 'tokens');
+      const r = randn(rows * model.vocabSize, 3);
+      const s = { 'blocks.0': randn(rows * 8, 4), 'blocks.1': randn(rows * 8, 5), ln_f: randn(rows * 8, 6) };
+      const names = Object.keys(s);
+      const loss = async () => {
+        await model.loadState(state);
+        const logits = await model.forward({ tokens, sequences }, { training: true });
+        return probeWithHidden(logits, model.hiddenStates(names, { training: true }), r, s);
+      };
+      await loss();
+      // The last block's output is the final layer norm's input, not its output.
+      const [last, normed] = [
+        model.hiddenStates(['blocks.1'], { training: true })['blocks.1']!,
+        model.hiddenStates(['ln_f'], { training: true }).ln_f!,
+      ];
+      expect(await readFloat32(last)).not.toEqual(await readFloat32(normed));
+      model.zeroGrad();
+      const hidden = Object.fromEntries(Object.entries(s).map(([name, data]) => [name, upload(device, data, [rows, 8], name)]));
+      await model.backward(upload(device, r, [rows, model.vocabSize], 'r'), { hidden });
+      expect(await checkEveryParameter(model.parameters(), state, loss, { eps: 1e-2, atol: 2e-3, rtol: 2e-2, samples: 3 })).toEqual([]);
+    },
+  );
 });

@@ -39,7 +39,10 @@ export class LlamaCpp {
    * queries to half precision (about 1e-2 on stories260K's tail log-probabilities); the parity checks
    * turn flash attention off and keep the cache in F32 so they compare the models, not that rounding.
    */
-  static async load(modelPath: string, { contextSize = 512, exact = true }: { contextSize?: number; exact?: boolean } = {}): Promise<LlamaCpp> {
+  static async load(
+    modelPath: string,
+    { contextSize = 512, exact = true }: { contextSize?: number; exact?: boolean } = {},
+  ): Promise<LlamaCpp> {
     const lib = await import('node-llama-cpp');
     runtime ??= lib.getLlama({ gpu: false, build: 'never', logLevel: lib.LlamaLogLevel.error });
     const model = await (await runtime).loadModel({ modelPath });

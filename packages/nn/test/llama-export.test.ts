@@ -28,7 +28,13 @@ async function gpuLogprobs(device: GPUDevice, model: LlamaLm, sequences: number[
 }
 
 /** Loads `bytes` in node-llama-cpp and returns the worst |Δ log p| against the model over `sequences`. */
-async function llamaCppWorst(device: GPUDevice, model: LlamaLm, bytes: Uint8Array, sequences: number[][], dir: string): Promise<{ worst: number; cpp: LlamaCpp }> {
+async function llamaCppWorst(
+  device: GPUDevice,
+  model: LlamaLm,
+  bytes: Uint8Array,
+  sequences: number[][],
+  dir: string,
+): Promise<{ worst: number; cpp: LlamaCpp }> {
   const path = join(dir, `model-${Math.random().toString(36).slice(2)}.gguf`);
   writeFileSync(path, bytes);
   const cpp = await LlamaCpp.load(path, { contextSize: CONTEXT });
@@ -91,72 +97,138 @@ gpuDescribe.skipIf(!haveShared)('LlamaLm export: GGUF round trip through llama.c
     model.release();
   });
 
-  gpuTest('a random student (teacher tokenizer) → toGguf → node-llama-cpp: log-probabilities match its WebGPU forward (1e-3) and it writes text', async ({ device }) => {
-    const student = LlamaLm.create(device, { vocab: 512, width: 32, layers: 2, heads: 4, kvHeads: 2, ffn: 64, context: CONTEXT, rmsEps: 1e-5, seed: 11 });
-    // Livelier weights than the 0.02 init, so the distributions are far from uniform.
-    const state = await student.saveState();
-    for (const [name, t] of Object.entries(state.tensors)) if (!name.endsWith('norm.weight')) (t.data as Float32Array).set(randn(t.data.length, name.length, 0.15));
-    await student.loadState(state);
-    const bytes = await student.toGguf({ tokenizerFrom: teacher, name: 'student' });
-    const { worst, cpp } = await llamaCppWorst(device, student, bytes, sequences, dir);
-    console.log(`random student: worst |Δ log p| vs llama.cpp = ${worst.toExponential(2)}`);
-    expect(worst).toBeLessThan(1e-3);
-    const text = cpp.detokenize(await cpp.greedy([1], 24));
-    expect(text.length).toBeGreaterThan(0);
-    await cpp.dispose();
-    student.release();
-  });
+  gpuTest(
+    'a random student (teacher tokenizer) → toGguf → node-llama-cpp: log-probabilities match its WebGPU forward (1e-3) and it writes text',
+    async ({ device }) => {
+      const student = LlamaLm.create(device, {
+        vocab: 512,
+        width: 32,
+        layers: 2,
+        heads: 4,
+        kvHeads: 2,
+        ffn: 64,
+        context: CONTEXT,
+        rmsEps: 1e-5,
+        seed: 11,
+      });
+      // Livelier weights than the 0.02 init, so the distributions are far from uniform.
+      const state = await student.saveState();
+      for (const [name, t] of Object.entries(state.tensors))
+        if (!name.endsWith('norm.weight')) (t.data as Float32Array).set(randn(t.data.length, name.length, 0.15));
+      await student.loadState(state);
+      const bytes = await student.toGguf({ tokenizerFrom: teacher, name: 'student' });
+      const { worst, cpp } = await llamaCppWorst(device, student, bytes, sequences, dir);
+      console.log(`random student: worst |Δ log p| vs llama.cpp = ${worst.toExponential(2)}`);
+      expect(worst).toBeLessThan(1e-3);
+      const text = cpp.detokenize(await cpp.greedy([1], 24));
+      expect(text.length).toBeGreaterThan(0);
+      await cpp.dispose();
+      student.release();
+    },
+  );
 
-  gpuTest('Hugging Face export: a float64 rotate_half reference on the exported safetensors gives the GPU logits; config.json; the folder is written atomically, not over an existing one', async ({ device }) => {
-    const student = LlamaLm.create(device, { vocab: 40, width: 32, layers: 2, heads: 4, kvHeads: 2, ffn: 48, context: 8, tiedHead: true, seed: 4 });
-    const state = await student.saveState();
-    for (const [name, t] of Object.entries(state.tensors)) if (!name.endsWith('norm.weight')) (t.data as Float32Array).set(randn(t.data.length, name.length, 0.3));
-    await student.loadState(state);
-    const files = await student.toHuggingFace();
-    const config = JSON.parse(files['config.json']) as Record<string, unknown>;
-    expect(config).toMatchObject({ architectures: ['LlamaForCausalLM'], hidden_size: 32, intermediate_size: 48, num_attention_heads: 4, num_key_value_heads: 2, num_hidden_layers: 2, vocab_size: 40, tie_word_embeddings: true, max_position_embeddings: 8 });
-    const { tensors } = decodeSafetensors(files['model.safetensors']);
-    expect(Object.keys(tensors)).toContain('model.layers.1.self_attn.q_proj.weight');
-    expect(Object.keys(tensors)).not.toContain('lm_head.weight');
-    const weights = Object.fromEntries(Object.entries(tensors).map(([n, t]) => [n, t.data as Float32Array]));
-    const ids = [3, 1, 39, 7, 7, 20, 0, 12];
-    const ours = (await gpuLogprobs(device, student, [ids]))[0]!;
-    const hf = llamaReference(student.settings, weights, ids, { rope: 'half', rename: huggingFaceName }).logits;
-    // The q/k permutation matters: without undoing it the HF-semantics forward would differ.
-    let worst = 0;
-    ids.forEach((_, t) => (worst = Math.max(worst, worstLogprobDiff(ours[t]!, logSoftmax(hf.subarray(t * 40, (t + 1) * 40))))));
-    expect(worst).toBeLessThan(1e-4);
-    const wrong = llamaReference(student.settings, weights, ids, { rope: 'norm', rename: huggingFaceName }).logits;
-    expect(worstLogprobDiff(ours[7]!, logSoftmax(wrong.subarray(7 * 40, 8 * 40)))).toBeGreaterThan(1e-3);
-    const folder = join(dir, 'hf');
-    await writeHuggingFaceFolder(folder, files);
-    expect(readFileSync(join(folder, 'config.json'), 'utf8')).toBe(files['config.json']);
-    await expect(writeHuggingFaceFolder(folder, files)).rejects.toMatchObject({ code: 'E_BAD_VALUE', details: { field: 'dir', value: folder } });
-    await writeHuggingFaceFolder(folder, files, { overwrite: true });
-    student.release();
-  });
+  gpuTest(
+    'Hugging Face export: a float64 rotate_half reference on the exported safetensors gives the GPU logits; config.json; the folder is written atomically, not over an existing one',
+    async ({ device }) => {
+      const student = LlamaLm.create(device, {
+        vocab: 40,
+        width: 32,
+        layers: 2,
+        heads: 4,
+        kvHeads: 2,
+        ffn: 48,
+        context: 8,
+        tiedHead: true,
+        seed: 4,
+      });
+      const state = await student.saveState();
+      for (const [name, t] of Object.entries(state.tensors))
+        if (!name.endsWith('norm.weight')) (t.data as Float32Array).set(randn(t.data.length, name.length, 0.3));
+      await student.loadState(state);
+      const files = await student.toHuggingFace();
+      const config = JSON.parse(files['config.json']) as Record<string, unknown>;
+      expect(config).toMatchObject({
+        architectures: ['LlamaForCausalLM'],
+        hidden_size: 32,
+        intermediate_size: 48,
+        num_attention_heads: 4,
+        num_key_value_heads: 2,
+        num_hidden_layers: 2,
+        vocab_size: 40,
+        tie_word_embeddings: true,
+        max_position_embeddings: 8,
+      });
+      const { tensors } = decodeSafetensors(files['model.safetensors']);
+      expect(Object.keys(tensors)).toContain('model.layers.1.self_attn.q_proj.weight');
+      expect(Object.keys(tensors)).not.toContain('lm_head.weight');
+      const weights = Object.fromEntries(Object.entries(tensors).map(([n, t]) => [n, t.data as Float32Array]));
+      const ids = [3, 1, 39, 7, 7, 20, 0, 12];
+      const ours = (await gpuLogprobs(device, student, [ids]))[0]!;
+      const hf = llamaReference(student.settings, weights, ids, { rope: 'half', rename: huggingFaceName }).logits;
+      // The q/k permutation matters: without undoing it the HF-semantics forward would differ.
+      let worst = 0;
+      ids.forEach((_, t) => (worst = Math.max(worst, worstLogprobDiff(ours[t]!, logSoftmax(hf.subarray(t * 40, (t + 1) * 40))))));
+      expect(worst).toBeLessThan(1e-4);
+      const wrong = llamaReference(student.settings, weights, ids, { rope: 'norm', rename: huggingFaceName }).logits;
+      expect(worstLogprobDiff(ours[7]!, logSoftmax(wrong.subarray(7 * 40, 8 * 40)))).toBeGreaterThan(1e-3);
+      const folder = join(dir, 'hf');
+      await writeHuggingFaceFolder(folder, files);
+      expect(readFileSync(join(folder, 'config.json'), 'utf8')).toBe(files['config.json']);
+      await expect(writeHuggingFaceFolder(folder, files)).rejects.toMatchObject({
+        code: 'E_BAD_VALUE',
+        details: { field: 'dir', value: folder },
+      });
+      await writeHuggingFaceFolder(folder, files, { overwrite: true });
+      student.release();
+    },
+  );
 
-  gpuTest('bad input: architecture, tensor type, tokenizer, vocabulary, context, token ids — typed errors naming file, field and value', async ({ device }) => {
-    const edited = (edit: (spec: ReturnType<typeof ggufSpecOf>) => void, source: string) => {
-      const spec = ggufSpecOf(teacher);
-      edit(spec);
-      return parseGguf(writeGguf(spec), { source });
-    };
-    const gpt2 = edited((s) => s.metadata.set('general.architecture', ggufValue.string('gpt2')), 'gpt2.gguf');
-    expectError(() => LlamaLm.fromGguf(device, gpt2), 'E_UNSUPPORTED', { file: 'gpt2.gguf', field: 'metadata["general.architecture"]', value: 'gpt2' });
-    const i32 = edited((s) => {
-      const t = s.tensors.find((x) => x.name === 'blk.0.attn_q.weight')!;
-      t.type = 'I32';
-    }, 'i32.gguf');
-    expectError(() => LlamaLm.fromGguf(device, i32, { context: 8 }), 'E_UNSUPPORTED', { file: 'i32.gguf', field: 'tensors["blk.0.attn_q.weight"].type', value: 'I32' });
-    const bpe = edited((s) => s.metadata.set('tokenizer.ggml.model', ggufValue.string('gpt2')), 'bpe.gguf');
-    expectError(() => LlamaLm.fromGguf(device, bpe), 'E_UNSUPPORTED', { file: 'bpe.gguf', field: 'metadata["tokenizer.ggml.model"]', value: 'gpt2' });
-    expectError(() => LlamaLm.fromGguf(device, teacher, { context: 4096 }), 'E_BAD_VALUE', { file: STORIES260K.F32, field: 'context', value: 4096 });
-    const student = LlamaLm.create(device, { vocab: 300, width: 16, layers: 1, heads: 2, kvHeads: 1, ffn: 16, context: 4 });
-    await expect(student.toGguf({ tokenizerFrom: teacher })).rejects.toMatchObject({ code: 'E_SHAPE_MISMATCH', details: { file: STORIES260K.F32, field: 'tokenizer.ggml.tokens', value: 512 } });
-    await expect(student.toGguf()).rejects.toMatchObject({ code: 'E_BAD_VALUE', details: { field: 'tokenizerFrom' } });
-    const tokens = uploadTensor(device, { shape: [4], dtype: 'i32', data: Int32Array.from([1, 2, 300, 3]) }, 'tokens');
-    await expect(student.forward({ tokens, sequences: 1 }, { training: false })).rejects.toMatchObject({ code: 'E_BAD_VALUE', details: { field: 'tokens[2]', value: 300 } });
-    student.release();
-  });
+  gpuTest(
+    'bad input: architecture, tensor type, tokenizer, vocabulary, context, token ids — typed errors naming file, field and value',
+    async ({ device }) => {
+      const edited = (edit: (spec: ReturnType<typeof ggufSpecOf>) => void, source: string) => {
+        const spec = ggufSpecOf(teacher);
+        edit(spec);
+        return parseGguf(writeGguf(spec), { source });
+      };
+      const gpt2 = edited((s) => s.metadata.set('general.architecture', ggufValue.string('gpt2')), 'gpt2.gguf');
+      expectError(() => LlamaLm.fromGguf(device, gpt2), 'E_UNSUPPORTED', {
+        file: 'gpt2.gguf',
+        field: 'metadata["general.architecture"]',
+        value: 'gpt2',
+      });
+      const i32 = edited((s) => {
+        const t = s.tensors.find((x) => x.name === 'blk.0.attn_q.weight')!;
+        t.type = 'I32';
+      }, 'i32.gguf');
+      expectError(() => LlamaLm.fromGguf(device, i32, { context: 8 }), 'E_UNSUPPORTED', {
+        file: 'i32.gguf',
+        field: 'tensors["blk.0.attn_q.weight"].type',
+        value: 'I32',
+      });
+      const bpe = edited((s) => s.metadata.set('tokenizer.ggml.model', ggufValue.string('gpt2')), 'bpe.gguf');
+      expectError(() => LlamaLm.fromGguf(device, bpe), 'E_UNSUPPORTED', {
+        file: 'bpe.gguf',
+        field: 'metadata["tokenizer.ggml.model"]',
+        value: 'gpt2',
+      });
+      expectError(() => LlamaLm.fromGguf(device, teacher, { context: 4096 }), 'E_BAD_VALUE', {
+        file: STORIES260K.F32,
+        field: 'context',
+        value: 4096,
+      });
+      const student = LlamaLm.create(device, { vocab: 300, width: 16, layers: 1, heads: 2, kvHeads: 1, ffn: 16, context: 4 });
+      await expect(student.toGguf({ tokenizerFrom: teacher })).rejects.toMatchObject({
+        code: 'E_SHAPE_MISMATCH',
+        details: { file: STORIES260K.F32, field: 'tokenizer.ggml.tokens', value: 512 },
+      });
+      await expect(student.toGguf()).rejects.toMatchObject({ code: 'E_BAD_VALUE', details: { field: 'tokenizerFrom' } });
+      const tokens = uploadTensor(device, { shape: [4], dtype: 'i32', data: Int32Array.from([1, 2, 300, 3]) }, 'tokens');
+      await expect(student.forward({ tokens, sequences: 1 }, { training: false })).rejects.toMatchObject({
+        code: 'E_BAD_VALUE',
+        details: { field: 'tokens[2]', value: 300 },
+      });
+      student.release();
+    },
+  );
 });

@@ -63,34 +63,49 @@ gpuDescribe.skipIf(!haveShared)('LlamaLm vs llama.cpp: stories260K', () => {
   // float64 reference on the dequantised weights (the file is read right), and reference with
   // llama.cpp's activation rounding == llama.cpp (the rest of the gap is that rounding).
   for (const type of ['F16', 'Q8_0'] as const) {
-    gpuTest(`${type}: WebGPU == float64 reference on the dequantised weights (1e-4), reference with llama.cpp's activation rounding == llama.cpp (Q8_0 1e-4, F16 1e-2)`, async ({ device }) => {
-      const file = parseGguf(readFileSync(STORIES260K[type]), { source: STORIES260K[type] });
-      const model = LlamaLm.fromGguf(device, file, { context: TOKENS });
-      const settings = llamaSettingsFromGguf(file, { context: TOKENS });
-      const weights = llamaWeightsFromGguf(file, settings);
-      const cpp = cpps.get(type)!;
-      const few = sequences.slice(0, 6);
-      const ours = await gpuLogprobs(device, model, few);
-      let vsReference = 0;
-      let roundedVsCpp = 0;
-      for (const [b, ids] of few.entries()) {
-        const plain = llamaReference(settings, weights, ids).logits;
-        ids.forEach((_, t) => (vsReference = Math.max(vsReference, worstLogprobDiff(ours[b]![t]!, logSoftmax(plain.subarray(t * settings.vocab, (t + 1) * settings.vocab))))));
-        // Compare the first four rows: llama.cpp's F16 kernels (tiled) round differently from row to row, so
-        // its F16 file is only reproduced to ~1e-2 (measured 6.5e-3); Q8_0's activation quantisation exactly.
-        const head = ids.slice(0, 4);
-        const rounded = llamaReference(settings, weights, head, { roundInput: llamaCppInputRounding(file) }).logits;
-        const theirs = await cpp.logprobs(head, settings.vocab);
-        head.forEach((_, t) => (roundedVsCpp = Math.max(roundedVsCpp, worstLogprobDiff(logSoftmax(rounded.subarray(t * settings.vocab, (t + 1) * settings.vocab)), theirs[t]!))));
-      }
-      const raw = await worstDiff(device, model, sequences, cpp);
-      console.log(
-        `stories260K ${type}: WebGPU vs reference ${vsReference.toExponential(2)}; reference with llama.cpp rounding vs llama.cpp ${roundedVsCpp.toExponential(2)}; WebGPU vs llama.cpp over ${STORIES} stories × ${TOKENS} tokens ${raw.toExponential(2)}`,
-      );
-      expect(vsReference).toBeLessThan(1e-4);
-      expect(roundedVsCpp).toBeLessThan(type === 'Q8_0' ? 1e-4 : 1e-2);
-      model.release();
-    });
+    gpuTest(
+      `${type}: WebGPU == float64 reference on the dequantised weights (1e-4), reference with llama.cpp's activation rounding == llama.cpp (Q8_0 1e-4, F16 1e-2)`,
+      async ({ device }) => {
+        const file = parseGguf(readFileSync(STORIES260K[type]), { source: STORIES260K[type] });
+        const model = LlamaLm.fromGguf(device, file, { context: TOKENS });
+        const settings = llamaSettingsFromGguf(file, { context: TOKENS });
+        const weights = llamaWeightsFromGguf(file, settings);
+        const cpp = cpps.get(type)!;
+        const few = sequences.slice(0, 6);
+        const ours = await gpuLogprobs(device, model, few);
+        let vsReference = 0;
+        let roundedVsCpp = 0;
+        for (const [b, ids] of few.entries()) {
+          const plain = llamaReference(settings, weights, ids).logits;
+          ids.forEach(
+            (_, t) =>
+              (vsReference = Math.max(
+                vsReference,
+                worstLogprobDiff(ours[b]![t]!, logSoftmax(plain.subarray(t * settings.vocab, (t + 1) * settings.vocab))),
+              )),
+          );
+          // Compare the first four rows: llama.cpp's F16 kernels (tiled) round differently from row to row, so
+          // its F16 file is only reproduced to ~1e-2 (measured 6.5e-3); Q8_0's activation quantisation exactly.
+          const head = ids.slice(0, 4);
+          const rounded = llamaReference(settings, weights, head, { roundInput: llamaCppInputRounding(file) }).logits;
+          const theirs = await cpp.logprobs(head, settings.vocab);
+          head.forEach(
+            (_, t) =>
+              (roundedVsCpp = Math.max(
+                roundedVsCpp,
+                worstLogprobDiff(logSoftmax(rounded.subarray(t * settings.vocab, (t + 1) * settings.vocab)), theirs[t]!),
+              )),
+          );
+        }
+        const raw = await worstDiff(device, model, sequences, cpp);
+        console.log(
+          `stories260K ${type}: WebGPU vs reference ${vsReference.toExponential(2)}; reference with llama.cpp rounding vs llama.cpp ${roundedVsCpp.toExponential(2)}; WebGPU vs llama.cpp over ${STORIES} stories × ${TOKENS} tokens ${raw.toExponential(2)}`,
+        );
+        expect(vsReference).toBeLessThan(1e-4);
+        expect(roundedVsCpp).toBeLessThan(type === 'Q8_0' ? 1e-4 : 1e-2);
+        model.release();
+      },
+    );
   }
 
   gpuTest('greedy generation from BOS: the same 48 tokens as llama.cpp at temperature 0 (F32, F16, Q8_0)', async ({ device }) => {

@@ -9,7 +9,18 @@ import { AdamW } from '../src/optim/adamw.js';
 import { finiteDifferenceCheck, probe, randn, sampleIndices, upload, uploadI32 } from './helpers.js';
 
 // heads ≠ kvHeads (GQA), ropeDims < head width (partial rotation), untied head.
-const SMALL: LlamaConfig = { vocab: 11, width: 16, layers: 2, heads: 4, kvHeads: 2, ffn: 24, ropeDims: 2, ropeBase: 100, context: 6, seed: 3 };
+const SMALL: LlamaConfig = {
+  vocab: 11,
+  width: 16,
+  layers: 2,
+  heads: 4,
+  kvHeads: 2,
+  ffn: 24,
+  ropeDims: 2,
+  ropeBase: 100,
+  context: 6,
+  seed: 3,
+};
 const TINY: LlamaConfig = { vocab: 7, width: 8, layers: 2, heads: 2, kvHeads: 1, ffn: 12, context: 4, seed: 5 };
 
 /** Weights scaled up from the 0.02 init so every path carries signal well above f32 noise, gains away from 1. */
@@ -42,7 +53,8 @@ gpuDescribe('LlamaLm', () => {
     let worst = 0;
     for (let b = 0; b < 2; b++) {
       const ref = llamaReference(s, hostWeights(state), ids.slice(b * 6, b * 6 + 6));
-      for (let i = 0; i < 6 * s.vocab; i++) worst = Math.max(worst, Math.abs(logits[b * 6 * s.vocab + i]! - ref.logits[i]!) / (1e-4 + 1e-4 * Math.abs(ref.logits[i]!)));
+      for (let i = 0; i < 6 * s.vocab; i++)
+        worst = Math.max(worst, Math.abs(logits[b * 6 * s.vocab + i]! - ref.logits[i]!) / (1e-4 + 1e-4 * Math.abs(ref.logits[i]!)));
       for (let t = 0; t < 6; t++) {
         for (let i = 0; i < s.width; i++) {
           const r = (b * 6 + t) * s.width + i;
@@ -55,65 +67,84 @@ gpuDescribe('LlamaLm', () => {
   });
 
   for (const tiedHead of [false, true]) {
-    gpuTest(`backward agrees with finite differences for a sample of every parameter, with hidden-state gradients (tiedHead ${tiedHead})`, async ({ device }) => {
-      const model = LlamaLm.create(device, { ...TINY, tiedHead });
-      const state = await livelyState(model);
-      const R = 8;
-      const D = 8;
-      const tokens = uploadI32(device, [1, 3, 0, 6, 2, 2, 5, 4], 'tokens');
-      const r = randn(R * model.vocabSize, 3);
-      const rBlock = randn(R * D, 4);
-      const rNorm = randn(R * D, 6);
-      // loss = Σ r⊙logits + Σ rBlock⊙blocks.0 + Σ rNorm⊙norm
-      const loss = async () => {
-        await model.loadState(state);
-        const logits = await readFloat32(await model.forward({ tokens, sequences: 2 }, { training: true }));
-        const h = model.hiddenStates(['blocks.0', 'norm'], { training: true });
-        return probe(logits, r) + probe(await readFloat32(h['blocks.0']!), rBlock) + probe(await readFloat32(h.norm!), rNorm);
-      };
-      await loss();
-      model.zeroGrad();
-      await model.backward(upload(device, r, [R, model.vocabSize], 'r'), { hidden: { 'blocks.0': upload(device, rBlock, [R, D], 'rb'), norm: upload(device, rNorm, [R, D], 'rn') } });
-      const failures: string[] = [];
-      for (const p of model.parameters()) {
-        const values = state.tensors[p.name]!.data as Float32Array;
-        const grad = await readFloat32(p.grad);
-        const check = await finiteDifferenceCheck({ x: values, grad, loss, indices: sampleIndices(values.length, 3, p.name.length), eps: 1e-2, atol: 3e-3, rtol: 2e-2 });
-        if (check.worst > 1) failures.push(`${p.name}: ${check.details.join('; ')}`);
-      }
-      expect(failures).toEqual([]);
-      model.release();
-    });
+    gpuTest(
+      `backward agrees with finite differences for a sample of every parameter, with hidden-state gradients (tiedHead ${tiedHead})`,
+      async ({ device }) => {
+        const model = LlamaLm.create(device, { ...TINY, tiedHead });
+        const state = await livelyState(model);
+        const R = 8;
+        const D = 8;
+        const tokens = uploadI32(device, [1, 3, 0, 6, 2, 2, 5, 4], 'tokens');
+        const r = randn(R * model.vocabSize, 3);
+        const rBlock = randn(R * D, 4);
+        const rNorm = randn(R * D, 6);
+        // loss = Σ r⊙logits + Σ rBlock⊙blocks.0 + Σ rNorm⊙norm
+        const loss = async () => {
+          await model.loadState(state);
+          const logits = await readFloat32(await model.forward({ tokens, sequences: 2 }, { training: true }));
+          const h = model.hiddenStates(['blocks.0', 'norm'], { training: true });
+          return probe(logits, r) + probe(await readFloat32(h['blocks.0']!), rBlock) + probe(await readFloat32(h.norm!), rNorm);
+        };
+        await loss();
+        model.zeroGrad();
+        await model.backward(upload(device, r, [R, model.vocabSize], 'r'), {
+          hidden: { 'blocks.0': upload(device, rBlock, [R, D], 'rb'), norm: upload(device, rNorm, [R, D], 'rn') },
+        });
+        const failures: string[] = [];
+        for (const p of model.parameters()) {
+          const values = state.tensors[p.name]!.data as Float32Array;
+          const grad = await readFloat32(p.grad);
+          const check = await finiteDifferenceCheck({
+            x: values,
+            grad,
+            loss,
+            indices: sampleIndices(values.length, 3, p.name.length),
+            eps: 1e-2,
+            atol: 3e-3,
+            rtol: 2e-2,
+          });
+          if (check.worst > 1) failures.push(`${p.name}: ${check.details.join('; ')}`);
+        }
+        expect(failures).toEqual([]);
+        model.release();
+      },
+    );
   }
 
-  gpuTest('forwardHidden + backwardFromHidden give the same norm and the same gradients (but the head) as forward + backward', async ({ device }) => {
-    const model = LlamaLm.create(device, TINY);
-    await livelyState(model);
-    const R = 8;
-    const V = model.vocabSize;
-    const tokens = uploadI32(device, [1, 3, 0, 6, 2, 2, 5, 4], 'tokens');
-    const dLogits = randn(R * V, 11);
-    await model.forward({ tokens, sequences: 2 }, { training: true });
-    const norm = await readFloat32(model.hiddenStates(['norm'], { training: true }).norm!);
-    model.zeroGrad();
-    await model.backward(upload(device, dLogits, [R, V], 'dlogits'));
-    const want = new Map<string, Float32Array>();
-    for (const p of model.parameters()) want.set(p.name, await readFloat32(p.grad));
-    // d norm = dLogits · W_head, computed on the host.
-    const head = await readFloat32(model.headWeight.value);
-    const dNorm = new Float32Array(R * 8);
-    for (let r = 0; r < R; r++) for (let v = 0; v < V; v++) for (let i = 0; i < 8; i++) dNorm[r * 8 + i]! += dLogits[r * V + v]! * head[v * 8 + i]!;
-    expect(Array.from(await readFloat32(await model.forwardHidden({ tokens, sequences: 2 }, { training: true })))).toEqual(Array.from(norm));
-    model.zeroGrad();
-    await model.backwardFromHidden(upload(device, dNorm, [R, 8], 'dnorm'));
-    for (const p of model.parameters()) {
-      if (p === model.headWeight) continue;
-      const got = await readFloat32(p.grad);
-      const w = want.get(p.name)!;
-      for (let i = 0; i < w.length; i++) expect(Math.abs(got[i]! - w[i]!), p.name).toBeLessThan(1e-4 + 1e-3 * Math.abs(w[i]!));
-    }
-    model.release();
-  });
+  gpuTest(
+    'forwardHidden + backwardFromHidden give the same norm and the same gradients (but the head) as forward + backward',
+    async ({ device }) => {
+      const model = LlamaLm.create(device, TINY);
+      await livelyState(model);
+      const R = 8;
+      const V = model.vocabSize;
+      const tokens = uploadI32(device, [1, 3, 0, 6, 2, 2, 5, 4], 'tokens');
+      const dLogits = randn(R * V, 11);
+      await model.forward({ tokens, sequences: 2 }, { training: true });
+      const norm = await readFloat32(model.hiddenStates(['norm'], { training: true }).norm!);
+      model.zeroGrad();
+      await model.backward(upload(device, dLogits, [R, V], 'dlogits'));
+      const want = new Map<string, Float32Array>();
+      for (const p of model.parameters()) want.set(p.name, await readFloat32(p.grad));
+      // d norm = dLogits · W_head, computed on the host.
+      const head = await readFloat32(model.headWeight.value);
+      const dNorm = new Float32Array(R * 8);
+      for (let r = 0; r < R; r++)
+        for (let v = 0; v < V; v++) for (let i = 0; i < 8; i++) dNorm[r * 8 + i]! += dLogits[r * V + v]! * head[v * 8 + i]!;
+      expect(Array.from(await readFloat32(await model.forwardHidden({ tokens, sequences: 2 }, { training: true })))).toEqual(
+        Array.from(norm),
+      );
+      model.zeroGrad();
+      await model.backwardFromHidden(upload(device, dNorm, [R, 8], 'dnorm'));
+      for (const p of model.parameters()) {
+        if (p === model.headWeight) continue;
+        const got = await readFloat32(p.grad);
+        const w = want.get(p.name)!;
+        for (let i = 0; i < w.length; i++) expect(Math.abs(got[i]! - w[i]!), p.name).toBeLessThan(1e-4 + 1e-3 * Math.abs(w[i]!));
+      }
+      model.release();
+    },
+  );
 
   gpuTest('save/load: AdamW steps, save, reload into a fresh model, continue == uninterrupted, bit for bit', async ({ device }) => {
     const tokens = uploadI32(device, [1, 3, 0, 6, 2, 2, 5, 4], 'tokens');

@@ -63,7 +63,15 @@ gpuDescribe('MlpClassifier', () => {
         const grad = await readFloat32(p.grad);
         const values = state.tensors[p.name]!.data as Float32Array;
         // FD in f32: the loss noise is ~1e-7 relative, so eps trades truncation for rounding.
-        const check = await finiteDifferenceCheck({ x: values, grad, loss, indices: sampleIndices(values.length, 6, p.name.length), eps, atol: 5e-3, rtol: 1e-2 });
+        const check = await finiteDifferenceCheck({
+          x: values,
+          grad,
+          loss,
+          indices: sampleIndices(values.length, 6, p.name.length),
+          eps,
+          atol: 5e-3,
+          rtol: 1e-2,
+        });
         expect(check.worst, `${p.name}\n${check.details.join('\n')}`).toBeLessThanOrEqual(1);
       }
     });
@@ -85,7 +93,15 @@ gpuDescribe('MlpClassifier', () => {
   gpuTest('learns a non-linear 4-class problem through the Distiller: loss falls, accuracy rises', async ({ device }) => {
     const train = xorCircles(1024, 12, 1);
     const heldOut = xorCircles(512, 12, 2);
-    const model = MlpClassifier.create(device, { inputSize: 12, hidden: [64, 64], classes: 4, activation: 'gelu', dropout: 0.1, inputJitter: 0.05, seed: 5 });
+    const model = MlpClassifier.create(device, {
+      inputSize: 12,
+      hidden: [64, 64],
+      classes: 4,
+      activation: 'gelu',
+      dropout: 0.1,
+      inputJitter: 0.05,
+      seed: 5,
+    });
     const before = await accuracy(model, device, heldOut);
     const loss = new CpuCrossEntropy();
     const distiller = new Distiller({
@@ -111,41 +127,44 @@ gpuDescribe('MlpClassifier', () => {
     expect(after).toBeGreaterThan(0.75);
   });
 
-  gpuTest('exact resume: N steps = N/2 + checkpoint (model + optimiser + data position) + N/2, dropout and jitter included', async ({ device }) => {
-    const dir = await mkdtemp(join(tmpdir(), 'nn-resume-'));
-    try {
-      const data = xorCircles(256, 12, 3);
-      const config: MlpConfig = { inputSize: 12, hidden: [16, 16], classes: 4, dropout: 0.2, inputJitter: 0.1, seed: 9 };
-      const run = (model: MlpClassifier, path: string) =>
-        new Distiller({
-          student: model,
-          loss: new CpuCrossEntropy(),
-          optimizer: new Sgd({ momentum: 0.9, clipNorm: 1 }),
-          data: new ArrayDataSource(device, data, 32, 4),
-          labels: (b) => b.labels,
-          epochs: 2,
-          schedules: { lr: constant(0.05) },
-          checkpoint: { store: new FileCheckpointStore(path) },
-        });
-      const straight = MlpClassifier.create(device, config);
-      await run(straight, join(dir, 'straight.safetensors')).run({ resume: false });
+  gpuTest(
+    'exact resume: N steps = N/2 + checkpoint (model + optimiser + data position) + N/2, dropout and jitter included',
+    async ({ device }) => {
+      const dir = await mkdtemp(join(tmpdir(), 'nn-resume-'));
+      try {
+        const data = xorCircles(256, 12, 3);
+        const config: MlpConfig = { inputSize: 12, hidden: [16, 16], classes: 4, dropout: 0.2, inputJitter: 0.1, seed: 9 };
+        const run = (model: MlpClassifier, path: string) =>
+          new Distiller({
+            student: model,
+            loss: new CpuCrossEntropy(),
+            optimizer: new Sgd({ momentum: 0.9, clipNorm: 1 }),
+            data: new ArrayDataSource(device, data, 32, 4),
+            labels: (b) => b.labels,
+            epochs: 2,
+            schedules: { lr: constant(0.05) },
+            checkpoint: { store: new FileCheckpointStore(path) },
+          });
+        const straight = MlpClassifier.create(device, config);
+        await run(straight, join(dir, 'straight.safetensors')).run({ resume: false });
 
-      const interrupted = MlpClassifier.create(device, config);
-      const first = run(interrupted, join(dir, 'resumed.safetensors'));
-      first.on('step', (e) => {
-        if (e.step === 8) first.stop();
-      });
-      expect((await first.run({ resume: false })).stopped).toBe(true);
-      // A fresh process: a new model (other seed, so nothing carries over) and a new optimiser.
-      const resumedModel = MlpClassifier.create(device, { ...config, seed: 1234 });
-      const summary = await run(resumedModel, join(dir, 'resumed.safetensors')).run();
-      expect(summary.steps).toBe(16);
-      expect(await weights(resumedModel)).toEqual(await weights(straight));
-      expect(resumedModel.config.rngStep).toBe(16);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+        const interrupted = MlpClassifier.create(device, config);
+        const first = run(interrupted, join(dir, 'resumed.safetensors'));
+        first.on('step', (e) => {
+          if (e.step === 8) first.stop();
+        });
+        expect((await first.run({ resume: false })).stopped).toBe(true);
+        // A fresh process: a new model (other seed, so nothing carries over) and a new optimiser.
+        const resumedModel = MlpClassifier.create(device, { ...config, seed: 1234 });
+        const summary = await run(resumedModel, join(dir, 'resumed.safetensors')).run();
+        expect(summary.steps).toBe(16);
+        expect(await weights(resumedModel)).toEqual(await weights(straight));
+        expect(resumedModel.config.rngStep).toBe(16);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   gpuTest('a NaN in the inputs stops training with E_NON_FINITE naming the step and tensor; weights stay finite', async ({ device }) => {
     const model = MlpClassifier.create(device, { inputSize: 4, hidden: [8], classes: 4, seed: 2 });
@@ -179,11 +198,15 @@ gpuDescribe('MlpClassifier', () => {
   });
 
   gpuTest('bad input is a typed error', async ({ device }) => {
-    expect(() => MlpClassifier.create(device, { inputSize: 0, hidden: [], classes: 2 })).toThrowError(expect.objectContaining({ code: 'E_BAD_CONFIG' }));
+    expect(() => MlpClassifier.create(device, { inputSize: 0, hidden: [], classes: 2 })).toThrowError(
+      expect.objectContaining({ code: 'E_BAD_CONFIG' }),
+    );
     expect(() => MlpClassifier.create(device, { inputSize: 3, hidden: [4], classes: 2, dropout: 1 })).toThrowError(/mlp\.dropout/);
     const model = MlpClassifier.create(device, { inputSize: 4, hidden: [8], classes: 4 });
     await expect(model.backward(upload(device, new Float32Array(8), [2, 4], 'g'))).rejects.toMatchObject({ code: 'E_BAD_VALUE' });
-    await expect(model.forward({ inputs: upload(device, new Float32Array(10), [2, 5], 'x'), rows: 2 }, { training: true })).rejects.toMatchObject({ code: 'E_SHAPE_MISMATCH' });
+    await expect(
+      model.forward({ inputs: upload(device, new Float32Array(10), [2, 5], 'x'), rows: 2 }, { training: true }),
+    ).rejects.toMatchObject({ code: 'E_SHAPE_MISMATCH' });
     await model.forward({ inputs: upload(device, new Float32Array(8), [2, 4], 'x'), rows: 2 }, { training: true });
     await expect(model.backward(upload(device, new Float32Array(12), [3, 4], 'g'))).rejects.toMatchObject({ code: 'E_SHAPE_MISMATCH' });
     const wrong = MlpClassifier.create(device, { inputSize: 4, hidden: [12], classes: 4 });

@@ -28,7 +28,14 @@ gpuDescribe('saveModel / loadModel (safetensors)', () => {
     const { tensors, metadata } = decodeSafetensors(await readFile(path));
     expect(Object.keys(tensors).sort()).toEqual(['layers.0.bias', 'layers.0.weight', 'layers.1.bias', 'layers.1.weight']);
     expect(tensors['layers.0.weight']).toMatchObject({ dtype: 'f32', shape: [12, 8] });
-    expect(JSON.parse(metadata[MODEL_METADATA_KEY]!)).toMatchObject({ kind: 'mlp-classifier', inputSize: 8, hidden: [12], classes: 4, activation: 'gelu', seed: 4 });
+    expect(JSON.parse(metadata[MODEL_METADATA_KEY]!)).toMatchObject({
+      kind: 'mlp-classifier',
+      inputSize: 8,
+      hidden: [12],
+      classes: 4,
+      activation: 'gelu',
+      seed: 4,
+    });
     expect(metadata.format).toBe('distillery-nn/1');
     const loaded = (await loadModel(device, path)) as MlpClassifier;
     expect(loaded.settings).toEqual(model.settings);
@@ -71,24 +78,38 @@ gpuDescribe('saveModel / loadModel (safetensors)', () => {
       await writeFile(path, data);
       return path;
     };
-    await expect(loadModel(device, await write('truncated', bytes.subarray(0, bytes.length - 10)))).rejects.toMatchObject({ code: 'E_CORRUPT_FILE', message: /truncated/ });
+    await expect(loadModel(device, await write('truncated', bytes.subarray(0, bytes.length - 10)))).rejects.toMatchObject({
+      code: 'E_CORRUPT_FILE',
+      message: /truncated/,
+    });
     await expect(loadModel(device, await write('tiny', bytes.subarray(0, 5)))).rejects.toMatchObject({ code: 'E_CORRUPT_FILE' });
     const flipped = bytes.slice();
     flipped[flipped.length - 3]! ^= 0x40;
     await expect(loadModel(device, await write('flipped', flipped))).rejects.toMatchObject({ code: 'E_CORRUPT_FILE', message: /CRC-32/ });
-    await expect(loadModel(device, await write('garbage', 'not a safetensors file at all'))).rejects.toMatchObject({ code: 'E_CORRUPT_FILE' });
+    await expect(loadModel(device, await write('garbage', 'not a safetensors file at all'))).rejects.toMatchObject({
+      code: 'E_CORRUPT_FILE',
+    });
     await expect(loadModel(device, join(dir, 'absent.safetensors'))).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
 
     const plain = encodeModelState({ tensors: state.tensors, config: {} });
-    await expect(loadModel(device, await write('unknown-kind', plain))).rejects.toMatchObject({ code: 'E_CORRUPT_FILE', message: /unknown kind/ });
+    await expect(loadModel(device, await write('unknown-kind', plain))).rejects.toMatchObject({
+      code: 'E_CORRUPT_FILE',
+      message: /unknown kind/,
+    });
 
     const mismatched = encodeModelState({ config: { ...state.config, hidden: [5] }, tensors: state.tensors });
-    await expect(loadModel(device, await write('mismatch', mismatched))).rejects.toMatchObject({ code: 'E_CORRUPT_FILE', message: /layers\.0\.weight/ });
+    await expect(loadModel(device, await write('mismatch', mismatched))).rejects.toMatchObject({
+      code: 'E_CORRUPT_FILE',
+      message: /layers\.0\.weight/,
+    });
 
     const poisoned = structuredClone(state);
     (poisoned.tensors['layers.1.weight']!.data as Float32Array)[3] = Number.NaN;
     const nanPath = await write('nan', encodeModelState(poisoned));
-    await expect(loadModel(device, nanPath)).rejects.toMatchObject({ code: 'E_NON_FINITE', details: { tensor: 'layers.1.weight', index: 3 } });
+    await expect(loadModel(device, nanPath)).rejects.toMatchObject({
+      code: 'E_NON_FINITE',
+      details: { tensor: 'layers.1.weight', index: 3 },
+    });
     await expect(readModelState(nanPath)).resolves.toMatchObject({ config: { kind: 'mlp-classifier' } });
     expect(CHECKSUM_METADATA_KEY).toBe('distillery.crc32');
   });

@@ -38,10 +38,18 @@ gpuDescribe('optimisers', () => {
       const s2 = ps.map((x) => new Float64Array(x.w.length));
       const lrs = [0.1, 0.05, 0.02];
       const clip = config.clipNorm ?? 0;
-      const scale = gradNormReference(ps.map((x) => x.g), clip).scale;
+      const scale = gradNormReference(
+        ps.map((x) => x.g),
+        clip,
+      ).scale;
       for (const [t, lr] of lrs.entries()) {
-        await opt.step(ps.map((x) => x.p), lr);
-        ps.forEach((x, i) => (adam ? adamwReference(x.w, x.g, s1[i]!, s2[i]!, lr, t + 1, config, scale) : sgdReference(x.w, x.g, s1[i]!, lr, config, scale)));
+        await opt.step(
+          ps.map((x) => x.p),
+          lr,
+        );
+        ps.forEach((x, i) =>
+          adam ? adamwReference(x.w, x.g, s1[i]!, s2[i]!, lr, t + 1, config, scale) : sgdReference(x.w, x.g, s1[i]!, lr, config, scale),
+        );
       }
       expect(opt.stepCount).toBe(3);
       for (const x of ps) {
@@ -55,12 +63,20 @@ gpuDescribe('optimisers', () => {
   gpuTest('a NaN gradient stops with E_NON_FINITE naming the step and tensor, and leaves every weight unchanged', async ({ device }) => {
     const ps = params(device, SIZES, 2);
     const opt = new AdamW();
-    await opt.step(ps.map((x) => x.p), 0.01);
+    await opt.step(
+      ps.map((x) => x.p),
+      0.01,
+    );
     const before = await Promise.all(ps.map((x) => readFloat32(x.p.value)));
     const bad = randn(1000, 3);
     bad[17] = Number.NaN;
     device.queue.writeBuffer(ps[1]!.p.grad.buffer, 0, bad as Float32Array<ArrayBuffer>);
-    const error = await opt.step(ps.map((x) => x.p), 0.01).catch((e: unknown) => e);
+    const error = await opt
+      .step(
+        ps.map((x) => x.p),
+        0.01,
+      )
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'E_NON_FINITE', details: { tensor: 'p1.grad', step: 1 } });
     expect(String(error)).toMatch(/gradient p1\.grad contains NaN or Inf at step 1/);
     const after = await Promise.all(ps.map((x) => readFloat32(x.p.value)));
@@ -76,19 +92,34 @@ gpuDescribe('optimisers', () => {
       const optA = make();
       const optB = make();
       for (let t = 0; t < 2; t++) {
-        await optA.step(a.map((x) => x.p), 0.1);
-        await optB.step(b.map((x) => x.p), 0.1);
+        await optA.step(
+          a.map((x) => x.p),
+          0.1,
+        );
+        await optB.step(
+          b.map((x) => x.p),
+          0.1,
+        );
       }
       const saved = await optB.saveState();
       expect(saved.step).toBe(2);
-      expect(Object.keys(saved.tensors).sort()).toEqual(kind === 'sgd' ? ['p0.momentum', 'p1.momentum', 'p2.momentum'] : ['p0.m', 'p0.v', 'p1.m', 'p1.v', 'p2.m', 'p2.v']);
+      expect(Object.keys(saved.tensors).sort()).toEqual(
+        kind === 'sgd' ? ['p0.momentum', 'p1.momentum', 'p2.momentum'] : ['p0.m', 'p0.v', 'p1.m', 'p1.v', 'p2.m', 'p2.v'],
+      );
       const optC = make();
       await optC.loadState(structuredClone(saved));
       for (let t = 0; t < 2; t++) {
-        await optA.step(a.map((x) => x.p), 0.05);
-        await optC.step(b.map((x) => x.p), 0.05);
+        await optA.step(
+          a.map((x) => x.p),
+          0.05,
+        );
+        await optC.step(
+          b.map((x) => x.p),
+          0.05,
+        );
       }
-      for (let i = 0; i < SIZES.length; i++) expect(Array.from(await readFloat32(b[i]!.p.value))).toEqual(Array.from(await readFloat32(a[i]!.p.value)));
+      for (let i = 0; i < SIZES.length; i++)
+        expect(Array.from(await readFloat32(b[i]!.p.value))).toEqual(Array.from(await readFloat32(a[i]!.p.value)));
       await expect((kind === 'sgd' ? new AdamW() : new Sgd()).loadState(saved)).rejects.toMatchObject({ code: 'E_BAD_CONFIG' });
     });
   });

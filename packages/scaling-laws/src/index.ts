@@ -41,8 +41,21 @@ export {
 } from './data/runs.js';
 export { parseQuantity, parsePlainNumber, formatQuantity } from './data/units.js';
 export { parseCsv, type CsvTable } from './data/csv.js';
-export { fitSupervised, DEFAULT_HUBER_DELTA, type SupervisedFit, type SupervisedFitOptions, type SupervisedResidual, type SupervisedForm } from './fit/fit-supervised.js';
-export { fitDistillation, DEFAULT_DISTILLATION_HUBER_DELTA, type DistillationFit, type DistillationFitOptions, type DistillationResidual } from './fit/fit-distillation.js';
+export {
+  fitSupervised,
+  DEFAULT_HUBER_DELTA,
+  type SupervisedFit,
+  type SupervisedFitOptions,
+  type SupervisedResidual,
+  type SupervisedForm,
+} from './fit/fit-supervised.js';
+export {
+  fitDistillation,
+  DEFAULT_DISTILLATION_HUBER_DELTA,
+  type DistillationFit,
+  type DistillationFitOptions,
+  type DistillationResidual,
+} from './fit/fit-distillation.js';
 export { predictSupervisedWithInterval, predictDistilledWithInterval, type PredictionWithInterval } from './fit/predict-interval.js';
 export { CHINCHILLA_GRID, BUSBRIDGE_SUPERVISED_GRID, DISTILLATION_GRID, gridSize, type GridAxes } from './fit/grids.js';
 export { huberLoss } from './fit/huber.js';
@@ -65,7 +78,13 @@ export { optimalTeacherLoss, teacherLossSweep, type OptimalTeacher, type Teacher
 export type { PlanningLaws, SearchRange } from './plan/common.js';
 
 // Optimisers (exported for reuse and testing).
-export { BoundedLbfgs, type BoundedMinimizeOptions, type BoundedMinimizeResult, type ObjectiveWithGradient, type StopReason } from './optim/lbfgsb.js';
+export {
+  BoundedLbfgs,
+  type BoundedMinimizeOptions,
+  type BoundedMinimizeResult,
+  type ObjectiveWithGradient,
+  type StopReason,
+} from './optim/lbfgsb.js';
 export { minimize1d, bisectRoot } from './optim/minimize-1d.js';
 export { SeededRandom } from './random.js';
 

@@ -23,7 +23,10 @@ function heldOutError(law: DistillationLaw): number {
     const studentTokens = studentParams * Math.exp(Math.log(5) + random.next() * Math.log(320 / 5));
     const teacherLoss = 1.9 + random.next() * 1.1;
     const truth = predictDistilledLoss(laws, { studentParams, studentTokens, teacherLoss });
-    const fitted = predictDistilledLoss({ supervised: BUSBRIDGE_SUPERVISED, distillation: law }, { studentParams, studentTokens, teacherLoss });
+    const fitted = predictDistilledLoss(
+      { supervised: BUSBRIDGE_SUPERVISED, distillation: law },
+      { studentParams, studentTokens, teacherLoss },
+    );
     worst = Math.max(worst, Math.abs(fitted / truth - 1));
   }
   return worst;
@@ -56,7 +59,10 @@ describe('fitDistillation', () => {
     // so B and beta cannot be recovered from realistic runs: the fit must say so.
     for (const p of fit.parameters) {
       const truth = BUSBRIDGE_DISTILLATION[p.name as Name];
-      const off = p.name === 'A' || p.name === 'B' || p.name === 'c1' ? Math.abs(Math.log(p.value / truth)) > Math.log(2) : Math.abs(p.value / truth - 1) > 0.5;
+      const off =
+        p.name === 'A' || p.name === 'B' || p.name === 'c1'
+          ? Math.abs(Math.log(p.value / truth)) > Math.log(2)
+          : Math.abs(p.value / truth - 1) > 0.5;
       if (off) expect({ name: p.name, determined: p.determined }).toEqual({ name: p.name, determined: false });
     }
     expect(fit.trustworthy).toBe(false);
@@ -75,7 +81,9 @@ describe('fitDistillation', () => {
   it('takes the teacher loss from the supervised law when runs give teacher size and tokens', () => {
     const teacher = { teacherParams: 7e9, teacherTokens: 1.4e11 };
     const teacherLoss = predictSupervisedLoss(BUSBRIDGE_SUPERVISED, teacher.teacherParams, teacher.teacherTokens);
-    const byTeacher = runs.slice(0, 20).map(({ teacherLoss: _dropped, ...r }) => ({ ...r, ...teacher, studentLoss: predictDistilledLoss(laws, { ...r, teacherLoss }) }));
+    const byTeacher = runs
+      .slice(0, 20)
+      .map(({ teacherLoss: _dropped, ...r }) => ({ ...r, ...teacher, studentLoss: predictDistilledLoss(laws, { ...r, teacherLoss }) }));
     const small = fitDistillation(byTeacher, BUSBRIDGE_SUPERVISED, { bootstrap: 0, fastStarts: 16 });
     for (const r of small.residuals) expect(r.teacherLoss).toBeCloseTo(teacherLoss, 12);
     expect(small.diagnostics.map((d) => d.code)).toContain('narrow-design');

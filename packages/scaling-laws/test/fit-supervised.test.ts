@@ -120,7 +120,11 @@ describe('diagnostics say when a fit cannot be trusted', () => {
   });
 
   it('flags a design with a single model size', () => {
-    const runs = syntheticSupervisedRuns(CHINCHILLA_APPROACH3, 30, 0.005, 42).map((r) => ({ ...r, params: 1e9, loss: predictSupervisedLoss(CHINCHILLA_APPROACH3, 1e9, r.tokens) }));
+    const runs = syntheticSupervisedRuns(CHINCHILLA_APPROACH3, 30, 0.005, 42).map((r) => ({
+      ...r,
+      params: 1e9,
+      loss: predictSupervisedLoss(CHINCHILLA_APPROACH3, 1e9, r.tokens),
+    }));
     const fit = fitSupervised(runs, { form: 'chinchilla', bootstrap: 20 });
     const narrow = fit.diagnostics.find((d) => d.code === 'narrow-design');
     expect(narrow?.parameters).toEqual(['A', 'alpha']);
@@ -139,7 +143,10 @@ describe('diagnostics say when a fit cannot be trusted', () => {
   });
 
   it('flags data the law does not describe', () => {
-    const runs = syntheticSupervisedRuns(CHINCHILLA_APPROACH3, 40, 0, 44).map((r) => ({ ...r, loss: 3 + Math.sin(3 * Math.log(r.params)) }));
+    const runs = syntheticSupervisedRuns(CHINCHILLA_APPROACH3, 40, 0, 44).map((r) => ({
+      ...r,
+      loss: 3 + Math.sin(3 * Math.log(r.params)),
+    }));
     const fit = fitSupervised(runs, { form: 'chinchilla', bootstrap: 0 });
     expect(fit.diagnostics.map((d) => d.code)).toContain('poor-fit');
     expect(fit.trustworthy).toBe(false);
@@ -147,7 +154,14 @@ describe('diagnostics say when a fit cannot be trusted', () => {
 
   it('reports the convergence of the search', () => {
     const runs = syntheticSupervisedRuns(CHINCHILLA_APPROACH3, 30, 0.005, 45);
-    const fit = fitSupervised(runs, { form: 'chinchilla', grid: [[6, 6, 0.5, 0.3, 0.3], [10, 10, 0, 1, 1]], bootstrap: 0 });
+    const fit = fitSupervised(runs, {
+      form: 'chinchilla',
+      grid: [
+        [6, 6, 0.5, 0.3, 0.3],
+        [10, 10, 0, 1, 1],
+      ],
+      bootstrap: 0,
+    });
     expect(fit.convergence.strategy).toBe('custom');
     expect(fit.convergence.starts).toBe(2);
     expect(fit.convergence.evaluations).toBeGreaterThan(10);

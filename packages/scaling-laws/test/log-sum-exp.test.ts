@@ -4,7 +4,13 @@ import { logSumExp2, logSumExp2Into, softplus, type LogSumExp2 } from '../src/lo
 describe('logSumExp2', () => {
   test('equals ln(eᵃ + eᵇ) and its weights equal the softmax of (a, b) where the naive form is exact enough', () => {
     const out: LogSumExp2 = { value: 0, weightA: 0, weightB: 0 };
-    for (const [a, b] of [[0, 0], [1.5, -2], [-3, 0.25], [10, 9.5], [-7, -7.001]] as const) {
+    for (const [a, b] of [
+      [0, 0],
+      [1.5, -2],
+      [-3, 0.25],
+      [10, 9.5],
+      [-7, -7.001],
+    ] as const) {
       const naive = Math.log(Math.exp(a) + Math.exp(b));
       expect(logSumExp2(a, b)).toBeCloseTo(naive, 12);
       logSumExp2Into(a, b, out);

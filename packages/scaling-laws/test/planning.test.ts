@@ -30,7 +30,9 @@ function lossWithTeacher(plan: DistillationPlan, teacherParams: number, teacherT
 }
 
 describe('planDistillation', () => {
-  const plans = Object.fromEntries(SCENARIOS.map((s) => [s, planDistillation({ studentParams: STUDENT, budget: BUDGET, scenario: s })])) as Record<ScenarioName, DistillationPlan>;
+  const plans = Object.fromEntries(
+    SCENARIOS.map((s) => [s, planDistillation({ studentParams: STUDENT, budget: BUDGET, scenario: s })]),
+  ) as Record<ScenarioName, DistillationPlan>;
 
   it.each(SCENARIOS)('%s: spends exactly the budget, split as the scenario says', (scenario) => {
     const plan = plans[scenario];
@@ -110,7 +112,7 @@ describe('distillationCrossover', () => {
     expect(large.budget!).toBeGreaterThan(small.budget!);
   });
 
-  it('with the teacher trained for one student, supervised training wins (the paper\'s finding)', () => {
+  it("with the teacher trained for one student, supervised training wins (the paper's finding)", () => {
     expect(distillationCrossover({ studentParams: STUDENT, scenario: 'both' }).status).toBe('supervised-always');
   });
 });

@@ -61,7 +61,19 @@ describe('SVG plots', () => {
       xLabel: 'x',
       yLabel: 'y',
       xScale: 'log',
-      series: [{ label: 's', style: 'line', points: [[1, 1], [10, 2], [100, Number.NaN], [1000, 3], [10000, 4]] }],
+      series: [
+        {
+          label: 's',
+          style: 'line',
+          points: [
+            [1, 1],
+            [10, 2],
+            [100, Number.NaN],
+            [1000, 3],
+            [10000, 4],
+          ],
+        },
+      ],
     });
     expectWellFormedSvg(svg);
     expect(svg).toContain('a &lt; b &amp; &quot;c&quot;');

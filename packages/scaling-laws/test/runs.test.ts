@@ -1,6 +1,15 @@
 import { isDistilleryError } from '@distillery/core';
 import { describe, expect, it } from 'vitest';
-import { fitDistillation, fitSupervised, parseCsv, parseQuantity, readDistillationRuns, readSupervisedRuns, BUSBRIDGE_SUPERVISED, formatQuantity } from '../src/index.js';
+import {
+  fitDistillation,
+  fitSupervised,
+  parseCsv,
+  parseQuantity,
+  readDistillationRuns,
+  readSupervisedRuns,
+  BUSBRIDGE_SUPERVISED,
+  formatQuantity,
+} from '../src/index.js';
 
 /** Runs `fn`, expects a DistilleryError with `code`, and returns it for further checks. */
 function caught(fn: () => unknown, code: string) {
@@ -48,7 +57,9 @@ describe('quantities', () => {
 
 describe('reading runs', () => {
   it('reads CSV with user-named columns and units', () => {
-    const runs = readSupervisedRuns(`${HEADER}\nsmall,125M,2.5B,3.1\nbig,1.3e9,26e9,2.4\n`, { columns: { params: 'N', tokens: 'D', loss: 'final_loss' } });
+    const runs = readSupervisedRuns(`${HEADER}\nsmall,125M,2.5B,3.1\nbig,1.3e9,26e9,2.4\n`, {
+      columns: { params: 'N', tokens: 'D', loss: 'final_loss' },
+    });
     expect(runs).toEqual([
       { params: 1.25e8, tokens: 2.5e9, loss: 3.1, row: 1 },
       { params: 1.3e9, tokens: 2.6e10, loss: 2.4, row: 2 },
@@ -81,7 +92,10 @@ describe('reading runs', () => {
   });
 
   it('names a missing column and lists the ones present', () => {
-    const error = caught(() => readSupervisedRuns(`${HEADER}\na,1e8,2e9,3\n`, { columns: { params: 'N', tokens: 'D', loss: 'val_loss' } }), 'E_BAD_INPUT');
+    const error = caught(
+      () => readSupervisedRuns(`${HEADER}\na,1e8,2e9,3\n`, { columns: { params: 'N', tokens: 'D', loss: 'val_loss' } }),
+      'E_BAD_INPUT',
+    );
     expect(error.message).toContain('column "val_loss"');
     expect(error.message).toContain('"final_loss"');
     const unnamed = caught(() => readSupervisedRuns('a,b\n1,2\n'), 'E_BAD_INPUT');
@@ -89,7 +103,14 @@ describe('reading runs', () => {
   });
 
   it('rejects bad runs given as objects, naming row and field', () => {
-    const error = caught(() => fitSupervised([{ params: 1e8, tokens: 2e9, loss: 3 }, { params: 2e8, tokens: Number.NaN, loss: 2.9 }]), 'E_BAD_INPUT');
+    const error = caught(
+      () =>
+        fitSupervised([
+          { params: 1e8, tokens: 2e9, loss: 3 },
+          { params: 2e8, tokens: Number.NaN, loss: 2.9 },
+        ]),
+      'E_BAD_INPUT',
+    );
     expect(error.message).toContain('row 2');
     expect(error.message).toContain('column "tokens"');
   });
@@ -99,14 +120,23 @@ describe('reading runs', () => {
     const error = caught(() => fitSupervised(runs, { form: 'busbridge' }), 'E_BAD_INPUT');
     expect(error.message).toMatch(/5 supervised runs cannot determine 6 parameters/);
     const distillation = runs.map((r) => ({ studentParams: r.params, studentTokens: r.tokens, studentLoss: r.loss, teacherLoss: 2 }));
-    expect(caught(() => fitDistillation(distillation, BUSBRIDGE_SUPERVISED), 'E_BAD_INPUT').message).toMatch(/cannot determine 9 parameters/);
+    expect(caught(() => fitDistillation(distillation, BUSBRIDGE_SUPERVISED), 'E_BAD_INPUT').message).toMatch(
+      /cannot determine 9 parameters/,
+    );
   });
 
   it('reads distillation runs with teacher loss, or teacher size and tokens', () => {
     const withLoss = readDistillationRuns('student_params,student_tokens,teacher_loss,student_loss\n1B,20B,2.3,2.36\n');
     expect(withLoss[0]).toEqual({ studentParams: 1e9, studentTokens: 2e10, teacherLoss: 2.3, studentLoss: 2.36, row: 1 });
     const withTeacher = readDistillationRuns('N_S,D_S,N_T,D_T,L_S\n1B,20B,7B,140B,2.36\n');
-    expect(withTeacher[0]).toEqual({ studentParams: 1e9, studentTokens: 2e10, teacherParams: 7e9, teacherTokens: 1.4e11, studentLoss: 2.36, row: 1 });
+    expect(withTeacher[0]).toEqual({
+      studentParams: 1e9,
+      studentTokens: 2e10,
+      teacherParams: 7e9,
+      teacherTokens: 1.4e11,
+      studentLoss: 2.36,
+      row: 1,
+    });
     const missing = caught(() => readDistillationRuns('N_S,D_S,L_S\n1B,20B,2.36\n'), 'E_BAD_INPUT');
     expect(missing.message).toContain('no teacher column');
     const bad = caught(() => readDistillationRuns('N_S,D_S,L_T,L_S\n1B,20B,2.3,2.36\n1B,20B,-2,2.3\n'), 'E_BAD_INPUT');

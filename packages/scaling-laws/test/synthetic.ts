@@ -31,7 +31,13 @@ export function syntheticDistillationRuns(
       for (const teacherLoss of [1.9, 2.1, 2.3, 2.6, 3.0]) {
         const studentTokens = studentParams * ratio;
         const clean = predictDistilledLoss(laws, { studentParams, studentTokens, teacherLoss });
-        runs.push({ studentParams, studentTokens, teacherLoss, studentLoss: clean * Math.exp(noise * random.normal()), row: runs.length + 1 });
+        runs.push({
+          studentParams,
+          studentTokens,
+          teacherLoss,
+          studentLoss: clean * Math.exp(noise * random.normal()),
+          row: runs.length + 1,
+        });
       }
     }
   }

@@ -69,14 +69,17 @@ function inBrowserContext(): boolean {
 export async function getGpu(dawnFlags: readonly string[] = []): Promise<GPU> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
-  if (inBrowserContext()) throw new DistilleryError('E_NO_ADAPTER', browserNoAdapterHelp('no-navigator-gpu'), { reason: 'no-navigator-gpu' });
+  if (inBrowserContext())
+    throw new DistilleryError('E_NO_ADAPTER', browserNoAdapterHelp('no-navigator-gpu'), { reason: 'no-navigator-gpu' });
   return loadNodeGpu(['disable-dawn-features=timestamp_quantization', ...dawnFlags]);
 }
 
 export function summarizeAdapter(adapter: GPUAdapter, backend: string): AdapterSummary {
   const info = adapter.info ?? ({} as GPUAdapterInfo);
   const description = info.description ?? '';
-  const isFallback = Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter) || /llvmpipe|lavapipe|swiftshader|warp/i.test(`${description} ${info.device ?? ''}`);
+  const isFallback =
+    Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter) ||
+    /llvmpipe|lavapipe|swiftshader|warp/i.test(`${description} ${info.device ?? ''}`);
   return {
     vendor: info.vendor ?? '',
     architecture: info.architecture ?? '',
@@ -90,7 +93,13 @@ export function summarizeAdapter(adapter: GPUAdapter, backend: string): AdapterS
 /** A short, file-name-safe name for an adapter: `mesa-llvmpipe`, `nvidia-h100`... */
 export function adapterSlug(info: Pick<AdapterSummary, 'vendor' | 'architecture' | 'device' | 'description'>): string {
   const text = [info.vendor, info.architecture || info.device || info.description].filter(Boolean).join('-');
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'unknown-adapter';
+  return (
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 60) || 'unknown-adapter'
+  );
 }
 
 const lostDevices = new WeakMap<GPUDevice, GPUDeviceLostInfo>();
@@ -118,7 +127,8 @@ export async function acquireDevice(options: AcquireOptions = {}): Promise<Acqui
     adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference });
   }
   if (!adapter) {
-    if (inBrowser || inBrowserContext()) throw new DistilleryError('E_NO_ADAPTER', browserNoAdapterHelp('no-adapter'), { reason: 'no-adapter' });
+    if (inBrowser || inBrowserContext())
+      throw new DistilleryError('E_NO_ADAPTER', browserNoAdapterHelp('no-adapter'), { reason: 'no-adapter' });
     throw new DistilleryError('E_NO_ADAPTER', NO_ADAPTER_HELP);
   }
   const wanted = options.features ?? USEFUL_FEATURES.filter((f) => adapter.features.has(f));

@@ -24,7 +24,10 @@ let checks: GpuErrorChecks = defaultChecks();
 
 export function setGpuErrorChecks(mode: GpuErrorChecks): void {
   if (mode !== 'always' && mode !== 'first-use' && mode !== 'off') {
-    throw new DistilleryError('E_BAD_VALUE', `gpu error checks must be always, first-use or off, got ${String(mode)}`, { field: 'gpuErrorChecks', value: mode });
+    throw new DistilleryError('E_BAD_VALUE', `gpu error checks must be always, first-use or off, got ${String(mode)}`, {
+      field: 'gpuErrorChecks',
+      value: mode,
+    });
   }
   checks = mode;
 }
@@ -56,11 +59,22 @@ export interface DispatchIdentity {
  * (`[BindGroup "label"]`), so the dispatch whose label the message quotes is the one named; when
  * none is quoted, every kernel of the chain is.
  */
-export function gpuError(error: GPUError, kind: 'validation' | 'out-of-memory', chain: string, dispatches: readonly DispatchIdentity[]): DistilleryError {
-  const culprit = dispatches.find((d) => error.message.includes(`"${d.label}"`)) ?? dispatches.find((d) => error.message.includes(d.kernel));
+export function gpuError(
+  error: GPUError,
+  kind: 'validation' | 'out-of-memory',
+  chain: string,
+  dispatches: readonly DispatchIdentity[],
+): DistilleryError {
+  const culprit =
+    dispatches.find((d) => error.message.includes(`"${d.label}"`)) ?? dispatches.find((d) => error.message.includes(d.kernel));
   const kernel = culprit?.kernel ?? [...new Set(dispatches.map((d) => d.kernel))].join(', ');
   const label = culprit?.label ?? chain;
   const code = kind === 'validation' ? 'E_GPU_VALIDATION' : 'E_GPU_OOM';
   const what = kind === 'validation' ? 'WebGPU validation error' : 'GPU out of memory';
-  return new DistilleryError(code, `${what} in kernel ${kernel} (${label}, submit "${chain}"): ${error.message}`, { kernel, label, submit: chain, gpuMessage: error.message });
+  return new DistilleryError(code, `${what} in kernel ${kernel} (${label}, submit "${chain}"): ${error.message}`, {
+    kernel,
+    label,
+    submit: chain,
+    gpuMessage: error.message,
+  });
 }

@@ -22,11 +22,15 @@ export function linearGrid(device: GPUDevice, workgroups: number): [number, numb
 export function checkBindingSize(device: GPUDevice, field: string, bytes: number): void {
   const limit = device.limits.maxStorageBufferBindingSize;
   if (bytes > limit) {
-    throw new DistilleryError('E_LIMIT_EXCEEDED', `${field} needs a ${bytes}-byte storage binding, above this device's maxStorageBufferBindingSize (${limit} bytes); split the batch`, {
-      field,
-      value: bytes,
-      limit: 'maxStorageBufferBindingSize',
-      limitBytes: limit,
-    });
+    throw new DistilleryError(
+      'E_LIMIT_EXCEEDED',
+      `${field} needs a ${bytes}-byte storage binding, above this device's maxStorageBufferBindingSize (${limit} bytes); split the batch`,
+      {
+        field,
+        value: bytes,
+        limit: 'maxStorageBufferBindingSize',
+        limitBytes: limit,
+      },
+    );
   }
 }

@@ -1,7 +1,18 @@
 export { acquireDevice, adapterSlug, assertDeviceAlive, getGpu, isDeviceLost, NO_ADAPTER_HELP, summarizeAdapter } from './device.js';
 export type { AcquiredDevice, AcquireOptions, AdapterSummary } from './device.js';
 export { BufferPool, bufferPool, sizeClass, type PoolStats } from './pool.js';
-export { checkShape, createTensor, GpuTensor, paddedByteLength, readBuffer, readFloat32, readTensor, uploadTensor, zerosTensor, type TensorOptions } from './tensor.js';
+export {
+  checkShape,
+  createTensor,
+  GpuTensor,
+  paddedByteLength,
+  readBuffer,
+  readFloat32,
+  readTensor,
+  uploadTensor,
+  zerosTensor,
+  type TensorOptions,
+} from './tensor.js';
 export { getPipeline, pipelineCacheStats, type KernelProgram, type PipelineCacheStats } from './program.js';
 export { CommandRecorder, dispatch, type DispatchSpec } from './recorder.js';
 export { packUniforms, type UniformValue } from './uniforms.js';

@@ -28,7 +28,9 @@ export function browserNoAdapterHelp(reason: BrowserNoAdapterReason, globals: Br
       'Serve it over https, open it from localhost, or (development only) use chrome://flags/#unsafely-treat-insecure-origin-as-secure.',
     );
   } else if (reason === 'no-navigator-gpu') {
-    lines.push('navigator.gpu is missing: this browser (or this worker) has no WebGPU. Chrome/Edge 113+ ship it on Windows, macOS and ChromeOS; Safari 26+ and Firefox 141+ (Windows) too.');
+    lines.push(
+      'navigator.gpu is missing: this browser (or this worker) has no WebGPU. Chrome/Edge 113+ ship it on Windows, macOS and ChromeOS; Safari 26+ and Firefox 141+ (Windows) too.',
+    );
   } else {
     lines.push('navigator.gpu exists but requestAdapter() returned null: WebGPU is blocked or disabled for this GPU/driver.');
   }

@@ -57,7 +57,13 @@ async function compile(device: GPUDevice, label: string, code: string, entryPoin
     throw new DistilleryError(
       'E_SHADER_COMPILE',
       `WGSL of ${label} failed to compile at line ${first.lineNum}:${first.linePos}: ${first.message}\n  ${first.lineNum} | ${text}`,
-      { kernel: label, line: first.lineNum, column: first.linePos, source: text, messages: errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`) },
+      {
+        kernel: label,
+        line: first.lineNum,
+        column: first.linePos,
+        source: text,
+        messages: errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`),
+      },
     );
   }
   device.pushErrorScope('validation');
@@ -66,7 +72,12 @@ async function compile(device: GPUDevice, label: string, code: string, entryPoin
     pipeline = await device.createComputePipelineAsync({ label, layout: 'auto', compute: { module, entryPoint } });
   } catch (error) {
     await device.popErrorScope();
-    throw new DistilleryError('E_SHADER_COMPILE', `pipeline ${label} could not be created: ${(error as Error).message}`, { kernel: label }, { cause: error });
+    throw new DistilleryError(
+      'E_SHADER_COMPILE',
+      `pipeline ${label} could not be created: ${(error as Error).message}`,
+      { kernel: label },
+      { cause: error },
+    );
   }
   const validation = await device.popErrorScope();
   if (validation) throw new DistilleryError('E_SHADER_COMPILE', `pipeline ${label} is invalid: ${validation.message}`, { kernel: label });
@@ -109,7 +120,12 @@ export function getPipeline<V>(device: GPUDevice, program: KernelProgram<V>, var
   }
   for (const feature of program.requiredFeatures?.(variant) ?? []) {
     if (!device.features.has(feature)) {
-      return Promise.reject(new DistilleryError('E_UNSUPPORTED', `${program.name} (${program.cacheKey(variant)}) needs the device feature ${feature}`, { field: 'feature', value: feature }));
+      return Promise.reject(
+        new DistilleryError('E_UNSUPPORTED', `${program.name} (${program.cacheKey(variant)}) needs the device feature ${feature}`, {
+          field: 'feature',
+          value: feature,
+        }),
+      );
     }
   }
   cache.stats.misses++;

@@ -36,7 +36,10 @@ export class CommandRecorder {
   readonly #recorded: Recorded[] = [];
   readonly #transient: GPUBuffer[] = [];
 
-  constructor(readonly device: GPUDevice, readonly label = 'distillery') {}
+  constructor(
+    readonly device: GPUDevice,
+    readonly label = 'distillery',
+  ) {}
 
   get length(): number {
     return this.#recorded.length;
@@ -47,18 +50,26 @@ export class CommandRecorder {
     const limit = this.device.limits.maxComputeWorkgroupsPerDimension;
     spec.workgroups.forEach((count, axis) => {
       if (count !== undefined && (!Number.isInteger(count) || count < 0 || count > limit)) {
-        throw new DistilleryError('E_LIMIT_EXCEEDED', `${spec.program.name}: workgroup count ${count} on axis ${axis} exceeds maxComputeWorkgroupsPerDimension (${limit})`, {
-          field: 'workgroups',
-          value: count,
-          limit: 'maxComputeWorkgroupsPerDimension',
-        });
+        throw new DistilleryError(
+          'E_LIMIT_EXCEEDED',
+          `${spec.program.name}: workgroup count ${count} on axis ${axis} exceeds maxComputeWorkgroupsPerDimension (${limit})`,
+          {
+            field: 'workgroups',
+            value: count,
+            limit: 'maxComputeWorkgroupsPerDimension',
+          },
+        );
       }
     });
     const label = spec.label ?? spec.program.name;
     const entries: GPUBindGroupEntry[] = [];
     if (spec.uniforms) {
       const data = packUniforms(spec.uniforms);
-      const buffer = this.device.createBuffer({ label: `${label}:uniforms`, size: data.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      const buffer = this.device.createBuffer({
+        label: `${label}:uniforms`,
+        size: data.byteLength,
+        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      });
       this.device.queue.writeBuffer(buffer, 0, data);
       this.#transient.push(buffer);
       entries.push({ binding: 0, resource: { buffer } });
@@ -67,7 +78,13 @@ export class CommandRecorder {
     spec.bindings.forEach((b, i) =>
       entries.push({ binding: first + i, resource: b instanceof GpuTensor ? { buffer: b.buffer } : 'buffer' in b ? b : { buffer: b } }),
     );
-    this.#recorded.push({ pipeline: getPipeline(this.device, spec.program, spec.variant), entries, workgroups: spec.workgroups, kernel: spec.program.name, label });
+    this.#recorded.push({
+      pipeline: getPipeline(this.device, spec.program, spec.variant),
+      entries,
+      workgroups: spec.workgroups,
+      kernel: spec.program.name,
+      label,
+    });
     return this;
   }
 
@@ -100,7 +117,11 @@ export class CommandRecorder {
         const validation = this.device.popErrorScope();
         const oom = this.device.popErrorScope();
         const [v, o] = await Promise.all([validation, oom]);
-        const error = v ? gpuError(v, 'validation', this.label, this.#recorded) : o ? gpuError(o, 'out-of-memory', this.label, this.#recorded) : undefined;
+        const error = v
+          ? gpuError(v, 'validation', this.label, this.#recorded)
+          : o
+            ? gpuError(o, 'out-of-memory', this.label, this.#recorded)
+            : undefined;
         // eslint-disable-next-line no-unsafe-finally -- the device's error explains whatever else went wrong
         if (error) throw error;
         markChecked(pipelines);
@@ -139,8 +160,16 @@ export class CommandRecorder {
       }
     }
     const querySet = this.device.createQuerySet({ label: `${this.label}:timestamps`, type: 'timestamp', count: 2 });
-    const resolve = this.device.createBuffer({ label: `${this.label}:timestamps`, size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-    const read = this.device.createBuffer({ label: `${this.label}:timestamps-read`, size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const resolve = this.device.createBuffer({
+      label: `${this.label}:timestamps`,
+      size: 16,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+    const read = this.device.createBuffer({
+      label: `${this.label}:timestamps-read`,
+      size: 16,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
     try {
       await this.#run({ querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 }, (encoder) => {
         encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);

@@ -1,4 +1,13 @@
-import { BYTES_PER_ELEMENT, DistilleryError, elementCount, shapeMismatch, type DType, type HostArray, type HostTensor, type TensorLike } from '@distillery/core';
+import {
+  BYTES_PER_ELEMENT,
+  DistilleryError,
+  elementCount,
+  shapeMismatch,
+  type DType,
+  type HostArray,
+  type HostTensor,
+  type TensorLike,
+} from '@distillery/core';
 import { assertDeviceAlive, isDeviceLost } from './device.js';
 import { bufferPool } from './pool.js';
 
@@ -79,9 +88,14 @@ const ARRAY_FOR: Record<DType, new (n: number) => HostArray> = { f32: Float32Arr
 /** Uploads host data. `data.length` must equal the shape's element count. */
 export function uploadTensor(device: GPUDevice, host: HostTensor, label: string): GpuTensor {
   const expected = elementCount(host.shape);
-  if (host.data.length !== expected) throw shapeMismatch(`${label}.data`, [host.data.length], `${expected} elements for shape [${host.shape.join(', ')}]`);
+  if (host.data.length !== expected)
+    throw shapeMismatch(`${label}.data`, [host.data.length], `${expected} elements for shape [${host.shape.join(', ')}]`);
   if (!(host.data instanceof ARRAY_FOR[host.dtype])) {
-    throw new DistilleryError('E_BAD_VALUE', `${label}.data is a ${host.data.constructor.name}, expected ${ARRAY_FOR[host.dtype].name} for dtype ${host.dtype}`, { field: `${label}.data` });
+    throw new DistilleryError(
+      'E_BAD_VALUE',
+      `${label}.data is a ${host.data.constructor.name}, expected ${ARRAY_FOR[host.dtype].name} for dtype ${host.dtype}`,
+      { field: `${label}.data` },
+    );
   }
   const tensor = createTensor(device, { shape: host.shape, dtype: host.dtype, label });
   const bytes = new Uint8Array(host.data.buffer, host.data.byteOffset, host.data.byteLength);
@@ -102,7 +116,11 @@ export function uploadTensor(device: GPUDevice, host: HostTensor, label: string)
 export async function readBuffer(device: GPUDevice, buffer: GPUBuffer, byteLength: number, offset = 0): Promise<ArrayBuffer> {
   assertDeviceAlive(device);
   const size = Math.max(4, Math.ceil(byteLength / 4) * 4);
-  const staging = device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: `${buffer.label}:readback` });
+  const staging = device.createBuffer({
+    size,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    label: `${buffer.label}:readback`,
+  });
   try {
     const encoder = device.createCommandEncoder({ label: `${buffer.label}:readback` });
     encoder.copyBufferToBuffer(buffer, offset, staging, 0, size);
@@ -111,7 +129,12 @@ export async function readBuffer(device: GPUDevice, buffer: GPUBuffer, byteLengt
       await staging.mapAsync(GPUMapMode.READ);
     } catch (error) {
       if (isDeviceLost(device)) assertDeviceAlive(device);
-      throw new DistilleryError('E_DEVICE_LOST', `mapping ${buffer.label} for readback failed: ${(error as Error).message}`, {}, { cause: error });
+      throw new DistilleryError(
+        'E_DEVICE_LOST',
+        `mapping ${buffer.label} for readback failed: ${(error as Error).message}`,
+        {},
+        { cause: error },
+      );
     }
     const copy = staging.getMappedRange(0, size).slice(0, byteLength);
     staging.unmap();
@@ -129,6 +152,7 @@ export async function readTensor(tensor: GpuTensor): Promise<HostTensor> {
 
 /** Reads an f32 tensor as a Float32Array. */
 export async function readFloat32(tensor: GpuTensor): Promise<Float32Array> {
-  if (tensor.dtype !== 'f32') throw new DistilleryError('E_BAD_VALUE', `${tensor.label} is ${tensor.dtype}, expected f32`, { field: tensor.label });
+  if (tensor.dtype !== 'f32')
+    throw new DistilleryError('E_BAD_VALUE', `${tensor.label} is ${tensor.dtype}, expected f32`, { field: tensor.label });
   return (await readTensor(tensor)).data as Float32Array;
 }

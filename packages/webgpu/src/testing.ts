@@ -33,7 +33,8 @@ async function probe(): Promise<AcquiredDevice | Error> {
 
 const probed = await probe();
 export const gpuAvailable = !(probed instanceof Error);
-export const requireGpu = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.DISTILLERY_REQUIRE_GPU === '1';
+export const requireGpu =
+  (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.DISTILLERY_REQUIRE_GPU === '1';
 
 if (!gpuAvailable) {
   const reason = (probed as Error).message;
@@ -59,7 +60,9 @@ export async function withDevice<R>(fn: (device: GPUDevice, acquired: AcquiredDe
     const errors = [await device.popErrorScope(), await device.popErrorScope(), await device.popErrorScope()].filter(Boolean);
     if (errors.length) {
       // eslint-disable-next-line no-unsafe-finally -- a device error must fail the test even when fn threw too
-      throw new Error(`WebGPU reported ${errors.length} error(s):\n${errors.map((e) => `  ${e!.constructor.name}: ${e!.message}`).join('\n')}`);
+      throw new Error(
+        `WebGPU reported ${errors.length} error(s):\n${errors.map((e) => `  ${e!.constructor.name}: ${e!.message}`).join('\n')}`,
+      );
     }
   }
   return result;
@@ -107,7 +110,10 @@ export function kernelSnapshots<V>(dir: string, program: KernelProgram<V>, varia
       const { readdir } = await import('node:fs/promises');
       const pattern = new RegExp(`^${program.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.[0-9a-f]{8}\\.wgsl$`);
       const present = (await readdir(folder).catch(() => [] as string[])).filter((f) => pattern.test(f));
-      expect(present.filter((f) => !files.includes(f)), 'snapshot files no variant produces: delete them').toEqual([]);
+      expect(
+        present.filter((f) => !files.includes(f)),
+        'snapshot files no variant produces: delete them',
+      ).toEqual([]);
     });
     gpuTest('every variant compiles', async ({ device }) => {
       for (const variant of variants) {

@@ -22,20 +22,38 @@ gpuDescribe('GPU errors become typed errors', () => {
       workgroups: [1],
       label: 'scale with one binding',
     });
-    await expect(recorder.submit()).rejects.toMatchObject({ code: 'E_GPU_VALIDATION', details: { kernel: 'scale', label: 'scale with one binding' } });
+    await expect(recorder.submit()).rejects.toMatchObject({
+      code: 'E_GPU_VALIDATION',
+      details: { kernel: 'scale', label: 'scale with one binding' },
+    });
   });
 
   gpuTest('first-use mode checks a pipeline once, then lets its submits through unchecked', async ({ device }) => {
     const x = createTensor(device, { shape: [64], dtype: 'f32', label: 'x' });
     const y = createTensor(device, { shape: [64], dtype: 'f32', label: 'y' });
     const good = () =>
-      new CommandRecorder(device, 'copy').dispatch({ program: copyProgram, variant: { workgroupSize: 64, vec4: false }, uniforms: [{ u32: 64 }, { u32: 0 }], bindings: [x, y], workgroups: [1], label: 'copy' });
+      new CommandRecorder(device, 'copy').dispatch({
+        program: copyProgram,
+        variant: { workgroupSize: 64, vec4: false },
+        uniforms: [{ u32: 64 }, { u32: 0 }],
+        bindings: [x, y],
+        workgroups: [1],
+        label: 'copy',
+      });
     setGpuErrorChecks('first-use');
     try {
       await good().submit();
       // Unchecked now: the scope the test fixture holds sees the error instead of the recorder.
       device.pushErrorScope('validation');
-      await new CommandRecorder(device, 'copy-bad').dispatch({ program: copyProgram, variant: { workgroupSize: 64, vec4: false }, uniforms: [{ u32: 64 }, { u32: 0 }], bindings: [x], workgroups: [1] }).submit();
+      await new CommandRecorder(device, 'copy-bad')
+        .dispatch({
+          program: copyProgram,
+          variant: { workgroupSize: 64, vec4: false },
+          uniforms: [{ u32: 64 }, { u32: 0 }],
+          bindings: [x],
+          workgroups: [1],
+        })
+        .submit();
       expect(await device.popErrorScope()).not.toBeNull();
     } finally {
       setGpuErrorChecks('always');

@@ -5,7 +5,10 @@ import { loadNodeGpu } from '../src/node-gpu.browser.js';
 
 describe('E_NO_ADAPTER help', () => {
   it('tells a page served over plain http from another host that it is not a secure context', () => {
-    const help = browserNoAdapterHelp('no-navigator-gpu', { isSecureContext: false, location: { protocol: 'http:', host: '10.0.0.5:5173' } });
+    const help = browserNoAdapterHelp('no-navigator-gpu', {
+      isSecureContext: false,
+      location: { protocol: 'http:', host: '10.0.0.5:5173' },
+    });
     expect(help).toContain('not a secure context (http://10.0.0.5:5173)');
     expect(help).toContain('localhost');
     expect(help).not.toContain('npm install');

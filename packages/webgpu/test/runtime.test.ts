@@ -70,7 +70,13 @@ gpuDescribe('runtime on a device', () => {
     const before = pipelineCacheStats(device);
     for (const n of [10, 1000]) {
       const x = uploadTensor(device, { shape: [n], dtype: 'f32', data: Float32Array.from({ length: n }, (_, i) => i) }, `x${n}`);
-      await dispatch(device, { program: doubler, variant: { wg: 64 }, uniforms: [{ u32: n }], bindings: [x], workgroups: [Math.ceil(n / 64)] });
+      await dispatch(device, {
+        program: doubler,
+        variant: { wg: 64 },
+        uniforms: [{ u32: n }],
+        bindings: [x],
+        workgroups: [Math.ceil(n / 64)],
+      });
       expect(Array.from((await readTensor(x)).data).slice(0, 4)).toEqual([0, 2, 4, 6]);
     }
     const after = pipelineCacheStats(device);
@@ -96,7 +102,9 @@ gpuDescribe('runtime on a device', () => {
       const i32 = Int32Array.from({ length: n }, (_, i) => -i);
       const h = Uint16Array.from({ length: n }, (_, i) => (i * 31) & 0xffff);
       expect(Array.from((await readTensor(uploadTensor(device, { shape: [n], dtype: 'f32', data: f }, 'f'))).data)).toEqual(Array.from(f));
-      expect(Array.from((await readTensor(uploadTensor(device, { shape: [n], dtype: 'i32', data: i32 }, 'i'))).data)).toEqual(Array.from(i32));
+      expect(Array.from((await readTensor(uploadTensor(device, { shape: [n], dtype: 'i32', data: i32 }, 'i'))).data)).toEqual(
+        Array.from(i32),
+      );
       expect(Array.from((await readTensor(uploadTensor(device, { shape: [n], dtype: 'f16', data: h }, 'h'))).data)).toEqual(Array.from(h));
     }
   });
@@ -156,7 +164,8 @@ gpuDescribe('device loss', () => {
 describe('f16 host conversion', () => {
   it('round-trips exactly representable values and rounds to nearest even', async () => {
     const { f16BitsToNumber, numberToF16Bits } = await import('../src/index.js');
-    for (const v of [0, 1, -2, 0.5, 65504, -65504, 2 ** -14, 2 ** -24, Infinity, -Infinity]) expect(f16BitsToNumber(numberToF16Bits(v))).toBe(v);
+    for (const v of [0, 1, -2, 0.5, 65504, -65504, 2 ** -14, 2 ** -24, Infinity, -Infinity])
+      expect(f16BitsToNumber(numberToF16Bits(v))).toBe(v);
     expect(f16BitsToNumber(numberToF16Bits(1 + 2 ** -11))).toBe(1); // tie → even
     expect(f16BitsToNumber(numberToF16Bits(1 + 3 * 2 ** -11))).toBe(1 + 2 ** -9);
     expect(f16BitsToNumber(numberToF16Bits(70000))).toBe(Infinity);

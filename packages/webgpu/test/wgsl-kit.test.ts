@@ -136,14 +136,31 @@ gpuDescribe('wgsl kit (device)', () => {
     const recorder = new CommandRecorder(device, 'checks');
     const base = { uniforms: { rows: 1, cols: 8 }, bindings: { x, out }, workgroups: [1] as const, label: 'my-label' };
     expectError(() => reduceKernel.record(recorder, variant, { ...base, bindings: { x } }), 'E_BAD_VALUE', 'bindings.out');
-    expectError(() => reduceKernel.record(recorder, variant, { ...base, bindings: { x, out, extra: x } as never }), 'E_BAD_VALUE', 'bindings.extra');
+    expectError(
+      () => reduceKernel.record(recorder, variant, { ...base, bindings: { x, out, extra: x } as never }),
+      'E_BAD_VALUE',
+      'bindings.extra',
+    );
     expectError(() => reduceKernel.record(recorder, variant, { ...base, bindings: { x: ints, out } }), 'E_BAD_VALUE', 'bindings.x');
     const huge = { buffer: x.buffer, size: device.limits.maxStorageBufferBindingSize + 4 };
     expectError(() => reduceKernel.record(recorder, variant, { ...base, bindings: { x: huge, out } }), 'E_LIMIT_EXCEEDED', 'bindings.x');
     expectError(() => reduceKernel.record(recorder, variant, { ...base, uniforms: { rows: 1 } as never }), 'E_BAD_VALUE', 'uniforms.cols');
-    expectError(() => reduceKernel.record(recorder, variant, { ...base, uniforms: { rows: 1, cols: 8, eps: 1 } as never }), 'E_BAD_VALUE', 'uniforms.eps');
+    expectError(
+      () => reduceKernel.record(recorder, variant, { ...base, uniforms: { rows: 1, cols: 8, eps: 1 } as never }),
+      'E_BAD_VALUE',
+      'uniforms.eps',
+    );
     expectError(() => reduceKernel.record(recorder, variant, { ...base, uniforms: { rows: -1, cols: 8 } }), 'E_BAD_VALUE', 'uniforms.rows');
-    expectError(() => echoKernel.record(recorder, {}, { uniforms: { a: 1, b: 0, c: Number.NaN, flag: 0 }, bindings: { out: ints }, workgroups: [1], label: 'my-label' }), 'E_BAD_VALUE', 'uniforms.c');
+    expectError(
+      () =>
+        echoKernel.record(
+          recorder,
+          {},
+          { uniforms: { a: 1, b: 0, c: Number.NaN, flag: 0 }, bindings: { out: ints }, workgroups: [1], label: 'my-label' },
+        ),
+      'E_BAD_VALUE',
+      'uniforms.c',
+    );
     expect(recorder.length).toBe(0);
   });
 
@@ -177,7 +194,11 @@ gpuDescribe('wgsl kit (device)', () => {
             const x = uploadTensor(device, { shape: [values.length], dtype: 'f32', data: values }, 'x');
             const out = createTensor(device, { shape: [rows * lanes], dtype: 'f32', label: 'out' });
             const recorder = new CommandRecorder(device, 'reduce');
-            reduceKernel.record(recorder, { op, lanes, workgroupSize, subgroups }, { uniforms: { rows, cols }, bindings: { x, out }, workgroups: [rows] });
+            reduceKernel.record(
+              recorder,
+              { op, lanes, workgroupSize, subgroups },
+              { uniforms: { rows, cols }, bindings: { x, out }, workgroups: [rows] },
+            );
             await recorder.submit();
             const got = await readFloat32(out);
             for (let r = 0; r < rows; r++) {
@@ -190,7 +211,10 @@ gpuDescribe('wgsl kit (device)', () => {
                   abs += Math.abs(v);
                 }
                 const tol = op === 'sum' ? abs * 2 ** -23 * 12 : 0;
-                expect(Math.abs(got[r * lanes + l]! - want), `${op} lanes=${lanes} wg=${workgroupSize} subgroups=${subgroups} row ${r}`).toBeLessThanOrEqual(tol);
+                expect(
+                  Math.abs(got[r * lanes + l]! - want),
+                  `${op} lanes=${lanes} wg=${workgroupSize} subgroups=${subgroups} row ${r}`,
+                ).toBeLessThanOrEqual(tol);
               }
             }
             x.release();

@@ -14,10 +14,17 @@ export interface ClassificationData {
 
 export function checkClassificationData(name: string, data: ClassificationData): void {
   if (data.features.length !== data.rows * data.featureSize) {
-    throw new DistilleryError('E_SHAPE_MISMATCH', `${name}.features has ${data.features.length} values, expected rows × featureSize = ${data.rows} × ${data.featureSize}`, { field: `${name}.features` });
+    throw new DistilleryError(
+      'E_SHAPE_MISMATCH',
+      `${name}.features has ${data.features.length} values, expected rows × featureSize = ${data.rows} × ${data.featureSize}`,
+      { field: `${name}.features` },
+    );
   }
   if (data.labels) {
-    if (data.labels.length !== data.rows) throw new DistilleryError('E_SHAPE_MISMATCH', `${name}.labels has ${data.labels.length} entries for ${data.rows} rows`, { field: `${name}.labels` });
+    if (data.labels.length !== data.rows)
+      throw new DistilleryError('E_SHAPE_MISMATCH', `${name}.labels has ${data.labels.length} entries for ${data.rows} rows`, {
+        field: `${name}.labels`,
+      });
     const bad = data.labels.findIndex((y) => !(y >= 0 && y < data.classes));
     if (bad >= 0) throw badValue(`${name}.labels[${bad}]`, data.labels[bad], `a class in [0, ${data.classes})`);
   }
@@ -31,7 +38,11 @@ export function uploadBatch(device: GPUDevice, data: ClassificationData, ids: Ui
   const inputs = uploadTensor(device, { shape: [ids.length, f], dtype: 'f32', data: x }, 'batch-inputs');
   let labels: GpuTensor | undefined;
   if (withLabels && data.labels) {
-    labels = uploadTensor(device, { shape: [ids.length], dtype: 'i32', data: Int32Array.from(ids, (id) => data.labels![id]!) }, 'batch-labels');
+    labels = uploadTensor(
+      device,
+      { shape: [ids.length], dtype: 'i32', data: Int32Array.from(ids, (id) => data.labels![id]!) },
+      'batch-labels',
+    );
   }
   return { inputs, labels, rows: ids.length, ids };
 }

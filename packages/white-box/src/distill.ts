@@ -1,4 +1,14 @@
-import { badValue, type CheckpointStore, type Loss, type Optimizer, type RunSummary, type SchedulerLike, type Student, type TrainingCallback, type WhiteBoxTeacher } from '@distillery/core';
+import {
+  badValue,
+  type CheckpointStore,
+  type Loss,
+  type Optimizer,
+  type RunSummary,
+  type SchedulerLike,
+  type Student,
+  type TrainingCallback,
+  type WhiteBoxTeacher,
+} from '@distillery/core';
 import { CrossEntropyLoss, KdLoss, type KdLossConfig } from '@distillery/kernels';
 import { AdamW } from '@distillery/nn';
 import type { GpuTensor } from '@distillery/webgpu';
@@ -72,11 +82,21 @@ export async function distill(options: DistillOptions): Promise<DistillResult> {
   const { teacher, student, data } = options;
   if (!data?.train) throw badValue('data.train', data?.train, 'a ClassificationData (features, labels?, rows, featureSize, classes)');
   const labelled = (options.useLabels ?? true) && data.train.labels !== undefined;
-  const loss = isLoss(options.loss) ? options.loss : teacher ? new KdLoss({ divergence: d.divergence, ...options.loss }) : new CrossEntropyLoss();
+  const loss = isLoss(options.loss)
+    ? options.loss
+    : teacher
+      ? new KdLoss({ divergence: d.divergence, ...options.loss })
+      : new CrossEntropyLoss();
   const schedules: { lr: SchedulerLike } & Record<string, SchedulerLike> = teacher
-    ? { lr: options.lr ?? d.lr, temperature: options.temperature ?? d.temperature, softWeight: options.softWeight ?? d.softWeight, hardWeight: options.hardWeight ?? (labelled ? d.hardWeight : 0) }
+    ? {
+        lr: options.lr ?? d.lr,
+        temperature: options.temperature ?? d.temperature,
+        softWeight: options.softWeight ?? d.softWeight,
+        hardWeight: options.hardWeight ?? (labelled ? d.hardWeight : 0),
+      }
     : { lr: options.lr ?? d.lr };
-  if (!teacher && !labelled) throw badValue('teacher', undefined, 'a teacher (the training data has no labels, so there is nothing else to learn from)');
+  if (!teacher && !labelled)
+    throw badValue('teacher', undefined, 'a teacher (the training data has no labels, so there is nothing else to learn from)');
   const checkpoint = options.checkpoint && ('store' in options.checkpoint ? options.checkpoint : { store: options.checkpoint });
   const distiller = new WhiteBoxDistiller({
     teacher,

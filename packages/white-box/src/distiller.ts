@@ -1,4 +1,15 @@
-import { Distiller, type CheckpointStore, type TrainingCallback, type HiddenLoss, type Loss, type Optimizer, type RunSummary, type SchedulerLike, type Student, type WhiteBoxTeacher } from '@distillery/core';
+import {
+  Distiller,
+  type CheckpointStore,
+  type TrainingCallback,
+  type HiddenLoss,
+  type Loss,
+  type Optimizer,
+  type RunSummary,
+  type SchedulerLike,
+  type Student,
+  type WhiteBoxTeacher,
+} from '@distillery/core';
 import type { GpuTensor } from '@distillery/webgpu';
 import type { TransferBatch } from './batch.js';
 import { ShuffledBatches, type ClassificationData } from './data.js';

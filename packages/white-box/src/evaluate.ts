@@ -55,7 +55,10 @@ export async function evaluateClassifier(
   };
 }
 
-async function teacherArgmaxLogits(teacher: WhiteBoxTeacher<TransferBatch, GpuTensor>, batch: TransferBatch): Promise<Float32Array | undefined> {
+async function teacherArgmaxLogits(
+  teacher: WhiteBoxTeacher<TransferBatch, GpuTensor>,
+  batch: TransferBatch,
+): Promise<Float32Array | undefined> {
   const targets = await teacher.targets(batch);
   return targets.kind === 'dense' ? readFloat32(targets.logits) : undefined;
 }

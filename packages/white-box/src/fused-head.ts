@@ -50,10 +50,14 @@ export class FusedHeadStudent<TBatch> implements Student<TBatch, GpuTensor> {
 
   constructor(readonly model: FusedHeadModel<TBatch>) {
     if (!isFusedHeadModel(model)) {
-      throw new DistilleryError('E_UNSUPPORTED', `model ${(model as Student).name} cannot run without its output head (forwardHidden / backwardFromHidden / headWeight)`, {
-        field: 'student',
-        value: (model as Student).name,
-      });
+      throw new DistilleryError(
+        'E_UNSUPPORTED',
+        `model ${(model as Student).name} cannot run without its output head (forwardHidden / backwardFromHidden / headWeight)`,
+        {
+          field: 'student',
+          value: (model as Student).name,
+        },
+      );
     }
     this.name = model.name;
     this.vocabSize = model.vocabSize;
@@ -90,7 +94,11 @@ export class FusedHeadStudent<TBatch> implements Student<TBatch, GpuTensor> {
     const pending = this.#pendingHeadGrad;
     if (!pending) {
       // Without it the head would silently get no gradient.
-      throw new DistilleryError('E_BAD_VALUE', `${this.name}: backward without a head gradient; compute the loss with a FusedLinearKdLoss on this student first`, { field: 'loss' });
+      throw new DistilleryError(
+        'E_BAD_VALUE',
+        `${this.name}: backward without a head gradient; compute the loss with a FusedLinearKdLoss on this student first`,
+        { field: 'loss' },
+      );
     }
     this.#pendingHeadGrad = undefined;
     try {
@@ -161,24 +169,37 @@ export class FusedLinearKdLoss implements Loss<GpuTensor> {
 
   async compute(inputs: LossInputs<GpuTensor>): Promise<LossOutput<GpuTensor>> {
     if (inputs.rowWeights !== undefined) {
-      throw new DistilleryError('E_UNSUPPORTED', `${this.name} does not apply rowWeights (got [${inputs.rowWeights.shape.join(', ')}]); train with the unfused KdLoss`, {
-        field: 'rowWeights',
-        value: [...inputs.rowWeights.shape],
-      });
+      throw new DistilleryError(
+        'E_UNSUPPORTED',
+        `${this.name} does not apply rowWeights (got [${inputs.rowWeights.shape.join(', ')}]); train with the unfused KdLoss`,
+        {
+          field: 'rowWeights',
+          value: [...inputs.rowWeights.shape],
+        },
+      );
     }
     for (const t of this.#previous.splice(0)) t.release();
     const hidden = inputs.studentLogits;
     const weight = this.student.headWeight.value;
     const [vocab, width] = weight.shape as [number, number];
-    if (hidden.shape.length !== 2 || hidden.shape[1] !== width) throw shapeMismatch('studentLogits', hidden.shape, `[rows, ${width}]: the student's hidden states (the head is [${vocab}, ${width}])`);
+    if (hidden.shape.length !== 2 || hidden.shape[1] !== width)
+      throw shapeMismatch(
+        'studentLogits',
+        hidden.shape,
+        `[rows, ${width}]: the student's hidden states (the head is [${vocab}, ${width}])`,
+      );
     const rows = hidden.shape[0]!;
     const t = inputs.targets;
     if (t?.kind === 'dense' && t.logits.shape[1] !== vocab && (this.config.vocabMismatch ?? 'error') === 'error') {
-      throw new DistilleryError('E_SHAPE_MISMATCH', `targets.logits has a vocabulary of ${t.logits.shape[1]}, the student's head of ${vocab}; pass vocabMismatch 'truncate' or 'mask'`, {
-        field: 'targets.logits',
-        value: [...t.logits.shape],
-        expected: `[${rows}, ${vocab}]`,
-      });
+      throw new DistilleryError(
+        'E_SHAPE_MISMATCH',
+        `targets.logits has a vocabulary of ${t.logits.shape[1]}, the student's head of ${vocab}; pass vocabMismatch 'truncate' or 'mask'`,
+        {
+          field: 'targets.logits',
+          value: [...t.logits.shape],
+          expected: `[${rows}, ${vocab}]`,
+        },
+      );
     }
     const h = { ...this.hyperDefaults, ...inputs.hyper };
     const { chunkRows, chunkBytes, temperature: _t, softWeight: _s, hardWeight: _h, beta: _b, check: _c, ...fixed } = this.config;
@@ -203,7 +224,8 @@ export class FusedLinearKdLoss implements Loss<GpuTensor> {
       });
       this.#previous = outputs;
       const terms: LossOutput<GpuTensor>['terms'] = {};
-      for (const [name, value] of Object.entries(result.terms)) terms[name] = { perRow: perRow[name as 'soft' | 'hard'], reduced: async () => value };
+      for (const [name, value] of Object.entries(result.terms))
+        terms[name] = { perRow: perRow[name as 'soft' | 'hard'], reduced: async () => value };
       return { total: async () => result.total, terms, gradLogits: gradHidden, rows: async () => result.rows };
     } catch (error) {
       for (const o of outputs) o.release();

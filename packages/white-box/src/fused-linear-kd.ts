@@ -4,7 +4,10 @@ import { recordBiasGrad, recordMatmul } from '@distillery/nn';
 import { CommandRecorder, createTensor, readTensor, type GpuTensor } from '@distillery/webgpu';
 
 /** KD settings of the fused path: everything `kdLoss` takes except the tensors and the normaliser. */
-export type FusedKdSettings = Omit<KdLossOptions, 'studentLogits' | 'teacher' | 'labels' | 'normalizer' | 'check' | 'names' | 'gradDtype' | 'rowWeights'>;
+export type FusedKdSettings = Omit<
+  KdLossOptions,
+  'studentLogits' | 'teacher' | 'labels' | 'normalizer' | 'check' | 'names' | 'gradDtype' | 'rowWeights'
+>;
 
 export interface FusedLinearKdOptions {
   /** `[rows, H]` the student's last hidden states. */
@@ -81,14 +84,25 @@ export async function fusedLinearKdLoss(options: FusedLinearKdOptions): Promise<
   if (weight.shape.length !== 2 || weight.shape[1] !== width) throw shapeMismatch('weight', weight.shape, `[V, ${width}]`);
   const vocab = weight.shape[0]!;
   if (bias && (bias.shape.length !== 1 || bias.shape[0] !== vocab)) throw shapeMismatch('bias', bias.shape, `[${vocab}]`);
-  if (gradHidden.shape[0] !== rows || gradHidden.shape[1] !== width) throw shapeMismatch('gradHidden', gradHidden.shape, `[${rows}, ${width}]`);
-  if (gradWeight.shape[0] !== vocab || gradWeight.shape[1] !== width) throw shapeMismatch('gradWeight', gradWeight.shape, `[${vocab}, ${width}]`);
+  if (gradHidden.shape[0] !== rows || gradHidden.shape[1] !== width)
+    throw shapeMismatch('gradHidden', gradHidden.shape, `[${rows}, ${width}]`);
+  if (gradWeight.shape[0] !== vocab || gradWeight.shape[1] !== width)
+    throw shapeMismatch('gradWeight', gradWeight.shape, `[${vocab}, ${width}]`);
   if ((options.kd as { rowWeights?: unknown }).rowWeights !== undefined) {
     // Row weights would have to be cut into chunks like the labels; until then, refuse rather than drop them.
-    throw new DistilleryError('E_UNSUPPORTED', 'the fused linear + KD loss does not apply row weights (kd.rowWeights); use the unfused path', { field: 'kd.rowWeights' });
+    throw new DistilleryError(
+      'E_UNSUPPORTED',
+      'the fused linear + KD loss does not apply row weights (kd.rowWeights); use the unfused path',
+      { field: 'kd.rowWeights' },
+    );
   }
-  for (const [name, t] of Object.entries(options.perRow ?? {})) if (t && (t.shape.length !== 1 || t.shape[0] !== rows)) throw shapeMismatch(`perRow.${name}`, t.shape, `[${rows}]`);
-  const teacherTensors = !teacher ? [] : teacher.kind === 'dense' ? [teacher.logits] : [teacher.indices, teacher.logprobs, ...(teacher.tailMass ? [teacher.tailMass] : [])];
+  for (const [name, t] of Object.entries(options.perRow ?? {}))
+    if (t && (t.shape.length !== 1 || t.shape[0] !== rows)) throw shapeMismatch(`perRow.${name}`, t.shape, `[${rows}]`);
+  const teacherTensors = !teacher
+    ? []
+    : teacher.kind === 'dense'
+      ? [teacher.logits]
+      : [teacher.indices, teacher.logprobs, ...(teacher.tailMass ? [teacher.tailMass] : [])];
   for (const t of teacherTensors) if (t.shape[0] !== rows) throw shapeMismatch(`teacher.${t.label}`, t.shape, `${rows} rows like hidden`);
   if (labels && labels.shape[0] !== rows) throw shapeMismatch('labels', labels.shape, `[${rows}]`);
 
@@ -99,7 +113,9 @@ export async function fusedLinearKdLoss(options: FusedLinearKdOptions): Promise<
     normalizer = labels ? ((await readTensor(labels)).data as Int32Array).reduce((n, y) => n + (y === ignore ? 0 : 1), 0) : rows;
   }
   if (!(normalizer > 0)) {
-    throw new DistilleryError('E_BAD_VALUE', `every row of labels is ignoreIndex: nothing to normalise by (pass normalizer explicitly)`, { field: 'labels' });
+    throw new DistilleryError('E_BAD_VALUE', `every row of labels is ignoreIndex: nothing to normalise by (pass normalizer explicitly)`, {
+      field: 'labels',
+    });
   }
   const chunkRows = options.chunkRows ?? chooseChunkRows(device, rows, vocab, options.chunkBytes);
   if (!(Number.isInteger(chunkRows) && chunkRows >= 1)) throw badValue('chunkRows', chunkRows, 'an integer >= 1');
@@ -138,7 +154,14 @@ export async function fusedLinearKdLoss(options: FusedLinearKdOptions): Promise<
         : teacher.kind === 'dense'
           ? { kind: 'dense', logits: teacherChunks[0]! }
           : { kind: 'topk', k: teacher.k, indices: teacherChunks[0]!, logprobs: teacherChunks[1]!, tailMass: teacherChunks[2] };
-      const loss = recordKdLoss(recorder, { ...options.kd, studentLogits: logits, teacher: chunkTeacher, labels: labelsChunk, normalizer, check: 'lazy' });
+      const loss = recordKdLoss(recorder, {
+        ...options.kd,
+        studentLogits: logits,
+        teacher: chunkTeacher,
+        labels: labelsChunk,
+        normalizer,
+        check: 'lazy',
+      });
       losses.push(loss);
       const gradHiddenChunk = make(gradHidden, n, 'fused-grad-hidden-chunk');
       recordMatmul(recorder, loss.gradLogits, weight, gradHiddenChunk);
@@ -163,7 +186,8 @@ export async function fusedLinearKdLoss(options: FusedLinearKdOptions): Promise<
     await device.queue.onSubmittedWorkDone();
     const terms: Partial<Record<'soft' | 'hard', number>> = {};
     for (const loss of losses) {
-      for (const [name, term] of Object.entries(loss.terms)) terms[name as 'soft' | 'hard'] = (terms[name as 'soft' | 'hard'] ?? 0) + (await term.reduced());
+      for (const [name, term] of Object.entries(loss.terms))
+        terms[name as 'soft' | 'hard'] = (terms[name as 'soft' | 'hard'] ?? 0) + (await term.reduced());
     }
     return { total: totals.reduce((a, b) => a + b, 0), rows: normalizer, terms, chunkRows, chunks };
   } finally {

@@ -1,4 +1,15 @@
-import { badValue, DistilleryError, requireNonNegative, shapeMismatch, type HiddenLoss, type HiddenLossInputs, type HiddenLossOutput, type HiddenStateWidths, type HostTensor, type Parameter } from '@distillery/core';
+import {
+  badValue,
+  DistilleryError,
+  requireNonNegative,
+  shapeMismatch,
+  type HiddenLoss,
+  type HiddenLossInputs,
+  type HiddenLossOutput,
+  type HiddenStateWidths,
+  type HostTensor,
+  type Parameter,
+} from '@distillery/core';
 import { ParameterSet, recordAddInPlace, recordBiasGrad, recordMatmul } from '@distillery/nn';
 import { CommandRecorder, createTensor, readFloat32, type GpuTensor } from '@distillery/webgpu';
 import { HIDDEN_MATCH_LOSSES, recordHiddenMatch } from './kernels/hidden-match/hidden-match.js';
@@ -45,12 +56,16 @@ interface Bound {
 
 function unknownLayer(field: string, side: 'student' | 'teacher', name: string, widths: HiddenStateWidths): DistilleryError {
   const known = Object.keys(widths);
-  return new DistilleryError('E_BAD_VALUE', `${field} is ${JSON.stringify(name)}, which the ${side} does not expose; its hidden states are ${known.length ? known.join(', ') : 'none'}`, {
-    field,
-    value: name,
-    expected: `one of ${known.join(', ')}`,
-    known,
-  });
+  return new DistilleryError(
+    'E_BAD_VALUE',
+    `${field} is ${JSON.stringify(name)}, which the ${side} does not expose; its hidden states are ${known.length ? known.join(', ') : 'none'}`,
+    {
+      field,
+      value: name,
+      expected: `one of ${known.join(', ')}`,
+      known,
+    },
+  );
 }
 
 /**
@@ -77,7 +92,8 @@ export class HiddenStateMatch implements HiddenLoss<GpuTensor> {
     const names = new Set<string>();
     this.#pairs = pairs.map((pair, i) => {
       for (const side of ['student', 'teacher'] as const) {
-        if (typeof pair[side] !== 'string' || pair[side].length === 0) throw badValue(`pairs[${i}].${side}`, pair[side], 'a hidden-state name');
+        if (typeof pair[side] !== 'string' || pair[side].length === 0)
+          throw badValue(`pairs[${i}].${side}`, pair[side], 'a hidden-state name');
       }
       const loss = pair.loss ?? 'mse';
       if (!HIDDEN_MATCH_LOSSES.includes(loss)) throw badValue(`pairs[${i}].loss`, loss, `one of ${HIDDEN_MATCH_LOSSES.join(', ')}`);
@@ -110,14 +126,25 @@ export class HiddenStateMatch implements HiddenLoss<GpuTensor> {
         throw new DistilleryError(
           'E_SHAPE_MISMATCH',
           `pairs[${i}].projection is ${pair.projection}, but student ${pair.student} has width ${ds} and teacher ${pair.teacher} width ${dt}; set projection: true to learn a ${ds} → ${dt} map`,
-          { field: `pairs[${i}].projection`, value: pair.projection, expected: 'true (the widths differ)', studentWidth: ds, teacherWidth: dt },
+          {
+            field: `pairs[${i}].projection`,
+            value: pair.projection,
+            expected: 'true (the widths differ)',
+            studentWidth: ds,
+            teacherWidth: dt,
+          },
         );
       }
     });
     if (this.#bound) {
       // Bound already (another loop over the same models): the projections keep their trained values.
-      const same = this.#pairs.every((p) => this.#bound!.studentWidths[p.student] === student[p.student] && this.#bound!.teacherWidths[p.teacher] === teacher[p.teacher]);
-      if (!same) throw new DistilleryError('E_SHAPE_MISMATCH', 'HiddenStateMatch is already bound to models with other hidden widths', { field: 'bind' });
+      const same = this.#pairs.every(
+        (p) => this.#bound!.studentWidths[p.student] === student[p.student] && this.#bound!.teacherWidths[p.teacher] === teacher[p.teacher],
+      );
+      if (!same)
+        throw new DistilleryError('E_SHAPE_MISMATCH', 'HiddenStateMatch is already bound to models with other hidden widths', {
+          field: 'bind',
+        });
       return;
     }
     const projections = this.#pairs.map((pair) => {
@@ -134,7 +161,10 @@ export class HiddenStateMatch implements HiddenLoss<GpuTensor> {
   }
 
   #requireBound(): Bound {
-    if (!this.#bound) throw new DistilleryError('E_BAD_VALUE', 'HiddenStateMatch is not bound to a student and a teacher yet (the Distiller binds it)', { field: 'bind' });
+    if (!this.#bound)
+      throw new DistilleryError('E_BAD_VALUE', 'HiddenStateMatch is not bound to a student and a teacher yet (the Distiller binds it)', {
+        field: 'bind',
+      });
     return this.#bound;
   }
 

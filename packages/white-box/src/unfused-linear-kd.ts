@@ -8,7 +8,9 @@ import type { FusedLinearKdOptions, FusedLinearKdResult } from './fused-linear-k
  * reference for the fused path's tests and its benchmark baseline. Resolves once all its GPU work,
  * the backward matmuls included, is done.
  */
-export async function unfusedLinearKdLoss(options: Omit<FusedLinearKdOptions, 'chunkRows' | 'chunkBytes' | 'perRow'>): Promise<FusedLinearKdResult> {
+export async function unfusedLinearKdLoss(
+  options: Omit<FusedLinearKdOptions, 'chunkRows' | 'chunkBytes' | 'perRow'>,
+): Promise<FusedLinearKdResult> {
   const { hidden, weight, bias, teacher, labels, gradHidden, gradWeight, gradBias } = options;
   const device = hidden.device;
   const rows = hidden.shape[0]!;

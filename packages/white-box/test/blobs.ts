@@ -24,6 +24,15 @@ export const test = blobs(500, 1);
 
 export async function trainedTeacher(device: GPUDevice, seed = 3): Promise<MlpClassifier> {
   const model = MlpClassifier.create(device, { inputSize: FEATURES, hidden: [64], classes: CLASSES, dropout: 0.1, seed });
-  await new WhiteBoxDistiller({ student: model, loss: new CrossEntropyLoss(), optimizer: new AdamW({ weightDecay: 0 }), train, batchSize: 64, epochs: 6, seed, schedules: { lr: constant(3e-3) } }).run();
+  await new WhiteBoxDistiller({
+    student: model,
+    loss: new CrossEntropyLoss(),
+    optimizer: new AdamW({ weightDecay: 0 }),
+    train,
+    batchSize: 64,
+    epochs: 6,
+    seed,
+    schedules: { lr: constant(3e-3) },
+  }).run();
   return model;
 }

@@ -14,7 +14,12 @@ async function build(): Promise<string> {
   while (!writer.complete) {
     const first = writer.nextRow;
     const rows = Math.min(4, ROWS - first);
-    await writer.appendShard({ kind: 'dense', rows, vocab: VOCAB, logits: Float32Array.from({ length: rows * VOCAB }, (_, i) => first + Math.floor(i / VOCAB) + (i % VOCAB) / 10) });
+    await writer.appendShard({
+      kind: 'dense',
+      rows,
+      vocab: VOCAB,
+      logits: Float32Array.from({ length: rows * VOCAB }, (_, i) => first + Math.floor(i / VOCAB) + (i % VOCAB) / 10),
+    });
   }
   return dir;
 }
@@ -45,7 +50,10 @@ describe('teacher cache integrity (no GPU)', () => {
     // Untouched shards still read.
     expect((await reader.readRows([0, 9])).rows).toBe(2);
     await expect(reader.readRows([5])).rejects.toMatchObject({ code: 'E_CORRUPT_FILE', details: { field: 'shard-00001.bin' } });
-    await expect(TeacherCacheReader.open(dir, { verify: true })).rejects.toMatchObject({ code: 'E_CORRUPT_FILE', details: { field: 'shard-00001.bin' } });
+    await expect(TeacherCacheReader.open(dir, { verify: true })).rejects.toMatchObject({
+      code: 'E_CORRUPT_FILE',
+      details: { field: 'shard-00001.bin' },
+    });
   });
 
   it('an index whose numbers disagree with its shards is refused (vocab 9, rowsPerShard, firstRow)', async () => {
@@ -72,7 +80,10 @@ describe('teacher cache integrity (no GPU)', () => {
       // A file of exactly the recorded size next to the cache: it must never be read.
       await writeFile(join(dir, '..', 'outside.bin'), new Uint8Array(64));
       await editIndex(dir, (i) => void (i.shards[0].file = file));
-      await expect(TeacherCacheReader.open(dir), file).rejects.toMatchObject({ code: 'E_CORRUPT_FILE', details: { field: 'shards[0].file' } });
+      await expect(TeacherCacheReader.open(dir), file).rejects.toMatchObject({
+        code: 'E_CORRUPT_FILE',
+        details: { field: 'shards[0].file' },
+      });
     }
   });
 

@@ -31,7 +31,14 @@ function shardRows(shard: number): CachedRows {
   const first = shard * PER_SHARD;
   const n = Math.min(PER_SHARD, ROWS - first);
   const rows = Array.from({ length: n }, (_, i) => syntheticTopk(first + i));
-  return { kind: 'topk', rows: n, k: K, indices: Int32Array.from(rows.flatMap((r) => r.ids)), logprobs: Float32Array.from(rows.flatMap((r) => r.logprobs)), tailMass: Float32Array.from(rows.map((r) => r.tail)) };
+  return {
+    kind: 'topk',
+    rows: n,
+    k: K,
+    indices: Int32Array.from(rows.flatMap((r) => r.ids)),
+    logprobs: Float32Array.from(rows.flatMap((r) => r.logprobs)),
+    tailMass: Float32Array.from(rows.map((r) => r.tail)),
+  };
 }
 
 const temp = (prefix: string) => mkdtemp(join(tmpdir(), prefix));
@@ -105,26 +112,76 @@ describe('teacher cache parts merged into one cache', () => {
     await expectSynthetic(out);
   });
 
-  it.skipIf(!python)('the Python reference writer (examples/scale-out/write_cache_shard.py) writes parts that merge with TypeScript ones', async () => {
-    const ts = await temp('part-ts-');
-    await writeCachePart({ dir: ts, header, shards: [0, 1].map((s) => ({ shard: s, rows: shardRows(s) })) });
-    const py = await temp('part-py-');
-    execFileSync(python!, [script, '--out', py, '--kind', 'topk', '--rows', String(ROWS), '--vocab', String(VOCAB), '--k', String(K), '--teacher', 'synthetic', '--rows-per-shard', String(PER_SHARD), '--shards', '1,2,3', '--synthetic'], { stdio: 'pipe' });
-    const out = join(await temp('merged-'), 'cache');
-    const report = await mergeCacheParts({ parts: [ts, py], out });
-    // Shard 1 came from both writers: identical bytes, so the formats agree exactly.
-    expect(report).toMatchObject({ complete: true, duplicated: [{ shard: 1, parts: [ts, py] }] });
-    await expectSynthetic(out);
+  it.skipIf(!python)(
+    'the Python reference writer (examples/scale-out/write_cache_shard.py) writes parts that merge with TypeScript ones',
+    async () => {
+      const ts = await temp('part-ts-');
+      await writeCachePart({ dir: ts, header, shards: [0, 1].map((s) => ({ shard: s, rows: shardRows(s) })) });
+      const py = await temp('part-py-');
+      execFileSync(
+        python!,
+        [
+          script,
+          '--out',
+          py,
+          '--kind',
+          'topk',
+          '--rows',
+          String(ROWS),
+          '--vocab',
+          String(VOCAB),
+          '--k',
+          String(K),
+          '--teacher',
+          'synthetic',
+          '--rows-per-shard',
+          String(PER_SHARD),
+          '--shards',
+          '1,2,3',
+          '--synthetic',
+        ],
+        { stdio: 'pipe' },
+      );
+      const out = join(await temp('merged-'), 'cache');
+      const report = await mergeCacheParts({ parts: [ts, py], out });
+      // Shard 1 came from both writers: identical bytes, so the formats agree exactly.
+      expect(report).toMatchObject({ complete: true, duplicated: [{ shard: 1, parts: [ts, py] }] });
+      await expectSynthetic(out);
 
-    // Dense rows too.
-    const dense = await temp('part-dense-');
-    execFileSync(python!, [script, '--out', dense, '--kind', 'dense', '--rows', '5', '--vocab', '6', '--teacher', 'd', '--rows-per-shard', '2', '--shards', '0,1,2', '--synthetic'], { stdio: 'pipe' });
-    const denseOut = join(await temp('merged-'), 'cache');
-    expect((await mergeCacheParts({ parts: [dense], out: denseOut })).complete).toBe(true);
-    const reader = await TeacherCacheReader.open(denseOut, { verify: true });
-    const rows = await reader.readRows([4, 0]);
-    if (rows.kind !== 'dense') throw new Error('expected dense');
-    const logit = (row: number, v: number) => (((row * 7 + v * 3) % 11) - 5) / 4;
-    expect(Array.from(rows.logits)).toEqual([...Array.from({ length: 6 }, (_, v) => logit(4, v)), ...Array.from({ length: 6 }, (_, v) => logit(0, v))]);
-  });
+      // Dense rows too.
+      const dense = await temp('part-dense-');
+      execFileSync(
+        python!,
+        [
+          script,
+          '--out',
+          dense,
+          '--kind',
+          'dense',
+          '--rows',
+          '5',
+          '--vocab',
+          '6',
+          '--teacher',
+          'd',
+          '--rows-per-shard',
+          '2',
+          '--shards',
+          '0,1,2',
+          '--synthetic',
+        ],
+        { stdio: 'pipe' },
+      );
+      const denseOut = join(await temp('merged-'), 'cache');
+      expect((await mergeCacheParts({ parts: [dense], out: denseOut })).complete).toBe(true);
+      const reader = await TeacherCacheReader.open(denseOut, { verify: true });
+      const rows = await reader.readRows([4, 0]);
+      if (rows.kind !== 'dense') throw new Error('expected dense');
+      const logit = (row: number, v: number) => (((row * 7 + v * 3) % 11) - 5) / 4;
+      expect(Array.from(rows.logits)).toEqual([
+        ...Array.from({ length: 6 }, (_, v) => logit(4, v)),
+        ...Array.from({ length: 6 }, (_, v) => logit(0, v)),
+      ]);
+    },
+  );
 });

@@ -27,17 +27,22 @@ function tableTeacher(device: GPUDevice, logits: Float32Array): WhiteBoxTeacher<
       teacher.calls++;
       const rows = new Float32Array(batch.rows * VOCAB);
       batch.ids.forEach((id, i) => rows.set(logits.subarray(id * VOCAB, (id + 1) * VOCAB), i * VOCAB));
-      return { kind: 'dense' as const, logits: uploadTensor(device, { shape: [batch.rows, VOCAB], dtype: 'f32', data: rows }, 'table-logits') };
+      return {
+        kind: 'dense' as const,
+        logits: uploadTensor(device, { shape: [batch.rows, VOCAB], dtype: 'f32', data: rows }, 'table-logits'),
+      };
     },
   };
   return teacher;
 }
 
-const batchOf = (device: GPUDevice) => async (ids: Uint32Array): Promise<TransferBatch> => ({
-  inputs: uploadTensor(device, { shape: [ids.length, 1], dtype: 'f32', data: new Float32Array(ids.length) }, 'unused'),
-  rows: ids.length,
-  ids,
-});
+const batchOf =
+  (device: GPUDevice) =>
+  async (ids: Uint32Array): Promise<TransferBatch> => ({
+    inputs: uploadTensor(device, { shape: [ids.length, 1], dtype: 'f32', data: new Float32Array(ids.length) }, 'unused'),
+    rows: ids.length,
+    ids,
+  });
 
 describe('top-k compaction', () => {
   it('keeps the k largest log-probabilities and the exact tail mass', () => {
@@ -75,7 +80,15 @@ gpuDescribe('offline teacher cache', () => {
   gpuTest('top-k: indices, log-probabilities and tail mass come back as GPU tensors', async ({ device }) => {
     const dir = await mkdtemp(join(tmpdir(), 'cache-topk-'));
     const logits = table(3);
-    await buildTeacherCache({ dir, teacher: tableTeacher(device, logits), rows: ROWS, batchOf: batchOf(device), kind: 'topk', k: 3, rowsPerShard: 100 });
+    await buildTeacherCache({
+      dir,
+      teacher: tableTeacher(device, logits),
+      rows: ROWS,
+      batchOf: batchOf(device),
+      kind: 'topk',
+      k: 3,
+      rowsPerShard: 100,
+    });
     const reader = await TeacherCacheReader.open(dir);
     const targets = await new CachedTeacher(reader, device).targets(await batchOf(device)(Uint32Array.from([5, 199])));
     expect(targets.kind).toBe('topk');
@@ -97,13 +110,24 @@ gpuDescribe('offline teacher cache', () => {
     await buildTeacherCache({ dir, teacher: live, rows: ROWS, batchOf: batchOf(device), kind: 'dense', rowsPerShard: 64, batchSize: 64 });
     expect(live.calls).toBe(3); // rows 64..249 only
     const rows = await (await TeacherCacheReader.open(dir, { verify: true })).readRows([0, 100, 249]);
-    expect(rows.kind === 'dense' && Array.from(rows.logits.subarray(VOCAB, 2 * VOCAB))).toEqual(Array.from(logits.subarray(100 * VOCAB, 101 * VOCAB)));
+    expect(rows.kind === 'dense' && Array.from(rows.logits.subarray(VOCAB, 2 * VOCAB))).toEqual(
+      Array.from(logits.subarray(100 * VOCAB, 101 * VOCAB)),
+    );
   });
 
   gpuTest('truncated or tampered shards and mismatched rebuilds are clear errors', async ({ device }) => {
     const dir = await mkdtemp(join(tmpdir(), 'cache-corrupt-'));
-    await buildTeacherCache({ dir, teacher: tableTeacher(device, table(5)), rows: ROWS, batchOf: batchOf(device), kind: 'dense', rowsPerShard: 128 });
-    await expect(TeacherCacheWriter.open({ dir, kind: 'dense', rows: ROWS, vocab: VOCAB + 1, teacher: 'table', rowsPerShard: 128 })).rejects.toThrowError(/vocab = 13, not 14/);
+    await buildTeacherCache({
+      dir,
+      teacher: tableTeacher(device, table(5)),
+      rows: ROWS,
+      batchOf: batchOf(device),
+      kind: 'dense',
+      rowsPerShard: 128,
+    });
+    await expect(
+      TeacherCacheWriter.open({ dir, kind: 'dense', rows: ROWS, vocab: VOCAB + 1, teacher: 'table', rowsPerShard: 128 }),
+    ).rejects.toThrowError(/vocab = 13, not 14/);
     const shard = join(dir, 'shard-00001.bin');
     const bytes = await readFile(shard);
     bytes[0] = bytes[0]! ^ 0xff;

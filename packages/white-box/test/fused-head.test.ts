@@ -8,7 +8,16 @@ import { CrossEntropyLoss, KdLoss } from '@distillery/kernels';
 import { AdamW, CharTokenizer, MlpClassifier, Sgd, TransformerLm, type LmBatch, type TransformerConfig } from '@distillery/nn';
 import { bufferPool, readFloat32, uploadTensor, type GpuTensor } from '@distillery/webgpu';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
-import { FusedHeadStudent, FusedLinearKdLoss, HiddenStateMatch, LmDistiller, ModelTeacher, topKFromLogits, type LmDistillerOptions, type TokenCorpus } from '../src/index.js';
+import {
+  FusedHeadStudent,
+  FusedLinearKdLoss,
+  HiddenStateMatch,
+  LmDistiller,
+  ModelTeacher,
+  topKFromLogits,
+  type LmDistillerOptions,
+  type TokenCorpus,
+} from '../src/index.js';
 
 const sentences = ['the cat sat on the mat. ', 'a dog ran in the park. ', 'the sun is hot today. ', 'we like to read books. '];
 const trainText = Array.from({ length: 8 }, (_, i) => sentences[i % 4]! + sentences[(i * 3 + 1) % 4]!).join('');
@@ -28,7 +37,8 @@ async function sharpTeacher(device: GPUDevice, config: TransformerConfig): Promi
   const model = TransformerLm.create(device, config);
   const state: ModelState = await model.saveState();
   const rng = new Rng(99);
-  for (const [name, t] of Object.entries(state.tensors)) if (name.endsWith('.weight') && !name.includes('ln')) (t.data as Float32Array).forEach((_, i, a) => (a[i] = rng.normal() * 0.3));
+  for (const [name, t] of Object.entries(state.tensors))
+    if (name.endsWith('.weight') && !name.includes('ln')) (t.data as Float32Array).forEach((_, i, a) => (a[i] = rng.normal() * 0.3));
   await model.loadState(state);
   return model;
 }
@@ -72,132 +82,140 @@ gpuDescribe('fused head: the fused linear + KD loss as a training path', () => {
   ] as const;
   for (const { kind, hidden } of cases) {
     const what = `${kind} teacher + hard labels${hidden ? ' + cosine matching on ln_f' : ''}`;
-    gpuTest(`one step through the fused path gives the loss, terms and updated weights of KdLoss on full logits (${what})`, async ({ device }) => {
-      const context = 16;
+    gpuTest(
+      `one step through the fused path gives the loss, terms and updated weights of KdLoss on full logits (${what})`,
+      async ({ device }) => {
+        const context = 16;
+        const config: TransformerConfig = {
+          tokenizer: tokenizer.toJSON(),
+          context,
+          width: 16,
+          heads: 2,
+          layers: 1,
+          seed: 4,
+        };
+        const dense = new ModelTeacher(await sharpTeacher(device, { ...config, width: 24, seed: 9 }));
+        const teacher = kind === 'dense' ? dense : topKTeacher(dense, 5);
+        // Two documents whose lengths are not multiples of the context: padded, ignored positions.
+        const train = corpus(trainText, 2);
+        const windows = train.documents.reduce((n, d) => n + Math.ceil((d.length - 1) / context), 0);
+        const run = async (fusedHead: LmDistillerOptions['fusedHead']) => {
+          const student = TransformerLm.create(device, config);
+          const distiller = new LmDistiller({
+            teacher,
+            student,
+            loss: new KdLoss({ tail: 'bucket' }),
+            optimizer: new Sgd({ momentum: 0 }),
+            train,
+            sequences: windows,
+            epochs: 1,
+            seed: 1,
+            fusedHead,
+            // ln_f's gradient then enters backwardFromHidden beside the fused loss's.
+            hiddenLoss: hidden
+              ? new HiddenStateMatch({ device, pairs: [{ student: 'ln_f', teacher: 'ln_f', loss: 'cosine', projection: true }], seed: 3 })
+              : undefined,
+            schedules: {
+              lr: constant(0.5),
+              temperature: constant(2),
+              softWeight: constant(1),
+              hardWeight: constant(0.5),
+            },
+          });
+          expect(distiller.loss).toBeInstanceOf(fusedHead ? FusedLinearKdLoss : KdLoss);
+          const steps: StepEvent[] = [];
+          distiller.loop.on('step', (e) => steps.push(e));
+          await distiller.run();
+          return { steps, weights: await weights(student) };
+        };
+        const initial = await weights(TransformerLm.create(device, config));
+        const plain = await run(false);
+        // Three chunks, the last one ragged.
+        const fused = await run({ chunkRows: 160 });
+        expect(windows * context).toBeGreaterThan(320);
+        expect(plain.steps).toHaveLength(1);
+        expect(fused.steps).toHaveLength(1);
+        expect(fused.steps[0]!.loss).toBeCloseTo(plain.steps[0]!.loss, 5);
+        const names = hidden ? ['hard', 'ln_f->ln_f', 'soft'] : ['hard', 'soft'];
+        expect(Object.keys(fused.steps[0]!.terms).sort()).toEqual(names);
+        for (const name of names) expect(fused.steps[0]!.terms[name]).toBeCloseTo(plain.steps[0]!.terms[name]!, 5);
+        // Compare the updates, not the weights: a wrong or missing gradient (the head's included) shows at the update's scale.
+        for (const [name, w0] of Object.entries(initial)) {
+          const want = plain.weights[name]!.map((w, i) => w - w0[i]!);
+          const got = fused.weights[name]!.map((w, i) => w - w0[i]!);
+          expect(maxAbs(want), name).toBeGreaterThan(0);
+          expect(maxAbs(got.map((g, i) => g - want[i]!)), name).toBeLessThanOrEqual(1e-4 * maxAbs(want));
+        }
+      },
+    );
+  }
+
+  gpuTest(
+    'LmDistiller with fusedHead: the validation CE of the unfused run, epoch by epoch; stop + resume is exact',
+    async ({ device }) => {
       const config: TransformerConfig = {
         tokenizer: tokenizer.toJSON(),
-        context,
+        context: 16,
         width: 16,
         heads: 2,
         layers: 1,
-        seed: 4,
+        dropout: 0.1,
+        seed: 2,
       };
-      const dense = new ModelTeacher(await sharpTeacher(device, { ...config, width: 24, seed: 9 }));
-      const teacher = kind === 'dense' ? dense : topKTeacher(dense, 5);
-      // Two documents whose lengths are not multiples of the context: padded, ignored positions.
-      const train = corpus(trainText, 2);
-      const windows = train.documents.reduce((n, d) => n + Math.ceil((d.length - 1) / context), 0);
-      const run = async (fusedHead: LmDistillerOptions['fusedHead']) => {
+      const teacher = new ModelTeacher(
+        await sharpTeacher(device, {
+          ...config,
+          width: 24,
+          dropout: 0,
+          seed: 7,
+        }),
+      );
+      const make = (fusedHead: LmDistillerOptions['fusedHead'], store?: FileCheckpointStore) => {
         const student = TransformerLm.create(device, config);
         const distiller = new LmDistiller({
           teacher,
           student,
-          loss: new KdLoss({ tail: 'bucket' }),
-          optimizer: new Sgd({ momentum: 0 }),
-          train,
-          sequences: windows,
-          epochs: 1,
-          seed: 1,
+          loss: new KdLoss(),
+          optimizer: new AdamW({ weightDecay: 0.01, clipNorm: 1 }),
+          train: corpus(trainText, 2),
+          validation: corpus(validationText),
+          sequences: 4,
+          epochs: 3,
+          seed: 3,
           fusedHead,
-          // ln_f's gradient then enters backwardFromHidden beside the fused loss's.
-          hiddenLoss: hidden ? new HiddenStateMatch({ device, pairs: [{ student: 'ln_f', teacher: 'ln_f', loss: 'cosine', projection: true }], seed: 3 }) : undefined,
+          checkpoint: store && { store },
           schedules: {
-            lr: constant(0.5),
+            lr: constant(1e-2),
             temperature: constant(2),
             softWeight: constant(1),
             hardWeight: constant(0.5),
           },
         });
-        expect(distiller.loss).toBeInstanceOf(fusedHead ? FusedLinearKdLoss : KdLoss);
-        const steps: StepEvent[] = [];
-        distiller.loop.on('step', (e) => steps.push(e));
-        await distiller.run();
-        return { steps, weights: await weights(student) };
+        const evaluations: number[] = [];
+        distiller.loop.on('evaluation', (e) => evaluations.push(e.metrics.crossEntropy!));
+        return { student, distiller, evaluations };
       };
-      const initial = await weights(TransformerLm.create(device, config));
-      const plain = await run(false);
-      // Three chunks, the last one ragged.
-      const fused = await run({ chunkRows: 160 });
-      expect(windows * context).toBeGreaterThan(320);
-      expect(plain.steps).toHaveLength(1);
-      expect(fused.steps).toHaveLength(1);
-      expect(fused.steps[0]!.loss).toBeCloseTo(plain.steps[0]!.loss, 5);
-      const names = hidden ? ['hard', 'ln_f->ln_f', 'soft'] : ['hard', 'soft'];
-      expect(Object.keys(fused.steps[0]!.terms).sort()).toEqual(names);
-      for (const name of names) expect(fused.steps[0]!.terms[name]).toBeCloseTo(plain.steps[0]!.terms[name]!, 5);
-      // Compare the updates, not the weights: a wrong or missing gradient (the head's included) shows at the update's scale.
-      for (const [name, w0] of Object.entries(initial)) {
-        const want = plain.weights[name]!.map((w, i) => w - w0[i]!);
-        const got = fused.weights[name]!.map((w, i) => w - w0[i]!);
-        expect(maxAbs(want), name).toBeGreaterThan(0);
-        expect(maxAbs(got.map((g, i) => g - want[i]!)), name).toBeLessThanOrEqual(1e-4 * maxAbs(want));
-      }
-    });
-  }
+      const plain = make(false);
+      await plain.distiller.run();
+      const fused = make({ chunkRows: 32 });
+      await fused.distiller.run();
+      expect(fused.distiller.loss).toBeInstanceOf(FusedLinearKdLoss);
+      expect(fused.evaluations).toHaveLength(3);
+      expect(fused.evaluations.at(-1)!).toBeLessThan(fused.evaluations[0]! - 0.1);
+      fused.evaluations.forEach((ce, epoch) => expect(Math.abs(ce - plain.evaluations[epoch]!), `epoch ${epoch}`).toBeLessThan(1e-4));
 
-  gpuTest('LmDistiller with fusedHead: the validation CE of the unfused run, epoch by epoch; stop + resume is exact', async ({ device }) => {
-    const config: TransformerConfig = {
-      tokenizer: tokenizer.toJSON(),
-      context: 16,
-      width: 16,
-      heads: 2,
-      layers: 1,
-      dropout: 0.1,
-      seed: 2,
-    };
-    const teacher = new ModelTeacher(
-      await sharpTeacher(device, {
-        ...config,
-        width: 24,
-        dropout: 0,
-        seed: 7,
-      }),
-    );
-    const make = (fusedHead: LmDistillerOptions['fusedHead'], store?: FileCheckpointStore) => {
-      const student = TransformerLm.create(device, config);
-      const distiller = new LmDistiller({
-        teacher,
-        student,
-        loss: new KdLoss(),
-        optimizer: new AdamW({ weightDecay: 0.01, clipNorm: 1 }),
-        train: corpus(trainText, 2),
-        validation: corpus(validationText),
-        sequences: 4,
-        epochs: 3,
-        seed: 3,
-        fusedHead,
-        checkpoint: store && { store },
-        schedules: {
-          lr: constant(1e-2),
-          temperature: constant(2),
-          softWeight: constant(1),
-          hardWeight: constant(0.5),
-        },
-      });
-      const evaluations: number[] = [];
-      distiller.loop.on('evaluation', (e) => evaluations.push(e.metrics.crossEntropy!));
-      return { student, distiller, evaluations };
-    };
-    const plain = make(false);
-    await plain.distiller.run();
-    const fused = make({ chunkRows: 32 });
-    await fused.distiller.run();
-    expect(fused.distiller.loss).toBeInstanceOf(FusedLinearKdLoss);
-    expect(fused.evaluations).toHaveLength(3);
-    expect(fused.evaluations.at(-1)!).toBeLessThan(fused.evaluations[0]! - 0.1);
-    fused.evaluations.forEach((ce, epoch) => expect(Math.abs(ce - plain.evaluations[epoch]!), `epoch ${epoch}`).toBeLessThan(1e-4));
-
-    const store = new FileCheckpointStore(join(await mkdtemp(join(tmpdir(), 'wb-fused-resume-')), 'ckpt.safetensors'));
-    const first = make({ chunkRows: 32 }, store);
-    first.distiller.loop.on('step', (e) => e.step === 7 && first.distiller.stop());
-    expect((await first.distiller.run()).stopped).toBe(true);
-    const resumed = make({ chunkRows: 32 }, store);
-    const summary = await resumed.distiller.run();
-    expect(summary.steps).toBe(fused.distiller.loop.totalSteps);
-    const want = await weights(fused.student);
-    const got = await weights(resumed.student);
-    for (const name of Object.keys(want)) expect(Array.from(got[name]!), name).toEqual(Array.from(want[name]!));
-  });
+      const store = new FileCheckpointStore(join(await mkdtemp(join(tmpdir(), 'wb-fused-resume-')), 'ckpt.safetensors'));
+      const first = make({ chunkRows: 32 }, store);
+      first.distiller.loop.on('step', (e) => e.step === 7 && first.distiller.stop());
+      expect((await first.distiller.run()).stopped).toBe(true);
+      const resumed = make({ chunkRows: 32 }, store);
+      const summary = await resumed.distiller.run();
+      expect(summary.steps).toBe(fused.distiller.loop.totalSteps);
+      const want = await weights(fused.student);
+      const got = await weights(resumed.student);
+      for (const name of Object.keys(want)) expect(Array.from(got[name]!), name).toEqual(Array.from(want[name]!));
+    },
+  );
 
   gpuTest('bad input is a typed error naming the field and the value', async ({ device }) => {
     const config: TransformerConfig = {

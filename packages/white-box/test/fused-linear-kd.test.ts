@@ -47,7 +47,8 @@ gpuDescribe('fused linear + KD loss', () => {
     gpuTest(`${kind} teacher: chunked results equal the unfused path (ragged last chunk, ignored rows)`, async ({ device }) => {
       const s = setup(device, kind === 'dense' ? 1 : 2);
       let teacher: TeacherTargets<GpuTensor>;
-      if (kind === 'dense') teacher = { kind: 'dense', logits: uploadTensor(device, { shape: [ROWS, VOCAB], dtype: 'f32', data: s.teacherLogits }, 'teacher') };
+      if (kind === 'dense')
+        teacher = { kind: 'dense', logits: uploadTensor(device, { shape: [ROWS, VOCAB], dtype: 'f32', data: s.teacherLogits }, 'teacher') };
       else {
         const top = topKFromLogits(s.teacherLogits, ROWS, VOCAB, 8);
         teacher = {
@@ -75,7 +76,10 @@ gpuDescribe('fused linear + KD loss', () => {
 
   gpuTest('peak GPU memory stays at a chunk, not the whole batch', async ({ device }) => {
     const s = setup(device, 3);
-    const teacher = { kind: 'dense' as const, logits: uploadTensor(device, { shape: [ROWS, VOCAB], dtype: 'f32', data: s.teacherLogits }, 'teacher') };
+    const teacher = {
+      kind: 'dense' as const,
+      logits: uploadTensor(device, { shape: [ROWS, VOCAB], dtype: 'f32', data: s.teacherLogits }, 'teacher'),
+    };
     const kd = { temperature: 1, softWeight: 1, hardWeight: 0 };
     const pool = bufferPool(device);
     const measure = async (run: () => Promise<unknown>) => {
@@ -91,7 +95,10 @@ gpuDescribe('fused linear + KD loss', () => {
 
   gpuTest('no chunk waits for a readback: every summary is mapped after the last chunk is submitted', async ({ device }) => {
     const s = setup(device, 4);
-    const teacher = { kind: 'dense' as const, logits: uploadTensor(device, { shape: [ROWS, VOCAB], dtype: 'f32', data: s.teacherLogits }, 'teacher') };
+    const teacher = {
+      kind: 'dense' as const,
+      logits: uploadTensor(device, { shape: [ROWS, VOCAB], dtype: 'f32', data: s.teacherLogits }, 'teacher'),
+    };
     const events: string[] = [];
     const target = device as { createCommandEncoder: GPUDevice['createCommandEncoder'] };
     const encode = device.createCommandEncoder;
@@ -105,7 +112,14 @@ gpuDescribe('fused linear + KD loss', () => {
       return map.apply(this, args);
     };
     try {
-      const result = await fusedLinearKdLoss({ ...s, teacher, kd: { temperature: 2, softWeight: 1, hardWeight: 0.3 }, ...grads(device), chunkRows: 64, normalizer: ROWS });
+      const result = await fusedLinearKdLoss({
+        ...s,
+        teacher,
+        kd: { temperature: 2, softWeight: 1, hardWeight: 0.3 },
+        ...grads(device),
+        chunkRows: 64,
+        normalizer: ROWS,
+      });
       expect(result.chunks).toBe(4);
       expect(Number.isFinite(result.total)).toBe(true);
     } finally {

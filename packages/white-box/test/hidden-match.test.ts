@@ -10,7 +10,8 @@ function randn(n: number, seed: number, scale = 1): Float32Array {
   return Float32Array.from({ length: n }, () => rng.normal() * scale);
 }
 
-const upload = (device: GPUDevice, data: Float32Array, shape: number[], label: string): GpuTensor => uploadTensor(device, { shape, dtype: 'f32', data }, label);
+const upload = (device: GPUDevice, data: Float32Array, shape: number[], label: string): GpuTensor =>
+  uploadTensor(device, { shape, dtype: 'f32', data }, label);
 
 /** Largest |got − want| / (atol + rtol·|want|). */
 function worst(got: ArrayLike<number>, want: ArrayLike<number>, atol: number, rtol: number): number {
@@ -33,7 +34,12 @@ gpuDescribe('hidden-match kernel', () => {
     for (let j = 0; j < width; j++) predicted[width + j] = -3 * target[width + j]!;
     for (const loss of LOSSES) {
       const scale = 0.7 / rows;
-      const out = await hiddenMatch({ predicted: upload(device, predicted, [rows, width], 'y'), target: upload(device, target, [rows, width], 't'), loss, scale });
+      const out = await hiddenMatch({
+        predicted: upload(device, predicted, [rows, width], 'y'),
+        target: upload(device, target, [rows, width], 't'),
+        loss,
+        scale,
+      });
       const want = hiddenMatchReference(predicted, target, rows, width, loss, scale);
       const perRow = await readFloat32(out.perRow);
       expect(worst(perRow, want.perRow, 1e-6, 1e-5), loss).toBeLessThanOrEqual(1);
@@ -46,53 +52,73 @@ gpuDescribe('hidden-match kernel', () => {
 
 gpuDescribe('HiddenStateMatch', () => {
   for (const loss of LOSSES) {
-    gpuTest(`${loss} with a learned projection: value and gradients (student state, projection) match float64 and finite differences`, async ({ device }) => {
-      const rows = 9;
-      const ds = 12;
-      const dt = 20;
-      const match = new HiddenStateMatch({ device, pairs: [{ student: 'hidden.1', teacher: 'hidden.0', loss, weight: 0.6, projection: true }], seed: 4 });
-      match.bind({ student: { 'hidden.0': 8, 'hidden.1': ds }, teacher: { 'hidden.0': dt } });
-      const [weightParam, biasParam] = match.parameters();
-      expect(weightParam!.name).toBe('hidden.1->hidden.0.projection.weight');
-      // Initialisation: torch.nn.Linear's U(±1/√d_s), zero bias, seeded.
-      const w = await readFloat32(weightParam!.value);
-      expect(Math.max(...w.map(Math.abs))).toBeLessThanOrEqual(1 / Math.sqrt(ds));
-      expect(Array.from(await readFloat32(biasParam!.value))).toEqual(new Array(dt).fill(0));
-      const bias = randn(dt, 9, 0.1);
-      device.queue.writeBuffer(biasParam!.value.buffer, 0, bias as Float32Array<ArrayBuffer>);
-      const hs = randn(rows * ds, 5);
-      const ht = randn(rows * dt, 6);
-      match.zeroGrad();
-      const out = await match.compute({ student: { 'hidden.1': upload(device, hs, [rows, ds], 'hs') }, teacher: { 'hidden.0': upload(device, ht, [rows, dt], 'ht') }, hyper: {} });
-      const reference = (student: ArrayLike<number>, weight: ArrayLike<number>) =>
-        hiddenStateMatchReference({ student, teacher: ht, rows, studentWidth: ds, teacherWidth: dt, loss, weight: 0.6, projection: { weight, bias } });
-      const want = reference(hs, w);
-      const total = await out.total();
-      expect(Math.abs(total - want.value)).toBeLessThan(1e-5 * Math.max(1, want.value));
-      expect(await out.terms['hidden.1->hidden.0']!()).toBe(total);
-      const gradStudent = await readFloat32(out.gradHidden['hidden.1']!);
-      const gradWeight = await readFloat32(weightParam!.grad);
-      expect(worst(gradStudent, want.gradStudent, 1e-7, 1e-4)).toBeLessThanOrEqual(1);
-      expect(worst(gradWeight, want.gradWeight!, 1e-7, 1e-4)).toBeLessThanOrEqual(1);
-      expect(worst(await readFloat32(biasParam!.grad), want.gradBias!, 1e-7, 1e-4)).toBeLessThanOrEqual(1);
-      // Central differences of the float64 value confirm the analytic gradient itself.
-      const h = 1e-6;
-      for (const [x, grad, perturb] of [
-        [Float64Array.from(hs), gradStudent, (v: Float64Array) => reference(v, w).value],
-        [Float64Array.from(w), gradWeight, (v: Float64Array) => reference(hs, v).value],
-      ] as const) {
-        for (const i of [0, 7, x.length - 1]) {
-          const saved = x[i]!;
-          x[i] = saved + h;
-          const up = perturb(x);
-          x[i] = saved - h;
-          const down = perturb(x);
-          x[i] = saved;
-          const fd = (up - down) / (2 * h);
-          expect(Math.abs(fd - grad[i]!)).toBeLessThan(1e-6 + 1e-3 * Math.abs(fd));
+    gpuTest(
+      `${loss} with a learned projection: value and gradients (student state, projection) match float64 and finite differences`,
+      async ({ device }) => {
+        const rows = 9;
+        const ds = 12;
+        const dt = 20;
+        const match = new HiddenStateMatch({
+          device,
+          pairs: [{ student: 'hidden.1', teacher: 'hidden.0', loss, weight: 0.6, projection: true }],
+          seed: 4,
+        });
+        match.bind({ student: { 'hidden.0': 8, 'hidden.1': ds }, teacher: { 'hidden.0': dt } });
+        const [weightParam, biasParam] = match.parameters();
+        expect(weightParam!.name).toBe('hidden.1->hidden.0.projection.weight');
+        // Initialisation: torch.nn.Linear's U(±1/√d_s), zero bias, seeded.
+        const w = await readFloat32(weightParam!.value);
+        expect(Math.max(...w.map(Math.abs))).toBeLessThanOrEqual(1 / Math.sqrt(ds));
+        expect(Array.from(await readFloat32(biasParam!.value))).toEqual(new Array(dt).fill(0));
+        const bias = randn(dt, 9, 0.1);
+        device.queue.writeBuffer(biasParam!.value.buffer, 0, bias as Float32Array<ArrayBuffer>);
+        const hs = randn(rows * ds, 5);
+        const ht = randn(rows * dt, 6);
+        match.zeroGrad();
+        const out = await match.compute({
+          student: { 'hidden.1': upload(device, hs, [rows, ds], 'hs') },
+          teacher: { 'hidden.0': upload(device, ht, [rows, dt], 'ht') },
+          hyper: {},
+        });
+        const reference = (student: ArrayLike<number>, weight: ArrayLike<number>) =>
+          hiddenStateMatchReference({
+            student,
+            teacher: ht,
+            rows,
+            studentWidth: ds,
+            teacherWidth: dt,
+            loss,
+            weight: 0.6,
+            projection: { weight, bias },
+          });
+        const want = reference(hs, w);
+        const total = await out.total();
+        expect(Math.abs(total - want.value)).toBeLessThan(1e-5 * Math.max(1, want.value));
+        expect(await out.terms['hidden.1->hidden.0']!()).toBe(total);
+        const gradStudent = await readFloat32(out.gradHidden['hidden.1']!);
+        const gradWeight = await readFloat32(weightParam!.grad);
+        expect(worst(gradStudent, want.gradStudent, 1e-7, 1e-4)).toBeLessThanOrEqual(1);
+        expect(worst(gradWeight, want.gradWeight!, 1e-7, 1e-4)).toBeLessThanOrEqual(1);
+        expect(worst(await readFloat32(biasParam!.grad), want.gradBias!, 1e-7, 1e-4)).toBeLessThanOrEqual(1);
+        // Central differences of the float64 value confirm the analytic gradient itself.
+        const h = 1e-6;
+        for (const [x, grad, perturb] of [
+          [Float64Array.from(hs), gradStudent, (v: Float64Array) => reference(v, w).value],
+          [Float64Array.from(w), gradWeight, (v: Float64Array) => reference(hs, v).value],
+        ] as const) {
+          for (const i of [0, 7, x.length - 1]) {
+            const saved = x[i]!;
+            x[i] = saved + h;
+            const up = perturb(x);
+            x[i] = saved - h;
+            const down = perturb(x);
+            x[i] = saved;
+            const fd = (up - down) / (2 * h);
+            expect(Math.abs(fd - grad[i]!)).toBeLessThan(1e-6 + 1e-3 * Math.abs(fd));
+          }
         }
-      }
-    });
+      },
+    );
   }
 
   gpuTest('without projection: identity, the teacher state gets nothing, two pairs on one student state add up', async ({ device }) => {
@@ -115,7 +141,11 @@ gpuDescribe('HiddenStateMatch', () => {
     const t2 = randn(rows * d, 3);
     const teacher1 = upload(device, t1, [rows, d], 't1');
     // A scheduled weight overrides the default.
-    const out = await match.compute({ student: { 'blocks.1': upload(device, hs, [rows, d], 'hs') }, teacher: { 'blocks.3': teacher1, ln_f: upload(device, t2, [rows, d], 't2') }, hyper: { 'cos:weight': 1.5 } });
+    const out = await match.compute({
+      student: { 'blocks.1': upload(device, hs, [rows, d], 'hs') },
+      teacher: { 'blocks.3': teacher1, ln_f: upload(device, t2, [rows, d], 't2') },
+      hyper: { 'cos:weight': 1.5 },
+    });
     const a = hiddenStateMatchReference({ student: hs, teacher: t1, rows, studentWidth: d, teacherWidth: d, loss: 'mse', weight: 2 });
     const b = hiddenStateMatchReference({ student: hs, teacher: t2, rows, studentWidth: d, teacherWidth: d, loss: 'cosine', weight: 1.5 });
     expect(await out.terms['blocks.1->blocks.3']!()).toBeCloseTo(a.value, 5);
@@ -129,7 +159,8 @@ gpuDescribe('HiddenStateMatch', () => {
 
   gpuTest('bad pairs are typed errors naming the field and the value', async ({ device }) => {
     const widths = { student: { 'hidden.0': 16, 'hidden.1': 8 }, teacher: { 'hidden.0': 64 } };
-    const bind = (pair: ConstructorParameters<typeof HiddenStateMatch>[0]['pairs'][number]) => new HiddenStateMatch({ device, pairs: [pair] }).bind(widths);
+    const bind = (pair: ConstructorParameters<typeof HiddenStateMatch>[0]['pairs'][number]) =>
+      new HiddenStateMatch({ device, pairs: [pair] }).bind(widths);
     expect(() => bind({ student: 'hidden.2', teacher: 'hidden.0', projection: true })).toThrowError(
       'pairs[0].student is "hidden.2", which the student does not expose; its hidden states are hidden.0, hidden.1',
     );
@@ -142,11 +173,26 @@ gpuDescribe('HiddenStateMatch', () => {
     expect(() => bind({ student: 'hidden.0', teacher: 'hidden.0' })).toThrowError(
       'pairs[0].projection is false, but student hidden.0 has width 16 and teacher hidden.0 width 64; set projection: true to learn a 16 → 64 map',
     );
-    expect(() => bind({ student: 'hidden.0', teacher: 'hidden.0' })).toThrow(expect.objectContaining({ code: 'E_SHAPE_MISMATCH', details: expect.objectContaining({ field: 'pairs[0].projection' }) }));
-    expect(() => new HiddenStateMatch({ device, pairs: [{ student: 'a', teacher: 'b', loss: 'l1' as never }] })).toThrowError('pairs[0].loss must be one of mse, cosine, got "l1"');
-    expect(() => new HiddenStateMatch({ device, pairs: [{ student: 'a', teacher: 'b', weight: -1 }] })).toThrowError('pairs[0].weight must be a finite number >= 0, got -1');
+    expect(() => bind({ student: 'hidden.0', teacher: 'hidden.0' })).toThrow(
+      expect.objectContaining({ code: 'E_SHAPE_MISMATCH', details: expect.objectContaining({ field: 'pairs[0].projection' }) }),
+    );
+    expect(() => new HiddenStateMatch({ device, pairs: [{ student: 'a', teacher: 'b', loss: 'l1' as never }] })).toThrowError(
+      'pairs[0].loss must be one of mse, cosine, got "l1"',
+    );
+    expect(() => new HiddenStateMatch({ device, pairs: [{ student: 'a', teacher: 'b', weight: -1 }] })).toThrowError(
+      'pairs[0].weight must be a finite number >= 0, got -1',
+    );
     expect(() => new HiddenStateMatch({ device, pairs: [] })).toThrowError(/^E_BAD_VALUE: pairs must be at least one/);
-    expect(() => new HiddenStateMatch({ device, pairs: [{ student: 'a', teacher: 'b' }, { student: 'a', teacher: 'b' }] })).toThrowError('pairs[1].name must be a name no other pair has, got "a->b"');
+    expect(
+      () =>
+        new HiddenStateMatch({
+          device,
+          pairs: [
+            { student: 'a', teacher: 'b' },
+            { student: 'a', teacher: 'b' },
+          ],
+        }),
+    ).toThrowError('pairs[1].name must be a name no other pair has, got "a->b"');
   });
 });
 

@@ -15,7 +15,13 @@ gpuDescribe('ensemble mixture kernel', () => {
     teachers[2]!.fill(-Infinity, 0, vocab); // teacher 2 masks all of row 0: it contributes nothing there
     const weights = [1, 2, 0.5];
     for (const T of [1, 4]) {
-      const got = await readFloat32(await mixtureLogits(teachers.map((t, i) => uploadTensor(device, { shape: [rows, vocab], dtype: 'f32', data: t }, `t${i}`)), weights, T));
+      const got = await readFloat32(
+        await mixtureLogits(
+          teachers.map((t, i) => uploadTensor(device, { shape: [rows, vocab], dtype: 'f32', data: t }, `t${i}`)),
+          weights,
+          T,
+        ),
+      );
       const want = mixtureLogitsReference(teachers, weights, rows, vocab, T);
       let worst = 0;
       for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / (1 + Math.abs(want[i]!)));

@@ -40,6 +40,7 @@ export const plugins = [
     name: 'llama-cpp-topk',
     description: 'A local GGUF model as a white-box teacher: top-k next-token log-probabilities under teacher forcing',
     configSchema: topKSchema,
-    create: async ({ k, teacherName, ...options }) => new LlamaCppTopKTeacher(await LlamaCppTeacher.load({ ...options, name: teacherName }), k),
+    create: async ({ k, teacherName, ...options }) =>
+      new LlamaCppTopKTeacher(await LlamaCppTeacher.load({ ...options, name: teacherName }), k),
   }),
 ];

@@ -120,7 +120,8 @@ export class LlamaCppTeacher implements BlackBoxTeacher {
 
   /** Loads the model and creates its context (about a second for a small model). */
   static async load(options: LlamaCppTeacherOptions): Promise<LlamaCppTeacher> {
-    if (typeof options?.modelPath !== 'string' || options.modelPath === '') throw badValue('modelPath', options?.modelPath, 'a path to a .gguf file');
+    if (typeof options?.modelPath !== 'string' || options.modelPath === '')
+      throw badValue('modelPath', options?.modelPath, 'a path to a .gguf file');
     const cores = availableParallelism();
     let size = 0;
     try {
@@ -131,13 +132,19 @@ export class LlamaCppTeacher implements BlackBoxTeacher {
     const threads = Math.min(options.threads ?? (size < 64 << 20 ? 1 : Math.min(4, cores)), cores);
     if (!(Number.isInteger(threads) && threads >= 1)) throw badValue('threads', options.threads, `an integer in [1, ${cores}]`);
     const sequences = options.sequences ?? 1;
-    if (!(Number.isInteger(sequences) && sequences >= 1 && sequences <= 64)) throw badValue('sequences', sequences, 'an integer in [1, 64]');
+    if (!(Number.isInteger(sequences) && sequences >= 1 && sequences <= 64))
+      throw badValue('sequences', sequences, 'an integer in [1, 64]');
     const { lib, llama } = await getRuntime(options.gpu);
     let model: LlamaModel;
     try {
       model = await llama.loadModel({ modelPath: options.modelPath });
     } catch (error) {
-      throw new DistilleryError('E_NOT_FOUND', `cannot load GGUF model ${options.modelPath}: ${(error as Error).message}`, { field: 'modelPath', value: options.modelPath }, { cause: error });
+      throw new DistilleryError(
+        'E_NOT_FOUND',
+        `cannot load GGUF model ${options.modelPath}: ${(error as Error).message}`,
+        { field: 'modelPath', value: options.modelPath },
+        { cause: error },
+      );
     }
     const trained = model.trainContextSize;
     const contextSize = Math.min(options.contextSize ?? 1024, trained > 0 ? trained : Number.MAX_SAFE_INTEGER);
@@ -145,7 +152,9 @@ export class LlamaCppTeacher implements BlackBoxTeacher {
       contextSize,
       threads,
       sequences,
-      ...(options.exact ? { flashAttention: false, experimentalKvCacheKeyType: 'F32' as const, experimentalKvCacheValueType: 'F32' as const } : {}),
+      ...(options.exact
+        ? { flashAttention: false, experimentalKvCacheKeyType: 'F32' as const, experimentalKvCacheValueType: 'F32' as const }
+        : {}),
     });
     return new LlamaCppTeacher(lib, model, context, { ...options, sequences }, threads);
   }
@@ -193,7 +202,8 @@ export class LlamaCppTeacher implements BlackBoxTeacher {
 
   /** Prompt tokens and extra stop strings (from the chat template) for a request. */
   #promptOf(request: CompletionRequest): { tokens: number[]; stop: string[] } {
-    if ((request.prompt === undefined) === (request.messages === undefined)) throw badValue('request', request.prompt === undefined ? 'neither' : 'both', 'exactly one of prompt, messages');
+    if ((request.prompt === undefined) === (request.messages === undefined))
+      throw badValue('request', request.prompt === undefined ? 'neither' : 'both', 'exactly one of prompt, messages');
     if (request.prompt !== undefined) return { tokens: this.tokenize(request.prompt), stop: [] };
     const wrapper = this.#lib.resolveChatWrapper(this.#model) ?? new this.#lib.GeneralChatWrapper();
     const history: ChatHistoryItem[] = request.messages!.map((m: ChatMessage): ChatHistoryItem =>
@@ -236,7 +246,11 @@ export class LlamaCppTeacher implements BlackBoxTeacher {
         await sequence.clearHistory();
         keep = 0;
       }
-      const iterator = sequence.evaluateWithMetadata(tokens.slice(keep) as never, { probabilities: wantProbs }, { temperature: 0, yieldEogToken: true });
+      const iterator = sequence.evaluateWithMetadata(
+        tokens.slice(keep) as never,
+        { probabilities: wantProbs },
+        { temperature: 0, yieldEogToken: true },
+      );
       let step = await iterator.next();
       try {
         while (!step.done) {
@@ -293,7 +307,11 @@ export class LlamaCppTeacher implements BlackBoxTeacher {
    * distribution after every prefix. Row r of the result (sequences concatenated) predicts the token
    * after position r of its sequence. `logprobs` are at T = 1 over the full vocabulary.
    */
-  async topK(sequences: readonly (readonly number[])[], k: number, options: { signal?: AbortSignal } = {}): Promise<TopKTargets<HostTensor>> {
+  async topK(
+    sequences: readonly (readonly number[])[],
+    k: number,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<TopKTargets<HostTensor>> {
     if (!(Number.isInteger(k) && k >= 1)) throw badValue('k', k, 'an integer >= 1');
     const rows = sequences.reduce((n, s) => n + s.length, 0);
     const indices = new Int32Array(rows * k);
@@ -302,14 +320,18 @@ export class LlamaCppTeacher implements BlackBoxTeacher {
     let row = 0;
     for (const [b, ids] of sequences.entries()) {
       if (ids.length === 0) continue;
-      if (ids.length > this.contextSize) throw badValue(`sequences[${b}]`, `${ids.length} tokens`, `at most ${this.contextSize} tokens (the context size)`);
+      if (ids.length > this.contextSize)
+        throw badValue(`sequences[${b}]`, `${ids.length} tokens`, `at most ${this.contextSize} tokens (the context size)`);
       const sequence = await this.#acquire(options.signal);
       try {
         await sequence.clearHistory();
         const results = await sequence.controlledEvaluate(ids.map((id) => [id, { generateNext: { probabilities: true } }]) as never);
         for (let t = 0; t < ids.length; t++, row++) {
           const probs = results[t]?.next?.probabilities;
-          if (!probs) throw new DistilleryError('E_BAD_VALUE', `llama.cpp returned no distribution for sequences[${b}][${t}]`, { field: `sequences[${b}]` });
+          if (!probs)
+            throw new DistilleryError('E_BAD_VALUE', `llama.cpp returned no distribution for sequences[${b}][${t}]`, {
+              field: `sequences[${b}]`,
+            });
           let j = 0;
           let mass = 0;
           for (const [id, p] of probs) {

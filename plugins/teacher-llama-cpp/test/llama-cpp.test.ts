@@ -24,7 +24,9 @@ describe('package entry', () => {
 
   it('validates the config with field paths', async () => {
     const registry = createRegistry().register(...plugins);
-    const error = await registry.create('teacher', { name: 'llama-cpp', modelPath: 'x.gguf', threads: 'many', extra: 1 }, { path: 'teacher' }).catch((e: unknown) => e);
+    const error = await registry
+      .create('teacher', { name: 'llama-cpp', modelPath: 'x.gguf', threads: 'many', extra: 1 }, { path: 'teacher' })
+      .catch((e: unknown) => e);
     expect(isDistilleryError(error, 'E_BAD_CONFIG')).toBe(true);
     expect((error as Error).message).toContain('teacher.threads: expected number, got "many"');
     expect((error as Error).message).toContain('no key "extra"');
@@ -51,7 +53,10 @@ describe('package entry', () => {
         await t.dispose();
       }) : Promise.resolve()).then(() => console.log(JSON.stringify(out)));`;
     const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
-    expect(JSON.parse(out.trim().split('\n').at(-1)!)).toEqual({ plugins: ['llama-cpp', 'llama-cpp-topk'], ...(haveModel ? { text: ', there was' } : {}) });
+    expect(JSON.parse(out.trim().split('\n').at(-1)!)).toEqual({
+      plugins: ['llama-cpp', 'llama-cpp-topk'],
+      ...(haveModel ? { text: ', there was' } : {}),
+    });
   });
 });
 
@@ -98,7 +103,9 @@ describe.skipIf(!haveModel)('LlamaCppTeacher on stories260K.gguf', () => {
   it('samples reproducibly with a seed at temperature > 0', async () => {
     const a = await teacher.complete({ prompt: 'Once upon a time', maxTokens: 16, temperature: 1, seed: 7 });
     const b = await teacher.complete({ prompt: 'Once upon a time', maxTokens: 16, temperature: 1, seed: 7 });
-    const others = await Promise.all([1, 2, 3, 4].map((seed) => teacher.complete({ prompt: 'Once upon a time', maxTokens: 16, temperature: 1, seed })));
+    const others = await Promise.all(
+      [1, 2, 3, 4].map((seed) => teacher.complete({ prompt: 'Once upon a time', maxTokens: 16, temperature: 1, seed })),
+    );
     expect(b.text).toBe(a.text);
     expect(new Set([a.text, ...others.map((o) => o.text)]).size).toBeGreaterThan(1);
   });
@@ -110,7 +117,13 @@ describe.skipIf(!haveModel)('LlamaCppTeacher on stories260K.gguf', () => {
   });
 
   it('answers chat messages through a chat template', async () => {
-    const c = await teacher.complete({ messages: [{ role: 'system', content: 'Be kind.' }, { role: 'user', content: 'Tell me a story.' }], maxTokens: 10 });
+    const c = await teacher.complete({
+      messages: [
+        { role: 'system', content: 'Be kind.' },
+        { role: 'user', content: 'Tell me a story.' },
+      ],
+      maxTokens: 10,
+    });
     expect(c.text.length).toBeGreaterThan(0);
     expect(c.usage!.promptTokens).toBeGreaterThan(8);
   });
@@ -173,7 +186,12 @@ describe.skipIf(!haveModel)('LlamaCppTeacher on stories260K.gguf', () => {
 
   it('is created by name from a registry config', async () => {
     const registry = createRegistry().register(...plugins);
-    const made = await registry.create<BlackBoxTeacher & { dispose(): Promise<void> }>('teacher', { name: 'llama-cpp', modelPath, contextSize: 128, teacherName: 'tiny' });
+    const made = await registry.create<BlackBoxTeacher & { dispose(): Promise<void> }>('teacher', {
+      name: 'llama-cpp',
+      modelPath,
+      contextSize: 128,
+      teacherName: 'tiny',
+    });
     expect(made.name).toBe('tiny');
     expect((await made.complete({ prompt: 'Once upon a time', maxTokens: 4 })).text).toBe(', there was a');
     await made.dispose();

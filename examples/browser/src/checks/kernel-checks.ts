@@ -42,13 +42,22 @@ const check = (name: string, worstRatio: number): KernelCheck => ({ name, worstR
 /** Runs every check on `device`; tolerances are the kernels' own test tolerances (f32). */
 export async function runKernelChecks(device: GPUDevice): Promise<KernelCheck[]> {
   const results: KernelCheck[] = [];
-  for (const [rows, vocab, temperature] of [[64, 1000, 2], [3, 32_000, 0.5], [17, 7, 4]] as const) {
+  for (const [rows, vocab, temperature] of [
+    [64, 1000, 2],
+    [3, 32_000, 0.5],
+    [17, 7, 4],
+  ] as const) {
     const logits = seededLogits(rows * 131 + vocab, rows * vocab);
     const input = uploadTensor(device, { shape: [rows, vocab], dtype: 'f32', data: logits }, 'logits');
     for (const log of [false, true]) {
       const out = await temperedSoftmax(input, { temperature, log });
       const want = softmaxReference(logits, rows, vocab, { temperature, log });
-      results.push(check(`tempered ${log ? 'log-' : ''}softmax ${rows}×${vocab} T=${temperature}`, worst(await readFloat32(out), want, log ? 4e-6 : 2e-5, log ? 4e-6 : 2e-6)));
+      results.push(
+        check(
+          `tempered ${log ? 'log-' : ''}softmax ${rows}×${vocab} T=${temperature}`,
+          worst(await readFloat32(out), want, log ? 4e-6 : 2e-5, log ? 4e-6 : 2e-6),
+        ),
+      );
       out.release();
     }
     input.release();
@@ -69,7 +78,17 @@ export async function runKernelChecks(device: GPUDevice): Promise<KernelCheck[]>
       softWeight: 0.7,
       hardWeight: 0.3,
     });
-    const want = kdLossReference({ rows, vocab, studentLogits: student, teacher: { kind: 'dense', logits: teacher }, labels, divergence, temperature, softWeight: 0.7, hardWeight: 0.3 });
+    const want = kdLossReference({
+      rows,
+      vocab,
+      studentLogits: student,
+      teacher: { kind: 'dense', logits: teacher },
+      labels,
+      divergence,
+      temperature,
+      softWeight: 0.7,
+      hardWeight: 0.3,
+    });
     results.push(check(`fused KD loss (${divergence}) total`, worst([await result.total()], [want.total], 1e-5, 1e-6)));
     results.push(check(`fused KD loss (${divergence}) dL/dz`, worst(await readFloat32(result.gradLogits), want.gradLogits, 1e-4, 1e-7)));
     result.release();

@@ -26,7 +26,12 @@ async function run(): Promise<ChecksReport> {
   const report: ChecksReport = {};
   try {
     const { device, adapter, info } = await acquireDevice({ label: 'distillery-checks' });
-    report.adapter = { vendor: info.vendor, architecture: info.architecture, description: info.description, features: [...adapter.features].sort() };
+    report.adapter = {
+      vendor: info.vendor,
+      architecture: info.architecture,
+      description: info.description,
+      features: [...adapter.features].sort(),
+    };
     const started = performance.now();
     report.kernels = await runKernelChecks(device);
     report.kernelMilliseconds = performance.now() - started;

@@ -33,7 +33,8 @@ export function evaluateArithmetic(text: string): ArithResult {
     skip();
     const match = /^(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?/.exec(text.slice(pos));
     const raw = match?.[0] ?? '';
-    if (raw === '' || raw === '.') throw new ArithError(`expected a number or "(" at ${JSON.stringify(text.slice(pos, pos + 10) || 'end')}`, pos);
+    if (raw === '' || raw === '.')
+      throw new ArithError(`expected a number or "(" at ${JSON.stringify(text.slice(pos, pos + 10) || 'end')}`, pos);
     pos += raw.length;
     return Number(raw.replace(/,/g, ''));
   };

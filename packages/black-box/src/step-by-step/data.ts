@@ -15,7 +15,8 @@ async function readText(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new DistilleryError('E_NOT_FOUND', `no file ${path}`, { field: 'path', value: path });
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new DistilleryError('E_NOT_FOUND', `no file ${path}`, { field: 'path', value: path });
     throw fileReadError(error, path, 'path') ?? error;
   }
 }
@@ -41,7 +42,8 @@ export async function loadStepByStepSplit(dir: string, dataset: StepByStepDatase
   const rows = parseJsonlText<Record<string, unknown>>(await readText(path), path);
   if (dataset === 'svamp') {
     return rows.map((row, i) => {
-      if (typeof row.input !== 'string' || typeof row.label !== 'string') throw new DistilleryError('E_BAD_INPUT', `${path}: row ${i + 1} lacks string input/label`, { field: path, line: i + 1 });
+      if (typeof row.input !== 'string' || typeof row.label !== 'string')
+        throw new DistilleryError('E_BAD_INPUT', `${path}: row ${i + 1} lacks string input/label`, { field: path, line: i + 1 });
       return { id: `svamp-${split}-${i}`, input: row.input, label: row.label };
     });
   }
@@ -50,7 +52,12 @@ export async function loadStepByStepSplit(dir: string, dataset: StepByStepDatase
     if (typeof row.question !== 'string' || !Array.isArray(row.choices) || typeof row.answer !== 'string') {
       throw new DistilleryError('E_BAD_INPUT', `${path}: row ${i + 1} lacks question/choices/answer`, { field: path, line: i + 1 });
     }
-    return { id: typeof row.id === 'string' && row.id ? row.id : `cqa-${split}-${i}`, input: cqaInput(row.question, row.choices), label: row.answer, choices: row.choices };
+    return {
+      id: typeof row.id === 'string' && row.id ? row.id : `cqa-${split}-${i}`,
+      input: cqaInput(row.question, row.choices),
+      label: row.answer,
+      choices: row.choices,
+    };
   });
 }
 
@@ -74,11 +81,19 @@ export async function loadRecordedOutputs(dir: string, dataset: StepByStepDatase
     try {
       list = JSON.parse(text);
     } catch (error) {
-      throw new DistilleryError('E_CORRUPT_FILE', `${path} is not valid JSON (${(error as Error).message})`, { field: 'path', value: path });
+      throw new DistilleryError('E_CORRUPT_FILE', `${path} is not valid JSON (${(error as Error).message})`, {
+        field: 'path',
+        value: path,
+      });
     }
-    if (!Array.isArray(list) || !list.every((s) => typeof s === 'string')) throw new DistilleryError('E_CORRUPT_FILE', `${path} is not a JSON array of strings`, { field: 'path', value: path });
+    if (!Array.isArray(list) || !list.every((s) => typeof s === 'string'))
+      throw new DistilleryError('E_CORRUPT_FILE', `${path} is not a JSON array of strings`, { field: 'path', value: path });
     if (outputs.length !== k * batch) {
-      throw new DistilleryError('E_CORRUPT_FILE', `${path}: file ${k - 1} held ${outputs.length - (k - 1) * batch} outputs, but only the last file may hold fewer than ${batch}`, { field: 'path', value: path });
+      throw new DistilleryError(
+        'E_CORRUPT_FILE',
+        `${path}: file ${k - 1} held ${outputs.length - (k - 1) * batch} outputs, but only the last file may hold fewer than ${batch}`,
+        { field: 'path', value: path },
+      );
     }
     outputs.push(...(list as string[]));
   }
@@ -86,10 +101,17 @@ export async function loadRecordedOutputs(dir: string, dataset: StepByStepDatase
 }
 
 /** A split with PaLM's output for each row; the counts must agree (E_CORRUPT_FILE otherwise). */
-export async function loadStepByStepWithOutputs(dir: string, dataset: StepByStepDataset, split: StepByStepSplit): Promise<{ examples: StepByStepExample[]; outputs: string[] }> {
+export async function loadStepByStepWithOutputs(
+  dir: string,
+  dataset: StepByStepDataset,
+  split: StepByStepSplit,
+): Promise<{ examples: StepByStepExample[]; outputs: string[] }> {
   const [examples, outputs] = await Promise.all([loadStepByStepSplit(dir, dataset, split), loadRecordedOutputs(dir, dataset, split)]);
   if (examples.length !== outputs.length) {
-    throw new DistilleryError('E_CORRUPT_FILE', `${dataset} ${split}: ${examples.length} rows but ${outputs.length} recorded outputs`, { field: 'dir', value: dir });
+    throw new DistilleryError('E_CORRUPT_FILE', `${dataset} ${split}: ${examples.length} rows but ${outputs.length} recorded outputs`, {
+      field: 'dir',
+      value: dir,
+    });
   }
   return { examples, outputs };
 }
@@ -116,7 +138,11 @@ export async function loadExamplesJsonl(path: string, fields: ExampleFields = {}
     const hypothesis = typeof row[f.hypothesis] === 'string' ? (row[f.hypothesis] as string) : undefined;
     let input = row[f.input];
     if (input === undefined && premise !== undefined && hypothesis !== undefined) input = `${premise}\n${hypothesis}`;
-    if (typeof input !== 'string') throw new DistilleryError('E_BAD_INPUT', `${path}: row ${i + 1} has no string "${f.input}"`, { field: `${path}:${i + 1}.${f.input}`, line: i + 1 });
+    if (typeof input !== 'string')
+      throw new DistilleryError('E_BAD_INPUT', `${path}: row ${i + 1} has no string "${f.input}"`, {
+        field: `${path}:${i + 1}.${f.input}`,
+        line: i + 1,
+      });
     const id = row[f.id];
     const label = row[f.label];
     const choices = row[f.choices];

@@ -46,7 +46,11 @@ export interface ParsedExample {
 }
 
 /** Parses each example's completion (looked up by id) with the preset's parser. */
-export function parseCompletions(preset: TaskPreset, examples: readonly StepByStepExample[], completions: ReadonlyMap<string, string>): ParsedExample[] {
+export function parseCompletions(
+  preset: TaskPreset,
+  examples: readonly StepByStepExample[],
+  completions: ReadonlyMap<string, string>,
+): ParsedExample[] {
   return examples.map((example) => {
     const text = completions.get(example.id);
     if (text === undefined) return { example, text, parse: undefined, correct: null };
@@ -117,7 +121,12 @@ export function buildStepByStepDataset(parsed: readonly ParsedExample[], options
     if (!p.parse) return rejected.push({ id: p.example.id, reason: 'missing', detail: 'no teacher output for this id', text: '' });
     if (!p.parse.ok) return rejected.push({ id: p.example.id, reason: p.parse.reason, detail: p.parse.detail, text: p.text ?? '' });
     if (options.dropDisagreeing && p.correct === false) {
-      return rejected.push({ id: p.example.id, reason: 'disagrees-with-gold', detail: `teacher ${JSON.stringify(p.parse.label)} vs gold ${JSON.stringify(p.example.label)}`, text: p.text ?? '' });
+      return rejected.push({
+        id: p.example.id,
+        reason: 'disagrees-with-gold',
+        detail: `teacher ${JSON.stringify(p.parse.label)} vs gold ${JSON.stringify(p.example.label)}`,
+        text: p.text ?? '',
+      });
     }
     const gold = p.example.label;
     if (inValidation[i]) validation.push(record(p, gold ?? p.parse.label));
@@ -125,7 +134,12 @@ export function buildStepByStepDataset(parsed: readonly ParsedExample[], options
   });
   const byReason: Record<string, number> = {};
   for (const r of rejected) byReason[r.reason] = (byReason[r.reason] ?? 0) + 1;
-  return { train, validation, rejected, stats: { examples: parsed.length, train: train.length, validation: validation.length, rejected: rejected.length, byReason } };
+  return {
+    train,
+    validation,
+    rejected,
+    stats: { examples: parsed.length, train: train.length, validation: validation.length, rejected: rejected.length, byReason },
+  };
 }
 
 /** Evaluation rows (a test split): every example is kept, labelled with gold (teacher label where gold is missing). */
@@ -167,7 +181,9 @@ export function teacherAccuracy(parsed: readonly ParsedExample[]): TeacherAccura
 }
 
 /** The two training pairs of a row, for a seq2seq trainer. */
-export function taskPairs(row: StepByStepRecord): [{ task: 'predict'; source: string; target: string }, { task: 'explain'; source: string; target: string }] {
+export function taskPairs(
+  row: StepByStepRecord,
+): [{ task: 'predict'; source: string; target: string }, { task: 'explain'; source: string; target: string }] {
   return [
     { task: 'predict', source: row.predict_input, target: row.label },
     { task: 'explain', source: row.explain_input, target: row.rationale },

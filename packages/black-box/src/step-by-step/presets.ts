@@ -106,12 +106,17 @@ function clean(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
 
-function splitRationale(raw: string, markers: readonly string[], extraPhrases: RegExp[] = []): { cutText: string; notes: string[]; phrase?: { start: number; end: number } } | ParseResult {
+function splitRationale(
+  raw: string,
+  markers: readonly string[],
+  extraPhrases: RegExp[] = [],
+): { cutText: string; notes: string[]; phrase?: { start: number; end: number } } | ParseResult {
   const notes: string[] = [];
   const { text, cut } = cutAtNextExample(raw, markers);
   if (cut) notes.push('cut-at-next-question');
   const body = text.trim();
-  if (body === '') return { ok: false, reason: 'empty', detail: cut ? 'the completion starts with a new question' : 'the completion is empty' };
+  if (body === '')
+    return { ok: false, reason: 'empty', detail: cut ? 'the completion starts with a new question' : 'the completion is empty' };
   let phrase = findAnswerPhrase(body);
   for (const extra of extraPhrases) {
     if (phrase) break;
@@ -146,14 +151,22 @@ export const multipleChoice: TaskPreset = {
     const rest = cutText.slice(phrase.end).trim();
     if (!rationale) return { ok: false, reason: 'no-rationale', detail: 'the answer comes before any reasoning' };
     const choices = example?.choices;
-    const markers = [...rest.matchAll(/\(([a-z])\)/gi)].map((m) => ({ letter: m[1]!.toLowerCase(), index: m.index, end: m.index + m[0].length }));
+    const markers = [...rest.matchAll(/\(([a-z])\)/gi)].map((m) => ({
+      letter: m[1]!.toLowerCase(),
+      index: m.index,
+      end: m.index + m[0].length,
+    }));
     const letters = [...new Set(markers.map((m) => m.letter))];
-    if (letters.length > 1) return { ok: false, reason: 'ambiguous', detail: `names ${letters.map((l) => `(${l})`).join(', ')}`, rationale };
+    if (letters.length > 1)
+      return { ok: false, reason: 'ambiguous', detail: `names ${letters.map((l) => `(${l})`).join(', ')}`, rationale };
     const first = markers[0];
     let text = first ? rest.slice(first.end) : rest;
     // The label runs to the end of its sentence or line; "or …" hedges were handled above.
     text = text.split('\n')[0]!.trim();
-    text = text.replace(/^[:\-\s]+/, '').replace(/[.。]+$/, '').trim();
+    text = text
+      .replace(/^[:\-\s]+/, '')
+      .replace(/[.。]+$/, '')
+      .trim();
     if (!choices || choices.length === 0) {
       if (!text) return { ok: false, reason: 'no-label', detail: 'nothing after the choice marker', rationale };
       return { ok: true, rationale, label: text, notes };
@@ -253,7 +266,13 @@ export const arithmetic: TaskPreset = {
     const found = extractExpression(rest);
     if (!found) return { ok: false, reason: 'no-label', detail: 'nothing after "The answer is"', rationale };
     const after = rest.slice(rest.indexOf(found) + found.length);
-    if (/^\s*(?:and|or|,)\s*[(\d]/.test(after)) return { ok: false, reason: 'ambiguous', detail: `${JSON.stringify(rest.split('\n')[0]!.slice(0, 80))} gives more than one answer`, rationale };
+    if (/^\s*(?:and|or|,)\s*[(\d]/.test(after))
+      return {
+        ok: false,
+        reason: 'ambiguous',
+        detail: `${JSON.stringify(rest.split('\n')[0]!.slice(0, 80))} gives more than one answer`,
+        rationale,
+      };
     let expression = normaliseExpression(found);
     if (expression.includes('=')) {
       // "(84 / 2 = 42)": keep the side that is an expression, the left one first.
@@ -264,7 +283,8 @@ export const arithmetic: TaskPreset = {
       expression = `(${usable})`;
       notes.push('dropped-equals');
     }
-    if (/\band\b|\bor\b|,\s/.test(expression)) return { ok: false, reason: 'ambiguous', detail: `${JSON.stringify(found)} gives more than one answer`, rationale };
+    if (/\band\b|\bor\b|,\s/.test(expression))
+      return { ok: false, reason: 'ambiguous', detail: `${JSON.stringify(found)} gives more than one answer`, rationale };
     let value = evaluateArithmetic(expression);
     if (!value.ok) {
       // "(8 action figures + 10 cabinets) * 4 shelves": unit words right after numbers can go;
@@ -289,8 +309,17 @@ export const NLI_LABELS = ['entailment', 'neutral', 'contradiction'] as const;
 
 /** Maps the ways an NLI answer is phrased onto entailment / neutral / contradiction. */
 export function normaliseNliLabel(text: string): (typeof NLI_LABELS)[number] | undefined {
-  const t = text.toLowerCase().replace(/["'“”.,!]/g, ' ').replace(/\s+/g, ' ').trim();
-  if (/^(it is not possible to tell|not possible to tell|neutral|it is unclear|unclear|unknown|cannot be determined|can ?not tell|maybe)\b/.test(t)) return 'neutral';
+  const t = text
+    .toLowerCase()
+    .replace(/["'“”.,!]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  if (
+    /^(it is not possible to tell|not possible to tell|neutral|it is unclear|unclear|unknown|cannot be determined|can ?not tell|maybe)\b/.test(
+      t,
+    )
+  )
+    return 'neutral';
   if (/^(yes|entailment|entails|entailed|true)\b/.test(t)) return 'entailment';
   if (/^(no|contradiction|contradicts|contradictory|false)\b/.test(t)) return 'contradiction';
   return undefined;
@@ -302,7 +331,10 @@ export const nli: TaskPreset = {
   description: 'Natural language inference (e-SNLI, ANLI): "<reasoning> So the answer is <entailment|neutral|contradiction>."',
   stop: ['\n\nPremise:', '\nPremise:', '\nQ:'],
   formatQuery(example) {
-    const body = example.premise !== undefined && example.hypothesis !== undefined ? `Premise: ${example.premise}\nHypothesis: ${example.hypothesis}` : example.input;
+    const body =
+      example.premise !== undefined && example.hypothesis !== undefined
+        ? `Premise: ${example.premise}\nHypothesis: ${example.hypothesis}`
+        : example.input;
     return `${body}\nA:`;
   },
   formatExemplar(exemplar) {
@@ -318,7 +350,13 @@ export const nli: TaskPreset = {
     const rest = cutText.slice(phrase.end).split('\n')[0]!.trim();
     if (!rest) return { ok: false, reason: 'no-label', detail: 'nothing after the answer phrase', rationale };
     const label = normaliseNliLabel(rest);
-    if (!label) return { ok: false, reason: 'unknown-label', detail: `${JSON.stringify(rest.slice(0, 60))} is not entailment, neutral or contradiction`, rationale };
+    if (!label)
+      return {
+        ok: false,
+        reason: 'unknown-label',
+        detail: `${JSON.stringify(rest.slice(0, 60))} is not entailment, neutral or contradiction`,
+        rationale,
+      };
     return { ok: true, rationale, label, notes };
   },
   isCorrect(predicted, gold) {

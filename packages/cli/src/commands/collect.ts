@@ -58,7 +58,11 @@ export function abortOnSigint(): { signal: AbortSignal; dispose: () => void } {
 
 export function configPathOf(command: string, positionals: string[], io: CliIO): string {
   if (positionals.length !== 1) {
-    throw new DistilleryError('E_BAD_CONFIG', `distillery ${command}: expected one config file, got ${positionals.length ? positionals.join(' ') : 'none'}`, { field: 'argv', value: positionals });
+    throw new DistilleryError(
+      'E_BAD_CONFIG',
+      `distillery ${command}: expected one config file, got ${positionals.length ? positionals.join(' ') : 'none'}`,
+      { field: 'argv', value: positionals },
+    );
   }
   return resolve(io.cwd, positionals[0]!);
 }
@@ -102,7 +106,12 @@ Config (JSON; see docs/black-box.md):
                and a dataset card (README.md); the output, errors and cache stay outside it
   concurrency, timeoutMs, retry, rateLimit, budget, cache, fsync`,
   async run(argv, io) {
-    const { values, positionals } = parseCommandArgs('collect', argv, { 'no-resume': { type: 'boolean' }, json: { type: 'boolean' }, shard: { type: 'string' }, ...batchFlags });
+    const { values, positionals } = parseCommandArgs('collect', argv, {
+      'no-resume': { type: 'boolean' },
+      json: { type: 'boolean' },
+      shard: { type: 'string' },
+      ...batchFlags,
+    });
     const path = configPathOf('collect', positionals, io);
     const config = (await readConfigFile(path)) as Record<string, unknown>;
     if (values['no-resume'] && config && typeof config === 'object') config.resume = false;
@@ -113,7 +122,11 @@ Config (JSON; see docs/black-box.md):
     const sigint = abortOnSigint();
     let run;
     try {
-      run = await runCollectConfig(config, { baseDir: dirname(path), signal: sigint.signal, onProgress: (_label, p) => progress.update('collect', p) });
+      run = await runCollectConfig(config, {
+        baseDir: dirname(path),
+        signal: sigint.signal,
+        onProgress: (_label, p) => progress.update('collect', p),
+      });
     } finally {
       sigint.dispose();
       progress.done();
@@ -126,15 +139,22 @@ Config (JSON; see docs/black-box.md):
         `spend: ${s.spend.requests} requests, ${s.spend.promptTokens + s.spend.completionTokens} tokens${s.spend.costUsd ? `, $${s.spend.costUsd.toFixed(4)}` : ''}; retries ${s.retries}; ${(s.elapsedMs / 1000).toFixed(1)} s`,
       ];
       for (const e of s.endpoints ?? []) lines.push(formatEndpointLine(e));
-      if (run.export) lines.push(`training data: ${run.export.rows} rows in ${run.export.dir} (prompt-completion.jsonl, messages.jsonl, README.md)${run.export.missing ? `; ${run.export.missing} inputs without a record left out` : ''}`);
+      if (run.export)
+        lines.push(
+          `training data: ${run.export.rows} rows in ${run.export.dir} (prompt-completion.jsonl, messages.jsonl, README.md)${run.export.missing ? `; ${run.export.missing} inputs without a record left out` : ''}`,
+        );
       if (s.failed) lines.push(`${s.failed} failed: see ${s.errorsPath}; rerun to retry them`);
       if (s.stopped === 'budget') lines.push('stopped at the budget; raise it and rerun to continue');
       if (s.stopped === 'aborted') lines.push('interrupted; rerun to continue');
       if (s.repairedBytes) lines.push(`repaired a torn last line (${s.repairedBytes} bytes) left by an earlier crash`);
       if (s.stale) lines.push(`${s.stale} existing records were made from different requests (kept; use --no-resume to redo)`);
       if (s.repairedErrorBytes) lines.push(`repaired a torn last line (${s.repairedErrorBytes} bytes) in ${s.errorsPath}`);
-      if (s.duplicates) lines.push(`${s.duplicates} records repeat an id already in ${s.output} (two runs wrote to it at once before outputs were locked)`);
-      if (s.lockTakenOverFrom) lines.push(`took over the lock left by pid ${s.lockTakenOverFrom.pid} on ${s.lockTakenOverFrom.host} (started ${s.lockTakenOverFrom.startedAt}), which is no longer running`);
+      if (s.duplicates)
+        lines.push(`${s.duplicates} records repeat an id already in ${s.output} (two runs wrote to it at once before outputs were locked)`);
+      if (s.lockTakenOverFrom)
+        lines.push(
+          `took over the lock left by pid ${s.lockTakenOverFrom.pid} on ${s.lockTakenOverFrom.host} (started ${s.lockTakenOverFrom.startedAt}), which is no longer running`,
+        );
       io.stdout(`${lines.join('\n')}\n`);
     }
     if (s.stopped === 'aborted') return 130;

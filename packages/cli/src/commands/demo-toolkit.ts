@@ -15,7 +15,14 @@ export interface MlpSpec {
 export function demoToolkit(device: GPUDevice) {
   return {
     mlp(spec: MlpSpec, seed: number, _label: string): { student: Student<TransferBatch, GpuTensor>; optimizer: Optimizer<GpuTensor> } {
-      const student = MlpClassifier.create(device, { inputSize: 784, hidden: spec.hidden, classes: 10, dropout: spec.dropout, inputJitter: spec.inputJitter, seed });
+      const student = MlpClassifier.create(device, {
+        inputSize: 784,
+        hidden: spec.hidden,
+        classes: 10,
+        dropout: spec.dropout,
+        inputJitter: spec.inputJitter,
+        seed,
+      });
       return { student, optimizer: new AdamW({ weightDecay: 0 }) };
     },
     /** Hard-label cross-entropy (no teacher) or Hinton's KD loss (with one). */

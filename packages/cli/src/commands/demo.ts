@@ -3,7 +3,14 @@ import { acquireDevice, type GpuTensor } from '@distillery/webgpu';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CachedTeacher, ModelTeacher, uploadBatch, WhiteBoxDistiller, type ClassificationData, type TransferBatch } from '@distillery/white-box';
+import {
+  CachedTeacher,
+  ModelTeacher,
+  uploadBatch,
+  WhiteBoxDistiller,
+  type ClassificationData,
+  type TransferBatch,
+} from '@distillery/white-box';
 import { buildTeacherCache, TeacherCacheReader } from '@distillery/white-box/node';
 import { parseCommandArgs } from '../args.js';
 import type { CliCommand, CliIO } from '../command.js';
@@ -88,7 +95,18 @@ async function train(
   io: CliIO,
   label: string,
   run: Run,
-  options: { teacher?: WhiteBoxTeacher<TransferBatch, GpuTensor>; loss: Loss<GpuTensor>; train: ClassificationData; test: ClassificationData; useLabels: boolean; epochs: number; seed: number; settings: DemoSettings; softWeight: number; hardWeight: number },
+  options: {
+    teacher?: WhiteBoxTeacher<TransferBatch, GpuTensor>;
+    loss: Loss<GpuTensor>;
+    train: ClassificationData;
+    test: ClassificationData;
+    useLabels: boolean;
+    epochs: number;
+    seed: number;
+    settings: DemoSettings;
+    softWeight: number;
+    hardWeight: number;
+  },
 ): Promise<{ error: number; errors: number; seconds: number }> {
   const { settings } = options;
   const distiller = new WhiteBoxDistiller({
@@ -122,16 +140,29 @@ async function train(
 
 /** Hinton et al.'s MNIST experiment: teacher, scratch student, distilled student, unlabelled transfer. */
 export async function runDemo(io: CliIO, settings: DemoSettings, dataDir?: string): Promise<DemoResult> {
-  const { train: trainSet, test } = await loadMnist(dataDir, { limitPerClass: settings.limitPerClass, trainPerClass: settings.trainPerClass });
+  const { train: trainSet, test } = await loadMnist(dataDir, {
+    limitPerClass: settings.limitPerClass,
+    trainPerClass: settings.trainPerClass,
+  });
   const { device, info } = await acquireDevice({ label: 'distillery-demo' });
   const toolkit = demoToolkit(device);
-  const results = { teacher: [], scratch: [], distilled: [], distilledUnlabelled: [] } as Record<keyof DemoResult['models'], { error: number; errors: number; seconds: number }[]>;
+  const results = { teacher: [], scratch: [], distilled: [], distilledUnlabelled: [] } as Record<
+    keyof DemoResult['models'],
+    { error: number; errors: number; seconds: number }[]
+  >;
   for (let s = 0; s < settings.seeds; s++) {
     const seed = 1000 + s;
     const common = { train: trainSet, test, seed, settings };
     const teacherRun = toolkit.mlp(settings.teacher, seed, 'teacher');
     results.teacher.push(
-      await train(io, `seed ${s + 1}/${settings.seeds} teacher`, teacherRun, { ...common, loss: toolkit.loss(false), useLabels: true, epochs: settings.teacher.epochs, softWeight: 0, hardWeight: 1 }),
+      await train(io, `seed ${s + 1}/${settings.seeds} teacher`, teacherRun, {
+        ...common,
+        loss: toolkit.loss(false),
+        useLabels: true,
+        epochs: settings.teacher.epochs,
+        softWeight: 0,
+        hardWeight: 1,
+      }),
     );
     // Run the trained teacher once over the transfer set and let the students read its logits
     // from an offline cache: each distilled step then costs what a scratch step costs.
@@ -147,13 +178,36 @@ export async function runDemo(io: CliIO, settings: DemoSettings, dataDir?: strin
     const teacher = new CachedTeacher(await TeacherCacheReader.open(cacheDir), device);
     // The three students share their initialisation (same seed) so only the training signal differs.
     results.scratch.push(
-      await train(io, `seed ${s + 1}/${settings.seeds} student (scratch)`, toolkit.mlp(settings.student, seed + 7, 'scratch'), { ...common, loss: toolkit.loss(false), useLabels: true, epochs: settings.student.epochs, softWeight: 0, hardWeight: 1 }),
+      await train(io, `seed ${s + 1}/${settings.seeds} student (scratch)`, toolkit.mlp(settings.student, seed + 7, 'scratch'), {
+        ...common,
+        loss: toolkit.loss(false),
+        useLabels: true,
+        epochs: settings.student.epochs,
+        softWeight: 0,
+        hardWeight: 1,
+      }),
     );
     results.distilled.push(
-      await train(io, `seed ${s + 1}/${settings.seeds} student (distilled)`, toolkit.mlp(settings.student, seed + 7, 'distilled'), { ...common, teacher, loss: toolkit.loss(true), useLabels: true, epochs: settings.student.epochs, softWeight: 1, hardWeight: settings.hardWeight }),
+      await train(io, `seed ${s + 1}/${settings.seeds} student (distilled)`, toolkit.mlp(settings.student, seed + 7, 'distilled'), {
+        ...common,
+        teacher,
+        loss: toolkit.loss(true),
+        useLabels: true,
+        epochs: settings.student.epochs,
+        softWeight: 1,
+        hardWeight: settings.hardWeight,
+      }),
     );
     results.distilledUnlabelled.push(
-      await train(io, `seed ${s + 1}/${settings.seeds} student (no labels)`, toolkit.mlp(settings.student, seed + 7, 'unlabelled'), { ...common, teacher, loss: toolkit.loss(true), useLabels: false, epochs: settings.student.epochs, softWeight: 1, hardWeight: 0 }),
+      await train(io, `seed ${s + 1}/${settings.seeds} student (no labels)`, toolkit.mlp(settings.student, seed + 7, 'unlabelled'), {
+        ...common,
+        teacher,
+        loss: toolkit.loss(true),
+        useLabels: false,
+        epochs: settings.student.epochs,
+        softWeight: 1,
+        hardWeight: 0,
+      }),
     );
     await rm(cacheDir, { recursive: true, force: true });
   }
@@ -187,7 +241,11 @@ export function formatDemoTable(result: DemoResult): string {
   const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
   const share = (v: number | null) => (v === null ? 'n/a (teacher not better)' : `${Math.round(v * 100)}%`);
   const rows: [string, string, DemoResult['models'][keyof DemoResult['models']]][] = [
-    ['teacher', `MLP 784-${result.settings.teacher.hidden.join('-')}-10, dropout ${result.settings.teacher.dropout}, jitter ${result.settings.teacher.inputJitter}`, result.models.teacher],
+    [
+      'teacher',
+      `MLP 784-${result.settings.teacher.hidden.join('-')}-10, dropout ${result.settings.teacher.dropout}, jitter ${result.settings.teacher.inputJitter}`,
+      result.models.teacher,
+    ],
     ['student, from scratch', `MLP 784-${result.settings.student.hidden.join('-')}-10, hard labels`, result.models.scratch],
     ['student, distilled', `T = ${result.settings.temperature}, soft 1 + hard ${result.settings.hardWeight}`, result.models.distilled],
     ['student, distilled, no labels', `T = ${result.settings.temperature}, soft targets only`, result.models.distilledUnlabelled],
@@ -196,7 +254,10 @@ export function formatDemoTable(result: DemoResult): string {
     `MNIST: ${result.split.train} training / ${result.split.test} held-out test digits; ${result.settings.seeds} seed(s); adapter ${result.adapter}`,
     '',
     `${'model'.padEnd(31)} ${'test error (mean ± sd)'.padEnd(24)} ${'errors per seed'.padEnd(18)} ${'train s'.padEnd(8)} setup`,
-    ...rows.map(([name, setup, m]) => `${name.padEnd(31)} ${`${pct(m.mean)} ± ${pct(m.std)}`.padEnd(24)} ${m.errors.join(', ').padEnd(18)} ${meanStd(m.seconds).mean.toFixed(1).padEnd(8)} ${setup}`),
+    ...rows.map(
+      ([name, setup, m]) =>
+        `${name.padEnd(31)} ${`${pct(m.mean)} ± ${pct(m.std)}`.padEnd(24)} ${m.errors.join(', ').padEnd(18)} ${meanStd(m.seconds).mean.toFixed(1).padEnd(8)} ${setup}`,
+    ),
     '',
     `distillation vs scratch: ${pct(result.improvement.mean)} ± ${pct(result.improvement.std)} lower test error; better on ${result.improvement.seedsImproved}/${result.settings.seeds} seeds`,
     `teacher–scratch gap recovered by distillation: ${share(result.recovered.ofMeans)} of the means; per seed ${result.recovered.perSeed.map(share).join(', ')}`,
@@ -228,7 +289,15 @@ Prints test errors (mean and spread over seeds), training time and the adapter.
     const { values } = parseCommandArgs(
       'demo',
       argv,
-      { quick: { type: 'boolean' }, json: { type: 'boolean' }, seeds: { type: 'string' }, temperature: { type: 'string' }, epochs: { type: 'string' }, data: { type: 'string' }, 'train-per-class': { type: 'string' } },
+      {
+        quick: { type: 'boolean' },
+        json: { type: 'boolean' },
+        seeds: { type: 'string' },
+        temperature: { type: 'string' },
+        epochs: { type: 'string' },
+        data: { type: 'string' },
+        'train-per-class': { type: 'string' },
+      },
       false,
     );
     const settings: DemoSettings = structuredClone(values.quick ? QUICK_SETTINGS : FULL_SETTINGS);
@@ -250,7 +319,8 @@ Prints test errors (mean and spread over seeds), training time and the adapter.
     }
     if (values['train-per-class'] !== undefined) {
       const n = Number(values['train-per-class']);
-      if (!(Number.isInteger(n) && n >= 1 && n <= 1000)) throw badValue('--train-per-class', values['train-per-class'], 'an integer in [1, 1000]');
+      if (!(Number.isInteger(n) && n >= 1 && n <= 1000))
+        throw badValue('--train-per-class', values['train-per-class'], 'an integer in [1, 1000]');
       settings.trainPerClass = n;
     }
     const dataDir = typeof values.data === 'string' ? (await import('node:path')).resolve(io.cwd, values.data) : undefined;

@@ -39,7 +39,11 @@ sequences, optimizer {lr, warmupSteps, finalLrFraction, weightDecay, clipNorm}, 
 hardWeight}, topk {k, threads}, hidden {student, teacher, loss, weight}, evaluate {sequences, prompt,
 sampleTokens}, export {which: all|best|none, verify}, checkpointEvery, output`,
   async run(argv, io) {
-    const { values, positionals } = parseCommandArgs('distill-lm', argv, { quick: { type: 'boolean' }, json: { type: 'boolean' }, out: { type: 'string' } });
+    const { values, positionals } = parseCommandArgs('distill-lm', argv, {
+      quick: { type: 'boolean' },
+      json: { type: 'boolean' },
+      out: { type: 'string' },
+    });
     const path = configPathOf('distill-lm', positionals, io);
     const full = await readDistillLmConfig(path);
     const quick = values.quick === true;
@@ -88,7 +92,9 @@ sampleTokens}, export {which: all|best|none, verify}, checkpointEvery, output`,
         const r = relative(io.cwd, p);
         return r === '' ? '.' : r.startsWith('..') || isAbsolute(r) ? p : r;
       };
-      io.stdout(`teacher GGUF → student GGUF: distillery distill-lm ${shown(path)}${quick ? ' --quick' : ''}${out ? ` --out ${shown(out)}` : ''}${gguf ? `  →  ${shown(gguf)}` : ''}\n`);
+      io.stdout(
+        `teacher GGUF → student GGUF: distillery distill-lm ${shown(path)}${quick ? ' --quick' : ''}${out ? ` --out ${shown(out)}` : ''}${gguf ? `  →  ${shown(gguf)}` : ''}\n`,
+      );
       io.stdout(`wrote ${shown(report.output)}/results.json and results.md\n`);
     }
     return 0;

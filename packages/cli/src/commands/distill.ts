@@ -22,7 +22,12 @@ checkpoint; a finished run reports its final metrics again.
   --json           print the summary as one JSON object
   --print-schema   print the config's JSON Schema (packages/cli/distill.schema.json)`,
   async run(argv, io) {
-    const { values, positionals } = parseCommandArgs('distill', argv, { 'no-resume': { type: 'boolean' }, output: { type: 'string' }, json: { type: 'boolean' }, 'print-schema': { type: 'boolean' } }, true);
+    const { values, positionals } = parseCommandArgs(
+      'distill',
+      argv,
+      { 'no-resume': { type: 'boolean' }, output: { type: 'string' }, json: { type: 'boolean' }, 'print-schema': { type: 'boolean' } },
+      true,
+    );
     if (values['print-schema']) {
       io.stdout(`${JSON.stringify(distillJsonSchema(createDistillRegistry()), null, 2)}\n`);
       return 0;
@@ -30,11 +35,21 @@ checkpoint; a finished run reports its final metrics again.
     if (positionals.length !== 1) throw badValue('config', positionals, 'exactly one config file (JSON or YAML)');
     const path = resolve(io.cwd, positionals[0]!);
     const raw = await readConfigFile(path);
-    const result = await runDistillConfig(raw, path, { io, fresh: values['no-resume'] === true, output: typeof values.output === 'string' ? resolve(io.cwd, values.output) : undefined });
+    const result = await runDistillConfig(raw, path, {
+      io,
+      fresh: values['no-resume'] === true,
+      output: typeof values.output === 'string' ? resolve(io.cwd, values.output) : undefined,
+    });
     if (values.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
     else {
-      const metrics = result.validation ? Object.entries(result.validation).map(([k, v]) => `${k} ${Number(Number(v).toPrecision(4))}`).join(', ') : 'no validation data';
-      io.stdout(`run folder: ${result.runDir}\nsteps: ${result.summary.steps}${result.summary.stopped ? ' (stopped early)' : ''}\nvalidation: ${metrics}\nfiles: ${result.files.join(', ')}\n`);
+      const metrics = result.validation
+        ? Object.entries(result.validation)
+            .map(([k, v]) => `${k} ${Number(Number(v).toPrecision(4))}`)
+            .join(', ')
+        : 'no validation data';
+      io.stdout(
+        `run folder: ${result.runDir}\nsteps: ${result.summary.steps}${result.summary.stopped ? ' (stopped early)' : ''}\nvalidation: ${metrics}\nfiles: ${result.files.join(', ')}\n`,
+      );
     }
     return 0;
   },

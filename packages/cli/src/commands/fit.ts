@@ -52,7 +52,8 @@ export function parseColumns(text: string | undefined, known: readonly string[])
     const [key, ...rest] = pair.split('=');
     const field = key?.trim() ?? '';
     const column = rest.join('=').trim();
-    if (!known.includes(field) || column === '') throw badValue('--columns', text, `comma-separated field=column pairs with fields from ${known.join(', ')}`);
+    if (!known.includes(field) || column === '')
+      throw badValue('--columns', text, `comma-separated field=column pairs with fields from ${known.join(', ')}`);
     out[field] = column;
   }
   return out;
@@ -75,13 +76,17 @@ function formatNumber(value: number): string {
 export function formatFitReport(fit: SupervisedFit | DistillationFit, source: string): string {
   const lines: string[] = [];
   if (fit.kind === 'supervised') {
-    lines.push(`Supervised law, ${fit.form} form (${fit.form === 'chinchilla' ? 'gamma = 1' : 'gamma free'}), fitted to ${fit.runs} runs from ${source}`);
+    lines.push(
+      `Supervised law, ${fit.form} form (${fit.form === 'chinchilla' ? 'gamma = 1' : 'gamma free'}), fitted to ${fit.runs} runs from ${source}`,
+    );
     lines.push('  L(N, D) = E + (A / N^alpha + B / D^beta)^gamma');
   } else {
     lines.push(`Distillation law fitted to ${fit.runs} runs from ${source}`);
     lines.push('  L_S = L_T + L_T^-c0 (1 + (L_T / (L~_S d1))^(1/f1))^(-c1 f1) (A / N_S^alpha + B / D_S^beta)^gamma');
     const s = fit.supervisedLaw;
-    lines.push(`  L~_S from: E=${formatNumber(s.E)} A=${formatNumber(s.A)} B=${formatNumber(s.B)} alpha=${formatNumber(s.alpha)} beta=${formatNumber(s.beta)} gamma=${formatNumber(s.gamma)}`);
+    lines.push(
+      `  L~_S from: E=${formatNumber(s.E)} A=${formatNumber(s.A)} B=${formatNumber(s.B)} alpha=${formatNumber(s.alpha)} beta=${formatNumber(s.beta)} gamma=${formatNumber(s.gamma)}`,
+    );
   }
   lines.push('');
   const level = fit.bootstrap ? `${Math.round(100 * fit.bootstrap.level)} % interval` : 'interval';
@@ -95,17 +100,26 @@ export function formatFitReport(fit: SupervisedFit | DistillationFit, source: st
   lines.push(`  objective (sum of Huber losses, delta ${fit.huberDelta}): ${formatNumber(fit.objective)}`);
   lines.push(`  log residuals: RMS ${(100 * fit.rmsLogResidual).toFixed(2)} %, max ${(100 * fit.maxAbsLogResidual).toFixed(2)} %`);
   const c = fit.convergence;
-  lines.push(`  search: ${c.strategy} grid, ${c.starts} starts (${c.convergedStarts} converged in their first run), ${c.evaluations} evaluations; best run stopped on '${c.bestReason}'`);
-  if (fit.bootstrap) lines.push(`  bootstrap: ${fit.bootstrap.resamples} resamples of the runs (seed ${fit.bootstrap.seed}), ${fit.bootstrap.failed} failed`);
+  lines.push(
+    `  search: ${c.strategy} grid, ${c.starts} starts (${c.convergedStarts} converged in their first run), ${c.evaluations} evaluations; best run stopped on '${c.bestReason}'`,
+  );
+  if (fit.bootstrap)
+    lines.push(
+      `  bootstrap: ${fit.bootstrap.resamples} resamples of the runs (seed ${fit.bootstrap.seed}), ${fit.bootstrap.failed} failed`,
+    );
   if (fit.kind === 'supervised' && fit.extrapolation) {
     const x = fit.extrapolation;
-    lines.push(`  extrapolation: at N ${formatQuantity(x.params)}, D ${formatQuantity(x.tokens)} (10x your largest) the law predicts ${x.loss.toFixed(4)} [${x.lower.toFixed(4)}, ${x.upper.toFixed(4)}]`);
+    lines.push(
+      `  extrapolation: at N ${formatQuantity(x.params)}, D ${formatQuantity(x.tokens)} (10x your largest) the law predicts ${x.loss.toFixed(4)} [${x.lower.toFixed(4)}, ${x.upper.toFixed(4)}]`,
+    );
   }
   lines.push('');
   const warnings = fit.diagnostics.filter((d) => d.severity === 'warning');
   if (warnings.length === 0) {
     lines.push('Verdict: no warnings: no coefficient on a bound, no flat direction, no huge bootstrap spread.');
-    lines.push('The intervals above are what these runs support; correlated coefficients (A with alpha, B with beta) are wider than the predictions they make.');
+    lines.push(
+      'The intervals above are what these runs support; correlated coefficients (A with alpha, B with beta) are wider than the predictions they make.',
+    );
   } else {
     lines.push('Verdict: NOT TRUSTWORTHY. Do not quote the coefficients marked above as if they were measured:');
     for (const w of warnings) lines.push(`  - [${w.code}] ${w.message}`);
@@ -117,7 +131,12 @@ export function formatFitReport(fit: SupervisedFit | DistillationFit, source: st
 const SUPERVISED_FIELDS = ['params', 'tokens', 'loss'] as const;
 const DISTILLATION_FIELDS = ['studentParams', 'studentTokens', 'studentLoss', 'teacherLoss', 'teacherParams', 'teacherTokens'] as const;
 
-async function stageOneLaw(io: CliIO, reference: string, form: SupervisedForm, options: CommonFitOptions): Promise<{ law: SupervisedLaw; label: string }> {
+async function stageOneLaw(
+  io: CliIO,
+  reference: string,
+  form: SupervisedForm,
+  options: CommonFitOptions,
+): Promise<{ law: SupervisedLaw; label: string }> {
   if (reference === 'busbridge') return { law: BUSBRIDGE_SUPERVISED, label: 'Busbridge et al. 2025 (published)' };
   if (reference === 'chinchilla') return { law: CHINCHILLA_APPROACH3, label: 'Hoffmann et al. 2022 approach 3 (published)' };
   const text = await readTextFile(io, reference, '--supervised');
@@ -133,7 +152,12 @@ async function stageOneLaw(io: CliIO, reference: string, form: SupervisedForm, o
   }
   const fit = fitSupervised(readSupervisedRuns(text), { ...options, form, bootstrap: 0 });
   if (!fit.trustworthy) {
-    io.stderr(`distillery fit: warning: the stage-one supervised fit of ${reference} is not trustworthy (${fit.diagnostics.filter((d) => d.severity === 'warning').map((d) => d.code).join(', ')})\n`);
+    io.stderr(
+      `distillery fit: warning: the stage-one supervised fit of ${reference} is not trustworthy (${fit.diagnostics
+        .filter((d) => d.severity === 'warning')
+        .map((d) => d.code)
+        .join(', ')})\n`,
+    );
   }
   return { law: fit.law, label: `${reference} (fitted, ${fit.form} form)` };
 }
@@ -187,7 +211,8 @@ Counts accept units: 7e9, 7B, 1.5e12, 300M, 1.2T.`,
     const source = positionals[0]!;
     const law = values.law ?? 'supervised';
     if (law !== 'supervised' && law !== 'distillation') throw badValue('--law', law, '"supervised" or "distillation"');
-    if (values.form !== undefined && values.form !== 'busbridge' && values.form !== 'chinchilla') throw badValue('--form', values.form, '"busbridge" or "chinchilla"');
+    if (values.form !== undefined && values.form !== 'busbridge' && values.form !== 'chinchilla')
+      throw badValue('--form', values.form, '"busbridge" or "chinchilla"');
     const grid = values.grid ?? 'fast';
     if (grid !== 'fast' && grid !== 'full') throw badValue('--grid', grid, '"fast" or "full"');
     const form: SupervisedForm = (values.form as SupervisedForm | undefined) ?? 'busbridge';

@@ -11,4 +11,15 @@ import { mergeCommand } from './merge.js';
 import { sweepCommand } from './sweep.js';
 
 /** Every subcommand, in the order `distillery --help` lists them. */
-export const commands: readonly CliCommand[] = [selfcheckCommand, demoCommand, distillCommand, distillLmCommand, sweepCommand, fitCommand, planCommand, collectCommand, mergeCommand, stepByStepCommand];
+export const commands: readonly CliCommand[] = [
+  selfcheckCommand,
+  demoCommand,
+  distillCommand,
+  distillLmCommand,
+  sweepCommand,
+  fitCommand,
+  planCommand,
+  collectCommand,
+  mergeCommand,
+  stepByStepCommand,
+];

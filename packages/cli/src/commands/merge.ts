@@ -32,38 +32,75 @@ and the missing row ranges are listed (exit code 1). See docs/white-box.md for t
       json: { type: 'boolean' },
       overwrite: { type: 'boolean' },
     });
-    if (typeof values.out !== 'string') throw new DistilleryError('E_BAD_CONFIG', 'distillery merge: --out DIR is required', { field: '--out' });
-    if (positionals.length === 0) throw new DistilleryError('E_BAD_CONFIG', 'distillery merge: give the inputs to merge', { field: 'argv' });
+    if (typeof values.out !== 'string')
+      throw new DistilleryError('E_BAD_CONFIG', 'distillery merge: --out DIR is required', { field: '--out' });
+    if (positionals.length === 0)
+      throw new DistilleryError('E_BAD_CONFIG', 'distillery merge: give the inputs to merge', { field: 'argv' });
     const out = resolve(io.cwd, values.out);
     const inputs = positionals.map((p) => resolve(io.cwd, p));
     if (values.cache) {
       const report = await mergeCacheParts({ parts: inputs, out });
       if (values.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
-      else if (report.complete) io.stdout(`merged ${report.shards} shards (${report.rows} rows) into ${out}${report.duplicated.length ? `; ${report.duplicated.length} shards were in more than one part (identical)` : ''}\n`);
-      else io.stdout(`incomplete: ${report.missing.length} of ${report.shards} shards missing (rows ${report.missing.map((m) => `${m.firstRow}-${m.endRow - 1}`).join(', ')}); nothing written\n`);
+      else if (report.complete)
+        io.stdout(
+          `merged ${report.shards} shards (${report.rows} rows) into ${out}${report.duplicated.length ? `; ${report.duplicated.length} shards were in more than one part (identical)` : ''}\n`,
+        );
+      else
+        io.stdout(
+          `incomplete: ${report.missing.length} of ${report.shards} shards missing (rows ${report.missing.map((m) => `${m.firstRow}-${m.endRow - 1}`).join(', ')}); nothing written\n`,
+        );
       return report.complete ? 0 : 1;
     }
     let shards: number | undefined;
     if (values.shards !== undefined) {
       shards = Number(values.shards);
-      if (!(Number.isInteger(shards) && shards >= 1)) throw new DistilleryError('E_BAD_CONFIG', `distillery merge: --shards must be an integer >= 1, got ${JSON.stringify(values.shards)}`, { field: '--shards', value: values.shards });
+      if (!(Number.isInteger(shards) && shards >= 1))
+        throw new DistilleryError(
+          'E_BAD_CONFIG',
+          `distillery merge: --shards must be an integer >= 1, got ${JSON.stringify(values.shards)}`,
+          { field: '--shards', value: values.shards },
+        );
     }
     const configPath = typeof values.config === 'string' ? resolve(io.cwd, values.config) : undefined;
     const config = configPath ? await readConfigFile(configPath) : undefined;
     const report = await mergeFromConfig(
-      { inputs, out, config, shards, name: typeof values.name === 'string' ? values.name : undefined, overwrite: Boolean(values.overwrite) },
+      {
+        inputs,
+        out,
+        config,
+        shards,
+        name: typeof values.name === 'string' ? values.name : undefined,
+        overwrite: Boolean(values.overwrite),
+      },
       { baseDir: configPath ? resolve(configPath, '..') : io.cwd },
     );
     if (values.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
     else {
       const lines = [`${report.complete ? 'complete' : 'incomplete'}: ${report.records} records in ${report.output}`];
-      for (const input of report.inputs) lines.push(`  ${input.path}: ${input.records} records${input.duplicates ? `, ${input.duplicates} duplicates` : ''}`);
-      if (report.duplicated.count) lines.push(`${report.duplicated.count} ids appear more than once (kept once): ${report.duplicated.ids.join(', ')}${report.duplicated.count > report.duplicated.ids.length ? ', …' : ''}`);
-      if (report.conflicting.count) lines.push(`${report.conflicting.count} ids were collected from different requests (the first is kept): ${report.conflicting.ids.join(', ')}`);
+      for (const input of report.inputs)
+        lines.push(`  ${input.path}: ${input.records} records${input.duplicates ? `, ${input.duplicates} duplicates` : ''}`);
+      if (report.duplicated.count)
+        lines.push(
+          `${report.duplicated.count} ids appear more than once (kept once): ${report.duplicated.ids.join(', ')}${report.duplicated.count > report.duplicated.ids.length ? ', …' : ''}`,
+        );
+      if (report.conflicting.count)
+        lines.push(
+          `${report.conflicting.count} ids were collected from different requests (the first is kept): ${report.conflicting.ids.join(', ')}`,
+        );
       if (report.missing?.count) {
-        lines.push(`${report.missing.count} ids missing: ${report.missing.ids.join(', ')}${report.missing.count > report.missing.ids.length ? ', …' : ''}`);
-        if (report.missing.shardsMissingEntirely?.length) lines.push(`shards with no output at all: ${report.missing.shardsMissingEntirely.map((s) => `${s}/${report.missing!.shards}`).join(', ')}`);
-        if (report.missing.byShard) lines.push(`missing per shard: ${Object.entries(report.missing.byShard).map(([s, n]) => `${s}: ${n}`).join(', ')}`);
+        lines.push(
+          `${report.missing.count} ids missing: ${report.missing.ids.join(', ')}${report.missing.count > report.missing.ids.length ? ', …' : ''}`,
+        );
+        if (report.missing.shardsMissingEntirely?.length)
+          lines.push(
+            `shards with no output at all: ${report.missing.shardsMissingEntirely.map((s) => `${s}/${report.missing!.shards}`).join(', ')}`,
+          );
+        if (report.missing.byShard)
+          lines.push(
+            `missing per shard: ${Object.entries(report.missing.byShard)
+              .map(([s, n]) => `${s}: ${n}`)
+              .join(', ')}`,
+          );
       }
       if (report.unexpected?.count) lines.push(`${report.unexpected.count} ids are not in the config's input (kept)`);
       io.stdout(`${lines.join('\n')}\nreport: ${resolve(out, 'merge-report.json')}\n`);

@@ -33,7 +33,8 @@ function positiveQuantity(flag: string, text: string | undefined): number {
 }
 
 async function loadLaws(io: CliIO, path: string | undefined): Promise<{ laws: PlanningLaws; label: string }> {
-  if (path === undefined) return { laws: { supervised: BUSBRIDGE_SUPERVISED, distillation: BUSBRIDGE_DISTILLATION }, label: 'Busbridge et al. 2025 (published)' };
+  if (path === undefined)
+    return { laws: { supervised: BUSBRIDGE_SUPERVISED, distillation: BUSBRIDGE_DISTILLATION }, label: 'Busbridge et al. 2025 (published)' };
   let document: unknown;
   try {
     document = JSON.parse(await readTextFile(io, path, '--laws'));
@@ -42,8 +43,14 @@ async function loadLaws(io: CliIO, path: string | undefined): Promise<{ laws: Pl
     throw error;
   }
   const laws = lawsFromJson(document);
-  const parts = [laws.supervised ? `supervised from ${path}` : 'supervised: Busbridge et al. 2025', laws.distillation ? `distillation from ${path}` : 'distillation: Busbridge et al. 2025'];
-  return { laws: { supervised: laws.supervised ?? BUSBRIDGE_SUPERVISED, distillation: laws.distillation ?? BUSBRIDGE_DISTILLATION }, label: parts.join(', ') };
+  const parts = [
+    laws.supervised ? `supervised from ${path}` : 'supervised: Busbridge et al. 2025',
+    laws.distillation ? `distillation from ${path}` : 'distillation: Busbridge et al. 2025',
+  ];
+  return {
+    laws: { supervised: laws.supervised ?? BUSBRIDGE_SUPERVISED, distillation: laws.distillation ?? BUSBRIDGE_DISTILLATION },
+    label: parts.join(', '),
+  };
 }
 
 /** "1e2,1e10" -> { min, max }; undefined keeps the planner's default [1e6, 1e17]. */
@@ -51,7 +58,8 @@ function parseRange(text: string | undefined): SearchRange | undefined {
   if (text === undefined) return undefined;
   const parts = text.split(',').map((p) => parseQuantity(p.trim()));
   const [min, max] = parts;
-  if (parts.length !== 2 || !(Number.isFinite(min) && Number.isFinite(max) && min! > 0 && max! > min!)) throw badValue('--range', text, 'MIN,MAX with 0 < MIN < MAX, e.g. 1e2,1e10');
+  if (parts.length !== 2 || !(Number.isFinite(min) && Number.isFinite(max) && min! > 0 && max! > min!))
+    throw badValue('--range', text, 'MIN,MAX with 0 < MIN < MAX, e.g. 1e2,1e10');
   return { min: min!, max: max! };
 }
 
@@ -76,7 +84,11 @@ function planRow(plan: DistillationPlan): string[] {
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
@@ -95,7 +107,12 @@ const TOKEN_RANGE = { min: 1e6, max: 1e17 } as const;
  * it the predicted loss is meaningless (a budget of 1e5 FLOPs "buys" 1.7e-5 tokens of a 1B model,
  * loss Infinity), above it the planner would cap the tokens while claiming to spend the whole budget.
  */
-function requireBudgetInRange(budget: number, studentParams: number, flops: FlopsModel, tokenRange: { min: number; max: number } = TOKEN_RANGE): void {
+function requireBudgetInRange(
+  budget: number,
+  studentParams: number,
+  flops: FlopsModel,
+  tokenRange: { min: number; max: number } = TOKEN_RANGE,
+): void {
   const perToken = 3 * forwardFlopsPerToken(studentParams, flops);
   const low = perToken * tokenRange.min;
   const high = perToken * tokenRange.max;
@@ -157,7 +174,8 @@ with training the same student without a teacher on the whole budget.
     const studentParams = positiveQuantity('--student', values.student);
     const budget = positiveQuantity('--budget', values.budget);
     const scenarioFlag = values.scenario ?? 'all';
-    if (scenarioFlag !== 'all' && !SCENARIO_NAMES.includes(scenarioFlag as ScenarioName)) throw badValue('--scenario', scenarioFlag, `one of ${SCENARIO_NAMES.join(', ')}, all`);
+    if (scenarioFlag !== 'all' && !SCENARIO_NAMES.includes(scenarioFlag as ScenarioName))
+      throw badValue('--scenario', scenarioFlag, `one of ${SCENARIO_NAMES.join(', ')}, all`);
     const scenarios = scenarioFlag === 'all' ? SCENARIO_NAMES : [scenarioFlag as ScenarioName];
     const flopsKind = values.flops ?? 'simple';
     if (flopsKind !== 'simple' && flopsKind !== 'aspect-ratio') throw badValue('--flops', flopsKind, '"simple" or "aspect-ratio"');
@@ -168,18 +186,37 @@ with training the same student without a teacher on the whole budget.
     const { laws, label } = await loadLaws(io, values.laws);
 
     const plans = scenarios.map((scenario) => planDistillation({ studentParams, budget, scenario, laws, flops, range }));
-    const crossovers = raw.crossover === true ? scenarios.map((scenario) => ({ scenario, ...distillationCrossover({ studentParams, scenario, laws, flops, range }) })) : undefined;
+    const crossovers =
+      raw.crossover === true
+        ? scenarios.map((scenario) => ({ scenario, ...distillationCrossover({ studentParams, scenario, laws, flops, range }) }))
+        : undefined;
     const optimum = supervisedComputeOptimal({ budget, law: laws.supervised, flops, range });
 
-    if (values.plot) await writeFileAtomic(resolve(io.cwd, values.plot), renderDistillationFrontier({ studentParams, laws, flops, scenarios, budgets: [budget / 1e3, budget * 1e3] }), '--plot');
+    if (values.plot)
+      await writeFileAtomic(
+        resolve(io.cwd, values.plot),
+        renderDistillationFrontier({ studentParams, laws, flops, scenarios, budgets: [budget / 1e3, budget * 1e3] }),
+        '--plot',
+      );
     if (values['sweep-plot']) {
       const tokens = plans.find((p) => p.feasible)?.studentTokens ?? budget / (6 * studentParams);
-      await writeFileAtomic(resolve(io.cwd, values['sweep-plot']), renderTeacherLossSweep({ studentParams, studentTokens: [tokens / 10, tokens, tokens * 10], laws }), '--sweep-plot');
+      await writeFileAtomic(
+        resolve(io.cwd, values['sweep-plot']),
+        renderTeacherLossSweep({ studentParams, studentTokens: [tokens / 10, tokens, tokens * 10], laws }),
+        '--sweep-plot',
+      );
     }
-    if (values['iso-plot']) await writeFileAtomic(resolve(io.cwd, values['iso-plot']), renderIsoFlopCurves({ budgets: [budget / 100, budget, budget * 100], law: laws.supervised, flops }), '--iso-plot');
+    if (values['iso-plot'])
+      await writeFileAtomic(
+        resolve(io.cwd, values['iso-plot']),
+        renderIsoFlopCurves({ budgets: [budget / 100, budget, budget * 100], law: laws.supervised, flops }),
+        '--iso-plot',
+      );
 
     if (raw.json === true) {
-      io.stdout(`${JSON.stringify({ studentParams, budget, flops, laws, supervisedComputeOptimal: optimum, plans, crossovers }, null, 2)}\n`);
+      io.stdout(
+        `${JSON.stringify({ studentParams, budget, flops, laws, supervisedComputeOptimal: optimum, plans, crossovers }, null, 2)}\n`,
+      );
       return 0;
     }
     const baseline = plans[0]!.supervisedBaseline;
@@ -198,7 +235,11 @@ with training the same student without a teacher on the whole budget.
       lines.push('', 'Crossover (where distillation stops beating supervised training for this student):');
       for (const c of crossovers) lines.push(describeCrossover(c.scenario, c));
     }
-    for (const [flag, path] of [['plot', values.plot], ['sweep-plot', values['sweep-plot']], ['iso-plot', values['iso-plot']]] as const) {
+    for (const [flag, path] of [
+      ['plot', values.plot],
+      ['sweep-plot', values['sweep-plot']],
+      ['iso-plot', values['iso-plot']],
+    ] as const) {
       if (path) lines.push(`wrote ${path} (--${flag})`);
     }
     io.stdout(`${lines.join('\n')}\n`);

@@ -35,7 +35,12 @@ compile and agree with their float64 references, and measures streaming copy ban
   --json          print the result as one JSON object
   --megabytes N   size of the bandwidth probe buffer (default 32)`,
   async run(argv, io) {
-    const { values } = parseCommandArgs('selfcheck', argv, { json: { type: 'boolean' }, megabytes: { type: 'string', default: '32' } }, false);
+    const { values } = parseCommandArgs(
+      'selfcheck',
+      argv,
+      { json: { type: 'boolean' }, megabytes: { type: 'string', default: '32' } },
+      false,
+    );
     const megabytes = Number(values.megabytes);
     if (!(Number.isInteger(megabytes) && megabytes >= 1 && megabytes <= 1024)) {
       const { badValue } = await import('@distillery/core');
@@ -56,7 +61,8 @@ compile and agree with their float64 references, and measures streaming copy ban
     checks.push({ name: 'copy kernel', ok: copyOk, detail: `${n} words ${copyOk ? 'identical' : 'DIFFER'}` });
 
     const x = Float32Array.from({ length: 4099 }, (_, i) => Math.sin(i) * 100);
-    const y = (await readTensor(await scale(uploadTensor(device, { shape: [x.length], dtype: 'f32', data: x }, 'check-x'), 0.5))).data as Float32Array;
+    const y = (await readTensor(await scale(uploadTensor(device, { shape: [x.length], dtype: 'f32', data: x }, 'check-x'), 0.5)))
+      .data as Float32Array;
     const maxError = y.reduce((m, v, i) => Math.max(m, Math.abs(v - 0.5 * x[i]!)), 0);
     checks.push({ name: 'scale kernel', ok: maxError <= 1e-4, detail: `max |error| vs float64 ${maxError.toExponential(2)}` });
 

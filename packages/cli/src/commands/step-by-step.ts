@@ -9,7 +9,8 @@ import { abortOnSigint, configPathOf, progressPrinter } from './collect.js';
 
 const percent = (x: number) => `${(x * 100).toFixed(2)}%`;
 
-const meanStd = (s: { mean: number; std: number }, scale = 1, digits = 2) => `${(s.mean * scale).toFixed(digits)} ± ${(s.std * scale).toFixed(digits)}`;
+const meanStd = (s: { mean: number; std: number }, scale = 1, digits = 2) =>
+  `${(s.mean * scale).toFixed(digits)} ± ${(s.std * scale).toFixed(digits)}`;
 
 function comparisonLines(c: StudentComparison): string[] {
   const m = c.settings.model;
@@ -22,7 +23,10 @@ function comparisonLines(c: StudentComparison): string[] {
       `  ${mode.padEnd(13)} ${meanStd(s.testAccuracy, 100).padStart(16)} ${meanStd(s.testLabelCrossEntropy, 1, 3).padStart(21)} ${(s.validationRationaleCrossEntropy ? meanStd(s.validationRationaleCrossEntropy, 1, 3) : '-').padStart(13)} ${s.seconds.mean.toFixed(0).padStart(6)}`,
     );
   }
-  if (c.difference) lines.push(`  step-by-step − standard: accuracy ${(c.difference.testAccuracy * 100).toFixed(2)} points, label CE ${c.difference.testLabelCrossEntropy.toFixed(3)} nats/char`);
+  if (c.difference)
+    lines.push(
+      `  step-by-step − standard: accuracy ${(c.difference.testAccuracy * 100).toFixed(2)} points, label CE ${c.difference.testLabelCrossEntropy.toFixed(3)} nats/char`,
+    );
   return lines;
 }
 
@@ -98,10 +102,15 @@ Config (JSON; see docs/black-box.md):
     } else {
       const lines = [`teacher ${report.teacher} on ${report.dataset} (${report.preset}): accuracy against gold`];
       for (const [split, s] of Object.entries(report.splits)) {
-        const failures = Object.entries(s.accuracy.failures).map(([reason, n]) => `${reason} ${n}`).join(', ');
-        lines.push(`  ${split.padEnd(5)} ${percent(s.accuracy.accuracy).padStart(7)}  (${s.accuracy.correct}/${s.accuracy.withGold}; ${s.accuracy.parsed} parsed${failures ? `; unparsed: ${failures}` : ''})`);
+        const failures = Object.entries(s.accuracy.failures)
+          .map(([reason, n]) => `${reason} ${n}`)
+          .join(', ');
+        lines.push(
+          `  ${split.padEnd(5)} ${percent(s.accuracy.accuracy).padStart(7)}  (${s.accuracy.correct}/${s.accuracy.withGold}; ${s.accuracy.parsed} parsed${failures ? `; unparsed: ${failures}` : ''})`,
+        );
       }
-      if (report.build) lines.push(`dataset: ${report.build.train} train, ${report.build.validation} validation, ${report.build.rejected} rejected`);
+      if (report.build)
+        lines.push(`dataset: ${report.build.train} train, ${report.build.validation} validation, ${report.build.rejected} rejected`);
       lines.push(`wrote ${report.files.join(', ')}`);
       if (!report.complete) lines.push('incomplete: some outputs are missing (see completions/*.errors.jsonl); rerun to resume');
       if (report.training !== 'not-configured') lines.push(...comparisonLines(report.training));

@@ -10,7 +10,8 @@ import { abortOnSigint, configPathOf } from './collect.js';
 
 export const sweepCommand: CliCommand = {
   name: 'sweep',
-  summary: 'Train a grid of Llama students (sizes × tokens, scratch and KD), fit the scaling laws to it, predict students outside it, then check',
+  summary:
+    'Train a grid of Llama students (sizes × tokens, scratch and KD), fit the scaling laws to it, predict students outside it, then check',
   usage: `Usage: distillery sweep <config.json> [--quick] [--check] [--out DIR] [--json]
 
 From one LM distillation config (the fields of \`distillery distill-lm\`, plus a "sweep" section),
@@ -35,7 +36,12 @@ predictions.json is never overwritten.
 Config "sweep": { steps: [..], seed, form: chinchilla|busbridge, bootstrap, starts,
   check: { student, steps, budgetFactor, family: [sizes] } }  (see docs/scaling-laws.md)`,
   async run(argv, io) {
-    const { values, positionals } = parseCommandArgs('sweep', argv, { quick: { type: 'boolean' }, check: { type: 'boolean' }, json: { type: 'boolean' }, out: { type: 'string' } });
+    const { values, positionals } = parseCommandArgs('sweep', argv, {
+      quick: { type: 'boolean' },
+      check: { type: 'boolean' },
+      json: { type: 'boolean' },
+      out: { type: 'string' },
+    });
     const path = configPathOf('sweep', positionals, io);
     const full = await readSweepConfig(path);
     const quick = values.quick === true;
@@ -76,9 +82,16 @@ Config "sweep": { steps: [..], seed, form: chinchilla|busbridge, bootstrap, star
     else {
       const f = report.fits;
       io.stdout(`${report.runs.length} runs; teacher L_T ${report.teacher.heldOutLoss.toFixed(4)}\n`);
-      io.stdout(`supervised law: ${f.supervised.trustworthy ? 'no warnings' : 'NOT TRUSTWORTHY'} (RMS log residual ${(100 * f.supervised.rmsLogResidual).toFixed(2)} %); distillation law: ${f.distillation.trustworthy ? 'no warnings' : 'NOT TRUSTWORTHY'} (RMS ${(100 * f.distillation.rmsLogResidual).toFixed(2)} %)\n`);
-      for (const c of report.checks ?? []) io.stdout(`${c.id.padEnd(34)} predicted ${c.predicted.loss.toFixed(4)} [${c.predicted.lower.toFixed(4)}, ${c.predicted.upper.toFixed(4)}], measured ${c.measured.toFixed(4)}${c.inside ? '' : ' (outside the interval)'}\n`);
-      io.stdout(`${report.predictionsWritten ? 'wrote' : 'kept'} ${report.output}/predictions.json; wrote ${report.files.filter((x) => x !== 'predictions.json').join(', ')} in ${report.output}\n`);
+      io.stdout(
+        `supervised law: ${f.supervised.trustworthy ? 'no warnings' : 'NOT TRUSTWORTHY'} (RMS log residual ${(100 * f.supervised.rmsLogResidual).toFixed(2)} %); distillation law: ${f.distillation.trustworthy ? 'no warnings' : 'NOT TRUSTWORTHY'} (RMS ${(100 * f.distillation.rmsLogResidual).toFixed(2)} %)\n`,
+      );
+      for (const c of report.checks ?? [])
+        io.stdout(
+          `${c.id.padEnd(34)} predicted ${c.predicted.loss.toFixed(4)} [${c.predicted.lower.toFixed(4)}, ${c.predicted.upper.toFixed(4)}], measured ${c.measured.toFixed(4)}${c.inside ? '' : ' (outside the interval)'}\n`,
+        );
+      io.stdout(
+        `${report.predictionsWritten ? 'wrote' : 'kept'} ${report.output}/predictions.json; wrote ${report.files.filter((x) => x !== 'predictions.json').join(', ')} in ${report.output}\n`,
+      );
     }
     return 0;
   },

@@ -30,8 +30,15 @@ export async function loadMnist(
   dir: string = bundledMnistDir(),
   { limitPerClass, trainPerClass }: { limitPerClass?: number; trainPerClass?: number } = {},
 ): Promise<MnistSplit> {
-  const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
-  if (!isDir) throw new DistilleryError('E_NOT_FOUND', `MNIST folder ${dir} does not exist (expected 0.json … 9.json)`, { field: 'data', value: dir });
+  const isDir = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!isDir)
+    throw new DistilleryError('E_NOT_FOUND', `MNIST folder ${dir} does not exist (expected 0.json … 9.json)`, {
+      field: 'data',
+      value: dir,
+    });
   const train: { x: number[][]; y: number[] } = { x: [], y: [] };
   const test: { x: number[][]; y: number[] } = { x: [], y: [] };
   const parts: Float32Array[] = [];
@@ -45,7 +52,10 @@ export async function loadMnist(
       throw new DistilleryError(code, `cannot read MNIST file ${file}: ${(error as Error).message}`, { field: 'data', value: file });
     }
     if (!Array.isArray(parsed.data) || parsed.data.length % MNIST_PIXELS !== 0) {
-      throw new DistilleryError('E_BAD_INPUT', `${file}: "data" must be an array whose length is a multiple of ${MNIST_PIXELS}`, { field: 'data', value: file });
+      throw new DistilleryError('E_BAD_INPUT', `${file}: "data" must be an array whose length is a multiple of ${MNIST_PIXELS}`, {
+        field: 'data',
+        value: file,
+      });
     }
     const pixels = Float32Array.from(parsed.data as number[]);
     parts.push(pixels);
@@ -62,7 +72,9 @@ export async function loadMnist(
   }
   const build = (set: typeof train): ClassificationData => {
     const features = new Float32Array(set.y.length * MNIST_PIXELS);
-    set.x.forEach(([digit, i], row) => features.set(parts[digit!]!.subarray(i! * MNIST_PIXELS, (i! + 1) * MNIST_PIXELS), row * MNIST_PIXELS));
+    set.x.forEach(([digit, i], row) =>
+      features.set(parts[digit!]!.subarray(i! * MNIST_PIXELS, (i! + 1) * MNIST_PIXELS), row * MNIST_PIXELS),
+    );
     return { features, labels: Int32Array.from(set.y), rows: set.y.length, featureSize: MNIST_PIXELS, classes: 10 };
   };
   return { train: build(train), test: build(test) };

@@ -47,7 +47,10 @@ export const distillLmConfigSchema = z
     /** Tokens per training and evaluation window (at most the teacher's trained context, 512 for stories260K). */
     context: int.min(8).default(128),
     students: z.array(studentSizeSchema).min(1),
-    methods: z.array(z.enum(DISTILL_LM_METHODS)).min(1).default([...DISTILL_LM_METHODS]),
+    methods: z
+      .array(z.enum(DISTILL_LM_METHODS))
+      .min(1)
+      .default([...DISTILL_LM_METHODS]),
     /** One run per size, method and seed; the seed sets the student's initialisation and the data order. */
     seeds: z.array(int.min(0).max(0xffffffff)).min(1).default([0, 1, 2]),
     /** Optimiser steps of every run (equal across methods). */
@@ -119,11 +122,13 @@ export const distillLmConfigSchema = z
   .superRefine((c, ctx) => {
     const names = new Set<string>();
     c.students.forEach((s, i) => {
-      if (names.has(s.name)) ctx.addIssue({ code: 'custom', message: `duplicate student name ${JSON.stringify(s.name)}`, path: ['students', i, 'name'] });
+      if (names.has(s.name))
+        ctx.addIssue({ code: 'custom', message: `duplicate student name ${JSON.stringify(s.name)}`, path: ['students', i, 'name'] });
       names.add(s.name);
     });
     if (new Set(c.seeds).size !== c.seeds.length) ctx.addIssue({ code: 'custom', message: 'seeds must be distinct', path: ['seeds'] });
-    if (new Set(c.methods).size !== c.methods.length) ctx.addIssue({ code: 'custom', message: 'methods must be distinct', path: ['methods'] });
+    if (new Set(c.methods).size !== c.methods.length)
+      ctx.addIssue({ code: 'custom', message: 'methods must be distinct', path: ['methods'] });
   });
 
 export type DistillLmConfig = z.input<typeof distillLmConfigSchema>;
@@ -134,7 +139,13 @@ export function parseDistillLmConfig(value: unknown, file = 'config'): DistillLm
   try {
     return parseConfig(distillLmConfigSchema, value);
   } catch (error) {
-    if (isDistilleryError(error)) throw new DistilleryError(error.code, `${file}: ${error.message.slice(error.code.length + 2)}`, { ...error.details, file }, { cause: error });
+    if (isDistilleryError(error))
+      throw new DistilleryError(
+        error.code,
+        `${file}: ${error.message.slice(error.code.length + 2)}`,
+        { ...error.details, file },
+        { cause: error },
+      );
     throw error;
   }
 }
@@ -151,7 +162,11 @@ export async function readDistillLmConfig(path: string): Promise<DistillLmSettin
     value = JSON.parse(text);
   } catch (error) {
     const where = /position \d+(?: \(line \d+ column \d+\))?/.exec((error as Error).message)?.[0];
-    throw new DistilleryError('E_BAD_CONFIG', `config file ${path} is not valid JSON${where ? ` (at ${where})` : ''}`, { field: 'config', value: path, file: path });
+    throw new DistilleryError('E_BAD_CONFIG', `config file ${path} is not valid JSON${where ? ` (at ${where})` : ''}`, {
+      field: 'config',
+      value: path,
+      file: path,
+    });
   }
   return parseDistillLmConfig(value, path);
 }

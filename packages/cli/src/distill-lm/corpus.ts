@@ -15,17 +15,24 @@ export interface StorySplit {
  * not end with the separator ends in a cut-off story (the TinyStories excerpt is the first 2 MiB of
  * a larger file), which is dropped; empty pieces are dropped too.
  */
-export function splitStories(text: string, options: { separator: string; heldOutFraction: number; trainStories?: number; evalStories?: number; file?: string }): StorySplit {
+export function splitStories(
+  text: string,
+  options: { separator: string; heldOutFraction: number; trainStories?: number; evalStories?: number; file?: string },
+): StorySplit {
   const pieces = text.split(options.separator);
   if (!text.trimEnd().endsWith(options.separator)) pieces.pop();
   const stories = pieces.map((s) => s.trim()).filter((s) => s.length > 0);
   const heldOutCount = Math.ceil(stories.length * options.heldOutFraction);
   if (stories.length < 2 || heldOutCount >= stories.length) {
-    throw new DistilleryError('E_BAD_VALUE', `corpus ${options.file ?? ''} has ${stories.length} stories separated by ${JSON.stringify(options.separator)}; at least 2 are needed (one to train, one held out)`, {
-      field: 'corpus.separator',
-      value: options.separator,
-      file: options.file,
-    });
+    throw new DistilleryError(
+      'E_BAD_VALUE',
+      `corpus ${options.file ?? ''} has ${stories.length} stories separated by ${JSON.stringify(options.separator)}; at least 2 are needed (one to train, one held out)`,
+      {
+        field: 'corpus.separator',
+        value: options.separator,
+        file: options.file,
+      },
+    );
   }
   const trainAll = stories.slice(0, stories.length - heldOutCount);
   const heldAll = stories.slice(stories.length - heldOutCount);

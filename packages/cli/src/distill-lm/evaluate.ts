@@ -17,7 +17,12 @@ export interface HeldOutMetrics {
  * read-back logits; returns the arg-max of every counted position too, so the teacher's can be kept
  * and every student compared against it without running the teacher again.
  */
-export async function evaluateHeldOut(model: LmModel, data: TokenWindows, sequences: number, teacherArgmax?: Int32Array): Promise<{ metrics: HeldOutMetrics; argmax: Int32Array }> {
+export async function evaluateHeldOut(
+  model: LmModel,
+  data: TokenWindows,
+  sequences: number,
+  teacherArgmax?: Int32Array,
+): Promise<{ metrics: HeldOutMetrics; argmax: Int32Array }> {
   const V = model.vocabSize;
   let nll = 0;
   let tokens = 0;

@@ -47,7 +47,15 @@ export interface DistillLmReport {
   adapter: string;
   quick: boolean;
   teacher: { file: string; name: string; facts: Record<string, number | string>; heldOut: HeldOutMetrics; sample: string };
-  corpus: { file: string; stories: number; trainStories: number; heldOutStories: number; trainTokens: number; heldOutTokens: number; note: string };
+  corpus: {
+    file: string;
+    stories: number;
+    trainStories: number;
+    heldOutStories: number;
+    trainTokens: number;
+    heldOutTokens: number;
+    note: string;
+  };
   settings: DistillLmSettings;
   cache?: { dir: string; k: number; rows: number; seconds: number; tokensPerSecond?: number };
   runs: RunResult[];
@@ -76,7 +84,8 @@ export interface ExperimentOptions {
 
 const at = (base: string, path: string) => (isAbsolute(path) ? path : resolve(base, path));
 
-const HELD_OUT_NOTE = 'stories260K was pre-trained on TinyStories, so the held-out stories are text the teacher has seen; they are held out from the students only.';
+const HELD_OUT_NOTE =
+  'stories260K was pre-trained on TinyStories, so the held-out stories are text the teacher has seen; they are held out from the students only.';
 
 function hashOf(...parts: (string | Uint8Array)[]): string {
   const h = createHash('sha256');
@@ -116,8 +125,18 @@ export async function runDistillLm(o: ExperimentOptions): Promise<DistillLmRepor
 
     // The teacher's figures and arg-max on the held-out text, computed once and kept.
     const teacherFile = join(out, 'teacher.json');
-    const teacherKey = JSON.stringify({ v: 1, teacherHash, heldHash, context: s.context, prompt: s.evaluate.prompt, sampleTokens: s.evaluate.sampleTokens });
-    let teacherEval = await readFile(teacherFile, 'utf8').then((t) => JSON.parse(t) as { key: string; heldOut: HeldOutMetrics; argmax: string; sample: string }, () => undefined);
+    const teacherKey = JSON.stringify({
+      v: 1,
+      teacherHash,
+      heldHash,
+      context: s.context,
+      prompt: s.evaluate.prompt,
+      sampleTokens: s.evaluate.sampleTokens,
+    });
+    let teacherEval = await readFile(teacherFile, 'utf8').then(
+      (t) => JSON.parse(t) as { key: string; heldOut: HeldOutMetrics; argmax: string; sample: string },
+      () => undefined,
+    );
     if (teacherEval?.key !== teacherKey) {
       log(`teacher: evaluating ${kit.teacherName} on ${heldOut.labelledTokens} held-out tokens`);
       const { metrics, argmax } = await evaluateHeldOut(kit.teacher, heldOut, s.evaluate.sequences);
@@ -136,12 +155,24 @@ export async function runDistillLm(o: ExperimentOptions): Promise<DistillLmRepor
       if (!cacheTeacher) {
         const dir = join(out, 'cache', `topk-k${s.topk.k}-ctx${s.context}-${hashOf(teacherHash, trainHash)}`);
         const windows = new IdentifiedWindows(device, train, { context: s.context, sequences: 1, seed: 0 });
-        log(`top-k cache: llama.cpp over ${windows.windows} training windows (${windows.labelledTokens} tokens), k = ${s.topk.k}, ${s.topk.threads} thread(s) → ${dir}`);
-        const built = await buildTopKCache({ dir, modelPath: teacherPath, windows, k: s.topk.k, threads: s.topk.threads, teacher: `${kit.teacherName}:top${s.topk.k}:ctx${s.context}:${trainHash}` });
+        log(
+          `top-k cache: llama.cpp over ${windows.windows} training windows (${windows.labelledTokens} tokens), k = ${s.topk.k}, ${s.topk.threads} thread(s) → ${dir}`,
+        );
+        const built = await buildTopKCache({
+          dir,
+          modelPath: teacherPath,
+          windows,
+          k: s.topk.k,
+          threads: s.topk.threads,
+          teacher: `${kit.teacherName}:top${s.topk.k}:ctx${s.context}:${trainHash}`,
+        });
         const reader = await TeacherCacheReader.open(dir);
         const infoFile = join(dir, 'build.json');
         if (built.built) await writeFileAtomic(infoFile, JSON.stringify({ seconds: built.seconds, tokens: built.tokens }));
-        const info = await readFile(infoFile, 'utf8').then((t) => JSON.parse(t) as { seconds: number; tokens: number }, () => ({ seconds: Number.NaN, tokens: 0 }));
+        const info = await readFile(infoFile, 'utf8').then(
+          (t) => JSON.parse(t) as { seconds: number; tokens: number },
+          () => ({ seconds: Number.NaN, tokens: 0 }),
+        );
         cache = { dir, k: s.topk.k, rows: reader.index.rows, seconds: info.seconds, tokensPerSecond: info.tokens / info.seconds };
         log(`top-k cache: ${built.built ? `built in ${built.seconds.toFixed(1)} s` : 'read back'}`);
         cacheTeacher = new WindowCacheTeacher(reader, device, s.context);
@@ -158,8 +189,17 @@ export async function runDistillLm(o: ExperimentOptions): Promise<DistillLmRepor
         for (const method of s.methods) {
           const dir = dirOf(size, method, seed);
           const before = await readFile(join(dir, 'result.json'), 'utf8').catch(() => undefined);
-          const result = await trainRun(context, size, method, seed, dir, (e) => o.onStep?.({ size: size.name, method, seed }, e), o.signal);
-          const fresh = before === undefined || JSON.parse(before).key !== result.key || JSON.stringify(JSON.parse(before)) !== JSON.stringify(result);
+          const result = await trainRun(
+            context,
+            size,
+            method,
+            seed,
+            dir,
+            (e) => o.onStep?.({ size: size.name, method, seed }, e),
+            o.signal,
+          );
+          const fresh =
+            before === undefined || JSON.parse(before).key !== result.key || JSON.stringify(JSON.parse(before)) !== JSON.stringify(result);
           // A run trained again makes its old exports stale.
           if (fresh) await Promise.all(['student.gguf', 'hf'].map((f) => rm(join(dir, f), { recursive: true, force: true })));
           runs.push(result);
@@ -191,12 +231,31 @@ export async function runDistillLm(o: ExperimentOptions): Promise<DistillLmRepor
 
     const exports: ExportResult[] = [];
     if (s.export.which !== 'none') {
-      const chosen = s.export.which === 'all' ? runs : s.students.map((size) => runs.filter((r) => r.size === size.name).reduce((a, b) => (b.heldOut.nats < a.heldOut.nats ? b : a)));
+      const chosen =
+        s.export.which === 'all'
+          ? runs
+          : s.students.map((size) => runs.filter((r) => r.size === size.name).reduce((a, b) => (b.heldOut.nats < a.heldOut.nats ? b : a)));
       for (const run of chosen) {
-        const dir = dirOf(s.students.find((x) => x.name === run.size)!, run.method, run.seed);
+        const dir = dirOf(
+          s.students.find((x) => x.name === run.size)!,
+          run.method,
+          run.seed,
+        );
         const student = await loadRunStudent(kit, dir);
         try {
-          exports.push(await exportStudent({ kit, student, dir, run, heldOut, verify: s.export.verify, prompt: s.evaluate.prompt, sampleTokens: s.evaluate.sampleTokens, log }));
+          exports.push(
+            await exportStudent({
+              kit,
+              student,
+              dir,
+              run,
+              heldOut,
+              verify: s.export.verify,
+              prompt: s.evaluate.prompt,
+              sampleTokens: s.evaluate.sampleTokens,
+              log,
+            }),
+          );
         } finally {
           student.release();
         }
@@ -206,7 +265,13 @@ export async function runDistillLm(o: ExperimentOptions): Promise<DistillLmRepor
     const report: DistillLmReport = {
       adapter: o.adapter,
       quick: o.quick ?? false,
-      teacher: { file: teacherPath, name: kit.teacherName, facts: kit.teacherFacts, heldOut: teacherEval.heldOut, sample: teacherEval.sample },
+      teacher: {
+        file: teacherPath,
+        name: kit.teacherName,
+        facts: kit.teacherFacts,
+        heldOut: teacherEval.heldOut,
+        sample: teacherEval.sample,
+      },
       corpus: {
         file: corpusPath,
         stories: stories.total,

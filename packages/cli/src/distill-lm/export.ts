@@ -61,10 +61,13 @@ export async function exportStudent(o: {
   }
   if (kit.toHuggingFace) {
     result.huggingFace = join(dir, 'hf');
-    for (const [name, data] of Object.entries(await kit.toHuggingFace(student))) await writeFileAtomic(join(result.huggingFace, name), data);
+    for (const [name, data] of Object.entries(await kit.toHuggingFace(student)))
+      await writeFileAtomic(join(result.huggingFace, name), data);
   }
   if (o.verify && result.gguf) result.check = await checkInLlamaCpp(o, result.gguf);
-  o.log(`exported ${run.size}/${run.method}/seed-${run.seed} → ${result.gguf ?? '(no GGUF writer)'}${result.check ? `; llama.cpp max |Δ log p| ${result.check.maxAbsLogprobDiff.toExponential(2)}, same greedy text: ${result.check.sameText}` : ''}`);
+  o.log(
+    `exported ${run.size}/${run.method}/seed-${run.seed} → ${result.gguf ?? '(no GGUF writer)'}${result.check ? `; llama.cpp max |Δ log p| ${result.check.maxAbsLogprobDiff.toExponential(2)}, same greedy text: ${result.check.sameText}` : ''}`,
+  );
   return result;
 }
 
@@ -117,8 +120,20 @@ async function checkInLlamaCpp(o: Parameters<typeof exportStudent>[0], gguf: str
     const promptIds = kit.encode(o.prompt);
     const webGpu = kit.decode([...promptIds, ...(await greedySample(student, promptIds, o.sampleTokens, kit.eos))]);
     const llamaCppText = o.prompt + completion.text;
-    if (!Number.isFinite(worst)) throw new DistilleryError('E_NON_FINITE', `llama.cpp log-probabilities of ${gguf} are not finite`, { field: 'gguf', value: gguf, file: gguf });
-    return { positions, topK: k, maxAbsLogprobDiff: worst, llamaCppText, webGpuText: webGpu, sameText: llamaCppText.trim() === webGpu.trim() };
+    if (!Number.isFinite(worst))
+      throw new DistilleryError('E_NON_FINITE', `llama.cpp log-probabilities of ${gguf} are not finite`, {
+        field: 'gguf',
+        value: gguf,
+        file: gguf,
+      });
+    return {
+      positions,
+      topK: k,
+      maxAbsLogprobDiff: worst,
+      llamaCppText,
+      webGpuText: webGpu,
+      sameText: llamaCppText.trim() === webGpu.trim(),
+    };
   } finally {
     await llama.dispose();
   }

@@ -18,7 +18,11 @@ export async function createLlamaKit(device: GPUDevice, teacherPath: string, con
   const t = teacher.settings;
   if (tokenizer.vocabSize !== t.vocab) {
     teacher.release();
-    throw new DistilleryError('E_SHAPE_MISMATCH', `${teacherPath}: the tokenizer has ${tokenizer.vocabSize} tokens, the model ${t.vocab}`, { file: teacherPath, field: 'tokenizer.ggml.tokens', value: tokenizer.vocabSize });
+    throw new DistilleryError('E_SHAPE_MISMATCH', `${teacherPath}: the tokenizer has ${tokenizer.vocabSize} tokens, the model ${t.vocab}`, {
+      file: teacherPath,
+      field: 'tokenizer.ggml.tokens',
+      value: tokenizer.vocabSize,
+    });
   }
   const bos = tokenizer.bosTokenId ?? t.bosToken;
   const eos = tokenizer.eosTokenId ?? t.eosToken;
@@ -30,7 +34,15 @@ export async function createLlamaKit(device: GPUDevice, teacherPath: string, con
     vocab: t.vocab,
     bos,
     eos,
-    teacherFacts: { parameters: teacher.parameterCount, width: t.width, layers: t.layers, heads: t.heads, kvHeads: t.kvHeads, ffn: t.ffn, vocab: t.vocab },
+    teacherFacts: {
+      parameters: teacher.parameterCount,
+      width: t.width,
+      layers: t.layers,
+      heads: t.heads,
+      kvHeads: t.kvHeads,
+      ffn: t.ffn,
+      vocab: t.vocab,
+    },
     encode: (text) => tokenizer.encode(text, { addBos: true }),
     decode: (ids) => tokenizer.decode(ids),
     createStudent: (size: StudentSize, seed: number) =>

@@ -26,7 +26,10 @@ export class IdentifiedWindows extends TokenWindows {
 export class FixedSteps implements DataSource<WindowBatch> {
   readonly batchesPerEpoch: number;
 
-  constructor(readonly windows: IdentifiedWindows, steps: number) {
+  constructor(
+    readonly windows: IdentifiedWindows,
+    steps: number,
+  ) {
     this.batchesPerEpoch = steps;
   }
 

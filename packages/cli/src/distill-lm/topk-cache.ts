@@ -44,7 +44,15 @@ const WINDOWS_PER_SHARD = 64;
 export async function buildTopKCache(o: BuildTopKCacheOptions): Promise<{ seconds: number; tokens: number; built: boolean }> {
   const T = o.windows.context;
   const total = o.windows.windows;
-  const writer = await TeacherCacheWriter.open({ dir: o.dir, kind: 'topk', rows: total * T, vocab: o.windows.corpus.vocab, k: o.k, teacher: o.teacher, rowsPerShard: WINDOWS_PER_SHARD * T });
+  const writer = await TeacherCacheWriter.open({
+    dir: o.dir,
+    kind: 'topk',
+    rows: total * T,
+    vocab: o.windows.corpus.vocab,
+    k: o.k,
+    teacher: o.teacher,
+    rowsPerShard: WINDOWS_PER_SHARD * T,
+  });
   if (writer.complete) return { seconds: 0, tokens: 0, built: false };
   const { LlamaCppTeacher } = await loadLlamaCppPlugin();
   // A context longer than the window: node-llama-cpp's distribution at the last slot of a full
@@ -52,11 +60,15 @@ export async function buildTopKCache(o: BuildTopKCacheOptions): Promise<{ second
   const teacher = await LlamaCppTeacher.load({ modelPath: o.modelPath, threads: o.threads, contextSize: T + 8, exact: true });
   if (teacher.vocabSize !== o.windows.corpus.vocab) {
     await teacher.dispose();
-    throw new DistilleryError('E_SHAPE_MISMATCH', `llama.cpp reads a vocabulary of ${teacher.vocabSize} tokens from ${o.modelPath}, the corpus was tokenised with ${o.windows.corpus.vocab}`, {
-      field: 'teacher',
-      value: o.modelPath,
-      file: o.modelPath,
-    });
+    throw new DistilleryError(
+      'E_SHAPE_MISMATCH',
+      `llama.cpp reads a vocabulary of ${teacher.vocabSize} tokens from ${o.modelPath}, the corpus was tokenised with ${o.windows.corpus.vocab}`,
+      {
+        field: 'teacher',
+        value: o.modelPath,
+        file: o.modelPath,
+      },
+    );
   }
   const started = performance.now();
   let tokens = 0;
@@ -107,7 +119,11 @@ export class WindowCacheTeacher implements WhiteBoxTeacher<WindowBatch, GpuTenso
   readonly name: string;
   readonly vocabSize: number;
 
-  constructor(readonly cache: TeacherCacheReader, readonly device: GPUDevice, readonly context: number) {
+  constructor(
+    readonly cache: TeacherCacheReader,
+    readonly device: GPUDevice,
+    readonly context: number,
+  ) {
     this.vocabSize = cache.index.vocab;
     this.name = `cache:${cache.index.teacher}`;
   }
@@ -123,7 +139,11 @@ export class WindowCacheTeacher implements WhiteBoxTeacher<WindowBatch, GpuTenso
       for (let t = 0; t < T; t++) ids[s * T + t] = w * T + t;
     });
     const rows = await this.cache.readRows(ids);
-    if (rows.kind !== 'topk') throw new DistilleryError('E_CORRUPT_FILE', `teacher cache ${this.cache.dir} holds ${rows.kind} rows, expected top-k`, { field: 'kind', value: rows.kind });
+    if (rows.kind !== 'topk')
+      throw new DistilleryError('E_CORRUPT_FILE', `teacher cache ${this.cache.dir} holds ${rows.kind} rows, expected top-k`, {
+        field: 'kind',
+        value: rows.kind,
+      });
     const indices = uploadTensor(this.device, { shape: [rows.rows, rows.k], dtype: 'i32', data: rows.indices }, 'topk-cache-indices');
     const logprobs = uploadTensor(this.device, { shape: [rows.rows, rows.k], dtype: 'f32', data: rows.logprobs }, 'topk-cache-logprobs');
     this.#previous = [indices, logprobs];

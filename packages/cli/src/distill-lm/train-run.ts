@@ -1,6 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { constant, cosine, deriveSeed, Distiller, DistilleryError, warmup, type Loss, type StepEvent, type WhiteBoxTeacher } from '@distillery/core';
+import {
+  constant,
+  cosine,
+  deriveSeed,
+  Distiller,
+  DistilleryError,
+  warmup,
+  type Loss,
+  type StepEvent,
+  type WhiteBoxTeacher,
+} from '@distillery/core';
 import { FileCheckpointStore, writeFileAtomic } from '@distillery/core/node';
 import { CrossEntropyLoss, KdLoss } from '@distillery/kernels';
 import { AdamW, asTeacher } from '@distillery/nn';
@@ -48,8 +58,26 @@ const CHECKPOINT_FILE = 'checkpoint.safetensors';
 /** The settings a run's result depends on. */
 export function runKey(c: RunContext, size: StudentSize, method: DistillLmMethod, seed: number): string {
   const s = c.settings;
-  const common = { v: 1, teacher: c.kit.teacherName, size, seed, steps: s.steps, sequences: s.sequences, context: s.context, optimizer: s.optimizer, corpus: s.corpus, evaluate: s.evaluate };
-  const extra = method === 'scratch' ? {} : method === 'kd-topk-cache' ? { kd: s.kd, topk: s.topk } : method === 'kd-hidden' ? { kd: s.kd, hidden: s.hidden } : { kd: s.kd };
+  const common = {
+    v: 1,
+    teacher: c.kit.teacherName,
+    size,
+    seed,
+    steps: s.steps,
+    sequences: s.sequences,
+    context: s.context,
+    optimizer: s.optimizer,
+    corpus: s.corpus,
+    evaluate: s.evaluate,
+  };
+  const extra =
+    method === 'scratch'
+      ? {}
+      : method === 'kd-topk-cache'
+        ? { kd: s.kd, topk: s.topk }
+        : method === 'kd-hidden'
+          ? { kd: s.kd, hidden: s.hidden }
+          : { kd: s.kd };
   return JSON.stringify({ ...common, method, ...extra });
 }
 
@@ -66,7 +94,9 @@ export async function loadRunStudent(kit: LmKit, dir: string): Promise<LmModel> 
 }
 
 function lossFor(method: DistillLmMethod, s: DistillLmSettings): Loss<GpuTensor> {
-  return method === 'scratch' ? new CrossEntropyLoss() : new KdLoss({ divergence: 'forward-kl', temperature: s.kd.temperature, hardWeight: s.kd.hardWeight });
+  return method === 'scratch'
+    ? new CrossEntropyLoss()
+    : new KdLoss({ divergence: 'forward-kl', temperature: s.kd.temperature, hardWeight: s.kd.hardWeight });
 }
 
 /**
@@ -75,7 +105,15 @@ function lossFor(method: DistillLmMethod, s: DistillLmSettings): Loss<GpuTensor>
  * writes model.safetensors and result.json into `dir`. A run with a matching result.json is read
  * back; a killed run resumes from its checkpoint.
  */
-export async function trainRun(c: RunContext, size: StudentSize, method: DistillLmMethod, seed: number, dir: string, onStep?: (e: StepEvent) => void, signal?: AbortSignal): Promise<RunResult> {
+export async function trainRun(
+  c: RunContext,
+  size: StudentSize,
+  method: DistillLmMethod,
+  seed: number,
+  dir: string,
+  onStep?: (e: StepEvent) => void,
+  signal?: AbortSignal,
+): Promise<RunResult> {
   const key = runKey(c, size, method, seed);
   const done = await readRunResult(dir, key);
   if (done) return done;
@@ -87,19 +125,27 @@ export async function trainRun(c: RunContext, size: StudentSize, method: Distill
   const data = new FixedSteps(windows, s.steps);
   let teacher: WhiteBoxTeacher<WindowBatch, GpuTensor> | undefined;
   let hiddenLoss: HiddenStateMatch | undefined;
-  if (method === 'kd' || method === 'kd-hidden') teacher = asTeacher(kit.teacher, { name: kit.teacherName }) as WhiteBoxTeacher<WindowBatch, GpuTensor>;
+  if (method === 'kd' || method === 'kd-hidden')
+    teacher = asTeacher(kit.teacher, { name: kit.teacherName }) as WhiteBoxTeacher<WindowBatch, GpuTensor>;
   if (method === 'kd-topk-cache') {
-    if (!c.topkTeacher) throw new DistilleryError('E_BAD_CONFIG', 'kd-topk-cache needs the top-k cache', { field: 'methods', value: method });
+    if (!c.topkTeacher)
+      throw new DistilleryError('E_BAD_CONFIG', 'kd-topk-cache needs the top-k cache', { field: 'methods', value: method });
     teacher = await c.topkTeacher();
   }
   if (method === 'kd-hidden') {
     const h = s.hidden;
-    hiddenLoss = new HiddenStateMatch({ device: student.device, seed: deriveSeed(seed, 'projection'), pairs: [{ student: h.student, teacher: h.teacher, loss: h.loss, weight: h.weight, projection: true, name: 'hidden' }] });
+    hiddenLoss = new HiddenStateMatch({
+      device: student.device,
+      seed: deriveSeed(seed, 'projection'),
+      pairs: [{ student: h.student, teacher: h.teacher, loss: h.loss, weight: h.weight, projection: true, name: 'hidden' }],
+    });
   }
   const o = s.optimizer;
   const schedules = {
     lr: warmup({ steps: o.warmupSteps, then: cosine({ from: o.lr, to: o.lr * o.finalLrFraction }) }),
-    ...(method === 'scratch' ? {} : { temperature: constant(s.kd.temperature), softWeight: constant(1), hardWeight: constant(s.kd.hardWeight) }),
+    ...(method === 'scratch'
+      ? {}
+      : { temperature: constant(s.kd.temperature), softWeight: constant(1), hardWeight: constant(s.kd.hardWeight) }),
   };
   let earlierSeconds = 0;
   let started = performance.now();
@@ -153,7 +199,11 @@ export async function trainRun(c: RunContext, size: StudentSize, method: Distill
   const seconds = elapsed();
   if (summary.stopped) {
     student.release();
-    throw new DistilleryError('E_ABORTED', `run ${size.name}/${method}/seed-${seed} stopped at step ${summary.steps}; rerun to resume from its checkpoint`, { step: summary.steps });
+    throw new DistilleryError(
+      'E_ABORTED',
+      `run ${size.name}/${method}/seed-${seed} stopped at step ${summary.steps}; rerun to resume from its checkpoint`,
+      { step: summary.steps },
+    );
   }
   const { metrics } = await evaluateHeldOut(student, c.heldOut, s.evaluate.sequences, c.teacherArgmax);
   const prompt = kit.encode(s.evaluate.prompt);

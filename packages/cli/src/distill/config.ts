@@ -17,7 +17,10 @@ export const distillConfigSchema = z
   .object({
     $schema: z.string().optional().describe('path or URL of this schema (editor completion)'),
     description: z.string().optional(),
-    plugins: z.array(z.string().min(1)).default([]).describe('packages (or ./files) whose `plugins` export adds parts: loaded before anything resolves'),
+    plugins: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('packages (or ./files) whose `plugins` export adds parts: loaded before anything resolves'),
     seed: z.number().int().min(0).default(0).describe('data order and default initialisation seed'),
     output: z.string().min(1).optional().describe('the run folder, relative to this file (default: <config name>.run beside it)'),
     data: z
@@ -27,7 +30,11 @@ export const distillConfigSchema = z
         useLabels: z.boolean().default(true).describe('false: an unlabelled transfer set (soft targets only)'),
       })
       .strict(),
-    teacher: pluginSpecSchema.optional().describe('a teacher plugin: "model" (a saved model file) | "trained" (train one first) | "ensemble" | a plugin\'s; absent: train the student from scratch'),
+    teacher: pluginSpecSchema
+      .optional()
+      .describe(
+        'a teacher plugin: "model" (a saved model file) | "trained" (train one first) | "ensemble" | a plugin\'s; absent: train the student from scratch',
+      ),
     student: pluginSpecSchema.describe('a student plugin: "mlp" | "model" (a saved model file) | a plugin\'s'),
     loss: z
       .object({
@@ -51,7 +58,12 @@ export const distillConfigSchema = z
       .strict(),
     checkpoint: z
       .object({
-        everySteps: z.number().int().min(1).optional().describe('also checkpoint every this many steps (a checkpoint is always written on stop, on an early stop and at the end)'),
+        everySteps: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe('also checkpoint every this many steps (a checkpoint is always written on stop, on an early stop and at the end)'),
       })
       .strict()
       .default({}),

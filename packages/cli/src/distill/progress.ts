@@ -28,7 +28,15 @@ export function progressCallback(io: CliIO, label: string): TrainingCallback {
       }
       if (!io.isTTY && e.batchIndex === 0 && e.epoch > 0) io.stderr(`${line(e.step, e.totalSteps, `loss ${e.loss.toFixed(4)}`)}\n`);
     },
-    onEvaluation: (e) => io.stderr(`${io.isTTY ? '\r' : ''}epoch ${e.epoch + 1}: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`).join(', ')}`.padEnd(io.isTTY ? 100 : 0) + '\n'),
-    onEnd: (s) => io.stderr(`${label}: ${s.stopped ? 'stopped' : 'finished'} at step ${s.steps}${Number.isFinite(s.lastLoss) ? `, last loss ${s.lastLoss.toFixed(4)}` : ''}\n`),
+    onEvaluation: (e) =>
+      io.stderr(
+        `${io.isTTY ? '\r' : ''}epoch ${e.epoch + 1}: ${Object.entries(e.metrics)
+          .map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`)
+          .join(', ')}`.padEnd(io.isTTY ? 100 : 0) + '\n',
+      ),
+    onEnd: (s) =>
+      io.stderr(
+        `${label}: ${s.stopped ? 'stopped' : 'finished'} at step ${s.steps}${Number.isFinite(s.lastLoss) ? `, last loss ${s.lastLoss.toFixed(4)}` : ''}\n`,
+      ),
   };
 }

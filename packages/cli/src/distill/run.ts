@@ -1,7 +1,20 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createRegistry, DistilleryError, parseConfig, type PluginRegistry, type PluginSpec, type RunSummary, type Scheduler, type SchedulerLike, type Student, type TrainingCallback, type WhiteBoxTeacher, earlyStopping } from '@distillery/core';
+import {
+  createRegistry,
+  DistilleryError,
+  parseConfig,
+  type PluginRegistry,
+  type PluginSpec,
+  type RunSummary,
+  type Scheduler,
+  type SchedulerLike,
+  type Student,
+  type TrainingCallback,
+  type WhiteBoxTeacher,
+  earlyStopping,
+} from '@distillery/core';
 import { FileCheckpointStore, writeFileAtomic } from '@distillery/core/node';
 import { plugins as lossPlugins } from '@distillery/kernels';
 import { saveModel, type SavableModel } from '@distillery/nn/node';
@@ -25,12 +38,22 @@ export async function readConfigFile(path: string): Promise<unknown> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new DistilleryError('E_NOT_FOUND', `config file ${path} cannot be read: ${(error as Error).message}`, { field: 'config', value: path }, { cause: error });
+    throw new DistilleryError(
+      'E_NOT_FOUND',
+      `config file ${path} cannot be read: ${(error as Error).message}`,
+      { field: 'config', value: path },
+      { cause: error },
+    );
   }
   try {
     return /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
   } catch (error) {
-    throw new DistilleryError('E_BAD_INPUT', `config file ${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(error as Error).message}`, { field: 'config', value: path }, { cause: error });
+    throw new DistilleryError(
+      'E_BAD_INPUT',
+      `config file ${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(error as Error).message}`,
+      { field: 'config', value: path },
+      { cause: error },
+    );
   }
 }
 
@@ -75,7 +98,10 @@ async function schedule(registry: PluginRegistry, value: number | PluginSpec, pa
 export async function runDistillConfig(raw: unknown, configPath: string, options: DistillRunOptions): Promise<DistillRunResult> {
   const config: DistillConfig = parseConfig(distillConfigSchema, raw);
   const configDir = dirname(configPath);
-  const runDir = resolve(options.output ?? (config.output ? resolve(configDir, config.output) : join(configDir, `${basename(configPath, extname(configPath))}.run`)));
+  const runDir = resolve(
+    options.output ??
+      (config.output ? resolve(configDir, config.output) : join(configDir, `${basename(configPath, extname(configPath))}.run`)),
+  );
   await mkdir(runDir, { recursive: true });
   const registry = createDistillRegistry();
   await loadPlugins(registry, config.plugins, configDir, options.io);
@@ -84,16 +110,28 @@ export async function runDistillConfig(raw: unknown, configPath: string, options
     const context: DistillContext & Record<string, unknown> = { device, configDir, runDir, io: options.io, seed: config.seed };
     const train = await registry.create<ClassificationData>('dataset', config.data.train, { path: 'data.train', context });
     context.train = train;
-    const validation = config.data.validation ? await registry.create<ClassificationData>('dataset', config.data.validation, { path: 'data.validation', context }) : undefined;
+    const validation = config.data.validation
+      ? await registry.create<ClassificationData>('dataset', config.data.validation, { path: 'data.validation', context })
+      : undefined;
     context.validation = validation;
-    const teacher = config.teacher ? await registry.create<WhiteBoxTeacher<TransferBatch, GpuTensor>>('teacher', config.teacher, { path: 'teacher', context }) : undefined;
-    const student = await registry.create<Student<TransferBatch, GpuTensor> & SavableModel>('student', config.student, { path: 'student', context });
+    const teacher = config.teacher
+      ? await registry.create<WhiteBoxTeacher<TransferBatch, GpuTensor>>('teacher', config.teacher, { path: 'teacher', context })
+      : undefined;
+    const student = await registry.create<Student<TransferBatch, GpuTensor> & SavableModel>('student', config.student, {
+      path: 'student',
+      context,
+    });
     context.student = student;
     const { name: optimizerName, lr, ...optimizerSettings } = config.optimizer;
-    const optimizer = await registry.create<never>('optimizer', { name: optimizerName, ...optimizerSettings }, { path: 'optimizer', context });
+    const optimizer = await registry.create<never>(
+      'optimizer',
+      { name: optimizerName, ...optimizerSettings },
+      { path: 'optimizer', context },
+    );
     const callbacks: TrainingCallback[] = [progressCallback(options.io, 'distill')];
     if (config.earlyStopping) callbacks.push(earlyStopping(config.earlyStopping));
-    for (const [i, spec] of config.callbacks.entries()) callbacks.push(await registry.create<TrainingCallback>('callback', spec, { path: `callbacks[${i}]`, context }));
+    for (const [i, spec] of config.callbacks.entries())
+      callbacks.push(await registry.create<TrainingCallback>('callback', spec, { path: `callbacks[${i}]`, context }));
     if (config.logs.metrics || config.logs.curves) callbacks.push(metricsLog(runDir, { ...config.logs, title: basename(configPath) }));
     const { loss } = config;
     await writeFileAtomic(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
@@ -119,7 +157,12 @@ export async function runDistillConfig(raw: unknown, configPath: string, options
     await saveModel(exported, student);
     const summary = { summary: result.summary, validation: result.validation, student: exported };
     await writeFileAtomic(join(runDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-    return { runDir, summary: result.summary, ...(result.validation ? { validation: { ...result.validation } } : {}), files: (await readdir(runDir)).sort() };
+    return {
+      runDir,
+      summary: result.summary,
+      ...(result.validation ? { validation: { ...result.validation } } : {}),
+      files: (await readdir(runDir)).sort(),
+    };
   } finally {
     device.destroy();
   }

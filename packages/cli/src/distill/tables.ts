@@ -19,7 +19,8 @@ export function parseTable(text: string, options: TableOptions): ClassificationD
   const rows: { x: number[]; y: number | undefined }[] = [];
   if (options.format === 'jsonl') {
     const field = typeof options.features === 'string' ? options.features : 'features';
-    if (Array.isArray(options.features)) throw badValue('features', options.features, 'the name of the JSONL field holding a numeric array');
+    if (Array.isArray(options.features))
+      throw badValue('features', options.features, 'the name of the JSONL field holding a numeric array');
     text.split('\n').forEach((line, i) => {
       if (!line.trim()) return;
       let record: Record<string, unknown>;
@@ -29,14 +30,19 @@ export function parseTable(text: string, options: TableOptions): ClassificationD
         throw badInput(path, i + 1, '(line)', `not JSON (${(error as Error).message})`);
       }
       const x = record[field];
-      if (!Array.isArray(x) || !x.every((v) => typeof v === 'number' && Number.isFinite(v))) throw badInput(path, i + 1, field, 'expected an array of finite numbers');
+      if (!Array.isArray(x) || !x.every((v) => typeof v === 'number' && Number.isFinite(v)))
+        throw badInput(path, i + 1, field, 'expected an array of finite numbers');
       rows.push({ x: x as number[], y: record[label] as number | undefined });
     });
   } else {
     const lines = text.split(/\r?\n/).filter((l) => l.trim());
     const header = (lines.shift() ?? '').split(',').map((h) => h.trim());
     const labelColumn = header.indexOf(label);
-    const featureNames = Array.isArray(options.features) ? options.features : typeof options.features === 'string' ? [options.features] : header.filter((h) => h !== label);
+    const featureNames = Array.isArray(options.features)
+      ? options.features
+      : typeof options.features === 'string'
+        ? [options.features]
+        : header.filter((h) => h !== label);
     const featureColumns = featureNames.map((name) => {
       const at = header.indexOf(name);
       if (at < 0) throw badValue('features', name, `a column of ${path} (${header.join(', ')})`);
@@ -57,7 +63,8 @@ export function parseTable(text: string, options: TableOptions): ClassificationD
   const labelled = rows.every((r) => r.y !== undefined);
   rows.forEach((r, i) => {
     if (r.x.length !== featureSize) throw badInput(path, i + 1, 'features', `has ${r.x.length} values, row 1 has ${featureSize}`);
-    if (labelled && !(Number.isInteger(r.y) && r.y! >= 0)) throw badInput(path, i + 1, label, `expected a class index (an integer >= 0), got ${JSON.stringify(r.y)}`);
+    if (labelled && !(Number.isInteger(r.y) && r.y! >= 0))
+      throw badInput(path, i + 1, label, `expected a class index (an integer >= 0), got ${JSON.stringify(r.y)}`);
   });
   const classes = options.classes ?? (labelled ? Math.max(...rows.map((r) => r.y!)) + 1 : undefined);
   if (classes === undefined) throw badValue('classes', undefined, `the number of classes (${path} has no labels to count them from)`);

@@ -77,7 +77,13 @@ export interface Predictions {
   teacherParams: number;
   tokensPerStep: number;
   laws: { supervised: SupervisedFit['law']; distillation: DistillationFit['law'] };
-  budget: { flops: number; largestGridRun: string; factor: number; plan: { params: number; tokens: number; loss: number; atRangeBound: boolean }; command: string };
+  budget: {
+    flops: number;
+    largestGridRun: string;
+    factor: number;
+    plan: { params: number; tokens: number; loss: number; atRangeBound: boolean };
+    command: string;
+  };
   checks: CheckPoint[];
   /** Predicted but not trained: more steps than `check.maxSteps`. */
   skipped: CheckPoint[];
@@ -103,7 +109,11 @@ function predictPoint(fits: SweepFits, method: SweepMethod, params: number, toke
  * Crossover at equal compute for one student size, with this sweep's teacher (L_T fixed). Compute
  * C buys the supervised student C / 6N tokens and the distilled one C / (6N + 2N_T·paid).
  */
-export function fixedTeacherCrossover(lossGap: (logFlops: number) => number, logLo: number, logHi: number): { status: CrossoverEstimate['status']; logFlops: number | null } {
+export function fixedTeacherCrossover(
+  lossGap: (logFlops: number) => number,
+  logLo: number,
+  logHi: number,
+): { status: CrossoverEstimate['status']; logFlops: number | null } {
   const steps = 60;
   let previous = lossGap(logLo);
   let previousX = logLo;
@@ -119,18 +129,33 @@ export function fixedTeacherCrossover(lossGap: (logFlops: number) => number, log
   return { status: sawWin ? 'distillation-always' : 'supervised-always', logFlops: null };
 }
 
-export function predictedCrossovers(fits: SweepFits, sizes: readonly { name: string; params: number }[], teacherLoss: number, teacherParams: number, tokenRange: [number, number]): Predictions['crossover'] {
+export function predictedCrossovers(
+  fits: SweepFits,
+  sizes: readonly { name: string; params: number }[],
+  teacherLoss: number,
+  teacherParams: number,
+  tokenRange: [number, number],
+): Predictions['crossover'] {
   const laws = { supervised: fits.supervised.law, distillation: fits.distillation.law };
   const estimate = (paid: number) =>
     sizes.map(({ name, params }) => {
       const perTokenKd = 6 * params + 2 * teacherParams * paid;
       const gap = (logC: number) => {
         const C = Math.exp(logC);
-        return predictDistilledLoss(laws, { studentParams: params, studentTokens: C / perTokenKd, teacherLoss }) - predictSupervisedLoss(laws.supervised, params, C / (6 * params));
+        return (
+          predictDistilledLoss(laws, { studentParams: params, studentTokens: C / perTokenKd, teacherLoss }) -
+          predictSupervisedLoss(laws.supervised, params, C / (6 * params))
+        );
       };
       const r = fixedTeacherCrossover(gap, Math.log(6 * params * tokenRange[0]), Math.log(6 * params * tokenRange[1]));
       const flops = r.logFlops === null ? null : Math.exp(r.logFlops);
-      return { size: name, params, status: r.status, flops, tokens: flops === null ? null : flops / (6 * params) } satisfies CrossoverEstimate;
+      return {
+        size: name,
+        params,
+        status: r.status,
+        flops,
+        tokens: flops === null ? null : flops / (6 * params),
+      } satisfies CrossoverEstimate;
     });
   return { free: estimate(0), inference: estimate(1) };
 }
@@ -157,8 +182,19 @@ export function measuredCrossovers(runs: readonly SweepRun[], teacherParams: num
     const mine = runs.filter((r) => r.size === size && Number.isFinite(r.loss));
     const params = mine[0]?.params ?? Number.NaN;
     const scratch = mine.filter((r) => r.method === 'scratch').map((r) => ({ x: Math.log(r.flops), loss: r.loss }));
-    const kd = mine.filter((r) => r.method === 'kd').map((r) => ({ x: Math.log(r.tokens * (6 * r.params + 2 * teacherParams * paid)), loss: r.loss })).sort((a, b) => a.x - b.x);
-    const gaps = kd.map((k) => ({ x: k.x, gap: (() => { const s = interpolate(scratch, k.x); return s === undefined ? undefined : k.loss - s; })() })).filter((g): g is { x: number; gap: number } => g.gap !== undefined);
+    const kd = mine
+      .filter((r) => r.method === 'kd')
+      .map((r) => ({ x: Math.log(r.tokens * (6 * r.params + 2 * teacherParams * paid)), loss: r.loss }))
+      .sort((a, b) => a.x - b.x);
+    const gaps = kd
+      .map((k) => ({
+        x: k.x,
+        gap: (() => {
+          const s = interpolate(scratch, k.x);
+          return s === undefined ? undefined : k.loss - s;
+        })(),
+      }))
+      .filter((g): g is { x: number; gap: number } => g.gap !== undefined);
     if (gaps.length < 2) return { size, params, status: 'not-measurable', tokens: null, flops: null };
     for (let i = 1; i < gaps.length; i++) {
       const a = gaps[i - 1]!;
@@ -168,7 +204,13 @@ export function measuredCrossovers(runs: readonly SweepRun[], teacherParams: num
         return { size, params, status: 'crossover', flops: Math.exp(x), tokens: Math.exp(x) / (6 * params) };
       }
     }
-    return { size, params, status: gaps.every((g) => g.gap < 0) ? 'distillation-always' : gaps.every((g) => g.gap >= 0) ? 'supervised-always' : 'crossover', tokens: null, flops: null };
+    return {
+      size,
+      params,
+      status: gaps.every((g) => g.gap < 0) ? 'distillation-always' : gaps.every((g) => g.gap >= 0) ? 'supervised-always' : 'crossover',
+      tokens: null,
+      flops: null,
+    };
   });
 }
 
@@ -190,13 +232,33 @@ export function makePredictions(fits: SweepFits, runs: readonly SweepRun[], s: S
   const add = (size: StudentSize, method: SweepMethod, steps: number, role: CheckPoint['role'], why: string) => {
     const params = nonEmbeddingParams(size, shape.teacher);
     const tokens = steps * shape.tokensPerStep;
-    (steps > s.sweep.check.maxSteps ? skipped : checks).push({ id: runId(size.name, method, steps), role, size, method, steps, params, tokens, flops: trainingFlops(params, tokens), predicted: predictPoint(fits, method, params, tokens, teacherLoss), why });
+    (steps > s.sweep.check.maxSteps ? skipped : checks).push({
+      id: runId(size.name, method, steps),
+      role,
+      size,
+      method,
+      steps,
+      params,
+      tokens,
+      flops: trainingFlops(params, tokens),
+      predicted: predictPoint(fits, method, params, tokens, teacherLoss),
+      why,
+    });
   };
   const c = s.sweep.check;
-  for (const method of ['scratch', 'kd'] as const) add(c.student, method, c.steps, 'check-size', `N_S ${(nonEmbeddingParams(c.student, shape.teacher) / Math.max(...grid.map((r) => r.params))).toFixed(2)}x the largest grid size`);
+  for (const method of ['scratch', 'kd'] as const)
+    add(
+      c.student,
+      method,
+      c.steps,
+      'check-size',
+      `N_S ${(nonEmbeddingParams(c.student, shape.teacher) / Math.max(...grid.map((r) => r.params))).toFixed(2)}x the largest grid size`,
+    );
 
   // Realise N*: the family's architectures in order of size; the closest in log N, and its neighbours.
-  const family = [...c.family].map((size) => ({ size, params: nonEmbeddingParams(size, shape.teacher) })).sort((a, b) => a.params - b.params);
+  const family = [...c.family]
+    .map((size) => ({ size, params: nonEmbeddingParams(size, shape.teacher) }))
+    .sort((a, b) => a.params - b.params);
   let chosen = 0;
   family.forEach((f, i) => {
     if (Math.abs(Math.log(f.params / plan.params)) < Math.abs(Math.log(family[chosen]!.params / plan.params))) chosen = i;
@@ -205,10 +267,19 @@ export function makePredictions(fits: SweepFits, runs: readonly SweepRun[], s: S
   for (const i of c.neighbours ? [chosen - 1, chosen, chosen + 1] : [chosen]) {
     const f = family[i];
     if (!f) continue;
-    const why = i === chosen ? `closest in the family to the planned N* = ${plan.params.toFixed(0)}` : `iso-FLOP neighbour of the planned size (${i < chosen ? 'smaller' : 'larger'})`;
+    const why =
+      i === chosen
+        ? `closest in the family to the planned N* = ${plan.params.toFixed(0)}`
+        : `iso-FLOP neighbour of the planned size (${i < chosen ? 'smaller' : 'larger'})`;
     add(f.size, 'scratch', stepsAt(f.params), 'check-optimal', why);
   }
-  add(family[chosen]!.size, 'kd', stepsAt(family[chosen]!.params), 'check-optimal', 'distilled at the planned size and budget (teacher forwards free)');
+  add(
+    family[chosen]!.size,
+    'kd',
+    stepsAt(family[chosen]!.params),
+    'check-optimal',
+    'distilled at the planned size and budget (teacher forwards free)',
+  );
 
   const sizes = [...new Map(grid.map((r) => [r.size, r.params])).entries()].map(([name, params]) => ({ name, params }));
   sizes.push({ name: c.student.name, params: nonEmbeddingParams(c.student, shape.teacher) });
@@ -223,7 +294,12 @@ export function makePredictions(fits: SweepFits, runs: readonly SweepRun[], s: S
       flops: budget,
       largestGridRun: largest.id,
       factor: s.sweep.check.budgetFactor,
-      plan: { params: plan.params, tokens: plan.tokens, loss: plan.loss, atRangeBound: plan.params < PLAN_RANGE.min * 1.01 || plan.params > PLAN_RANGE.max / 1.01 },
+      plan: {
+        params: plan.params,
+        tokens: plan.tokens,
+        loss: plan.loss,
+        atRangeBound: plan.params < PLAN_RANGE.min * 1.01 || plan.params > PLAN_RANGE.max / 1.01,
+      },
       command: `distillery plan --laws distillation-fit.json --student ${Math.round(family[chosen]!.params)} --budget ${budget.toPrecision(4)} --scenario free --range ${PLAN_RANGE.min},${PLAN_RANGE.max}`,
     },
     checks,

@@ -68,22 +68,40 @@ export function checkGridSize(settings: SweepSettings, file = 'config'): void {
     throw new DistilleryError(
       'E_BAD_CONFIG',
       `${file}: the sweep grid has ${settings.base.students.length} student sizes × ${settings.sweep.steps.length} token budgets = ${runs} runs per method, fewer than the ${need} coefficients of the distillation law; add sizes (students) or budgets (sweep.steps)`,
-      { field: 'sweep.steps', value: settings.sweep.steps, students: settings.base.students.map((s) => s.name), expected: `students × steps >= ${need}`, file },
+      {
+        field: 'sweep.steps',
+        value: settings.sweep.steps,
+        students: settings.base.students.map((s) => s.name),
+        expected: `students × steps >= ${need}`,
+        file,
+      },
     );
   }
   const distinctSizes = new Set(settings.base.students.map((s) => JSON.stringify([s.width, s.layers, s.heads, s.kvHeads, s.ffn]))).size;
   if (distinctSizes !== settings.base.students.length) {
-    throw new DistilleryError('E_BAD_CONFIG', `${file}: two students have the same architecture; the sweep's sizes must differ`, { field: 'students', value: settings.base.students.map((s) => s.name), file });
+    throw new DistilleryError('E_BAD_CONFIG', `${file}: two students have the same architecture; the sweep's sizes must differ`, {
+      field: 'students',
+      value: settings.base.students.map((s) => s.name),
+      file,
+    });
   }
 }
 
 export function parseSweepConfig(value: unknown, file = 'config'): SweepSettings {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new DistilleryError('E_BAD_CONFIG', `${file}: a sweep config is a JSON object (an LM distillation config with a "sweep" section)`, { field: 'config', value, file });
+    throw new DistilleryError(
+      'E_BAD_CONFIG',
+      `${file}: a sweep config is a JSON object (an LM distillation config with a "sweep" section)`,
+      { field: 'config', value, file },
+    );
   }
   const { sweep, ...rest } = value as Record<string, unknown>;
   if (sweep === undefined) {
-    throw new DistilleryError('E_BAD_CONFIG', `${file}: the config has no "sweep" section ({ steps: [...], check: {...} })`, { field: 'sweep', value: undefined, file });
+    throw new DistilleryError('E_BAD_CONFIG', `${file}: the config has no "sweep" section ({ steps: [...], check: {...} })`, {
+      field: 'sweep',
+      value: undefined,
+      file,
+    });
   }
   const base = parseDistillLmConfig(rest, file);
   let section: SweepSection;
@@ -92,7 +110,12 @@ export function parseSweepConfig(value: unknown, file = 'config'): SweepSettings
   } catch (error) {
     if (isDistilleryError(error)) {
       const details = error.details as { field?: string };
-      throw new DistilleryError(error.code, `${file}: sweep.${error.message.slice(error.code.length + 2)}`, { ...error.details, field: `sweep.${details.field ?? ''}`, file }, { cause: error });
+      throw new DistilleryError(
+        error.code,
+        `${file}: sweep.${error.message.slice(error.code.length + 2)}`,
+        { ...error.details, field: `sweep.${details.field ?? ''}`, file },
+        { cause: error },
+      );
     }
     throw error;
   }
@@ -122,7 +145,14 @@ export async function readSweepConfig(path: string): Promise<SweepSettings> {
  * a corpus slice and short windows: 18 runs that exercise the whole pipeline in CI, not a result.
  */
 export function quickSweepSettings(s: SweepSettings): SweepSettings {
-  const tiny = (size: StudentSize, width: number, layers: number): StudentSize => ({ name: `q-${size.name}`, width, layers, heads: 2, kvHeads: 1, ffn: width * 2 });
+  const tiny = (size: StudentSize, width: number, layers: number): StudentSize => ({
+    name: `q-${size.name}`,
+    width,
+    layers,
+    heads: 2,
+    kvHeads: 1,
+    ffn: width * 2,
+  });
   const [a, b, c] = [s.base.students[0]!, s.base.students[1] ?? s.base.students[0]!, s.base.students[2] ?? s.base.students[0]!];
   return {
     base: {
@@ -140,7 +170,13 @@ export function quickSweepSettings(s: SweepSettings): SweepSettings {
       steps: [2, 3, 4],
       bootstrap: Math.min(s.sweep.bootstrap, 10),
       starts: Math.min(s.sweep.starts, 16),
-      check: { ...s.sweep.check, student: tiny(s.sweep.check.student, 24, 2), steps: 4, maxSteps: 12, family: [tiny(a, 8, 1), tiny(b, 16, 1), tiny(c, 16, 2), tiny(s.sweep.check.student, 24, 2)] },
+      check: {
+        ...s.sweep.check,
+        student: tiny(s.sweep.check.student, 24, 2),
+        steps: 4,
+        maxSteps: 12,
+        family: [tiny(a, 8, 1), tiny(b, 16, 1), tiny(c, 16, 2), tiny(s.sweep.check.student, 24, 2)],
+      },
     },
   };
 }

@@ -6,7 +6,15 @@ import { writeFileAtomic } from '@distillery/core/node';
 import { renderObservedVsFitted } from '@distillery/scaling-laws';
 import { formatFitReport } from '../commands/fit.js';
 import type { LmKit } from '../distill-lm/kit.js';
-import { compareChecks, fitSweep, makePredictions, measuredCrossovers, type CheckResult, type Predictions, type SweepFits } from './analysis.js';
+import {
+  compareChecks,
+  fitSweep,
+  makePredictions,
+  measuredCrossovers,
+  type CheckResult,
+  type Predictions,
+  type SweepFits,
+} from './analysis.js';
 import { SWEEP_METHODS, type SweepSettings } from './config.js';
 import { renderPredictedVsMeasured, renderSweepFrontier } from './plots.js';
 import { formatSweepMarkdown } from './report.js';
@@ -68,11 +76,26 @@ export async function runSweep(o: SweepOptions): Promise<SweepReport> {
   const out = at(o.baseDir, o.out ?? s.base.output);
   const predictionsPath = join(out, PREDICTIONS_FILE);
   if (o.check && !existsSync(predictionsPath)) {
-    throw new DistilleryError('E_NOT_FOUND', `--check trains the students of ${predictionsPath}, which does not exist: run the sweep without --check first (it writes the predictions; commit them before checking)`, { field: '--check', value: predictionsPath, file: predictionsPath });
+    throw new DistilleryError(
+      'E_NOT_FOUND',
+      `--check trains the students of ${predictionsPath}, which does not exist: run the sweep without --check first (it writes the predictions; commit them before checking)`,
+      { field: '--check', value: predictionsPath, file: predictionsPath },
+    );
   }
-  const session = await openSweepSession(s.base, { teacher: s.base.teacher ? at(o.baseDir, s.base.teacher) : undefined, corpus: s.base.corpus.path ? at(o.baseDir, s.base.corpus.path) : undefined, out }, o.createKit, log);
+  const session = await openSweepSession(
+    s.base,
+    {
+      teacher: s.base.teacher ? at(o.baseDir, s.base.teacher) : undefined,
+      corpus: s.base.corpus.path ? at(o.baseDir, s.base.corpus.path) : undefined,
+      out,
+    },
+    o.createKit,
+    log,
+  );
   try {
-    log(`teacher ${session.teacher.name}: ${session.teacherHeldOut.nats.toFixed(4)} nats/token on ${session.teacherHeldOut.tokens} held-out tokens; N_T ${session.teacher.params} non-embedding parameters`);
+    log(
+      `teacher ${session.teacher.name}: ${session.teacherHeldOut.nats.toFixed(4)} nats/token on ${session.teacherHeldOut.tokens} held-out tokens; N_T ${session.teacher.params} non-embedding parameters`,
+    );
     const seed = s.sweep.seed;
     const train = async (spec: RunSpec) => {
       const { run, fresh } = await runSweepCell(session, spec, seed, out, (e) => o.onStep?.(runIdOf(spec), e), o.signal);
@@ -91,12 +114,16 @@ export async function runSweep(o: SweepOptions): Promise<SweepReport> {
     const fits = fitSweep(runs, s);
     const shape = { teacher: session.teacher, tokensPerStep: session.tokensPerStep };
     const fresh = makePredictions(fits, runs, s, shape);
-    const existing = await readFile(predictionsPath, 'utf8').then((t) => JSON.parse(t) as Predictions, () => undefined);
+    const existing = await readFile(predictionsPath, 'utf8').then(
+      (t) => JSON.parse(t) as Predictions,
+      () => undefined,
+    );
     let predictions = fresh;
     let predictionsWritten = false;
     if (existing) {
       predictions = existing;
-      if (JSON.stringify(existing.laws) !== JSON.stringify(fresh.laws)) log(`WARNING: ${predictionsPath} was made from other fits than these runs give now; it is kept (delete it to predict again)`);
+      if (JSON.stringify(existing.laws) !== JSON.stringify(fresh.laws))
+        log(`WARNING: ${predictionsPath} was made from other fits than these runs give now; it is kept (delete it to predict again)`);
     } else {
       await writeFileAtomic(predictionsPath, `${JSON.stringify(fresh, null, 2)}\n`);
       predictionsWritten = true;
@@ -121,7 +148,12 @@ export async function runSweep(o: SweepOptions): Promise<SweepReport> {
       adapter: o.adapter,
       quick: o.quick ?? false,
       output: out,
-      teacher: { name: session.teacher.name, params: teacherParams, heldOutLoss: session.teacherHeldOut.nats, heldOutTokens: session.teacherHeldOut.tokens },
+      teacher: {
+        name: session.teacher.name,
+        params: teacherParams,
+        heldOutLoss: session.teacherHeldOut.nats,
+        heldOutTokens: session.teacherHeldOut.tokens,
+      },
       tokensPerStep: session.tokensPerStep,
       trainTokens: session.trainTokens,
       settings: s,

@@ -24,13 +24,45 @@ export function renderSweepFrontier(runs: readonly SweepRun[], fits: SweepFits, 
   sizes.forEach(([size, params], k) => {
     const color = PALETTE[k % PALETTE.length]!;
     const grid = logSpace(dLo, dHi, 60);
-    series.push({ label: `${size} (N ${Math.round(params / 1000)}k) scratch`, points: finite.filter((r) => r.size === size && r.method === 'scratch').map((r) => [r.flops, r.loss] as const), style: 'points', color });
-    series.push({ label: '', points: grid.map((d) => [6 * params * d, predictSupervisedLoss(laws.supervised, params, d)] as const), style: 'line', color });
-    series.push({ label: `${size} kd (dashed: law)`, points: finite.filter((r) => r.size === size && r.method === 'kd').map((r) => [r.flops, r.loss] as const), style: 'points', color: PALETTE[(k + 4) % PALETTE.length] });
-    series.push({ label: '', points: grid.map((d) => [6 * params * d, predictDistilledLoss(laws, { studentParams: params, studentTokens: d, teacherLoss })] as const), style: 'line', color: PALETTE[(k + 4) % PALETTE.length], dashed: true });
+    series.push({
+      label: `${size} (N ${Math.round(params / 1000)}k) scratch`,
+      points: finite.filter((r) => r.size === size && r.method === 'scratch').map((r) => [r.flops, r.loss] as const),
+      style: 'points',
+      color,
+    });
+    series.push({
+      label: '',
+      points: grid.map((d) => [6 * params * d, predictSupervisedLoss(laws.supervised, params, d)] as const),
+      style: 'line',
+      color,
+    });
+    series.push({
+      label: `${size} kd (dashed: law)`,
+      points: finite.filter((r) => r.size === size && r.method === 'kd').map((r) => [r.flops, r.loss] as const),
+      style: 'points',
+      color: PALETTE[(k + 4) % PALETTE.length],
+    });
+    series.push({
+      label: '',
+      points: grid.map(
+        (d) => [6 * params * d, predictDistilledLoss(laws, { studentParams: params, studentTokens: d, teacherLoss })] as const,
+      ),
+      style: 'line',
+      color: PALETTE[(k + 4) % PALETTE.length],
+      dashed: true,
+    });
   });
   const flops = finite.map((r) => r.flops);
-  series.push({ label: `teacher L_T ${teacherLoss.toFixed(3)}`, points: [[Math.min(...flops) / 2, teacherLoss], [Math.max(...flops) * 2, teacherLoss]], style: 'line', color: '#999999', dashed: true });
+  series.push({
+    label: `teacher L_T ${teacherLoss.toFixed(3)}`,
+    points: [
+      [Math.min(...flops) / 2, teacherLoss],
+      [Math.max(...flops) * 2, teacherLoss],
+    ],
+    style: 'line',
+    color: '#999999',
+    dashed: true,
+  });
   return renderChart({
     title: 'Sweep: held-out loss vs training compute, runs and fitted laws',
     subtitle: 'scratch: supervised law (solid); kd from the teacher: distillation law (dashed); FLOPs = 6·N·D, N non-embedding',
@@ -51,12 +83,45 @@ export function renderPredictedVsMeasured(checks: readonly CheckResult[]): strin
   const hi = Math.max(...all);
   const pad = 0.05 * (hi - lo || 1);
   const domain: [number, number] = [lo - pad, hi + pad];
-  const markers: ChartMarker[] = measured.map((c, i) => ({ x: c.predicted.loss, y: c.measured, label: c.id, color: c.method === 'kd' ? PALETTE[1] : PALETTE[0], labelDy: (i % 3) * 12 - 12 }));
+  const markers: ChartMarker[] = measured.map((c, i) => ({
+    x: c.predicted.loss,
+    y: c.measured,
+    label: c.id,
+    color: c.method === 'kd' ? PALETTE[1] : PALETTE[0],
+    labelDy: (i % 3) * 12 - 12,
+  }));
   const series: ChartSeries[] = [
-    { label: 'y = x', points: [[domain[0], domain[0]], [domain[1], domain[1]]], style: 'line', color: '#999999', dashed: true },
-    { label: 'scratch (supervised law)', points: measured.filter((c) => c.method === 'scratch').map((c) => [c.predicted.loss, c.measured] as const), style: 'points', color: PALETTE[0] },
-    { label: 'kd (distillation law)', points: measured.filter((c) => c.method === 'kd').map((c) => [c.predicted.loss, c.measured] as const), style: 'points', color: PALETTE[1] },
-    ...measured.map((c) => ({ label: '', points: [[c.predicted.lower, c.measured], [c.predicted.upper, c.measured]] as const, style: 'line' as const, color: c.method === 'kd' ? PALETTE[1] : PALETTE[0] })),
+    {
+      label: 'y = x',
+      points: [
+        [domain[0], domain[0]],
+        [domain[1], domain[1]],
+      ],
+      style: 'line',
+      color: '#999999',
+      dashed: true,
+    },
+    {
+      label: 'scratch (supervised law)',
+      points: measured.filter((c) => c.method === 'scratch').map((c) => [c.predicted.loss, c.measured] as const),
+      style: 'points',
+      color: PALETTE[0],
+    },
+    {
+      label: 'kd (distillation law)',
+      points: measured.filter((c) => c.method === 'kd').map((c) => [c.predicted.loss, c.measured] as const),
+      style: 'points',
+      color: PALETTE[1],
+    },
+    ...measured.map((c) => ({
+      label: '',
+      points: [
+        [c.predicted.lower, c.measured],
+        [c.predicted.upper, c.measured],
+      ] as const,
+      style: 'line' as const,
+      color: c.method === 'kd' ? PALETTE[1] : PALETTE[0],
+    })),
   ];
   return renderChart({
     title: 'Predicted before training vs measured held-out loss',

@@ -37,7 +37,12 @@ function corpusHash(corpus: TokenCorpus): string {
  * Loads the teacher through distill-lm's kit, splits and tokenises the corpus as distill-lm does,
  * and evaluates the teacher once on the held-out windows (kept in `<out>/teacher.json`).
  */
-export async function openSweepSession(base: DistillLmSettings, paths: { teacher?: string; corpus?: string; out: string }, createKit: (teacherPath: string, context: number) => Promise<LmKit>, log: (line: string) => void): Promise<SweepSession> {
+export async function openSweepSession(
+  base: DistillLmSettings,
+  paths: { teacher?: string; corpus?: string; out: string },
+  createKit: (teacherPath: string, context: number) => Promise<LmKit>,
+  log: (line: string) => void,
+): Promise<SweepSession> {
   const teacherPath = paths.teacher ?? vendored.teacher();
   const kit = await createKit(teacherPath, base.context);
   try {
@@ -51,7 +56,10 @@ export async function openSweepSession(base: DistillLmSettings, paths: { teacher
 
     const file = join(paths.out, 'teacher.json');
     const key = JSON.stringify({ v: 1, teacher: kit.teacherName, held: corpusHash(heldOutCorpus), context: base.context });
-    let saved = await readFile(file, 'utf8').then((t) => JSON.parse(t) as { key: string; heldOut: HeldOutMetrics; argmax: string }, () => undefined);
+    let saved = await readFile(file, 'utf8').then(
+      (t) => JSON.parse(t) as { key: string; heldOut: HeldOutMetrics; argmax: string },
+      () => undefined,
+    );
     if (saved?.key !== key) {
       log(`teacher: evaluating ${kit.teacherName} on ${heldOut.labelledTokens} held-out tokens`);
       const { metrics, argmax } = await evaluateHeldOut(kit.teacher, heldOut, base.evaluate.sequences);
@@ -63,7 +71,17 @@ export async function openSweepSession(base: DistillLmSettings, paths: { teacher
     const f = kit.teacherFacts;
     const teacher = { name: kit.teacherName, vocab: kit.vocab, width: Number(f.width), ffn: Number(f.ffn), params: 0 };
     // The teacher's N, counted like the students' (its own size, embedding and head excluded).
-    teacher.params = nonEmbeddingParams({ name: 'teacher', width: teacher.width, layers: Number(f.layers), heads: Number(f.heads), kvHeads: Number(f.kvHeads), ffn: teacher.ffn }, teacher);
+    teacher.params = nonEmbeddingParams(
+      {
+        name: 'teacher',
+        width: teacher.width,
+        layers: Number(f.layers),
+        heads: Number(f.heads),
+        kvHeads: Number(f.kvHeads),
+        ffn: teacher.ffn,
+      },
+      teacher,
+    );
     return {
       kit,
       context: { kit, settings: base, train, heldOut, teacherArgmax },
@@ -86,14 +104,22 @@ export interface RunSpec {
   role: SweepRole;
 }
 
-export const runIdOf = (spec: Pick<RunSpec, 'method' | 'steps'> & { size: { name: string } }) => `${spec.size.name}/${spec.method}/steps-${spec.steps}`;
+export const runIdOf = (spec: Pick<RunSpec, 'method' | 'steps'> & { size: { name: string } }) =>
+  `${spec.size.name}/${spec.method}/steps-${spec.steps}`;
 
 /**
  * One sweep run through distill-lm's `trainRun` (its resume, read-back and evaluation), with the
  * run's own step count and a warm-up of at most a tenth of it. A non-finite training loss is
  * recorded as a failed run (NaN loss, the error) instead of stopping the sweep.
  */
-export async function runSweepCell(session: SweepSession, spec: RunSpec, seed: number, out: string, onStep?: (e: StepEvent) => void, signal?: AbortSignal): Promise<{ run: SweepRun; fresh: boolean }> {
+export async function runSweepCell(
+  session: SweepSession,
+  spec: RunSpec,
+  seed: number,
+  out: string,
+  onStep?: (e: StepEvent) => void,
+  signal?: AbortSignal,
+): Promise<{ run: SweepRun; fresh: boolean }> {
   const base = session.context.settings;
   const settings: DistillLmSettings = {
     ...base,
@@ -121,10 +147,15 @@ export async function runSweepCell(session: SweepSession, spec: RunSpec, seed: n
   try {
     const result = await trainRun({ ...session.context, settings }, spec.size, spec.method, seed, dir, onStep, signal);
     const fresh = before === undefined || JSON.parse(before).key !== result.key;
-    if (result.parameters !== common.totalParams) throw new Error(`parameter count mismatch for ${common.id}: model ${result.parameters}, counted ${common.totalParams}`);
-    return { run: { ...common, loss: result.heldOut.nats, agreement: result.heldOut.agreement ?? Number.NaN, seconds: result.seconds }, fresh };
+    if (result.parameters !== common.totalParams)
+      throw new Error(`parameter count mismatch for ${common.id}: model ${result.parameters}, counted ${common.totalParams}`);
+    return {
+      run: { ...common, loss: result.heldOut.nats, agreement: result.heldOut.agreement ?? Number.NaN, seconds: result.seconds },
+      fresh,
+    };
   } catch (error) {
-    if (isDistilleryError(error) && error.code === 'E_NON_FINITE') return { run: { ...common, loss: Number.NaN, agreement: Number.NaN, seconds: Number.NaN, error: error.message }, fresh: true };
+    if (isDistilleryError(error) && error.code === 'E_NON_FINITE')
+      return { run: { ...common, loss: Number.NaN, agreement: Number.NaN, seconds: Number.NaN, error: error.message }, fresh: true };
     throw error;
   }
 }

@@ -87,20 +87,46 @@ function csv(comment: string[], header: string[], rows: (number | string)[][]): 
 
 const UNITS = [
   'N = N_S: non-embedding parameters (embedding and output head excluded); D = D_S: training positions with a label',
-  'flops = 6*N*D (the laws\' convention: teacher forwards and the vocab head not counted); loss = held-out cross-entropy, nats/token',
+  "flops = 6*N*D (the laws' convention: teacher forwards and the vocab head not counted); loss = held-out cross-entropy, nats/token",
 ];
 
 /** Supervised (scratch) runs: `distillery fit supervised-runs.csv` reads it as is (columns N, D, loss). */
 export function supervisedRunsCsv(runs: readonly SweepRun[]): string {
-  return csv(UNITS, ['run', 'N', 'D', 'flops', 'loss'], runs.map((r) => [r.id, r.params, r.tokens, r.flops, r.loss]));
+  return csv(
+    UNITS,
+    ['run', 'N', 'D', 'flops', 'loss'],
+    runs.map((r) => [r.id, r.params, r.tokens, r.flops, r.loss]),
+  );
 }
 
 /** Distilled runs: `distillery fit distillation-runs.csv --law distillation --supervised supervised-runs.csv` reads it as is. */
 export function distillationRunsCsv(runs: readonly SweepRun[]): string {
-  return csv([...UNITS, 'L_T = the teacher\'s held-out cross-entropy on the same positions'], ['run', 'N_S', 'D_S', 'flops', 'L_S', 'L_T'], runs.map((r) => [r.id, r.params, r.tokens, r.flops, r.loss, r.teacherLoss]));
+  return csv(
+    [...UNITS, "L_T = the teacher's held-out cross-entropy on the same positions"],
+    ['run', 'N_S', 'D_S', 'flops', 'L_S', 'L_T'],
+    runs.map((r) => [r.id, r.params, r.tokens, r.flops, r.loss, r.teacherLoss]),
+  );
 }
 
 /** Every run with everything recorded (not a fit input: both methods in one table). */
 export function allRunsCsv(runs: readonly SweepRun[]): string {
-  return csv(UNITS, ['run', 'role', 'size', 'method', 'steps', 'N_S', 'params_total', 'D_S', 'flops', 'loss', 'L_T', 'agreement', 'seconds'], runs.map((r) => [r.id, r.role, r.size, r.method, r.steps, r.params, r.totalParams, r.tokens, r.flops, r.loss, r.teacherLoss, r.agreement, r.seconds]));
+  return csv(
+    UNITS,
+    ['run', 'role', 'size', 'method', 'steps', 'N_S', 'params_total', 'D_S', 'flops', 'loss', 'L_T', 'agreement', 'seconds'],
+    runs.map((r) => [
+      r.id,
+      r.role,
+      r.size,
+      r.method,
+      r.steps,
+      r.params,
+      r.totalParams,
+      r.tokens,
+      r.flops,
+      r.loss,
+      r.teacherLoss,
+      r.agreement,
+      r.seconds,
+    ]),
+  );
 }

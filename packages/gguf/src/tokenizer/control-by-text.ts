@@ -22,7 +22,19 @@ export const SPECIAL_ROLE_KEYS: Readonly<Record<SpecialRole, readonly string[]>>
 };
 
 const ROLE_TEXTS: Readonly<Record<SpecialRole, readonly string[]>> = {
-  eot: ['<|eot_id|>', '<|im_end|>', '<|end|>', '<end_of_turn>', '<|endoftext|>', '<|end_of_text|>', '<EOT>', '_<EOT>', '[EOT]', '<｜end▁of▁sentence｜>', '<end_of_utterance>'],
+  eot: [
+    '<|eot_id|>',
+    '<|im_end|>',
+    '<|end|>',
+    '<end_of_turn>',
+    '<|endoftext|>',
+    '<|end_of_text|>',
+    '<EOT>',
+    '_<EOT>',
+    '[EOT]',
+    '<｜end▁of▁sentence｜>',
+    '<end_of_utterance>',
+  ],
   eom: ['<|eom_id|>'],
   fimPre: ['<|fim_prefix|>', '<fim-prefix>', '<fim_prefix>', '<｜fim▁begin｜>', '<PRE>', '▁<PRE>', '<|code_prefix|>', '<|prefix|>'],
   fimSuf: ['<|fim_suffix|>', '<fim-suffix>', '<fim_suffix>', '<｜fim▁hole｜>', '<SUF>', '▁<SUF>', '<|code_suffix|>', '<|suffix|>'],
@@ -34,9 +46,28 @@ const ROLE_TEXTS: Readonly<Record<SpecialRole, readonly string[]>> = {
 
 /** End-of-generation texts: made control whatever the GGUF declares. */
 const END_OF_GENERATION_TEXTS = [
-  '<|eot_id|>', '<|im_end|>', '<|end|>', '<|return|>', '<|call|>', '<|flush|>', '<|calls|>', '<end_of_turn>', '<|endoftext|>', '</s>',
-  '<|eom_id|>', '<EOT>', '_<EOT>', '[EOT]', '[EOS]', '<|end_of_text|>', '<end_of_utterance>', '<eos>', '<turn|>', '<|tool_response>',
-  '<｜end▁of▁sentence｜>', '[e~[',
+  '<|eot_id|>',
+  '<|im_end|>',
+  '<|end|>',
+  '<|return|>',
+  '<|call|>',
+  '<|flush|>',
+  '<|calls|>',
+  '<end_of_turn>',
+  '<|endoftext|>',
+  '</s>',
+  '<|eom_id|>',
+  '<EOT>',
+  '_<EOT>',
+  '[EOT]',
+  '[EOS]',
+  '<|end_of_text|>',
+  '<end_of_utterance>',
+  '<eos>',
+  '<turn|>',
+  '<|tool_response>',
+  '<｜end▁of▁sentence｜>',
+  '[e~[',
 ];
 
 /** Texts llama.cpp always makes user-defined (gpt-oss), dropping any other type. */

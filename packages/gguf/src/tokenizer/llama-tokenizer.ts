@@ -113,14 +113,20 @@ export class LlamaTokenizer {
       if (!(error instanceof DistilleryError)) throw error;
       const toFileField = (text: string) => text.replace(/vocabulary\.tokens/, 'metadata["tokenizer.ggml.tokens"]');
       const message = toFileField(error.message.replace(/^E_BAD_VALUE: /, ''));
-      throw new DistilleryError('E_CORRUPT_FILE', `${file.source}: ${message}`, { ...error.details, file: file.source, field: toFileField(String(error.details.field)) }, { cause: error });
+      throw new DistilleryError(
+        'E_CORRUPT_FILE',
+        `${file.source}: ${message}`,
+        { ...error.details, file: file.source, field: toFileField(String(error.details.field)) },
+        { cause: error },
+      );
     }
   }
 
   /** Builds the tokenizer from plain arrays; bad arrays or ids are `E_BAD_VALUE` naming the field. */
   constructor(vocab: LlamaVocabulary) {
     const { tokens } = vocab;
-    if (!Array.isArray(tokens) || tokens.length === 0) throw badValue('vocabulary.tokens', Array.isArray(tokens) ? '[]' : typeof tokens, 'a non-empty array of strings');
+    if (!Array.isArray(tokens) || tokens.length === 0)
+      throw badValue('vocabulary.tokens', Array.isArray(tokens) ? '[]' : typeof tokens, 'a non-empty array of strings');
     const n = tokens.length;
     this.vocabSize = n;
     this.#texts = new Array<string>(n);
@@ -140,7 +146,8 @@ export class LlamaTokenizer {
       this.#texts[id] = text;
       // llama.cpp refuses a vocabulary with two tokens of one text (GGML_ASSERT on the map's size).
       const earlier = this.#idByText.get(text);
-      if (earlier !== undefined) throw badValue(`vocabulary.tokens[${id}]`, text, `a piece text not already used (token ${earlier} has it)`);
+      if (earlier !== undefined)
+        throw badValue(`vocabulary.tokens[${id}]`, text, `a piece text not already used (token ${earlier} has it)`);
       this.#idByText.set(text, id);
       if (vocab.scores) this.#scores[id] = Number(vocab.scores[id]);
       if (vocab.tokenTypes) this.#types[id] = Number(vocab.tokenTypes[id]);
@@ -148,7 +155,8 @@ export class LlamaTokenizer {
     const hex = '0123456789ABCDEF';
     for (let b = 0; b < 256; b++) {
       // `<0xNN>` first, then the byte itself as a one-character piece (llama.cpp's byte_to_token).
-      const id = this.#idByText.get(`<0x${hex[b >> 4]}${hex[b & 15]}>`) ?? (b < 0x80 ? this.#idByText.get(String.fromCharCode(b)) : undefined);
+      const id =
+        this.#idByText.get(`<0x${hex[b >> 4]}${hex[b & 15]}>`) ?? (b < 0x80 ? this.#idByText.get(String.fromCharCode(b)) : undefined);
       if (id !== undefined) this.#byteTokens[b] = id;
     }
 
@@ -202,7 +210,12 @@ export class LlamaTokenizer {
           const id = this.#byteTokens[byte]!;
           if (id >= 0) out.push(id);
           else if (unk !== undefined) out.push(unk);
-          else throw new DistilleryError('E_BAD_VALUE', `text has the byte 0x${byte.toString(16)} (in ${JSON.stringify(piece)}), which has no byte token and the vocabulary has no unknown token`, { field: 'text', value: piece, expected: 'characters the vocabulary can encode' });
+          else
+            throw new DistilleryError(
+              'E_BAD_VALUE',
+              `text has the byte 0x${byte.toString(16)} (in ${JSON.stringify(piece)}), which has no byte token and the vocabulary has no unknown token`,
+              { field: 'text', value: piece, expected: 'characters the vocabulary can encode' },
+            );
         }
       },
     };
@@ -362,7 +375,8 @@ export class LlamaTokenizer {
   }
 
   #required(field: string, id: number | undefined): number {
-    if (id === undefined) throw new DistilleryError('E_BAD_VALUE', `the vocabulary has no ${field} to add`, { field, value: id, expected: 'a token id' });
+    if (id === undefined)
+      throw new DistilleryError('E_BAD_VALUE', `the vocabulary has no ${field} to add`, { field, value: id, expected: 'a token id' });
     return id;
   }
 }

@@ -47,11 +47,22 @@ class PairHeap {
   }
 
   #swap(a: number, b: number): void {
-    const l = this.#left, r = this.#right, z = this.#size, s = this.#score;
-    let t = l[a]!; l[a] = l[b]!; l[b] = t;
-    t = r[a]!; r[a] = r[b]!; r[b] = t;
-    t = z[a]!; z[a] = z[b]!; z[b] = t;
-    const f = s[a]!; s[a] = s[b]!; s[b] = f;
+    const l = this.#left,
+      r = this.#right,
+      z = this.#size,
+      s = this.#score;
+    let t = l[a]!;
+    l[a] = l[b]!;
+    l[b] = t;
+    t = r[a]!;
+    r[a] = r[b]!;
+    r[b] = t;
+    t = z[a]!;
+    z[a] = z[b]!;
+    z[b] = t;
+    const f = s[a]!;
+    s[a] = s[b]!;
+    s[b] = f;
   }
 
   #grow(): void {
@@ -119,7 +130,7 @@ export function mergeFragment(text: string, vocab: MergeVocabulary, out: number[
   const prev = new Int32Array(units);
   const next = new Int32Array(units);
   let count = 0;
-  for (let at = 0; at < units; ) {
+  for (let at = 0; at < units;) {
     const c = text.charCodeAt(at);
     // A surrogate pair is one character (4 UTF-8 bytes); the caller made the string well-formed.
     const width = c >= 0xd800 && c <= 0xdbff && at + 1 < units ? 2 : 1;
@@ -144,7 +155,9 @@ export function mergeFragment(text: string, vocab: MergeVocabulary, out: number[
   const top = new Int32Array(3);
   while (heap.length > 0) {
     heap.pop(top);
-    const left = top[0]!, right = top[1]!, size = top[2]!;
+    const left = top[0]!,
+      right = top[1]!,
+      size = top[2]!;
     if (len[left] === 0 || len[right] === 0 || len[left]! + len[right]! !== size) continue;
     len[left] = size;
     len[right] = 0;

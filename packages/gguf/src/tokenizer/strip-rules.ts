@@ -27,7 +27,10 @@ const containsAny = (text: string | undefined, parts: readonly string[]) => text
 
 export function stripRulesFor(names: ModelNames): StripRules {
   const name = names.name?.toLowerCase();
-  if (containsAny(names.tokenizerPre, ['jina-v2-de', 'jina-v2-es', 'jina-v2-code']) || containsAny(names.architecture, ['nomic-bert-moe', 'jina-bert-v3'])) {
+  if (
+    containsAny(names.tokenizerPre, ['jina-v2-de', 'jina-v2-es', 'jina-v2-code']) ||
+    containsAny(names.architecture, ['nomic-bert-moe', 'jina-bert-v3'])
+  ) {
     return { ...NONE, lstrip: new Set(['<mask>']) };
   }
   if (containsAny(name, ['phi-3', 'phi3'])) {

@@ -87,7 +87,11 @@ function numberArray(file: GgufFile, key: string, length: number): number[] | un
   return value as number[];
 }
 
-function optional<T extends 'number' | 'boolean'>(file: GgufFile, key: string, kind: T): (T extends 'number' ? number : boolean) | undefined {
+function optional<T extends 'number' | 'boolean'>(
+  file: GgufFile,
+  key: string,
+  kind: T,
+): (T extends 'number' ? number : boolean) | undefined {
   const value = file.metadata[key];
   if (value === undefined) return undefined;
   // u64 ids beyond 2^53 are bigints: out of any vocabulary, which llama.cpp treats as "none".

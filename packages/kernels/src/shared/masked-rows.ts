@@ -34,22 +34,30 @@ export async function maskedRowError(check: MaskedRowCheck): Promise<DistilleryE
   const hint = `leave the row out with its label = ignoreIndex (${check.ignoreIndex}), which also removes it from the normaliser N`;
   const studentRow = firstMaskedRow(stats, check.rows, ROW.zMax);
   if (studentRow >= 0) {
-    return new DistilleryError('E_BAD_VALUE', `${check.student} row ${studentRow} is −Infinity everywhere (fully masked): it has no distribution; ${hint}`, {
-      field: check.student,
-      row: studentRow,
-      value: '-Infinity (every entry)',
-      expected: 'at least one finite logit per counted row',
-    });
+    return new DistilleryError(
+      'E_BAD_VALUE',
+      `${check.student} row ${studentRow} is −Infinity everywhere (fully masked): it has no distribution; ${hint}`,
+      {
+        field: check.student,
+        row: studentRow,
+        value: '-Infinity (every entry)',
+        expected: 'at least one finite logit per counted row',
+      },
+    );
   }
   if (check.teacher) {
     const teacherRow = firstMaskedRow(stats, check.rows, ROW.tMax);
     if (teacherRow >= 0) {
-      return new DistilleryError('E_BAD_VALUE', `${check.teacher} row ${teacherRow} is −Infinity everywhere (fully masked): the teacher gives no distribution; ${hint}`, {
-        field: check.teacher,
-        row: teacherRow,
-        value: '-Infinity (every entry)',
-        expected: 'at least one finite logit per counted row',
-      });
+      return new DistilleryError(
+        'E_BAD_VALUE',
+        `${check.teacher} row ${teacherRow} is −Infinity everywhere (fully masked): the teacher gives no distribution; ${hint}`,
+        {
+          field: check.teacher,
+          row: teacherRow,
+          value: '-Infinity (every entry)',
+          expected: 'at least one finite logit per counted row',
+        },
+      );
     }
   }
   return undefined;

@@ -56,26 +56,38 @@ export async function errorFromSummary(values: SummaryValues, ctx: SummaryContex
   const rowOf = (flag: number) => values.firstRows[Math.log2(flag)]!;
   if (flags & FLAG.studentNonFinite) {
     const row = rowOf(FLAG.studentNonFinite);
-    return new DistilleryError('E_NON_FINITE', `${ctx.student} row ${row} contains NaN or +Infinity (only −Infinity, a masked token, is allowed)`, {
-      field: ctx.student,
-      row,
-    });
+    return new DistilleryError(
+      'E_NON_FINITE',
+      `${ctx.student} row ${row} contains NaN or +Infinity (only −Infinity, a masked token, is allowed)`,
+      {
+        field: ctx.student,
+        row,
+      },
+    );
   }
   if (flags & FLAG.teacherNonFinite) {
     const row = rowOf(FLAG.teacherNonFinite);
     const field = ctx.teacher ?? 'teacher';
-    return new DistilleryError('E_NON_FINITE', `${field} row ${row} contains NaN or +Infinity (only −Infinity, a masked token, is allowed)`, { field, row });
+    return new DistilleryError(
+      'E_NON_FINITE',
+      `${field} row ${row} contains NaN or +Infinity (only −Infinity, a masked token, is allowed)`,
+      { field, row },
+    );
   }
   if (flags & FLAG.labelRange && ctx.labels) {
     const row = rowOf(FLAG.labelRange);
     const value = new Int32Array(await readWords(ctx.labels.tensor, row, 1))[0];
     const field = `${ctx.labels.field}[${row}]`;
-    return new DistilleryError('E_BAD_VALUE', `${field} must be an integer in [0, ${ctx.vocab}) or ignoreIndex (${ctx.ignoreIndex}), got ${value}`, {
-      field,
-      value,
-      expected: `an integer in [0, ${ctx.vocab}) or ${ctx.ignoreIndex}`,
-      row,
-    });
+    return new DistilleryError(
+      'E_BAD_VALUE',
+      `${field} must be an integer in [0, ${ctx.vocab}) or ignoreIndex (${ctx.ignoreIndex}), got ${value}`,
+      {
+        field,
+        value,
+        expected: `an integer in [0, ${ctx.vocab}) or ${ctx.ignoreIndex}`,
+        row,
+      },
+    );
   }
   if (flags & FLAG.indexRange && ctx.indices) {
     const row = rowOf(FLAG.indexRange);
@@ -84,7 +96,10 @@ export async function errorFromSummary(values: SummaryValues, ctx: SummaryContex
     const bad = entries.findIndex((i) => i < 0 || (i >= ctx.vocab && ctx.vocabMismatch === 'error'));
     const value = entries[Math.max(0, bad)];
     const name = `${field}[${row}][${Math.max(0, bad)}]`;
-    const hint = value !== undefined && value >= ctx.vocab ? ` (the teacher's vocabulary is larger than the student's: pass vocabMismatch 'truncate' or 'mask' to allow it)` : '';
+    const hint =
+      value !== undefined && value >= ctx.vocab
+        ? ` (the teacher's vocabulary is larger than the student's: pass vocabMismatch 'truncate' or 'mask' to allow it)`
+        : '';
     return new DistilleryError('E_BAD_VALUE', `${name} must be a token index in [0, ${ctx.vocab}), got ${value}${hint}`, {
       field: name,
       value,
@@ -105,13 +120,23 @@ export async function errorFromSummary(values: SummaryValues, ctx: SummaryContex
     const row = rowOf(FLAG.tailRange);
     const value = new Float32Array(await readWords(ctx.tailMass.tensor, row, 1))[0];
     const field = `${ctx.tailMass.field}[${row}]`;
-    return new DistilleryError('E_BAD_VALUE', `${field} must be a probability in [0, 1], got ${value}`, { field, value, expected: 'a number in [0, 1]', row });
+    return new DistilleryError('E_BAD_VALUE', `${field} must be a probability in [0, 1], got ${value}`, {
+      field,
+      value,
+      expected: 'a number in [0, 1]',
+      row,
+    });
   }
   if (flags & FLAG.rowWeightRange && ctx.rowWeights) {
     const row = rowOf(FLAG.rowWeightRange);
     const value = new Float32Array(await readWords(ctx.rowWeights.tensor, row, 1))[0];
     const field = `${ctx.rowWeights.field}[${row}]`;
-    return new DistilleryError('E_BAD_VALUE', `${field} must be a finite weight ≥ 0, got ${value}`, { field, value, expected: 'a finite number ≥ 0', row });
+    return new DistilleryError('E_BAD_VALUE', `${field} must be a finite weight ≥ 0, got ${value}`, {
+      field,
+      value,
+      expected: 'a finite number ≥ 0',
+      row,
+    });
   }
   return new DistilleryError('E_BAD_VALUE', `the kernel flagged bad input (flags 0x${flags.toString(16)})`, { flags });
 }

@@ -16,7 +16,10 @@ const cache = new WeakMap<GPUDevice, Tuning>();
 export function isCpuAdapter(device: GPUDevice): boolean {
   const info = (device as { adapterInfo?: GPUAdapterInfo & { isFallbackAdapter?: boolean } }).adapterInfo;
   if (!info) return false;
-  return Boolean(info.isFallbackAdapter) || /llvmpipe|lavapipe|swiftshader|warp|software/i.test(`${info.architecture} ${info.device} ${info.description}`);
+  return (
+    Boolean(info.isFallbackAdapter) ||
+    /llvmpipe|lavapipe|swiftshader|warp|software/i.test(`${info.architecture} ${info.device} ${info.description}`)
+  );
 }
 
 /**

@@ -12,10 +12,14 @@ export function requireTensor(field: string, value: unknown): GpuTensor {
 export function requireFloat(field: string, tensor: GpuTensor): FloatDType {
   if (tensor.dtype !== 'f32' && tensor.dtype !== 'f16') throw badValue(`${field}.dtype`, tensor.dtype, "'f32' or 'f16'");
   if (tensor.dtype === 'f16' && !tensor.device.features.has('shader-f16')) {
-    throw new DistilleryError('E_UNSUPPORTED', `${field} is f16 but the device was created without the 'shader-f16' feature (the adapter may lack it); use f32`, {
-      field: `${field}.dtype`,
-      value: 'f16',
-    });
+    throw new DistilleryError(
+      'E_UNSUPPORTED',
+      `${field} is f16 but the device was created without the 'shader-f16' feature (the adapter may lack it); use f32`,
+      {
+        field: `${field}.dtype`,
+        value: 'f16',
+      },
+    );
   }
   return tensor.dtype;
 }
@@ -39,7 +43,8 @@ export function requireShape(field: string, tensor: GpuTensor, expected: readonl
 }
 
 export function requireSameDevice(field: string, tensor: GpuTensor, device: GPUDevice): void {
-  if (tensor.device !== device) throw new DistilleryError('E_BAD_VALUE', `${field} lives on another GPUDevice than the student logits`, { field });
+  if (tensor.device !== device)
+    throw new DistilleryError('E_BAD_VALUE', `${field} lives on another GPUDevice than the student logits`, { field });
 }
 
 export function requireOneOf<T extends string>(field: string, value: unknown, allowed: readonly T[]): T {

@@ -100,7 +100,6 @@ fn raiseFlag(bit: u32, row: u32) {
 
 const SUMMARY_BINDING: BindingDecl = { type: 'array<atomic<u32>, 16>', access: 'read_write' };
 
-
 /** Host-side initial summary: flags 0, count 0, first rows "none". */
 export function initialSummary(): Uint32Array<ArrayBuffer> {
   const data = new Uint32Array(16);

@@ -68,7 +68,11 @@ export function planRowGroups(device: GPUDevice, rows: number, tensors: readonly
  * batches still spread over the device (≥ `targetGroups` workgroups in all), never chunks under
  * `minChunk` columns; chunk boundaries are multiples of 4 so vec4 loads never straddle them.
  */
-export function planChunks(rows: number, cols: number, { targetGroups = 512, minChunk = 2048 }: { targetGroups?: number; minChunk?: number } = {}): { chunk: number; nChunks: number } {
+export function planChunks(
+  rows: number,
+  cols: number,
+  { targetGroups = 512, minChunk = 2048 }: { targetGroups?: number; minChunk?: number } = {},
+): { chunk: number; nChunks: number } {
   const maxChunks = Math.max(1, Math.ceil(cols / minChunk));
   const wanted = Math.min(maxChunks, Math.max(1, Math.ceil(targetGroups / Math.max(1, rows))));
   const chunk = Math.max(4, Math.ceil(Math.ceil(cols / wanted) / 4) * 4);

@@ -4,12 +4,16 @@ import { requireDtype } from '../checks.js';
 
 function unknownName(kind: string, field: string, name: string, widths: Readonly<Record<string, number>>): DistilleryError {
   const known = Object.keys(widths);
-  return new DistilleryError('E_BAD_VALUE', `${field}: ${kind} has no hidden state ${JSON.stringify(name)}; it has ${known.length ? known.join(', ') : 'none'}`, {
-    field,
-    value: name,
-    expected: `one of ${known.join(', ')}`,
-    known,
-  });
+  return new DistilleryError(
+    'E_BAD_VALUE',
+    `${field}: ${kind} has no hidden state ${JSON.stringify(name)}; it has ${known.length ? known.join(', ') : 'none'}`,
+    {
+      field,
+      value: name,
+      expected: `one of ${known.join(', ')}`,
+      known,
+    },
+  );
 }
 
 /**
@@ -24,7 +28,11 @@ export function pickHiddenStates(
   training: boolean,
 ): Record<string, GpuTensor> {
   for (const name of names) if (!(name in widths)) throw unknownName(kind, 'names', name, widths);
-  if (!lookup) throw new DistilleryError('E_BAD_VALUE', `${kind}.hiddenStates needs a forward with training: ${training} first`, { field: 'training', value: training });
+  if (!lookup)
+    throw new DistilleryError('E_BAD_VALUE', `${kind}.hiddenStates needs a forward with training: ${training} first`, {
+      field: 'training',
+      value: training,
+    });
   return Object.fromEntries(names.map((name) => [name, lookup(name)]));
 }
 

@@ -1,4 +1,13 @@
-import { DistilleryError, deriveSeed, parseConfig, shapeMismatch, type BackwardOptions, type ModelState, type Parameter, type Student } from '@distillery/core';
+import {
+  DistilleryError,
+  deriveSeed,
+  parseConfig,
+  shapeMismatch,
+  type BackwardOptions,
+  type ModelState,
+  type Parameter,
+  type Student,
+} from '@distillery/core';
 import { CommandRecorder, createTensor, readFloat32, type GpuTensor } from '@distillery/webgpu';
 import * as z from 'zod/mini';
 import { requireDtype } from '../checks.js';
@@ -15,19 +24,19 @@ import { argmaxRow } from '../logits.js';
 const positiveInt = z.number().check(z.int(), z.positive());
 
 export const mlpConfigSchema = z.strictObject({
-    inputSize: positiveInt,
-    /** Widths of the hidden layers, input side first; [] makes a linear (softmax-regression) model. */
-    hidden: z.array(positiveInt),
-    classes: positiveInt,
-    activation: z._default(z.enum(['relu', 'gelu']), 'relu'),
-    /** Dropout probability after every hidden activation (training only). */
-    dropout: z._default(z.number().check(z.gte(0), z.lt(1)), 0),
-    /** Standard deviation of Gaussian noise added to the inputs (training only). */
-    inputJitter: z._default(z.number().check(z.gte(0)), 0),
-    seed: z._default(z.number().check(z.int(), z.gte(0), z.lte(0xffffffff)), 0),
-    /** Training forwards done so far: the dropout/jitter stream position, saved so resume is exact. */
-    rngStep: z._default(z.number().check(z.int(), z.gte(0), z.lte(0xffffffff)), 0),
-  });
+  inputSize: positiveInt,
+  /** Widths of the hidden layers, input side first; [] makes a linear (softmax-regression) model. */
+  hidden: z.array(positiveInt),
+  classes: positiveInt,
+  activation: z._default(z.enum(['relu', 'gelu']), 'relu'),
+  /** Dropout probability after every hidden activation (training only). */
+  dropout: z._default(z.number().check(z.gte(0), z.lt(1)), 0),
+  /** Standard deviation of Gaussian noise added to the inputs (training only). */
+  inputJitter: z._default(z.number().check(z.gte(0)), 0),
+  seed: z._default(z.number().check(z.int(), z.gte(0), z.lte(0xffffffff)), 0),
+  /** Training forwards done so far: the dropout/jitter stream position, saved so resume is exact. */
+  rngStep: z._default(z.number().check(z.int(), z.gte(0), z.lte(0xffffffff)), 0),
+});
 
 export type MlpConfig = z.input<typeof mlpConfigSchema>;
 export type MlpSettings = z.output<typeof mlpConfigSchema>;
@@ -152,13 +161,20 @@ export class MlpClassifier implements Student<MlpBatch, GpuTensor> {
   /** The named hidden states of the last forward of that mode (owned by the model, valid until its next forward of that mode). */
   hiddenStates(names: readonly string[], { training }: { training: boolean }): Record<string, GpuTensor> {
     const cache = this.#caches.get(training);
-    return pickHiddenStates(MLP_KIND, names, this.hiddenStateWidths(), cache && ((name) => cache.hidden[Number(name.slice('hidden.'.length))]!), training);
+    return pickHiddenStates(
+      MLP_KIND,
+      names,
+      this.hiddenStateWidths(),
+      cache && ((name) => cache.hidden[Number(name.slice('hidden.'.length))]!),
+      training,
+    );
   }
 
   #checkBatch(batch: MlpBatch): void {
     const { inputs, rows } = batch;
     requireDtype(inputs);
-    if (inputs.device !== this.device) throw new DistilleryError('E_BAD_VALUE', `${inputs.label} lives on another GPU device than the model`, { field: 'inputs' });
+    if (inputs.device !== this.device)
+      throw new DistilleryError('E_BAD_VALUE', `${inputs.label} lives on another GPU device than the model`, { field: 'inputs' });
     if (!(Number.isInteger(rows) && rows >= 1)) throw shapeMismatch('batch.rows', [rows], 'a positive integer');
     if (inputs.shape.length !== 2 || inputs.shape[0] !== rows || inputs.shape[1] !== this.settings.inputSize) {
       throw shapeMismatch(inputs.label, inputs.shape, `[${rows}, ${this.settings.inputSize}] (rows, inputSize)`);
@@ -188,7 +204,10 @@ export class MlpClassifier implements Student<MlpBatch, GpuTensor> {
       }
       const dropout = training && s.dropout > 0 ? { p: s.dropout, seed: deriveSeed(s.seed, `dropout/${i}`), step } : undefined;
       // GELU's backward needs the pre-activation; ReLU's can use the output itself.
-      const pre = training && s.activation === 'gelu' ? createTensor(this.device, { shape: [rows, layer.outputs], dtype: 'f32', label: `pre.${i}` }) : undefined;
+      const pre =
+        training && s.activation === 'gelu'
+          ? createTensor(this.device, { shape: [rows, layer.outputs], dtype: 'f32', label: `pre.${i}` })
+          : undefined;
       recordMatmul(recorder, x, layer.weight.value, out, { transB: true, bias: layer.bias.value, activation: s.activation, dropout, pre });
       cache.hidden.push(out);
       if (pre) cache.pre.push(pre);
@@ -211,7 +230,11 @@ export class MlpClassifier implements Student<MlpBatch, GpuTensor> {
     const cache = this.#caches.requireTraining(MLP_KIND, 'gradLogits');
     requireDtype(gradLogits);
     if (gradLogits.shape.length !== 2 || gradLogits.shape[0] !== cache.rows || gradLogits.shape[1] !== this.settings.classes) {
-      throw shapeMismatch(gradLogits.label, gradLogits.shape, `[${cache.rows}, ${this.settings.classes}] like the last training forward's logits`);
+      throw shapeMismatch(
+        gradLogits.label,
+        gradLogits.shape,
+        `[${cache.rows}, ${this.settings.classes}] like the last training forward's logits`,
+      );
     }
     const extra = requireHiddenGradients(MLP_KIND, options.hidden, this.hiddenStateWidths(), cache.rows);
     const recorder = new CommandRecorder(this.device, `${MLP_KIND}-backward`);
@@ -248,7 +271,11 @@ export class MlpClassifier implements Student<MlpBatch, GpuTensor> {
     const bad = host.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) {
       const row = Math.floor(bad / width);
-      throw new DistilleryError('E_NON_FINITE', `${inputs.label} row ${row} contains ${host[bad]} (column ${bad % width}); no class can be predicted`, { field: inputs.label, row, column: bad % width });
+      throw new DistilleryError(
+        'E_NON_FINITE',
+        `${inputs.label} row ${row} contains ${host[bad]} (column ${bad % width}); no class can be predicted`,
+        { field: inputs.label, row, column: bad % width },
+      );
     }
     const logits = await readFloat32(await this.forward({ inputs, rows }, { training: false }));
     const classes = this.settings.classes;
@@ -257,7 +284,11 @@ export class MlpClassifier implements Student<MlpBatch, GpuTensor> {
       // NaN logits come from NaN/Inf inputs (or diverged weights): an argmax over them is "class 0", a silent lie.
       for (let c = 0; c < classes; c++) {
         if (Number.isNaN(logits[r * classes + c]!)) {
-          throw new DistilleryError('E_NON_FINITE', `${inputs.label} row ${r}: the model's outputs are NaN (non-finite inputs or weights); no class can be predicted`, { field: inputs.label, row: r });
+          throw new DistilleryError(
+            'E_NON_FINITE',
+            `${inputs.label} row ${r}: the model's outputs are NaN (non-finite inputs or weights); no class can be predicted`,
+            { field: inputs.label, row: r },
+          );
         }
       }
       out[r] = argmaxRow(logits, r * classes, classes);

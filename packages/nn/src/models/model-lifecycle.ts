@@ -23,11 +23,15 @@ export async function requireTokenIds(tokens: GpuTensor, vocab: number, kind: st
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
     if (!(id >= 0 && id < vocab)) {
-      throw new DistilleryError('E_BAD_VALUE', `${kind}: token id ${id} at position ${i} of ${tokens.label} is outside the vocabulary [0, ${vocab})`, {
-        field: `${tokens.label}[${i}]`,
-        value: id,
-        expected: `an integer in [0, ${vocab})`,
-      });
+      throw new DistilleryError(
+        'E_BAD_VALUE',
+        `${kind}: token id ${id} at position ${i} of ${tokens.label} is outside the vocabulary [0, ${vocab})`,
+        {
+          field: `${tokens.label}[${i}]`,
+          value: id,
+          expected: `an integer in [0, ${vocab})`,
+        },
+      );
     }
   }
 }
@@ -72,7 +76,11 @@ export class ModeCaches<C> {
 export function stateConfig(state: ModelState, kind: string): Record<string, unknown> {
   const { kind: stateKind, ...rest } = state.config as Record<string, unknown> & { kind?: unknown };
   if (stateKind !== undefined && stateKind !== kind) {
-    throw new DistilleryError('E_BAD_CONFIG', `model state is a ${String(stateKind)}, not a ${kind}`, { field: 'config.kind', value: stateKind, expected: kind });
+    throw new DistilleryError('E_BAD_CONFIG', `model state is a ${String(stateKind)}, not a ${kind}`, {
+      field: 'config.kind',
+      value: stateKind,
+      expected: kind,
+    });
   }
   return rest;
 }

@@ -69,23 +69,45 @@ export class ParameterSet {
   fromHost(tensors: Record<string, HostTensor>, source = 'state'): void {
     for (const p of this.#params) {
       const t = tensors[p.name];
-      if (!t) throw new DistilleryError('E_SHAPE_MISMATCH', `${source} has no tensor ${p.name}`, { field: p.name, expected: `[${p.value.shape.join(', ')}] f32` });
-      if (t.dtype !== 'f32' || t.shape.length !== p.value.shape.length || t.shape.some((d, i) => d !== p.value.shape[i]) || t.data.length !== p.value.size) {
-        throw new DistilleryError('E_SHAPE_MISMATCH', `${source}: tensor ${p.name} is [${t.shape.join(', ')}] ${t.dtype}, the model needs [${p.value.shape.join(', ')}] f32`, {
+      if (!t)
+        throw new DistilleryError('E_SHAPE_MISMATCH', `${source} has no tensor ${p.name}`, {
           field: p.name,
-          value: [...t.shape],
           expected: `[${p.value.shape.join(', ')}] f32`,
         });
+      if (
+        t.dtype !== 'f32' ||
+        t.shape.length !== p.value.shape.length ||
+        t.shape.some((d, i) => d !== p.value.shape[i]) ||
+        t.data.length !== p.value.size
+      ) {
+        throw new DistilleryError(
+          'E_SHAPE_MISMATCH',
+          `${source}: tensor ${p.name} is [${t.shape.join(', ')}] ${t.dtype}, the model needs [${p.value.shape.join(', ')}] f32`,
+          {
+            field: p.name,
+            value: [...t.shape],
+            expected: `[${p.value.shape.join(', ')}] f32`,
+          },
+        );
       }
       const data = t.data as Float32Array;
       for (let i = 0; i < data.length; i++) {
         if (!Number.isFinite(data[i]!)) {
-          throw new DistilleryError('E_NON_FINITE', `${source}: tensor ${p.name} holds ${data[i]} at index ${i}`, { field: p.name, tensor: p.name, index: i, value: data[i] });
+          throw new DistilleryError('E_NON_FINITE', `${source}: tensor ${p.name} holds ${data[i]} at index ${i}`, {
+            field: p.name,
+            tensor: p.name,
+            index: i,
+            value: data[i],
+          });
         }
       }
     }
     const extra = Object.keys(tensors).filter((name) => !this.#byName.has(name));
-    if (extra.length) throw new DistilleryError('E_SHAPE_MISMATCH', `${source} has tensors the model does not: ${extra.join(', ')}`, { field: extra[0], value: extra });
+    if (extra.length)
+      throw new DistilleryError('E_SHAPE_MISMATCH', `${source} has tensors the model does not: ${extra.join(', ')}`, {
+        field: extra[0],
+        value: extra,
+      });
     for (const p of this.#params) {
       const data = tensors[p.name]!.data as Float32Array;
       this.device.queue.writeBuffer(p.value.buffer, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);

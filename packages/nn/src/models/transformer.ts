@@ -1,4 +1,13 @@
-import { DistilleryError, deriveSeed, parseConfig, shapeMismatch, type BackwardOptions, type ModelState, type Parameter, type Student } from '@distillery/core';
+import {
+  DistilleryError,
+  deriveSeed,
+  parseConfig,
+  shapeMismatch,
+  type BackwardOptions,
+  type ModelState,
+  type Parameter,
+  type Student,
+} from '@distillery/core';
 import { CommandRecorder, createTensor, type GpuTensor } from '@distillery/webgpu';
 import * as z from 'zod/mini';
 import { requireDtype } from '../checks.js';
@@ -17,9 +26,13 @@ import { sampleTokens } from '../sampling.js';
 
 const positiveInt = z.number().check(z.int(), z.positive());
 
-export const transformerConfigSchema = z.strictObject({
+export const transformerConfigSchema = z
+  .strictObject({
     /** Built-in tokenizer: UTF-8 bytes (vocabulary 256) or the characters of a corpus. */
-    tokenizer: z.union([z.strictObject({ kind: z.literal('byte') }), z.strictObject({ kind: z.literal('char'), chars: z.array(z.string()).check(z.minLength(1)) })]),
+    tokenizer: z.union([
+      z.strictObject({ kind: z.literal('byte') }),
+      z.strictObject({ kind: z.literal('char'), chars: z.array(z.string()).check(z.minLength(1)) }),
+    ]),
     /** Sequence length the model sees (learned absolute positions). */
     context: positiveInt,
     /** Model width d_model. */
@@ -32,7 +45,8 @@ export const transformerConfigSchema = z.strictObject({
     dropout: z._default(z.number().check(z.gte(0), z.lt(1)), 0),
     seed: z._default(z.number().check(z.int(), z.gte(0), z.lte(0xffffffff)), 0),
     rngStep: z._default(z.number().check(z.int(), z.gte(0), z.lte(0xffffffff)), 0),
-  }).check(z.refine((c) => c.width % c.heads === 0, { message: 'width must be a multiple of heads', path: ['heads'] }));
+  })
+  .check(z.refine((c) => c.width % c.heads === 0, { message: 'width must be a multiple of heads', path: ['heads'] }));
 
 export type TransformerConfig = z.input<typeof transformerConfigSchema>;
 export type TransformerSettings = z.output<typeof transformerConfigSchema>;
@@ -136,7 +150,10 @@ export class TransformerLm implements Student<LmBatch, GpuTensor> {
     // GPT-2 initialisation: N(0, 0.02), residual projections scaled by 1/√(2L), zero biases, unit LN gains.
     const std = 0.02;
     const residualStd = std / Math.sqrt(2 * L);
-    const ln = (name: string) => ({ gamma: p.add(`${name}.weight`, [D], { kind: 'constant', value: 1 }), beta: p.add(`${name}.bias`, [D], { kind: 'constant', value: 0 }) });
+    const ln = (name: string) => ({
+      gamma: p.add(`${name}.weight`, [D], { kind: 'constant', value: 1 }),
+      beta: p.add(`${name}.bias`, [D], { kind: 'constant', value: 0 }),
+    });
     const linear = (name: string, out: number, inp: number, s = std) => ({
       weight: p.add(`${name}.weight`, [out, inp], { kind: 'normal', std: s }),
       bias: p.add(`${name}.bias`, [out], { kind: 'constant', value: 0 }),
@@ -239,7 +256,8 @@ export class TransformerLm implements Student<LmBatch, GpuTensor> {
     const make = (label: string, shape: number[]) => createTensor(this.device, { shape, dtype: 'f32', label });
     const recorder = new CommandRecorder(this.device, `${TRANSFORMER_KIND}-forward`);
     const step = this.#rngStep;
-    const drop = (name: string): DropoutSpec | undefined => (training && s.dropout > 0 ? { p: s.dropout, seed: deriveSeed(s.seed, name), step } : undefined);
+    const drop = (name: string): DropoutSpec | undefined =>
+      training && s.dropout > 0 ? { p: s.dropout, seed: deriveSeed(s.seed, name), step } : undefined;
     let x = make('x.0', [R, D]);
     recordEmbedding(recorder, tokens, this.#tok.value, x, { table: this.#pos.value });
     const blocks: BlockCache[] = [];
@@ -334,7 +352,13 @@ export class TransformerLm implements Student<LmBatch, GpuTensor> {
     extra: Readonly<Record<string, GpuTensor>>,
     start: (
       make: (label: string, shape: number[]) => GpuTensor,
-      linearBackward: (dy: GpuTensor, input: GpuTensor, weight: Parameter<GpuTensor>, bias: Parameter<GpuTensor> | undefined, dx: GpuTensor | undefined) => void,
+      linearBackward: (
+        dy: GpuTensor,
+        input: GpuTensor,
+        weight: Parameter<GpuTensor>,
+        bias: Parameter<GpuTensor> | undefined,
+        dx: GpuTensor | undefined,
+      ) => void,
     ) => GpuTensor,
   ): Promise<void> {
     const { width: D, mlpRatio } = this.#settings;
@@ -346,7 +370,13 @@ export class TransformerLm implements Student<LmBatch, GpuTensor> {
       temporaries.push(t);
       return t;
     };
-    const linearBackward = (dy: GpuTensor, input: GpuTensor, weight: Parameter<GpuTensor>, bias: Parameter<GpuTensor> | undefined, dx: GpuTensor | undefined) => {
+    const linearBackward = (
+      dy: GpuTensor,
+      input: GpuTensor,
+      weight: Parameter<GpuTensor>,
+      bias: Parameter<GpuTensor> | undefined,
+      dx: GpuTensor | undefined,
+    ) => {
       recordMatmul(recorder, dy, input, weight.grad, { transA: true, accumulate: true });
       if (bias) recordBiasGrad(recorder, dy, bias.grad, { accumulate: true });
       if (dx) recordMatmul(recorder, dy, weight.value, dx);
@@ -414,7 +444,10 @@ export class TransformerLm implements Student<LmBatch, GpuTensor> {
    * tokens; a shorter window is padded on the right, which the causal mask hides from it.
    * The sampler is `sampleTokens` (../sampling.ts), shared with LlamaLm.
    */
-  async generate(prompt: string, { maxTokens = 32, temperature = 0, seed = 0 }: { maxTokens?: number; temperature?: number; seed?: number } = {}): Promise<string> {
+  async generate(
+    prompt: string,
+    { maxTokens = 32, temperature = 0, seed = 0 }: { maxTokens?: number; temperature?: number; seed?: number } = {},
+  ): Promise<string> {
     const ids = Array.from(this.tokenizer.encode(prompt));
     if (ids.length === 0) throw new DistilleryError('E_BAD_VALUE', 'generate needs a non-empty prompt', { field: 'prompt' });
     return this.tokenizer.decode(await sampleTokens(this, ids, { maxTokens, temperature, seed }));
@@ -427,8 +460,13 @@ export class TransformerLm implements Student<LmBatch, GpuTensor> {
   async loadState(state: ModelState): Promise<void> {
     const other = parseConfig(transformerConfigSchema, stateConfig(state, TRANSFORMER_KIND), 'state.config');
     const s = this.#settings;
-    const same = (['context', 'width', 'layers', 'heads', 'mlpRatio'] as const).every((k) => other[k] === s[k]) && JSON.stringify(other.tokenizer) === JSON.stringify(s.tokenizer);
-    if (!same) throw new DistilleryError('E_SHAPE_MISMATCH', 'model state has another architecture or tokenizer than this transformer', { field: 'config' });
+    const same =
+      (['context', 'width', 'layers', 'heads', 'mlpRatio'] as const).every((k) => other[k] === s[k]) &&
+      JSON.stringify(other.tokenizer) === JSON.stringify(s.tokenizer);
+    if (!same)
+      throw new DistilleryError('E_SHAPE_MISMATCH', 'model state has another architecture or tokenizer than this transformer', {
+        field: 'config',
+      });
     this.#params.fromHost(state.tensors, 'model state');
     this.#settings = other;
     this.#rngStep = other.rngStep;

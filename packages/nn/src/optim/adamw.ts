@@ -7,14 +7,14 @@ import { GpuOptimizer } from './base.js';
 export const adamwProgram = adamwKernel;
 
 export const adamwConfigSchema = z.strictObject({
-    beta1: z._default(z.number().check(z.gte(0), z.lt(1)), 0.9),
-    beta2: z._default(z.number().check(z.gte(0), z.lt(1)), 0.999),
-    eps: z._default(z.number().check(z.positive()), 1e-8),
-    /** Decoupled weight decay (torch.optim.AdamW's default is 0.01). */
-    weightDecay: z._default(z.number().check(z.gte(0)), 0.01),
-    clipNorm: z._default(z.number().check(z.gte(0)), 0),
-    checkFinite: z._default(z.boolean(), true),
-  });
+  beta1: z._default(z.number().check(z.gte(0), z.lt(1)), 0.9),
+  beta2: z._default(z.number().check(z.gte(0), z.lt(1)), 0.999),
+  eps: z._default(z.number().check(z.positive()), 1e-8),
+  /** Decoupled weight decay (torch.optim.AdamW's default is 0.01). */
+  weightDecay: z._default(z.number().check(z.gte(0)), 0.01),
+  clipNorm: z._default(z.number().check(z.gte(0)), 0),
+  checkFinite: z._default(z.boolean(), true),
+});
 
 export type AdamWConfig = z.input<typeof adamwConfigSchema>;
 
@@ -36,19 +36,30 @@ export class AdamW extends GpuOptimizer {
     return { ...this.settings };
   }
 
-  protected recordUpdate(recorder: CommandRecorder, param: Parameter<GpuTensor>, state: Record<string, GpuTensor>, stats: GpuTensor, lr: number, step: number): void {
+  protected recordUpdate(
+    recorder: CommandRecorder,
+    param: Parameter<GpuTensor>,
+    state: Record<string, GpuTensor>,
+    stats: GpuTensor,
+    lr: number,
+    step: number,
+  ): void {
     const count = param.value.size;
     if (count === 0) return;
     checkBindingSize(recorder.device, param.name, param.value.byteLength);
     const { beta1, beta2, eps, weightDecay } = this.settings;
     const bc1 = 1 - beta1 ** step;
     const bc2 = 1 - beta2 ** step;
-    adamwKernel.record(recorder, { workgroupSize: WORKGROUP }, {
-      uniforms: { count, lr, beta1, beta2, eps, weight_decay: weightDecay, step_size: lr / bc1, sqrt_bc2: Math.sqrt(bc2) },
-      bindings: { stats, w: param.value, grad: param.grad, m: state.m, v: state.v },
-      workgroups: linearGrid(recorder.device, Math.ceil(count / WORKGROUP)),
-      label: `adamw ${param.name}`,
-    });
+    adamwKernel.record(
+      recorder,
+      { workgroupSize: WORKGROUP },
+      {
+        uniforms: { count, lr, beta1, beta2, eps, weight_decay: weightDecay, step_size: lr / bc1, sqrt_bc2: Math.sqrt(bc2) },
+        bindings: { stats, w: param.value, grad: param.grad, m: state.m, v: state.v },
+        workgroups: linearGrid(recorder.device, Math.ceil(count / WORKGROUP)),
+        label: `adamw ${param.name}`,
+      },
+    );
   }
 }
 

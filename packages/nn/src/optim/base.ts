@@ -1,6 +1,12 @@
 import { badValue, DistilleryError, type HostTensor, type Optimizer, type OptimizerState, type Parameter } from '@distillery/core';
 import { CommandRecorder, readTensor, uploadTensor, zerosTensor, type GpuTensor } from '@distillery/webgpu';
-import { createGradNormBuffers, readGradNorm, recordGradNorm, type GradNormBuffers, type GradNormResult } from '../kernels/grad-norm/grad-norm.js';
+import {
+  createGradNormBuffers,
+  readGradNorm,
+  recordGradNorm,
+  type GradNormBuffers,
+  type GradNormResult,
+} from '../kernels/grad-norm/grad-norm.js';
 
 export interface GpuOptimizerOptions {
   /** Scale gradients so their global L2 norm is at most this (0 or absent: no clipping). */
@@ -50,14 +56,25 @@ export abstract class GpuOptimizer implements Optimizer<GpuTensor> {
   protected abstract config(): Record<string, unknown>;
 
   /** Records the update of one parameter; `step` counts from 1. */
-  protected abstract recordUpdate(recorder: CommandRecorder, param: Parameter<GpuTensor>, state: Record<string, GpuTensor>, stats: GpuTensor, lr: number, step: number): void;
+  protected abstract recordUpdate(
+    recorder: CommandRecorder,
+    param: Parameter<GpuTensor>,
+    state: Record<string, GpuTensor>,
+    stats: GpuTensor,
+    lr: number,
+    step: number,
+  ): void;
 
   #stateFor(param: Parameter<GpuTensor>): Record<string, GpuTensor> {
     let state = this.#state.get(param.name);
     if (state) {
       for (const t of Object.values(state)) {
         if (t.size !== param.value.size) {
-          throw new DistilleryError('E_SHAPE_MISMATCH', `${this.name}: parameter ${param.name} has ${param.value.size} elements but its optimiser state has ${t.size}`, { field: param.name });
+          throw new DistilleryError(
+            'E_SHAPE_MISMATCH',
+            `${this.name}: parameter ${param.name} has ${param.value.size} elements but its optimiser state has ${t.size}`,
+            { field: param.name },
+          );
         }
       }
       return state;
@@ -70,9 +87,13 @@ export abstract class GpuOptimizer implements Optimizer<GpuTensor> {
       const label = `${this.name}:${key}`;
       if (saved) {
         if (saved.data.length !== param.value.size || saved.dtype !== 'f32') {
-          throw new DistilleryError('E_SHAPE_MISMATCH', `${this.name}: saved state ${key} has ${saved.data.length} ${saved.dtype} elements, parameter ${param.name} has ${param.value.size} f32`, {
-            field: key,
-          });
+          throw new DistilleryError(
+            'E_SHAPE_MISMATCH',
+            `${this.name}: saved state ${key} has ${saved.data.length} ${saved.dtype} elements, parameter ${param.name} has ${param.value.size} f32`,
+            {
+              field: key,
+            },
+          );
         }
         state[slot] = uploadTensor(device, { ...saved, shape: param.value.shape }, label);
         this.#pending.delete(key);
@@ -105,7 +126,13 @@ export abstract class GpuOptimizer implements Optimizer<GpuTensor> {
     const device = parameters[0]!.value.device;
     const buffers = this.#normBuffers(device, parameters.length);
     const recorder = new CommandRecorder(device, `${this.name}-step`);
-    if (!this.#norm!.constant) recordGradNorm(recorder, parameters.map((p) => p.grad), buffers, this.clipNorm);
+    if (!this.#norm!.constant)
+      recordGradNorm(
+        recorder,
+        parameters.map((p) => p.grad),
+        buffers,
+        this.clipNorm,
+      );
     const step = this.#step + 1;
     for (const param of parameters) this.recordUpdate(recorder, param, this.#stateFor(param), buffers.stats, learningRate, step);
     await recorder.submit();
@@ -138,12 +165,19 @@ export abstract class GpuOptimizer implements Optimizer<GpuTensor> {
   async loadState(state: OptimizerState): Promise<void> {
     if (!(Number.isInteger(state.step) && state.step >= 0)) throw badValue('optimizer.step', state.step, 'an integer >= 0');
     if (state.config.kind !== undefined && state.config.kind !== this.name) {
-      throw new DistilleryError('E_BAD_CONFIG', `optimiser state was saved by ${String(state.config.kind)}, not ${this.name}`, { field: 'optimizer.config.kind', value: state.config.kind });
+      throw new DistilleryError('E_BAD_CONFIG', `optimiser state was saved by ${String(state.config.kind)}, not ${this.name}`, {
+        field: 'optimizer.config.kind',
+        value: state.config.kind,
+      });
     }
     this.release();
     for (const [key, tensor] of Object.entries(state.tensors)) {
       if (!this.slots.some((slot) => key.endsWith(`.${slot}`))) {
-        throw new DistilleryError('E_BAD_CONFIG', `${this.name}: unexpected optimiser state tensor ${key} (slots are ${this.slots.join(', ')})`, { field: key });
+        throw new DistilleryError(
+          'E_BAD_CONFIG',
+          `${this.name}: unexpected optimiser state tensor ${key} (slots are ${this.slots.join(', ')})`,
+          { field: key },
+        );
       }
       this.#pending.set(key, tensor);
     }

@@ -7,13 +7,13 @@ import { GpuOptimizer } from './base.js';
 export const sgdProgram = sgdKernel;
 
 export const sgdConfigSchema = z.strictObject({
-    momentum: z._default(z.number().check(z.gte(0), z.lt(1)), 0.9),
-    nesterov: z._default(z.boolean(), false),
-    /** L2 penalty added to the gradient (coupled, as torch.optim.SGD). */
-    weightDecay: z._default(z.number().check(z.gte(0)), 0),
-    clipNorm: z._default(z.number().check(z.gte(0)), 0),
-    checkFinite: z._default(z.boolean(), true),
-  });
+  momentum: z._default(z.number().check(z.gte(0), z.lt(1)), 0.9),
+  nesterov: z._default(z.boolean(), false),
+  /** L2 penalty added to the gradient (coupled, as torch.optim.SGD). */
+  weightDecay: z._default(z.number().check(z.gte(0)), 0),
+  clipNorm: z._default(z.number().check(z.gte(0)), 0),
+  checkFinite: z._default(z.boolean(), true),
+});
 
 export type SgdConfig = z.input<typeof sgdConfigSchema>;
 
@@ -35,21 +35,38 @@ export class Sgd extends GpuOptimizer {
     return { ...this.settings };
   }
 
-  protected recordUpdate(recorder: CommandRecorder, param: Parameter<GpuTensor>, state: Record<string, GpuTensor>, stats: GpuTensor, lr: number): void {
+  protected recordUpdate(
+    recorder: CommandRecorder,
+    param: Parameter<GpuTensor>,
+    state: Record<string, GpuTensor>,
+    stats: GpuTensor,
+    lr: number,
+  ): void {
     const count = param.value.size;
     if (count === 0) return;
     checkBindingSize(recorder.device, param.name, param.value.byteLength);
-    sgdKernel.record(recorder, { nesterov: this.settings.nesterov, workgroupSize: WORKGROUP }, {
-      uniforms: { count, lr, momentum: this.settings.momentum, weight_decay: this.settings.weightDecay },
-      bindings: { stats, w: param.value, grad: param.grad, velocity: state.momentum },
-      workgroups: linearGrid(recorder.device, Math.ceil(count / WORKGROUP)),
-      label: `sgd ${param.name}`,
-    });
+    sgdKernel.record(
+      recorder,
+      { nesterov: this.settings.nesterov, workgroupSize: WORKGROUP },
+      {
+        uniforms: { count, lr, momentum: this.settings.momentum, weight_decay: this.settings.weightDecay },
+        bindings: { stats, w: param.value, grad: param.grad, velocity: state.momentum },
+        workgroups: linearGrid(recorder.device, Math.ceil(count / WORKGROUP)),
+        label: `sgd ${param.name}`,
+      },
+    );
   }
 }
 
 /** Float64 reference of one SGD step on plain arrays (mutated). */
-export function sgdReference(w: Float64Array, grad: ArrayLike<number>, velocity: Float64Array, lr: number, { momentum = 0.9, nesterov = false, weightDecay = 0 } = {}, scale = 1): void {
+export function sgdReference(
+  w: Float64Array,
+  grad: ArrayLike<number>,
+  velocity: Float64Array,
+  lr: number,
+  { momentum = 0.9, nesterov = false, weightDecay = 0 } = {},
+  scale = 1,
+): void {
   for (let i = 0; i < w.length; i++) {
     const g = scale * grad[i]! + weightDecay * w[i]!;
     velocity[i] = momentum * velocity[i]! + g;

@@ -31,7 +31,8 @@ export function resolveScenario(scenario: ScenarioName | ComputeScenario): Compu
   }
   const { deltaLogits, deltaPretrain } = scenario;
   if (!(deltaLogits >= 0 && Number.isFinite(deltaLogits))) throw badValue('scenario.deltaLogits', deltaLogits, 'a finite number >= 0');
-  if (!(deltaPretrain >= 0 && Number.isFinite(deltaPretrain))) throw badValue('scenario.deltaPretrain', deltaPretrain, 'a finite number >= 0');
+  if (!(deltaPretrain >= 0 && Number.isFinite(deltaPretrain)))
+    throw badValue('scenario.deltaPretrain', deltaPretrain, 'a finite number >= 0');
   return { deltaLogits, deltaPretrain };
 }
 

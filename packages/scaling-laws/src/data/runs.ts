@@ -82,10 +82,14 @@ function tableFromObjects(records: readonly unknown[], label: string): Table {
   const seen = new Set<string>();
   records.forEach((record, k) => {
     if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-      throw new DistilleryError('E_BAD_INPUT', `row ${k + 1} (${label}[${k}]) is ${describeValue(record)}, expected an object with one key per column`, {
-        row: k + 1,
-        value: record,
-      });
+      throw new DistilleryError(
+        'E_BAD_INPUT',
+        `row ${k + 1} (${label}[${k}]) is ${describeValue(record)}, expected an object with one key per column`,
+        {
+          row: k + 1,
+          value: record,
+        },
+      );
     }
     for (const key of Object.keys(record)) {
       if (!seen.has(key)) {
@@ -131,15 +135,25 @@ function toTable(source: string | readonly unknown[], format: 'csv' | 'json' | '
   return json ? tableFromJson(source) : tableFromCsv(source);
 }
 
-function resolveColumn(table: Table, field: string, requested: string | undefined, aliases: readonly string[], required: boolean): string | null {
+function resolveColumn(
+  table: Table,
+  field: string,
+  requested: string | undefined,
+  aliases: readonly string[],
+  required: boolean,
+): string | null {
   if (requested !== undefined) {
     const exact = table.columns.find((c) => c === requested) ?? table.columns.find((c) => c.toLowerCase() === requested.toLowerCase());
     if (exact !== undefined) return exact;
-    throw new DistilleryError('E_BAD_INPUT', `column "${requested}" (for ${field}) is missing; the columns are ${table.columns.map((c) => `"${c}"`).join(', ')}`, {
-      column: requested,
-      field,
-      known: table.columns,
-    });
+    throw new DistilleryError(
+      'E_BAD_INPUT',
+      `column "${requested}" (for ${field}) is missing; the columns are ${table.columns.map((c) => `"${c}"`).join(', ')}`,
+      {
+        column: requested,
+        field,
+        known: table.columns,
+      },
+    );
   }
   for (const alias of aliases) {
     const found = table.columns.find((c) => normalise(c) === alias);
@@ -168,10 +182,20 @@ function readCell(table: Table['rows'][number], column: string, kind: Kind): num
 function checkPositive(value: number, raw: unknown, row: number, column: string, where: string, kind: Kind): number {
   const expected = kind === 'count' ? 'a finite count > 0 (e.g. 7e9, "7B", "1.5e12", "300M")' : 'a finite loss > 0';
   if (Number.isNaN(value)) {
-    throw new DistilleryError('E_BAD_INPUT', `${where} is ${describeValue(raw)}, which is not a number; expected ${expected}`, { row, column, value: raw, expected });
+    throw new DistilleryError('E_BAD_INPUT', `${where} is ${describeValue(raw)}, which is not a number; expected ${expected}`, {
+      row,
+      column,
+      value: raw,
+      expected,
+    });
   }
   if (!Number.isFinite(value) || value <= 0) {
-    throw new DistilleryError('E_BAD_INPUT', `${where} is ${describeValue(raw)}; expected ${expected}`, { row, column, value: raw, expected });
+    throw new DistilleryError('E_BAD_INPUT', `${where} is ${describeValue(raw)}; expected ${expected}`, {
+      row,
+      column,
+      value: raw,
+      expected,
+    });
   }
   return value;
 }
@@ -196,7 +220,10 @@ export function readSupervisedRuns(source: string | readonly unknown[], options:
  * Reads distillation runs. Each needs the teacher's loss, or the teacher's parameters and tokens
  * (then L_T comes from the supervised law when fitting).
  */
-export function readDistillationRuns(source: string | readonly unknown[], options: ReadRunsOptions<DistillationField> = {}): DistillationRun[] {
+export function readDistillationRuns(
+  source: string | readonly unknown[],
+  options: ReadRunsOptions<DistillationField> = {},
+): DistillationRun[] {
   const table = toTable(source, options.format ?? 'auto');
   const pick = (field: DistillationField, required: boolean) =>
     resolveColumn(table, field, options.columns?.[field], DISTILLATION_COLUMN_ALIASES[field], required);
@@ -227,12 +254,16 @@ export function readDistillationRuns(source: string | readonly unknown[], option
       run.teacherParams = readCell(r, teacherParams, 'count');
       run.teacherTokens = readCell(r, teacherTokens, 'count');
     } else {
-      throw new DistilleryError('E_BAD_INPUT', `row ${r.row} (${r.where}), column "${teacherLoss}" is empty and there are no teacher parameter and token columns to fall back on`, {
-        row: r.row,
-        column: teacherLoss,
-        value: teacherLossCell,
-        expected: 'a finite loss > 0',
-      });
+      throw new DistilleryError(
+        'E_BAD_INPUT',
+        `row ${r.row} (${r.where}), column "${teacherLoss}" is empty and there are no teacher parameter and token columns to fall back on`,
+        {
+          row: r.row,
+          column: teacherLoss,
+          value: teacherLossCell,
+          expected: 'a finite loss > 0',
+        },
+      );
     }
     return run;
   });
@@ -264,11 +295,15 @@ export function validateDistillationRuns(runs: readonly DistillationRun[]): void
     } else {
       const row = run.row ?? i + 1;
       if (run.teacherParams === undefined || run.teacherTokens === undefined) {
-        throw new DistilleryError('E_BAD_INPUT', `row ${row}, column "teacherLoss" is missing, and so is teacherParams or teacherTokens to compute it from`, {
-          row,
-          column: 'teacherLoss',
-          expected: 'teacherLoss, or teacherParams and teacherTokens',
-        });
+        throw new DistilleryError(
+          'E_BAD_INPUT',
+          `row ${row}, column "teacherLoss" is missing, and so is teacherParams or teacherTokens to compute it from`,
+          {
+            row,
+            column: 'teacherLoss',
+            expected: 'teacherLoss, or teacherParams and teacherTokens',
+          },
+        );
       }
       validateField(run, i, 'teacherParams', 'count');
       validateField(run, i, 'teacherTokens', 'count');

@@ -40,7 +40,11 @@ export function parsePlainNumber(value: unknown): number {
 /** Short human form of a count: 7e9 -> "7B", 1.5e12 -> "1.5T"; 1e15 and above in exponent form. */
 export function formatQuantity(value: number, digits = 3): string {
   if (!Number.isFinite(value)) return String(value);
-  if (Math.abs(value) >= 1e15) return value.toExponential(digits - 1).replace(/\.?0+e/, 'e').replace('e+', 'e');
+  if (Math.abs(value) >= 1e15)
+    return value
+      .toExponential(digits - 1)
+      .replace(/\.?0+e/, 'e')
+      .replace('e+', 'e');
   const units: [number, string][] = [
     [1e12, 'T'],
     [1e9, 'B'],

@@ -72,7 +72,10 @@ function wideTolerance(kind: CoordinateKind, value: number): number {
   return Math.min(1, Math.max(Math.abs(value), 0.5));
 }
 
-function searchStarts<Law>(spec: ModelSpec<Law>, options: CommonFitOptions): { starts: Float64Array; strategy: ConvergenceReport['strategy'] } {
+function searchStarts<Law>(
+  spec: ModelSpec<Law>,
+  options: CommonFitOptions,
+): { starts: Float64Array; strategy: ConvergenceReport['strategy'] } {
   const dimension = spec.coordinates.length;
   const grid = options.grid ?? 'fast';
   let starts: Float64Array;
@@ -126,7 +129,13 @@ interface BootstrapRun<Law> {
   thetas: Float64Array[];
 }
 
-function runBootstrap<Law>(spec: ModelSpec<Law>, outcome: MultistartOutcome, lower: Float64Array, upper: Float64Array, options: CommonFitOptions): BootstrapRun<Law> | null {
+function runBootstrap<Law>(
+  spec: ModelSpec<Law>,
+  outcome: MultistartOutcome,
+  lower: Float64Array,
+  upper: Float64Array,
+  options: CommonFitOptions,
+): BootstrapRun<Law> | null {
   const freshPerResample = options.bootstrapFreshStarts ?? 2;
   const resamples = options.bootstrap ?? 100;
   if (resamples <= 0) return null;
@@ -257,7 +266,9 @@ export function fitModel<Law>(spec: ModelSpec<Law>, options: CommonFitOptions): 
     if (spread > flatTolerance(c.kind, theta[j]!)) {
       flatReasons.push(`${c.name} differs by ${spread.toPrecision(2)} between equally good runs`);
     } else if (2 * 1.96 * standardError > tolerance) {
-      flatReasons.push(`${c.name} has a linearised 95 % interval of ${Number.isFinite(standardError) ? `±${(1.96 * standardError).toPrecision(2)}` : 'unbounded width'}`);
+      flatReasons.push(
+        `${c.name} has a linearised 95 % interval of ${Number.isFinite(standardError) ? `±${(1.96 * standardError).toPrecision(2)}` : 'unbounded width'}`,
+      );
     } else {
       return;
     }
@@ -317,10 +328,18 @@ export function fitModel<Law>(spec: ModelSpec<Law>, options: CommonFitOptions): 
       });
     }
     if (bootstrap.summary.failed > 0) {
-      diagnostics.push({ severity: 'info', code: 'bootstrap-failures', message: `${bootstrap.summary.failed} of ${bootstrap.summary.resamples} bootstrap refits failed and were left out.` });
+      diagnostics.push({
+        severity: 'info',
+        code: 'bootstrap-failures',
+        message: `${bootstrap.summary.failed} of ${bootstrap.summary.resamples} bootstrap refits failed and were left out.`,
+      });
     }
   } else {
-    diagnostics.push({ severity: 'info', code: 'bootstrap-off', message: 'No bootstrap ran, so there are no intervals and no spread checks.' });
+    diagnostics.push({
+      severity: 'info',
+      code: 'bootstrap-off',
+      message: 'No bootstrap ran, so there are no intervals and no spread checks.',
+    });
   }
 
   for (const c of spec.coordinates) {
@@ -351,7 +370,10 @@ function predictionWidth<Law>(spec: ModelSpec<Law>, thetas: Float64Array[], leve
   const runs = perSample[0]!.length;
   let widest = 0;
   for (let i = 0; i < runs; i++) {
-    const interval = percentileInterval(perSample.map((r) => r[i]!), level);
+    const interval = percentileInterval(
+      perSample.map((r) => r[i]!),
+      level,
+    );
     widest = Math.max(widest, interval.upper - interval.lower);
   }
   return widest;

@@ -78,7 +78,11 @@ function supervisedLawOf(supervised: SupervisedFit | SupervisedLaw): SupervisedL
  * runs, or from the supervised law at the teacher's size and tokens when a run gives those instead.
  * Bootstrap intervals are conditional on the supervised law.
  */
-export function fitDistillation(runs: readonly DistillationRun[], supervised: SupervisedFit | SupervisedLaw, options: DistillationFitOptions = {}): DistillationFit {
+export function fitDistillation(
+  runs: readonly DistillationRun[],
+  supervised: SupervisedFit | SupervisedLaw,
+  options: DistillationFitOptions = {},
+): DistillationFit {
   checkCommonOptions(options);
   validateDistillationRuns(runs);
   const dimension = 9;
@@ -113,8 +117,24 @@ export function fitDistillation(runs: readonly DistillationRun[], supervised: Su
   const d1 = boundPair('options.bounds.d1', b.d1, [0.2, 5], true);
   const identity = (v: number) => v;
   const coordinates: CoordinateSpec[] = [
-    { name: 'aCentred', lawName: 'A', kind: 'log-coefficient', dependsOn: ['alpha'], lower: -CENTRED_LOG_BOUND, upper: CENTRED_LOG_BOUND, toLawUnits: (v, t) => Math.exp(v + t[2]! * centreN) },
-    { name: 'bCentred', lawName: 'B', kind: 'log-coefficient', dependsOn: ['beta'], lower: -CENTRED_LOG_BOUND, upper: CENTRED_LOG_BOUND, toLawUnits: (v, t) => Math.exp(v + t[3]! * centreD) },
+    {
+      name: 'aCentred',
+      lawName: 'A',
+      kind: 'log-coefficient',
+      dependsOn: ['alpha'],
+      lower: -CENTRED_LOG_BOUND,
+      upper: CENTRED_LOG_BOUND,
+      toLawUnits: (v, t) => Math.exp(v + t[2]! * centreN),
+    },
+    {
+      name: 'bCentred',
+      lawName: 'B',
+      kind: 'log-coefficient',
+      dependsOn: ['beta'],
+      lower: -CENTRED_LOG_BOUND,
+      upper: CENTRED_LOG_BOUND,
+      toLawUnits: (v, t) => Math.exp(v + t[3]! * centreD),
+    },
     { name: 'alpha', lawName: 'alpha', kind: 'exponent', lower: alpha[0], upper: alpha[1], toLawUnits: identity },
     { name: 'beta', lawName: 'beta', kind: 'exponent', lower: beta[0], upper: beta[1], toLawUnits: identity },
     { name: 'gamma', lawName: 'gamma', kind: 'exponent', lower: gamma[0], upper: gamma[1], toLawUnits: identity },

@@ -60,7 +60,10 @@ function designDiagnostics(runs: readonly SupervisedRun[], parameterCount: numbe
   const sizes = countDistinct(runs.map((r) => r.params));
   const tokens = countDistinct(runs.map((r) => r.tokens));
   if (sizes < 3 || tokens < 3) {
-    const which = [sizes < 3 ? `${sizes} distinct model size${sizes === 1 ? '' : 's'}` : null, tokens < 3 ? `${tokens} distinct token count${tokens === 1 ? '' : 's'}` : null].filter(Boolean);
+    const which = [
+      sizes < 3 ? `${sizes} distinct model size${sizes === 1 ? '' : 's'}` : null,
+      tokens < 3 ? `${tokens} distinct token count${tokens === 1 ? '' : 's'}` : null,
+    ].filter(Boolean);
     out.push({
       severity: 'warning',
       code: 'narrow-design',
@@ -106,14 +109,37 @@ export function fitSupervised(runs: readonly SupervisedRun[], options: Supervise
   const betaBounds = boundPair('options.bounds.beta', bounds.beta, [0, 5]);
   const gammaBounds = boundPair('options.bounds.gamma', bounds.gamma, [0.05, 5], true);
   const coordinates: CoordinateSpec[] = [
-    { name: 'aCentred', lawName: 'A', kind: 'log-coefficient', dependsOn: ['alpha'], lower: -CENTRED_LOG_BOUND, upper: CENTRED_LOG_BOUND, toLawUnits: (v, t) => Math.exp(v + t[3]! * centreN) },
-    { name: 'bCentred', lawName: 'B', kind: 'log-coefficient', dependsOn: ['beta'], lower: -CENTRED_LOG_BOUND, upper: CENTRED_LOG_BOUND, toLawUnits: (v, t) => Math.exp(v + t[4]! * centreD) },
+    {
+      name: 'aCentred',
+      lawName: 'A',
+      kind: 'log-coefficient',
+      dependsOn: ['alpha'],
+      lower: -CENTRED_LOG_BOUND,
+      upper: CENTRED_LOG_BOUND,
+      toLawUnits: (v, t) => Math.exp(v + t[3]! * centreN),
+    },
+    {
+      name: 'bCentred',
+      lawName: 'B',
+      kind: 'log-coefficient',
+      dependsOn: ['beta'],
+      lower: -CENTRED_LOG_BOUND,
+      upper: CENTRED_LOG_BOUND,
+      toLawUnits: (v, t) => Math.exp(v + t[4]! * centreD),
+    },
     { name: 'logE', lawName: 'E', kind: 'log-floor', lower: Math.log(eLo), upper: Math.log(eHi), toLawUnits: Math.exp },
     { name: 'alpha', lawName: 'alpha', kind: 'exponent', lower: alphaBounds[0], upper: alphaBounds[1], toLawUnits: (v) => v },
     { name: 'beta', lawName: 'beta', kind: 'exponent', lower: betaBounds[0], upper: betaBounds[1], toLawUnits: (v) => v },
   ];
   if (form === 'busbridge') {
-    coordinates.push({ name: 'gamma', lawName: 'gamma', kind: 'exponent', lower: gammaBounds[0], upper: gammaBounds[1], toLawUnits: (v) => v });
+    coordinates.push({
+      name: 'gamma',
+      lawName: 'gamma',
+      kind: 'exponent',
+      lower: gammaBounds[0],
+      upper: gammaBounds[1],
+      toLawUnits: (v) => v,
+    });
   }
 
   const toLaw = (theta: Float64Array): SupervisedLaw => ({
@@ -142,7 +168,14 @@ export function fitSupervised(runs: readonly SupervisedRun[], options: Supervise
   const result = fitModel(spec, options);
   const residuals = runs.map((run, i) => {
     const logResidual = result.logResiduals[i]!;
-    return { row: run.row ?? i + 1, params: run.params, tokens: run.tokens, loss: run.loss, predicted: run.loss * Math.exp(logResidual), logResidual };
+    return {
+      row: run.row ?? i + 1,
+      params: run.params,
+      tokens: run.tokens,
+      loss: run.loss,
+      predicted: run.loss * Math.exp(logResidual),
+      logResidual,
+    };
   });
   const { theta: _theta, logResiduals: _logResiduals, ...base } = result;
   const extrapolation = extrapolate(result.law, result.bootstrap?.samples, runs, base.bootstrap?.level ?? 0.95, base.diagnostics);
@@ -152,7 +185,13 @@ export function fitSupervised(runs: readonly SupervisedRun[], options: Supervise
 
 const WIDE_EXTRAPOLATION = 0.1;
 
-function extrapolate(law: SupervisedLaw, samples: SupervisedLaw[] | undefined, runs: readonly SupervisedRun[], level: number, diagnostics: FitDiagnostic[]): SupervisedFit['extrapolation'] {
+function extrapolate(
+  law: SupervisedLaw,
+  samples: SupervisedLaw[] | undefined,
+  runs: readonly SupervisedRun[],
+  level: number,
+  diagnostics: FitDiagnostic[],
+): SupervisedFit['extrapolation'] {
   if (!samples || samples.length < 2) return null;
   const params = 10 * Math.max(...runs.map((r) => r.params));
   const tokens = 10 * Math.max(...runs.map((r) => r.tokens));

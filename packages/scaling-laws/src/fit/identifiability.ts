@@ -56,7 +56,12 @@ function median(values: Float64Array): number {
  * it. This catches ridges (e.g. c1 against d1) that a warm-started bootstrap can miss. Coordinates on a
  * bound get NaN: the linearisation does not hold there.
  */
-export function linearizedStandardErrors(objective: FitObjective, theta: Float64Array, lower: Float64Array, upper: Float64Array): Float64Array {
+export function linearizedStandardErrors(
+  objective: FitObjective,
+  theta: Float64Array,
+  lower: Float64Array,
+  upper: Float64Array,
+): Float64Array {
   const p = theta.length;
   const base = objective.logResiduals(theta);
   const n = base.length;

@@ -13,7 +13,10 @@ export interface PredictionWithInterval {
 }
 
 function requireBootstrap(fit: { bootstrap: unknown }): void {
-  if (!fit.bootstrap) throw new DistilleryError('E_BAD_VALUE', 'this fit has no bootstrap samples: refit with options.bootstrap > 0 to get intervals', { field: 'fit.bootstrap' });
+  if (!fit.bootstrap)
+    throw new DistilleryError('E_BAD_VALUE', 'this fit has no bootstrap samples: refit with options.bootstrap > 0 to get intervals', {
+      field: 'fit.bootstrap',
+    });
 }
 
 /** L(N, D) from a supervised fit, with the bootstrap interval of the prediction. */
@@ -25,7 +28,10 @@ export function predictSupervisedWithInterval(fit: SupervisedFit, params: number
 }
 
 /** L_S from a distillation fit (with its own supervised law), with the bootstrap interval. */
-export function predictDistilledWithInterval(fit: DistillationFit, point: { studentParams: number; studentTokens: number; teacherLoss: number }): PredictionWithInterval {
+export function predictDistilledWithInterval(
+  fit: DistillationFit,
+  point: { studentParams: number; studentTokens: number; teacherLoss: number },
+): PredictionWithInterval {
   requireBootstrap(fit);
   const baseline = predictSupervisedLoss(fit.supervisedLaw, point.studentParams, point.studentTokens);
   const samples = fit.bootstrap!.samples.map((law) => distilledLossFromBaseline(law, point, baseline));

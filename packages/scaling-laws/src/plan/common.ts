@@ -24,7 +24,11 @@ export interface ResolvedPlanning {
   max: number;
 }
 
-export function resolvePlanning(laws: PlanningLaws | undefined, flops: FlopsModel | undefined, range: SearchRange | undefined): ResolvedPlanning {
+export function resolvePlanning(
+  laws: PlanningLaws | undefined,
+  flops: FlopsModel | undefined,
+  range: SearchRange | undefined,
+): ResolvedPlanning {
   const min = range?.min ?? 1e6;
   const max = range?.max ?? 1e17;
   requirePositive('range.min', min);

@@ -38,7 +38,10 @@ export interface Crossover {
  */
 export function distillationCrossover(options: CrossoverOptions): Crossover {
   requirePositive('studentParams', options.studentParams);
-  const [lo, hi] = options.budgets ?? [3 * forwardFlopsPerToken(options.studentParams, options.flops ?? SIMPLE_FLOPS) * options.studentParams, 1e28];
+  const [lo, hi] = options.budgets ?? [
+    3 * forwardFlopsPerToken(options.studentParams, options.flops ?? SIMPLE_FLOPS) * options.studentParams,
+    1e28,
+  ];
   requirePositive('budgets[0]', lo);
   requirePositive('budgets[1]', hi);
   const plan = (budget: number) => planDistillation({ ...options, budget });
@@ -59,7 +62,12 @@ export function distillationCrossover(options: CrossoverOptions): Crossover {
     if (previous < 0 && value >= 0) {
       const root = bisectRoot(gap, previousX, x, 1e-6);
       const p = plan(Math.exp(root));
-      return { status: 'crossover', budget: Math.exp(root), supervisedTokens: p.supervisedBaseline.tokens, loss: p.supervisedBaseline.loss };
+      return {
+        status: 'crossover',
+        budget: Math.exp(root),
+        supervisedTokens: p.supervisedBaseline.tokens,
+        loss: p.supervisedBaseline.loss,
+      };
     }
     if (value < 0) sawDistillationWin = true;
     previous = value;

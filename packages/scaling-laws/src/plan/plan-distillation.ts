@@ -63,7 +63,14 @@ function scenarioName(scenario: ScenarioName | ComputeScenario): ScenarioName | 
 }
 
 /** Evaluates one teacher (N_T, D_T): the rest of the budget goes to student tokens. */
-function evaluateTeacher(p: ResolvedPlanning, deltas: ComputeScenario, studentParams: number, budget: number, teacherParams: number, teacherTokens: number): Candidate | null {
+function evaluateTeacher(
+  p: ResolvedPlanning,
+  deltas: ComputeScenario,
+  studentParams: number,
+  budget: number,
+  teacherParams: number,
+  teacherTokens: number,
+): Candidate | null {
   const studentPerToken = forwardFlopsPerToken(studentParams, p.flops);
   const teacherPerToken = forwardFlopsPerToken(teacherParams, p.flops);
   const left = budget - deltas.deltaPretrain * 3 * teacherPerToken * teacherTokens;
@@ -82,10 +89,16 @@ function searchTeacher(p: ResolvedPlanning, deltas: ComputeScenario, studentPara
   // exp(log(x)) can land one ulp outside the range; clamp so reported values respect it.
   const fromLog = (x: number) => Math.min(p.max, Math.max(p.min, Math.exp(x)));
   const bestTokensFor = (logTeacherParams: number) =>
-    minimize1d((logTeacherTokens) => evaluateTeacher(p, deltas, studentParams, budget, fromLog(logTeacherParams), fromLog(logTeacherTokens))?.studentLoss ?? Infinity, lo, hi, {
-      gridPoints: 64,
-      tolerance: 1e-7,
-    });
+    minimize1d(
+      (logTeacherTokens) =>
+        evaluateTeacher(p, deltas, studentParams, budget, fromLog(logTeacherParams), fromLog(logTeacherTokens))?.studentLoss ?? Infinity,
+      lo,
+      hi,
+      {
+        gridPoints: 64,
+        tolerance: 1e-7,
+      },
+    );
   const outer = minimize1d((logTeacherParams) => bestTokensFor(logTeacherParams).f, lo, hi, { gridPoints: 64, tolerance: 1e-7 });
   if (!Number.isFinite(outer.f)) return null;
   const inner = bestTokensFor(outer.x);
@@ -102,8 +115,12 @@ function searchFreeTeacher(p: ResolvedPlanning, studentParams: number, budget: n
   const supervisedStudentLoss = predictSupervisedLoss(p.supervised, studentParams, studentTokens);
   const reachableLow = predictSupervisedLoss(p.supervised, p.max, p.max);
   const reachableHigh = predictSupervisedLoss(p.supervised, p.min, p.min);
-  const lossFor = (teacherLoss: number) => distilledLossFromBaseline(p.distillation, { studentParams, studentTokens, teacherLoss }, supervisedStudentLoss);
-  const best = minimize1d((logTeacher) => lossFor(Math.exp(logTeacher)), Math.log(reachableLow), Math.log(reachableHigh), { gridPoints: 256, tolerance: 1e-12 });
+  const lossFor = (teacherLoss: number) =>
+    distilledLossFromBaseline(p.distillation, { studentParams, studentTokens, teacherLoss }, supervisedStudentLoss);
+  const best = minimize1d((logTeacher) => lossFor(Math.exp(logTeacher)), Math.log(reachableLow), Math.log(reachableHigh), {
+    gridPoints: 256,
+    tolerance: 1e-12,
+  });
   const teacherLoss = Math.exp(best.x);
   const pretrainingCost = (logTeacherParams: number) => {
     const teacherParams = Math.exp(logTeacherParams);
@@ -141,8 +158,16 @@ export function planDistillation(options: PlanDistillationOptions): Distillation
   const deltas = resolveScenario(options.scenario);
   const p = resolvePlanning(options.laws, options.flops, options.range);
   const free = deltas.deltaLogits === 0 && deltas.deltaPretrain === 0;
-  const found = free ? searchFreeTeacher(p, options.studentParams, options.budget) : searchTeacher(p, deltas, options.studentParams, options.budget);
-  const baseline = supervisedBaseline({ studentParams: options.studentParams, budget: options.budget, law: p.supervised, flops: p.flops, max: p.max });
+  const found = free
+    ? searchFreeTeacher(p, options.studentParams, options.budget)
+    : searchTeacher(p, deltas, options.studentParams, options.budget);
+  const baseline = supervisedBaseline({
+    studentParams: options.studentParams,
+    budget: options.budget,
+    law: p.supervised,
+    flops: p.flops,
+    max: p.max,
+  });
   const common = {
     scenario: scenarioName(options.scenario),
     deltaLogits: deltas.deltaLogits,
@@ -173,9 +198,21 @@ export function planDistillation(options: PlanDistillationOptions): Distillation
 }
 
 /** The supervised baseline of `planDistillation` on its own: the same student, the whole budget, no teacher. */
-export function supervisedBaselineFor(options: { studentParams: number; budget: number; laws?: PlanningLaws; flops?: FlopsModel; range?: SearchRange }): SupervisedBaseline {
+export function supervisedBaselineFor(options: {
+  studentParams: number;
+  budget: number;
+  laws?: PlanningLaws;
+  flops?: FlopsModel;
+  range?: SearchRange;
+}): SupervisedBaseline {
   requirePositive('studentParams', options.studentParams);
   requirePositive('budget', options.budget);
   const p = resolvePlanning(options.laws, options.flops, options.range);
-  return supervisedBaseline({ studentParams: options.studentParams, budget: options.budget, law: p.supervised, flops: p.flops, max: p.max });
+  return supervisedBaseline({
+    studentParams: options.studentParams,
+    budget: options.budget,
+    law: p.supervised,
+    flops: p.flops,
+    max: p.max,
+  });
 }

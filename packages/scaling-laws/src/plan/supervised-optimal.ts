@@ -16,9 +16,18 @@ export interface SupervisedOptimum {
  * Compute-optimal supervised model for a budget: minimises L(N, D) subject to 3 F(N) D = C over
  * N in the search range. With F(N) = 2N and Busbridge's law, C = 1e21 gives N ~ 3.054e9, D ~ 5.458e10.
  */
-export function supervisedComputeOptimal(options: { budget: number; law?: SupervisedLaw; flops?: FlopsModel; range?: SearchRange }): SupervisedOptimum {
+export function supervisedComputeOptimal(options: {
+  budget: number;
+  law?: SupervisedLaw;
+  flops?: FlopsModel;
+  range?: SearchRange;
+}): SupervisedOptimum {
   requirePositive('budget', options.budget);
-  const { supervised, flops, min, max } = resolvePlanning(options.law ? { supervised: options.law } : undefined, options.flops, options.range);
+  const { supervised, flops, min, max } = resolvePlanning(
+    options.law ? { supervised: options.law } : undefined,
+    options.flops,
+    options.range,
+  );
   const tokensFor = (params: number) => options.budget / (3 * forwardFlopsPerToken(params, flops));
   const lossAt = (logParams: number) => {
     const params = Math.exp(logParams);
@@ -41,7 +50,13 @@ export interface SupervisedBaseline {
  * The same student trained without a teacher on the whole budget: D = C / (3 F(N_S)), capped at
  * the range's max (beyond it the law is not trusted and the budget is not spent).
  */
-export function supervisedBaseline(options: { studentParams: number; budget: number; law: SupervisedLaw; flops: FlopsModel; max: number }): SupervisedBaseline {
+export function supervisedBaseline(options: {
+  studentParams: number;
+  budget: number;
+  law: SupervisedLaw;
+  flops: FlopsModel;
+  max: number;
+}): SupervisedBaseline {
   const tokens = Math.min(options.max, options.budget / (3 * forwardFlopsPerToken(options.studentParams, options.flops)));
   return { params: options.studentParams, tokens, loss: predictSupervisedLoss(options.law, options.studentParams, tokens) };
 }

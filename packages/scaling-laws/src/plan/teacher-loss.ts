@@ -13,12 +13,21 @@ export interface TeacherLossPoint {
  * Student loss as the teacher's loss varies, for a fixed student and token count: the capacity gap
  * shows as a U, the best teacher is not the strongest one.
  */
-export function teacherLossSweep(options: { studentParams: number; studentTokens: number; teacherLosses: readonly number[]; laws?: PlanningLaws }): TeacherLossPoint[] {
+export function teacherLossSweep(options: {
+  studentParams: number;
+  studentTokens: number;
+  teacherLosses: readonly number[];
+  laws?: PlanningLaws;
+}): TeacherLossPoint[] {
   const { supervised, distillation } = resolvePlanning(options.laws, undefined, undefined);
   const baseline = predictSupervisedLoss(supervised, options.studentParams, options.studentTokens);
   return options.teacherLosses.map((teacherLoss) => ({
     teacherLoss,
-    studentLoss: distilledLossFromBaseline(distillation, { studentParams: options.studentParams, studentTokens: options.studentTokens, teacherLoss }, baseline),
+    studentLoss: distilledLossFromBaseline(
+      distillation,
+      { studentParams: options.studentParams, studentTokens: options.studentTokens, teacherLoss },
+      baseline,
+    ),
   }));
 }
 
@@ -33,7 +42,13 @@ export interface OptimalTeacher {
  * The teacher loss that minimises the student's loss (studentTokens may be Infinity). The search
  * runs over log L_T in [log lower, log upper]; defaults span every plausible cross-entropy.
  */
-export function optimalTeacherLoss(options: { studentParams: number; studentTokens: number; laws?: PlanningLaws; lower?: number; upper?: number }): OptimalTeacher {
+export function optimalTeacherLoss(options: {
+  studentParams: number;
+  studentTokens: number;
+  laws?: PlanningLaws;
+  lower?: number;
+  upper?: number;
+}): OptimalTeacher {
   requirePositive('studentParams', options.studentParams);
   const { supervised, distillation } = resolvePlanning(options.laws, undefined, undefined);
   const supervisedLoss = predictSupervisedLoss(supervised, options.studentParams, options.studentTokens);

@@ -131,7 +131,9 @@ export function renderChart(spec: ChartSpec): string {
   const plotW = width - MARGIN.left - MARGIN.right;
   const plotH = height - MARGIN.top - MARGIN.bottom;
   const t = (v: number, domain: [number, number], scale: AxisScale) =>
-    scale === 'log' ? (Math.log(v) - Math.log(domain[0])) / (Math.log(domain[1]) - Math.log(domain[0])) : (v - domain[0]) / (domain[1] - domain[0]);
+    scale === 'log'
+      ? (Math.log(v) - Math.log(domain[0])) / (Math.log(domain[1]) - Math.log(domain[0]))
+      : (v - domain[0]) / (domain[1] - domain[0]);
   const px = (v: number) => MARGIN.left + t(v, xDomain, xScale) * plotW;
   const py = (v: number) => MARGIN.top + (1 - t(v, yDomain, yScale)) * plotH;
   const inside = (x: number, y: number) =>
@@ -140,12 +142,16 @@ export function renderChart(spec: ChartSpec): string {
   const yFormat = spec.yTickFormat ?? formatTick;
 
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+  );
   parts.push(`<title>${escapeXml(spec.title)}</title>`);
   parts.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   parts.push(`<text x="${MARGIN.left}" y="24" font-size="16" font-weight="bold">${escapeXml(spec.title)}</text>`);
   if (spec.subtitle) parts.push(`<text x="${MARGIN.left}" y="42" fill="#555555">${escapeXml(spec.subtitle)}</text>`);
-  parts.push(`<defs><clipPath id="plot-area"><rect x="${MARGIN.left}" y="${MARGIN.top}" width="${plotW}" height="${plotH}"/></clipPath></defs>`);
+  parts.push(
+    `<defs><clipPath id="plot-area"><rect x="${MARGIN.left}" y="${MARGIN.top}" width="${plotW}" height="${plotH}"/></clipPath></defs>`,
+  );
 
   for (const v of ticks(xDomain, xScale)) {
     const x = round(px(v));
@@ -179,7 +185,8 @@ export function renderChart(spec: ChartSpec): string {
       }
       if (d) parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${series.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
     } else {
-      for (const [x, y] of points) parts.push(`<circle cx="${round(px(x))}" cy="${round(py(y))}" r="3.5" fill="${color}" fill-opacity="0.75"/>`);
+      for (const [x, y] of points)
+        parts.push(`<circle cx="${round(px(x))}" cy="${round(py(y))}" r="3.5" fill="${color}" fill-opacity="0.75"/>`);
     }
   });
   for (const marker of spec.markers ?? []) {
@@ -188,7 +195,10 @@ export function renderChart(spec: ChartSpec): string {
     const x = round(px(marker.x));
     const y = round(py(marker.y));
     parts.push(`<path d="M${x},${Number(y) - 6}L${Number(x) + 6},${y}L${x},${Number(y) + 6}L${Number(x) - 6},${y}Z" fill="${color}"/>`);
-    if (marker.label) parts.push(`<text x="${Number(x) + 9}" y="${Number(y) - 8 + (marker.labelDy ?? 0)}" fill="${color}" font-size="11">${escapeXml(marker.label)}</text>`);
+    if (marker.label)
+      parts.push(
+        `<text x="${Number(x) + 9}" y="${Number(y) - 8 + (marker.labelDy ?? 0)}" fill="${color}" font-size="11">${escapeXml(marker.label)}</text>`,
+      );
   }
   parts.push(`</g>`);
 
@@ -208,7 +218,9 @@ export function renderChart(spec: ChartSpec): string {
       const color = series.color ?? PALETTE[k % PALETTE.length]!;
       const y = boxY + 14 + index * rowH;
       if (series.style === 'line') {
-        parts.push(`<line x1="${boxX + 6}" y1="${y - 4}" x2="${boxX + 20}" y2="${y - 4}" stroke="${color}" stroke-width="2"${series.dashed ? ' stroke-dasharray="4 3"' : ''}/>`);
+        parts.push(
+          `<line x1="${boxX + 6}" y1="${y - 4}" x2="${boxX + 20}" y2="${y - 4}" stroke="${color}" stroke-width="2"${series.dashed ? ' stroke-dasharray="4 3"' : ''}/>`,
+        );
       } else {
         parts.push(`<circle cx="${boxX + 13}" cy="${y - 4}" r="3.5" fill="${color}"/>`);
       }

@@ -26,7 +26,12 @@ export function renderObservedVsFitted(fit: SupervisedFit | DistillationFit, opt
   const hi = Math.max(...observed, ...predicted);
   const pad = 0.03 * (hi - lo || 1);
   const domain: [number, number] = [lo - pad, hi + pad];
-  const verdict = fit.trustworthy ? 'no warnings' : `NOT TRUSTWORTHY: ${fit.diagnostics.filter((d) => d.severity === 'warning').map((d) => d.code).join(', ')}`;
+  const verdict = fit.trustworthy
+    ? 'no warnings'
+    : `NOT TRUSTWORTHY: ${fit.diagnostics
+        .filter((d) => d.severity === 'warning')
+        .map((d) => d.code)
+        .join(', ')}`;
   return renderChart({
     title: options.title ?? `Observed vs fitted loss (${fit.kind} law)`,
     subtitle: `${fit.runs} runs, RMS log residual ${(100 * fit.rmsLogResidual).toFixed(2)} %, ${verdict}`,
@@ -36,7 +41,16 @@ export function renderObservedVsFitted(fit: SupervisedFit | DistillationFit, opt
     yDomain: domain,
     legend: 'top-left',
     series: [
-      { label: 'y = x', points: [[domain[0], domain[0]], [domain[1], domain[1]]], style: 'line', color: '#999999', dashed: true },
+      {
+        label: 'y = x',
+        points: [
+          [domain[0], domain[0]],
+          [domain[1], domain[1]],
+        ],
+        style: 'line',
+        color: '#999999',
+        dashed: true,
+      },
       { label: 'runs', points: observed.map((o, i) => [o, predicted[i]!] as const), style: 'points', color: PALETTE[0] },
     ],
   });
@@ -46,7 +60,13 @@ export function renderObservedVsFitted(fit: SupervisedFit | DistillationFit, opt
  * Iso-FLOP curves: loss against model size at fixed compute (D = C / (3 F(N))), with the compute-optimal
  * model of each budget marked.
  */
-export function renderIsoFlopCurves(options: { budgets: readonly number[]; law?: SupervisedLaw; flops?: FlopsModel; paramsRange?: [number, number]; title?: string }): string {
+export function renderIsoFlopCurves(options: {
+  budgets: readonly number[];
+  law?: SupervisedLaw;
+  flops?: FlopsModel;
+  paramsRange?: [number, number];
+  title?: string;
+}): string {
   const law = options.law ?? BUSBRIDGE_SUPERVISED;
   const flops = options.flops ?? SIMPLE_FLOPS;
   const [nLo, nHi] = options.paramsRange ?? [1e7, 1e12];
@@ -105,7 +125,13 @@ export function renderDistillationFrontier(options: {
   const series: ChartSeries[] = [
     {
       label: 'supervised (same student)',
-      points: budgets.map((c) => [c, supervisedBaselineFor({ studentParams: options.studentParams, budget: c, laws: options.laws, flops: options.flops }).loss] as const),
+      points: budgets.map(
+        (c) =>
+          [
+            c,
+            supervisedBaselineFor({ studentParams: options.studentParams, budget: c, laws: options.laws, flops: options.flops }).loss,
+          ] as const,
+      ),
       style: 'line',
       color: '#000000',
       dashed: true,
@@ -117,13 +143,25 @@ export function renderDistillationFrontier(options: {
     series.push({
       label: SCENARIO_LABELS[scenario],
       points: budgets.map((c) => {
-        const plan = planDistillation({ studentParams: options.studentParams, budget: c, scenario, laws: options.laws, flops: options.flops });
+        const plan = planDistillation({
+          studentParams: options.studentParams,
+          budget: c,
+          scenario,
+          laws: options.laws,
+          flops: options.flops,
+        });
         return [c, plan.feasible ? plan.studentLoss : NaN] as const;
       }),
       style: 'line',
       color,
     });
-    const crossover = distillationCrossover({ studentParams: options.studentParams, scenario, laws: options.laws, flops: options.flops, budgets: [cLo, cHi] });
+    const crossover = distillationCrossover({
+      studentParams: options.studentParams,
+      scenario,
+      laws: options.laws,
+      flops: options.flops,
+      budgets: [cLo, cHi],
+    });
     if (crossover.status === 'crossover' && crossover.budget !== null && crossover.loss !== null) {
       markers.push({ x: crossover.budget, y: crossover.loss, label: `crossover ${crossover.budget.toExponential(1)}`, color });
     }
@@ -156,12 +194,37 @@ export function renderTeacherLossSweep(options: {
   const markers: ChartMarker[] = [];
   options.studentTokens.forEach((tokens, k) => {
     const color = PALETTE[k % PALETTE.length]!;
-    const sweep = teacherLossSweep({ studentParams: options.studentParams, studentTokens: tokens, teacherLosses: losses, laws: options.laws });
-    const best = optimalTeacherLoss({ studentParams: options.studentParams, studentTokens: tokens, laws: options.laws, lower: lo, upper: hi });
-    series.push({ label: `D_S = ${formatQuantity(tokens)}: best L_T ${best.teacherLoss.toFixed(3)}`, points: sweep.map((p) => [p.teacherLoss, p.studentLoss] as const), style: 'line', color });
+    const sweep = teacherLossSweep({
+      studentParams: options.studentParams,
+      studentTokens: tokens,
+      teacherLosses: losses,
+      laws: options.laws,
+    });
+    const best = optimalTeacherLoss({
+      studentParams: options.studentParams,
+      studentTokens: tokens,
+      laws: options.laws,
+      lower: lo,
+      upper: hi,
+    });
+    series.push({
+      label: `D_S = ${formatQuantity(tokens)}: best L_T ${best.teacherLoss.toFixed(3)}`,
+      points: sweep.map((p) => [p.teacherLoss, p.studentLoss] as const),
+      style: 'line',
+      color,
+    });
     markers.push({ x: best.teacherLoss, y: best.studentLoss, label: '', color });
   });
-  series.push({ label: 'L_S = L_T', points: [[lo, lo], [hi, hi]], style: 'line', color: '#999999', dashed: true });
+  series.push({
+    label: 'L_S = L_T',
+    points: [
+      [lo, lo],
+      [hi, hi],
+    ],
+    style: 'line',
+    color: '#999999',
+    dashed: true,
+  });
   const studentLosses = series.slice(0, -1).flatMap((s) => s.points.map((p) => p[1]));
   return renderChart({
     title: options.title ?? `Teacher-loss sweep, N_S = ${formatQuantity(options.studentParams)}`,

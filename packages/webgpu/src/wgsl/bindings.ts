@@ -31,7 +31,8 @@ export function declareBindings(table: BindingTable, first: number): DeclaredBin
   const out: DeclaredBinding[] = [];
   for (const [name, decl] of Object.entries(table)) {
     if (!decl) continue;
-    if (!IDENT.test(name)) throw new DistilleryError('E_BAD_VALUE', `binding name "${name}" is not a WGSL identifier`, { field: 'bindings', value: name });
+    if (!IDENT.test(name))
+      throw new DistilleryError('E_BAD_VALUE', `binding name "${name}" is not a WGSL identifier`, { field: 'bindings', value: name });
     out.push({ ...decl, name, binding: first + out.length });
   }
   return out;
@@ -74,18 +75,26 @@ export interface BindingContext {
  * declared binding is given, nothing undeclared is, tensor dtypes match, and each binding fits
  * maxStorageBufferBindingSize.
  */
-export function orderBindings(declared: readonly DeclaredBinding[], given: Readonly<Record<string, Bindable | undefined | null | false>>, ctx: BindingContext): Bindable[] {
+export function orderBindings(
+  declared: readonly DeclaredBinding[],
+  given: Readonly<Record<string, Bindable | undefined | null | false>>,
+  ctx: BindingContext,
+): Bindable[] {
   const where = `${ctx.kernel} (${ctx.label})`;
   const names = new Set(declared.map((b) => b.name));
   for (const [name, value] of Object.entries(given)) {
     if (value && !names.has(name)) {
-      throw new DistilleryError('E_BAD_VALUE', `${where}: binding ${name} is not used by this variant (it binds ${[...names].join(', ') || 'nothing'})`, {
-        kernel: ctx.kernel,
-        label: ctx.label,
-        field: `bindings.${name}`,
-        value: value instanceof GpuTensor ? value.label : 'buffer',
-        expected: 'absent',
-      });
+      throw new DistilleryError(
+        'E_BAD_VALUE',
+        `${where}: binding ${name} is not used by this variant (it binds ${[...names].join(', ') || 'nothing'})`,
+        {
+          kernel: ctx.kernel,
+          label: ctx.label,
+          field: `bindings.${name}`,
+          value: value instanceof GpuTensor ? value.label : 'buffer',
+          expected: 'absent',
+        },
+      );
     }
   }
   const limit = ctx.device.limits.maxStorageBufferBindingSize;
@@ -103,14 +112,18 @@ export function orderBindings(declared: readonly DeclaredBinding[], given: Reado
     }
     const dtypes = expectedDtypes(decl);
     if (value instanceof GpuTensor && dtypes && !dtypes.includes(value.dtype)) {
-      throw new DistilleryError('E_BAD_VALUE', `${where}: binding ${decl.name} (${decl.type}) needs a ${dtypes.join(' or ')} tensor, got ${value.label} (${value.dtype})`, {
-        kernel: ctx.kernel,
-        label: ctx.label,
-        field,
-        value: value.dtype,
-        expected: dtypes.join(' or '),
-        tensor: value.label,
-      });
+      throw new DistilleryError(
+        'E_BAD_VALUE',
+        `${where}: binding ${decl.name} (${decl.type}) needs a ${dtypes.join(' or ')} tensor, got ${value.label} (${value.dtype})`,
+        {
+          kernel: ctx.kernel,
+          label: ctx.label,
+          field,
+          value: value.dtype,
+          expected: dtypes.join(' or '),
+          tensor: value.label,
+        },
+      );
     }
     const bytes = boundBytes(value);
     if (bytes > limit) {

@@ -63,7 +63,9 @@ const SUBGROUP_CALL = /\bsubgroup[A-Z][A-Za-z]*\s*\(/;
  * declarations and the host's bind-group order from `bindings`, the pipeline cache key from the
  * variant itself (every field, stably serialised), the required features from the `enable`s.
  */
-export function defineKernel<V, U extends UniformTable = Record<never, never>, B extends BindingTable = BindingTable>(spec: KernelSpec<V, U, B>): Kernel<V, U, B> {
+export function defineKernel<V, U extends UniformTable = Record<never, never>, B extends BindingTable = BindingTable>(
+  spec: KernelSpec<V, U, B>,
+): Kernel<V, U, B> {
   const uniforms = (spec.uniforms ?? {}) as U;
   const hasUniforms = Object.keys(uniforms).length > 0;
   const params = uniformStructWgsl(uniforms);
@@ -121,7 +123,14 @@ export function defineKernel<V, U extends UniformTable = Record<never, never>, B
       const ctx = { kernel: spec.name, label, device: recorder.device };
       const bindings = orderBindings(declared(variant), args.bindings as Record<string, Bindable | undefined>, ctx);
       const packed = packUniformTable(uniforms, args.uniforms as Record<string, number | boolean>, ctx);
-      return recorder.dispatch({ program: kernel, variant, bindings, uniforms: hasUniforms ? packed : undefined, workgroups: args.workgroups, label });
+      return recorder.dispatch({
+        program: kernel,
+        variant,
+        bindings,
+        uniforms: hasUniforms ? packed : undefined,
+        workgroups: args.workgroups,
+        label,
+      });
     },
   };
   return kernel;

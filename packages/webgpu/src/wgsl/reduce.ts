@@ -31,7 +31,11 @@ const isPow2 = (n: number) => (n & (n - 1)) === 0;
  *   contiguous ranges of `local_invocation_index` (true of 1-D workgroups on Vulkan, Metal and D3D drivers).
  */
 export function workgroupReduce({ name, op, type = 'f32', workgroupSize: wg, subgroups = false }: WorkgroupReduceOptions): string {
-  if (!Number.isInteger(wg) || wg < 1) throw new DistilleryError('E_BAD_VALUE', `workgroupReduce ${name}: workgroupSize must be a positive integer, got ${wg}`, { field: 'workgroupSize', value: wg });
+  if (!Number.isInteger(wg) || wg < 1)
+    throw new DistilleryError('E_BAD_VALUE', `workgroupReduce ${name}: workgroupSize must be a positive integer, got ${wg}`, {
+      field: 'workgroupSize',
+      value: wg,
+    });
   const scratch = `${name}Scratch`;
   const combine = (a: string, b: string) => (op === 'sum' ? `${a} + ${b}` : `max(${a}, ${b})`);
   if (subgroups && isPow2(wg)) {

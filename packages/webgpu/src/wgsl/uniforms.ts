@@ -14,7 +14,9 @@ export type UniformField = ScalarType | { type: ScalarType; default?: number | b
 export type UniformTable = Record<string, UniformField>;
 
 /** The host values of a table: numbers (booleans become u32 0/1); fields with a default are optional. */
-export type UniformValues<U extends UniformTable> = { [K in keyof U as U[K] extends { default: number | boolean } ? never : K]: number | boolean } & {
+export type UniformValues<U extends UniformTable> = {
+  [K in keyof U as U[K] extends { default: number | boolean } ? never : K]: number | boolean;
+} & {
   [K in keyof U as U[K] extends { default: number | boolean } ? K : never]?: number | boolean;
 };
 
@@ -29,7 +31,8 @@ export function uniformStructWgsl(table: UniformTable, struct = 'Params', variab
   const names = Object.keys(table);
   if (names.length === 0) return '';
   for (const name of names) {
-    if (!IDENT.test(name)) throw new DistilleryError('E_BAD_VALUE', `uniform field name "${name}" is not a WGSL identifier`, { field: 'uniforms', value: name });
+    if (!IDENT.test(name))
+      throw new DistilleryError('E_BAD_VALUE', `uniform field name "${name}" is not a WGSL identifier`, { field: 'uniforms', value: name });
   }
   return `struct ${struct} {\n${names.map((n) => `  ${n}: ${field(table[n]!).type},`).join('\n')}\n};\n@group(0) @binding(0) var<uniform> ${variable}: ${struct};`;
 }
@@ -44,7 +47,11 @@ export interface UniformContext {
  * integers in range for u32/i32, finite f32 unless the field allows otherwise) and returns them in
  * struct order for `packUniforms`.
  */
-export function packUniformTable(table: UniformTable, values: Readonly<Record<string, number | boolean | undefined>>, ctx: UniformContext): UniformValue[] {
+export function packUniformTable(
+  table: UniformTable,
+  values: Readonly<Record<string, number | boolean | undefined>>,
+  ctx: UniformContext,
+): UniformValue[] {
   const fail = (name: string, value: unknown, expected: string) =>
     new DistilleryError('E_BAD_VALUE', `${ctx.kernel} (${ctx.label}): uniform ${name} must be ${expected}, got ${String(value)}`, {
       kernel: ctx.kernel,

@@ -25,7 +25,15 @@ export interface BuildCacheOptions<TBatch> {
 export async function buildTeacherCache<TBatch>(options: BuildCacheOptions<TBatch>): Promise<void> {
   const { teacher, rows, kind } = options;
   const batchSize = requireInteger('batchSize', options.batchSize ?? 256, 1);
-  const writer = await TeacherCacheWriter.open({ dir: options.dir, kind, rows, vocab: teacher.vocabSize, k: options.k, teacher: teacher.name, rowsPerShard: options.rowsPerShard });
+  const writer = await TeacherCacheWriter.open({
+    dir: options.dir,
+    kind,
+    rows,
+    vocab: teacher.vocabSize,
+    k: options.k,
+    teacher: teacher.name,
+    rowsPerShard: options.rowsPerShard,
+  });
   const rowsPerShard = options.rowsPerShard ?? 4096;
   while (!writer.complete) {
     const first = writer.nextRow;
@@ -52,7 +60,14 @@ export async function buildTeacherCache<TBatch>(options: BuildCacheOptions<TBatc
     }
     if (parts.length) {
       const k = (parts[0] as Extract<CachedRows, { kind: 'topk' }>).k;
-      const merged = { kind: 'topk' as const, rows: count, k, indices: new Int32Array(count * k), logprobs: new Float32Array(count * k), tailMass: new Float32Array(count) };
+      const merged = {
+        kind: 'topk' as const,
+        rows: count,
+        k,
+        indices: new Int32Array(count * k),
+        logprobs: new Float32Array(count * k),
+        tailMass: new Float32Array(count),
+      };
       let at = 0;
       for (const p of parts as Extract<CachedRows, { kind: 'topk' }>[]) {
         merged.indices.set(p.indices, at * k);

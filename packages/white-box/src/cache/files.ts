@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import { DistilleryError, badValue, requireInteger } from '@distillery/core';
 import { writeFileAtomic } from '@distillery/core/node';
 import { bytesCrc32, fileCrc32, shardCorrupt, shardPath, validateCacheIndex } from './integrity.js';
-import { CACHE_FORMAT, coveredRows, decodeRowInto, encodeRows, rowBytes, shardFileName, type CacheIndex, type CachedRows } from './format.js';
+import {
+  CACHE_FORMAT,
+  coveredRows,
+  decodeRowInto,
+  encodeRows,
+  rowBytes,
+  shardFileName,
+  type CacheIndex,
+  type CachedRows,
+} from './format.js';
 
 const corrupt = (dir: string, message: string, field = 'index.json') =>
   new DistilleryError('E_CORRUPT_FILE', `teacher cache ${dir}: ${message}`, { field, value: dir });
@@ -45,7 +54,10 @@ export interface CacheWriterOptions {
  * the last recorded one.
  */
 export class TeacherCacheWriter {
-  private constructor(readonly dir: string, private index: CacheIndex) {}
+  private constructor(
+    readonly dir: string,
+    private index: CacheIndex,
+  ) {}
 
   static async open(options: CacheWriterOptions): Promise<TeacherCacheWriter> {
     const { dir, kind, rows, vocab, teacher } = options;
@@ -53,12 +65,26 @@ export class TeacherCacheWriter {
     requireInteger('vocab', vocab, 1);
     const rowsPerShard = requireInteger('rowsPerShard', options.rowsPerShard ?? 4096, 1);
     if (kind === 'topk') requireInteger('k', options.k ?? Number.NaN, 1, vocab);
-    const fresh: CacheIndex = { format: CACHE_FORMAT, kind, rows, vocab, k: kind === 'topk' ? options.k : undefined, teacher, rowsPerShard, shards: [], createdAt: new Date().toISOString() };
+    const fresh: CacheIndex = {
+      format: CACHE_FORMAT,
+      kind,
+      rows,
+      vocab,
+      k: kind === 'topk' ? options.k : undefined,
+      teacher,
+      rowsPerShard,
+      shards: [],
+      createdAt: new Date().toISOString(),
+    };
     const existing = await readCacheIndex(dir);
     if (existing) {
       for (const key of ['kind', 'rows', 'vocab', 'k', 'teacher', 'rowsPerShard'] as const) {
         if (existing[key] !== fresh[key]) {
-          throw new DistilleryError('E_BAD_CONFIG', `teacher cache ${dir} was built with ${key} = ${JSON.stringify(existing[key])}, not ${JSON.stringify(fresh[key])}; use another directory`, { field: key, value: fresh[key] });
+          throw new DistilleryError(
+            'E_BAD_CONFIG',
+            `teacher cache ${dir} was built with ${key} = ${JSON.stringify(existing[key])}, not ${JSON.stringify(fresh[key])}; use another directory`,
+            { field: key, value: fresh[key] },
+          );
         }
       }
       return new TeacherCacheWriter(dir, existing);
@@ -82,10 +108,18 @@ export class TeacherCacheWriter {
     if (rows.rows !== expected) throw badValue('rows.rows', rows.rows, `${expected} (the next shard's size)`);
     if (rows.kind !== this.index.kind) throw badValue('rows.kind', rows.kind, this.index.kind);
     const bytes = encodeRows(rows);
-    if (bytes.byteLength !== expected * rowBytes(this.index)) throw badValue('rows', bytes.byteLength, `${expected * rowBytes(this.index)} bytes`);
+    if (bytes.byteLength !== expected * rowBytes(this.index))
+      throw badValue('rows', bytes.byteLength, `${expected * rowBytes(this.index)} bytes`);
     const file = shardFileName(this.index.shards.length);
     await writeFileAtomic(join(this.dir, file), bytes);
-    const shard = { file, firstRow: this.nextRow, rows: expected, bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex'), crc32: bytesCrc32(bytes) };
+    const shard = {
+      file,
+      firstRow: this.nextRow,
+      rows: expected,
+      bytes: bytes.byteLength,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      crc32: bytesCrc32(bytes),
+    };
     this.index = { ...this.index, shards: [...this.index.shards, shard] };
     await writeFileAtomic(join(this.dir, 'index.json'), JSON.stringify(this.index, null, 2));
   }
@@ -99,20 +133,30 @@ export class TeacherCacheWriter {
 export class TeacherCacheReader {
   readonly #checked = new Set<number>();
 
-  private constructor(readonly dir: string, readonly index: CacheIndex) {}
+  private constructor(
+    readonly dir: string,
+    readonly index: CacheIndex,
+  ) {}
 
   /** Opens and validates a cache: complete, every shard present with the recorded size (and hash, with `verify`). */
   static async open(dir: string, { verify = false } = {}): Promise<TeacherCacheReader> {
     const index = await readCacheIndex(dir);
     if (!index) throw new DistilleryError('E_NOT_FOUND', `no teacher cache at ${dir} (index.json missing)`, { field: 'dir', value: dir });
-    if (coveredRows(index) !== index.rows) throw corrupt(dir, `incomplete: ${coveredRows(index)} of ${index.rows} rows written; rerun the cache build to finish it`);
+    if (coveredRows(index) !== index.rows)
+      throw corrupt(dir, `incomplete: ${coveredRows(index)} of ${index.rows} rows written; rerun the cache build to finish it`);
     for (const shard of index.shards) {
       const path = shardPath(dir, shard.file);
-      const size = await stat(path).then((s) => (s.isFile() ? s.size : -2), () => -1);
+      const size = await stat(path).then(
+        (s) => (s.isFile() ? s.size : -2),
+        () => -1,
+      );
       if (size === -2) throw corrupt(dir, `${shard.file} is not a file`, shard.file);
-      if (size !== shard.bytes) throw corrupt(dir, `${shard.file} is ${size < 0 ? 'missing' : `${size} bytes, expected ${shard.bytes}`} (truncated?)`, shard.file);
+      if (size !== shard.bytes)
+        throw corrupt(dir, `${shard.file} is ${size < 0 ? 'missing' : `${size} bytes, expected ${shard.bytes}`} (truncated?)`, shard.file);
       if (verify) {
-        const hash = createHash('sha256').update(await readFile(path)).digest('hex');
+        const hash = createHash('sha256')
+          .update(await readFile(path))
+          .digest('hex');
         if (hash !== shard.sha256) throw corrupt(dir, `${shard.file} does not match its recorded SHA-256`, shard.file);
       }
     }
@@ -126,7 +170,14 @@ export class TeacherCacheReader {
     const out: CachedRows =
       index.kind === 'dense'
         ? { kind: 'dense', rows: n, vocab: index.vocab, logits: new Float32Array(n * index.vocab) }
-        : { kind: 'topk', rows: n, k: index.k!, indices: new Int32Array(n * index.k!), logprobs: new Float32Array(n * index.k!), tailMass: new Float32Array(n) };
+        : {
+            kind: 'topk',
+            rows: n,
+            k: index.k!,
+            indices: new Int32Array(n * index.k!),
+            logprobs: new Float32Array(n * index.k!),
+            tailMass: new Float32Array(n),
+          };
     const size = rowBytes(index);
     const buffer = new Uint8Array(size);
     // Group reads by shard so each shard file is opened once per call.
@@ -144,7 +195,8 @@ export class TeacherCacheReader {
       const path = shardPath(this.dir, file);
       if (crc32 !== undefined && !this.#checked.has(shard)) {
         const actual = await fileCrc32(path);
-        if (actual !== crc32) throw shardCorrupt(this.dir, file, `does not match its recorded CRC32 (bit flip or overwrite); rebuild the cache`);
+        if (actual !== crc32)
+          throw shardCorrupt(this.dir, file, `does not match its recorded CRC32 (bit flip or overwrite); rebuild the cache`);
         this.#checked.add(shard);
       }
       const handle = await open(path, 'r');

@@ -62,7 +62,8 @@ export type CachedRows =
 
 /** Serialises rows into shard bytes. */
 export function encodeRows(rows: CachedRows): Uint8Array {
-  if (rows.kind === 'dense') return new Uint8Array(rows.logits.buffer.slice(rows.logits.byteOffset, rows.logits.byteOffset + rows.logits.byteLength));
+  if (rows.kind === 'dense')
+    return new Uint8Array(rows.logits.buffer.slice(rows.logits.byteOffset, rows.logits.byteOffset + rows.logits.byteLength));
   const { k } = rows;
   const out = new ArrayBuffer(rows.rows * (2 * k + 1) * 4);
   const view = new DataView(out);
@@ -106,7 +107,9 @@ export function topKFromLogits(logits: Float32Array, rows: number, vocab: number
     const lse = logSumExpRow(row, 0, vocab);
     for (let v = 0; v < vocab; v++) order[v] = v;
     // Partial selection is enough for small k; a full sort keeps the code obvious and ties stable.
-    const top = Array.from(order).sort((a, b) => row[b]! - row[a]! || a - b).slice(0, k);
+    const top = Array.from(order)
+      .sort((a, b) => row[b]! - row[a]! || a - b)
+      .slice(0, k);
     let covered = 0;
     top.forEach((v, j) => {
       indices[r * k + j] = v;

@@ -20,10 +20,12 @@ const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** The path of a shard, refusing names that would leave the cache folder. */
 export function shardPath(dir: string, file: unknown, field = 'shards[].file'): string {
-  if (typeof file !== 'string' || !SAFE_NAME.test(file)) throw corrupt(dir, `shard file name ${JSON.stringify(file)} is not a plain file name inside the cache folder`, field);
+  if (typeof file !== 'string' || !SAFE_NAME.test(file))
+    throw corrupt(dir, `shard file name ${JSON.stringify(file)} is not a plain file name inside the cache folder`, field);
   const path = resolve(dir, file);
   const rel = relative(resolve(dir), path);
-  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw corrupt(dir, `shard file name ${JSON.stringify(file)} points outside the cache folder`, field);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel))
+    throw corrupt(dir, `shard file name ${JSON.stringify(file)} points outside the cache folder`, field);
   return path;
 }
 
@@ -31,11 +33,13 @@ const isCount = (v: unknown, min: number): v is number => typeof v === 'number' 
 
 /** Checks that an index is self-consistent: types, contiguous shards, sizes = rows × row bytes, safe names. */
 export function validateCacheIndex(dir: string, index: CacheIndex): void {
-  if (index.kind !== 'dense' && index.kind !== 'topk') throw corrupt(dir, `index.json kind ${JSON.stringify(index.kind)} is not "dense" or "topk"`, 'kind');
+  if (index.kind !== 'dense' && index.kind !== 'topk')
+    throw corrupt(dir, `index.json kind ${JSON.stringify(index.kind)} is not "dense" or "topk"`, 'kind');
   for (const key of ['rows', 'vocab', 'rowsPerShard'] as const) {
     if (!isCount(index[key], 1)) throw corrupt(dir, `index.json ${key} ${JSON.stringify(index[key])} is not an integer >= 1`, key);
   }
-  if (index.kind === 'topk' && !(isCount(index.k, 1) && index.k <= index.vocab)) throw corrupt(dir, `index.json k ${JSON.stringify(index.k)} is not an integer in [1, vocab = ${index.vocab}]`, 'k');
+  if (index.kind === 'topk' && !(isCount(index.k, 1) && index.k <= index.vocab))
+    throw corrupt(dir, `index.json k ${JSON.stringify(index.k)} is not an integer in [1, vocab = ${index.vocab}]`, 'k');
   if (!Array.isArray(index.shards)) throw corrupt(dir, 'index.json shards is not an array', 'shards');
   const size = rowBytes(index);
   let next = 0;
@@ -43,13 +47,25 @@ export function validateCacheIndex(dir: string, index: CacheIndex): void {
     const field = `shards[${i}]`;
     shardPath(dir, shard?.file, `${field}.file`);
     const expectedRows = Math.min(index.rowsPerShard, index.rows - next);
-    if (shard.firstRow !== next) throw corrupt(dir, `${field} (${shard.file}) starts at row ${JSON.stringify(shard.firstRow)}, expected ${next}`, `${field}.firstRow`);
-    if (shard.rows !== expectedRows) throw corrupt(dir, `${field} (${shard.file}) holds ${JSON.stringify(shard.rows)} rows, expected ${expectedRows} (rowsPerShard ${index.rowsPerShard})`, `${field}.rows`);
+    if (shard.firstRow !== next)
+      throw corrupt(dir, `${field} (${shard.file}) starts at row ${JSON.stringify(shard.firstRow)}, expected ${next}`, `${field}.firstRow`);
+    if (shard.rows !== expectedRows)
+      throw corrupt(
+        dir,
+        `${field} (${shard.file}) holds ${JSON.stringify(shard.rows)} rows, expected ${expectedRows} (rowsPerShard ${index.rowsPerShard})`,
+        `${field}.rows`,
+      );
     if (shard.bytes !== expectedRows * size) {
-      throw corrupt(dir, `${field} (${shard.file}) is recorded as ${JSON.stringify(shard.bytes)} bytes but ${expectedRows} rows of ${index.kind === 'dense' ? `vocab ${index.vocab}` : `k ${index.k}`} need ${expectedRows * size}: the index does not describe this shard`, `${field}.bytes`);
+      throw corrupt(
+        dir,
+        `${field} (${shard.file}) is recorded as ${JSON.stringify(shard.bytes)} bytes but ${expectedRows} rows of ${index.kind === 'dense' ? `vocab ${index.vocab}` : `k ${index.k}`} need ${expectedRows * size}: the index does not describe this shard`,
+        `${field}.bytes`,
+      );
     }
-    if (typeof shard.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(shard.sha256)) throw corrupt(dir, `${field} (${shard.file}) has no valid sha256`, `${field}.sha256`);
-    if (shard.crc32 !== undefined && !isCount(shard.crc32, 0)) throw corrupt(dir, `${field} (${shard.file}) has an invalid crc32`, `${field}.crc32`);
+    if (typeof shard.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(shard.sha256))
+      throw corrupt(dir, `${field} (${shard.file}) has no valid sha256`, `${field}.sha256`);
+    if (shard.crc32 !== undefined && !isCount(shard.crc32, 0))
+      throw corrupt(dir, `${field} (${shard.file}) has an invalid crc32`, `${field}.crc32`);
     next += expectedRows;
   });
 }
@@ -75,5 +91,9 @@ export function bytesCrc32(bytes: Uint8Array): number {
 }
 
 export function shardCorrupt(dir: string, file: string, what: string): DistilleryError {
-  return new DistilleryError('E_CORRUPT_FILE', `teacher cache ${dir}: ${file} ${what}`, { field: file, value: dir, file: `${dir}/${file}` });
+  return new DistilleryError('E_CORRUPT_FILE', `teacher cache ${dir}: ${file} ${what}`, {
+    field: file,
+    value: dir,
+    file: `${dir}/${file}`,
+  });
 }

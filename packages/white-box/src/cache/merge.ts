@@ -73,18 +73,24 @@ async function readPart(dir: string): Promise<CachePartIndex> {
     } catch {
       throw bad(dir, `${file} is not valid JSON`, 'format', file);
     }
-    if (parsed?.format !== format) throw bad(dir, `${file} has format ${JSON.stringify(parsed?.format)}, expected ${format}`, 'format', file);
+    if (parsed?.format !== format)
+      throw bad(dir, `${file} has format ${JSON.stringify(parsed?.format)}, expected ${format}`, 'format', file);
     return { ...(parsed as CachePartIndex), format: CACHE_PART_FORMAT };
   }
-  throw new DistilleryError('E_NOT_FOUND', `no teacher cache part at ${dir} (neither part.json nor index.json)`, { field: 'parts', value: dir });
+  throw new DistilleryError('E_NOT_FOUND', `no teacher cache part at ${dir} (neither part.json nor index.json)`, {
+    field: 'parts',
+    value: dir,
+  });
 }
 
 const isCount = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min;
 
 function checkHeader(dir: string, part: CachePartIndex): void {
   if (part.kind !== 'dense' && part.kind !== 'topk') throw bad(dir, `kind ${JSON.stringify(part.kind)} is not "dense" or "topk"`, 'kind');
-  for (const key of ['rows', 'vocab', 'rowsPerShard'] as const) if (!isCount(part[key], 1)) throw bad(dir, `${key} ${JSON.stringify(part[key])} is not an integer >= 1`, key);
-  if (part.kind === 'topk' && !(isCount(part.k, 1) && part.k <= part.vocab)) throw bad(dir, `k ${JSON.stringify(part.k)} is not an integer in [1, vocab]`, 'k');
+  for (const key of ['rows', 'vocab', 'rowsPerShard'] as const)
+    if (!isCount(part[key], 1)) throw bad(dir, `${key} ${JSON.stringify(part[key])} is not an integer >= 1`, key);
+  if (part.kind === 'topk' && !(isCount(part.k, 1) && part.k <= part.vocab))
+    throw bad(dir, `k ${JSON.stringify(part.k)} is not an integer in [1, vocab]`, 'k');
   if (part.kind === 'dense' && part.k !== undefined && part.k !== null) throw bad(dir, 'k is only for kind "topk"', 'k');
   if (typeof part.teacher !== 'string' || part.teacher === '') throw bad(dir, 'teacher is not a non-empty string', 'teacher');
   if (!Array.isArray(part.shards)) throw bad(dir, 'shards is not an array', 'shards');
@@ -94,7 +100,11 @@ function checkHeader(dir: string, part: CachePartIndex): void {
 export async function mergeCacheParts(options: MergeCachePartsOptions): Promise<CacheMergeReport> {
   if (options.parts.length === 0) throw new DistilleryError('E_BAD_CONFIG', 'merge needs at least one cache part', { field: 'parts' });
   const existing = await stat(join(options.out, 'index.json')).catch(() => undefined);
-  if (existing) throw new DistilleryError('E_BAD_CONFIG', `${options.out} already holds a teacher cache (index.json); merge into an empty folder`, { field: 'out', value: options.out });
+  if (existing)
+    throw new DistilleryError('E_BAD_CONFIG', `${options.out} already holds a teacher cache (index.json); merge into an empty folder`, {
+      field: 'out',
+      value: options.out,
+    });
   const parts: { dir: string; index: CachePartIndex }[] = [];
   for (const dir of options.parts) {
     const index = await readPart(dir);
@@ -103,7 +113,11 @@ export async function mergeCacheParts(options: MergeCachePartsOptions): Promise<
       const first = parts[0]!;
       for (const key of HEADER_KEYS) {
         if ((index[key] ?? null) !== (first.index[key] ?? null)) {
-          throw new DistilleryError('E_BAD_CONFIG', `cache parts disagree: ${dir} has ${key} = ${JSON.stringify(index[key])}, ${first.dir} has ${JSON.stringify(first.index[key])}`, { field: key, value: dir });
+          throw new DistilleryError(
+            'E_BAD_CONFIG',
+            `cache parts disagree: ${dir} has ${key} = ${JSON.stringify(index[key])}, ${first.dir} has ${JSON.stringify(first.index[key])}`,
+            { field: key, value: dir },
+          );
         }
       }
     }
@@ -118,27 +132,50 @@ export async function mergeCacheParts(options: MergeCachePartsOptions): Promise<
       const field = `shards[${i}]`;
       shardPath(dir, shard?.file, `${field}.file`);
       if (!isCount(shard.firstRow, 0) || shard.firstRow % header.rowsPerShard !== 0 || shard.firstRow >= header.rows) {
-        throw bad(dir, `${field} (${shard.file}) starts at row ${JSON.stringify(shard.firstRow)}: not a multiple of rowsPerShard ${header.rowsPerShard} below rows ${header.rows}`, `${field}.firstRow`);
+        throw bad(
+          dir,
+          `${field} (${shard.file}) starts at row ${JSON.stringify(shard.firstRow)}: not a multiple of rowsPerShard ${header.rowsPerShard} below rows ${header.rows}`,
+          `${field}.firstRow`,
+        );
       }
       const expectedRows = Math.min(header.rowsPerShard, header.rows - shard.firstRow);
-      if (shard.rows !== expectedRows) throw bad(dir, `${field} (${shard.file}) holds ${JSON.stringify(shard.rows)} rows, expected ${expectedRows}`, `${field}.rows`);
-      if (shard.bytes !== expectedRows * size) throw bad(dir, `${field} (${shard.file}) is recorded as ${JSON.stringify(shard.bytes)} bytes, expected ${expectedRows} × ${size}`, `${field}.bytes`);
-      if (typeof shard.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(shard.sha256)) throw bad(dir, `${field} (${shard.file}) has no valid sha256`, `${field}.sha256`);
+      if (shard.rows !== expectedRows)
+        throw bad(dir, `${field} (${shard.file}) holds ${JSON.stringify(shard.rows)} rows, expected ${expectedRows}`, `${field}.rows`);
+      if (shard.bytes !== expectedRows * size)
+        throw bad(
+          dir,
+          `${field} (${shard.file}) is recorded as ${JSON.stringify(shard.bytes)} bytes, expected ${expectedRows} × ${size}`,
+          `${field}.bytes`,
+        );
+      if (typeof shard.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(shard.sha256))
+        throw bad(dir, `${field} (${shard.file}) has no valid sha256`, `${field}.sha256`);
       const number = shard.firstRow / header.rowsPerShard;
       const list = sources.get(number) ?? [];
       list.push({ dir, shard });
       sources.set(number, list);
     });
   }
-  const report: CacheMergeReport = { out: options.out, shards: shardCount, rows: header.rows, duplicated: [], missing: [], complete: false };
+  const report: CacheMergeReport = {
+    out: options.out,
+    shards: shardCount,
+    rows: header.rows,
+    duplicated: [],
+    missing: [],
+    complete: false,
+  };
   for (let s = 0; s < shardCount; s++) {
     const list = sources.get(s);
-    if (!list) report.missing.push({ shard: s, firstRow: s * header.rowsPerShard, endRow: Math.min(header.rows, (s + 1) * header.rowsPerShard) });
+    if (!list)
+      report.missing.push({ shard: s, firstRow: s * header.rowsPerShard, endRow: Math.min(header.rows, (s + 1) * header.rowsPerShard) });
     else if (list.length > 1) {
       // Two machines computed the same rows: fine when they agree bit for bit, a problem to name when not.
       const hashes = new Set(list.map((x) => x.shard.sha256));
       if (hashes.size > 1) {
-        throw new DistilleryError('E_CORRUPT_FILE', `shard ${s} (rows ${s * header.rowsPerShard}…) differs between parts ${list.map((x) => x.dir).join(' and ')} (different SHA-256): rebuild one of them`, { field: `shards[${s}]`, value: list.map((x) => x.dir) });
+        throw new DistilleryError(
+          'E_CORRUPT_FILE',
+          `shard ${s} (rows ${s * header.rowsPerShard}…) differs between parts ${list.map((x) => x.dir).join(' and ')} (different SHA-256): rebuild one of them`,
+          { field: `shards[${s}]`, value: list.map((x) => x.dir) },
+        );
       }
       report.duplicated.push({ shard: s, parts: list.map((x) => x.dir) });
     }
@@ -150,11 +187,14 @@ export async function mergeCacheParts(options: MergeCachePartsOptions): Promise<
   for (let s = 0; s < shardCount; s++) {
     const { dir, shard } = sources.get(s)![0]!;
     const bytes = await readFile(shardPath(dir, shard.file));
-    if (bytes.length !== shard.bytes) throw bad(dir, `${shard.file} is ${bytes.length} bytes, expected ${shard.bytes} (truncated?)`, `shards[${s}].bytes`, shard.file);
+    if (bytes.length !== shard.bytes)
+      throw bad(dir, `${shard.file} is ${bytes.length} bytes, expected ${shard.bytes} (truncated?)`, `shards[${s}].bytes`, shard.file);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    if (sha256 !== shard.sha256) throw bad(dir, `${shard.file} does not match its recorded SHA-256 (damaged in transfer?)`, `shards[${s}].sha256`, shard.file);
+    if (sha256 !== shard.sha256)
+      throw bad(dir, `${shard.file} does not match its recorded SHA-256 (damaged in transfer?)`, `shards[${s}].sha256`, shard.file);
     const crc32 = bytesCrc32(bytes);
-    if (shard.crc32 !== undefined && shard.crc32 !== crc32) throw bad(dir, `${shard.file} does not match its recorded CRC32`, `shards[${s}].crc32`, shard.file);
+    if (shard.crc32 !== undefined && shard.crc32 !== crc32)
+      throw bad(dir, `${shard.file} does not match its recorded CRC32`, `shards[${s}].crc32`, shard.file);
     const file = shardFileName(s);
     // Copy to a temp name, then rename: a crash never leaves a half-copied shard under its real name.
     const temp = join(options.out, `.${file}.partial`);
@@ -193,7 +233,14 @@ export async function writeCachePart(options: {
     const bytes = encodeRows(rows);
     const file = shardFileName(shard);
     await writeFileAtomic(join(dir, file), bytes);
-    part.shards.push({ file, firstRow: shard * header.rowsPerShard, rows: rows.rows, bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex'), crc32: bytesCrc32(bytes) });
+    part.shards.push({
+      file,
+      firstRow: shard * header.rowsPerShard,
+      rows: rows.rows,
+      bytes: bytes.byteLength,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      crc32: bytesCrc32(bytes),
+    });
   }
   await writeFileAtomic(join(dir, 'part.json'), JSON.stringify(part, null, 2));
   return part;

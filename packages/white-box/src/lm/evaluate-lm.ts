@@ -34,7 +34,11 @@ export interface EvaluateLanguageModelOptions {
  * mode. Logits are read back and the metrics computed in float64; positions labelled
  * `data.ignoreIndex` (padding) are excluded from every metric.
  */
-export async function evaluateLanguageModel(model: Student<LmBatch, GpuTensor>, data: TokenWindows, options: EvaluateLanguageModelOptions = {}): Promise<LanguageModelMetrics> {
+export async function evaluateLanguageModel(
+  model: Student<LmBatch, GpuTensor>,
+  data: TokenWindows,
+  options: EvaluateLanguageModelOptions = {},
+): Promise<LanguageModelMetrics> {
   const sequences = requireInteger('sequences', options.sequences ?? data.sequences, 1);
   const vocab = model.vocabSize;
   let nll = 0;
@@ -52,7 +56,8 @@ export async function evaluateLanguageModel(model: Student<LmBatch, GpuTensor>, 
         teacherLogits = targets.kind === 'dense' ? await readFloat32(targets.logits) : undefined;
         if (targets.kind === 'topk') {
           const top = (await readTensor(targets.indices)).data as Int32Array;
-          for (let r = 0; r < labels.length; r++) if (labels[r] !== data.ignoreIndex && argmaxRow(logits, r * vocab, vocab) === top[r * targets.k]) agree++;
+          for (let r = 0; r < labels.length; r++)
+            if (labels[r] !== data.ignoreIndex && argmaxRow(logits, r * vocab, vocab) === top[r * targets.k]) agree++;
         }
       }
       for (let r = 0; r < labels.length; r++) {

@@ -1,4 +1,16 @@
-import { badValue, Distiller, DistilleryError, type CheckpointStore, type HiddenLoss, type Loss, type Optimizer, type RunSummary, type SchedulerLike, type Student, type WhiteBoxTeacher } from '@distillery/core';
+import {
+  badValue,
+  Distiller,
+  DistilleryError,
+  type CheckpointStore,
+  type HiddenLoss,
+  type Loss,
+  type Optimizer,
+  type RunSummary,
+  type SchedulerLike,
+  type Student,
+  type WhiteBoxTeacher,
+} from '@distillery/core';
 import { KdLoss } from '@distillery/kernels';
 import type { LmBatch } from '@distillery/nn';
 import type { GpuTensor } from '@distillery/webgpu';
@@ -69,7 +81,11 @@ export class LmDistiller {
     const device = deviceOf(options.student);
     const ignoreIndex = options.ignoreIndex ?? -100;
     if (options.loss instanceof KdLoss && (options.loss.config.ignoreIndex ?? -100) !== ignoreIndex) {
-      throw badValue('ignoreIndex', ignoreIndex, `the loss's ignoreIndex (${options.loss.config.ignoreIndex ?? -100}), or padding would be trained on`);
+      throw badValue(
+        'ignoreIndex',
+        ignoreIndex,
+        `the loss's ignoreIndex (${options.loss.config.ignoreIndex ?? -100}), or padding would be trained on`,
+      );
     }
     const context = contextOf(options);
     const windows = { context, sequences: options.sequences, ignoreIndex };
@@ -95,9 +111,20 @@ export class LmDistiller {
   /** Per-token metrics of the student on `corpus` (default: the validation set), with the teacher's agreement. */
   evaluate(corpus?: TokenCorpus, characters?: number): Promise<LanguageModelMetrics> {
     const o = this.#options;
-    const data = corpus ? new TokenWindows(deviceOf(o.student), corpus, { context: this.data.context, sequences: 1, seed: o.seed, ignoreIndex: this.data.ignoreIndex }) : this.#validation;
+    const data = corpus
+      ? new TokenWindows(deviceOf(o.student), corpus, {
+          context: this.data.context,
+          sequences: 1,
+          seed: o.seed,
+          ignoreIndex: this.data.ignoreIndex,
+        })
+      : this.#validation;
     if (!data) throw badValue('corpus', corpus, 'a token corpus (no validation set was given)');
-    return evaluateLanguageModel(o.student, data, { teacher: o.teacher, sequences: o.sequences, characters: corpus ? characters : o.validationCharacters });
+    return evaluateLanguageModel(o.student, data, {
+      teacher: o.teacher,
+      sequences: o.sequences,
+      characters: corpus ? characters : o.validationCharacters,
+    });
   }
 
   run(options?: { resume?: boolean }): Promise<RunSummary> {
@@ -112,23 +139,37 @@ export class LmDistiller {
 function fusedPair(options: LmDistillerOptions): { student: Student<LmBatch, GpuTensor>; loss: Loss<GpuTensor> } {
   const { loss, student } = options;
   if (!(loss instanceof KdLoss)) {
-    throw new DistilleryError('E_UNSUPPORTED', `fusedHead needs a KdLoss (its settings drive the fused loss), got ${loss.name}`, { field: 'loss', value: loss.name, expected: 'a KdLoss' });
-  }
-  if (!isFusedHeadModel(student)) {
-    throw new DistilleryError('E_UNSUPPORTED', `fusedHead needs a student that can run without its LM head (forwardHidden / backwardFromHidden / headWeight, as TransformerLm); ${student.name} cannot`, {
-      field: 'student',
-      value: student.name,
+    throw new DistilleryError('E_UNSUPPORTED', `fusedHead needs a KdLoss (its settings drive the fused loss), got ${loss.name}`, {
+      field: 'loss',
+      value: loss.name,
+      expected: 'a KdLoss',
     });
   }
+  if (!isFusedHeadModel(student)) {
+    throw new DistilleryError(
+      'E_UNSUPPORTED',
+      `fusedHead needs a student that can run without its LM head (forwardHidden / backwardFromHidden / headWeight, as TransformerLm); ${student.name} cannot`,
+      {
+        field: 'student',
+        value: student.name,
+      },
+    );
+  }
   const { gradDtype, keepOutputs: _keep, ...kd } = loss.config;
-  if (gradDtype !== undefined && gradDtype !== 'f32') throw badValue('loss.config.gradDtype', gradDtype, "'f32' with fusedHead (the fused path keeps its gradients in f32)");
+  if (gradDtype !== undefined && gradDtype !== 'f32')
+    throw badValue('loss.config.gradDtype', gradDtype, "'f32' with fusedHead (the fused path keeps its gradients in f32)");
   const chunks = typeof options.fusedHead === 'object' ? options.fusedHead : {};
   const fused = new FusedHeadStudent(student);
   return { student: fused, loss: new FusedLinearKdLoss(fused, { ...kd, chunkRows: chunks.chunkRows, chunkBytes: chunks.chunkBytes }) };
 }
 
 function metricsRecord(m: LanguageModelMetrics): Record<string, number> {
-  const record: Record<string, number> = { crossEntropy: m.crossEntropy, perplexity: m.perplexity, bitsPerToken: m.bitsPerToken, tokens: m.tokens };
+  const record: Record<string, number> = {
+    crossEntropy: m.crossEntropy,
+    perplexity: m.perplexity,
+    bitsPerToken: m.bitsPerToken,
+    tokens: m.tokens,
+  };
   if (m.bitsPerCharacter !== undefined) record.bitsPerCharacter = m.bitsPerCharacter;
   if (m.teacherAgreement !== undefined) record.teacherAgreement = m.teacherAgreement;
   return record;

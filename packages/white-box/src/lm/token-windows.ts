@@ -61,18 +61,23 @@ export class TokenWindows implements DataSource<LmBatch> {
     corpus.documents.forEach((doc, d) => {
       for (let i = 0; i < doc.length; i++) {
         const id = doc[i]!;
-        if (!(Number.isInteger(id) && id >= 0 && id < corpus.vocab)) throw badValue(`corpus.documents[${d}][${i}]`, id, `a token id in [0, ${corpus.vocab})`);
+        if (!(Number.isInteger(id) && id >= 0 && id < corpus.vocab))
+          throw badValue(`corpus.documents[${d}][${i}]`, id, `a token id in [0, ${corpus.vocab})`);
       }
       for (let start = 0; start + 1 < doc.length; start += this.context) this.#windows.push({ document: d, start });
       labelled += Math.max(0, doc.length - 1);
     });
     this.labelledTokens = labelled;
     if (this.#windows.length < this.sequences) {
-      throw new DistilleryError('E_BAD_VALUE', `the corpus gives ${this.#windows.length} windows of ${this.context} tokens, fewer than sequences (${this.sequences}) per batch`, {
-        field: 'sequences',
-        value: this.sequences,
-        expected: `at most ${this.#windows.length}`,
-      });
+      throw new DistilleryError(
+        'E_BAD_VALUE',
+        `the corpus gives ${this.#windows.length} windows of ${this.context} tokens, fewer than sequences (${this.sequences}) per batch`,
+        {
+          field: 'sequences',
+          value: this.sequences,
+          expected: `at most ${this.#windows.length}`,
+        },
+      );
     }
     this.batchesPerEpoch = Math.floor(this.#windows.length / this.sequences);
   }

@@ -12,18 +12,27 @@ export class CachedTeacher implements WhiteBoxTeacher<TransferBatch, GpuTensor> 
   readonly name: string;
   readonly vocabSize: number;
 
-  constructor(readonly cache: TeacherCacheReader, readonly device: GPUDevice) {
+  constructor(
+    readonly cache: TeacherCacheReader,
+    readonly device: GPUDevice,
+  ) {
     this.vocabSize = cache.index.vocab;
     this.name = `cache:${cache.index.teacher}`;
   }
 
   async targets(batch: TransferBatch): Promise<TeacherTargets<GpuTensor>> {
     if (batch.ids.length !== batch.rows) {
-      throw new DistilleryError('E_SHAPE_MISMATCH', `batch.ids has ${batch.ids.length} entries for ${batch.rows} rows`, { field: 'batch.ids', value: batch.ids.length });
+      throw new DistilleryError('E_SHAPE_MISMATCH', `batch.ids has ${batch.ids.length} entries for ${batch.rows} rows`, {
+        field: 'batch.ids',
+        value: batch.ids.length,
+      });
     }
     const rows = await this.cache.readRows(batch.ids);
     if (rows.kind === 'dense') {
-      return { kind: 'dense', logits: uploadTensor(this.device, { shape: [rows.rows, rows.vocab], dtype: 'f32', data: rows.logits }, 'cached-teacher-logits') };
+      return {
+        kind: 'dense',
+        logits: uploadTensor(this.device, { shape: [rows.rows, rows.vocab], dtype: 'f32', data: rows.logits }, 'cached-teacher-logits'),
+      };
     }
     return {
       kind: 'topk',

@@ -30,7 +30,10 @@ export class EnsembleTeacher<TBatch> implements WhiteBoxTeacher<TBatch, GpuTenso
     const vocab = teachers[0]!.vocabSize;
     teachers.forEach((t, i) => {
       if (t.vocabSize !== vocab) {
-        throw new DistilleryError('E_SHAPE_MISMATCH', `teachers[${i}].vocabSize is ${t.vocabSize}, teachers[0] has ${vocab}`, { field: `teachers[${i}].vocabSize`, value: t.vocabSize });
+        throw new DistilleryError('E_SHAPE_MISMATCH', `teachers[${i}].vocabSize is ${t.vocabSize}, teachers[0] has ${vocab}`, {
+          field: `teachers[${i}].vocabSize`,
+          value: t.vocabSize,
+        });
       }
     });
     this.#weights = weights ?? teachers.map(() => 1);
@@ -44,7 +47,12 @@ export class EnsembleTeacher<TBatch> implements WhiteBoxTeacher<TBatch, GpuTenso
   async targets(batch: TBatch): Promise<TeacherTargets<GpuTensor>> {
     const members = await Promise.all(this.#teachers.map((t) => t.targets(batch)));
     const logits = members.map((m, i) => {
-      if (m.kind !== 'dense') throw new DistilleryError('E_UNSUPPORTED', `ensemble member ${this.#teachers[i]!.name} gives ${m.kind} targets; mixtures need dense logits`, { field: `teachers[${i}]` });
+      if (m.kind !== 'dense')
+        throw new DistilleryError(
+          'E_UNSUPPORTED',
+          `ensemble member ${this.#teachers[i]!.name} gives ${m.kind} targets; mixtures need dense logits`,
+          { field: `teachers[${i}]` },
+        );
       return m.logits;
     });
     return { kind: 'dense', logits: await mixtureLogits(logits, this.#weights, this.#temperature) };

@@ -10,7 +10,10 @@ export class ModelTeacher<TBatch> implements WhiteBoxTeacher<TBatch, GpuTensor> 
   readonly kind = 'white-box' as const;
   readonly vocabSize: number;
 
-  constructor(readonly model: Student<TBatch, GpuTensor>, readonly name = `model:${model.name}`) {
+  constructor(
+    readonly model: Student<TBatch, GpuTensor>,
+    readonly name = `model:${model.name}`,
+  ) {
     this.vocabSize = model.vocabSize;
   }
 

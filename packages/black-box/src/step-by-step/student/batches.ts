@@ -57,7 +57,8 @@ export class StepByStepBatches implements DataSource<StepByStepBatch> {
     const { rows, batchSize, rationaleWeight } = options;
     if (rows.length === 0) throw badValue('train', rows.length, 'at least one training row');
     if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw badValue('batchSize', batchSize, 'an integer >= 1');
-    if (!(Number.isFinite(rationaleWeight) && rationaleWeight >= 0)) throw badValue('rationaleWeight', rationaleWeight, 'a finite number >= 0');
+    if (!(Number.isFinite(rationaleWeight) && rationaleWeight >= 0))
+      throw badValue('rationaleWeight', rationaleWeight, 'a finite number >= 0');
     this.#o = options;
     const stats = (): TruncationStats => ({ rows: 0, inputTruncated: 0, targetTruncated: 0 });
     this.truncation = { predict: stats(), explain: stats() };
@@ -118,7 +119,8 @@ export class StepByStepBatches implements DataSource<StepByStepBatch> {
 
   /** The batch handed out last (the one the loop is training on). */
   get current(): StepByStepBatch {
-    if (!this.#current) throw new DistilleryError('E_BAD_VALUE', 'StepByStepBatches.current: no batch has been served yet', { field: 'current' });
+    if (!this.#current)
+      throw new DistilleryError('E_BAD_VALUE', 'StepByStepBatches.current: no batch has been served yet', { field: 'current' });
     return this.#current;
   }
 

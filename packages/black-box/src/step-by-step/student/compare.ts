@@ -96,7 +96,12 @@ export async function compareStudents(o: CompareStudentsOptions): Promise<Studen
     runs,
     byMode,
     ...(standard && sbs
-      ? { difference: { testAccuracy: sbs.testAccuracy.mean - standard.testAccuracy.mean, testLabelCrossEntropy: sbs.testLabelCrossEntropy.mean - standard.testLabelCrossEntropy.mean } }
+      ? {
+          difference: {
+            testAccuracy: sbs.testAccuracy.mean - standard.testAccuracy.mean,
+            testLabelCrossEntropy: sbs.testLabelCrossEntropy.mean - standard.testLabelCrossEntropy.mean,
+          },
+        }
       : {}),
   };
 }

@@ -18,7 +18,12 @@ export interface TaskCrossEntropy {
  * `explain`): float64 over read-back logits, target tokens only. It moves before accuracy does,
  * so it shows what the rationale task changes in a student too small to answer correctly.
  */
-export async function taskCrossEntropy(model: TransformerLm, rows: readonly StepByStepRecord[], task: StudentTask, { batchSize = 32 } = {}): Promise<TaskCrossEntropy> {
+export async function taskCrossEntropy(
+  model: TransformerLm,
+  rows: readonly StepByStepRecord[],
+  task: StudentTask,
+  { batchSize = 32 } = {},
+): Promise<TaskCrossEntropy> {
   const { context } = model.settings;
   const V = model.vocabSize;
   let nll = 0;
@@ -60,7 +65,11 @@ export async function labelAccuracy(
   preset: TaskPreset,
   { maxTokens = 32, batchSize = 32, samples = 5 }: { maxTokens?: number; batchSize?: number; samples?: number } = {},
 ): Promise<LabelAccuracy> {
-  const predicted = await greedyDecode(model, rows.map((r) => r.input), { prefix: PREDICT_PREFIX, maxTokens, batchSize });
+  const predicted = await greedyDecode(
+    model,
+    rows.map((r) => r.input),
+    { prefix: PREDICT_PREFIX, maxTokens, batchSize },
+  );
   let correct = 0;
   const shown: LabelAccuracy['samples'] = [];
   rows.forEach((row, i) => {

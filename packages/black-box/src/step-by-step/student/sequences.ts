@@ -42,7 +42,8 @@ export function encodeSource(tokenizer: Tokenizer, prefix: string, input: string
   const body = Array.from(tokenizer.encode(input));
   const start = tokenizer.encode(TARGET_START)[0]!;
   const room = budget - head.length - 1;
-  if (room < 1) throw badValue('context', budget, `room for the prefix ${JSON.stringify(prefix)}, one input character and the target marker`);
+  if (room < 1)
+    throw badValue('context', budget, `room for the prefix ${JSON.stringify(prefix)}, one input character and the target marker`);
   const kept = body.length > room ? body.slice(body.length - room) : body;
   return { ids: [...head, ...kept, start], droppedInput: body.length - kept.length };
 }

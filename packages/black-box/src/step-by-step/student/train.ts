@@ -17,40 +17,46 @@ const int = z.number().check(z.int());
 
 /** The `train` section of a step-by-step config: the student, its optimiser and the comparison. */
 export const studentTrainingSchema = z.strictObject({
-    /** `standard`: labels only (the baseline); `step-by-step`: L_label + λ·L_rationale. */
-    modes: z._default(z.array(z.enum(['standard', 'step-by-step'])).check(z.minLength(1)), ['standard', 'step-by-step']),
-    /** One run per mode and seed (the seed sets the student's initialisation, dropout and data order). */
-    seeds: z._default(z.array(int.check(z.gte(0), z.lte(0xffffffff))).check(z.minLength(1)), [0, 1, 2]),
-    /** λ, the weight of the rationale loss (the paper's default 1). */
-    rationaleWeight: z._default(z.number().check(z.gte(0)), 1),
-    /** Passes over the training rows; both modes take the same steps (records per step are equal). */
-    epochs: z._default(int.check(z.positive()), 10),
-    /** Records per step (a step-by-step batch holds each record's predict and explain rows). */
-    batchSize: z._default(int.check(z.positive()), 16),
-    lr: z._default(z.number().check(z.positive()), 2e-3),
-    warmupSteps: z._default(int.check(z.gte(1)), 20),
-    /** The cosine schedule ends at lr × this. */
-    finalLrFraction: z._default(z.number().check(z.gte(0), z.lte(1)), 0.1),
-    weightDecay: z._default(z.number().check(z.gte(0)), 0.01),
-    clipNorm: z._default(z.number().check(z.gte(0)), 1),
-    model: z.prefault(z.strictObject({
-        context: z._default(int.check(z.gte(16)), 256),
-        width: z._default(int.check(z.positive()), 64),
-        layers: z._default(int.check(z.positive()), 2),
-        heads: z._default(int.check(z.positive()), 4),
-        mlpRatio: z._default(int.check(z.positive()), 4),
-        dropout: z._default(z.number().check(z.gte(0), z.lt(1)), 0.1),
-      }), {}),
-    evaluate: z.prefault(z.strictObject({
-        /** Evaluate on the first `limit` test rows (default all). */
-        limit: z.optional(int.check(z.positive())),
-        /** Longest answer decoded, in characters. */
-        maxTokens: z._default(int.check(z.positive()), 32),
-        batchSize: z._default(int.check(z.positive()), 32),
-      }), {}),
-    /** Checkpoint every this many steps (a killed run resumes from there). */
-    checkpointEvery: z._default(int.check(z.positive()), 50),
-  });
+  /** `standard`: labels only (the baseline); `step-by-step`: L_label + λ·L_rationale. */
+  modes: z._default(z.array(z.enum(['standard', 'step-by-step'])).check(z.minLength(1)), ['standard', 'step-by-step']),
+  /** One run per mode and seed (the seed sets the student's initialisation, dropout and data order). */
+  seeds: z._default(z.array(int.check(z.gte(0), z.lte(0xffffffff))).check(z.minLength(1)), [0, 1, 2]),
+  /** λ, the weight of the rationale loss (the paper's default 1). */
+  rationaleWeight: z._default(z.number().check(z.gte(0)), 1),
+  /** Passes over the training rows; both modes take the same steps (records per step are equal). */
+  epochs: z._default(int.check(z.positive()), 10),
+  /** Records per step (a step-by-step batch holds each record's predict and explain rows). */
+  batchSize: z._default(int.check(z.positive()), 16),
+  lr: z._default(z.number().check(z.positive()), 2e-3),
+  warmupSteps: z._default(int.check(z.gte(1)), 20),
+  /** The cosine schedule ends at lr × this. */
+  finalLrFraction: z._default(z.number().check(z.gte(0), z.lte(1)), 0.1),
+  weightDecay: z._default(z.number().check(z.gte(0)), 0.01),
+  clipNorm: z._default(z.number().check(z.gte(0)), 1),
+  model: z.prefault(
+    z.strictObject({
+      context: z._default(int.check(z.gte(16)), 256),
+      width: z._default(int.check(z.positive()), 64),
+      layers: z._default(int.check(z.positive()), 2),
+      heads: z._default(int.check(z.positive()), 4),
+      mlpRatio: z._default(int.check(z.positive()), 4),
+      dropout: z._default(z.number().check(z.gte(0), z.lt(1)), 0.1),
+    }),
+    {},
+  ),
+  evaluate: z.prefault(
+    z.strictObject({
+      /** Evaluate on the first `limit` test rows (default all). */
+      limit: z.optional(int.check(z.positive())),
+      /** Longest answer decoded, in characters. */
+      maxTokens: z._default(int.check(z.positive()), 32),
+      batchSize: z._default(int.check(z.positive()), 32),
+    }),
+    {},
+  ),
+  /** Checkpoint every this many steps (a killed run resumes from there). */
+  checkpointEvery: z._default(int.check(z.positive()), 50),
+});
 
 export type StudentTrainingConfig = z.input<typeof studentTrainingSchema>;
 export type StudentTrainingSettings = z.output<typeof studentTrainingSchema>;
@@ -121,7 +127,13 @@ export async function trainStudent(o: TrainStudentOptions): Promise<StudentRunRe
       const saved = JSON.parse(done) as StudentRunResult;
       if (saved.evaluationKeys?.test === keys.test && saved.evaluationKeys.crossEntropy === keys.crossEntropy) return saved;
       const modelPath = join(o.dir, 'model.safetensors');
-      if (await access(modelPath).then(() => true, () => false)) return reevaluate(o, saved, modelPath, keys);
+      if (
+        await access(modelPath).then(
+          () => true,
+          () => false,
+        )
+      )
+        return reevaluate(o, saved, modelPath, keys);
     }
   }
   // The vocabulary comes from every split so the tokenizer is the same whichever rows a run sees.
@@ -157,7 +169,9 @@ export async function trainStudent(o: TrainStudentOptions): Promise<StudentRunRe
     normalizer: () => 1,
     epochs: s.epochs,
     schedules: { lr },
-    checkpoint: o.dir ? { store: new FileCheckpointStore(join(o.dir, 'checkpoint.safetensors')), everySteps: s.checkpointEvery } : undefined,
+    checkpoint: o.dir
+      ? { store: new FileCheckpointStore(join(o.dir, 'checkpoint.safetensors')), everySteps: s.checkpointEvery }
+      : undefined,
     extraState: {
       save: () => ({ trainingSeconds: elapsed(), epochSums: { ...epochSums } }),
       load: (state) => {
@@ -192,7 +206,11 @@ export async function trainStudent(o: TrainStudentOptions): Promise<StudentRunRe
   const seconds = elapsed();
   if (summary.stopped) {
     student.release();
-    throw new DistilleryError('E_ABORTED', `training of ${o.mode} seed ${o.seed} stopped at step ${summary.steps}; rerun to resume from its checkpoint`, { step: summary.steps });
+    throw new DistilleryError(
+      'E_ABORTED',
+      `training of ${o.mode} seed ${o.seed} stopped at step ${summary.steps}; rerun to resume from its checkpoint`,
+      { step: summary.steps },
+    );
   }
   const evaluation = await evaluateStudent(student, o, { test: true });
   const files: string[] = [];
@@ -232,7 +250,12 @@ function evaluationKeys(o: TrainStudentOptions): StudentRunResult['evaluationKey
   const { maxTokens } = o.settings.evaluate;
   return {
     test: JSON.stringify({ v: TEST_EVALUATION_VERSION, maxTokens, rows: o.test.length, ids: fnv1a(ids) }),
-    crossEntropy: JSON.stringify({ v: CROSS_ENTROPY_VERSION, labels: o.labels ?? 'teacher', test: fnv1a(ids), validation: fnv1a(o.validation.map((r) => r.id).join('\n')) }),
+    crossEntropy: JSON.stringify({
+      v: CROSS_ENTROPY_VERSION,
+      labels: o.labels ?? 'teacher',
+      test: fnv1a(ids),
+      validation: fnv1a(o.validation.map((r) => r.id).join('\n')),
+    }),
   };
 }
 
@@ -245,7 +268,11 @@ function fnv1a(text: string): string {
 type Evaluation = Pick<StudentRunResult, 'testLabelCrossEntropy' | 'validationRationaleCrossEntropy'> & { test?: LabelAccuracy };
 
 /** Accuracy (greedy decoding, the slow part: only when `test`) and the teacher-forced cross-entropies. */
-async function evaluateStudent(student: TransformerLm, o: TrainStudentOptions, { test }: { test: boolean }): Promise<Evaluation & { test: LabelAccuracy }>;
+async function evaluateStudent(
+  student: TransformerLm,
+  o: TrainStudentOptions,
+  { test }: { test: boolean },
+): Promise<Evaluation & { test: LabelAccuracy }>;
 async function evaluateStudent(student: TransformerLm, o: TrainStudentOptions, { test }: { test: false }): Promise<Evaluation>;
 async function evaluateStudent(student: TransformerLm, o: TrainStudentOptions, { test }: { test: boolean }): Promise<Evaluation> {
   const { batchSize, maxTokens } = o.settings.evaluate;
@@ -254,16 +281,26 @@ async function evaluateStudent(student: TransformerLm, o: TrainStudentOptions, {
   return {
     ...(test ? { test: await labelAccuracy(student, o.test, o.preset, { maxTokens, batchSize }) } : {}),
     testLabelCrossEntropy: await taskCrossEntropy(student, trainedForm, 'predict', { batchSize }),
-    validationRationaleCrossEntropy: withRationale.length ? await taskCrossEntropy(student, withRationale, 'explain', { batchSize }) : undefined,
+    validationRationaleCrossEntropy: withRationale.length
+      ? await taskCrossEntropy(student, withRationale, 'explain', { batchSize })
+      : undefined,
   };
 }
 
 /** A finished run evaluated with other settings: evaluate its saved model again, keep its training figures. */
-async function reevaluate(o: TrainStudentOptions, saved: StudentRunResult, modelPath: string, keys: StudentRunResult['evaluationKeys']): Promise<StudentRunResult> {
+async function reevaluate(
+  o: TrainStudentOptions,
+  saved: StudentRunResult,
+  modelPath: string,
+  keys: StudentRunResult['evaluationKeys'],
+): Promise<StudentRunResult> {
   const model = await loadModel(o.device, modelPath);
   if (!(model instanceof TransformerLm)) {
     model.release();
-    throw new DistilleryError('E_CORRUPT_FILE', `${modelPath} holds a ${model.name}, not the transformer student of this run`, { field: 'path', value: modelPath });
+    throw new DistilleryError('E_CORRUPT_FILE', `${modelPath} holds a ${model.name}, not the transformer student of this run`, {
+      field: 'path',
+      value: modelPath,
+    });
   }
   try {
     const redoTest = saved.evaluationKeys?.test !== keys.test;

@@ -24,7 +24,10 @@ export function kdFinalizeWgsl({ lossPartials, rowWeights }: KdFinalizeVariant):
   const b = new Bindings().add('rowstats', 'array<f32>', 'read');
   if (lossPartials) b.add('lossPartials', 'array<f32>', 'read');
   if (rowWeights) b.add('rowWeights', 'array<f32>', 'read');
-  b.addSummary().add('softOut', 'array<f32>', 'read_write').add('hardOut', 'array<f32>', 'read_write').add('totalOut', 'array<f32>', 'read_write');
+  b.addSummary()
+    .add('softOut', 'array<f32>', 'read_write')
+    .add('hardOut', 'array<f32>', 'read_write')
+    .add('totalOut', 'array<f32>', 'read_write');
   // Spliced in as strings rather than #if blocks so the unweighted variants' WGSL stays byte-identical.
   const flagFn = rowWeights ? FLAG_WGSL : '';
   // The weight is checked on its bits (float comparisons may assume no NaN); −0 is a zero weight.

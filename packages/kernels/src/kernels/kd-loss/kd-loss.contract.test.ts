@@ -34,7 +34,17 @@ gpuDescribe('Loss contract', () => {
       labels: upload(device, labels, [rows], 'labels'),
       hyper: { temperature: 3, softWeight: 0.25, hardWeight: 0.75 },
     });
-    const want = kdLossReference({ rows, vocab: V, studentLogits: z, teacher: { kind: 'dense', logits: t }, labels, divergence: 'reverse-kl', temperature: 3, softWeight: 0.25, hardWeight: 0.75 });
+    const want = kdLossReference({
+      rows,
+      vocab: V,
+      studentLogits: z,
+      teacher: { kind: 'dense', logits: t },
+      labels,
+      divergence: 'reverse-kl',
+      temperature: 3,
+      softWeight: 0.25,
+      hardWeight: 0.75,
+    });
     expectScalarClose(await output.total(), want.total, 2e-5, 1e-6, 'total');
     expectScalarClose(await output.terms.soft!.reduced(), want.soft, 2e-5, 1e-6, 'soft');
     expectScalarClose(await output.terms.hard!.reduced(), want.hard, 2e-5, 1e-6, 'hard');
@@ -50,9 +60,30 @@ gpuDescribe('Loss contract', () => {
     const t = makeLogits(2, rows, V);
     const labels = makeLabels(3, rows, V, 4);
     const rowWeights = makeRowWeights(4, rows);
-    const shared = { studentLogits: upload(device, z, [rows, V], 'z'), labels: upload(device, labels, [rows], 'labels'), rowWeights: upload(device, rowWeights, [rows], 'w'), normalizer: 20 };
-    const kd = await new KdLoss({ divergence: 'jsd' }).compute({ ...shared, targets: { kind: 'dense', logits: upload(device, t, [rows, V], 't') }, hyper: { temperature: 2, softWeight: 0.5, hardWeight: 0.5 } });
-    const want = kdLossReference({ rows, vocab: V, studentLogits: z, teacher: { kind: 'dense', logits: t }, labels, rowWeights, normalizer: 20, divergence: 'jsd', temperature: 2, softWeight: 0.5, hardWeight: 0.5 });
+    const shared = {
+      studentLogits: upload(device, z, [rows, V], 'z'),
+      labels: upload(device, labels, [rows], 'labels'),
+      rowWeights: upload(device, rowWeights, [rows], 'w'),
+      normalizer: 20,
+    };
+    const kd = await new KdLoss({ divergence: 'jsd' }).compute({
+      ...shared,
+      targets: { kind: 'dense', logits: upload(device, t, [rows, V], 't') },
+      hyper: { temperature: 2, softWeight: 0.5, hardWeight: 0.5 },
+    });
+    const want = kdLossReference({
+      rows,
+      vocab: V,
+      studentLogits: z,
+      teacher: { kind: 'dense', logits: t },
+      labels,
+      rowWeights,
+      normalizer: 20,
+      divergence: 'jsd',
+      temperature: 2,
+      softWeight: 0.5,
+      hardWeight: 0.5,
+    });
     expectScalarClose(await kd.total(), want.total, 2e-5, 1e-6, 'KdLoss total');
     expectClose(await readFloat32(kd.gradLogits), want.gradLogits, { atol: 1e-6, what: 'KdLoss gradient' });
     const ce = await new CrossEntropyLoss().compute({ ...shared, hyper: { weight: 2 } });
@@ -120,7 +151,18 @@ gpuDescribe('Loss contract', () => {
     const perRow = await readFloat32(result.perRow.total);
     const grad = await readFloat32(result.gradLogits);
     for (const r of [0, 1, rows - 2, rows - 1]) {
-      const want = kdLossReference({ rows: 1, vocab: V, studentLogits: z.subarray(r * V, (r + 1) * V), teacher: { kind: 'dense', logits: t.subarray(r * V, (r + 1) * V) }, labels: labels.subarray(r, r + 1), rowWeights: rowWeights.subarray(r, r + 1), temperature: 2, softWeight: 1, hardWeight: 0.5, normalizer: rows });
+      const want = kdLossReference({
+        rows: 1,
+        vocab: V,
+        studentLogits: z.subarray(r * V, (r + 1) * V),
+        teacher: { kind: 'dense', logits: t.subarray(r * V, (r + 1) * V) },
+        labels: labels.subarray(r, r + 1),
+        rowWeights: rowWeights.subarray(r, r + 1),
+        temperature: 2,
+        softWeight: 1,
+        hardWeight: 0.5,
+        normalizer: rows,
+      });
       expectScalarClose(perRow[r]!, want.perRow.total[0]!, 2e-5, 1e-6, `row ${r} loss`);
       expectClose(grad.subarray(r * V, (r + 1) * V), want.gradLogits, { atol: 1e-9, rtol: 1e-4, step: 3, what: `row ${r} gradient` });
     }

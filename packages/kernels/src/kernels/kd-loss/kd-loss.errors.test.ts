@@ -47,7 +47,15 @@ gpuDescribe('kdLoss: bad input is a typed error naming the field and the value',
       const top = makeTopk(makeLogits(2, rows, V), rows, V, 5);
       top.logprobs[3 * 5 + 1] = Number.NaN;
       const error = await caught(() =>
-        kdLoss({ ...base(device), teacher: { kind: 'topk', k: 5, indices: upload(device, top.indices, [rows, 5], 'i'), logprobs: upload(device, top.logprobs, [rows, 5], 'lp') } }),
+        kdLoss({
+          ...base(device),
+          teacher: {
+            kind: 'topk',
+            k: 5,
+            indices: upload(device, top.indices, [rows, 5], 'i'),
+            logprobs: upload(device, top.logprobs, [rows, 5], 'lp'),
+          },
+        }),
       );
       expect(error.code).toBe('E_NON_FINITE');
       expect(error.details).toMatchObject({ field: 'teacher.logprobs', row: 3 });
@@ -65,7 +73,12 @@ gpuDescribe('kdLoss: bad input is a typed error naming the field and the value',
     gpuTest('a top-k index outside the vocabulary, and log-probabilities above 0', async ({ device }) => {
       const top = makeTopk(makeLogits(2, rows, V), rows, V, 3);
       top.indices[1 * 3 + 2] = V + 4;
-      const topk = (lp = top.logprobs) => ({ kind: 'topk' as const, k: 3, indices: upload(device, top.indices, [rows, 3], 'i'), logprobs: upload(device, lp, [rows, 3], 'lp') });
+      const topk = (lp = top.logprobs) => ({
+        kind: 'topk' as const,
+        k: 3,
+        indices: upload(device, top.indices, [rows, 3], 'i'),
+        logprobs: upload(device, lp, [rows, 3], 'lp'),
+      });
       const error = await caught(() => kdLoss({ ...base(device), teacher: topk() }));
       expect(error.code).toBe('E_BAD_VALUE');
       expect(error.message).toContain(`teacher.indices[1][2] must be a token index in [0, ${V}), got ${V + 4}`);
@@ -84,7 +97,13 @@ gpuDescribe('kdLoss: bad input is a typed error naming the field and the value',
         kdLoss({
           ...base(device),
           tail: 'bucket',
-          teacher: { kind: 'topk', k: 3, indices: upload(device, top.indices, [rows, 3], 'i'), logprobs: upload(device, top.logprobs, [rows, 3], 'lp'), tailMass: upload(device, top.tailMass, [rows], 'tm') },
+          teacher: {
+            kind: 'topk',
+            k: 3,
+            indices: upload(device, top.indices, [rows, 3], 'i'),
+            logprobs: upload(device, top.logprobs, [rows, 3], 'lp'),
+            tailMass: upload(device, top.tailMass, [rows], 'tm'),
+          },
         }),
       );
       expect(error.code).toBe('E_BAD_VALUE');
@@ -113,7 +132,15 @@ gpuDescribe('kdLoss: bad input is a typed error naming the field and the value',
     gpuTest('k larger than the vocabulary', async ({ device }) => {
       const k = V + 1;
       const error = await caught(() =>
-        kdLoss({ ...base(device), teacher: { kind: 'topk', k, indices: upload(device, new Int32Array(rows * k), [rows, k], 'i'), logprobs: upload(device, new Float32Array(rows * k), [rows, k], 'lp') } }),
+        kdLoss({
+          ...base(device),
+          teacher: {
+            kind: 'topk',
+            k,
+            indices: upload(device, new Int32Array(rows * k), [rows, k], 'i'),
+            logprobs: upload(device, new Float32Array(rows * k), [rows, k], 'lp'),
+          },
+        }),
       );
       expect(error.code).toBe('E_BAD_VALUE');
       expect(error.details.field).toBe('teacher.k');
@@ -130,18 +157,31 @@ gpuDescribe('kdLoss: bad input is a typed error naming the field and the value',
       const b = base(device);
       const shorter = upload(device, makeLogits(2, rows - 1, V), [rows - 1, V], 't');
       expect((await caught(() => kdLoss({ ...b, teacher: { kind: 'dense', logits: shorter } }))).code).toBe('E_SHAPE_MISMATCH');
-      expect((await caught(() => kdLoss({ ...b, labels: upload(device, new Int32Array(rows + 1), [rows + 1], 'l') }))).code).toBe('E_SHAPE_MISMATCH');
+      expect((await caught(() => kdLoss({ ...b, labels: upload(device, new Int32Array(rows + 1), [rows + 1], 'l') }))).code).toBe(
+        'E_SHAPE_MISMATCH',
+      );
       const wider = upload(device, makeLogits(2, rows, V + 3), [rows, V + 3], 't');
       const error = await caught(() => kdLoss({ ...b, teacher: { kind: 'dense', logits: wider } }));
       expect(error.code).toBe('E_SHAPE_MISMATCH');
       expect(error.message).toContain("vocabMismatch 'truncate'");
       const narrower = upload(device, makeLogits(2, rows, V - 3), [rows, V - 3], 't');
-      expect((await caught(() => kdLoss({ ...b, teacher: { kind: 'dense', logits: narrower }, vocabMismatch: 'truncate' }))).code).toBe('E_SHAPE_MISMATCH');
+      expect((await caught(() => kdLoss({ ...b, teacher: { kind: 'dense', logits: narrower }, vocabMismatch: 'truncate' }))).code).toBe(
+        'E_SHAPE_MISMATCH',
+      );
     });
     gpuTest('reverse KL with an ignored top-k tail is E_UNSUPPORTED (it would be +inf)', async ({ device }) => {
       const top = makeTopk(makeLogits(2, rows, V), rows, V, 3);
       const error = await caught(() =>
-        kdLoss({ ...base(device), divergence: 'reverse-kl', teacher: { kind: 'topk', k: 3, indices: upload(device, top.indices, [rows, 3], 'i'), logprobs: upload(device, top.logprobs, [rows, 3], 'lp') } }),
+        kdLoss({
+          ...base(device),
+          divergence: 'reverse-kl',
+          teacher: {
+            kind: 'topk',
+            k: 3,
+            indices: upload(device, top.indices, [rows, 3], 'i'),
+            logprobs: upload(device, top.logprobs, [rows, 3], 'lp'),
+          },
+        }),
       );
       expect(error.code).toBe('E_UNSUPPORTED');
       expect(error.details.field).toBe('tail');
@@ -153,7 +193,9 @@ gpuDescribe('kdLoss: bad input is a typed error naming the field and the value',
       expect(dtype.details).toMatchObject({ field: 'rowWeights.dtype', value: 'i32' });
       expect(dtype.message).toContain('rowWeights.dtype');
       for (const shape of [[rows + 1], [rows, 1]]) {
-        const error = await caught(() => kdLoss({ ...b, rowWeights: upload(device, new Float32Array(shape.reduce((x, y) => x * y)), shape, 'w') }));
+        const error = await caught(() =>
+          kdLoss({ ...b, rowWeights: upload(device, new Float32Array(shape.reduce((x, y) => x * y)), shape, 'w') }),
+        );
         expect(error.code).toBe('E_SHAPE_MISMATCH');
         expect(error.details).toMatchObject({ field: 'rowWeights', value: shape });
         expect(error.message).toContain('rowWeights');
@@ -170,29 +212,36 @@ gpuDescribe('kdLoss: bad input is a typed error naming the field and the value',
         other.device.destroy();
       }
     });
-    gpuTest('rowWeights: a negative or non-finite weight on a row that counts is E_BAD_VALUE naming the row and the value', async ({ device }) => {
-      const labels = Int32Array.from([1, -100, 2, 3]);
-      const b = { ...base(device), labels: upload(device, labels, [rows], 'labels') };
-      for (const [bad, shown] of [
-        [Number.NaN, 'NaN'],
-        [Infinity, 'Infinity'],
-        [-0.5, '-0.5'],
-      ] as const) {
-        const w = Float32Array.from([1, 1, 1, bad]);
-        w[1] = Number.NaN; // ignored row: never read
-        const error = await caught(() => kdLoss({ ...b, rowWeights: upload(device, w, [rows], 'w') }));
-        expect(error.code).toBe('E_BAD_VALUE');
-        expect(error.message).toContain(`rowWeights[3] must be a finite weight ≥ 0, got ${shown}`);
-        expect(error.details).toMatchObject({ field: 'rowWeights[3]', row: 3 });
-      }
-      const ok = await kdLoss({ ...b, rowWeights: upload(device, Float32Array.from([1, Number.NaN, -0, 2]), [rows], 'w') });
-      expect(Number.isFinite(await ok.total())).toBe(true);
-      ok.release();
-    });
+    gpuTest(
+      'rowWeights: a negative or non-finite weight on a row that counts is E_BAD_VALUE naming the row and the value',
+      async ({ device }) => {
+        const labels = Int32Array.from([1, -100, 2, 3]);
+        const b = { ...base(device), labels: upload(device, labels, [rows], 'labels') };
+        for (const [bad, shown] of [
+          [Number.NaN, 'NaN'],
+          [Infinity, 'Infinity'],
+          [-0.5, '-0.5'],
+        ] as const) {
+          const w = Float32Array.from([1, 1, 1, bad]);
+          w[1] = Number.NaN; // ignored row: never read
+          const error = await caught(() => kdLoss({ ...b, rowWeights: upload(device, w, [rows], 'w') }));
+          expect(error.code).toBe('E_BAD_VALUE');
+          expect(error.message).toContain(`rowWeights[3] must be a finite weight ≥ 0, got ${shown}`);
+          expect(error.details).toMatchObject({ field: 'rowWeights[3]', row: 3 });
+        }
+        const ok = await kdLoss({ ...b, rowWeights: upload(device, Float32Array.from([1, Number.NaN, -0, 2]), [rows], 'w') });
+        expect(Number.isFinite(await ok.total())).toBe(true);
+        ok.release();
+      },
+    );
     gpuTest('wrong dtypes name the field', async ({ device }) => {
       const b = base(device);
-      expect((await caught(() => kdLoss({ ...b, labels: upload(device, new Float32Array(rows), [rows], 'l') }))).details.field).toBe('labels.dtype');
-      expect((await caught(() => kdLoss({ ...b, studentLogits: upload(device, new Int32Array(rows * V), [rows, V], 'z') }))).details.field).toBe('studentLogits.dtype');
+      expect((await caught(() => kdLoss({ ...b, labels: upload(device, new Float32Array(rows), [rows], 'l') }))).details.field).toBe(
+        'labels.dtype',
+      );
+      expect(
+        (await caught(() => kdLoss({ ...b, studentLogits: upload(device, new Int32Array(rows * V), [rows, V], 'z') }))).details.field,
+      ).toBe('studentLogits.dtype');
     });
   });
 

@@ -45,7 +45,11 @@ gpuDescribe('KD edge semantics', () => {
   });
 
   gpuTest('cross-entropy rejects a counted all −∞ row too (lazy check: on the first readback)', async ({ device }) => {
-    const result = await crossEntropy({ logits: upload(device, makeLogits(1, rows, V, { emptyRows: [0] }), [rows, V], 'logits'), labels: upload(device, makeLabels(2, rows, V), [rows], 'labels'), check: 'lazy' });
+    const result = await crossEntropy({
+      logits: upload(device, makeLogits(1, rows, V, { emptyRows: [0] }), [rows, V], 'logits'),
+      labels: upload(device, makeLabels(2, rows, V), [rows], 'labels'),
+      check: 'lazy',
+    });
     await expect(result.total()).rejects.toMatchObject({ code: 'E_BAD_VALUE', details: { field: 'logits', row: 0 } });
     result.release();
   });
@@ -54,7 +58,11 @@ gpuDescribe('KD edge semantics', () => {
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     const loss = new KdLoss({ divergence: 'jsd', beta: 0, temperature: 1 });
     for (let step = 0; step < 3; step++) {
-      const out = await loss.compute({ studentLogits: upload(device, makeLogits(1, rows, V), [rows, V], 'z'), targets: { kind: 'dense', logits: upload(device, makeLogits(2, rows, V), [rows, V], 't') }, hyper: {} });
+      const out = await loss.compute({
+        studentLogits: upload(device, makeLogits(1, rows, V), [rows, V], 'z'),
+        targets: { kind: 'dense', logits: upload(device, makeLogits(2, rows, V), [rows, V], 't') },
+        hyper: {},
+      });
       expect(await out.total()).toBe(0);
     }
     expect(warn).toHaveBeenCalledTimes(1);

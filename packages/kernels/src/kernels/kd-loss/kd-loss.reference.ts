@@ -166,7 +166,8 @@ export function kdLossReference(inputs: KdLossReferenceInputs): KdLossReferenceO
     if (labels) {
       const y = labels[r]!;
       isActive = y !== ignoreIndex;
-      if (isActive && !(Number.isInteger(y) && y >= 0 && y < V)) throw badValue(`labels[${r}]`, y, `an integer in [0, ${V}) or ignoreIndex (${ignoreIndex})`);
+      if (isActive && !(Number.isInteger(y) && y >= 0 && y < V))
+        throw badValue(`labels[${r}]`, y, `an integer in [0, ${V}) or ignoreIndex (${ignoreIndex})`);
       if (isActive && lq1) ce[r] = -lq1[y]!;
     }
     active.push(isActive);
@@ -181,7 +182,8 @@ export function kdLossReference(inputs: KdLossReferenceInputs): KdLossReferenceO
     let teacherOk = false;
     if (teacher.kind === 'dense') {
       const tV = teacher.vocab ?? V;
-      if (tV !== V && (mismatch === 'error' || (tV < V && mismatch === 'truncate'))) throw shapeMismatch('teacher.logits', [rows, tV], `[${rows}, ${V}]`);
+      if (tV !== V && (mismatch === 'error' || (tV < V && mismatch === 'truncate')))
+        throw shapeMismatch('teacher.logits', [rows, tV], `[${rows}, ${V}]`);
       const tCols = mismatch === 'truncate' ? Math.min(V, tV) : tV;
       const lp = logSoftmaxRow(teacher.logits, T, r * tV, tCols);
       if (!lp) continue;
@@ -211,7 +213,8 @@ export function kdLossReference(inputs: KdLossReferenceInputs): KdLossReferenceO
         kept.push({ idx, a: l / T });
       }
       let rho = 0;
-      if (tail === 'bucket') rho = teacher.tailMass ? Math.min(1, Math.max(0, teacher.tailMass[r]!)) + droppedMass : Math.max(0, 1 - keptMass);
+      if (tail === 'bucket')
+        rho = teacher.tailMass ? Math.min(1, Math.max(0, teacher.tailMass[r]!)) + droppedMass : Math.max(0, 1 - keptMass);
       const aTail = rho > 0 ? Math.log(rho) / T : -Infinity;
       let aMax = aTail;
       for (const { a } of kept) aMax = Math.max(aMax, a);

@@ -14,7 +14,14 @@ gpuDescribe('kdLoss vs the float64 reference (f32: rtol 2e-5 on losses, 2e-5·ma
       gpuTest(`${divergence}: −inf entries, ignore-index rows, hard term`, async ({ device }) => {
         // Forward KL is +inf where the student masks a token the teacher keeps (and reverse KL the other way): mask the other side.
         const mask = { maskFraction: 0.05 };
-        await runKdCase(device, { rows: 64, vocab: 1000, divergence, ignoreEvery: 5, temperature: 2, ...(divergence === 'forward-kl' ? { teacherLogits: mask } : { student: mask }) });
+        await runKdCase(device, {
+          rows: 64,
+          vocab: 1000,
+          divergence,
+          ignoreEvery: 5,
+          temperature: 2,
+          ...(divergence === 'forward-kl' ? { teacherLogits: mask } : { student: mask }),
+        });
       });
     }
     for (const beta of [0, 1e-6, 0.5, 1 - 1e-6, 1]) {
@@ -40,8 +47,22 @@ gpuDescribe('kdLoss vs the float64 reference (f32: rtol 2e-5 on losses, 2e-5·ma
   describe('temperatures T ∈ {0.5, 1, 2, 4, 20}', () => {
     for (const temperature of [0.5, 1, 2, 4, 20]) {
       gpuTest(`T=${temperature}, logits up to 1e4`, async ({ device }) => {
-        await runKdCase(device, { rows: 64, vocab: 1000, temperature, student: { scale: 3000 }, teacherLogits: { scale: 3000 }, ignoreEvery: 7 });
-        await runKdCase(device, { rows: 3, vocab: 1000, temperature, divergence: 'jsd', student: { scale: 30, offset: 1e4 }, teacherLogits: { scale: 30, offset: -1e4 } });
+        await runKdCase(device, {
+          rows: 64,
+          vocab: 1000,
+          temperature,
+          student: { scale: 3000 },
+          teacherLogits: { scale: 3000 },
+          ignoreEvery: 7,
+        });
+        await runKdCase(device, {
+          rows: 3,
+          vocab: 1000,
+          temperature,
+          divergence: 'jsd',
+          student: { scale: 30, offset: 1e4 },
+          teacherLogits: { scale: 30, offset: -1e4 },
+        });
       });
     }
   });
@@ -71,13 +92,33 @@ gpuDescribe('kdLoss vs the float64 reference (f32: rtol 2e-5 on losses, 2e-5·ma
         for (const divergence of ['forward-kl', 'reverse-kl', 'jsd'] as const) {
           if (divergence === 'reverse-kl' && tail === 'ignore') continue;
           gpuTest(`k=${k} tail=${tail} ${divergence}`, async ({ device }) => {
-            await runKdCase(device, { rows: 64, vocab: 1000, teacher: 'topk', k, tail, divergence, temperature: 2, ignoreEvery: 4, teacherLogits: { scale: 4 } });
+            await runKdCase(device, {
+              rows: 64,
+              vocab: 1000,
+              teacher: 'topk',
+              k,
+              tail,
+              divergence,
+              temperature: 2,
+              ignoreEvery: 4,
+              teacherLogits: { scale: 4 },
+            });
           });
         }
       }
     }
     gpuTest("tail 'ignore' with the tail mass given (as an offline cache gives it): not read, same as without", async ({ device }) => {
-      await runKdCase(device, { rows: 16, vocab: 1000, teacher: 'topk', k: 20, tail: 'ignore', passTailMass: true, labels: true, temperature: 2, teacherLogits: { scale: 4 } });
+      await runKdCase(device, {
+        rows: 16,
+        vocab: 1000,
+        teacher: 'topk',
+        k: 20,
+        tail: 'ignore',
+        passTailMass: true,
+        labels: true,
+        temperature: 2,
+        teacherLogits: { scale: 4 },
+      });
     });
     gpuTest('k=128 over 32,000 tokens with the tail mass given, T=4', async ({ device }) => {
       await runKdCase(device, { rows: 3, vocab: 32_000, teacher: 'topk', k: 128, tail: 'bucket', passTailMass: true, temperature: 4 });
@@ -88,12 +129,22 @@ gpuDescribe('kdLoss vs the float64 reference (f32: rtol 2e-5 on losses, 2e-5·ma
     gpuTest('no T², caller normaliser, soft term only', async ({ device }) => {
       await runKdCase(device, { rows: 64, vocab: 1000, scaleByTemperatureSquared: false, normalizer: 1000, labels: false, temperature: 3 });
     });
-    gpuTest('rows that are entirely −inf (student or teacher) and do not count (label = ignoreIndex) give 0 and no NaN', async ({ device }) => {
-      // Counted fully masked rows are rejected (kd-loss.masked.test.ts); ignored ones are fine.
-      for (const divergence of ['forward-kl', 'reverse-kl', 'jsd'] as const) {
-        await runKdCase(device, { rows: 5, vocab: 100, divergence, student: { emptyRows: [1] }, teacherLogits: { emptyRows: [3] }, ignoreEvery: 2 });
-      }
-    });
+    gpuTest(
+      'rows that are entirely −inf (student or teacher) and do not count (label = ignoreIndex) give 0 and no NaN',
+      async ({ device }) => {
+        // Counted fully masked rows are rejected (kd-loss.masked.test.ts); ignored ones are fine.
+        for (const divergence of ['forward-kl', 'reverse-kl', 'jsd'] as const) {
+          await runKdCase(device, {
+            rows: 5,
+            vocab: 100,
+            divergence,
+            student: { emptyRows: [1] },
+            teacherLogits: { emptyRows: [3] },
+            ignoreEvery: 2,
+          });
+        }
+      },
+    );
     gpuTest('all rows ignored: totals 0, gradient 0', async ({ device }) => {
       await runKdCase(device, { rows: 4, vocab: 100, ignoreEvery: 1 });
     });
@@ -112,12 +163,24 @@ gpuDescribe('kdLoss vs the float64 reference (f32: rtol 2e-5 on losses, 2e-5·ma
   describe('per-row weights (random, a quarter of them 0; N unchanged)', () => {
     for (const divergence of ['forward-kl', 'reverse-kl', 'jsd'] as const) {
       for (const normalizer of [undefined, 97]) {
-        gpuTest(`dense ${divergence}, ignore-index rows, ${normalizer ? 'caller normaliser' : 'N = active rows'}; vec4 and scalar rows`, async ({ device }) => {
-          const mask = { maskFraction: 0.05 };
-          const masked = divergence === 'forward-kl' ? { teacherLogits: mask } : { student: mask };
-          await runKdCase(device, { rows: 64, vocab: 1000, divergence, normalizer, ignoreEvery: 5, rowWeights: 'random', ...masked });
-          await runKdCase(device, { rows: 17, vocab: 1001, divergence, normalizer, ignoreEvery: 4, rowWeights: 'random', seed: 5, ...masked });
-        });
+        gpuTest(
+          `dense ${divergence}, ignore-index rows, ${normalizer ? 'caller normaliser' : 'N = active rows'}; vec4 and scalar rows`,
+          async ({ device }) => {
+            const mask = { maskFraction: 0.05 };
+            const masked = divergence === 'forward-kl' ? { teacherLogits: mask } : { student: mask };
+            await runKdCase(device, { rows: 64, vocab: 1000, divergence, normalizer, ignoreEvery: 5, rowWeights: 'random', ...masked });
+            await runKdCase(device, {
+              rows: 17,
+              vocab: 1001,
+              divergence,
+              normalizer,
+              ignoreEvery: 4,
+              rowWeights: 'random',
+              seed: 5,
+              ...masked,
+            });
+          },
+        );
       }
     }
     for (const [divergence, tail] of [
@@ -128,8 +191,28 @@ gpuDescribe('kdLoss vs the float64 reference (f32: rtol 2e-5 on losses, 2e-5·ma
       ['jsd', 'bucket'],
     ] as const) {
       gpuTest(`top-k k=20 tail=${tail} ${divergence}`, async ({ device }) => {
-        await runKdCase(device, { rows: 64, vocab: 1000, teacher: 'topk', k: 20, tail, divergence, ignoreEvery: 4, rowWeights: 'random', teacherLogits: { scale: 4 } });
-        await runKdCase(device, { rows: 9, vocab: 999, teacher: 'topk', k: 20, tail, divergence, normalizer: 30, rowWeights: 'random', seed: 3 });
+        await runKdCase(device, {
+          rows: 64,
+          vocab: 1000,
+          teacher: 'topk',
+          k: 20,
+          tail,
+          divergence,
+          ignoreEvery: 4,
+          rowWeights: 'random',
+          teacherLogits: { scale: 4 },
+        });
+        await runKdCase(device, {
+          rows: 9,
+          vocab: 999,
+          teacher: 'topk',
+          k: 20,
+          tail,
+          divergence,
+          normalizer: 30,
+          rowWeights: 'random',
+          seed: 3,
+        });
       });
     }
     gpuTest('cross-entropy only (no teacher), with and without a normaliser', async ({ device }) => {
@@ -139,8 +222,25 @@ gpuDescribe('kdLoss vs the float64 reference (f32: rtol 2e-5 on losses, 2e-5·ma
     gpuTest('f16 student and teacher, f16 gradient; f16 student with top-k', async ({ device }) => {
       if (!f16(device)) return;
       await runKdCase(device, { rows: 64, vocab: 1000, studentDtype: 'f16', teacherDtype: 'f16', ignoreEvery: 5, rowWeights: 'random' });
-      await runKdCase(device, { rows: 16, vocab: 1001, studentDtype: 'f16', teacherDtype: 'f16', divergence: 'jsd', normalizer: 40, rowWeights: 'random' });
-      await runKdCase(device, { rows: 16, vocab: 1000, studentDtype: 'f16', teacher: 'topk', k: 20, tail: 'bucket', divergence: 'reverse-kl', rowWeights: 'random' });
+      await runKdCase(device, {
+        rows: 16,
+        vocab: 1001,
+        studentDtype: 'f16',
+        teacherDtype: 'f16',
+        divergence: 'jsd',
+        normalizer: 40,
+        rowWeights: 'random',
+      });
+      await runKdCase(device, {
+        rows: 16,
+        vocab: 1000,
+        studentDtype: 'f16',
+        teacher: 'topk',
+        k: 20,
+        tail: 'bucket',
+        divergence: 'reverse-kl',
+        rowWeights: 'random',
+      });
     });
     gpuTest('a weight of 0 removes a row whose loss is +inf; ignored rows stay out of N whatever their weight', async ({ device }) => {
       const rows = 6;
@@ -160,8 +260,18 @@ gpuDescribe('kdLoss vs the float64 reference (f32: rtol 2e-5 on losses, 2e-5·ma
         labels: upload(device, labels, [rows], 'labels'),
         rowWeights: upload(device, rowWeights, [rows], 'w'),
       });
-      const want = kdLossReference({ ...options, rows, vocab: V, studentLogits: z, teacher: { kind: 'dense', logits: t }, labels, rowWeights });
-      expect(kdLossReference({ ...options, rows, vocab: V, studentLogits: z, teacher: { kind: 'dense', logits: t }, labels }).total).toBe(Infinity);
+      const want = kdLossReference({
+        ...options,
+        rows,
+        vocab: V,
+        studentLogits: z,
+        teacher: { kind: 'dense', logits: t },
+        labels,
+        rowWeights,
+      });
+      expect(kdLossReference({ ...options, rows, vocab: V, studentLogits: z, teacher: { kind: 'dense', logits: t }, labels }).total).toBe(
+        Infinity,
+      );
       expect(Number.isFinite(want.total)).toBe(true);
       expect(await result.rows()).toBe(4);
       expect(await result.normalizer()).toBe(4);
@@ -169,7 +279,11 @@ gpuDescribe('kdLoss vs the float64 reference (f32: rtol 2e-5 on losses, 2e-5·ma
       expectClose(await readFloat32(result.perRow.total), want.perRow.total, { rtol: 2e-5, atol: 1e-6, what: 'perRow.total' });
       const grad = await readFloat32(result.gradLogits);
       expectClose(grad, want.gradLogits, { rtol: 1e-4, atol: 2e-5 * maxAbs(want.gradLogits), what: 'gradLogits' });
-      for (const r of [0, 2, 4]) expect(grad.subarray(r * V, (r + 1) * V).every((g) => g === 0), `gradient row ${r}`).toBe(true);
+      for (const r of [0, 2, 4])
+        expect(
+          grad.subarray(r * V, (r + 1) * V).every((g) => g === 0),
+          `gradient row ${r}`,
+        ).toBe(true);
       result.release();
     });
 
@@ -191,7 +305,12 @@ gpuDescribe('kdLoss vs the float64 reference (f32: rtol 2e-5 on losses, 2e-5·ma
           hardWeight: 0.5,
           studentLogits: upload(device, z, [rows, V], 'z'),
           teacher: topk
-            ? { kind: 'topk', k: 20, indices: upload(device, top.indices, [rows, 20], 'i'), logprobs: upload(device, top.logprobs, [rows, 20], 'lp') }
+            ? {
+                kind: 'topk',
+                k: 20,
+                indices: upload(device, top.indices, [rows, 20], 'i'),
+                logprobs: upload(device, top.logprobs, [rows, 20], 'lp'),
+              }
             : { kind: 'dense', logits: upload(device, t, [rows, V], 't') },
           labels: upload(device, makeLabels(rows + 2, rows, V, 4), [rows], 'labels'),
         };
@@ -218,7 +337,15 @@ gpuDescribe('kdLoss vs the float64 reference (f32: rtol 2e-5 on losses, 2e-5·ma
     gpuTest('f16 student, f32 teacher, f32 gradient; top-k', async ({ device }) => {
       if (!f16(device)) return;
       await runKdCase(device, { rows: 16, vocab: 32_000, studentDtype: 'f16', gradDtype: 'f32', step: 5 });
-      await runKdCase(device, { rows: 16, vocab: 1000, studentDtype: 'f16', teacher: 'topk', k: 20, tail: 'bucket', divergence: 'reverse-kl' });
+      await runKdCase(device, {
+        rows: 16,
+        vocab: 1000,
+        studentDtype: 'f16',
+        teacher: 'topk',
+        k: 20,
+        tail: 'bucket',
+        divergence: 'reverse-kl',
+      });
     });
   });
 });

@@ -7,7 +7,16 @@ import type { RowLossResult } from '../row-loss/result.js';
  * cross-entropy shares. The engine's options are the KD loss's options.
  */
 
-export { DIVERGENCES, TAIL_MODES, VOCAB_MISMATCH, type CheckMode, type Divergence, type RowLossPlan, type TailMode, type VocabMismatch } from '../row-loss/plan.js';
+export {
+  DIVERGENCES,
+  TAIL_MODES,
+  VOCAB_MISMATCH,
+  type CheckMode,
+  type Divergence,
+  type RowLossPlan,
+  type TailMode,
+  type VocabMismatch,
+} from '../row-loss/plan.js';
 export { recordRowLoss } from '../row-loss/record.js';
 export { RowLossResult } from '../row-loss/result.js';
 

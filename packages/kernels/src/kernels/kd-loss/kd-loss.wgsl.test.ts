@@ -1,4 +1,10 @@
-import { kdDivergenceMergeProgram, kdDivergenceProgram, kdFinalizeProgram, kdGradientProgram, kdTopkScatterProgram } from '../../programs.js';
+import {
+  kdDivergenceMergeProgram,
+  kdDivergenceProgram,
+  kdFinalizeProgram,
+  kdGradientProgram,
+  kdTopkScatterProgram,
+} from '../../programs.js';
 import { kernelSnapshots } from '@distillery/webgpu/testing';
 import type { KdGradientVariant } from './kd-gradient.wgsl.js';
 

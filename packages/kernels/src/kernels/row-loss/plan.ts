@@ -3,7 +3,15 @@ import type { GpuTensor } from '@distillery/webgpu';
 import { warnDegenerateJsd } from '../../shared/warnings.js';
 import { DEFAULT_PARAMS, type RowParams } from '../../shared/params.js';
 import type { SummaryContext } from '../../shared/summary.js';
-import { requireDType, requireFloat, requireOneOf, requireSameDevice, requireShape, requireTensor, rowsCols } from '../../shared/validate.js';
+import {
+  requireDType,
+  requireFloat,
+  requireOneOf,
+  requireSameDevice,
+  requireShape,
+  requireTensor,
+  rowsCols,
+} from '../../shared/validate.js';
 import type { FloatDType } from '../../shared/wgsl-lib.js';
 import type { Divergence, TailMode } from '../row-stats/row-merge.wgsl.js';
 
@@ -117,7 +125,8 @@ export interface RowLossPlan {
 }
 
 function finiteIn(field: string, value: number, min: number, max: number): number {
-  if (!(typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max)) throw badValue(field, value, `a number in [${min}, ${max}]`);
+  if (!(typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max))
+    throw badValue(field, value, `a number in [${min}, ${max}]`);
   return value;
 }
 
@@ -147,7 +156,10 @@ export function planRowLoss(options: RowLossOptions): RowLossPlan {
   requireOneOf('check', options.check ?? 'await', ['await', 'lazy'] as const);
   const gradDtype = options.gradDtype === undefined ? studentDtype : requireOneOf('gradDtype', options.gradDtype, ['f32', 'f16'] as const);
   if (gradDtype === 'f16' && !device.features.has('shader-f16')) {
-    throw new DistilleryError('E_UNSUPPORTED', "gradDtype 'f16' needs the device feature 'shader-f16'", { field: 'gradDtype', value: 'f16' });
+    throw new DistilleryError('E_UNSUPPORTED', "gradDtype 'f16' needs the device feature 'shader-f16'", {
+      field: 'gradDtype',
+      value: 'f16',
+    });
   }
 
   let labels: GpuTensor | undefined;
@@ -169,14 +181,20 @@ export function planRowLoss(options: RowLossOptions): RowLossPlan {
   let teacher: TeacherPlan = { kind: 'none' };
   const t = options.teacher;
   if (t !== undefined) {
-    if (!t || typeof t !== 'object') throw badValue(names.teacher, t, "teacher targets ({ kind: 'dense', logits } or { kind: 'topk', indices, logprobs })");
+    if (!t || typeof t !== 'object')
+      throw badValue(names.teacher, t, "teacher targets ({ kind: 'dense', logits } or { kind: 'topk', indices, logprobs })");
     if (t.kind === 'dense') {
       const field = `${names.teacher}.logits`;
       const tensor = requireTensor(field, t.logits);
       const dtype = requireFloat(field, tensor);
       const [tRows, tVocab] = rowsCols(field, tensor);
       requireSameDevice(field, tensor, device);
-      if (tRows !== rows) throw new DistilleryError('E_SHAPE_MISMATCH', `${field} has ${tRows} rows, ${names.student} has ${rows}`, { field, value: [...tensor.shape], expected: `[${rows}, vocab]` });
+      if (tRows !== rows)
+        throw new DistilleryError('E_SHAPE_MISMATCH', `${field} has ${tRows} rows, ${names.student} has ${rows}`, {
+          field,
+          value: [...tensor.shape],
+          expected: `[${rows}, vocab]`,
+        });
       let cols = tVocab;
       if (tVocab !== vocab) {
         if (vocabMismatch === 'error' || (tVocab < vocab && vocabMismatch === 'truncate')) {
@@ -195,7 +213,12 @@ export function planRowLoss(options: RowLossOptions): RowLossPlan {
       requireDType(`${names.teacher}.indices`, indices, 'i32');
       requireDType(`${names.teacher}.logprobs`, logprobs, 'f32');
       const [iRows, k] = rowsCols(`${names.teacher}.indices`, indices);
-      if (iRows !== rows || indices.shape.length !== 2) throw new DistilleryError('E_SHAPE_MISMATCH', `${names.teacher}.indices has shape [${indices.shape.join(', ')}], expected [${rows}, k]`, { field: `${names.teacher}.indices`, value: [...indices.shape] });
+      if (iRows !== rows || indices.shape.length !== 2)
+        throw new DistilleryError(
+          'E_SHAPE_MISMATCH',
+          `${names.teacher}.indices has shape [${indices.shape.join(', ')}], expected [${rows}, k]`,
+          { field: `${names.teacher}.indices`, value: [...indices.shape] },
+        );
       requireShape(`${names.teacher}.logprobs`, logprobs, [rows, k]);
       if (t.k !== undefined && t.k !== k) throw badValue(`${names.teacher}.k`, t.k, `the indices' second dimension (${k})`);
       if (k < 1) throw badValue(`${names.teacher}.k`, k, 'at least 1');
@@ -238,7 +261,10 @@ export function planRowLoss(options: RowLossOptions): RowLossPlan {
     } else if (jsdNormalized) factor = 1 / (beta * (1 - beta));
   }
   if (effective === 'reverse-kl' && teacher.kind === 'topk' && tail === 'ignore' && softWeight > 0 && !zeroSoft) {
-    throw new DistilleryError('E_UNSUPPORTED', "normalised JSD at β = 1 is reverse KL, which needs tail: 'bucket' with a top-k teacher", { field: 'tail', value: 'ignore' });
+    throw new DistilleryError('E_UNSUPPORTED', "normalised JSD at β = 1 is reverse KL, which needs tail: 'bucket' with a top-k teacher", {
+      field: 'tail',
+      value: 'ignore',
+    });
   }
   const tau = options.scaleByTemperatureSquared === false ? 1 : temperature * temperature;
   const softLossScale = zeroSoft || teacher.kind === 'none' ? 0 : softWeight * tau * factor;
@@ -283,6 +309,21 @@ export function planRowLoss(options: RowLossOptions): RowLossPlan {
   const termNames: ('soft' | 'hard')[] = [];
   if (teacher.kind !== 'none') termNames.push('soft');
   if (labels) termNames.push('hard');
-  return { device, rows, vocab, student, studentDtype, teacher, labels, rowWeights, divergence: effective, tail, gradDtype, params, context, termNames, vocabMismatch };
+  return {
+    device,
+    rows,
+    vocab,
+    student,
+    studentDtype,
+    teacher,
+    labels,
+    rowWeights,
+    divergence: effective,
+    tail,
+    gradDtype,
+    params,
+    context,
+    termNames,
+    vocabMismatch,
+  };
 }
-

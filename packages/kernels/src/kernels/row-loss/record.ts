@@ -58,7 +58,13 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
   const rowstats = scratchTensor('rowstats', rows * ROW_WORDS);
   // Kept past the submit: the first readback rejects fully masked rows from it (masked-rows.ts).
   scratch.splice(scratch.indexOf(rowstats), 1);
-  result.keepRowStats({ rowstats, rows, student: plan.context.student, teacher: dense && plan.params.softLossScale > 0 ? plan.context.teacher : undefined, ignoreIndex: plan.context.ignoreIndex });
+  result.keepRowStats({
+    rowstats,
+    rows,
+    student: plan.context.student,
+    teacher: dense && plan.params.softLossScale > 0 ? plan.context.teacher : undefined,
+    ignoreIndex: plan.context.ignoreIndex,
+  });
   const fwdDense = Boolean(dense) && divergence === 'forward-kl';
   const divDense = Boolean(dense) && divergence !== 'forward-kl';
   const lossPartials = fwdDense ? scratchTensor('lossPartials', rows * nChunks) : undefined;
@@ -117,7 +123,15 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
     if (tailMass) mergeBindings.push(tailMass);
     recorder.dispatch({
       program: rowMergeProgram,
-      variant: { teacher: teacher.kind, labels: Boolean(labels), student: studentDtype, divergence, tail: plan.tail, tailMass: Boolean(tailMass), workgroupSize: topk ? tuning.rowWorkgroup : 64 },
+      variant: {
+        teacher: teacher.kind,
+        labels: Boolean(labels),
+        student: studentDtype,
+        divergence,
+        tail: plan.tail,
+        tailMass: Boolean(tailMass),
+        workgroupSize: topk ? tuning.rowWorkgroup : 64,
+      },
       uniforms,
       bindings: mergeBindings,
       workgroups: topk ? rowGrid(group, 1) : rowGrid(group, 64),
@@ -157,7 +171,16 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
     if (lossPartials) bindings.push(lossPartials);
     recorder.dispatch({
       program: kdGradientProgram,
-      variant: { student: studentDtype, teacher: dense ? dense.dtype : teacher.kind === 'topk' ? 'topk' : 'none', grad: plan.gradDtype, vec4, divergence, labels: Boolean(labels), rowWeights: Boolean(rowWeights), workgroupSize: STREAM_WG },
+      variant: {
+        student: studentDtype,
+        teacher: dense ? dense.dtype : teacher.kind === 'topk' ? 'topk' : 'none',
+        grad: plan.gradDtype,
+        vec4,
+        divergence,
+        labels: Boolean(labels),
+        rowWeights: Boolean(rowWeights),
+        workgroupSize: STREAM_WG,
+      },
       uniforms,
       bindings,
       workgroups: streamGrid(group),
@@ -200,7 +223,6 @@ function dummy(device: GPUDevice, label: string): GpuTensor {
   if (!t) dummies.set(device, (t = createTensor(device, { shape: [ROW_WORDS], dtype: 'f32', label: `kernels:${label}:empty` })));
   return t;
 }
-
 
 /**
  * Records `plan` into a recorder of its own, submits it, and — with `check: 'await'` (the default)

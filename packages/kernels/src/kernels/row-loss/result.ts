@@ -15,7 +15,13 @@ export class RowLossResult implements LossOutput<GpuTensor> {
   #values?: Promise<SummaryValues>;
   #scratch: GpuTensor[] = [];
 
-  constructor(grad: GpuTensor, perRow: { total: GpuTensor; soft: GpuTensor; hard: GpuTensor }, summary: GpuTensor, context: SummaryContext, termNames: readonly ('soft' | 'hard')[]) {
+  constructor(
+    grad: GpuTensor,
+    perRow: { total: GpuTensor; soft: GpuTensor; hard: GpuTensor },
+    summary: GpuTensor,
+    context: SummaryContext,
+    termNames: readonly ('soft' | 'hard')[],
+  ) {
     this.gradLogits = grad;
     this.perRow = perRow;
     this.#summary = summary;
@@ -91,4 +97,3 @@ export class RowLossResult implements LossOutput<GpuTensor> {
     this.#summary.release();
   }
 }
-

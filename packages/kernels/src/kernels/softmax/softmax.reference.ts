@@ -28,7 +28,12 @@ export interface SoftmaxReferenceOptions {
  * Float64 reference of `temperedSoftmax`: softmax(z/T) (or log_softmax) of each row of a
  * row-major `[rows, vocab]` array. Rows that are entirely −inf give 0 (softmax) or −inf (log).
  */
-export function softmaxReference(logits: ArrayLike<number>, rows: number, vocab: number, { temperature = 1, log = false }: SoftmaxReferenceOptions = {}): Float64Array {
+export function softmaxReference(
+  logits: ArrayLike<number>,
+  rows: number,
+  vocab: number,
+  { temperature = 1, log = false }: SoftmaxReferenceOptions = {},
+): Float64Array {
   requirePositive('temperature', temperature);
   if (logits.length !== rows * vocab) throw shapeMismatch('logits', [logits.length], `${rows} × ${vocab} = ${rows * vocab} elements`);
   const out = new Float64Array(rows * vocab);

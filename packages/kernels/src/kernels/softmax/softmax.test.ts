@@ -10,7 +10,15 @@ import { softmaxReference } from '../../reference.js';
  * (the kernel computes (z − max)/T − ln Σ, each step to f32 rounding). f16 output: the same plus
  * f16 rounding of the result (2^-11 relative).
  */
-async function check(device: GPUDevice, rows: number, vocab: number, temperature: number, data: Float32Array, dtype: 'f32' | 'f16' = 'f32', step = 1) {
+async function check(
+  device: GPUDevice,
+  rows: number,
+  vocab: number,
+  temperature: number,
+  data: Float32Array,
+  dtype: 'f32' | 'f16' = 'f32',
+  step = 1,
+) {
   const input = upload(device, data, [rows, vocab], 'logits', dtype);
   for (const log of [false, true]) {
     const out = await temperedSoftmax(input, { temperature, log });
@@ -102,7 +110,12 @@ gpuDescribe('temperedSoftmax vs the float64 reference', () => {
     const got = await readNumbers(out);
     for (const r of [0, rows >> 1, rows - 1]) {
       const slice = data.subarray(r * vocab, (r + 1) * vocab);
-      expectClose(got.subarray(r * vocab, (r + 1) * vocab), softmaxReference(slice, 1, vocab, { temperature: 2, log: true }), { rtol: 4e-6, atol: 4e-6, step: 5, what: `row ${r}` });
+      expectClose(got.subarray(r * vocab, (r + 1) * vocab), softmaxReference(slice, 1, vocab, { temperature: 2, log: true }), {
+        rtol: 4e-6,
+        atol: 4e-6,
+        step: 5,
+        what: `row ${r}`,
+      });
     }
     out.release();
     input.release();

@@ -48,7 +48,11 @@ export function recordTemperedSoftmax(recorder: CommandRecorder, input: GpuTenso
   const vocab = input.shape[input.shape.length - 1]!;
   const rows = vocab === 0 ? 0 : input.size / vocab;
   const device = input.device;
-  const output = createTensor(device, { shape: input.shape, dtype: outDtype, label: `${log ? 'log_softmax' : 'softmax'}(${input.label}/${temperature})` });
+  const output = createTensor(device, {
+    shape: input.shape,
+    dtype: outDtype,
+    label: `${log ? 'log_softmax' : 'softmax'}(${input.label}/${temperature})`,
+  });
   const summary = createTensor(device, { shape: [16], dtype: 'u32', label: `softmax:summary` });
   device.queue.writeBuffer(summary.buffer, 0, initialSummary());
   let checked: Promise<void> | undefined;
@@ -99,7 +103,15 @@ export function recordTemperedSoftmax(recorder: CommandRecorder, input: GpuTenso
     });
     recorder.dispatch({
       program: rowMergeProgram,
-      variant: { teacher: 'none', labels: false, student: dtype, divergence: 'forward-kl', tail: 'ignore', tailMass: false, workgroupSize: 64 },
+      variant: {
+        teacher: 'none',
+        labels: false,
+        student: dtype,
+        divergence: 'forward-kl',
+        tail: 'ignore',
+        tailMass: false,
+        workgroupSize: 64,
+      },
       uniforms,
       bindings: [partials, rowstats, summary],
       workgroups: linearGrid(device, Math.ceil(n / 64)),

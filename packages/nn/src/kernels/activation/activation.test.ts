@@ -28,7 +28,9 @@ gpuDescribe('activation + dropout kernels', () => {
       const DY = upload(device, dy, [N], 'dy');
       const DX = await activationBackward(DY, X, activation, dropout);
       const wantGrad = activationBackwardReference(dy, x, activation, dropout);
-      expect(worstRatio(await read(DX), wantGrad, (i) => scale * 4e-6 * (1 + Math.abs(dy[i]!) * (1 + Math.abs(x[i]!)))).ratio).toBeLessThanOrEqual(1);
+      expect(
+        worstRatio(await read(DX), wantGrad, (i) => scale * 4e-6 * (1 + Math.abs(dy[i]!) * (1 + Math.abs(x[i]!)))).ratio,
+      ).toBeLessThanOrEqual(1);
     });
 
     gpuTest('finite differences of Σ R⊙dropout(act(x)) agree with the backward', async ({ device }) => {
@@ -57,7 +59,9 @@ gpuDescribe('activation + dropout kernels', () => {
     const X = upload(device, x, [N], 'x');
     const Y = await activate(X, 'relu', dropout);
     const DY = upload(device, dy, [N], 'dy');
-    expect(Array.from(await read(await activationBackward(DY, Y, 'relu', dropout)))).toEqual(Array.from(await read(await activationBackward(DY, X, 'relu', dropout))));
+    expect(Array.from(await read(await activationBackward(DY, Y, 'relu', dropout)))).toEqual(
+      Array.from(await read(await activationBackward(DY, X, 'relu', dropout))),
+    );
   });
 
   gpuTest('the dropout mask keeps ≈ 1 − p, is a pure function of (seed, step, index) and changes with the step', async ({ device }) => {

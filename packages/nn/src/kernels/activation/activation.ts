@@ -27,7 +27,13 @@ function dropoutUniforms(dropout: DropoutSpec | undefined) {
 }
 
 /** Records y = dropout(act(x)) elementwise. */
-export function recordActivation(recorder: CommandRecorder, x: GpuTensor, y: GpuTensor, activation: Activation, dropout?: DropoutSpec): void {
+export function recordActivation(
+  recorder: CommandRecorder,
+  x: GpuTensor,
+  y: GpuTensor,
+  activation: Activation,
+  dropout?: DropoutSpec,
+): void {
   requireDtype(x);
   requireDtype(y);
   requireSameDevice(x, y);
@@ -35,12 +41,16 @@ export function recordActivation(recorder: CommandRecorder, x: GpuTensor, y: Gpu
   const drop = checkDropout(dropout);
   if (x.size === 0) return;
   checkBindingSize(recorder.device, x.label, x.byteLength);
-  activationKernel.record(recorder, { activation, dropout: Boolean(drop), backward: false, workgroupSize: WORKGROUP }, {
-    uniforms: { count: x.size, ...dropoutUniforms(drop) },
-    bindings: { x, y },
-    workgroups: linearGrid(recorder.device, Math.ceil(x.size / WORKGROUP)),
-    label: `${activation} ${x.label}`,
-  });
+  activationKernel.record(
+    recorder,
+    { activation, dropout: Boolean(drop), backward: false, workgroupSize: WORKGROUP },
+    {
+      uniforms: { count: x.size, ...dropoutUniforms(drop) },
+      bindings: { x, y },
+      workgroups: linearGrid(recorder.device, Math.ceil(x.size / WORKGROUP)),
+      label: `${activation} ${x.label}`,
+    },
+  );
 }
 
 /**
@@ -62,12 +72,16 @@ export function recordActivationBackward(
   const drop = checkDropout(dropout);
   if (gradOut.size === 0) return;
   checkBindingSize(recorder.device, gradOut.label, gradOut.byteLength);
-  activationKernel.record(recorder, { activation, dropout: Boolean(drop), backward: true, workgroupSize: WORKGROUP }, {
-    uniforms: { count: gradOut.size, ...dropoutUniforms(drop) },
-    bindings: { grad_out: gradOut, saved, grad_in: gradIn },
-    workgroups: linearGrid(recorder.device, Math.ceil(gradOut.size / WORKGROUP)),
-    label: `${activation}' ${gradOut.label}`,
-  });
+  activationKernel.record(
+    recorder,
+    { activation, dropout: Boolean(drop), backward: true, workgroupSize: WORKGROUP },
+    {
+      uniforms: { count: gradOut.size, ...dropoutUniforms(drop) },
+      bindings: { grad_out: gradOut, saved, grad_in: gradIn },
+      workgroups: linearGrid(recorder.device, Math.ceil(gradOut.size / WORKGROUP)),
+      label: `${activation}' ${gradOut.label}`,
+    },
+  );
 }
 
 /** y = dropout(act(x)) as a new tensor, submitted. */
@@ -80,7 +94,12 @@ export async function activate(x: GpuTensor, activation: Activation, dropout?: D
 }
 
 /** dx = dy · mask · act'(saved) as a new tensor, submitted. */
-export async function activationBackward(gradOut: GpuTensor, saved: GpuTensor, activation: Activation, dropout?: DropoutSpec): Promise<GpuTensor> {
+export async function activationBackward(
+  gradOut: GpuTensor,
+  saved: GpuTensor,
+  activation: Activation,
+  dropout?: DropoutSpec,
+): Promise<GpuTensor> {
   const gradIn = createTensor(gradOut.device, { shape: gradOut.shape, dtype: 'f32', label: `d${activation}` });
   const recorder = new CommandRecorder(gradOut.device, 'activation-backward');
   recordActivationBackward(recorder, gradOut, saved, gradIn, activation, dropout);

@@ -21,10 +21,15 @@ export const activationKernel = defineKernel({
   uniforms: { count: 'u32', seed: 'u32', step: 'u32', p: 'f32', keep_scale: 'f32' },
   bindings: (v: ActivationVariant) =>
     v.backward
-      ? { grad_out: { type: 'array<f32>', access: 'read' }, saved: { type: 'array<f32>', access: 'read' }, grad_in: { type: 'array<f32>', access: 'read_write' } }
+      ? {
+          grad_out: { type: 'array<f32>', access: 'read' },
+          saved: { type: 'array<f32>', access: 'read' },
+          grad_in: { type: 'array<f32>', access: 'read_write' },
+        }
       : { x: { type: 'array<f32>', access: 'read' }, y: { type: 'array<f32>', access: 'read_write' } },
   wgsl: (v, k) => {
-    const scalarAct = (x: string) => (v.activation === 'relu' ? `relu4(vec4<f32>(${x})).x` : v.activation === 'gelu' ? `gelu4(vec4<f32>(${x})).x` : x);
+    const scalarAct = (x: string) =>
+      v.activation === 'relu' ? `relu4(vec4<f32>(${x})).x` : v.activation === 'gelu' ? `gelu4(vec4<f32>(${x})).x` : x;
     const scalarGrad = (z: string) =>
       v.activation === 'relu' ? `select(0.0, 1.0, ${z} > 0.0)` : v.activation === 'gelu' ? `gelu_grad4(vec4<f32>(${z})).x` : '1.0';
     const mask = v.dropout ? ' * select(0.0, params.keep_scale, uniform_at(stream_key(params.seed, params.step), i) >= params.p)' : '';

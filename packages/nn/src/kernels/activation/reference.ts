@@ -14,7 +14,12 @@ export function activationReference(x: ArrayLike<number>, activation: Activation
 }
 
 /** Float64 reference of dx = dy · mask · act'(z). */
-export function activationBackwardReference(gradOut: ArrayLike<number>, z: ArrayLike<number>, activation: Activation, dropout?: DropoutSpec): Float64Array {
+export function activationBackwardReference(
+  gradOut: ArrayLike<number>,
+  z: ArrayLike<number>,
+  activation: Activation,
+  dropout?: DropoutSpec,
+): Float64Array {
   const key = dropout ? streamKey(dropout.seed, dropout.step) : 0;
   return Float64Array.from(gradOut, (g, i) => g * activationGradRef(activation, z[i]!) * maskAt(dropout, key, i));
 }

@@ -32,7 +32,9 @@ gpuDescribe('residual add kernel', () => {
   });
 
   gpuTest('refuses tensors of different sizes', async ({ device }) => {
-    await expect(add(upload(device, new Float32Array(3), [3], 'a'), upload(device, new Float32Array(4), [4], 'b'))).rejects.toMatchObject({ code: 'E_BAD_VALUE' });
+    await expect(add(upload(device, new Float32Array(3), [3], 'a'), upload(device, new Float32Array(4), [4], 'b'))).rejects.toMatchObject({
+      code: 'E_BAD_VALUE',
+    });
   });
 });
 

@@ -70,7 +70,11 @@ export function releaseAttention(saved: AttentionSaved | undefined): void {
 
 /** Forward as a new tensor, submitted (tests). */
 export async function attention(qkv: GpuTensor, shape: HeadsShape): Promise<{ out: GpuTensor; saved: AttentionSaved }> {
-  const out = createTensor(qkv.device, { shape: [shape.batch * shape.context, shape.heads * shape.headDim], dtype: 'f32', label: 'attn.out' });
+  const out = createTensor(qkv.device, {
+    shape: [shape.batch * shape.context, shape.heads * shape.headDim],
+    dtype: 'f32',
+    label: 'attn.out',
+  });
   const recorder = new CommandRecorder(qkv.device, 'attention');
   const saved = recordAttention(recorder, qkv, out, shape);
   await recorder.submit();

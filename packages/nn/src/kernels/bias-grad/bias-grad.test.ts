@@ -23,7 +23,13 @@ gpuDescribe('bias-grad (column sum) kernel', () => {
       const recorder = new CommandRecorder(device);
       recordBiasGrad(recorder, G, DB, { accumulate: true });
       await recorder.submit();
-      expect(worstRatio(await read(DB), Float64Array.from(want, (v, i) => v + start[i]!), (i) => tol(i) + 1e-6).ratio).toBeLessThanOrEqual(1);
+      expect(
+        worstRatio(
+          await read(DB),
+          Float64Array.from(want, (v, i) => v + start[i]!),
+          (i) => tol(i) + 1e-6,
+        ).ratio,
+      ).toBeLessThanOrEqual(1);
     }
   });
 

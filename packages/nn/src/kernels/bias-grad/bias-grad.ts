@@ -17,12 +17,16 @@ export function recordBiasGrad(recorder: CommandRecorder, grad: GpuTensor, db: G
   if (last !== cols) throw badValue(`${grad.label}.shape`, grad.shape, `last dimension ${cols} like ${db.label}`);
   if (cols === 0) return;
   checkBindingSize(recorder.device, grad.label, grad.byteLength);
-  biasGradKernel.record(recorder, { accumulate, workgroupSize: WORKGROUP }, {
-    uniforms: { rows: grad.size / cols, cols },
-    bindings: { grad, db },
-    workgroups: [Math.ceil(cols / WORKGROUP)],
-    label: `Σrows ${grad.label}`,
-  });
+  biasGradKernel.record(
+    recorder,
+    { accumulate, workgroupSize: WORKGROUP },
+    {
+      uniforms: { rows: grad.size / cols, cols },
+      bindings: { grad, db },
+      workgroups: [Math.ceil(cols / WORKGROUP)],
+      label: `Σrows ${grad.label}`,
+    },
+  );
 }
 
 /** Column sums as a new tensor, submitted. */

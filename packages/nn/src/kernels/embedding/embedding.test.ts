@@ -14,7 +14,9 @@ gpuDescribe('embedding kernels', () => {
     const positions = randn(context * dim, 2);
     const dOut = randn(ids.length * dim, 3);
     const I = uploadI32(device, ids, 'ids');
-    const out = await read(await embedding(I, upload(device, table, [vocab, dim], 'table'), upload(device, positions, [context, dim], 'pos')));
+    const out = await read(
+      await embedding(I, upload(device, table, [vocab, dim], 'table'), upload(device, positions, [context, dim], 'pos')),
+    );
     expect(worstRatio(out, embeddingReference(ids, table, dim, positions, context), () => 1e-6).ratio).toBeLessThanOrEqual(1);
     const grads = await embeddingBackward(I, upload(device, dOut, [ids.length, dim], 'dout'), vocab, context);
     const want = embeddingBackwardReference(ids, dOut, vocab, dim, context);
@@ -32,13 +34,22 @@ gpuDescribe('embedding kernels', () => {
     const positions = randn(3 * dim, 5);
     const r = randn(ids.length * dim, 6);
     const I = uploadI32(device, ids, 'ids');
-    const loss = async () => probe(await read(await embedding(I, upload(device, table, [vocab, dim], 't'), upload(device, positions, [3, dim], 'p'))), r);
+    const loss = async () =>
+      probe(await read(await embedding(I, upload(device, table, [vocab, dim], 't'), upload(device, positions, [3, dim], 'p'))), r);
     const grads = await embeddingBackward(I, upload(device, r, [ids.length, dim], 'r'), vocab, 3);
     for (const [values, grad] of [
       [table, await read(grads.table)],
       [positions, await read(grads.positions!)],
     ] as const) {
-      const check = await finiteDifferenceCheck({ x: values, grad, loss, indices: Array.from(values, (_, i) => i), eps: 1e-2, atol: 1e-3, rtol: 1e-3 });
+      const check = await finiteDifferenceCheck({
+        x: values,
+        grad,
+        loss,
+        indices: Array.from(values, (_, i) => i),
+        eps: 1e-2,
+        atol: 1e-3,
+        rtol: 1e-3,
+      });
       expect(check.worst, check.details.join('\n')).toBeLessThanOrEqual(1);
     }
   });

@@ -19,7 +19,13 @@ export interface PositionalSpec {
 }
 
 /** Records out[r] = table[ids[r]] (+ positions[r % context]). `ids` is i32 `[rows]`, `out` `[rows, dim]`. */
-export function recordEmbedding(recorder: CommandRecorder, ids: GpuTensor, table: GpuTensor, out: GpuTensor, positional?: PositionalSpec): void {
+export function recordEmbedding(
+  recorder: CommandRecorder,
+  ids: GpuTensor,
+  table: GpuTensor,
+  out: GpuTensor,
+  positional?: PositionalSpec,
+): void {
   requireDtype(ids, 'i32');
   requireSameDevice(ids, table, out);
   const { vocab, dim } = tableDims(table);
@@ -33,16 +39,26 @@ export function recordEmbedding(recorder: CommandRecorder, ids: GpuTensor, table
   }
   if (rows === 0) return;
   checkBindingSize(recorder.device, table.label, table.byteLength);
-  embeddingKernel.record(recorder, { pass: 'gather', positional: Boolean(positional), accumulate: false, workgroupSize: WORKGROUP }, {
-    uniforms: { rows, dim, vocab, context },
-    bindings: { ids, table, out, positions: positional ? positional.table : undefined },
-    workgroups: linearGrid(recorder.device, rows),
-    label: `embedding ${table.label}`,
-  });
+  embeddingKernel.record(
+    recorder,
+    { pass: 'gather', positional: Boolean(positional), accumulate: false, workgroupSize: WORKGROUP },
+    {
+      uniforms: { rows, dim, vocab, context },
+      bindings: { ids, table, out, positions: positional ? positional.table : undefined },
+      workgroups: linearGrid(recorder.device, rows),
+      label: `embedding ${table.label}`,
+    },
+  );
 }
 
 /** Records gradTable (+)= scatter-add of gradOut rows by ids (deterministic, no atomics). */
-export function recordEmbeddingBackward(recorder: CommandRecorder, ids: GpuTensor, gradOut: GpuTensor, gradTable: GpuTensor, { accumulate = true } = {}): void {
+export function recordEmbeddingBackward(
+  recorder: CommandRecorder,
+  ids: GpuTensor,
+  gradOut: GpuTensor,
+  gradTable: GpuTensor,
+  { accumulate = true } = {},
+): void {
   requireDtype(ids, 'i32');
   requireDtype(gradOut);
   requireSameDevice(ids, gradOut, gradTable);
@@ -50,27 +66,40 @@ export function recordEmbeddingBackward(recorder: CommandRecorder, ids: GpuTenso
   const rows = ids.size;
   requireShape(gradOut, [rows, dim]);
   checkBindingSize(recorder.device, gradTable.label, gradTable.byteLength);
-  embeddingKernel.record(recorder, { pass: 'scatter', positional: false, accumulate, workgroupSize: WORKGROUP }, {
-    uniforms: { rows, dim, vocab, context: 1 },
-    bindings: { ids, grad_out: gradOut, grad_table: gradTable },
-    workgroups: linearGrid(recorder.device, vocab),
-    label: `embedding' ${gradTable.label}`,
-  });
+  embeddingKernel.record(
+    recorder,
+    { pass: 'scatter', positional: false, accumulate, workgroupSize: WORKGROUP },
+    {
+      uniforms: { rows, dim, vocab, context: 1 },
+      bindings: { ids, grad_out: gradOut, grad_table: gradTable },
+      workgroups: linearGrid(recorder.device, vocab),
+      label: `embedding' ${gradTable.label}`,
+    },
+  );
 }
 
 /** Records gradPositions[t] (+)= Σ over the batch of gradOut[b·context + t]. */
-export function recordPositionGrad(recorder: CommandRecorder, gradOut: GpuTensor, gradPositions: GpuTensor, { accumulate = true } = {}): void {
+export function recordPositionGrad(
+  recorder: CommandRecorder,
+  gradOut: GpuTensor,
+  gradPositions: GpuTensor,
+  { accumulate = true } = {},
+): void {
   requireDtype(gradOut);
   requireSameDevice(gradOut, gradPositions);
   const { vocab: context, dim } = tableDims(gradPositions);
   const rows = gradOut.size / dim;
   if (gradOut.shape[gradOut.shape.length - 1] !== dim) throw badValue(`${gradOut.label}.shape`, gradOut.shape, `[rows, ${dim}]`);
-  embeddingKernel.record(recorder, { pass: 'position-grad', positional: true, accumulate, workgroupSize: WORKGROUP }, {
-    uniforms: { rows, dim, vocab: 0, context },
-    bindings: { grad_out: gradOut, grad_positions: gradPositions },
-    workgroups: linearGrid(recorder.device, context),
-    label: `position-grad ${gradPositions.label}`,
-  });
+  embeddingKernel.record(
+    recorder,
+    { pass: 'position-grad', positional: true, accumulate, workgroupSize: WORKGROUP },
+    {
+      uniforms: { rows, dim, vocab: 0, context },
+      bindings: { grad_out: gradOut, grad_positions: gradPositions },
+      workgroups: linearGrid(recorder.device, context),
+      label: `position-grad ${gradPositions.label}`,
+    },
+  );
 }
 
 export async function embedding(ids: GpuTensor, table: GpuTensor, positions?: GpuTensor): Promise<GpuTensor> {
@@ -81,7 +110,12 @@ export async function embedding(ids: GpuTensor, table: GpuTensor, positions?: Gp
   return out;
 }
 
-export async function embeddingBackward(ids: GpuTensor, gradOut: GpuTensor, vocab: number, positionsContext?: number): Promise<{ table: GpuTensor; positions?: GpuTensor }> {
+export async function embeddingBackward(
+  ids: GpuTensor,
+  gradOut: GpuTensor,
+  vocab: number,
+  positionsContext?: number,
+): Promise<{ table: GpuTensor; positions?: GpuTensor }> {
   const dim = gradOut.shape[1] ?? 0;
   const table = createTensor(gradOut.device, { shape: [vocab, dim], dtype: 'f32', label: 'd-table' });
   const recorder = new CommandRecorder(gradOut.device, 'embedding-backward');
@@ -96,7 +130,13 @@ export async function embeddingBackward(ids: GpuTensor, gradOut: GpuTensor, voca
 }
 
 /** Float64 references. */
-export function embeddingReference(ids: ArrayLike<number>, table: ArrayLike<number>, dim: number, positions?: ArrayLike<number>, context = 1): Float64Array {
+export function embeddingReference(
+  ids: ArrayLike<number>,
+  table: ArrayLike<number>,
+  dim: number,
+  positions?: ArrayLike<number>,
+  context = 1,
+): Float64Array {
   const vocab = table.length / dim;
   const out = new Float64Array(ids.length * dim);
   for (let r = 0; r < ids.length; r++) {

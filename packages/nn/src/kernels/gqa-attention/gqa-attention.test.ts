@@ -17,35 +17,38 @@ function inputs(s: GqaShape, seed: number) {
 }
 
 gpuDescribe('grouped-query causal attention (fused)', () => {
-  gpuTest('forward and backward match the float64 reference (GQA, MQA and MHA; odd contexts, head dims 3, 8 and the largest, 64)', async ({ device }) => {
-    for (const s of [
-      { sequences: 2, context: 7, heads: 6, kvHeads: 2, headDim: 8 },
-      { sequences: 3, context: 5, heads: 3, kvHeads: 1, headDim: 3 },
-      { sequences: 1, context: 33, heads: 2, kvHeads: 2, headDim: 3 },
-      { sequences: 1, context: 6, heads: 2, kvHeads: 1, headDim: 64 },
-    ] satisfies GqaShape[]) {
-      const { rows, q, k, v } = inputs(s, s.context);
-      const dout = randn(q.length, 99);
-      const Q = upload(device, q, [rows, s.heads * s.headDim], 'q');
-      const K = upload(device, k, [rows, s.kvHeads * s.headDim], 'k');
-      const V = upload(device, v, [rows, s.kvHeads * s.headDim], 'v');
-      const { out, saved } = await gqaAttention(Q, K, V, s);
-      const want = gqaAttentionReference(q, k, v, s);
-      const r = worstRatio(await read(out), want, (i) => 2e-6 * (1 + Math.abs(want[i]!)));
-      expect(r.ratio, `${JSON.stringify(s)} out[${r.index}]`).toBeLessThanOrEqual(1);
-      const grads = await gqaAttentionBackward(saved, upload(device, dout, [rows, s.heads * s.headDim], 'dout'));
-      const ref = gqaAttentionBackwardReference(q, k, v, dout, s);
-      for (const [name, got, exp] of [
-        ['dq', grads.dq, ref.dq],
-        ['dk', grads.dk, ref.dk],
-        ['dv', grads.dv, ref.dv],
-      ] as const) {
-        const rg = worstRatio(await read(got), exp, (i) => 1e-5 * (1 + Math.abs(exp[i]!)));
-        expect(rg.ratio, `${JSON.stringify(s)} ${name}[${rg.index}]`).toBeLessThanOrEqual(1);
+  gpuTest(
+    'forward and backward match the float64 reference (GQA, MQA and MHA; odd contexts, head dims 3, 8 and the largest, 64)',
+    async ({ device }) => {
+      for (const s of [
+        { sequences: 2, context: 7, heads: 6, kvHeads: 2, headDim: 8 },
+        { sequences: 3, context: 5, heads: 3, kvHeads: 1, headDim: 3 },
+        { sequences: 1, context: 33, heads: 2, kvHeads: 2, headDim: 3 },
+        { sequences: 1, context: 6, heads: 2, kvHeads: 1, headDim: 64 },
+      ] satisfies GqaShape[]) {
+        const { rows, q, k, v } = inputs(s, s.context);
+        const dout = randn(q.length, 99);
+        const Q = upload(device, q, [rows, s.heads * s.headDim], 'q');
+        const K = upload(device, k, [rows, s.kvHeads * s.headDim], 'k');
+        const V = upload(device, v, [rows, s.kvHeads * s.headDim], 'v');
+        const { out, saved } = await gqaAttention(Q, K, V, s);
+        const want = gqaAttentionReference(q, k, v, s);
+        const r = worstRatio(await read(out), want, (i) => 2e-6 * (1 + Math.abs(want[i]!)));
+        expect(r.ratio, `${JSON.stringify(s)} out[${r.index}]`).toBeLessThanOrEqual(1);
+        const grads = await gqaAttentionBackward(saved, upload(device, dout, [rows, s.heads * s.headDim], 'dout'));
+        const ref = gqaAttentionBackwardReference(q, k, v, dout, s);
+        for (const [name, got, exp] of [
+          ['dq', grads.dq, ref.dq],
+          ['dk', grads.dk, ref.dk],
+          ['dv', grads.dv, ref.dv],
+        ] as const) {
+          const rg = worstRatio(await read(got), exp, (i) => 1e-5 * (1 + Math.abs(exp[i]!)));
+          expect(rg.ratio, `${JSON.stringify(s)} ${name}[${rg.index}]`).toBeLessThanOrEqual(1);
+        }
+        releaseGqaAttention(saved);
       }
-      releaseGqaAttention(saved);
-    }
-  });
+    },
+  );
 
   gpuTest('with one kv head per query head it is the multi-head attention of the existing reference', () => {
     const s = { sequences: 2, context: 5, heads: 2, kvHeads: 2, headDim: 4 };
@@ -67,18 +70,36 @@ gpuDescribe('grouped-query causal attention (fused)', () => {
     const { rows, q, k, v } = inputs(s, 40);
     const r = randn(q.length, 43);
     const loss = async () => {
-      const { out, saved } = await gqaAttention(upload(device, q, [rows, 12], 'q'), upload(device, k, [rows, 6], 'k'), upload(device, v, [rows, 6], 'v'), s);
+      const { out, saved } = await gqaAttention(
+        upload(device, q, [rows, 12], 'q'),
+        upload(device, k, [rows, 6], 'k'),
+        upload(device, v, [rows, 6], 'v'),
+        s,
+      );
       releaseGqaAttention(saved);
       return probe(await read(out), r);
     };
-    const { saved } = await gqaAttention(upload(device, q, [rows, 12], 'q'), upload(device, k, [rows, 6], 'k'), upload(device, v, [rows, 6], 'v'), s);
+    const { saved } = await gqaAttention(
+      upload(device, q, [rows, 12], 'q'),
+      upload(device, k, [rows, 6], 'k'),
+      upload(device, v, [rows, 6], 'v'),
+      s,
+    );
     const grads = await gqaAttentionBackward(saved, upload(device, r, [rows, 12], 'r'));
     for (const [name, values, grad] of [
       ['q', q, await read(grads.dq)],
       ['k', k, await read(grads.dk)],
       ['v', v, await read(grads.dv)],
     ] as const) {
-      const check = await finiteDifferenceCheck({ x: values, grad, loss, indices: sampleIndices(values.length, 12, values.length), eps: 1e-2, atol: 1e-3, rtol: 5e-3 });
+      const check = await finiteDifferenceCheck({
+        x: values,
+        grad,
+        loss,
+        indices: sampleIndices(values.length, 12, values.length),
+        eps: 1e-2,
+        atol: 1e-3,
+        rtol: 5e-3,
+      });
       expect(check.worst, `${name}\n${check.details.join('\n')}`).toBeLessThanOrEqual(1);
     }
   });
@@ -87,11 +108,23 @@ gpuDescribe('grouped-query causal attention (fused)', () => {
     const s = { sequences: 1, context: 2, heads: 4, kvHeads: 2, headDim: 2 };
     const q = upload(device, new Float32Array(16), [2, 8], 'q');
     const kv = upload(device, new Float32Array(8), [2, 4], 'k');
-    await expect(gqaAttention(q, kv, kv, { ...s, kvHeads: 3 })).rejects.toMatchObject({ code: 'E_BAD_VALUE', details: { field: 'gqaAttention.kvHeads', value: 3 } });
-    await expect(gqaAttention(q, kv, kv, { ...s, headDim: 65 })).rejects.toMatchObject({ code: 'E_BAD_VALUE', details: { field: 'gqaAttention.headDim' } });
-    await expect(gqaAttention(q, upload(device, new Float32Array(16), [2, 8], 'k'), kv, s)).rejects.toMatchObject({ code: 'E_SHAPE_MISMATCH', details: { field: 'k', value: [2, 8] } });
+    await expect(gqaAttention(q, kv, kv, { ...s, kvHeads: 3 })).rejects.toMatchObject({
+      code: 'E_BAD_VALUE',
+      details: { field: 'gqaAttention.kvHeads', value: 3 },
+    });
+    await expect(gqaAttention(q, kv, kv, { ...s, headDim: 65 })).rejects.toMatchObject({
+      code: 'E_BAD_VALUE',
+      details: { field: 'gqaAttention.headDim' },
+    });
+    await expect(gqaAttention(q, upload(device, new Float32Array(16), [2, 8], 'k'), kv, s)).rejects.toMatchObject({
+      code: 'E_SHAPE_MISMATCH',
+      details: { field: 'k', value: [2, 8] },
+    });
     const { saved } = await gqaAttention(q, kv, kv, s);
-    await expect(gqaAttentionBackward(saved, upload(device, new Float32Array(8), [2, 4], 'dout'))).rejects.toMatchObject({ code: 'E_SHAPE_MISMATCH', details: { field: 'dout' } });
+    await expect(gqaAttentionBackward(saved, upload(device, new Float32Array(8), [2, 4], 'dout'))).rejects.toMatchObject({
+      code: 'E_SHAPE_MISMATCH',
+      details: { field: 'dout' },
+    });
   });
 });
 

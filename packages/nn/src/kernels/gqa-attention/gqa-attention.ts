@@ -46,7 +46,14 @@ function variant(pass: GqaAttentionVariant['pass'], s: GqaShape): GqaAttentionVa
  * with R = sequences·context; query head h attends with kv head ⌊h / (heads/kvHeads)⌋ to the rows
  * at or before its own within its sequence, scores scaled by 1/√dh. One dispatch.
  */
-export function recordGqaAttention(recorder: CommandRecorder, q: GpuTensor, k: GpuTensor, v: GpuTensor, out: GpuTensor, shape: GqaShape): GqaAttentionSaved {
+export function recordGqaAttention(
+  recorder: CommandRecorder,
+  q: GpuTensor,
+  k: GpuTensor,
+  v: GpuTensor,
+  out: GpuTensor,
+  shape: GqaShape,
+): GqaAttentionSaved {
   const s = checkShape(shape);
   const rows = s.sequences * s.context;
   for (const t of [q, k, v, out]) requireDtype(t);
@@ -70,7 +77,14 @@ export function recordGqaAttention(recorder: CommandRecorder, q: GpuTensor, k: G
  * Records dq, dk and dv (all overwritten, not accumulated) from `dout [R, heads·dh]`; dk and dv are
  * summed over the query heads that share each kv head, in a fixed order. Two dispatches.
  */
-export function recordGqaAttentionBackward(recorder: CommandRecorder, saved: GqaAttentionSaved, dout: GpuTensor, dq: GpuTensor, dk: GpuTensor, dv: GpuTensor): void {
+export function recordGqaAttentionBackward(
+  recorder: CommandRecorder,
+  saved: GqaAttentionSaved,
+  dout: GpuTensor,
+  dq: GpuTensor,
+  dk: GpuTensor,
+  dv: GpuTensor,
+): void {
   const { shape: s, q, k, v, out, lse } = saved;
   for (const t of [dout, dq, dk, dv]) requireDtype(t);
   requireSameDevice(q, dout, dq, dk, dv);
@@ -104,7 +118,12 @@ export function releaseGqaAttention(saved: GqaAttentionSaved | undefined): void 
 }
 
 /** Forward as a new tensor, submitted (tests). */
-export async function gqaAttention(q: GpuTensor, k: GpuTensor, v: GpuTensor, shape: GqaShape): Promise<{ out: GpuTensor; saved: GqaAttentionSaved }> {
+export async function gqaAttention(
+  q: GpuTensor,
+  k: GpuTensor,
+  v: GpuTensor,
+  shape: GqaShape,
+): Promise<{ out: GpuTensor; saved: GqaAttentionSaved }> {
   const out = createTensor(q.device, { shape: q.shape, dtype: 'f32', label: 'attn.out' });
   const recorder = new CommandRecorder(q.device, 'gqa-attention');
   const saved = recordGqaAttention(recorder, q, k, v, out, shape);
@@ -113,7 +132,10 @@ export async function gqaAttention(q: GpuTensor, k: GpuTensor, v: GpuTensor, sha
 }
 
 /** Backward as new tensors, submitted (tests). */
-export async function gqaAttentionBackward(saved: GqaAttentionSaved, dout: GpuTensor): Promise<{ dq: GpuTensor; dk: GpuTensor; dv: GpuTensor }> {
+export async function gqaAttentionBackward(
+  saved: GqaAttentionSaved,
+  dout: GpuTensor,
+): Promise<{ dq: GpuTensor; dk: GpuTensor; dv: GpuTensor }> {
   const make = (like: GpuTensor, label: string) => createTensor(like.device, { shape: like.shape, dtype: 'f32', label });
   const dq = make(saved.q, 'attn.dq');
   const dk = make(saved.k, 'attn.dk');

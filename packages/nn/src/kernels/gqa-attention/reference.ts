@@ -75,7 +75,13 @@ export function gqaAttentionReference(q: ArrayLike<number>, k: ArrayLike<number>
  * dS = P ⊙ (dP − Σ_j P·dP), dq_t = dS_t·k/√dh, dk_j = Σ_t dS_tj·q_t/√dh; dk and dv summed over the
  * query heads that share a kv head.
  */
-export function gqaAttentionBackwardReference(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, dout: ArrayLike<number>, s: GqaShape) {
+export function gqaAttentionBackwardReference(
+  q: ArrayLike<number>,
+  k: ArrayLike<number>,
+  v: ArrayLike<number>,
+  dout: ArrayLike<number>,
+  s: GqaShape,
+) {
   const x = views(q, k, v, s);
   const T = s.context;
   const dh = s.headDim;

@@ -32,19 +32,27 @@ export function recordGradNorm(recorder: CommandRecorder, grads: readonly GpuTen
   grads.forEach((g, slot) => {
     requireDtype(g);
     checkBindingSize(recorder.device, g.label, g.byteLength);
-    sumSquaresKernel.record(recorder, { workgroupSize: WORKGROUP, subgroups: hasSubgroups(recorder.device) }, {
-      uniforms: { count: g.size, slot },
-      bindings: { x: g, partials: buffers.partials },
-      workgroups: [NORM_PARTIALS],
-      label: `Σ² ${g.label}`,
-    });
+    sumSquaresKernel.record(
+      recorder,
+      { workgroupSize: WORKGROUP, subgroups: hasSubgroups(recorder.device) },
+      {
+        uniforms: { count: g.size, slot },
+        bindings: { x: g, partials: buffers.partials },
+        workgroups: [NORM_PARTIALS],
+        label: `Σ² ${g.label}`,
+      },
+    );
   });
-  gradNormFinalizeKernel.record(recorder, {}, {
-    uniforms: { tensors: grads.length, max_norm: maxNorm },
-    bindings: { partials: buffers.partials, stats: buffers.stats },
-    workgroups: [1],
-    label: 'grad-norm',
-  });
+  gradNormFinalizeKernel.record(
+    recorder,
+    {},
+    {
+      uniforms: { tensors: grads.length, max_norm: maxNorm },
+      bindings: { partials: buffers.partials, stats: buffers.stats },
+      workgroups: [1],
+      label: 'grad-norm',
+    },
+  );
 }
 
 export interface GradNormResult {

@@ -23,15 +23,25 @@ function check(tokens: GpuTensor, heads: readonly GpuTensor[], s: HeadsShape): v
   for (const h of heads) requireShape(h, [s.batch * s.heads, s.context, s.headDim]);
 }
 
-function record(recorder: CommandRecorder, direction: 'split' | 'merge', tokens: GpuTensor, heads: readonly GpuTensor[], s: HeadsShape): void {
+function record(
+  recorder: CommandRecorder,
+  direction: 'split' | 'merge',
+  tokens: GpuTensor,
+  heads: readonly GpuTensor[],
+  s: HeadsShape,
+): void {
   check(tokens, heads, s);
   const count = s.batch * s.heads * s.context * s.headDim;
-  headsKernel.record(recorder, { direction, parts: heads.length as 1 | 3, workgroupSize: WORKGROUP }, {
-    uniforms: { count, T: s.context, H: s.heads, dh: s.headDim, D: s.heads * s.headDim },
-    bindings: { tokens, head0: heads[0], head1: heads[1], head2: heads[2] },
-    workgroups: linearGrid(recorder.device, Math.ceil(count / WORKGROUP)),
-    label: `heads ${direction} ${tokens.label}`,
-  });
+  headsKernel.record(
+    recorder,
+    { direction, parts: heads.length as 1 | 3, workgroupSize: WORKGROUP },
+    {
+      uniforms: { count, T: s.context, H: s.heads, dh: s.headDim, D: s.heads * s.headDim },
+      bindings: { tokens, head0: heads[0], head1: heads[1], head2: heads[2] },
+      workgroups: linearGrid(recorder.device, Math.ceil(count / WORKGROUP)),
+      label: `heads ${direction} ${tokens.label}`,
+    },
+  );
 }
 
 /** Records tokens `[B·T, parts·H·dh]` → `parts` tensors `[B·H, T, dh]` (Q, K, V). */
@@ -45,7 +55,9 @@ export function recordMergeHeads(recorder: CommandRecorder, heads: readonly GpuT
 }
 
 export async function splitHeads(tokens: GpuTensor, parts: 1 | 3, shape: HeadsShape): Promise<GpuTensor[]> {
-  const heads = Array.from({ length: parts }, (_, i) => createTensor(tokens.device, { shape: [shape.batch * shape.heads, shape.context, shape.headDim], dtype: 'f32', label: `head${i}` }));
+  const heads = Array.from({ length: parts }, (_, i) =>
+    createTensor(tokens.device, { shape: [shape.batch * shape.heads, shape.context, shape.headDim], dtype: 'f32', label: `head${i}` }),
+  );
   const recorder = new CommandRecorder(tokens.device, 'split-heads');
   recordSplitHeads(recorder, tokens, heads, shape);
   await recorder.submit();
@@ -53,7 +65,11 @@ export async function splitHeads(tokens: GpuTensor, parts: 1 | 3, shape: HeadsSh
 }
 
 export async function mergeHeads(heads: readonly GpuTensor[], shape: HeadsShape): Promise<GpuTensor> {
-  const tokens = createTensor(heads[0]!.device, { shape: [shape.batch * shape.context, heads.length * shape.heads * shape.headDim], dtype: 'f32', label: 'tokens' });
+  const tokens = createTensor(heads[0]!.device, {
+    shape: [shape.batch * shape.context, heads.length * shape.heads * shape.headDim],
+    dtype: 'f32',
+    label: 'tokens',
+  });
   const recorder = new CommandRecorder(tokens.device, 'merge-heads');
   recordMergeHeads(recorder, heads, tokens, shape);
   await recorder.submit();

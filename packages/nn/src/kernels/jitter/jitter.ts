@@ -25,12 +25,16 @@ export function recordJitter(recorder: CommandRecorder, x: GpuTensor, y: GpuTens
   requireInteger('jitter.step', step, 0, 0xffffffff);
   if (x.size === 0) return;
   checkBindingSize(recorder.device, x.label, x.byteLength);
-  jitterKernel.record(recorder, { workgroupSize: WORKGROUP }, {
-    uniforms: { count: x.size, seed, step, noise_std: std },
-    bindings: { x, y },
-    workgroups: linearGrid(recorder.device, Math.ceil(x.size / WORKGROUP)),
-    label: `jitter ${x.label}`,
-  });
+  jitterKernel.record(
+    recorder,
+    { workgroupSize: WORKGROUP },
+    {
+      uniforms: { count: x.size, seed, step, noise_std: std },
+      bindings: { x, y },
+      workgroups: linearGrid(recorder.device, Math.ceil(x.size / WORKGROUP)),
+      label: `jitter ${x.label}`,
+    },
+  );
 }
 
 export async function jitter(x: GpuTensor, spec: JitterSpec): Promise<GpuTensor> {

@@ -22,19 +22,31 @@ function dims(x: GpuTensor, gamma: GpuTensor): { rows: number; cols: number } {
  * Records y = (x − mean) / √(var + eps) · γ + β over the last dimension, and `stats [rows, 2]`
  * (mean, 1/σ) for the backward.
  */
-export function recordLayerNorm(recorder: CommandRecorder, x: GpuTensor, gamma: GpuTensor, beta: GpuTensor, y: GpuTensor, stats: GpuTensor, eps = 1e-5): void {
+export function recordLayerNorm(
+  recorder: CommandRecorder,
+  x: GpuTensor,
+  gamma: GpuTensor,
+  beta: GpuTensor,
+  y: GpuTensor,
+  stats: GpuTensor,
+  eps = 1e-5,
+): void {
   const { rows, cols } = dims(x, gamma);
   requireShape(beta, [cols]);
   requireShape(y, x.shape);
   requireShape(stats, [rows, 2]);
   requirePositive('layerNorm.eps', eps);
   checkBindingSize(recorder.device, x.label, x.byteLength);
-  layerNormKernel.record(recorder, { pass: 'forward', accumulate: false, workgroupSize: ROW_WORKGROUP, subgroups: hasSubgroups(recorder.device) }, {
-    uniforms: { rows, cols, eps },
-    bindings: { x, gamma, beta, y, stats },
-    workgroups: linearGrid(recorder.device, rows),
-    label: `layer-norm ${x.label}`,
-  });
+  layerNormKernel.record(
+    recorder,
+    { pass: 'forward', accumulate: false, workgroupSize: ROW_WORKGROUP, subgroups: hasSubgroups(recorder.device) },
+    {
+      uniforms: { rows, cols, eps },
+      bindings: { x, gamma, beta, y, stats },
+      workgroups: linearGrid(recorder.device, rows),
+      label: `layer-norm ${x.label}`,
+    },
+  );
 }
 
 /** Records dx, and dγ/dβ (accumulated by default, as parameter gradients are). */
@@ -57,19 +69,27 @@ export function recordLayerNormBackward(
   checkBindingSize(recorder.device, x.label, x.byteLength);
   if (dx) {
     requireShape(dx, x.shape);
-    layerNormKernel.record(recorder, { pass: 'backward', accumulate: false, workgroupSize: ROW_WORKGROUP, subgroups: hasSubgroups(recorder.device) }, {
-      uniforms: { rows, cols, eps: 0 },
-      bindings: { dy, x, gamma, stats, dx },
-      workgroups: linearGrid(recorder.device, rows),
-      label: `layer-norm' ${x.label}`,
-    });
+    layerNormKernel.record(
+      recorder,
+      { pass: 'backward', accumulate: false, workgroupSize: ROW_WORKGROUP, subgroups: hasSubgroups(recorder.device) },
+      {
+        uniforms: { rows, cols, eps: 0 },
+        bindings: { dy, x, gamma, stats, dx },
+        workgroups: linearGrid(recorder.device, rows),
+        label: `layer-norm' ${x.label}`,
+      },
+    );
   }
-  layerNormKernel.record(recorder, { pass: 'param-grad', accumulate, workgroupSize: COL_WORKGROUP, subgroups: false }, {
-    uniforms: { rows, cols, eps: 0 },
-    bindings: { dy, x, stats, dgamma, dbeta },
-    workgroups: [Math.ceil(cols / COL_WORKGROUP)],
-    label: `layer-norm dγ dβ ${x.label}`,
-  });
+  layerNormKernel.record(
+    recorder,
+    { pass: 'param-grad', accumulate, workgroupSize: COL_WORKGROUP, subgroups: false },
+    {
+      uniforms: { rows, cols, eps: 0 },
+      bindings: { dy, x, stats, dgamma, dbeta },
+      workgroups: [Math.ceil(cols / COL_WORKGROUP)],
+      label: `layer-norm dγ dβ ${x.label}`,
+    },
+  );
 }
 
 export async function layerNorm(x: GpuTensor, gamma: GpuTensor, beta: GpuTensor, eps = 1e-5): Promise<{ y: GpuTensor; stats: GpuTensor }> {
@@ -82,7 +102,12 @@ export async function layerNorm(x: GpuTensor, gamma: GpuTensor, beta: GpuTensor,
   return { y, stats };
 }
 
-export async function layerNormBackward(dy: GpuTensor, x: GpuTensor, gamma: GpuTensor, stats: GpuTensor): Promise<{ dx: GpuTensor; dgamma: GpuTensor; dbeta: GpuTensor }> {
+export async function layerNormBackward(
+  dy: GpuTensor,
+  x: GpuTensor,
+  gamma: GpuTensor,
+  stats: GpuTensor,
+): Promise<{ dx: GpuTensor; dgamma: GpuTensor; dbeta: GpuTensor }> {
   const cols = gamma.size;
   const dx = createTensor(x.device, { shape: x.shape, dtype: 'f32', label: `d${x.label}` });
   const dgamma = createTensor(x.device, { shape: [cols], dtype: 'f32', label: 'dgamma' });

@@ -24,10 +24,28 @@ export const layerNormKernel = defineKernel({
   uniforms: { rows: 'u32', cols: 'u32', eps: 'f32' },
   bindings: (v: LayerNormVariant) =>
     v.pass === 'forward'
-      ? { x: { type: F32, access: READ }, gamma: { type: F32, access: READ }, beta: { type: F32, access: READ }, y: { type: F32, access: WRITE }, stats: { type: F32, access: WRITE } }
+      ? {
+          x: { type: F32, access: READ },
+          gamma: { type: F32, access: READ },
+          beta: { type: F32, access: READ },
+          y: { type: F32, access: WRITE },
+          stats: { type: F32, access: WRITE },
+        }
       : v.pass === 'backward'
-        ? { dy: { type: F32, access: READ }, x: { type: F32, access: READ }, gamma: { type: F32, access: READ }, stats: { type: F32, access: READ }, dx: { type: F32, access: WRITE } }
-        : { dy: { type: F32, access: READ }, x: { type: F32, access: READ }, stats: { type: F32, access: READ }, dgamma: { type: F32, access: WRITE }, dbeta: { type: F32, access: WRITE } },
+        ? {
+            dy: { type: F32, access: READ },
+            x: { type: F32, access: READ },
+            gamma: { type: F32, access: READ },
+            stats: { type: F32, access: READ },
+            dx: { type: F32, access: WRITE },
+          }
+        : {
+            dy: { type: F32, access: READ },
+            x: { type: F32, access: READ },
+            stats: { type: F32, access: READ },
+            dgamma: { type: F32, access: WRITE },
+            dbeta: { type: F32, access: WRITE },
+          },
   wgsl: (v, k) => {
     const WG = v.workgroupSize;
     if (v.pass === 'forward') {

@@ -18,7 +18,13 @@ export function layerNormReference(x: ArrayLike<number>, gamma: ArrayLike<number
   return { y, mean, rstd };
 }
 
-export function layerNormBackwardReference(dy: ArrayLike<number>, x: ArrayLike<number>, gamma: ArrayLike<number>, cols: number, eps = 1e-5) {
+export function layerNormBackwardReference(
+  dy: ArrayLike<number>,
+  x: ArrayLike<number>,
+  gamma: ArrayLike<number>,
+  cols: number,
+  eps = 1e-5,
+) {
   const rows = x.length / cols;
   const { mean, rstd } = layerNormReference(x, gamma, new Float64Array(cols), cols, eps);
   const dx = new Float64Array(x.length);

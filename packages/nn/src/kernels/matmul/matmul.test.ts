@@ -65,7 +65,10 @@ gpuDescribe('matmul kernel', () => {
           const got = await read(C);
           const { out, absSum } = matmulReference(a, b, shape, { transA, transB });
           const { ratio, index } = worstRatio(got, out, (j) => (shape.K + 2) * EPS32 * absSum[j]! + 1e-30);
-          expect(ratio, `${JSON.stringify(tile)} ${JSON.stringify(shape)} worst at ${index}: got ${got[index]} want ${out[index]}`).toBeLessThanOrEqual(1);
+          expect(
+            ratio,
+            `${JSON.stringify(tile)} ${JSON.stringify(shape)} worst at ${index}: got ${got[index]} want ${out[index]}`,
+          ).toBeLessThanOrEqual(1);
           for (const t of [A, B, C]) t.release();
         }
       }
@@ -119,7 +122,9 @@ gpuDescribe('matmul kernel', () => {
     recordMatmul(recorder, A, B, C, { transA: true, accumulate: true });
     await recorder.submit();
     const ref = matmulReference(a, b, shape, { transA: true, accumulate: c0 });
-    expect(worstRatio(await read(C), ref.out, (j) => (shape.K + 4) * EPS32 * (ref.absSum[j]! + Math.abs(c0[j]!)) + 1e-30).ratio).toBeLessThanOrEqual(1);
+    expect(
+      worstRatio(await read(C), ref.out, (j) => (shape.K + 4) * EPS32 * (ref.absSum[j]! + Math.abs(c0[j]!)) + 1e-30).ratio,
+    ).toBeLessThanOrEqual(1);
   });
 
   gpuTest('finite differences of Σ R⊙(X·Wᵀ + b) agree with the NN/TN/column-sum gradients', async ({ device }) => {
@@ -147,7 +152,15 @@ gpuDescribe('matmul kernel', () => {
       [x, dX],
       [w, dW],
     ] as const) {
-      const check = await finiteDifferenceCheck({ x: param, grad, loss, indices: sampleIndices(param.length, 12, 7), eps: 1e-2, atol: 1e-3, rtol: 1e-3 });
+      const check = await finiteDifferenceCheck({
+        x: param,
+        grad,
+        loss,
+        indices: sampleIndices(param.length, 12, 7),
+        eps: 1e-2,
+        atol: 1e-3,
+        rtol: 1e-3,
+      });
       expect(check.worst, check.details.join('\n')).toBeLessThanOrEqual(1);
     }
   });
@@ -162,7 +175,21 @@ gpuDescribe('matmul kernel', () => {
   });
 });
 
-const BASE = { transA: false, transB: false, vecB: true, vecC: true, bias: false, activation: 'none', storePre: false, dropout: false, accumulate: false, workgroupSize: 16, rowsPerThread: 4, colVecs: 2, aLoad: 'vec4' } as const;
+const BASE = {
+  transA: false,
+  transB: false,
+  vecB: true,
+  vecC: true,
+  bias: false,
+  activation: 'none',
+  storePre: false,
+  dropout: false,
+  accumulate: false,
+  workgroupSize: 16,
+  rowsPerThread: 4,
+  colVecs: 2,
+  aLoad: 'vec4',
+} as const;
 kernelSnapshots(import.meta.dirname, matmulKernel, [
   BASE,
   { ...BASE, transB: true, bias: true, activation: 'gelu', storePre: true, dropout: true },

@@ -71,10 +71,14 @@ export function matmulDims(a: GpuTensor, b: GpuTensor, options: Pick<MatmulOptio
   const [M, K] = options.transA ? [a1, a0] : [a0, a1];
   const [Kb, N] = options.transB ? [b1, b0] : [b0, b1];
   if (K !== Kb) {
-    throw new DistilleryError('E_SHAPE_MISMATCH', `matmul: ${a.label} [${a.shape.join(', ')}]${options.transA ? 'ᵀ' : ''} · ${b.label} [${b.shape.join(', ')}]${options.transB ? 'ᵀ' : ''} disagree on the inner dimension (${K} vs ${Kb})`, {
-      field: b.label,
-      value: [...b.shape],
-    });
+    throw new DistilleryError(
+      'E_SHAPE_MISMATCH',
+      `matmul: ${a.label} [${a.shape.join(', ')}]${options.transA ? 'ᵀ' : ''} · ${b.label} [${b.shape.join(', ')}]${options.transB ? 'ᵀ' : ''} disagree on the inner dimension (${K} vs ${Kb})`,
+      {
+        field: b.label,
+        value: [...b.shape],
+      },
+    );
   }
   if (batchA !== batchB) throw shapeMismatch(b.label, b.shape, `batch ${batchA} like ${a.label}`);
   return { batch: batchA, M, N, K };
@@ -133,7 +137,11 @@ export function recordMatmul(recorder: CommandRecorder, a: GpuTensor, b: GpuTens
   if (M === 0 || N === 0 || batch === 0) return;
   for (const t of [a, b, c, options.bias, options.pre]) if (t) checkBindingSize(recorder.device, t.label, t.byteLength);
 
-  const tiled = options.tile?.tiled ?? (options.tile?.rowsPerThread || options.tile?.colVecs || options.tile?.workgroupSize || options.tile?.aLoad ? false : tiledConfigFor(recorder.device, { M, N, K }));
+  const tiled =
+    options.tile?.tiled ??
+    (options.tile?.rowsPerThread || options.tile?.colVecs || options.tile?.workgroupSize || options.tile?.aLoad
+      ? false
+      : tiledConfigFor(recorder.device, { M, N, K }));
   if (tiled) {
     const transA = Boolean(options.transA);
     const transB = Boolean(options.transB);
@@ -153,7 +161,18 @@ export function recordMatmul(recorder: CommandRecorder, a: GpuTensor, b: GpuTens
     };
     tiledMatmulKernel.record(recorder, variant, {
       bindings: { A: a, B: b, C: c, bias: options.bias, pre: options.pre },
-      uniforms: { M, N, K, stride_a: M * K, stride_b: K * N, stride_c: M * N, seed: dropout?.seed ?? 0, step: dropout?.step ?? 0, p, keep_scale: 1 / (1 - p) },
+      uniforms: {
+        M,
+        N,
+        K,
+        stride_a: M * K,
+        stride_b: K * N,
+        stride_c: M * N,
+        seed: dropout?.seed ?? 0,
+        step: dropout?.step ?? 0,
+        p,
+        keep_scale: 1 / (1 - p),
+      },
       // Row blocks vary fastest: consecutive workgroups reuse the same columns of B from cache.
       workgroups: [Math.ceil(M / tileRows(tiled)), Math.ceil(N / tileCols(tiled)), batch],
       label: `matmul ${a.label}·${b.label}`,
@@ -184,7 +203,18 @@ export function recordMatmul(recorder: CommandRecorder, a: GpuTensor, b: GpuTens
   const p = dropout?.p ?? 0;
   matmulKernel.record(recorder, variant, {
     bindings: { A: a, B: b, C: c, bias: options.bias, pre: options.pre },
-    uniforms: { M, N, K, stride_a: M * K, stride_b: K * N, stride_c: M * N, seed: dropout?.seed ?? 0, step: dropout?.step ?? 0, p, keep_scale: 1 / (1 - p) },
+    uniforms: {
+      M,
+      N,
+      K,
+      stride_a: M * K,
+      stride_b: K * N,
+      stride_c: M * N,
+      seed: dropout?.seed ?? 0,
+      step: dropout?.step ?? 0,
+      p,
+      keep_scale: 1 / (1 - p),
+    },
     // Row blocks vary fastest, so consecutive workgroups (run back to back by a CPU rasteriser)
     // reuse the same columns of B from cache.
     workgroups: [Math.ceil(M / rowsPerThread), Math.ceil(N / (4 * workgroupSize * colVecs)), batch],

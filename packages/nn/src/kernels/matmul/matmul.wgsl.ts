@@ -127,7 +127,8 @@ function matmulBody(v: MatmulVariant, k: KernelContext): string {
     aExpr = (r, kk) => `a${r}[${kk}]`;
   } else if (v.aLoad === 'vec4') {
     // Aᵀ: the rows m_first .. m_first + 3 of one k are contiguous.
-    for (let kk = 0; kk < 4; kk++) for (let q = 0; q < TM / 4; q++) lines.push(`let a${q}_${kk} = A[(baseA + (k + ${kk}u) * params.M + m_first) / 4u + ${q}u];`);
+    for (let kk = 0; kk < 4; kk++)
+      for (let q = 0; q < TM / 4; q++) lines.push(`let a${q}_${kk} = A[(baseA + (k + ${kk}u) * params.M + m_first) / 4u + ${q}u];`);
     aExpr = (r, kk) => `a${r >> 2}_${kk}[${r & 3}]`;
   } else if (v.aLoad === 'subgroup' && !v.transA) {
     for (const r of rows) lines.push(`let av${r} = A[baseA + m${r} * params.K + k + lane];`);
@@ -207,12 +208,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let baseB = wid.z * params.stride_b;
   let baseC = wid.z * params.stride_c;
 ${subgroups ? `  let lane = min(sid, 7u);\n` : ''}${vecs
-  .map(
-    (c) => `  let n${c} = (wid.y * ${WG * CV}u + ${c * WG}u + lid.x) * 4u;
+    .map(
+      (c) => `  let n${c} = (wid.y * ${WG * CV}u + ${c * WG}u + lid.x) * 4u;
   // Threads past the last column compute column 0 (valid addresses) and store nothing.
   let n_load${c} = select(n${c}, 0u, n${c} >= params.N);`,
-  )
-  .join('\n')}
+    )
+    .join('\n')}
 ${rows.map((r) => `  let m${r} = min(m_first + ${r}u, last_m);`).join('\n')}
 ${rows.map((r) => vecs.map((c) => `  var acc${r}_${c} = vec4<f32>(0.0);`).join('\n')).join('\n')}
   let k_main = params.K - params.K % ${KB}u;
@@ -241,7 +242,18 @@ ${rows
 
 export const matmulKernel = defineKernel({
   name: 'nn.matmul',
-  uniforms: { M: 'u32', N: 'u32', K: 'u32', stride_a: 'u32', stride_b: 'u32', stride_c: 'u32', seed: 'u32', step: 'u32', p: 'f32', keep_scale: 'f32' },
+  uniforms: {
+    M: 'u32',
+    N: 'u32',
+    K: 'u32',
+    stride_a: 'u32',
+    stride_b: 'u32',
+    stride_c: 'u32',
+    seed: 'u32',
+    step: 'u32',
+    p: 'f32',
+    keep_scale: 'f32',
+  },
   bindings: (v: MatmulVariant): BindingTable => {
     const cType = v.vecC ? 'array<vec4<f32>>' : 'array<f32>';
     return {

@@ -20,7 +20,15 @@ interface Epilogue {
   accumulate?: boolean;
 }
 
-async function check(device: GPUDevice, shape: MatmulDims, transA: boolean, transB: boolean, epilogue: Epilogue, seed: number, tiled: MatmulTileConfig = SMALL) {
+async function check(
+  device: GPUDevice,
+  shape: MatmulDims,
+  transA: boolean,
+  transB: boolean,
+  epilogue: Epilogue,
+  seed: number,
+  tiled: MatmulTileConfig = SMALL,
+) {
   const { batch, M, N, K } = shape;
   const a = randn(batch * M * K, seed);
   const b = randn(batch * K * N, seed + 1);
@@ -33,13 +41,33 @@ async function check(device: GPUDevice, shape: MatmulDims, transA: boolean, tran
   const biasT = bias && upload(device, bias, [N], 'bias');
   const pre = epilogue.pre ? createTensor(device, { shape: batched([M, N]), dtype: 'f32', label: 'pre' }) : undefined;
   const recorder = new CommandRecorder(device, 'tiled-test');
-  recordMatmul(recorder, A, B, C, { transA, transB, bias: biasT, activation: epilogue.activation, pre, dropout: epilogue.dropout, accumulate: epilogue.accumulate, tile: { tiled } });
+  recordMatmul(recorder, A, B, C, {
+    transA,
+    transB,
+    bias: biasT,
+    activation: epilogue.activation,
+    pre,
+    dropout: epilogue.dropout,
+    accumulate: epilogue.accumulate,
+    tile: { tiled },
+  });
   await recorder.submit();
-  const ref = matmulReference(a, b, shape, { transA, transB, bias, activation: epilogue.activation, dropout: epilogue.dropout, accumulate: c0 });
+  const ref = matmulReference(a, b, shape, {
+    transA,
+    transB,
+    bias,
+    activation: epilogue.activation,
+    dropout: epilogue.dropout,
+    accumulate: c0,
+  });
   const tolPre = (j: number) => (K + 4) * EPS32 * (ref.absSum[j]! + Math.abs(bias?.[j % N] ?? 0) + Math.abs(c0?.[j] ?? 0)) + 1e-30;
   const scale = epilogue.dropout ? 1 / (1 - epilogue.dropout.p) : 1;
   const got = await read(C);
-  const r = worstRatio(got, ref.out, (j) => scale * (1.2 * tolPre(j) + (epilogue.activation === 'gelu' ? 4e-6 * (1 + Math.abs(ref.pre[j]!)) : 0)));
+  const r = worstRatio(
+    got,
+    ref.out,
+    (j) => scale * (1.2 * tolPre(j) + (epilogue.activation === 'gelu' ? 4e-6 * (1 + Math.abs(ref.pre[j]!)) : 0)),
+  );
   const label = `${JSON.stringify({ shape, transA, transB, epilogue })} worst at ${r.index}: got ${got[r.index]} want ${ref.out[r.index]}`;
   expect(r.ratio, label).toBeLessThanOrEqual(1);
   if (pre) expect(worstRatio(await read(pre), ref.pre, tolPre).ratio, `pre of ${label}`).toBeLessThanOrEqual(1);
@@ -57,10 +85,13 @@ gpuDescribe('workgroup-tiled matmul', () => {
     [true, false],
     [true, true],
   ] as const) {
-    gpuTest(`transA=${transA} transB=${transB}: matches the float64 reference on odd (scalar loads) and aligned batched (vec4 loads) shapes`, async ({ device }) => {
-      await check(device, ODD, transA, transB, {}, 10);
-      await check(device, ALIGNED, transA, transB, {}, 20);
-    });
+    gpuTest(
+      `transA=${transA} transB=${transB}: matches the float64 reference on odd (scalar loads) and aligned batched (vec4 loads) shapes`,
+      async ({ device }) => {
+        await check(device, ODD, transA, transB, {}, 10);
+        await check(device, ALIGNED, transA, transB, {}, 20);
+      },
+    );
   }
 
   gpuTest('fused epilogues: bias + relu + pre, bias + gelu + pre + dropout (Bᵀ), dropout alone, accumulate (Aᵀ)', async ({ device }) => {
@@ -84,7 +115,19 @@ gpuDescribe('workgroup-tiled matmul', () => {
   });
 });
 
-const BASE: TiledMatmulVariant = { ...SMALL, transA: false, transB: false, vecA: true, vecB: true, vecC: true, bias: false, activation: 'none', storePre: false, dropout: false, accumulate: false };
+const BASE: TiledMatmulVariant = {
+  ...SMALL,
+  transA: false,
+  transB: false,
+  vecA: true,
+  vecB: true,
+  vecC: true,
+  bias: false,
+  activation: 'none',
+  storePre: false,
+  dropout: false,
+  accumulate: false,
+};
 kernelSnapshots(import.meta.dirname, tiledMatmulKernel, [
   BASE,
   { ...BASE, wgX: 16, wgY: 4, colVecs: 2, bk: 32 },

@@ -229,7 +229,18 @@ ${rows
 /** Workgroup-tiled f32 matmul with the same epilogue (bias, accumulate, pre, activation, dropout) and uniforms as `nn.matmul`. */
 export const tiledMatmulKernel = defineKernel({
   name: 'nn.matmul-tiled',
-  uniforms: { M: 'u32', N: 'u32', K: 'u32', stride_a: 'u32', stride_b: 'u32', stride_c: 'u32', seed: 'u32', step: 'u32', p: 'f32', keep_scale: 'f32' },
+  uniforms: {
+    M: 'u32',
+    N: 'u32',
+    K: 'u32',
+    stride_a: 'u32',
+    stride_b: 'u32',
+    stride_c: 'u32',
+    seed: 'u32',
+    step: 'u32',
+    p: 'f32',
+    keep_scale: 'f32',
+  },
   bindings: (v: TiledMatmulVariant): BindingTable => {
     const cType = v.vecC ? 'array<vec4<f32>>' : 'array<f32>';
     return {

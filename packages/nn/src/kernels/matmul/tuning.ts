@@ -60,7 +60,10 @@ export interface MatmulTuning {
  * keeps the fastest for this device: later `recordMatmul` calls without an explicit tile use it.
  * Call once after acquiring a device (benchmarks, long training runs); the result is cached.
  */
-export async function tuneMatmul(device: GPUDevice, { size = 512, runs = 3 }: { size?: number; runs?: number } = {}): Promise<MatmulTuning> {
+export async function tuneMatmul(
+  device: GPUDevice,
+  { size = 512, runs = 3 }: { size?: number; runs?: number } = {},
+): Promise<MatmulTuning> {
   // Imported here, not at the top: matmul.ts imports this module for tiledConfigFor.
   const { recordMatmul } = await import('./matmul.js');
   const a = createTensor(device, { shape: [size, size], dtype: 'f32', label: 'tune-A' });

@@ -1,5 +1,10 @@
 /** Float64 reference of RMSNorm over the last dimension: y = x · rsqrt(mean(x²) + eps) · w. */
-export function rmsNormReference(x: ArrayLike<number>, weight: ArrayLike<number>, cols: number, eps: number): { y: Float64Array; rstd: Float64Array } {
+export function rmsNormReference(
+  x: ArrayLike<number>,
+  weight: ArrayLike<number>,
+  cols: number,
+  eps: number,
+): { y: Float64Array; rstd: Float64Array } {
   const rows = x.length / cols;
   const y = new Float64Array(x.length);
   const rstd = new Float64Array(rows);
@@ -17,7 +22,13 @@ export function rmsNormReference(x: ArrayLike<number>, weight: ArrayLike<number>
  * Float64 gradients of RMSNorm: with g = dy·w and ρ = rstd,
  * dx = ρ·(g − x·ρ²·mean(g·x)), dw = Σrows dy·x·ρ.
  */
-export function rmsNormBackwardReference(dy: ArrayLike<number>, x: ArrayLike<number>, weight: ArrayLike<number>, cols: number, eps: number) {
+export function rmsNormBackwardReference(
+  dy: ArrayLike<number>,
+  x: ArrayLike<number>,
+  weight: ArrayLike<number>,
+  cols: number,
+  eps: number,
+) {
   const rows = x.length / cols;
   const { rstd } = rmsNormReference(x, weight, cols, eps);
   const dx = new Float64Array(x.length);

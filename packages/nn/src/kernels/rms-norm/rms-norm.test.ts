@@ -68,7 +68,15 @@ gpuDescribe('RMSNorm kernels', () => {
       [x, await read(grads.dx)],
       [weight, await read(grads.dweight)],
     ] as const) {
-      const check = await finiteDifferenceCheck({ x: values, grad, loss, indices: sampleIndices(values.length, 10, values.length), eps: 1e-2, atol: 2e-3, rtol: 5e-3 });
+      const check = await finiteDifferenceCheck({
+        x: values,
+        grad,
+        loss,
+        indices: sampleIndices(values.length, 10, values.length),
+        eps: 1e-2,
+        atol: 2e-3,
+        rtol: 5e-3,
+      });
       expect(check.worst, check.details.join('\n')).toBeLessThanOrEqual(1);
     }
   });
@@ -93,10 +101,19 @@ gpuDescribe('RMSNorm kernels', () => {
 
   gpuTest('rejects a weight that does not match the last dimension, a wrong rstd and a bad eps', async ({ device }) => {
     const x = upload(device, new Float32Array(6), [2, 3], 'x');
-    await expect(rmsNorm(x, upload(device, new Float32Array(2), [2], 'w'), EPS)).rejects.toMatchObject({ code: 'E_SHAPE_MISMATCH', details: { field: 'w' } });
-    await expect(rmsNorm(x, upload(device, new Float32Array(3), [3], 'w'), 0)).rejects.toMatchObject({ code: 'E_BAD_VALUE', details: { field: 'rmsNorm.eps' } });
+    await expect(rmsNorm(x, upload(device, new Float32Array(2), [2], 'w'), EPS)).rejects.toMatchObject({
+      code: 'E_SHAPE_MISMATCH',
+      details: { field: 'w' },
+    });
+    await expect(rmsNorm(x, upload(device, new Float32Array(3), [3], 'w'), 0)).rejects.toMatchObject({
+      code: 'E_BAD_VALUE',
+      details: { field: 'rmsNorm.eps' },
+    });
     const w = upload(device, new Float32Array(3), [3], 'w');
-    await expect(rmsNormBackward(x, x, w, zerosTensor(device, { shape: [3], dtype: 'f32', label: 'rstd' }))).rejects.toMatchObject({ code: 'E_SHAPE_MISMATCH', details: { field: 'rstd' } });
+    await expect(rmsNormBackward(x, x, w, zerosTensor(device, { shape: [3], dtype: 'f32', label: 'rstd' }))).rejects.toMatchObject({
+      code: 'E_SHAPE_MISMATCH',
+      details: { field: 'rstd' },
+    });
   });
 });
 

@@ -26,7 +26,14 @@ function dims(x: GpuTensor, weight: GpuTensor): { rows: number; cols: number } {
  * Records y = x · ρ · w with ρ = 1/√(mean(x²) + eps) over the last dimension (LlamaRMSNorm;
  * `eps` is the model's `rms_norm_eps`), and `rstd [rows]` = ρ for the backward.
  */
-export function recordRmsNorm(recorder: CommandRecorder, x: GpuTensor, weight: GpuTensor, y: GpuTensor, rstd: GpuTensor, eps: number): void {
+export function recordRmsNorm(
+  recorder: CommandRecorder,
+  x: GpuTensor,
+  weight: GpuTensor,
+  y: GpuTensor,
+  rstd: GpuTensor,
+  eps: number,
+): void {
   const { rows, cols } = dims(x, weight);
   requireSameDevice(x, y, rstd);
   requireDtype(y);
@@ -93,7 +100,12 @@ export async function rmsNorm(x: GpuTensor, weight: GpuTensor, eps: number): Pro
 }
 
 /** dx and dweight as new tensors (dweight overwritten, not accumulated), submitted. */
-export async function rmsNormBackward(dy: GpuTensor, x: GpuTensor, weight: GpuTensor, rstd: GpuTensor): Promise<{ dx: GpuTensor; dweight: GpuTensor }> {
+export async function rmsNormBackward(
+  dy: GpuTensor,
+  x: GpuTensor,
+  weight: GpuTensor,
+  rstd: GpuTensor,
+): Promise<{ dx: GpuTensor; dweight: GpuTensor }> {
   const { cols } = dims(x, weight);
   const dx = createTensor(x.device, { shape: x.shape, dtype: 'f32', label: `d${x.label}` });
   const dweight = createTensor(x.device, { shape: [cols], dtype: 'f32', label: `d${weight.label}` });

@@ -25,29 +25,32 @@ function ropeTolerance(x: Float32Array, o: RopeOptions) {
 
 gpuDescribe('rotary position embedding (RoPE)', () => {
   for (const layout of ['norm', 'neox'] as const satisfies readonly RopeLayout[]) {
-    gpuTest(`${layout}: matches the float64 reference (partial rotation, offsets, long positions), in and out of place`, async ({ device }) => {
-      for (const o of [
-        { sequences: 3, context: 5, heads: 3, headDim: 8, ropeDims: 8, base: 10000, layout },
-        { sequences: 2, context: 7, heads: 2, headDim: 10, ropeDims: 6, base: 500, positionOffset: 3, layout },
-        { sequences: 1, context: 4, heads: 1, headDim: 64, ropeDims: 64, base: 10000, positionOffset: 4000, layout },
-      ] satisfies RopeOptions[]) {
-        const rows = o.sequences * o.context;
-        const width = o.heads * o.headDim;
-        const x = randn(rows * width, width + o.context);
-        const tol = ropeTolerance(x, o);
-        for (const inverse of [false, true]) {
-          const want = ropeReference(x, { ...o, inverse });
-          const got = await read(await rope(upload(device, x, [rows, width], 'x'), { ...o, inverse }));
-          const r = worstRatio(got, want, tol);
-          expect(r.ratio, `${JSON.stringify(o)} inverse=${inverse} y[${r.index}]`).toBeLessThanOrEqual(1);
+    gpuTest(
+      `${layout}: matches the float64 reference (partial rotation, offsets, long positions), in and out of place`,
+      async ({ device }) => {
+        for (const o of [
+          { sequences: 3, context: 5, heads: 3, headDim: 8, ropeDims: 8, base: 10000, layout },
+          { sequences: 2, context: 7, heads: 2, headDim: 10, ropeDims: 6, base: 500, positionOffset: 3, layout },
+          { sequences: 1, context: 4, heads: 1, headDim: 64, ropeDims: 64, base: 10000, positionOffset: 4000, layout },
+        ] satisfies RopeOptions[]) {
+          const rows = o.sequences * o.context;
+          const width = o.heads * o.headDim;
+          const x = randn(rows * width, width + o.context);
+          const tol = ropeTolerance(x, o);
+          for (const inverse of [false, true]) {
+            const want = ropeReference(x, { ...o, inverse });
+            const got = await read(await rope(upload(device, x, [rows, width], 'x'), { ...o, inverse }));
+            const r = worstRatio(got, want, tol);
+            expect(r.ratio, `${JSON.stringify(o)} inverse=${inverse} y[${r.index}]`).toBeLessThanOrEqual(1);
+          }
+          const X = upload(device, x, [rows, width], 'x');
+          const recorder = new CommandRecorder(device, 'rope-in-place');
+          recordRope(recorder, X, X, o);
+          await recorder.submit();
+          expect(worstRatio(await read(X), ropeReference(x, o), tol).ratio).toBeLessThanOrEqual(1);
         }
-        const X = upload(device, x, [rows, width], 'x');
-        const recorder = new CommandRecorder(device, 'rope-in-place');
-        recordRope(recorder, X, X, o);
-        await recorder.submit();
-        expect(worstRatio(await read(X), ropeReference(x, o), tol).ratio).toBeLessThanOrEqual(1);
-      }
-    });
+      },
+    );
   }
 
   gpuTest('the layouts rotate the pairs they name: norm (x[2i], x[2i+1]), neox (x[i], x[i+d/2])', () => {
@@ -73,7 +76,15 @@ gpuDescribe('rotary position embedding (RoPE)', () => {
       const r = randn(rows * width, 31);
       const loss = async () => probe(await read(await rope(upload(device, x, [rows, width], 'x'), o)), r);
       const grad = await read(await rope(upload(device, r, [rows, width], 'dy'), { ...o, inverse: true }));
-      const check = await finiteDifferenceCheck({ x, grad, loss, indices: sampleIndices(x.length, 16, 32), eps: 1e-2, atol: 1e-3, rtol: 5e-3 });
+      const check = await finiteDifferenceCheck({
+        x,
+        grad,
+        loss,
+        indices: sampleIndices(x.length, 16, 32),
+        eps: 1e-2,
+        atol: 1e-3,
+        rtol: 5e-3,
+      });
       expect(check.worst, `${layout}\n${check.details.join('\n')}`).toBeLessThanOrEqual(1);
     }
   });
@@ -81,7 +92,10 @@ gpuDescribe('rotary position embedding (RoPE)', () => {
   gpuTest('rejects bad shapes and parameters, naming the field', async ({ device }) => {
     const o = { sequences: 2, context: 3, heads: 2, headDim: 4, ropeDims: 4, base: 10000, layout: 'norm' as const };
     const x = upload(device, new Float32Array(6 * 8), [6, 8], 'q');
-    await expect(rope(upload(device, new Float32Array(5 * 8), [5, 8], 'q'), o)).rejects.toMatchObject({ code: 'E_SHAPE_MISMATCH', details: { field: 'q' } });
+    await expect(rope(upload(device, new Float32Array(5 * 8), [5, 8], 'q'), o)).rejects.toMatchObject({
+      code: 'E_SHAPE_MISMATCH',
+      details: { field: 'q' },
+    });
     for (const [field, value] of [
       ['headDim', 3],
       ['ropeDims', 3],
@@ -91,7 +105,10 @@ gpuDescribe('rotary position embedding (RoPE)', () => {
       ['context', 0],
       ['layout', 'gptj'],
     ] as const) {
-      await expect(rope(x, { ...o, [field]: value } as RopeOptions)).rejects.toMatchObject({ code: 'E_BAD_VALUE', details: { field: `rope.${field}`, value } });
+      await expect(rope(x, { ...o, [field]: value } as RopeOptions)).rejects.toMatchObject({
+        code: 'E_BAD_VALUE',
+        details: { field: `rope.${field}`, value },
+      });
     }
   });
 });

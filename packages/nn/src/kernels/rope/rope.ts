@@ -21,7 +21,8 @@ function checkOptions(options: RopeOptions): Required<RopeOptions> {
   requirePositive('rope.base', base);
   requireInteger('rope.positionOffset', positionOffset, 0, MAX_POSITION - context);
   if (typeof inverse !== 'boolean') throw badValue('rope.inverse', inverse, 'a boolean');
-  if (layout !== 'norm' && layout !== 'neox') throw badValue('rope.layout', layout, "'norm' (llama.cpp, GGUF llama) or 'neox' (HF rotate_half)");
+  if (layout !== 'norm' && layout !== 'neox')
+    throw badValue('rope.layout', layout, "'norm' (llama.cpp, GGUF llama) or 'neox' (HF rotate_half)");
   return { sequences, context, heads, headDim, ropeDims, base, positionOffset, inverse, layout };
 }
 
@@ -41,21 +42,25 @@ export function recordRope(recorder: CommandRecorder, x: GpuTensor, y: GpuTensor
   requireShape(y, x.shape);
   const inPlace = x.buffer === y.buffer;
   const slots = x.size / 2;
-  ropeKernel.record(recorder, { layout: o.layout, inPlace, workgroupSize: WORKGROUP }, {
-    uniforms: {
-      slots,
-      context: o.context,
-      heads: o.heads,
-      head_dim: o.headDim,
-      rope_half: o.ropeDims / 2,
-      position_offset: o.positionOffset,
-      freq_exp: (-2 * Math.log2(o.base)) / o.ropeDims,
-      sin_sign: o.inverse ? -1 : 1,
+  ropeKernel.record(
+    recorder,
+    { layout: o.layout, inPlace, workgroupSize: WORKGROUP },
+    {
+      uniforms: {
+        slots,
+        context: o.context,
+        heads: o.heads,
+        head_dim: o.headDim,
+        rope_half: o.ropeDims / 2,
+        position_offset: o.positionOffset,
+        freq_exp: (-2 * Math.log2(o.base)) / o.ropeDims,
+        sin_sign: o.inverse ? -1 : 1,
+      },
+      bindings: inPlace ? { x } : { x, y },
+      workgroups: linearGrid(recorder.device, Math.ceil(slots / WORKGROUP)),
+      label: `rope${o.inverse ? '⁻¹' : ''} ${x.label}`,
     },
-    bindings: inPlace ? { x } : { x, y },
-    workgroups: linearGrid(recorder.device, Math.ceil(slots / WORKGROUP)),
-    label: `rope${o.inverse ? '⁻¹' : ''} ${x.label}`,
-  });
+  );
 }
 
 /** RoPE(x) as a new tensor, submitted. */

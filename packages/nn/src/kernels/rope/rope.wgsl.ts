@@ -20,7 +20,16 @@ export interface RopeVariant {
  */
 export const ropeKernel = defineKernel({
   name: 'nn.rope',
-  uniforms: { slots: 'u32', context: 'u32', heads: 'u32', head_dim: 'u32', rope_half: 'u32', position_offset: 'u32', freq_exp: 'f32', sin_sign: 'f32' },
+  uniforms: {
+    slots: 'u32',
+    context: 'u32',
+    heads: 'u32',
+    head_dim: 'u32',
+    rope_half: 'u32',
+    position_offset: 'u32',
+    freq_exp: 'f32',
+    sin_sign: 'f32',
+  },
   bindings: (v: RopeVariant) =>
     v.inPlace
       ? { x: { type: 'array<f32>', access: 'read_write' } as const }

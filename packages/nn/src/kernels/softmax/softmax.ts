@@ -23,34 +23,53 @@ function rowsOf(t: GpuTensor, causal: boolean): { rows: number; cols: number } {
 }
 
 /** Records p = softmax(scale · s) over the last dimension (causally masked when asked). */
-export function recordSoftmax(recorder: CommandRecorder, s: GpuTensor, p: GpuTensor, { scale = 1, causal = false }: SoftmaxOptions = {}): void {
+export function recordSoftmax(
+  recorder: CommandRecorder,
+  s: GpuTensor,
+  p: GpuTensor,
+  { scale = 1, causal = false }: SoftmaxOptions = {},
+): void {
   const { rows, cols } = rowsOf(s, causal);
   requireSameDevice(s, p);
   requireShape(p, s.shape);
   requirePositive('softmax.scale', scale);
   checkBindingSize(recorder.device, s.label, s.byteLength);
-  softmaxKernel.record(recorder, { backward: false, causal, workgroupSize: WORKGROUP, subgroups: hasSubgroups(recorder.device) }, {
-    uniforms: { rows, cols, scale },
-    bindings: { s, p },
-    workgroups: linearGrid(recorder.device, rows),
-    label: `softmax ${s.label}`,
-  });
+  softmaxKernel.record(
+    recorder,
+    { backward: false, causal, workgroupSize: WORKGROUP, subgroups: hasSubgroups(recorder.device) },
+    {
+      uniforms: { rows, cols, scale },
+      bindings: { s, p },
+      workgroups: linearGrid(recorder.device, rows),
+      label: `softmax ${s.label}`,
+    },
+  );
 }
 
 /** Records ds = scale · p ⊙ (dp − Σ p·dp), the gradient w.r.t. the unscaled scores. */
-export function recordSoftmaxBackward(recorder: CommandRecorder, p: GpuTensor, dp: GpuTensor, ds: GpuTensor, { scale = 1, causal = false }: SoftmaxOptions = {}): void {
+export function recordSoftmaxBackward(
+  recorder: CommandRecorder,
+  p: GpuTensor,
+  dp: GpuTensor,
+  ds: GpuTensor,
+  { scale = 1, causal = false }: SoftmaxOptions = {},
+): void {
   const { rows, cols } = rowsOf(p, causal);
   requireSameDevice(p, dp, ds);
   requireShape(dp, p.shape);
   requireShape(ds, p.shape);
   requirePositive('softmax.scale', scale);
   checkBindingSize(recorder.device, p.label, p.byteLength);
-  softmaxKernel.record(recorder, { backward: true, causal, workgroupSize: WORKGROUP, subgroups: hasSubgroups(recorder.device) }, {
-    uniforms: { rows, cols, scale },
-    bindings: { p, dp, ds },
-    workgroups: linearGrid(recorder.device, rows),
-    label: `softmax' ${p.label}`,
-  });
+  softmaxKernel.record(
+    recorder,
+    { backward: true, causal, workgroupSize: WORKGROUP, subgroups: hasSubgroups(recorder.device) },
+    {
+      uniforms: { rows, cols, scale },
+      bindings: { p, dp, ds },
+      workgroups: linearGrid(recorder.device, rows),
+      label: `softmax' ${p.label}`,
+    },
+  );
 }
 
 export async function softmax(s: GpuTensor, options: SoftmaxOptions = {}): Promise<GpuTensor> {
@@ -83,7 +102,12 @@ export function softmaxReference(s: ArrayLike<number>, cols: number, { scale = 1
   return out;
 }
 
-export function softmaxBackwardReference(p: ArrayLike<number>, dp: ArrayLike<number>, cols: number, { scale = 1 }: SoftmaxOptions = {}): Float64Array {
+export function softmaxBackwardReference(
+  p: ArrayLike<number>,
+  dp: ArrayLike<number>,
+  cols: number,
+  { scale = 1 }: SoftmaxOptions = {},
+): Float64Array {
   const out = new Float64Array(p.length);
   for (let r = 0; r < p.length / cols; r++) {
     let dot = 0;

@@ -19,7 +19,11 @@ export const softmaxKernel = defineKernel({
   uniforms: { rows: 'u32', cols: 'u32', scale: 'f32' },
   bindings: (v: SoftmaxVariant) =>
     v.backward
-      ? { p: { type: 'array<f32>', access: 'read' }, dp: { type: 'array<f32>', access: 'read' }, ds: { type: 'array<f32>', access: 'read_write' } }
+      ? {
+          p: { type: 'array<f32>', access: 'read' },
+          dp: { type: 'array<f32>', access: 'read' },
+          ds: { type: 'array<f32>', access: 'read_write' },
+        }
       : { s: { type: 'array<f32>', access: 'read' }, p: { type: 'array<f32>', access: 'read_write' } },
   wgsl: (v, k) => {
     const WG = v.workgroupSize;

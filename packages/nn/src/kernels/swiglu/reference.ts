@@ -6,7 +6,11 @@ export function swigluReference(gate: ArrayLike<number>, up: ArrayLike<number>):
 }
 
 /** Float64 gradients of SwiGLU: dgate = dout·up·σ(g)·(1 + g·(1 − σ(g))), dup = dout·g·σ(g). */
-export function swigluBackwardReference(dout: ArrayLike<number>, gate: ArrayLike<number>, up: ArrayLike<number>): { dgate: Float64Array; dup: Float64Array } {
+export function swigluBackwardReference(
+  dout: ArrayLike<number>,
+  gate: ArrayLike<number>,
+  up: ArrayLike<number>,
+): { dgate: Float64Array; dup: Float64Array } {
   const dgate = new Float64Array(gate.length);
   const dup = new Float64Array(gate.length);
   for (let i = 0; i < gate.length; i++) {

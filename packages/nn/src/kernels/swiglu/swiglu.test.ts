@@ -43,14 +43,25 @@ gpuDescribe('SwiGLU kernels', () => {
       [gate, await read(grads.dgate)],
       [up, await read(grads.dup)],
     ] as const) {
-      const check = await finiteDifferenceCheck({ x: values, grad, loss, indices: sampleIndices(n, 12, 7), eps: 1e-2, atol: 1e-3, rtol: 5e-3 });
+      const check = await finiteDifferenceCheck({
+        x: values,
+        grad,
+        loss,
+        indices: sampleIndices(n, 12, 7),
+        eps: 1e-2,
+        atol: 1e-3,
+        rtol: 5e-3,
+      });
       expect(check.worst, check.details.join('\n')).toBeLessThanOrEqual(1);
     }
   });
 
   gpuTest('rejects operands of different shapes', async ({ device }) => {
     const gate = upload(device, new Float32Array(6), [2, 3], 'gate');
-    await expect(swiglu(gate, upload(device, new Float32Array(6), [3, 2], 'up'))).rejects.toMatchObject({ code: 'E_SHAPE_MISMATCH', details: { field: 'up', value: [3, 2] } });
+    await expect(swiglu(gate, upload(device, new Float32Array(6), [3, 2], 'up'))).rejects.toMatchObject({
+      code: 'E_SHAPE_MISMATCH',
+      details: { field: 'up', value: [3, 2] },
+    });
   });
 });
 

@@ -18,23 +18,38 @@ function check(gate: GpuTensor, others: GpuTensor[]): void {
 /** Records out = silu(gate) ⊙ up (the Llama MLP's gating), all the same shape. */
 export function recordSwiglu(recorder: CommandRecorder, gate: GpuTensor, up: GpuTensor, out: GpuTensor): void {
   check(gate, [up, out]);
-  swigluKernel.record(recorder, { backward: false, workgroupSize: WORKGROUP }, {
-    uniforms: { count: gate.size },
-    bindings: { gate, up, out },
-    workgroups: linearGrid(recorder.device, Math.ceil(gate.size / WORKGROUP)),
-    label: `swiglu ${gate.label}`,
-  });
+  swigluKernel.record(
+    recorder,
+    { backward: false, workgroupSize: WORKGROUP },
+    {
+      uniforms: { count: gate.size },
+      bindings: { gate, up, out },
+      workgroups: linearGrid(recorder.device, Math.ceil(gate.size / WORKGROUP)),
+      label: `swiglu ${gate.label}`,
+    },
+  );
 }
 
 /** Records dgate = dout·up·silu'(gate) and dup = dout·silu(gate) (both overwritten). */
-export function recordSwigluBackward(recorder: CommandRecorder, dout: GpuTensor, gate: GpuTensor, up: GpuTensor, dgate: GpuTensor, dup: GpuTensor): void {
+export function recordSwigluBackward(
+  recorder: CommandRecorder,
+  dout: GpuTensor,
+  gate: GpuTensor,
+  up: GpuTensor,
+  dgate: GpuTensor,
+  dup: GpuTensor,
+): void {
   check(gate, [dout, up, dgate, dup]);
-  swigluKernel.record(recorder, { backward: true, workgroupSize: WORKGROUP }, {
-    uniforms: { count: gate.size },
-    bindings: { dout, gate, up, dgate, dup },
-    workgroups: linearGrid(recorder.device, Math.ceil(gate.size / WORKGROUP)),
-    label: `swiglu' ${gate.label}`,
-  });
+  swigluKernel.record(
+    recorder,
+    { backward: true, workgroupSize: WORKGROUP },
+    {
+      uniforms: { count: gate.size },
+      bindings: { dout, gate, up, dgate, dup },
+      workgroups: linearGrid(recorder.device, Math.ceil(gate.size / WORKGROUP)),
+      label: `swiglu' ${gate.label}`,
+    },
+  );
 }
 
 /** out as a new tensor, submitted. */

@@ -17,7 +17,8 @@ const WRITE = { type: 'array<f32>', access: 'read_write' } as const;
 export const swigluKernel = defineKernel({
   name: 'nn.swiglu',
   uniforms: { count: 'u32' },
-  bindings: (v: SwigluVariant) => (v.backward ? { dout: READ, gate: READ, up: READ, dgate: WRITE, dup: WRITE } : { gate: READ, up: READ, out: WRITE }),
+  bindings: (v: SwigluVariant) =>
+    v.backward ? { dout: READ, gate: READ, up: READ, dgate: WRITE, dup: WRITE } : { gate: READ, up: READ, out: WRITE },
   wgsl: (v, k) => wgsl`${k.header}
 
 fn sigmoid(z: f32) -> f32 {

@@ -13,7 +13,14 @@ export interface LlamaGgufOptions {
   source?: string;
 }
 
-function fail(code: 'E_UNSUPPORTED' | 'E_BAD_VALUE' | 'E_BAD_INPUT' | 'E_SHAPE_MISMATCH', file: GgufFile, field: string, value: unknown, expected: string, what: string): DistilleryError {
+function fail(
+  code: 'E_UNSUPPORTED' | 'E_BAD_VALUE' | 'E_BAD_INPUT' | 'E_SHAPE_MISMATCH',
+  file: GgufFile,
+  field: string,
+  value: unknown,
+  expected: string,
+  what: string,
+): DistilleryError {
   return new DistilleryError(code, `${file.source}: ${what}`, { file: file.source, field, value, expected });
 }
 
@@ -29,10 +36,21 @@ function optionalNumber(file: GgufFile, key: string): number | undefined {
 export function requireLlamaTokenizer(file: GgufFile): { tokens: number; bos: number; eos: number } {
   const model = requireMetadata(file, 'tokenizer.ggml.model', 'string');
   if (model !== 'llama') {
-    throw fail('E_UNSUPPORTED', file, 'metadata["tokenizer.ggml.model"]', model, 'llama', `tokenizer.ggml.model is ${JSON.stringify(model)}; Distillery's Llama models use the llama (SentencePiece-style) tokenizer`);
+    throw fail(
+      'E_UNSUPPORTED',
+      file,
+      'metadata["tokenizer.ggml.model"]',
+      model,
+      'llama',
+      `tokenizer.ggml.model is ${JSON.stringify(model)}; Distillery's Llama models use the llama (SentencePiece-style) tokenizer`,
+    );
   }
   const tokens = requireMetadata(file, 'tokenizer.ggml.tokens', 'array').length;
-  return { tokens, bos: optionalNumber(file, 'tokenizer.ggml.bos_token_id') ?? 1, eos: optionalNumber(file, 'tokenizer.ggml.eos_token_id') ?? 2 };
+  return {
+    tokens,
+    bos: optionalNumber(file, 'tokenizer.ggml.bos_token_id') ?? 1,
+    eos: optionalNumber(file, 'tokenizer.ggml.eos_token_id') ?? 2,
+  };
 }
 
 /**
@@ -42,20 +60,41 @@ export function requireLlamaTokenizer(file: GgufFile): { tokens: number; bos: nu
 export function llamaSettingsFromGguf(file: GgufFile, options: LlamaGgufOptions = {}): LlamaSettings {
   const arch = requireMetadata(file, 'general.architecture', 'string');
   if (arch !== 'llama') {
-    throw fail('E_UNSUPPORTED', file, 'metadata["general.architecture"]', arch, 'llama', `general.architecture is ${JSON.stringify(arch)}; LlamaLm reads llama GGUFs only`);
+    throw fail(
+      'E_UNSUPPORTED',
+      file,
+      'metadata["general.architecture"]',
+      arch,
+      'llama',
+      `general.architecture is ${JSON.stringify(arch)}; LlamaLm reads llama GGUFs only`,
+    );
   }
   const tokenizer = requireLlamaTokenizer(file);
   const num = (key: string) => requireMetadata(file, `llama.${key}`, 'number');
   const trained = num('context_length');
   const context = options.context ?? trained;
   if (!(Number.isInteger(context) && context >= 1 && context <= trained)) {
-    throw fail('E_BAD_VALUE', file, 'context', context, `an integer from 1 to ${trained} (llama.context_length)`, `context ${context} is longer than the model's llama.context_length ${trained}`);
+    throw fail(
+      'E_BAD_VALUE',
+      file,
+      'context',
+      context,
+      `an integer from 1 to ${trained} (llama.context_length)`,
+      `context ${context} is longer than the model's llama.context_length ${trained}`,
+    );
   }
   const width = num('embedding_length');
   const heads = num('attention.head_count');
   const embedding = getTensorInfo(file, 'token_embd.weight');
   if (embedding.shape[0] !== tokenizer.tokens || embedding.shape[1] !== width) {
-    throw fail('E_SHAPE_MISMATCH', file, 'tensors["token_embd.weight"].shape', embedding.shape, `[${tokenizer.tokens}, ${width}]`, `token_embd.weight is [${embedding.shape.join(', ')}], the tokenizer has ${tokenizer.tokens} tokens and the width is ${width}`);
+    throw fail(
+      'E_SHAPE_MISMATCH',
+      file,
+      'tensors["token_embd.weight"].shape',
+      embedding.shape,
+      `[${tokenizer.tokens}, ${width}]`,
+      `token_embd.weight is [${embedding.shape.join(', ')}], the tokenizer has ${tokenizer.tokens} tokens and the width is ${width}`,
+    );
   }
   return parseConfig(
     llamaConfigSchema,
@@ -84,7 +123,14 @@ export function llamaWeightsFromGguf(file: GgufFile, settings: LlamaSettings): R
   for (const [name, shape] of llamaParameterShapes(settings)) {
     const info = getTensorInfo(file, name);
     if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
-      throw fail('E_SHAPE_MISMATCH', file, `tensors["${name}"].shape`, info.shape, `[${shape.join(', ')}]`, `tensor ${name} is [${info.shape.join(', ')}], the llama metadata implies [${shape.join(', ')}]`);
+      throw fail(
+        'E_SHAPE_MISMATCH',
+        file,
+        `tensors["${name}"].shape`,
+        info.shape,
+        `[${shape.join(', ')}]`,
+        `tensor ${name} is [${info.shape.join(', ')}], the llama metadata implies [${shape.join(', ')}]`,
+      );
     }
     out[name] = dequantize(file, info);
   }

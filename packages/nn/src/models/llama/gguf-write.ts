@@ -1,5 +1,13 @@
 import { DistilleryError } from '@distillery/core';
-import { GGML_BLOCK, ggufValue, requireMetadata, writeGguf, type GgufFile, type GgufMetadataEntry, type GgufTensorSpec } from '@distillery/gguf';
+import {
+  GGML_BLOCK,
+  ggufValue,
+  requireMetadata,
+  writeGguf,
+  type GgufFile,
+  type GgufMetadataEntry,
+  type GgufTensorSpec,
+} from '@distillery/gguf';
 import { llamaParameterShapes, type LlamaSettings } from './config.js';
 import { requireLlamaTokenizer } from './gguf-read.js';
 
@@ -29,12 +37,16 @@ function storageType(shape: readonly number[], type: LlamaGgufType): LlamaGgufTy
 export function tokenizerEntries(file: GgufFile, vocab: number): Map<string, GgufMetadataEntry> {
   const { tokens } = requireLlamaTokenizer(file);
   if (tokens !== vocab) {
-    throw new DistilleryError('E_SHAPE_MISMATCH', `${file.source}: the tokenizer has ${tokens} tokens, the model's vocabulary is ${vocab}`, {
-      file: file.source,
-      field: 'tokenizer.ggml.tokens',
-      value: tokens,
-      expected: String(vocab),
-    });
+    throw new DistilleryError(
+      'E_SHAPE_MISMATCH',
+      `${file.source}: the tokenizer has ${tokens} tokens, the model's vocabulary is ${vocab}`,
+      {
+        file: file.source,
+        field: 'tokenizer.ggml.tokens',
+        value: tokens,
+        expected: String(vocab),
+      },
+    );
   }
   requireMetadata(file, 'tokenizer.ggml.tokens', 'array');
   return new Map([...file.entries].filter(([key]) => key.startsWith('tokenizer.')));
@@ -45,10 +57,19 @@ export function tokenizerEntries(file: GgufFile, vocab: number): Map<string, Ggu
  * hyper-parameters, the tokenizer's metadata, and the weights under llama.cpp's tensor names and
  * layouts (which are the model's own: q/k rows already in the NORM-rope pairing).
  */
-export function llamaToGguf(settings: LlamaSettings, weights: Readonly<Record<string, Float32Array>>, tokenizer: Map<string, GgufMetadataEntry>, options: LlamaToGgufOptions = {}): Uint8Array {
+export function llamaToGguf(
+  settings: LlamaSettings,
+  weights: Readonly<Record<string, Float32Array>>,
+  tokenizer: Map<string, GgufMetadataEntry>,
+  options: LlamaToGgufOptions = {},
+): Uint8Array {
   const type = options.type ?? 'F32';
   if (!(type in FILE_TYPE)) {
-    throw new DistilleryError('E_BAD_VALUE', `toGguf type ${JSON.stringify(type)} is not one of F32, F16, Q8_0`, { field: 'type', value: type, expected: 'F32 | F16 | Q8_0' });
+    throw new DistilleryError('E_BAD_VALUE', `toGguf type ${JSON.stringify(type)} is not one of F32, F16, Q8_0`, {
+      field: 'type',
+      value: type,
+      expected: 'F32 | F16 | Q8_0',
+    });
   }
   const s = settings;
   const u32 = ggufValue.u32;
@@ -68,6 +89,11 @@ export function llamaToGguf(settings: LlamaSettings, weights: Readonly<Record<st
     ['llama.vocab_size', u32(s.vocab)],
     ...tokenizer,
   ]);
-  const tensors: GgufTensorSpec[] = llamaParameterShapes(s).map(([name, shape]) => ({ name, shape, type: storageType(shape, type), data: weights[name]! }));
+  const tensors: GgufTensorSpec[] = llamaParameterShapes(s).map(([name, shape]) => ({
+    name,
+    shape,
+    type: storageType(shape, type),
+    data: weights[name]!,
+  }));
   return writeGguf({ metadata, tensors });
 }

@@ -9,7 +9,11 @@ export interface HuggingFaceLlama {
 
 /** The Hugging Face name of each GGUF tensor name. */
 export function huggingFaceName(ggufName: string): string {
-  const fixed: Record<string, string> = { 'token_embd.weight': 'model.embed_tokens.weight', 'output_norm.weight': 'model.norm.weight', 'output.weight': 'lm_head.weight' };
+  const fixed: Record<string, string> = {
+    'token_embd.weight': 'model.embed_tokens.weight',
+    'output_norm.weight': 'model.norm.weight',
+    'output.weight': 'lm_head.weight',
+  };
   if (fixed[ggufName]) return fixed[ggufName];
   const m = /^blk\.(\d+)\.(\w+)\.weight$/.exec(ggufName);
   const parts: Record<string, string> = {
@@ -23,7 +27,8 @@ export function huggingFaceName(ggufName: string): string {
     ffn_up: 'mlp.up_proj',
     ffn_down: 'mlp.down_proj',
   };
-  if (!m || !parts[m[2]!]) throw new DistilleryError('E_BAD_VALUE', `no Hugging Face name for tensor ${ggufName}`, { field: 'tensor', value: ggufName });
+  if (!m || !parts[m[2]!])
+    throw new DistilleryError('E_BAD_VALUE', `no Hugging Face name for tensor ${ggufName}`, { field: 'tensor', value: ggufName });
   return `model.layers.${m[1]}.${parts[m[2]!]}.weight`;
 }
 
@@ -57,11 +62,15 @@ export function llamaToHuggingFace(settings: LlamaSettings, weights: Readonly<Re
   const s = settings;
   const hd = headDim(s);
   if (s.ropeDims !== hd) {
-    throw new DistilleryError('E_UNSUPPORTED', `Hugging Face's LlamaForCausalLM rotates whole heads; this model rotates ${s.ropeDims} of ${hd} dimensions per head`, {
-      field: 'ropeDims',
-      value: s.ropeDims,
-      expected: String(hd),
-    });
+    throw new DistilleryError(
+      'E_UNSUPPORTED',
+      `Hugging Face's LlamaForCausalLM rotates whole heads; this model rotates ${s.ropeDims} of ${hd} dimensions per head`,
+      {
+        field: 'ropeDims',
+        value: s.ropeDims,
+        expected: String(hd),
+      },
+    );
   }
   const tensors: Record<string, HostTensor> = {};
   for (const [name, shape] of llamaParameterShapes(s)) {
@@ -92,5 +101,8 @@ export function llamaToHuggingFace(settings: LlamaSettings, weights: Readonly<Re
     eos_token_id: s.eosToken,
     torch_dtype: 'float32',
   };
-  return { 'config.json': `${JSON.stringify(config, null, 2)}\n`, 'model.safetensors': encodeSafetensors({ tensors, metadata: { format: 'pt' } }) };
+  return {
+    'config.json': `${JSON.stringify(config, null, 2)}\n`,
+    'model.safetensors': encodeSafetensors({ tensors, metadata: { format: 'pt' } }),
+  };
 }

@@ -1,9 +1,23 @@
-import { DistilleryError, parseConfig, shapeMismatch, type BackwardOptions, type HostTensor, type ModelState, type Parameter, type Student } from '@distillery/core';
+import {
+  DistilleryError,
+  parseConfig,
+  shapeMismatch,
+  type BackwardOptions,
+  type HostTensor,
+  type ModelState,
+  type Parameter,
+  type Student,
+} from '@distillery/core';
 import { CommandRecorder, createTensor, type GpuTensor } from '@distillery/webgpu';
 import { requireDtype } from '../../checks.js';
 import { recordAdd, recordAddInPlace } from '../../kernels/add/add.js';
 import { recordEmbedding, recordEmbeddingBackward } from '../../kernels/embedding/embedding.js';
-import { recordGqaAttention, recordGqaAttentionBackward, releaseGqaAttention, type GqaAttentionSaved } from '../../kernels/gqa-attention/gqa-attention.js';
+import {
+  recordGqaAttention,
+  recordGqaAttentionBackward,
+  releaseGqaAttention,
+  type GqaAttentionSaved,
+} from '../../kernels/gqa-attention/gqa-attention.js';
 import { recordMatmul } from '../../kernels/matmul/matmul.js';
 import { recordRmsNorm, recordRmsNormBackward } from '../../kernels/rms-norm/rms-norm.js';
 import { recordRope } from '../../kernels/rope/rope.js';
@@ -139,7 +153,12 @@ export class LlamaLm implements Student<LmBatch, GpuTensor> {
   }
 
   /** A Llama with these settings and weights (by GGUF tensor name, f32, row-major). */
-  static fromWeights(device: GPUDevice, settings: LlamaSettings, weights: Readonly<Record<string, Float32Array>>, source = 'weights'): LlamaLm {
+  static fromWeights(
+    device: GPUDevice,
+    settings: LlamaSettings,
+    weights: Readonly<Record<string, Float32Array>>,
+    source = 'weights',
+  ): LlamaLm {
     const model = new LlamaLm(device, settings);
     const tensors: Record<string, HostTensor> = {};
     for (const [name, shape] of llamaParameterShapes(settings)) tensors[name] = { shape, dtype: 'f32', data: weights[name]! };
@@ -168,7 +187,11 @@ export class LlamaLm implements Student<LmBatch, GpuTensor> {
   async toGguf(options: LlamaToGgufOptions = {}): Promise<Uint8Array> {
     const tokenizer = options.tokenizerFrom ? tokenizerEntries(options.tokenizerFrom, this.vocabSize) : this.#tokenizer;
     if (!tokenizer) {
-      throw new DistilleryError('E_BAD_VALUE', 'toGguf needs the tokenizer: pass tokenizerFrom (the teacher GGUF) for a model not read from a GGUF', { field: 'tokenizerFrom', value: undefined, expected: 'a parsed GGUF with a llama tokenizer' });
+      throw new DistilleryError(
+        'E_BAD_VALUE',
+        'toGguf needs the tokenizer: pass tokenizerFrom (the teacher GGUF) for a model not read from a GGUF',
+        { field: 'tokenizerFrom', value: undefined, expected: 'a parsed GGUF with a llama tokenizer' },
+      );
     }
     return llamaToGguf(this.#settings, await this.weights(), tokenizer, options);
   }
@@ -250,7 +273,16 @@ export class LlamaLm implements Student<LmBatch, GpuTensor> {
 
   #ropeOptions(sequences: number, heads: number, inverse: boolean) {
     const s = this.#settings;
-    return { sequences, context: s.context, heads, headDim: headDim(s), ropeDims: s.ropeDims, base: s.ropeBase, inverse, layout: 'norm' as const };
+    return {
+      sequences,
+      context: s.context,
+      heads,
+      headDim: headDim(s),
+      ropeDims: s.ropeDims,
+      base: s.ropeBase,
+      inverse,
+      layout: 'norm' as const,
+    };
   }
 
   async #forward(batch: LmBatch, training: boolean, head: boolean): Promise<Cache> {
@@ -445,11 +477,15 @@ export class LlamaLm implements Student<LmBatch, GpuTensor> {
     const keys = ['vocab', 'width', 'layers', 'heads', 'kvHeads', 'ffn', 'ropeDims', 'ropeBase', 'rmsEps', 'context', 'tiedHead'] as const;
     const differing = keys.find((k) => other[k] !== s[k]);
     if (differing) {
-      throw new DistilleryError('E_SHAPE_MISMATCH', `model state has ${differing} = ${String(other[differing])}, this Llama has ${String(s[differing])}`, {
-        field: `config.${differing}`,
-        value: other[differing],
-        expected: String(s[differing]),
-      });
+      throw new DistilleryError(
+        'E_SHAPE_MISMATCH',
+        `model state has ${differing} = ${String(other[differing])}, this Llama has ${String(s[differing])}`,
+        {
+          field: `config.${differing}`,
+          value: other[differing],
+          expected: String(s[differing]),
+        },
+      );
     }
     this.#params.fromHost(state.tensors, 'model state');
     this.#caches.clear();

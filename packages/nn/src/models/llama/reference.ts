@@ -74,7 +74,12 @@ export interface LlamaReferenceResult {
  * architecture's definition (not from the GPU code): the oracle the WebGPU model and the GGUF
  * reading are checked against.
  */
-export function llamaReference(s: LlamaSettings, weights: LlamaHostWeights, tokens: readonly number[], options: LlamaReferenceOptions = {}): LlamaReferenceResult {
+export function llamaReference(
+  s: LlamaSettings,
+  weights: LlamaHostWeights,
+  tokens: readonly number[],
+  options: LlamaReferenceOptions = {},
+): LlamaReferenceResult {
   const pairing = options.rope ?? 'norm';
   const round = options.roundInput ?? ((_: string, x: Float64Array) => x);
   const get = (name: string): ArrayLike<number> => {

@@ -14,12 +14,16 @@ export async function scale(x: GpuTensor, alpha: number): Promise<GpuTensor> {
   const y = createTensor(x.device, { shape: x.shape, dtype: x.dtype, label: `${x.label}*${alpha}` });
   const workgroupSize = 256;
   const recorder = new CommandRecorder(x.device, 'scale');
-  scaleKernel.record(recorder, { dtype: x.dtype, workgroupSize }, {
-    uniforms: { count: x.size, alpha },
-    bindings: { x, y },
-    workgroups: linearGrid(x.device, Math.ceil(x.size / workgroupSize)),
-    label: `scale ${x.label}`,
-  });
+  scaleKernel.record(
+    recorder,
+    { dtype: x.dtype, workgroupSize },
+    {
+      uniforms: { count: x.size, alpha },
+      bindings: { x, y },
+      workgroups: linearGrid(x.device, Math.ceil(x.size / workgroupSize)),
+      label: `scale ${x.label}`,
+    },
+  );
   await recorder.submit();
   return y;
 }

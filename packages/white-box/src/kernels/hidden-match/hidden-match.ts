@@ -22,7 +22,8 @@ export interface HiddenMatchOptions {
 
 function requireF32Shape(field: string, t: GpuTensor, shape: readonly number[]): void {
   if (t.dtype !== 'f32') throw badValue(`${field}.dtype`, t.dtype, 'f32');
-  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) throw shapeMismatch(field, t.shape, `[${shape.join(', ')}]`);
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]))
+    throw shapeMismatch(field, t.shape, `[${shape.join(', ')}]`);
 }
 
 /** Records the per-row MSE or cosine loss between two `[rows, width]` tensors and its gradient. */
@@ -39,11 +40,15 @@ export function recordHiddenMatch(recorder: CommandRecorder, options: HiddenMatc
   if (rows === 0) return;
   checkBindingSize(recorder.device, 'predicted', predicted.byteLength);
   const workgroupSize = 64;
-  hiddenMatchKernel.record(recorder, { loss, workgroupSize, subgroups: hasSubgroups(recorder.device) }, {
-    uniforms: { rows, width, scale },
-    bindings: { predicted, teacher: target, perRow, grad },
-    workgroups: linearGrid(recorder.device, rows),
-  });
+  hiddenMatchKernel.record(
+    recorder,
+    { loss, workgroupSize, subgroups: hasSubgroups(recorder.device) },
+    {
+      uniforms: { rows, width, scale },
+      bindings: { predicted, teacher: target, perRow, grad },
+      workgroups: linearGrid(recorder.device, rows),
+    },
+  );
 }
 
 /** `recordHiddenMatch` in its own submission, allocating the outputs. */

@@ -64,7 +64,12 @@ export interface HiddenStateMatchReferenceInputs {
  * Float64 reference of one weighted hidden-state term: value = weight · mean_r ℓ_r(P h_s, h_t) and
  * its gradients w.r.t. the student state and the projection.
  */
-export function hiddenStateMatchReference(inputs: HiddenStateMatchReferenceInputs): { value: number; gradStudent: Float64Array; gradWeight?: Float64Array; gradBias?: Float64Array } {
+export function hiddenStateMatchReference(inputs: HiddenStateMatchReferenceInputs): {
+  value: number;
+  gradStudent: Float64Array;
+  gradWeight?: Float64Array;
+  gradBias?: Float64Array;
+} {
   const { student, teacher, rows, studentWidth: ds, teacherWidth: dt, loss, weight, projection } = inputs;
   let predicted: ArrayLike<number> = student;
   if (projection) {

@@ -1,5 +1,13 @@
 import { badValue, requirePositive, shapeMismatch } from '@distillery/core';
-import { CommandRecorder, checkBindingSize, createTensor, hasSubgroups, linearGrid, uploadTensor, type GpuTensor } from '@distillery/webgpu';
+import {
+  CommandRecorder,
+  checkBindingSize,
+  createTensor,
+  hasSubgroups,
+  linearGrid,
+  uploadTensor,
+  type GpuTensor,
+} from '@distillery/webgpu';
 import { mixtureKernel } from './mixture.wgsl.js';
 
 export const mixtureProgram = mixtureKernel;
@@ -30,15 +38,23 @@ export async function mixtureLogits(teachers: readonly GpuTensor[], weights: rea
   const encoder = device.createCommandEncoder({ label: 'ensemble-stack' });
   teachers.forEach((t, i) => encoder.copyBufferToBuffer(t.buffer, 0, stacked.buffer, i * first.byteLength, first.byteLength));
   device.queue.submit([encoder.finish()]);
-  const w = uploadTensor(device, { shape: [weights.length], dtype: 'f32', data: Float32Array.from(weights, (x) => x / total) }, 'ensemble-weights');
+  const w = uploadTensor(
+    device,
+    { shape: [weights.length], dtype: 'f32', data: Float32Array.from(weights, (x) => x / total) },
+    'ensemble-weights',
+  );
   const out = createTensor(device, { shape: [rows, vocab], dtype: 'f32', label: 'ensemble-mixture-logits' });
   const workgroupSize = 64;
   const recorder = new CommandRecorder(device, 'ensemble-mixture');
-  mixtureKernel.record(recorder, { workgroupSize, subgroups: hasSubgroups(device) }, {
-    uniforms: { teachers: teachers.length, rows, vocab, temperature },
-    bindings: { stacked, weights: w, out },
-    workgroups: linearGrid(device, rows),
-  });
+  mixtureKernel.record(
+    recorder,
+    { workgroupSize, subgroups: hasSubgroups(device) },
+    {
+      uniforms: { teachers: teachers.length, rows, vocab, temperature },
+      bindings: { stacked, weights: w, out },
+      workgroups: linearGrid(device, rows),
+    },
+  );
   await recorder.submit();
   stacked.release();
   w.release();
@@ -46,7 +62,13 @@ export async function mixtureLogits(teachers: readonly GpuTensor[], weights: rea
 }
 
 /** Float64 reference of `mixtureLogits`. */
-export function mixtureLogitsReference(teachers: readonly ArrayLike<number>[], weights: readonly number[], rows: number, vocab: number, temperature: number): Float64Array {
+export function mixtureLogitsReference(
+  teachers: readonly ArrayLike<number>[],
+  weights: readonly number[],
+  rows: number,
+  vocab: number,
+  temperature: number,
+): Float64Array {
   const total = weights.reduce((a, b) => a + b, 0);
   const out = new Float64Array(rows * vocab);
   for (let r = 0; r < rows; r++) {
