@@ -16,3 +16,4 @@ export * from './safetensors.js';
 export * from './callbacks.js';
 export * from './distiller.js';
 export * from './secrets.js';
+export { floatBits, floatToHalf, halfToFloat } from './half.js';
