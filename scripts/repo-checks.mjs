@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Checks of the repository as a user meets it, run by `npm test` after the workspace suites:
 // the bins are linked into this checkout (so `npx distillery` never reaches the public registry),
-// the docs' TypeScript blocks compile (scripts/docs-check.mjs) and the README's commands run
-// (scripts/readme-commands.mjs). Writes test-results-repo.json
+// the docs' TypeScript blocks compile (scripts/docs-check.mjs), the README's commands run
+// (scripts/readme-commands.mjs), entry points name their exports and kernels declare bindings and
+// uniforms through the WGSL kit. Writes test-results-repo.json
 // for the summary line.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -52,6 +53,68 @@ check('typesVersions lists every subpath export (TypeScript moduleResolution nod
   }
   if (missing.length) throw new Error(`add to package.json:\n  ${missing.join('\n  ')}`);
 });
+// Every package's src/ folder, for the source checks below.
+const packageSrcDirs = () => {
+  const dirs = [];
+  for (const group of ['packages', 'plugins']) {
+    if (!existsSync(join(root, group))) continue;
+    for (const name of readdirSync(join(root, group))) {
+      const src = join(root, group, name, 'src');
+      if (existsSync(src)) dirs.push({ pkg: `${group}/${name}`, src });
+    }
+  }
+  return dirs;
+};
+const sourceFiles = (dir, skip = () => false) => {
+  const out = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (skip(path)) continue;
+    if (entry.isDirectory()) out.push(...sourceFiles(path, skip));
+    else if (/\.(ts|mts|cts)$/.test(entry.name) && !entry.name.endsWith('.d.ts')) out.push(path);
+  }
+  return out;
+};
+// black-box's entries are being rewritten with named exports on their own branch (issue 11's
+// step-by-step split); remove it from this list when that lands.
+const exportStarPending = new Set(['packages/black-box']);
+check('entry points list their exports by name (no `export *` from a relative module in src/index.ts or src/node.ts)', () => {
+  const found = [];
+  for (const { pkg, src } of packageSrcDirs()) {
+    if (exportStarPending.has(pkg)) continue;
+    for (const entry of ['index.ts', 'node.ts']) {
+      const file = join(src, entry);
+      if (!existsSync(file)) continue;
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          // `export * as ns from './x.js'` names its namespace and stays allowed.
+          if (/^\s*export\s+(type\s+)?\*\s+from\s+['"]\.{1,2}\//.test(line)) found.push(`${pkg}/src/${entry}:${i + 1}: ${line.trim()}`);
+        });
+    }
+  }
+  if (found.length) throw new Error(`name the public exports instead of re-exporting a whole module:\n  ${found.join('\n  ')}`);
+});
+check(
+  'kernels are declared through the WGSL kit (no `@binding(` or `struct Params` literal in nn, white-box, kernels, webgpu sources)',
+  () => {
+    const found = [];
+    const kit = join(root, 'packages', 'webgpu', 'src', 'wgsl');
+    for (const name of ['nn', 'white-box', 'kernels', 'webgpu']) {
+      const src = join(root, 'packages', name, 'src');
+      if (!existsSync(src)) continue;
+      for (const file of sourceFiles(src, (path) => path === kit || path.endsWith('__snapshots__'))) {
+        readFileSync(file, 'utf8')
+          .split('\n')
+          .forEach((line, i) => {
+            if (/@binding\(|struct\s+Params\b/.test(line)) found.push(`${file.slice(root.length)}:${i + 1}: ${line.trim()}`);
+          });
+      }
+    }
+    if (found.length)
+      throw new Error(`declare bindings and uniforms with defineKernel (@distillery/webgpu/wgsl):\n  ${found.join('\n  ')}`);
+  },
+);
 check('docs: every TypeScript block compiles under strict settings against the built packages', () => node('docs-check.mjs'));
 check("README: the `npx distillery` commands run from a copy of the repository's examples", () => node('readme-commands.mjs'));
 

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DISTILLERY_ERROR_BRAND, DistilleryError, isDistilleryError } from '../src/index.js';
+import { DistilleryError, isDistilleryError } from '../src/index.js';
+import { DISTILLERY_ERROR_BRAND } from '../src/errors.js';
 
 const dist = join(import.meta.dirname, '..', 'dist');
 

@@ -1,3 +1,12 @@
 // Browser-safe: URLs of the bundled files, their checksums and the story splitter. The absolute
 // file paths (Node) are in `@distillery/data-tinystories/node`.
-export * from './urls.js';
+export {
+  CORPUS_SHA256,
+  CORPUS_STORIES,
+  MODEL_SHA256,
+  STORY_SEPARATOR,
+  corpusLicenseUrl,
+  corpusUrl,
+  modelUrl,
+  splitStories,
+} from './urls.js';

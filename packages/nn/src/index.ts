@@ -1,4 +1,4 @@
-export * from './kernels/activation-math.js';
+export type { Activation } from './kernels/activation-math.js';
 export {
   matmul,
   matmulDims,
