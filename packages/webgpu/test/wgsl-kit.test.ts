@@ -60,6 +60,29 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   },
 });
 
+/** One workgroup per row: log Σ exp(x) through an online (max, sum) merge passed to workgroupReduce as `combine`. */
+const logSumExpKernel = defineKernel({
+  name: 'test.reduce-combine',
+  uniforms: { rows: 'u32', cols: 'u32' },
+  bindings: () => ({ x: { type: 'array<f32>', access: 'read' }, out: { type: 'array<f32>', access: 'read_write' } }),
+  wgsl: (v: { workgroupSize: number }, k) => wgsl`${k.header}
+fn lseMerge(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
+  let m = max(a.x, b.x);
+  return vec2<f32>(m, a.y * exp(a.x - m) + b.y * exp(b.x - m));
+}
+${workgroupReduce({ name: 'mergeAll', op: { combine: 'lseMerge' }, type: 'vec2<f32>', workgroupSize: v.workgroupSize })}
+@compute @workgroup_size(${v.workgroupSize})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = wid.x;
+  if (row >= params.rows) { return; }
+  var acc = vec2<f32>(-3.0e38, 0.0);
+  for (var c = lid; c < params.cols; c += ${v.workgroupSize}u) { acc = lseMerge(acc, vec2<f32>(x[row * params.cols + c], 1.0)); }
+  let total = mergeAll(lid, acc);
+  if (lid == 0u) { out[row] = total.x + log(total.y); }
+}
+`,
+});
+
 describe('wgsl kit (host side)', () => {
   it('derives the cache key from every variant field, in any key order', () => {
     expect(stableKey({ b: 1, a: 'x', c: undefined })).toBe(stableKey({ a: 'x', b: 1 }));
@@ -100,6 +123,11 @@ struct Params {
     expect(reduceKernel.wgsl(variant).startsWith('enable subgroups;\n')).toBe(true);
     expect(reduceKernel.requiredFeatures!(variant)).toEqual(['subgroups']);
     expect(reduceKernel.requiredFeatures!({ ...variant, subgroups: false })).toEqual([]);
+  });
+  it('rejects a combine that is not a WGSL function name', () => {
+    expect(() => workgroupReduce({ name: 'r', op: { combine: 'a + b' }, workgroupSize: 64 })).toThrow(
+      /op\.combine must name a WGSL function/,
+    );
   });
 });
 
@@ -222,6 +250,28 @@ gpuDescribe('wgsl kit (device)', () => {
           }
         }
       }
+    }
+  });
+
+  gpuTest('workgroupReduce merges with a custom combine (online log-sum-exp) like float64 host code', async ({ device }) => {
+    const rows = 3;
+    const cols = 700;
+    const values = Float32Array.from({ length: rows * cols }, (_, i) => Math.sin(i * 0.37) * 20 + (i % 11));
+    for (const workgroupSize of [64, 48]) {
+      const x = uploadTensor(device, { shape: [values.length], dtype: 'f32', data: values }, 'x');
+      const out = createTensor(device, { shape: [rows], dtype: 'f32', label: 'out' });
+      const recorder = new CommandRecorder(device, 'reduce-combine');
+      logSumExpKernel.record(recorder, { workgroupSize }, { uniforms: { rows, cols }, bindings: { x, out }, workgroups: [rows] });
+      await recorder.submit();
+      const got = await readFloat32(out);
+      for (let r = 0; r < rows; r++) {
+        const row = Array.from(values.subarray(r * cols, (r + 1) * cols));
+        const m = Math.max(...row);
+        const want = m + Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0));
+        expect(Math.abs(got[r]! - want), `wg=${workgroupSize} row ${r}`).toBeLessThan(1e-4 * Math.abs(want));
+      }
+      x.release();
+      out.release();
     }
   });
 });

@@ -1,5 +1,5 @@
 import { bindingsWgsl, declareBindings, type BindingDecl, type BindingTable } from '@distillery/webgpu/wgsl';
-import { FLAG_COUNT, SENTINEL, SUMMARY } from './layout.js';
+import { FLAG_COUNT, ROW, ROW_WORDS, SENTINEL, SUMMARY } from './layout.js';
 
 // Accumulator aliases and f16 packing live in the WGSL kit; re-exported so the kernels keep one import.
 export { accDecls, elementType, enables, loadAcc, storeAcc, type FloatDType } from '@distillery/webgpu/wgsl';
@@ -83,12 +83,64 @@ fn jsdLogQOverM(lp: f32, lq: f32, p: f32) -> f32 {
   return negLogMix(params.beta, params.oneMinusBeta, params.logBeta, params.log1mBeta, lp - lq);
 }
 
-// Online (max, sum) merge at inverse temperature s: (m1, s1) + (m2, s2).
-fn mergeMax(m1: f32, m2: f32) -> f32 { return max(m1, m2); }
+// A sum of exp((x − mOld)·invT) re-based to exp((x − mNew)·invT), mNew >= mOld.
 fn rescale(sum: f32, mOld: f32, mNew: f32, invT: f32) -> f32 {
   return select(sum * safeExp((mOld - mNew) * invT), sum, mOld == mNew);
 }
+
+// Online log-sum-exp state of a set of logits: (max, Σ exp((x − max)·invT), Σ exp(x − max)), the
+// second sum kept for the hard term at T = 1 (0 where unused). Every row kernel (softmax,
+// cross-entropy, the KD divergences) builds and merges its row normalisers through these two.
+fn lseRescale(a: vec3<f32>, m: f32, invT: f32) -> vec3<f32> {
+  return vec3<f32>(m, rescale(a.y, a.x, m, invT), rescale(a.z, a.x, m, 1.0));
+}
+fn lseMerge(a: vec3<f32>, b: vec3<f32>, invT: f32) -> vec3<f32> {
+  let m = max(a.x, b.x);
+  return vec3<f32>(m, lseRescale(a, m, invT).yz + lseRescale(b, m, invT).yz);
+}
+// The merge at the launch's temperature, for workgroupReduce({ op: { combine: 'lseCombine' } }).
+fn lseCombine(a: vec3<f32>, b: vec3<f32>) -> vec3<f32> { return lseMerge(a, b, params.invT); }
 `;
+
+/**
+ * The streaming passes run one workgroup per (row, chunk of columns), workgroups laid out 2-D when
+ * there are more than 65,535: workgroup (wid, nwg)'s row in this launch's window (`lrow`; past the
+ * last row when `lrow >= params.rows`), its global row, chunk and columns [c0, c1) of a row `cols` wide.
+ */
+export const ROW_CHUNK_WGSL = `
+struct RowChunk { lrow: u32, row: u32, chunk: u32, c0: u32, c1: u32 };
+fn rowChunk(wid: vec3<u32>, nwg: vec3<u32>, cols: u32) -> RowChunk {
+  let g = wid.x + wid.y * nwg.x;
+  let lrow = g / params.nChunks;
+  let chunk = g - lrow * params.nChunks;
+  let c0 = chunk * params.chunk;
+  return RowChunk(lrow, params.rowBase + lrow, chunk, c0, min(c0 + params.chunk, cols));
+}
+`;
+
+/**
+ * The gradient passes' scales of a row: w_r · softScale / N and w_r · hardWeight / N (N the
+ * normalizer, or the summary's active-row count where it is 0; w_r = 1 without row weights), and
+ * whether each term is live (an active row, valid stats, a non-zero scale: a weight of 0 gives an
+ * exactly-zero gradient, never 0 · inf). Reads the `rowstats` and `summary` bindings.
+ */
+export function gradScalesWgsl(rowWeights: boolean): string {
+  return `
+struct GradScales { soft: f32, hard: f32, softLive: bool, hardLive: bool };
+fn gradScales(row: u32) -> GradScales {
+  let o = row * ${ROW_WORDS}u;
+  let isActive = rowstats[o + ${ROW.active}u] > 0.0;
+  var n = params.normalizer;
+  if (n <= 0.0) { n = f32(summary[${SUMMARY.count}]); }
+  let invN = select(0.0, ${rowWeights ? 'rowWeights[row]' : '1.0'} / n, n > 0.0);
+  let soft = params.softScale * invN;
+  let hard = params.hardWeight * invN;
+  let softLive = isActive && rowstats[o + ${ROW.softGradOk}u] > 0.0 && soft != 0.0;
+  let hardLive = isActive && rowstats[o + ${ROW.zOk}u] > 0.0 && hard != 0.0;
+  return GradScales(soft, hard, softLive, hardLive);
+}
+`;
+}
 
 /** Raises flag `bit` for `row` in the summary (rare: only bad input reaches it). */
 export const FLAG_WGSL = `

@@ -3,7 +3,12 @@ import { DistilleryError } from '@distillery/core';
 export interface WorkgroupReduceOptions {
   /** Name of the generated WGSL function `fn name(lid: u32, value: T) -> T`. */
   name: string;
-  op: 'sum' | 'max';
+  /**
+   * `sum` or `max`, or `combine`: the name of a WGSL function `fn f(a: T, b: T) -> T` declared in
+   * the same module that merges two partial results (it must be associative; e.g. an online
+   * log-sum-exp merge of (max, sum) pairs). A custom combine always takes the shared-memory tree.
+   */
+  op: 'sum' | 'max' | { combine: string };
   /** WGSL type of one value: `f32` (default), `vec2<f32>`..`vec4<f32>` to reduce several values at once, `u32`, `i32`. */
   type?: string;
   /** Invocations per workgroup (the `@workgroup_size` x; 1-D workgroups). */
@@ -26,6 +31,7 @@ const isPow2 = (n: number) => (n & (n - 1)) === 0;
  *
  * - fallback: a shared-memory tree (pairs at distance WG/2, WG/4, ... : the order every hand-written
  *   loop used, so results are bitwise the same);
+ * - `op: { combine }`: the same tree, merging with the named WGSL function;
  * - subgroups: `subgroupAdd`/`subgroupMax` inside each subgroup, one partial per subgroup in shared
  *   memory, then one more subgroup reduction of those partials. Subgroups are taken to be
  *   contiguous ranges of `local_invocation_index` (true of 1-D workgroups on Vulkan, Metal and D3D drivers).
@@ -36,9 +42,19 @@ export function workgroupReduce({ name, op, type = 'f32', workgroupSize: wg, sub
       field: 'workgroupSize',
       value: wg,
     });
+  if (typeof op === 'object' && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(op.combine))
+    throw new DistilleryError(
+      'E_BAD_VALUE',
+      `workgroupReduce ${name}: op.combine must name a WGSL function, got ${JSON.stringify(op.combine)}`,
+      {
+        field: 'op.combine',
+        value: op.combine,
+      },
+    );
   const scratch = `${name}Scratch`;
-  const combine = (a: string, b: string) => (op === 'sum' ? `${a} + ${b}` : `max(${a}, ${b})`);
-  if (subgroups && isPow2(wg)) {
+  const combine = (a: string, b: string) =>
+    typeof op === 'object' ? `${op.combine}(${a}, ${b})` : op === 'sum' ? `${a} + ${b}` : `max(${a}, ${b})`;
+  if (subgroups && isPow2(wg) && typeof op !== 'object') {
     const sgOp = op === 'sum' ? 'subgroupAdd' : 'subgroupMax';
     // Sum pads idle lanes with 0; max pads them with partial 0, which max ignores (max is idempotent).
     const start = op === 'sum' ? `${type}()` : `${scratch}[0]`;

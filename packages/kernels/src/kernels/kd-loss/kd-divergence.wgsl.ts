@@ -1,7 +1,7 @@
 import { wgsl, workgroupReduce } from '@distillery/webgpu/wgsl';
 import { ROW, ROW_WORDS } from '../../shared/layout.js';
 import { PARAMS_WGSL } from '../../shared/params.js';
-import { accDecls, Bindings, elementType, enables, loadAcc, MATH_WGSL, type FloatDType } from '../../shared/wgsl-lib.js';
+import { accDecls, Bindings, elementType, enables, loadAcc, MATH_WGSL, ROW_CHUNK_WGSL, type FloatDType } from '../../shared/wgsl-lib.js';
 
 export interface KdDivergenceVariant {
   student: FloatDType;
@@ -29,29 +29,25 @@ ${PARAMS_WGSL}
 ${b}
 ${accDecls(vec4)}
 ${MATH_WGSL}
+${ROW_CHUNK_WGSL}
 const WG: u32 = ${wg}u;
 ${workgroupReduce({ name: 'sumDK', op: 'sum', type: 'vec2<f32>', workgroupSize: wg })}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let g = wid.x + wid.y * nwg.x;
-  if (g >= params.rows * params.nChunks) { return; }
-  let lrow = g / params.nChunks;
-  let chunk = g - lrow * params.nChunks;
-  let row = params.rowBase + lrow;
-  let o = row * ${ROW_WORDS}u;
+  let rc = rowChunk(wid, nwg, params.cols);
+  if (rc.lrow >= params.rows) { return; }
+  let o = rc.row * ${ROW_WORDS}u;
   let zm = rowstats[o + ${ROW.zMax}u];
   let zLogZ = rowstats[o + ${ROW.zLogZ}u];
   let tm = rowstats[o + ${ROW.tMax}u];
   let tLogZ = rowstats[o + ${ROW.tLogZ}u];
   let invT = params.invT;
-  let c0 = chunk * params.chunk;
-  let c1 = min(c0 + params.chunk, params.cols);
-  let zBase = (lrow * params.zStride + params.zShift) / W;
-  let tBase = (lrow * params.tStride + params.tShift) / W;
+  let zBase = (rc.lrow * params.zStride + params.zShift) / W;
+  let tBase = (rc.lrow * params.tStride + params.tShift) / W;
   var dAcc = 0.0;
   var kAcc = 0.0;
-  for (var c = c0 + lid * W; c < c1; c += WG * W) {
+  for (var c = rc.c0 + lid * W; c < rc.c1; c += WG * W) {
     let i = c / W;
     var z = Acc(params.negInf);
     if (c < params.vocab) { z = ${loadAcc(student, vec4, 'zIn[zBase + i]')}; }
@@ -73,7 +69,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   let sums = sumDK(lid, vec2<f32>(dAcc, kAcc));
   if (lid == 0u) {
-    let p = (row * params.nChunks + chunk) * 2u;
+    let p = (rc.row * params.nChunks + rc.chunk) * 2u;
     divPartials[p] = sums.x;
     divPartials[p + 1u] = sums.y;
   }

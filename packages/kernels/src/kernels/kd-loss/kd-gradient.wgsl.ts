@@ -1,7 +1,18 @@
 import { wgsl, workgroupReduce } from '@distillery/webgpu/wgsl';
-import { ROW, ROW_WORDS, SUMMARY } from '../../shared/layout.js';
+import { ROW, ROW_WORDS } from '../../shared/layout.js';
 import { PARAMS_WGSL } from '../../shared/params.js';
-import { accDecls, Bindings, elementType, enables, loadAcc, MATH_WGSL, storeAcc, type FloatDType } from '../../shared/wgsl-lib.js';
+import {
+  accDecls,
+  Bindings,
+  elementType,
+  enables,
+  loadAcc,
+  gradScalesWgsl,
+  MATH_WGSL,
+  ROW_CHUNK_WGSL,
+  storeAcc,
+  type FloatDType,
+} from '../../shared/wgsl-lib.js';
 import type { Divergence } from '../row-stats/row-merge.wgsl.js';
 
 export interface KdGradientVariant {
@@ -43,6 +54,8 @@ ${PARAMS_WGSL}
 ${b}
 ${accDecls(v.vec4)}
 ${MATH_WGSL}
+${ROW_CHUNK_WGSL}
+${gradScalesWgsl(v.rowWeights)}
 const WG: u32 = ${v.workgroupSize}u;
 #if ${fwdDense}
 ${workgroupReduce({ name: 'sumLoss', op: 'sum', workgroupSize: v.workgroupSize })}
@@ -55,31 +68,21 @@ fn jsdCoef(lp: f32, lq: f32, p: f32, q: f32, k: f32) -> f32 {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let g = wid.x + wid.y * nwg.x;
-  if (g >= params.rows * params.nChunks) { return; }
-  let lrow = g / params.nChunks;
-  let chunk = g - lrow * params.nChunks;
-  let row = params.rowBase + lrow;
-  let o = row * ${ROW_WORDS}u;
+  let rc = rowChunk(wid, nwg, params.cols);
+  if (rc.lrow >= params.rows) { return; }
+  let o = rc.row * ${ROW_WORDS}u;
   let zm = rowstats[o + ${ROW.zMax}u];
   let zLogZ = rowstats[o + ${ROW.zLogZ}u];
   let zLogZ1 = rowstats[o + ${ROW.zLogZ1}u];
-  let isActive = rowstats[o + ${ROW.active}u] > 0.0;
-  var n = params.normalizer;
-  if (n <= 0.0) { n = f32(summary[${SUMMARY.count}]); }
-  let invN = select(0.0, ${v.rowWeights ? 'rowWeights[row]' : '1.0'} / n, n > 0.0);
-  let sScale = params.softScale * invN;
-  let hScale = params.hardWeight * invN;
-  let softLive = isActive && rowstats[o + ${ROW.softGradOk}u] > 0.0 && sScale != 0.0;
-  let hardLive = isActive && rowstats[o + ${ROW.zOk}u] > 0.0 && hScale != 0.0;
+  let gs = gradScales(rc.row);
   var y = -1;
 #if ${v.labels}
-  y = labels[row];
+  y = labels[rc.row];
 #endif
 #if ${dense}
   let tm = rowstats[o + ${ROW.tMax}u];
   let tLogZ = rowstats[o + ${ROW.tLogZ}u];
-  let tBase = (lrow * params.tStride + params.tShift) / W;
+  let tBase = (rc.lrow * params.tStride + params.tShift) / W;
 #endif
 #if ${rev}
   let dRow = rowstats[o + ${ROW.div}u];
@@ -93,12 +96,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let invT = params.invT;
   let needT1 = params.needT1 != 0u;
   let q1Scale = exp(zLogZ - 0.5 * zLogZ1);
-  let c0 = chunk * params.chunk;
-  let c1 = min(c0 + params.chunk, params.cols);
-  let zBase = (lrow * params.zStride + params.zShift) / W;
-  let gBase = (lrow * params.zStride + params.gShift) / W;
+  let zBase = (rc.lrow * params.zStride + params.zShift) / W;
+  let gBase = (rc.lrow * params.zStride + params.gShift) / W;
   var lossAcc = 0.0;
-  for (var c = c0 + lid * W; c < c1; c += WG * W) {
+  for (var c = rc.c0 + lid * W; c < rc.c1; c += WG * W) {
     let i = c / W;
     let inStudent = c < params.vocab;
     var z = Acc(params.negInf);
@@ -129,8 +130,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     soft = q * cOff;
 #endif
     if (inStudent) {
-      var gv = select(Acc(0.0), Acc(sScale) * soft, softLive);
-      if (hardLive) {
+      var gv = select(Acc(0.0), Acc(gs.soft) * soft, gs.softLive);
+      if (gs.hardLive) {
         var q1 = q;
         if (needT1) {
           // At T = 2, softmax(z) from softmax(z/2) without an exp: q = u·e^(−logZ) and
@@ -143,14 +144,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
           }
         }
         let onehot = select(Acc(0.0), Acc(1.0), UAcc(c) + laneIds() == UAcc(u32(y)));
-        gv += Acc(hScale) * (q1 - onehot);
+        gv += Acc(gs.hard) * (q1 - onehot);
       }
       grad[gBase + i] = ${storeAcc(v.grad, v.vec4, 'gv')};
     }
   }
 #if ${fwdDense}
   let loss = sumLoss(lid, lossAcc);
-  if (lid == 0u) { lossPartials[row * params.nChunks + chunk] = loss; }
+  if (lid == 0u) { lossPartials[rc.row * params.nChunks + rc.chunk] = loss; }
 #endif
 }
 `;

@@ -1,7 +1,7 @@
 import { wgsl } from '@distillery/webgpu';
-import { ROW, ROW_WORDS, SUMMARY } from '../../shared/layout.js';
+import { ROW, ROW_WORDS } from '../../shared/layout.js';
 import { PARAMS_WGSL } from '../../shared/params.js';
-import { accDecls, Bindings, enables, MATH_WGSL, type FloatDType } from '../../shared/wgsl-lib.js';
+import { accDecls, Bindings, enables, gradScalesWgsl, MATH_WGSL, type FloatDType } from '../../shared/wgsl-lib.js';
 import type { Divergence } from '../row-stats/row-merge.wgsl.js';
 
 export interface KdTopkScatterVariant {
@@ -34,6 +34,7 @@ ${PARAMS_WGSL}
 ${b}
 ${accDecls(false)}
 ${MATH_WGSL}
+${gradScalesWgsl(v.rowWeights)}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -45,14 +46,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let idx = topIdx[e];
   if (idx < 0 || u32(idx) >= params.vocab) { return; }
   let o = row * ${ROW_WORDS}u;
-  let isActive = rowstats[o + ${ROW.active}u] > 0.0;
-  var n = params.normalizer;
-  if (n <= 0.0) { n = f32(summary[${SUMMARY.count}]); }
-  let invN = select(0.0, ${v.rowWeights ? 'rowWeights[row]' : '1.0'} / n, n > 0.0);
-  let sScale = params.softScale * invN;
-  let hScale = params.hardWeight * invN;
-  let softLive = isActive && rowstats[o + ${ROW.softGradOk}u] > 0.0 && sScale != 0.0;
-  let hardLive = isActive && rowstats[o + ${ROW.zOk}u] > 0.0 && hScale != 0.0;
+  let gs = gradScales(row);
   let zm = rowstats[o + ${ROW.zMax}u];
   let z = f32(zIn[lrow * params.zStride + params.zShift + u32(idx)]);
   let lq = (z - zm) * params.invT - rowstats[o + ${ROW.zLogZ}u];
@@ -66,15 +60,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 #else
   let soft = select(params.oneMinusBeta * q * (jsdLogQOverM(lp, lq, p) - rowstats[o + ${ROW.k}u]), 0.0, q == 0.0);
 #endif
-  var gv = select(0.0, sScale * soft, softLive);
-  if (hardLive) {
+  var gv = select(0.0, gs.soft * soft, gs.softLive);
+  if (gs.hardLive) {
     var q1 = q;
     if (params.needT1 != 0u) { q1 = safeExp((z - zm) - rowstats[o + ${ROW.zLogZ1}u]); }
     var y = -1;
 #if ${v.labels}
     y = labels[row];
 #endif
-    gv += hScale * (q1 - select(0.0, 1.0, idx == y));
+    gv += gs.hard * (q1 - select(0.0, 1.0, idx == y));
   }
   grad[lrow * params.zStride + params.gShift + u32(idx)] = ${v.grad}(gv);
 }

@@ -51,31 +51,25 @@ ${MATH_WGSL}
 ${FLAG_WGSL}
 const WG: u32 = ${v.workgroupSize}u;
 
-struct Merged { zm: f32, zs: f32, zs1: f32, tm: f32, ts: f32 };
+// The row's online log-sum-exp states (max, Σ at 1/T, Σ at T = 1): student and (dense) teacher.
+struct Merged { z: vec3<f32>, t: vec3<f32> };
 
 fn mergeInto(acc: ptr<function, Merged>, base: u32) {
-  let zm2 = partials[base + ${PARTIAL.zMax}u];
-  let zm = max((*acc).zm, zm2);
-  (*acc).zs = rescale((*acc).zs, (*acc).zm, zm, params.invT) + rescale(partials[base + ${PARTIAL.zSum}u], zm2, zm, params.invT);
-  (*acc).zs1 = rescale((*acc).zs1, (*acc).zm, zm, 1.0) + rescale(partials[base + ${PARTIAL.zSum1}u], zm2, zm, 1.0);
-  (*acc).zm = zm;
+  (*acc).z = lseMerge((*acc).z, vec3<f32>(partials[base + ${PARTIAL.zMax}u], partials[base + ${PARTIAL.zSum}u], partials[base + ${PARTIAL.zSum1}u]), params.invT);
 #if ${dense}
-  let tm2 = partials[base + ${PARTIAL.tMax}u];
-  let tm = max((*acc).tm, tm2);
-  (*acc).ts = rescale((*acc).ts, (*acc).tm, tm, params.invT) + rescale(partials[base + ${PARTIAL.tSum}u], tm2, tm, params.invT);
-  (*acc).tm = tm;
+  (*acc).t = lseMerge((*acc).t, vec3<f32>(partials[base + ${PARTIAL.tMax}u], partials[base + ${PARTIAL.tSum}u], 0.0), params.invT);
 #endif
 }
 
 // Writes the student part of the row stats and handles the label; returns (isActive, hard, zOk).
 fn studentRow(row: u32, lrow: u32, m: Merged) -> vec3<f32> {
   let o = row * ${ROW_WORDS}u;
-  let zOk = m.zs > 0.0;
-  let zLogZ = preciseLog(m.zs);
-  var zs1 = m.zs1;
-  if (params.needT1 == 0u) { zs1 = m.zs; }
+  let zOk = m.z.y > 0.0;
+  let zLogZ = preciseLog(m.z.y);
+  var zs1 = m.z.z;
+  if (params.needT1 == 0u) { zs1 = m.z.y; }
   let zLogZ1 = preciseLog(zs1);
-  rowstats[o + ${ROW.zMax}u] = m.zm;
+  rowstats[o + ${ROW.zMax}u] = m.z.x;
   rowstats[o + ${ROW.zLogZ}u] = zLogZ;
   rowstats[o + ${ROW.zLogZ1}u] = zLogZ1;
   rowstats[o + ${ROW.zOk}u] = select(0.0, 1.0, zOk);
@@ -90,7 +84,7 @@ fn studentRow(row: u32, lrow: u32, m: Merged) -> vec3<f32> {
   }
   if (isActive && zOk) {
     let zy = f32(zIn[lrow * params.zStride + params.zShift + u32(y)]);
-    hard = zLogZ1 - (zy - m.zm);
+    hard = zLogZ1 - (zy - m.z.x);
   }
 #endif
   if (isActive) { atomicAdd(&summary[${SUMMARY.count}], 1u); }
@@ -105,16 +99,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let lrow = (wid.x + wid.y * nwg.x) * WG + lid;
   if (lrow >= params.rows) { return; }
   let row = params.rowBase + lrow;
-  var m = Merged(SENTINEL, 0.0, 0.0, SENTINEL, 0.0);
+  var m = Merged(vec3<f32>(SENTINEL, 0.0, 0.0), vec3<f32>(SENTINEL, 0.0, 0.0));
   for (var c = 0u; c < params.nChunks; c++) {
     mergeInto(&m, (row * params.nChunks + c) * ${PARTIAL_WORDS}u);
   }
   let s = studentRow(row, lrow, m);
   let o = row * ${ROW_WORDS}u;
 #if ${dense}
-  let tOk = m.ts > 0.0;
-  rowstats[o + ${ROW.tMax}u] = m.tm;
-  rowstats[o + ${ROW.tLogZ}u] = preciseLog(m.ts);
+  let tOk = m.t.y > 0.0;
+  rowstats[o + ${ROW.tMax}u] = m.t.x;
+  rowstats[o + ${ROW.tLogZ}u] = preciseLog(m.t.y);
   let softOk = tOk && s.z > 0.0;
 #else
   let softOk = false;
@@ -126,8 +120,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   rowstats[o + ${ROW.cOff}u] = 0.0;
 }
 #else
-var<workgroup> redM: array<Merged, WG>;
 var<workgroup> rowInfo: vec4<f32>;
+${workgroupReduce({ name: 'wgLse', op: { combine: 'lseCombine' }, type: 'vec3<f32>', workgroupSize: v.workgroupSize })}
 
 ${workgroupReduce({ name: 'wgMax', op: 'max', workgroupSize: v.workgroupSize })}
 ${workgroupReduce({ name: 'wgSum', op: 'sum', workgroupSize: v.workgroupSize })}
@@ -151,30 +145,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let zRow = lrow * params.zStride + params.zShift;
 
   // Student log-normalisers.
-  var m = Merged(SENTINEL, 0.0, 0.0, SENTINEL, 0.0);
+  var m = Merged(vec3<f32>(SENTINEL, 0.0, 0.0), vec3<f32>(SENTINEL, 0.0, 0.0));
   for (var c = lid; c < params.nChunks; c += WG) {
     mergeInto(&m, (row * params.nChunks + c) * ${PARTIAL_WORDS}u);
   }
-  redM[lid] = m;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) {
-      let a = redM[lid];
-      let bm = redM[lid + s];
-      let zm = max(a.zm, bm.zm);
-      redM[lid] = Merged(zm, rescale(a.zs, a.zm, zm, invT) + rescale(bm.zs, bm.zm, zm, invT), rescale(a.zs1, a.zm, zm, 1.0) + rescale(bm.zs1, bm.zm, zm, 1.0), SENTINEL, 0.0);
-    }
-    workgroupBarrier();
-  }
-  let merged = redM[0];
+  let merged = Merged(wgLse(lid, m.z), m.t);
   if (lid == 0u) {
     let s0 = studentRow(row, lrow, merged);
     rowInfo = vec4<f32>(s0.x, s0.y, s0.z, 0.0);
   }
   let info = workgroupUniformLoad(&rowInfo);
   let zOk = info.z > 0.0;
-  let zm = merged.zm;
-  let zLogZ = preciseLog(merged.zs);
+  let zm = merged.z.x;
+  let zLogZ = preciseLog(merged.z.y);
 
   // Teacher atoms: validate, tempered max, kept and dropped mass at T = 1.
   var aMax = SENTINEL;
@@ -263,7 +246,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (lid == 0u) {
     let o = row * ${ROW_WORDS}u;
     // Student mass outside the support (the tail bucket's q).
-    let qTail = max(0.0, (merged.zs - support) / merged.zs);
+    let qTail = max(0.0, (merged.z.y - support) / merged.z.y);
     let lqTail = preciseLog(qTail);
     var d = dSum;
     var kk = kSum;

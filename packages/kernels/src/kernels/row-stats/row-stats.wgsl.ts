@@ -1,7 +1,17 @@
-import { wgsl } from '@distillery/webgpu';
+import { wgsl, workgroupReduce } from '@distillery/webgpu/wgsl';
 import { FLAG, PARTIAL, PARTIAL_WORDS } from '../../shared/layout.js';
 import { PARAMS_WGSL } from '../../shared/params.js';
-import { accDecls, Bindings, elementType, enables, FLAG_WGSL, loadAcc, MATH_WGSL, type FloatDType } from '../../shared/wgsl-lib.js';
+import {
+  accDecls,
+  Bindings,
+  elementType,
+  enables,
+  FLAG_WGSL,
+  loadAcc,
+  MATH_WGSL,
+  ROW_CHUNK_WGSL,
+  type FloatDType,
+} from '../../shared/wgsl-lib.js';
 
 export interface RowStatsVariant {
   student: FloatDType;
@@ -29,59 +39,52 @@ ${PARAMS_WGSL}
 ${b}
 ${accDecls(vec4)}
 ${MATH_WGSL}
+${ROW_CHUNK_WGSL}
 ${FLAG_WGSL}
 const WG: u32 = ${wg}u;
-var<workgroup> sZm: array<f32, WG>;
-var<workgroup> sZs: array<f32, WG>;
-var<workgroup> sZs1: array<f32, WG>;
 #if ${hasTeacher}
-var<workgroup> sTm: array<f32, WG>;
-var<workgroup> sTs: array<f32, WG>;
+// The student's and the teacher's online log-sum-exp states, merged in one workgroup reduction.
+struct StudentTeacher { z: vec3<f32>, t: vec3<f32> };
+fn mergeStudentTeacher(a: StudentTeacher, b: StudentTeacher) -> StudentTeacher {
+  return StudentTeacher(lseCombine(a.z, b.z), lseCombine(a.t, b.t));
+}
+${workgroupReduce({ name: 'mergeRow', op: { combine: 'mergeStudentTeacher' }, type: 'StudentTeacher', workgroupSize: wg })}
+#else
+${workgroupReduce({ name: 'mergeRow', op: { combine: 'lseCombine' }, type: 'vec3<f32>', workgroupSize: wg })}
 #endif
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let g = wid.x + wid.y * nwg.x;
-  if (g >= params.rows * params.nChunks) { return; }
-  let lrow = g / params.nChunks;
-  let chunk = g - lrow * params.nChunks;
-  let row = params.rowBase + lrow;
-  let c0 = chunk * params.chunk;
-  let c1 = min(c0 + params.chunk, params.cols);
+  let rc = rowChunk(wid, nwg, params.cols);
+  if (rc.lrow >= params.rows) { return; }
   let invT = params.invT;
   let needT1 = params.needT1 != 0u;
-  let zBase = (lrow * params.zStride + params.zShift) / W;
-  var zm = SENTINEL;
-  var zs = 0.0;
-  var zs1 = 0.0;
+  let zBase = (rc.lrow * params.zStride + params.zShift) / W;
+  // (max, Σ at 1/T, Σ at T = 1); the teacher needs no T = 1 sum.
+  var zl = vec3<f32>(SENTINEL, 0.0, 0.0);
   var zBad = false;
 #if ${hasTeacher}
-  let tBase = (lrow * params.tStride + params.tShift) / W;
-  var tm = SENTINEL;
-  var ts = 0.0;
+  let tBase = (rc.lrow * params.tStride + params.tShift) / W;
+  var tl = vec3<f32>(SENTINEL, 0.0, 0.0);
   var tBad = false;
 #endif
-  for (var c = c0 + lid * W; c < c1; c += WG * W) {
+  for (var c = rc.c0 + lid * W; c < rc.c1; c += WG * W) {
     let i = c / W;
     if (c < params.vocab) {
       let z = ${loadAcc(student, vec4, 'zIn[zBase + i]')};
       zBad = zBad || anyBad(z);
       // Rescale only when the running max grows (rare after the first steps: saves an exp per step).
       let m = hmax(z);
-      if (m > zm) {
-        zs = rescale(zs, zm, m, invT);
-        zs1 = rescale(zs1, zm, m, 1.0);
-        zm = m;
-      }
-      let e = safeExpAcc((z - Acc(zm)) * invT);
-      zs += hsum(e);
+      if (m > zl.x) { zl = lseRescale(zl, m, invT); }
+      let e = safeExpAcc((z - Acc(zl.x)) * invT);
+      zl.y += hsum(e);
       if (needT1) {
         // exp(z − m) from the tempered term where T allows (one exp per element, not two): its
         // square at T = 2; its own exp otherwise (T = 1 never gets here: the two sums coincide).
         if (invT == 0.5) {
-          zs1 += hsum(e * e);
+          zl.z += hsum(e * e);
         } else {
-          zs1 += hsum(safeExpAcc(z - Acc(zm)));
+          zl.z += hsum(safeExpAcc(z - Acc(zl.x)));
         }
       }
     }
@@ -90,50 +93,28 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let t = ${loadAcc(teacher ?? 'f32', vec4, 'tIn[tBase + i]')};
       tBad = tBad || anyBad(t);
       let m = hmax(t);
-      if (m > tm) {
-        ts = rescale(ts, tm, m, invT);
-        tm = m;
-      }
-      ts += hsum(safeExpAcc((t - Acc(tm)) * invT));
+      if (m > tl.x) { tl = lseRescale(tl, m, invT); }
+      tl.y += hsum(safeExpAcc((t - Acc(tl.x)) * invT));
     }
 #endif
   }
-  if (zBad) { raiseFlag(${bit(FLAG.studentNonFinite)}u, row); }
-  sZm[lid] = zm;
-  sZs[lid] = zs;
-  sZs1[lid] = zs1;
+  if (zBad) { raiseFlag(${bit(FLAG.studentNonFinite)}u, rc.row); }
 #if ${hasTeacher}
-  if (tBad) { raiseFlag(${bit(FLAG.teacherNonFinite)}u, row); }
-  sTm[lid] = tm;
-  sTs[lid] = ts;
+  if (tBad) { raiseFlag(${bit(FLAG.teacherNonFinite)}u, rc.row); }
+  let merged = mergeRow(lid, StudentTeacher(zl, tl));
+  let zRow = merged.z;
+  let tRow = merged.t;
+#else
+  let zRow = mergeRow(lid, zl);
 #endif
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) {
-      let m1 = sZm[lid];
-      let m2 = sZm[lid + s];
-      let m = max(m1, m2);
-      sZs[lid] = rescale(sZs[lid], m1, m, invT) + rescale(sZs[lid + s], m2, m, invT);
-      sZs1[lid] = rescale(sZs1[lid], m1, m, 1.0) + rescale(sZs1[lid + s], m2, m, 1.0);
-      sZm[lid] = m;
-#if ${hasTeacher}
-      let n1 = sTm[lid];
-      let n2 = sTm[lid + s];
-      let n = max(n1, n2);
-      sTs[lid] = rescale(sTs[lid], n1, n, invT) + rescale(sTs[lid + s], n2, n, invT);
-      sTm[lid] = n;
-#endif
-    }
-    workgroupBarrier();
-  }
   if (lid == 0u) {
-    let o = (row * params.nChunks + chunk) * ${PARTIAL_WORDS}u;
-    partials[o + ${PARTIAL.zMax}u] = sZm[0];
-    partials[o + ${PARTIAL.zSum}u] = sZs[0];
-    partials[o + ${PARTIAL.zSum1}u] = sZs1[0];
+    let o = (rc.row * params.nChunks + rc.chunk) * ${PARTIAL_WORDS}u;
+    partials[o + ${PARTIAL.zMax}u] = zRow.x;
+    partials[o + ${PARTIAL.zSum}u] = zRow.y;
+    partials[o + ${PARTIAL.zSum1}u] = zRow.z;
 #if ${hasTeacher}
-    partials[o + ${PARTIAL.tMax}u] = sTm[0];
-    partials[o + ${PARTIAL.tSum}u] = sTs[0];
+    partials[o + ${PARTIAL.tMax}u] = tRow.x;
+    partials[o + ${PARTIAL.tSum}u] = tRow.y;
 #endif
   }
 }

@@ -1,7 +1,17 @@
 import { wgsl } from '@distillery/webgpu';
 import { ROW, ROW_WORDS } from '../../shared/layout.js';
 import { PARAMS_WGSL } from '../../shared/params.js';
-import { accDecls, Bindings, elementType, enables, loadAcc, MATH_WGSL, storeAcc, type FloatDType } from '../../shared/wgsl-lib.js';
+import {
+  accDecls,
+  Bindings,
+  elementType,
+  enables,
+  loadAcc,
+  MATH_WGSL,
+  ROW_CHUNK_WGSL,
+  storeAcc,
+  type FloatDType,
+} from '../../shared/wgsl-lib.js';
 
 export interface SoftmaxWriteVariant {
   input: FloatDType;
@@ -28,25 +38,21 @@ ${PARAMS_WGSL}
 ${b}
 ${accDecls(vec4)}
 ${MATH_WGSL}
+${ROW_CHUNK_WGSL}
 const WG: u32 = ${wg}u;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let g = wid.x + wid.y * nwg.x;
-  if (g >= params.rows * params.nChunks) { return; }
-  let lrow = g / params.nChunks;
-  let chunk = g - lrow * params.nChunks;
-  let row = params.rowBase + lrow;
-  let o = row * ${ROW_WORDS}u;
+  let rc = rowChunk(wid, nwg, params.vocab);
+  if (rc.lrow >= params.rows) { return; }
+  let o = rc.row * ${ROW_WORDS}u;
   let zm = rowstats[o + ${ROW.zMax}u];
   let zLogZ = rowstats[o + ${ROW.zLogZ}u];
   let empty = rowstats[o + ${ROW.zOk}u] == 0.0;
   let invT = params.invT;
-  let c0 = chunk * params.chunk;
-  let c1 = min(c0 + params.chunk, params.vocab);
-  let zBase = (lrow * params.zStride + params.zShift) / W;
-  let oBase = (lrow * params.zStride + params.gShift) / W;
-  for (var c = c0 + lid * W; c < c1; c += WG * W) {
+  let zBase = (rc.lrow * params.zStride + params.zShift) / W;
+  let oBase = (rc.lrow * params.zStride + params.gShift) / W;
+  for (var c = rc.c0 + lid * W; c < rc.c1; c += WG * W) {
     let i = c / W;
     let z = ${loadAcc(input, vec4, 'zIn[zBase + i]')};
     let lq = (z - Acc(zm)) * invT - Acc(zLogZ);

@@ -121,10 +121,32 @@ fn jsdLogQOverM(lp: f32, lq: f32, p: f32) -> f32 {
   return negLogMix(params.beta, params.oneMinusBeta, params.logBeta, params.log1mBeta, lp - lq);
 }
 
-// Online (max, sum) merge at inverse temperature s: (m1, s1) + (m2, s2).
-fn mergeMax(m1: f32, m2: f32) -> f32 { return max(m1, m2); }
+// A sum of exp((x − mOld)·invT) re-based to exp((x − mNew)·invT), mNew >= mOld.
 fn rescale(sum: f32, mOld: f32, mNew: f32, invT: f32) -> f32 {
   return select(sum * safeExp((mOld - mNew) * invT), sum, mOld == mNew);
+}
+
+// Online log-sum-exp state of a set of logits: (max, Σ exp((x − max)·invT), Σ exp(x − max)), the
+// second sum kept for the hard term at T = 1 (0 where unused). Every row kernel (softmax,
+// cross-entropy, the KD divergences) builds and merges its row normalisers through these two.
+fn lseRescale(a: vec3<f32>, m: f32, invT: f32) -> vec3<f32> {
+  return vec3<f32>(m, rescale(a.y, a.x, m, invT), rescale(a.z, a.x, m, 1.0));
+}
+fn lseMerge(a: vec3<f32>, b: vec3<f32>, invT: f32) -> vec3<f32> {
+  let m = max(a.x, b.x);
+  return vec3<f32>(m, lseRescale(a, m, invT).yz + lseRescale(b, m, invT).yz);
+}
+// The merge at the launch's temperature, for workgroupReduce({ op: { combine: 'lseCombine' } }).
+fn lseCombine(a: vec3<f32>, b: vec3<f32>) -> vec3<f32> { return lseMerge(a, b, params.invT); }
+
+
+struct RowChunk { lrow: u32, row: u32, chunk: u32, c0: u32, c1: u32 };
+fn rowChunk(wid: vec3<u32>, nwg: vec3<u32>, cols: u32) -> RowChunk {
+  let g = wid.x + wid.y * nwg.x;
+  let lrow = g / params.nChunks;
+  let chunk = g - lrow * params.nChunks;
+  let c0 = chunk * params.chunk;
+  return RowChunk(lrow, params.rowBase + lrow, chunk, c0, min(c0 + params.chunk, cols));
 }
 
 const WG: u32 = 8u;
@@ -144,24 +166,19 @@ fn sumDK(lid: u32, value: vec2<f32>) -> vec2<f32> {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let g = wid.x + wid.y * nwg.x;
-  if (g >= params.rows * params.nChunks) { return; }
-  let lrow = g / params.nChunks;
-  let chunk = g - lrow * params.nChunks;
-  let row = params.rowBase + lrow;
-  let o = row * 16u;
+  let rc = rowChunk(wid, nwg, params.cols);
+  if (rc.lrow >= params.rows) { return; }
+  let o = rc.row * 16u;
   let zm = rowstats[o + 0u];
   let zLogZ = rowstats[o + 1u];
   let tm = rowstats[o + 3u];
   let tLogZ = rowstats[o + 4u];
   let invT = params.invT;
-  let c0 = chunk * params.chunk;
-  let c1 = min(c0 + params.chunk, params.cols);
-  let zBase = (lrow * params.zStride + params.zShift) / W;
-  let tBase = (lrow * params.tStride + params.tShift) / W;
+  let zBase = (rc.lrow * params.zStride + params.zShift) / W;
+  let tBase = (rc.lrow * params.tStride + params.tShift) / W;
   var dAcc = 0.0;
   var kAcc = 0.0;
-  for (var c = c0 + lid * W; c < c1; c += WG * W) {
+  for (var c = rc.c0 + lid * W; c < rc.c1; c += WG * W) {
     let i = c / W;
     var z = Acc(params.negInf);
     if (c < params.vocab) { z = Acc(zIn[zBase + i]); }
@@ -181,7 +198,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   let sums = sumDK(lid, vec2<f32>(dAcc, kAcc));
   if (lid == 0u) {
-    let p = (row * params.nChunks + chunk) * 2u;
+    let p = (rc.row * params.nChunks + rc.chunk) * 2u;
     divPartials[p] = sums.x;
     divPartials[p + 1u] = sums.y;
   }

@@ -119,11 +119,23 @@ fn jsdLogQOverM(lp: f32, lq: f32, p: f32) -> f32 {
   return negLogMix(params.beta, params.oneMinusBeta, params.logBeta, params.log1mBeta, lp - lq);
 }
 
-// Online (max, sum) merge at inverse temperature s: (m1, s1) + (m2, s2).
-fn mergeMax(m1: f32, m2: f32) -> f32 { return max(m1, m2); }
+// A sum of exp((x − mOld)·invT) re-based to exp((x − mNew)·invT), mNew >= mOld.
 fn rescale(sum: f32, mOld: f32, mNew: f32, invT: f32) -> f32 {
   return select(sum * safeExp((mOld - mNew) * invT), sum, mOld == mNew);
 }
+
+// Online log-sum-exp state of a set of logits: (max, Σ exp((x − max)·invT), Σ exp(x − max)), the
+// second sum kept for the hard term at T = 1 (0 where unused). Every row kernel (softmax,
+// cross-entropy, the KD divergences) builds and merges its row normalisers through these two.
+fn lseRescale(a: vec3<f32>, m: f32, invT: f32) -> vec3<f32> {
+  return vec3<f32>(m, rescale(a.y, a.x, m, invT), rescale(a.z, a.x, m, 1.0));
+}
+fn lseMerge(a: vec3<f32>, b: vec3<f32>, invT: f32) -> vec3<f32> {
+  let m = max(a.x, b.x);
+  return vec3<f32>(m, lseRescale(a, m, invT).yz + lseRescale(b, m, invT).yz);
+}
+// The merge at the launch's temperature, for workgroupReduce({ op: { combine: 'lseCombine' } }).
+fn lseCombine(a: vec3<f32>, b: vec3<f32>) -> vec3<f32> { return lseMerge(a, b, params.invT); }
 
 
 fn raiseFlag(bit: u32, row: u32) {
@@ -133,26 +145,23 @@ fn raiseFlag(bit: u32, row: u32) {
 
 const WG: u32 = 64u;
 
-struct Merged { zm: f32, zs: f32, zs1: f32, tm: f32, ts: f32 };
+// The row's online log-sum-exp states (max, Σ at 1/T, Σ at T = 1): student and (dense) teacher.
+struct Merged { z: vec3<f32>, t: vec3<f32> };
 
 fn mergeInto(acc: ptr<function, Merged>, base: u32) {
-  let zm2 = partials[base + 0u];
-  let zm = max((*acc).zm, zm2);
-  (*acc).zs = rescale((*acc).zs, (*acc).zm, zm, params.invT) + rescale(partials[base + 1u], zm2, zm, params.invT);
-  (*acc).zs1 = rescale((*acc).zs1, (*acc).zm, zm, 1.0) + rescale(partials[base + 2u], zm2, zm, 1.0);
-  (*acc).zm = zm;
+  (*acc).z = lseMerge((*acc).z, vec3<f32>(partials[base + 0u], partials[base + 1u], partials[base + 2u]), params.invT);
 
 }
 
 // Writes the student part of the row stats and handles the label; returns (isActive, hard, zOk).
 fn studentRow(row: u32, lrow: u32, m: Merged) -> vec3<f32> {
   let o = row * 16u;
-  let zOk = m.zs > 0.0;
-  let zLogZ = preciseLog(m.zs);
-  var zs1 = m.zs1;
-  if (params.needT1 == 0u) { zs1 = m.zs; }
+  let zOk = m.z.y > 0.0;
+  let zLogZ = preciseLog(m.z.y);
+  var zs1 = m.z.z;
+  if (params.needT1 == 0u) { zs1 = m.z.y; }
   let zLogZ1 = preciseLog(zs1);
-  rowstats[o + 0u] = m.zm;
+  rowstats[o + 0u] = m.z.x;
   rowstats[o + 1u] = zLogZ;
   rowstats[o + 2u] = zLogZ1;
   rowstats[o + 12u] = select(0.0, 1.0, zOk);
@@ -171,7 +180,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let lrow = (wid.x + wid.y * nwg.x) * WG + lid;
   if (lrow >= params.rows) { return; }
   let row = params.rowBase + lrow;
-  var m = Merged(SENTINEL, 0.0, 0.0, SENTINEL, 0.0);
+  var m = Merged(vec3<f32>(SENTINEL, 0.0, 0.0), vec3<f32>(SENTINEL, 0.0, 0.0));
   for (var c = 0u; c < params.nChunks; c++) {
     mergeInto(&m, (row * params.nChunks + c) * 8u);
   }

@@ -139,10 +139,32 @@ fn jsdLogQOverM(lp: f32, lq: f32, p: f32) -> f32 {
   return negLogMix(params.beta, params.oneMinusBeta, params.logBeta, params.log1mBeta, lp - lq);
 }
 
-// Online (max, sum) merge at inverse temperature s: (m1, s1) + (m2, s2).
-fn mergeMax(m1: f32, m2: f32) -> f32 { return max(m1, m2); }
+// A sum of exp((x − mOld)·invT) re-based to exp((x − mNew)·invT), mNew >= mOld.
 fn rescale(sum: f32, mOld: f32, mNew: f32, invT: f32) -> f32 {
   return select(sum * safeExp((mOld - mNew) * invT), sum, mOld == mNew);
+}
+
+// Online log-sum-exp state of a set of logits: (max, Σ exp((x − max)·invT), Σ exp(x − max)), the
+// second sum kept for the hard term at T = 1 (0 where unused). Every row kernel (softmax,
+// cross-entropy, the KD divergences) builds and merges its row normalisers through these two.
+fn lseRescale(a: vec3<f32>, m: f32, invT: f32) -> vec3<f32> {
+  return vec3<f32>(m, rescale(a.y, a.x, m, invT), rescale(a.z, a.x, m, 1.0));
+}
+fn lseMerge(a: vec3<f32>, b: vec3<f32>, invT: f32) -> vec3<f32> {
+  let m = max(a.x, b.x);
+  return vec3<f32>(m, lseRescale(a, m, invT).yz + lseRescale(b, m, invT).yz);
+}
+// The merge at the launch's temperature, for workgroupReduce({ op: { combine: 'lseCombine' } }).
+fn lseCombine(a: vec3<f32>, b: vec3<f32>) -> vec3<f32> { return lseMerge(a, b, params.invT); }
+
+
+struct RowChunk { lrow: u32, row: u32, chunk: u32, c0: u32, c1: u32 };
+fn rowChunk(wid: vec3<u32>, nwg: vec3<u32>, cols: u32) -> RowChunk {
+  let g = wid.x + wid.y * nwg.x;
+  let lrow = g / params.nChunks;
+  let chunk = g - lrow * params.nChunks;
+  let c0 = chunk * params.chunk;
+  return RowChunk(lrow, params.rowBase + lrow, chunk, c0, min(c0 + params.chunk, cols));
 }
 
 
@@ -152,77 +174,64 @@ fn raiseFlag(bit: u32, row: u32) {
 }
 
 const WG: u32 = 256u;
-var<workgroup> sZm: array<f32, WG>;
-var<workgroup> sZs: array<f32, WG>;
-var<workgroup> sZs1: array<f32, WG>;
+
+var<workgroup> mergeRowScratch: array<vec3<f32>, 256>;
+fn mergeRow(lid: u32, value: vec3<f32>) -> vec3<f32> {
+  mergeRowScratch[lid] = value;
+  workgroupBarrier();
+  for (var s = 128u; s > 0u; s = s >> 1u) {
+    if (lid < s) { mergeRowScratch[lid] = lseCombine(mergeRowScratch[lid], mergeRowScratch[lid + s]); }
+    workgroupBarrier();
+  }
+  let result = mergeRowScratch[0];
+  workgroupBarrier();
+  return result;
+}
+
 
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let g = wid.x + wid.y * nwg.x;
-  if (g >= params.rows * params.nChunks) { return; }
-  let lrow = g / params.nChunks;
-  let chunk = g - lrow * params.nChunks;
-  let row = params.rowBase + lrow;
-  let c0 = chunk * params.chunk;
-  let c1 = min(c0 + params.chunk, params.cols);
+  let rc = rowChunk(wid, nwg, params.cols);
+  if (rc.lrow >= params.rows) { return; }
   let invT = params.invT;
   let needT1 = params.needT1 != 0u;
-  let zBase = (lrow * params.zStride + params.zShift) / W;
-  var zm = SENTINEL;
-  var zs = 0.0;
-  var zs1 = 0.0;
+  let zBase = (rc.lrow * params.zStride + params.zShift) / W;
+  // (max, Σ at 1/T, Σ at T = 1); the teacher needs no T = 1 sum.
+  var zl = vec3<f32>(SENTINEL, 0.0, 0.0);
   var zBad = false;
 
-  for (var c = c0 + lid * W; c < c1; c += WG * W) {
+  for (var c = rc.c0 + lid * W; c < rc.c1; c += WG * W) {
     let i = c / W;
     if (c < params.vocab) {
       let z = Acc(zIn[zBase + i]);
       zBad = zBad || anyBad(z);
       // Rescale only when the running max grows (rare after the first steps: saves an exp per step).
       let m = hmax(z);
-      if (m > zm) {
-        zs = rescale(zs, zm, m, invT);
-        zs1 = rescale(zs1, zm, m, 1.0);
-        zm = m;
-      }
-      let e = safeExpAcc((z - Acc(zm)) * invT);
-      zs += hsum(e);
+      if (m > zl.x) { zl = lseRescale(zl, m, invT); }
+      let e = safeExpAcc((z - Acc(zl.x)) * invT);
+      zl.y += hsum(e);
       if (needT1) {
         // exp(z − m) from the tempered term where T allows (one exp per element, not two): its
         // square at T = 2; its own exp otherwise (T = 1 never gets here: the two sums coincide).
         if (invT == 0.5) {
-          zs1 += hsum(e * e);
+          zl.z += hsum(e * e);
         } else {
-          zs1 += hsum(safeExpAcc(z - Acc(zm)));
+          zl.z += hsum(safeExpAcc(z - Acc(zl.x)));
         }
       }
     }
 
   }
-  if (zBad) { raiseFlag(0u, row); }
-  sZm[lid] = zm;
-  sZs[lid] = zs;
-  sZs1[lid] = zs1;
+  if (zBad) { raiseFlag(0u, rc.row); }
 
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) {
-      let m1 = sZm[lid];
-      let m2 = sZm[lid + s];
-      let m = max(m1, m2);
-      sZs[lid] = rescale(sZs[lid], m1, m, invT) + rescale(sZs[lid + s], m2, m, invT);
-      sZs1[lid] = rescale(sZs1[lid], m1, m, 1.0) + rescale(sZs1[lid + s], m2, m, 1.0);
-      sZm[lid] = m;
+  let zRow = mergeRow(lid, zl);
 
-    }
-    workgroupBarrier();
-  }
   if (lid == 0u) {
-    let o = (row * params.nChunks + chunk) * 8u;
-    partials[o + 0u] = sZm[0];
-    partials[o + 1u] = sZs[0];
-    partials[o + 2u] = sZs1[0];
+    let o = (rc.row * params.nChunks + rc.chunk) * 8u;
+    partials[o + 0u] = zRow.x;
+    partials[o + 1u] = zRow.y;
+    partials[o + 2u] = zRow.z;
 
   }
 }
