@@ -227,8 +227,18 @@ describe('collect', () => {
     const dir = await tempDir();
     const controller = new AbortController();
     const teacher = new FakeTeacher('fake', 20);
-    setTimeout(() => controller.abort(), 70);
-    const summary = await collect({ teacher, items: items(50), output: join(dir, 'o.jsonl'), concurrency: 2, signal: controller.signal });
+    // Aborts after the third record rather than after a fixed delay, so a loaded machine cannot make the run
+    // finish nothing (or everything) before the signal.
+    const summary = await collect({
+      teacher,
+      items: items(50),
+      output: join(dir, 'o.jsonl'),
+      concurrency: 2,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.done >= 3) controller.abort();
+      },
+    });
     expect(summary.stopped).toBe('aborted');
     expect(summary.done).toBeGreaterThan(0);
     expect(summary.done).toBeLessThan(50);
