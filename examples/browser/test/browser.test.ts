@@ -226,7 +226,7 @@ describe.skipIf(!chromiumPath)('in headless Chromium', () => {
     await page.close();
   }, 120_000);
 
-  it('TinyStories: a file that is not GGUF is a typed message, and Stop ends the worker cleanly', async () => {
+  it("TinyStories: a file that is not GGUF is a typed message; the user's GGUF teaches; Stop ends the worker cleanly", async () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
@@ -243,9 +243,15 @@ describe.skipIf(!chromiumPath)('in headless Chromium', () => {
     await page.waitForFunction(() => document.getElementById('lm')!.dataset.state === 'idle', undefined, { timeout: 10_000 });
     expect(await page.isEnabled('#lm-start')).toBe(true);
 
-    await page.setInputFiles('#lm-teacher-file', []);
+    // A GGUF of the user's (here the same stories260K under another name) is the teacher.
+    await page.setInputFiles('#lm-teacher-file', {
+      name: 'my-teacher.gguf',
+      mimeType: 'application/octet-stream',
+      buffer: readFileSync(modelPath()),
+    });
     await page.click('#lm-start');
     await page.waitForFunction(() => Number(document.getElementById('lm')!.dataset.steps) >= 2, undefined, { timeout: 60_000 });
+    expect(await page.textContent('#lm-teacher-info')).toMatch(/^parameters: my-teacher, 5 blocks, width 64, 512 tokens$/);
     await page.click('#lm-stop');
     await page.waitForFunction(() => document.getElementById('lm')!.dataset.done, undefined, { timeout: 30_000 });
     expect(await page.evaluate(() => document.getElementById('lm')!.dataset.done)).toBe('stopped');
