@@ -3,7 +3,7 @@
  * has it write a story, distils a small Llama from it on TinyStories windows posting every step's
  * loss, has the student write the same story, and hands the student out as GGUF.
  */
-import { isDistilleryError } from '@distillery/core';
+import { DistilleryError, isDistilleryError } from '@distillery/core';
 import { corpusUrl, modelUrl, splitStories } from '@distillery/data-tinystories';
 import { acquireDevice } from '@distillery/webgpu';
 import { LmDistillation, loadTeacher, storiesCorpus, writeStory, type LmRunSettings, type LmTeacher } from './lm/tinystories.js';
@@ -18,7 +18,11 @@ let lostReason: string | undefined;
 
 async function fetchBytes(url: URL, what: string): Promise<Uint8Array> {
   const response = await fetch(url);
-  if (!response.ok) throw new Error(`${what} (${url.href}): HTTP ${response.status}`);
+  if (!response.ok)
+    throw new DistilleryError('E_NOT_FOUND', `${what} cannot be fetched from ${url.href}: HTTP ${response.status}`, {
+      field: 'url',
+      value: url.href,
+    });
   return new Uint8Array(await response.arrayBuffer());
 }
 
