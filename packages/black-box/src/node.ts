@@ -8,7 +8,15 @@ export { JsonlAppender, readJsonl, type JsonlReadResult } from './jsonl.js';
 export { FileResponseCache } from './cache-file.js';
 export { replayTeacherFromCollected } from './replay-file.js';
 export { serveOpenAI, type OpenAIServer, type ServeOpenAIOptions } from './server.js';
-export { collect } from './collect.js';
+export {
+  collect,
+  type CollectedRecord,
+  type CollectFailure,
+  type CollectItem,
+  type CollectOptions,
+  type CollectProgress,
+  type CollectSummary,
+} from './collect.js';
 export { exportTrainingData, type ExportOptions, type ExportSummary } from './export.js';
 export {
   exportBatch,
