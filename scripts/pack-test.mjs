@@ -201,9 +201,13 @@ try {
     if (JSON.stringify(deps) !== JSON.stringify(['@distillery/core', 'zod'])) throw new Error(`dependencies: ${deps.join(', ')}`);
   });
   check('black-box and black-box/node load no GPU module (source imports, ESM graph, CJS require)', () => {
-    const found = { esm: esmGpuModules(blackBoxEntries), cjs: cjsGpuModules(blackBoxEntries) };
-    if (found.esm.length || found.cjs.length)
-      throw new Error(`GPU modules: ESM ${found.esm.join(', ') || '-'}; CJS ${found.cjs.join(', ') || '-'}`);
+    const found = {
+      sources: sourceGpuImports(join(root, 'packages/black-box'), ['src/index.ts', 'src/node.ts']),
+      ESM: esmGpuModules(blackBoxEntries),
+      CJS: cjsGpuModules(blackBoxEntries),
+    };
+    const problems = Object.entries(found).filter(([, list]) => list.length);
+    if (problems.length) throw new Error(`GPU modules: ${problems.map(([probe, list]) => `${probe} ${list.join(', ')}`).join('; ')}`);
   });
   check('the GPU-module probes see them in @distillery/step-by-step', () => {
     const entries = ['@distillery/step-by-step', '@distillery/step-by-step/node'];
