@@ -3,11 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isDistilleryError } from '@distillery/core';
 import {
-  backoffDelayMs,
-  DEFAULT_RETRY_POLICY,
   MemoryResponseCache,
-  parseRetryAfter,
-  RateLimiter,
   requestKey,
   TeacherRequestError,
   withRetry,
@@ -17,6 +13,8 @@ import {
 } from '../src/index.js';
 import { collect, FileResponseCache, readJsonl } from '../src/node.js';
 import { FakeTeacher, tempDir } from './helpers.js';
+import { RateLimiter } from '../src/rate-limit.js';
+import { backoffDelayMs, DEFAULT_RETRY_POLICY, parseRetryAfter } from '../src/retry.js';
 
 const items = (n: number, prefix = 'p'): CollectItem[] =>
   Array.from({ length: n }, (_, i) => ({ id: `id-${i}`, request: { prompt: `${prefix}${i}`, maxTokens: 8 } }));
