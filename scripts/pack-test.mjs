@@ -3,11 +3,13 @@
 // publishable workspace, install the tarballs into a fresh consumer project, and import each
 // package (and each subpath export) both as ESM and as CJS; type-check imports of every entry under
 // the three module resolutions TypeScript users pick (node10, node16 as ESM and CJS, bundler); and
-// match a DistilleryError thrown by a second copy of core.
+// match a DistilleryError thrown by a second copy of core; and check that black-box stays off the GPU
+// (its dependencies are core and zod, and neither of its entries loads a GPU module).
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as esbuild from 'esbuild';
 
 const root = new URL('..', import.meta.url).pathname;
 const workspaces = ['packages', 'plugins']
@@ -148,6 +150,75 @@ try {
       }
     });
   }
+
+  // "black-box never touches a GPU" (docs/architecture.md): a collection job installs and runs
+  // anywhere. Its package.json lists exactly core and zod, and importing either entry (ESM graph by
+  // esbuild, CJS by what Node actually loads) reaches none of the GPU packages, although the consumer
+  // has them all installed. The same probes must find them in @distillery/step-by-step (the detector works).
+  const GPU_PACKAGES = ['@distillery/webgpu', '@distillery/nn', '@distillery/kernels', '@distillery/step-by-step', 'webgpu'];
+  const gpuModulesOf = (paths) =>
+    [...new Set(paths.flatMap((p) => GPU_PACKAGES.filter((name) => p.replaceAll('\\', '/').includes(`node_modules/${name}/`))))].sort();
+  const esmGpuModules = (specifiers) => {
+    const result = esbuild.buildSync({
+      stdin: {
+        contents: specifiers.map((s, i) => `export * as m${i} from ${JSON.stringify(s)};`).join('\n'),
+        resolveDir: consumer,
+        loader: 'js',
+      },
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    return gpuModulesOf(Object.keys(result.metafile.inputs));
+  };
+  const cjsGpuModules = (specifiers) => {
+    const code = `${specifiers.map((s) => `require(${JSON.stringify(s)});`).join('')} console.log(JSON.stringify(Object.keys(require.cache)));`;
+    return gpuModulesOf(JSON.parse(execFileSync('node', ['-e', code], { cwd: consumer, encoding: 'utf8', stdio: 'pipe' })));
+  };
+  /** GPU packages the sources import (caught even where the build would inline a package missing from dependencies). */
+  const sourceGpuImports = (dir, entries) => {
+    const result = esbuild.buildSync({
+      entryPoints: entries.map((e) => join(dir, e)),
+      bundle: true,
+      packages: 'external',
+      platform: 'node',
+      format: 'esm',
+      outdir: join(scratch, 'gpu-probe'),
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const imported = Object.values(result.metafile.inputs).flatMap((input) => input.imports.filter((i) => i.external).map((i) => i.path));
+    return GPU_PACKAGES.filter((name) => imported.some((path) => path === name || path.startsWith(`${name}/`)));
+  };
+  const blackBoxEntries = ['@distillery/black-box', '@distillery/black-box/node'];
+  check('black-box depends on @distillery/core and zod only', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'packages/black-box/package.json'), 'utf8'));
+    const deps = Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies, ...pkg.optionalDependencies }).sort();
+    if (JSON.stringify(deps) !== JSON.stringify(['@distillery/core', 'zod'])) throw new Error(`dependencies: ${deps.join(', ')}`);
+  });
+  check('black-box and black-box/node load no GPU module (source imports, ESM graph, CJS require)', () => {
+    const found = {
+      sources: sourceGpuImports(join(root, 'packages/black-box'), ['src/index.ts', 'src/node.ts']),
+      ESM: esmGpuModules(blackBoxEntries),
+      CJS: cjsGpuModules(blackBoxEntries),
+    };
+    const problems = Object.entries(found).filter(([, list]) => list.length);
+    if (problems.length) throw new Error(`GPU modules: ${problems.map(([probe, list]) => `${probe} ${list.join(', ')}`).join('; ')}`);
+  });
+  check('the GPU-module probes see them in @distillery/step-by-step', () => {
+    const entries = ['@distillery/step-by-step', '@distillery/step-by-step/node'];
+    const expected = ['@distillery/kernels', '@distillery/nn', '@distillery/step-by-step', '@distillery/webgpu'];
+    for (const [probe, found] of [
+      ['sources', [...sourceGpuImports(join(root, 'packages/step-by-step'), ['src/index.ts', 'src/node.ts']), '@distillery/step-by-step']],
+      ['ESM', esmGpuModules(entries)],
+      ['CJS', cjsGpuModules(entries)],
+    ])
+      if (!expected.every((name) => found.includes(name))) throw new Error(`${probe} probe found only ${found.join(', ') || 'nothing'}`);
+  });
 
   // A plugin with its own nested copy of core throws; the host (CommonJS, the top-level copy) must
   // still recognise the error and its code.

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import {
   arithmetic,
   buildStepByStepDataset,
@@ -10,26 +9,15 @@ import {
   TaskCrossEntropyLoss,
   type StepByStepRecord,
   type TrainingMode,
-} from '@distillery/black-box';
-import { loadRecordedOutputs, loadStepByStepSplit } from '@distillery/black-box/node';
+} from '@distillery/step-by-step';
+import { loadRecordedOutputs, loadStepByStepSplit, vendoredDataDir } from '@distillery/step-by-step/node';
 import { AdamW, TransformerLm } from '@distillery/nn';
 import type { BenchContext, BenchResult, BenchSuite } from '../suite.js';
 import { timeHost } from '../timing.js';
 
-/**
- * The release in `shared/` beside the repository (as the tests find it), searched upwards from this
- * file so the source and the bundle agree; DISTILLERY_STEP_BY_STEP_DATA or --data override it.
- */
+/** SVAMP as vendored in @distillery/step-by-step (the whole split); DISTILLERY_STEP_BY_STEP_DATA or --data override it. */
 function defaultDataDir(): string {
-  if (process.env.DISTILLERY_STEP_BY_STEP_DATA) return process.env.DISTILLERY_STEP_BY_STEP_DATA;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'shared', 'data', 'step-by-step');
-    if (existsSync(join(candidate, 'svamp'))) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) return candidate;
-    dir = parent;
-  }
+  return process.env.DISTILLERY_STEP_BY_STEP_DATA ?? vendoredDataDir();
 }
 
 /** SVAMP's training rows with PaLM's rationales, or synthetic rows of the same lengths without the release. */

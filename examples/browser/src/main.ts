@@ -1,5 +1,6 @@
 /** The page: buttons, cards and charts; all GPU work happens in worker.ts. */
 import { drawChart, type Series } from './chart.js';
+import { setUpLmPanel } from './lm-panel.js';
 import { setUpPlanner } from './planner.js';
 import type { FromWorker, Phase, ToWorker } from './protocol.js';
 
@@ -135,9 +136,10 @@ $('stop').addEventListener('click', () => {
 $('download').addEventListener('click', () => worker?.postMessage({ type: 'download' } satisfies ToWorker));
 $<HTMLInputElement>('quick').checked = params.has('quick');
 setUpPlanner();
+setUpLmPanel({ quick: params.has('quick'), autostart: params.get('autostart') === 'lm' });
 draw();
 if (!window.isSecureContext)
   showAlert(
     `This page is not a secure context (${location.origin}): browsers only offer WebGPU over https:// or on localhost / 127.0.0.1.`,
   );
-if (params.has('autostart')) void start();
+if (params.has('autostart') && params.get('autostart') !== 'lm') void start();

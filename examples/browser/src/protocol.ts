@@ -1,4 +1,5 @@
-/** Messages between the page (main.ts) and the training worker (worker.ts). */
+/** Messages between the page (main.ts) and its workers: worker.ts (MNIST) and lm-worker.ts (TinyStories). */
+import type { LmRunSettings } from './lm/settings.js';
 
 export interface RunSettings {
   /** CI-sized: fewer digits and epochs. */
@@ -20,4 +21,22 @@ export type FromWorker =
   | { type: 'finished'; phase: Phase; testError: number; seconds: number; steps: number }
   | { type: 'done'; stopped: boolean }
   | { type: 'student'; bytes: ArrayBuffer; name: string }
+  | { type: 'error'; code: string; message: string };
+
+/** Messages between the page and the TinyStories worker (lm-worker.ts). */
+export type ToLmWorker =
+  { type: 'start'; settings: LmRunSettings; teacherFile?: { name: string; bytes: ArrayBuffer } } | { type: 'stop' } | { type: 'download' };
+
+export type StoryAuthor = 'teacher' | 'student';
+
+export type FromLmWorker =
+  | { type: 'adapter'; name: string; fallback: boolean }
+  | { type: 'teacher'; name: string; parameters: number; layers: number; width: number; vocab: number }
+  | { type: 'student'; parameters: number; layers: number; width: number }
+  | { type: 'data'; stories: number; tokens: number }
+  | { type: 'step'; step: number; totalSteps: number; loss: number }
+  | { type: 'trained'; steps: number; seconds: number; stopped: boolean }
+  | { type: 'story'; author: StoryAuthor; text: string; tokens: number; seconds: number }
+  | { type: 'done'; stopped: boolean }
+  | { type: 'gguf'; bytes: ArrayBuffer; name: string }
   | { type: 'error'; code: string; message: string };

@@ -35,13 +35,19 @@ export function chromiumFlags(): string[] {
   ];
 }
 
-export async function launchChromium(): Promise<{ browser: Browser; close: () => Promise<void> }> {
+/** `extraArgs` go after the usual flags (e.g. `--host-resolver-rules=…` to reach 127.0.0.1 under another name). */
+export async function launchChromium(extraArgs: readonly string[] = []): Promise<{ browser: Browser; close: () => Promise<void> }> {
   if (!chromiumPath)
     throw new Error(
       `no Chromium found (looked at ${CHROMIUM_PATHS.join(', ')}); run \`npm run setup\` (installs Debian's chromium) or set DISTILLERY_CHROMIUM`,
     );
   // launch() gives every run a fresh temporary profile (--user-data-dir), removed on close.
-  const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumFlags(), timeout: 60_000 });
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: [...chromiumFlags(), ...extraArgs],
+    timeout: 60_000,
+  });
   return { browser, close: () => browser.close() };
 }
 
@@ -50,6 +56,7 @@ const TYPES: Record<string, string> = {
   '.js': 'text/javascript',
   '.css': 'text/css',
   '.json': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
   '.svg': 'image/svg+xml',
   '.wasm': 'application/wasm',
 };

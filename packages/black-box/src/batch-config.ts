@@ -4,7 +4,8 @@ import { DistilleryError } from '@distillery/core';
 import { runBatchJob, type BatchJobResult } from './batch-api.js';
 import { exportBatch, importBatch, type ExportBatchSummary, type ImportBatchSummary } from './batch-files.js';
 import { mergeCollections, type MergeReport } from './merge.js';
-import { prepareCollectConfig, type RunHooks } from './pipeline.js';
+import { prepareCollectConfig } from './collect-config.js';
+import type { RunHooks } from './run-config.js';
 import { parseShard } from './shard.js';
 
 async function disposeTeacher(teacher: unknown): Promise<void> {

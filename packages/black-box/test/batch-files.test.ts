@@ -3,17 +3,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDistilleryError } from '@distillery/core';
 import { OpenAITeacher, type CollectedRecord, type CollectFailure, type CollectItem } from '../src/index.js';
-import {
-  BATCH_MAX_REQUESTS,
-  collect,
-  exportBatch,
-  importBatch,
-  readJsonl,
-  serveOpenAI,
-  type BatchInputLine,
-  type OpenAIServer,
-} from '../src/node.js';
+import { collect, exportBatch, importBatch, readJsonl, serveOpenAI, type BatchInputLine, type OpenAIServer } from '../src/node.js';
 import { FakeTeacher, tempDir } from './helpers.js';
+import { BATCH_MAX_REQUESTS } from '../src/batch-files.js';
 
 const items = (n: number): CollectItem[] =>
   Array.from({ length: n }, (_, i) => ({

@@ -3,9 +3,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { joinApiPath, OpenAITeacher, type CollectedRecord, type CollectItem } from '../src/index.js';
+import { OpenAITeacher, type CollectedRecord, type CollectItem } from '../src/index.js';
 import { collect, FileResponseCache, readJsonl } from '../src/node.js';
 import { FakeTeacher, tempDir } from './helpers.js';
+import { joinApiPath } from '../src/openai.js';
 
 const items = (n: number, maxTokens = 8): CollectItem[] =>
   Array.from({ length: n }, (_, i) => ({ id: `id-${i}`, request: { prompt: `p${i}`, maxTokens } }));

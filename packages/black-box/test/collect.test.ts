@@ -3,11 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isDistilleryError } from '@distillery/core';
 import {
-  backoffDelayMs,
-  DEFAULT_RETRY_POLICY,
   MemoryResponseCache,
-  parseRetryAfter,
-  RateLimiter,
   requestKey,
   TeacherRequestError,
   withRetry,
@@ -17,6 +13,8 @@ import {
 } from '../src/index.js';
 import { collect, FileResponseCache, readJsonl } from '../src/node.js';
 import { FakeTeacher, tempDir } from './helpers.js';
+import { RateLimiter } from '../src/rate-limit.js';
+import { backoffDelayMs, DEFAULT_RETRY_POLICY, parseRetryAfter } from '../src/retry.js';
 
 const items = (n: number, prefix = 'p'): CollectItem[] =>
   Array.from({ length: n }, (_, i) => ({ id: `id-${i}`, request: { prompt: `${prefix}${i}`, maxTokens: 8 } }));
@@ -227,8 +225,18 @@ describe('collect', () => {
     const dir = await tempDir();
     const controller = new AbortController();
     const teacher = new FakeTeacher('fake', 20);
-    setTimeout(() => controller.abort(), 70);
-    const summary = await collect({ teacher, items: items(50), output: join(dir, 'o.jsonl'), concurrency: 2, signal: controller.signal });
+    // Aborts after the third record rather than after a fixed delay, so a loaded machine cannot make the run
+    // finish nothing (or everything) before the signal.
+    const summary = await collect({
+      teacher,
+      items: items(50),
+      output: join(dir, 'o.jsonl'),
+      concurrency: 2,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.done >= 3) controller.abort();
+      },
+    });
     expect(summary.stopped).toBe('aborted');
     expect(summary.done).toBeGreaterThan(0);
     expect(summary.done).toBeLessThan(50);

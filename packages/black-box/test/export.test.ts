@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isDistilleryError } from '@distillery/core';
 import type { CollectItem } from '../src/index.js';
-import { collect, EXPORT_FILES, exportTrainingData, runCollectConfig, serveOpenAI } from '../src/node.js';
+import { collect, exportTrainingData, runCollectConfig, serveOpenAI } from '../src/node.js';
 import { FakeTeacher, tempDir } from './helpers.js';
+import { EXPORT_FILES } from '../src/export.js';
 
 const lines = async (path: string) =>
   (await readFile(path, 'utf8'))

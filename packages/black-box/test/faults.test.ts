@@ -85,7 +85,9 @@ describe.skipIf(!haveModel)('collection through a fault-injecting proxy in front
         items,
         output,
         concurrency: 6,
-        timeoutMs: 1_000,
+        // Long enough that a healthy request never times out on a loaded 2-core machine (each timeout would be a
+        // retry the proxy did not inject); the injected hangs cost this much once each.
+        timeoutMs: 4_000,
         retry: { baseDelayMs: 20, maxDelayMs: 200, retries: 4 },
         cache: new FileResponseCache(join(dir, 'cache')),
         onRetry: ({ error }) => messages.push(String((error as Error).message)),

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { requestKey, sha256Hex } from '../src/index.js';
+import { requestKey } from '../src/index.js';
+import { sha256Hex } from '../src/hash.js';
 
 describe('sha256Hex (pure TypeScript, browser-safe)', () => {
   it("equals node:crypto's digest across padding boundaries and non-ASCII text", () => {

@@ -10,13 +10,9 @@ import type { BlackBoxTeacher, Completion, CompletionRequest } from '@distillery
 const here = dirname(fileURLToPath(import.meta.url));
 export const packageRoot = resolve(here, '..');
 const repoRoot = resolve(packageRoot, '../..');
-/** The Distilling step-by-step release: DISTILLERY_STEP_BY_STEP_DATA or <repo>/../shared/data/step-by-step. */
-export const dataDir = process.env.DISTILLERY_STEP_BY_STEP_DATA ?? resolve(repoRoot, '../shared/data/step-by-step');
 /** The tiny GGUF model: DISTILLERY_GGUF or <repo>/../shared/models/stories260K.gguf. */
 export const modelPath = process.env.DISTILLERY_GGUF ?? resolve(repoRoot, '../shared/models/stories260K.gguf');
-export const haveData = existsSync(join(dataDir, 'svamp', 'svamp_train.json'));
 export const haveModel = existsSync(modelPath);
-if (!haveData) console.warn(`skipping recorded-output tests: no data at ${dataDir} (set DISTILLERY_STEP_BY_STEP_DATA)`);
 if (!haveModel) console.warn(`skipping llama.cpp tests: no model at ${modelPath} (set DISTILLERY_GGUF)`);
 
 export function tempDir(prefix = 'distillery-bb-'): Promise<string> {

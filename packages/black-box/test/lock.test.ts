@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { CollectedRecord, CollectItem } from '../src/index.js';
-import { acquireOutputLock, collect, readJsonl } from '../src/node.js';
+import { collect, readJsonl } from '../src/node.js';
 import { FakeTeacher, packageRoot, tempDir } from './helpers.js';
+import { acquireOutputLock } from '../src/lock.js';
 
 const items = (n: number): CollectItem[] =>
   Array.from({ length: n }, (_, i) => ({ id: `id-${i}`, request: { prompt: `p${i}`, maxTokens: 8 } }));

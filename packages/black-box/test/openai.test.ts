@@ -4,9 +4,10 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDistilleryError } from '@distillery/core';
 import { LlamaCppTeacher } from '@distillery/plugin-teacher-llama-cpp';
-import { OpenAITeacher, parseCompletionResponse, TeacherRequestError, topKTargetsFromCompletion } from '../src/index.js';
+import { OpenAITeacher, TeacherRequestError, topKTargetsFromCompletion } from '../src/index.js';
 import { collect, serveOpenAI, type OpenAIServer } from '../src/node.js';
 import { haveModel, modelPath, tempDir } from './helpers.js';
+import { parseCompletionResponse } from '../src/openai.js';
 
 const KEY = 'sk-distillery-test-SECRET-0123456789abcdef';
 

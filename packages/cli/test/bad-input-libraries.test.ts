@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { BudgetTracker, checkCompletionRequest, OpenAITeacher, parseJsonlText } from '@distillery/black-box';
-import { collect, FileResponseCache, readJsonl, runCollectConfig, runStepByStep } from '@distillery/black-box/node';
+import { collect, FileResponseCache, readJsonl, runCollectConfig } from '@distillery/black-box/node';
+import { runStepByStep } from '@distillery/step-by-step/node';
 import {
   constant,
   cosine,

@@ -1,16 +1,11 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BlackBoxTeacher, CompletionRequest } from '@distillery/core';
 import { serveOpenAI } from '@distillery/black-box/node';
 import { runCli, type CliIO } from '../src/index.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const dataDir = process.env.DISTILLERY_STEP_BY_STEP_DATA ?? resolve(here, '../../../../shared/data/step-by-step');
-const haveData = existsSync(join(dataDir, 'svamp', 'svamp_train.json'));
 
 function captureIO(isTTY = false): CliIO & { out: string; err: string } {
   const io = {
@@ -99,10 +94,11 @@ describe('distillery collect', () => {
   });
 });
 
-describe.skipIf(!haveData)('distillery step-by-step', () => {
+// No data.dir / stepByStep.dir: the release copy vendored in @distillery/step-by-step (no ../shared needed).
+describe('distillery step-by-step', () => {
   it("replays PaLM's SVAMP outputs, reports teacher accuracy and writes the dataset", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'distillery-cli-'));
-    await writeFile(join(dir, 'sbs.json'), JSON.stringify({ data: { dir: dataDir, dataset: 'svamp', limit: 40 }, output: 'out' }));
+    await writeFile(join(dir, 'sbs.json'), JSON.stringify({ data: { dataset: 'svamp', limit: 40 }, output: 'out' }));
     const io = captureIO();
     io.cwd = dir;
     expect(await runCli(['step-by-step', 'sbs.json'], io)).toBe(0);
@@ -113,5 +109,18 @@ describe.skipIf(!haveData)('distillery step-by-step', () => {
     const report = JSON.parse(await readFile(join(dir, 'out/report.json'), 'utf8')) as { splits: Record<string, { examples: number }> };
     expect(report.splits.train!.examples).toBe(40);
     expect(existsSync(join(dir, 'out/train.jsonl'))).toBe(true);
+  });
+
+  it("distillery collect replays CQA's recorded outputs through the step-by-step inputs", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'distillery-cli-'));
+    const config = { teacher: 'recorded', input: { stepByStep: { dataset: 'cqa', split: 'train', limit: 12 } }, output: 'cqa.jsonl' };
+    await writeFile(join(dir, 'c.json'), JSON.stringify(config));
+    const io = captureIO();
+    io.cwd = dir;
+    expect(await runCli(['collect', 'c.json', '--json'], io)).toBe(0);
+    expect(JSON.parse(io.out.slice(io.out.indexOf('\n{') + 1))).toMatchObject({ done: 12, complete: true });
+    const lines = (await readFile(join(dir, 'cqa.jsonl'), 'utf8')).trim().split('\n');
+    expect(lines).toHaveLength(12);
+    expect(JSON.parse(lines[0]!).completion.text).toContain('So the answer is');
   });
 });

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { DistilleryError } from '@distillery/core';
 import type { EndpointStats } from '@distillery/black-box';
 import { exportBatchFromConfig, importBatchFromConfig, submitBatchFromConfig, type ImportBatchSummary } from '@distillery/black-box/node';
+import { stepByStepInputs } from '@distillery/step-by-step/node';
 import type { CliIO } from '../command.js';
 
 /** The `collect` flags that go through Batch API files instead of live requests. */
@@ -57,7 +58,7 @@ export async function runBatchFlags(
         pollMs: positiveInt('poll-ms', values['poll-ms']),
         onStatus: (file, status) => io.stdout(`${file}: ${status}\n`),
       },
-      { baseDir },
+      { baseDir, fewShot: stepByStepInputs },
     );
     if (json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
     else {
@@ -91,7 +92,7 @@ export async function runBatchFlags(
         maxRequests: positiveInt('max-requests', values['max-requests']),
         maxBytes: positiveInt('max-bytes', values['max-bytes']),
       },
-      { baseDir },
+      { baseDir, fewShot: stepByStepInputs },
     );
     if (json) io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
     else {
@@ -105,7 +106,7 @@ export async function runBatchFlags(
   const summary = await importBatchFromConfig(
     config,
     { inputs: imports.map((p) => resolve(io.cwd, p)), errorFiles: errors.map((p) => resolve(io.cwd, p)) },
-    { baseDir },
+    { baseDir, fewShot: stepByStepInputs },
   );
   if (json) io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
   else printImport(summary, io);

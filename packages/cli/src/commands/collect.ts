@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { DistilleryError } from '@distillery/core';
 import { formatCollectProgress, type CollectProgress } from '@distillery/black-box';
 import { readConfigFile, runCollectConfig } from '@distillery/black-box/node';
+import { stepByStepInputs } from '@distillery/step-by-step/node';
 import { parseCommandArgs } from '../args.js';
 import type { CliCommand, CliIO } from '../command.js';
 import { batchFlags, formatEndpointLine, runBatchFlags } from './collect-batch.js';
@@ -98,7 +99,8 @@ Config (JSON; see docs/black-box.md):
                or a pool: {"name": "openai", "model": "...", "endpoints": [{"baseURL": "...",
                "concurrency": 8, "requestsPerMinute": 600, "weight": 1, "apiKeyEnv": "..."}, ...]}
   input        {"requests": "file.jsonl"} | {"examples": "file.jsonl", "preset": "...", "exemplars": [...]}
-               | {"stepByStep": {"dir": "...", "dataset": "svamp"|"cqa", "split": "train"|"test"}}
+               | {"stepByStep": {"dataset": "svamp"|"cqa", "split": "train"|"test", "dir"?: "..."}}
+               (no dir: the release copy vendored in @distillery/step-by-step)
   output       JSONL path
   sampling     {temperature, maxTokens, stop, topLogprobs, seed}
   export       {"dir": "data/"}: also write the records as training data there, in input order:
@@ -124,6 +126,7 @@ Config (JSON; see docs/black-box.md):
     try {
       run = await runCollectConfig(config, {
         baseDir: dirname(path),
+        fewShot: stepByStepInputs,
         signal: sigint.signal,
         onProgress: (_label, p) => progress.update('collect', p),
       });

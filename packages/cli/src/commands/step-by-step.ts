@@ -1,6 +1,7 @@
 import { dirname } from 'node:path';
-import { type TrainingMode } from '@distillery/black-box';
-import { readConfigFile, runStepByStep, type StudentComparison } from '@distillery/black-box/node';
+import { readConfigFile } from '@distillery/black-box/node';
+import type { TrainingMode } from '@distillery/step-by-step';
+import { runStepByStep, type StudentComparison } from '@distillery/step-by-step/node';
 import { acquireDevice } from '@distillery/webgpu';
 import { parseCommandArgs } from '../args.js';
 import type { CliCommand } from '../command.js';
@@ -47,7 +48,8 @@ cross-entropy; each run resumes from its checkpoint under <output>/students/.
   --json   print the report as JSON
 
 Config (JSON; see docs/black-box.md):
-  data        {"dir": "../shared/data/step-by-step", "dataset": "svamp"|"cqa", "limit"?: N}
+  data        {"dataset": "svamp"|"cqa", "dir"?: "path/to/release", "limit"?: N} (no dir: the copy
+              vendored in @distillery/step-by-step: SVAMP whole, CQA test + its first 1,000 train rows)
               or {"train": "train.jsonl", "test"?: "test.jsonl"} with "preset"
   teacher     "recorded" (default for the release: PaLM's outputs) or a teacher spec
   preset      "arithmetic" | "multiple-choice" | "nli"     exemplars  [{input, rationale, label}]

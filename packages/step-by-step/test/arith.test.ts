@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateArithmetic, sameNumber } from '../src/index.js';
+import { evaluateArithmetic } from '../src/index.js';
+import { sameNumber } from '../src/arith.js';
 
 const value = (text: string) => {
   const r = evaluateArithmetic(text);

@@ -7,19 +7,16 @@ import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
 import { describe, expect, it } from 'vitest';
 import {
   arithmetic,
-  encodeTaskRow,
-  END_OF_TEXT,
   greedyDecode,
-  IGNORE_INDEX,
   PREDICT_PREFIX,
   StepByStepBatches,
   stepByStepTokenizer,
-  TARGET_START,
   TaskCrossEntropyLoss,
   type StepByStepRecord,
 } from '../src/index.js';
 import { studentTrainingSchema, runStepByStep, trainStudent, type StudentComparison } from '../src/node.js';
 import { dataDir, haveData, tempDir } from './helpers.js';
+import { encodeTaskRow, END_OF_TEXT, IGNORE_INDEX, TARGET_START } from '../src/student/sequences.js';
 
 function row(id: number, input: string, label: string, rationale: string): StepByStepRecord {
   return {

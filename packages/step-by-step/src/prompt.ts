@@ -1,5 +1,5 @@
 import type { CompletionRequest } from '@distillery/core';
-import type { CollectItem } from '../collect.js';
+import type { CollectItem } from '@distillery/black-box';
 import type { Exemplar, StepByStepExample, TaskPreset } from './presets.js';
 
 export interface FewShotOptions {

@@ -1,7 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isDistilleryError } from '@distillery/core';
 import {
   buildStepByStepDataset,
   multipleChoice,
@@ -11,18 +10,11 @@ import {
   teacherAccuracy,
   arithmetic,
   buildFewShotPrompt,
-  type CollectedRecord,
   type StepByStepRecord,
 } from '../src/index.js';
-import {
-  loadStepByStepWithOutputs,
-  runCollectConfig,
-  runStepByStep,
-  readConfigFile,
-  readJsonl,
-  serveOpenAI,
-  type StepByStepReport,
-} from '../src/node.js';
+import { loadStepByStepWithOutputs, runStepByStep, stepByStepInputs, type StepByStepReport } from '../src/node.js';
+import type { CollectedRecord } from '@distillery/black-box';
+import { readJsonl, runCollectConfig, serveOpenAI } from '@distillery/black-box/node';
 import { dataDir, FakeTeacher, haveData, tempDir } from './helpers.js';
 
 const svampExemplars = [
@@ -160,96 +152,24 @@ describe.skipIf(!haveData)('replay pipeline on PaLM’s recorded outputs', () =>
     expect(await jsonl<StepByStepRecord>(join(out, 'train.jsonl'))).toEqual(train);
   });
 
-  it('collect config: replays CQA through `collect`, resumable, with field-path config errors', async () => {
+  it('collect config: replays CQA through `collect` with the step-by-step inputs', async () => {
     const dir = await tempDir();
     const config = {
       teacher: 'recorded',
       input: { stepByStep: { dir: dataDir, dataset: 'cqa', split: 'test', limit: 25 } },
       output: join(dir, 'cqa.jsonl'),
     };
-    const run = await runCollectConfig(config);
+    const run = await runCollectConfig(config, { fewShot: stepByStepInputs });
     expect(run.summary).toMatchObject({ done: 25, complete: true });
+    expect((await runCollectConfig(config, { fewShot: stepByStepInputs })).summary).toMatchObject({ resumed: 25, done: 25 });
     const records = await jsonl<CollectedRecord>(join(dir, 'cqa.jsonl'));
     const { examples, outputs } = await loadStepByStepWithOutputs(dataDir, 'cqa', 'test');
+    expect(records).toHaveLength(25);
     records.forEach((r) => expect(r.completion.text).toBe(outputs[examples.findIndex((e) => e.id === r.id)]));
-
-    const bad = await runCollectConfig({
-      teacher: { name: 'openai', baseURL: 'localhost', model: 3 },
-      input: {},
-      output: 'x',
-      concurrency: 0,
-    }).catch((e: unknown) => e);
-    expect(isDistilleryError(bad, 'E_BAD_CONFIG')).toBe(true);
-    const message = (bad as Error).message;
-    expect(message).toContain('input.requests: expected exactly one of requests, examples, stepByStep');
-    expect(message).toContain('concurrency: expected >= 1, got 0');
-    await writeFile(join(dir, 'r.jsonl'), '');
-    const badTeacher = await runCollectConfig({
-      teacher: { name: 'openai', baseURL: 'localhost', model: 3 },
-      input: { requests: join(dir, 'r.jsonl') },
-      output: join(dir, 'o.jsonl'),
-    }).catch((e: unknown) => e);
-    expect((badTeacher as Error).message).toContain('teacher.baseURL: expected an http(s) URL, got "localhost"');
-    expect((badTeacher as Error).message).toContain('teacher.model: expected string, got 3');
-    const recordedWithoutRelease = await runCollectConfig({
-      teacher: 'recorded',
-      input: { requests: join(dir, 'r.jsonl') },
-      output: join(dir, 'o.jsonl'),
-    }).catch((e: unknown) => e);
-    expect((recordedWithoutRelease as Error).message).toContain('teacher: "recorded"');
   });
 });
 
-describe('collect config with a live teacher', () => {
-  it('runs requests from a JSONL file against an OpenAI-compatible server, with per-line sampling and a cache', async () => {
-    const fake = new FakeTeacher('fake-server');
-    const server = await serveOpenAI(fake);
-    try {
-      const dir = await tempDir();
-      await writeFile(
-        join(dir, 'requests.jsonl'),
-        [
-          '{"id":"a","prompt":"one"}',
-          '{"id":"b","prompt":"two","temperature":0.5}',
-          '{"id":3,"messages":[{"role":"user","content":"three"}]}',
-        ].join('\n'),
-      );
-      const config = {
-        teacher: { name: 'openai', baseURL: server.url, model: 'fake', apiKeyEnv: 'UNSET_KEY_FOR_TEST' },
-        input: { requests: 'requests.jsonl' },
-        output: 'out/c.jsonl',
-        sampling: { maxTokens: 5 },
-      };
-      const run = await runCollectConfig(config, { baseDir: dir });
-      expect(run).toMatchObject({ teacher: 'fake', summary: { done: 3, complete: true } });
-      const records = await jsonl<CollectedRecord>(join(dir, 'out/c.jsonl'));
-      expect(Object.fromEntries(records.map((r) => [r.id, r.completion.text]))).toEqual({
-        a: 'answer:one',
-        b: 'answer:two',
-        '3': 'answer:three',
-      });
-      // Different output, same requests: answered from the default cache beside the output.
-      const calls = fake.calls;
-      await runCollectConfig({ ...config, output: 'out/d.jsonl' }, { baseDir: dir });
-      expect(fake.calls).toBe(calls);
-      const badLine = await writeFile(join(dir, 'bad.jsonl'), '{"id":"a","prompt":"x","temperature":"hot"}').then(() =>
-        runCollectConfig({ ...config, input: { requests: 'bad.jsonl' } }, { baseDir: dir }).catch((e: unknown) => e),
-      );
-      expect((badLine as Error).message).toContain('bad.jsonl:1.temperature: expected number, got "hot"');
-    } finally {
-      await server.close();
-    }
-  });
-
-  it('reports a config that is not JSON by position, without quoting it (it may hold a key)', async () => {
-    const dir = await tempDir();
-    await writeFile(join(dir, 'c.json'), '{"teacher": {"apiKey": sk-SECRET-abcdef}}');
-    const error = await readConfigFile(join(dir, 'c.json')).catch((e: unknown) => e);
-    expect(isDistilleryError(error, 'E_BAD_CONFIG')).toBe(true);
-    expect((error as Error).message).not.toContain('SECRET');
-    expect(isDistilleryError(await readConfigFile(join(dir, 'missing.json')).catch((e: unknown) => e), 'E_NOT_FOUND')).toBe(true);
-  });
-
+describe('step-by-step with a live teacher', () => {
   it('requires exemplars for a live step-by-step teacher and a preset for custom data', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'train.jsonl'), '{"input":"2 plus 2","label":"(2 + 2)"}\n');
@@ -269,7 +189,7 @@ describe('collect config with a live teacher', () => {
   });
 
   it('runs step-by-step on your own JSONL with a live teacher', async () => {
-    const fake = new FakeTeacher('fake', 0, (request) => ({
+    const fake = new FakeTeacher('fake', (request) => ({
       text: ` I add the numbers. The answer is (${/Q: (\d+) plus (\d+)\nA:$/.exec(request.prompt!)!.slice(1, 3).join(' + ')}).\n\nQ: more`,
     }));
     const server = await serveOpenAI(fake);

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileReadError } from '@distillery/core/node';
 import { basename, join } from 'node:path';
 import { DistilleryError } from '@distillery/core';
-import { parseJsonlText } from '../jsonl-text.js';
+import { parseJsonlText } from '@distillery/black-box';
 import type { StepByStepExample } from './presets.js';
 
 export type StepByStepDataset = 'svamp' | 'cqa';

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   arithmetic,
   buildFewShotPrompt,
-  cutAtNextExample,
   multipleChoice,
   nli,
   parseCompletions,
@@ -12,6 +11,7 @@ import {
 } from '../src/index.js';
 import { loadStepByStepWithOutputs } from '../src/node.js';
 import { dataDir, haveData } from './helpers.js';
+import { cutAtNextExample } from '../src/presets.js';
 
 function ok(result: ParseResult): { rationale: string; label: string; notes: string[] } {
   if (!result.ok) throw new Error(`expected a parse, got ${result.reason}: ${result.detail}`);
