@@ -75,13 +75,9 @@ const sourceFiles = (dir, skip = () => false) => {
   }
   return out;
 };
-// black-box's entries are being rewritten with named exports on their own branch (issue 11's
-// step-by-step split); remove it from this list when that lands.
-const exportStarPending = new Set(['packages/black-box']);
 check('entry points list their exports by name (no `export *` from a relative module in src/index.ts or src/node.ts)', () => {
   const found = [];
   for (const { pkg, src } of packageSrcDirs()) {
-    if (exportStarPending.has(pkg)) continue;
     for (const entry of ['index.ts', 'node.ts']) {
       const file = join(src, entry);
       if (!existsSync(file)) continue;
