@@ -1,7 +1,7 @@
-import { floatBits } from '@distillery/core';
+import { floatBits } from '@distillery/core/half';
 
 // The f16 conversions are shared with @distillery/webgpu's f16 tensors: one implementation, in core.
-export { floatBits, floatToHalf, halfToFloat } from '@distillery/core';
+export { floatBits, floatToHalf, halfToFloat } from '@distillery/core/half';
 
 /** float32 → bfloat16 bits, rounding to nearest even like ggml's `ggml_compute_fp32_to_bf16` (NaN kept quiet). */
 export function floatToBf16(x: number): number {

@@ -1,4 +1,4 @@
-import { floatToHalf, halfToFloat } from '@distillery/core';
+import { floatToHalf, halfToFloat } from '@distillery/core/half';
 
 /**
  * IEEE-754 half ⇄ number on the host: f16 tensors hold raw half bits in a Uint16Array, so uploads
