@@ -28,6 +28,7 @@ export { CrossEntropyLoss, KdLoss, type CrossEntropyLossConfig, type KdLossConfi
 export { crossEntropyPlugin, kdLossPlugin, plugins } from './plugins.js';
 export * as programs from './programs.js';
 export { FLAG } from './shared/layout.js';
+export { rowWindow, viewOffset, WindowRecorder } from './shared/windows.js';
 export type { FloatDType } from './shared/wgsl-lib.js';
 
 /** The result of `kdLoss` / `crossEntropy` (core's `LossOutput` plus per-row tensors, `check()` and `release()`). */

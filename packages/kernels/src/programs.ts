@@ -8,7 +8,7 @@ import {
 } from './kernels/kd-loss/kd-divergence.wgsl.js';
 import { kdFinalizeWgsl, type KdFinalizeVariant } from './kernels/kd-loss/kd-finalize.wgsl.js';
 import { kdGradientWgsl, type KdGradientVariant } from './kernels/kd-loss/kd-gradient.wgsl.js';
-import { kdTopkScatterWgsl, type KdTopkScatterVariant } from './kernels/kd-loss/kd-topk.wgsl.js';
+import { kdTopkPlaceWgsl, kdTopkScatterWgsl, type KdTopkPlaceVariant, type KdTopkScatterVariant } from './kernels/kd-loss/kd-topk.wgsl.js';
 import { rowMergeWgsl, type RowMergeVariant } from './kernels/row-stats/row-merge.wgsl.js';
 import { rowStatsWgsl, type RowStatsVariant } from './kernels/row-stats/row-stats.wgsl.js';
 import { softmaxWriteWgsl, type SoftmaxWriteVariant } from './kernels/softmax/softmax.wgsl.js';
@@ -27,5 +27,6 @@ export const kdDivergenceProgram = program<KdDivergenceVariant>('kd-divergence',
 export const kdDivergenceMergeProgram = program<KdDivergenceMergeVariant>('kd-divergence-merge', kdDivergenceMergeWgsl);
 export const kdGradientProgram = program<KdGradientVariant>('kd-gradient', kdGradientWgsl);
 export const kdTopkScatterProgram = program<KdTopkScatterVariant>('kd-topk-scatter', kdTopkScatterWgsl);
+export const kdTopkPlaceProgram = program<KdTopkPlaceVariant>('kd-topk-place', kdTopkPlaceWgsl);
 export const kdFinalizeProgram = program<KdFinalizeVariant>('kd-finalize', kdFinalizeWgsl);
 export const softmaxWriteProgram = program<SoftmaxWriteVariant>('softmax-write', softmaxWriteWgsl);

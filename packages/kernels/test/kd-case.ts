@@ -50,6 +50,8 @@ export interface KdCase {
   step?: number;
   /** Relative tolerance of the scalar losses (default 2e-5 for f32). */
   rtol?: number;
+  /** The in-place variant: the gradient overwrites the student logits. */
+  inPlace?: boolean;
 }
 
 export async function runKdCase(device: GPUDevice, c: KdCase): Promise<void> {
@@ -101,9 +103,11 @@ export async function runKdCase(device: GPUDevice, c: KdCase): Promise<void> {
     tail: c.tail,
     vocabMismatch: c.vocabMismatch,
   };
+  const studentLogits = up(z, [rows, vocab], 'student', c.studentDtype);
   const result = await kdLoss({
     ...common,
-    studentLogits: up(z, [rows, vocab], 'student', c.studentDtype),
+    studentLogits,
+    inPlace: c.inPlace,
     teacher,
     labels: labels ? up(labels, [rows], 'labels') : undefined,
     rowWeights: rowWeights ? up(rowWeights, [rows], 'rowWeights') : undefined,
@@ -119,6 +123,8 @@ export async function runKdCase(device: GPUDevice, c: KdCase): Promise<void> {
     rowWeights,
   } as KdLossReferenceInputs);
 
+  // In place, the gradient read below is what the kernels wrote over the logits.
+  if (c.inPlace) expect(result.gradLogits).toBe(studentLogits);
   const rtol = c.rtol ?? 2e-5;
   expect(await result.rows()).toBe(want.rows);
   expectScalarClose(await result.normalizer(), want.normalizer, 1e-7, 0, 'normalizer');

@@ -1,12 +1,12 @@
 import { badValue, DistilleryError, shapeMismatch, type TeacherTargets } from '@distillery/core';
-import { recordKdLoss, type KdLossOptions, type RowLossResult } from '@distillery/kernels';
+import { recordKdLoss, rowWindow, WindowRecorder, type KdLossOptions, type RowLossResult } from '@distillery/kernels';
 import { recordBiasGrad, recordMatmul } from '@distillery/nn';
-import { CommandRecorder, createTensor, readTensor, type GpuTensor } from '@distillery/webgpu';
+import { createTensor, readTensor, type GpuTensor } from '@distillery/webgpu';
 
 /** KD settings of the fused path: everything `kdLoss` takes except the tensors and the normaliser. */
 export type FusedKdSettings = Omit<
   KdLossOptions,
-  'studentLogits' | 'teacher' | 'labels' | 'normalizer' | 'check' | 'names' | 'gradDtype' | 'rowWeights'
+  'studentLogits' | 'teacher' | 'labels' | 'normalizer' | 'check' | 'names' | 'gradDtype' | 'rowWeights' | 'inPlace' | 'perRow'
 >;
 
 export interface FusedLinearKdOptions {
@@ -46,6 +46,11 @@ export interface FusedLinearKdResult {
   terms: Partial<Record<'soft' | 'hard', number>>;
   chunkRows: number;
   chunks: number;
+  /**
+   * Row ranges copied (gathered in, or scattered out) because their window's byte offset was not a
+   * multiple of the device's minStorageBufferOffsetAlignment; 0 when every chunk starts aligned.
+   */
+  copies: number;
 }
 
 /**
@@ -60,10 +65,13 @@ export function chooseChunkRows(device: GPUDevice, rows: number, vocab: number, 
   return Math.min(rows, tiled);
 }
 
-/** Copies rows [first, first + n) of a row-major tensor into `into` (which holds n rows). */
-function copyRows(encoder: GPUCommandEncoder, from: GpuTensor, into: GpuTensor, first: number, n: number): void {
-  const rowBytes = from.byteLength / from.shape[0]!;
-  encoder.copyBufferToBuffer(from.buffer, first * rowBytes, into.buffer, 0, Math.ceil((n * rowBytes) / 4) * 4);
+/** Copies rows [first, first + n) of a row-major tensor into `into` (which holds n rows), or back with `out`. */
+function copyRows(encoder: GPUCommandEncoder, full: GpuTensor, chunk: GpuTensor, first: number, n: number, out = false): void {
+  const rowBytes = full.byteLength / full.shape[0]!;
+  // Whole words: f16 rows of odd length round up (the tail word of `full` is then read or written whole).
+  const bytes = Math.ceil((n * rowBytes) / 4) * 4;
+  if (out) encoder.copyBufferToBuffer(chunk.buffer, 0, full.buffer, first * rowBytes, bytes);
+  else encoder.copyBufferToBuffer(full.buffer, first * rowBytes, chunk.buffer, 0, bytes);
 }
 
 function chunkOf(device: GPUDevice, like: GpuTensor, rows: number, label: string): GpuTensor {
@@ -71,9 +79,12 @@ function chunkOf(device: GPUDevice, like: GpuTensor, rows: number, label: string
 }
 
 /**
- * Linear output layer + KD loss without a `[rows, V]` logits tensor for the whole batch: per chunk
- * of rows, logits = hidden·Wᵀ + b → fused KD loss and dL/dlogits → dL/dhidden = g·W and
- * dL/dW += gᵀ·hidden (and dL/db += Σ g). Peak memory is one chunk's logits and gradient.
+ * Linear output layer + KD loss without a `[rows, V]` logits tensor for the whole batch, like
+ * Liger-Kernel's fused linear cross-entropy: per chunk of rows, logits = hidden·Wᵀ + b → the fused
+ * KD loss overwrites the chunk's logits with dL/dlogits (in place) → dL/dhidden = g·W and
+ * dL/dW += gᵀ·hidden (and dL/db += Σ g). Peak memory is one chunk's logits. The chunk's rows of
+ * hidden, teacher, labels, gradHidden and the per-row outputs are bound as row windows of the full
+ * tensors — no copies — except where a window's offset cannot be aligned (`copies` counts those).
  * Resolves once all its GPU work is done (gradHidden and gradWeight written).
  */
 export async function fusedLinearKdLoss(options: FusedLinearKdOptions): Promise<FusedLinearKdResult> {
@@ -121,13 +132,9 @@ export async function fusedLinearKdLoss(options: FusedLinearKdOptions): Promise<
   if (!(Number.isInteger(chunkRows) && chunkRows >= 1)) throw badValue('chunkRows', chunkRows, 'an integer >= 1');
 
   const scratch: GpuTensor[] = [];
-  const make = (like: GpuTensor, n: number, label: string) => {
-    const t = chunkOf(device, like, n, label);
-    scratch.push(t);
-    return t;
-  };
   let chunks = 0;
-  // Each chunk's loss keeps only its summary (and [n] per-row terms) alive: its logits, gradient and
+  let copies = 0;
+  // Each chunk's loss keeps only its summary (and any per-row terms it made) alive: its logits and
   // scratch go back to the pool once the chunk is submitted (queue order keeps reuse safe). The
   // summaries are read together after the last chunk, so the chunks are never serialised by a
   // readback, and the sums are taken in float64 on the host.
@@ -136,52 +143,72 @@ export async function fusedLinearKdLoss(options: FusedLinearKdOptions): Promise<
     for (let first = 0; first < rows; first += chunkRows) {
       const n = Math.min(chunkRows, rows - first);
       chunks++;
-      const hiddenChunk = make(hidden, n, 'fused-hidden-chunk');
-      const teacherChunks = teacherTensors.map((t, i) => make(t, n, `fused-teacher-chunk-${i}`));
-      const labelsChunk = labels ? make(labels, n, 'fused-labels-chunk') : undefined;
-      const encoder = device.createCommandEncoder({ label: 'fused-linear-kd:gather' });
-      copyRows(encoder, hidden, hiddenChunk, first, n);
-      teacherTensors.forEach((t, i) => copyRows(encoder, t, teacherChunks[i]!, first, n));
-      if (labels) copyRows(encoder, labels, labelsChunk!, first, n);
-      device.queue.submit([encoder.finish()]);
+      let gather: GPUCommandEncoder | undefined;
+      let scatter: GPUCommandEncoder | undefined;
+      const made = (like: GpuTensor, label: string) => {
+        const t = chunkOf(device, like, n, label);
+        scratch.push(t);
+        copies++;
+        return t;
+      };
+      // A window of the caller's rows where its offset aligns, else a copy of them.
+      const rowsIn = (t: GpuTensor, label: string): GpuTensor => {
+        const window = rowWindow(t, first, n);
+        if (window) return window;
+        const chunk = made(t, label);
+        copyRows((gather ??= device.createCommandEncoder({ label: 'fused-linear-kd:gather' })), t, chunk, first, n);
+        return chunk;
+      };
+      const rowsOut = (t: GpuTensor, label: string): GpuTensor => {
+        const window = rowWindow(t, first, n);
+        if (window) return window;
+        const chunk = made(t, label);
+        copyRows((scatter ??= device.createCommandEncoder({ label: 'fused-linear-kd:scatter' })), t, chunk, first, n, true);
+        return chunk;
+      };
+      const hiddenRows = rowsIn(hidden, 'fused-hidden-chunk');
+      const teacherRows = teacherTensors.map((t, i) => rowsIn(t, `fused-teacher-chunk-${i}`));
+      const labelRows = labels ? rowsIn(labels, 'fused-labels-chunk') : undefined;
+      if (gather) device.queue.submit([gather.finish()]);
 
       const logits = createTensor(device, { shape: [n, vocab], dtype: 'f32', label: 'fused-logits-chunk' });
       scratch.push(logits);
-      const recorder = new CommandRecorder(device, 'fused-linear-kd');
-      recordMatmul(recorder, hiddenChunk, weight, logits, { transB: true, bias });
+      const recorder = new WindowRecorder(device, 'fused-linear-kd');
+      recordMatmul(recorder, hiddenRows, weight, logits, { transB: true, bias });
       const chunkTeacher: TeacherTargets<GpuTensor> | undefined = !teacher
         ? undefined
         : teacher.kind === 'dense'
-          ? { kind: 'dense', logits: teacherChunks[0]! }
-          : { kind: 'topk', k: teacher.k, indices: teacherChunks[0]!, logprobs: teacherChunks[1]!, tailMass: teacherChunks[2] };
+          ? { kind: 'dense', logits: teacherRows[0]! }
+          : { kind: 'topk', k: teacher.k, indices: teacherRows[0]!, logprobs: teacherRows[1]!, tailMass: teacherRows[2] };
+      // Output windows are recorded into the scatter encoder (when they need a copy) after the recorder.
+      const perRow: { total?: GpuTensor; soft?: GpuTensor; hard?: GpuTensor } = {};
+      const gradHiddenRows = rowsOut(gradHidden, 'fused-grad-hidden-chunk');
+      for (const name of ['total', 'soft', 'hard'] as const) {
+        const into = options.perRow?.[name];
+        if (into) perRow[name] = rowsOut(into, `fused-${name}-chunk`);
+      }
       const loss = recordKdLoss(recorder, {
         ...options.kd,
         studentLogits: logits,
         teacher: chunkTeacher,
-        labels: labelsChunk,
+        labels: labelRows,
         normalizer,
         check: 'lazy',
+        inPlace: true,
+        perRow,
       });
       losses.push(loss);
-      const gradHiddenChunk = make(gradHidden, n, 'fused-grad-hidden-chunk');
-      recordMatmul(recorder, loss.gradLogits, weight, gradHiddenChunk);
-      recordMatmul(recorder, loss.gradLogits, hiddenChunk, gradWeight, { transA: true, accumulate: true });
-      if (gradBias) recordBiasGrad(recorder, loss.gradLogits, gradBias, { accumulate: true });
+      // `logits` now holds dL/dlogits.
+      recordMatmul(recorder, logits, weight, gradHiddenRows);
+      recordMatmul(recorder, logits, hiddenRows, gradWeight, { transA: true, accumulate: true });
+      if (gradBias) recordBiasGrad(recorder, logits, gradBias, { accumulate: true });
       await recorder.submit();
-      const scatter = device.createCommandEncoder({ label: 'fused-linear-kd:scatter' });
-      const rowBytes = width * 4;
-      scatter.copyBufferToBuffer(gradHiddenChunk.buffer, 0, gradHidden.buffer, first * rowBytes, n * rowBytes);
-      for (const name of ['total', 'soft', 'hard'] as const) {
-        const into = options.perRow?.[name];
-        if (into) scatter.copyBufferToBuffer(loss.perRow[name].buffer, 0, into.buffer, first * 4, n * 4);
-      }
-      device.queue.submit([scatter.finish()]);
+      if (scatter) device.queue.submit([scatter.finish()]);
       loss.releaseScratch();
-      loss.gradLogits.release();
       for (const t of scratch.splice(0)) t.release();
     }
     // One wait for the whole step: every chunk's summary is mapped at once; then the last chunk's
-    // gradient scatter (queued after its summary) too, so the call resolves with gradHidden written.
+    // backward (and any scatter, queued after its summary) too, so the call resolves with gradHidden written.
     const totals = await Promise.all(losses.map((loss) => loss.total()));
     await device.queue.onSubmittedWorkDone();
     const terms: Partial<Record<'soft' | 'hard', number>> = {};
@@ -189,7 +216,7 @@ export async function fusedLinearKdLoss(options: FusedLinearKdOptions): Promise<
       for (const [name, term] of Object.entries(loss.terms))
         terms[name as 'soft' | 'hard'] = (terms[name as 'soft' | 'hard'] ?? 0) + (await term.reduced());
     }
-    return { total: totals.reduce((a, b) => a + b, 0), rows: normalizer, terms, chunkRows, chunks };
+    return { total: totals.reduce((a, b) => a + b, 0), rows: normalizer, terms, chunkRows, chunks, copies };
   } finally {
     for (const t of scratch) t.release();
     for (const loss of losses) loss.release();

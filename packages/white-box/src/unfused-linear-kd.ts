@@ -33,5 +33,5 @@ export async function unfusedLinearKdLoss(
   for (const [name, term] of Object.entries(loss.terms)) terms[name as 'soft' | 'hard'] = await term.reduced();
   loss.release();
   logits.release();
-  return { total, rows: counted, terms, chunkRows: rows, chunks: 1 };
+  return { total, rows: counted, terms, chunkRows: rows, chunks: 1, copies: 0 };
 }

@@ -1,5 +1,6 @@
 import { DistilleryError } from '@distillery/core';
 import { readBuffer, type GpuTensor } from '@distillery/webgpu';
+import { viewOffset } from './windows.js';
 import { FLAG, SUMMARY } from './layout.js';
 
 /** What one readback of the summary buffer gives. */
@@ -43,7 +44,7 @@ export async function readSummary(summary: GpuTensor): Promise<SummaryValues> {
 }
 
 async function readWords(tensor: GpuTensor, index: number, count: number): Promise<ArrayBuffer> {
-  return readBuffer(tensor.device, tensor.buffer, count * 4, index * 4);
+  return readBuffer(tensor.device, tensor.buffer, count * 4, viewOffset(tensor) + index * 4);
 }
 
 /**

@@ -1,8 +1,57 @@
-import { BYTES_PER_ELEMENT, DistilleryError } from '@distillery/core';
-import type { GpuTensor } from '@distillery/webgpu';
+import { BYTES_PER_ELEMENT, DistilleryError, badValue } from '@distillery/core';
+import { CommandRecorder, GpuTensor, type DispatchSpec } from '@distillery/webgpu';
 
 /** Storage-buffer offsets must be multiples of this (WebGPU's minStorageBufferOffsetAlignment is at most 256). */
 const ALIGN = 256;
+
+/** Byte offset of each row window (`rowWindow`) inside its buffer; whole tensors are absent. */
+const windowOffsets = new WeakMap<GpuTensor, number>();
+
+/** Byte offset of a tensor's first element inside its buffer: a row window's offset, else 0. */
+export function viewOffset(tensor: GpuTensor): number {
+  return windowOffsets.get(tensor) ?? 0;
+}
+
+/**
+ * Rows [first, first + n) of a row-major tensor as a tensor over the same buffer — no copy; its
+ * `release()` frees nothing. Kernels that bind it (the row-loss kernels, any dispatch through a
+ * `WindowRecorder`) bind that byte range of the buffer. Undefined when the window's byte offset is
+ * not a multiple of the device's minStorageBufferOffsetAlignment: the caller copies those rows.
+ */
+export function rowWindow(
+  tensor: GpuTensor,
+  first: number,
+  n: number,
+  label = `${tensor.label}[${first}:${first + n}]`,
+): GpuTensor | undefined {
+  const rows = tensor.shape[0] ?? 0;
+  if (!(Number.isInteger(first) && Number.isInteger(n) && first >= 0 && n >= 1 && first + n <= rows))
+    throw badValue(`${tensor.label} rows`, [first, first + n], `a range of whole rows inside [0, ${rows})`);
+  const rowBytes = tensor.byteLength / rows;
+  const offset = viewOffset(tensor) + first * rowBytes;
+  const alignment = tensor.device.limits.minStorageBufferOffsetAlignment;
+  if (offset % alignment !== 0 || (n * rowBytes) % 4 !== 0) return undefined;
+  const view = new GpuTensor(tensor.device, tensor.buffer, [n, ...tensor.shape.slice(1)], tensor.dtype, label, false);
+  windowOffsets.set(view, offset);
+  return view;
+}
+
+/** What a dispatch binds for `value`: the byte range of a row window, anything else unchanged. */
+export function bindingOf<T extends GpuTensor | GPUBuffer | GPUBufferBinding>(value: T): T | GPUBufferBinding {
+  if (!(value instanceof GpuTensor)) return value;
+  const offset = windowOffsets.get(value);
+  return offset === undefined ? value : { buffer: value.buffer, offset, size: Math.ceil(value.byteLength / 4) * 4 };
+}
+
+/**
+ * A recorder that binds row windows (`rowWindow`) as their byte range: for kernels of other
+ * packages (the nn matmul) that take a tensor and bind it whole.
+ */
+export class WindowRecorder extends CommandRecorder {
+  override dispatch<V>(spec: DispatchSpec<V>): this {
+    return super.dispatch({ ...spec, bindings: spec.bindings.map(bindingOf) });
+  }
+}
 
 /** A row-major tensor that the kernels may bind a window of rows of. */
 export interface RowTensor {
@@ -29,7 +78,12 @@ export interface RowGroup {
 export function planRowGroups(device: GPUDevice, rows: number, tensors: readonly RowTensor[]): RowGroup[] {
   const limit = device.limits.maxStorageBufferBindingSize;
   const rowBytes = tensors.map((t) => t.stride * BYTES_PER_ELEMENT[t.tensor.dtype]);
-  if (tensors.every((t) => t.tensor.buffer.size <= limit)) {
+  // A row window binds its own bytes; a whole tensor binds its (possibly larger, pooled) buffer.
+  const base = tensors.map((t) => viewOffset(t.tensor));
+  const extent = tensors.map((t, i) =>
+    windowOffsets.has(t.tensor) ? Math.ceil(t.tensor.byteLength / 4) * 4 : t.tensor.buffer.size - base[i]!,
+  );
+  if (extent.every((bytes) => bytes <= limit)) {
     return [{ start: 0, end: rows, bindings: tensors.map((t) => ({ binding: t.tensor, shift: 0 })) }];
   }
   const worst = Math.max(...rowBytes);
@@ -53,9 +107,9 @@ export function planRowGroups(device: GPUDevice, rows: number, tensors: readonly
       bindings: tensors.map((t, i) => {
         const bytes = rowBytes[i]!;
         const elementBytes = BYTES_PER_ELEMENT[t.tensor.dtype];
-        const first = start * bytes;
+        const first = base[i]! + start * bytes;
         const offset = Math.floor(first / ALIGN) * ALIGN;
-        const size = Math.min(t.tensor.buffer.size - offset, Math.ceil((end * bytes - offset) / 4) * 4);
+        const size = Math.min(base[i]! + extent[i]! - offset, Math.ceil((base[i]! + end * bytes - offset) / 4) * 4);
         return { binding: { buffer: t.tensor.buffer, offset, size }, shift: (first - offset) / elementBytes };
       }),
     });

@@ -26,6 +26,12 @@ export interface KdGradientVariant {
   /** A `[rows]` f32 weight per row multiplies the row's gradient (indexed by the global row). */
   rowWeights: boolean;
   workgroupSize: number;
+  /**
+   * The gradient overwrites the logits (`zIn` becomes read_write; no `grad` binding): each thread
+   * stores dL/dz over the element it just loaded, after the row's stats were final (earlier passes).
+   * Absent (not false) otherwise, so the other variants keep their cache keys and snapshots.
+   */
+  inPlace?: true;
 }
 
 /**
@@ -42,12 +48,13 @@ export function kdGradientWgsl(v: KdGradientVariant): string {
   const fwdDense = dense && v.divergence === 'forward-kl';
   const rev = v.divergence === 'reverse-kl';
   const jsd = v.divergence === 'jsd';
-  const b = new Bindings().add('zIn', `array<${elementType(v.student, v.vec4)}>`, 'read');
+  const inPlace = Boolean(v.inPlace);
+  const b = new Bindings().add('zIn', `array<${elementType(v.student, v.vec4)}>`, inPlace ? 'read_write' : 'read');
   if (dense) b.add('tIn', `array<${elementType(v.teacher as FloatDType, v.vec4)}>`, 'read');
   b.add('rowstats', 'array<f32>', 'read').add('summary', 'array<u32>', 'read');
   if (v.labels) b.add('labels', 'array<i32>', 'read');
   if (v.rowWeights) b.add('rowWeights', 'array<f32>', 'read');
-  b.add('grad', `array<${elementType(v.grad, v.vec4)}>`, 'read_write');
+  if (!inPlace) b.add('grad', `array<${elementType(v.grad, v.vec4)}>`, 'read_write');
   if (fwdDense) b.add('lossPartials', 'array<f32>', 'read_write');
   return wgsl`${enables([v.student, dense ? (v.teacher as FloatDType) : undefined, v.grad], v.vec4)}
 ${PARAMS_WGSL}
@@ -146,7 +153,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         let onehot = select(Acc(0.0), Acc(1.0), UAcc(c) + laneIds() == UAcc(u32(y)));
         gv += Acc(gs.hard) * (q1 - onehot);
       }
-      grad[gBase + i] = ${storeAcc(v.grad, v.vec4, 'gv')};
+      ${inPlace ? 'zIn' : 'grad'}[gBase + i] = ${storeAcc(v.grad, v.vec4, 'gv')};
     }
   }
 #if ${fwdDense}

@@ -44,6 +44,52 @@ gpuDescribe('kdLoss vs the float64 reference (f32: rtol 2e-5 on losses, 2e-5·ma
     }
   });
 
+  describe('in place (the gradient overwrites the logits): every teacher kind and divergence, vec4 and scalar, f16', () => {
+    const base = { inPlace: true, temperature: 2, ignoreEvery: 5 };
+    for (const divergence of ['forward-kl', 'reverse-kl', 'jsd'] as const) {
+      for (const vocab of [1000, 1001]) {
+        gpuTest(`dense ${divergence}, vocabulary ${vocab}, −inf entries, row weights`, async ({ device }) => {
+          const mask = { maskFraction: 0.05 };
+          await runKdCase(device, {
+            ...base,
+            rows: 64,
+            vocab,
+            divergence,
+            rowWeights: 'random',
+            ...(divergence === 'reverse-kl' ? { student: mask } : { teacherLogits: mask }),
+          });
+        });
+      }
+      for (const tail of ['ignore', 'bucket'] as const) {
+        if (divergence === 'reverse-kl' && tail === 'ignore') continue;
+        gpuTest(
+          `top-k k=20 tail=${tail} ${divergence}: the support gradient is kept aside while the logits are overwritten`,
+          async ({ device }) => {
+            await runKdCase(device, {
+              ...base,
+              rows: 64,
+              vocab: 1000,
+              teacher: 'topk',
+              k: 20,
+              tail,
+              divergence,
+              teacherLogits: { scale: 4 },
+            });
+          },
+        );
+      }
+    }
+    gpuTest('cross-entropy only, 1 × 1 and 3 × 32,000', async ({ device }) => {
+      await runKdCase(device, { ...base, rows: 1, vocab: 1, teacher: 'none', ignoreEvery: 0 });
+      await runKdCase(device, { ...base, rows: 3, vocab: 32_000, teacher: 'none', ignoreEvery: 0, step: 7 });
+    });
+    gpuTest('f16 student and teacher; f16 student with top-k', async ({ device }) => {
+      if (!f16(device)) return;
+      await runKdCase(device, { ...base, rows: 8, vocab: 1000, studentDtype: 'f16', teacherDtype: 'f16', rtol: 2e-3 });
+      await runKdCase(device, { ...base, rows: 8, vocab: 1000, studentDtype: 'f16', teacher: 'topk', k: 8, tail: 'bucket', rtol: 2e-3 });
+    });
+  });
+
   describe('temperatures T ∈ {0.5, 1, 2, 4, 20}', () => {
     for (const temperature of [0.5, 1, 2, 4, 20]) {
       gpuTest(`T=${temperature}, logits up to 1e4`, async ({ device }) => {

@@ -3,6 +3,7 @@ import {
   kdDivergenceProgram,
   kdFinalizeProgram,
   kdGradientProgram,
+  kdTopkPlaceProgram,
   kdTopkScatterProgram,
 } from '../../programs.js';
 import { kernelSnapshots } from '@distillery/webgpu/testing';
@@ -44,6 +45,12 @@ kernelSnapshots(dir, kdGradientProgram, [
   grad({ rowWeights: true }),
   grad({ rowWeights: true, teacher: 'none', vec4: false }),
   grad({ rowWeights: true, divergence: 'jsd', student: 'f16', teacher: 'f16', grad: 'f16', workgroupSize: 8 }),
+  // In place: the logits binding is read_write and receives the gradient.
+  grad({ inPlace: true }),
+  grad({ inPlace: true, teacher: 'topk', vec4: false }),
+  grad({ inPlace: true, teacher: 'none', divergence: 'forward-kl' }),
+  grad({ inPlace: true, divergence: 'reverse-kl' }),
+  grad({ inPlace: true, divergence: 'jsd', student: 'f16', teacher: 'f16', grad: 'f16', workgroupSize: 8 }),
 ]);
 
 kernelSnapshots(dir, kdTopkScatterProgram, [
@@ -51,7 +58,12 @@ kernelSnapshots(dir, kdTopkScatterProgram, [
   { student: 'f32', grad: 'f32', divergence: 'reverse-kl', labels: false, rowWeights: false },
   { student: 'f16', grad: 'f16', divergence: 'jsd', labels: true, rowWeights: false },
   { student: 'f32', grad: 'f32', divergence: 'reverse-kl', labels: true, rowWeights: true },
+  // In place: the support gradient goes to a scratch buffer, written by kd-topk-place.
+  { student: 'f32', grad: 'f32', divergence: 'forward-kl', labels: true, rowWeights: false, inPlace: true },
+  { student: 'f16', grad: 'f16', divergence: 'jsd', labels: false, rowWeights: true, inPlace: true },
 ]);
+
+kernelSnapshots(dir, kdTopkPlaceProgram, [{ grad: 'f32' }, { grad: 'f16' }]);
 
 kernelSnapshots(dir, kdFinalizeProgram, [
   { lossPartials: true, rowWeights: false },

@@ -11,6 +11,12 @@ export interface KdTopkScatterVariant {
   labels: boolean;
   /** Multiply the row's gradient by its `[rows]` f32 weight. */
   rowWeights: boolean;
+  /**
+   * In-place loss: the gradient pass will overwrite the logits this pass reads, so it runs first
+   * and stores each support entry's gradient in `supportGrad[row · k + e]` (f32) for
+   * `kdTopkPlaceWgsl` to write after the gradient pass. Absent (not false) otherwise.
+   */
+  inPlace?: true;
 }
 
 /**
@@ -26,7 +32,10 @@ export function kdTopkScatterWgsl(v: KdTopkScatterVariant): string {
     .add('summary', 'array<u32>', 'read');
   if (v.labels) b.add('labels', 'array<i32>', 'read');
   if (v.rowWeights) b.add('rowWeights', 'array<f32>', 'read');
-  b.add('topIdx', 'array<i32>', 'read').add('topLogp', 'array<f32>', 'read').add('grad', `array<${v.grad}>`, 'read_write');
+  b.add('topIdx', 'array<i32>', 'read').add('topLogp', 'array<f32>', 'read');
+  if (v.inPlace) b.add('supportGrad', 'array<f32>', 'read_write');
+  else b.add('grad', `array<${v.grad}>`, 'read_write');
+  const store = v.inPlace ? 'supportGrad[e] = gv;' : `grad[lrow * params.zStride + params.gShift + u32(idx)] = ${v.grad}(gv);`;
   const fwd = v.divergence === 'forward-kl';
   const rev = v.divergence === 'reverse-kl';
   return wgsl`${enables([v.student, v.grad])}
@@ -70,7 +79,38 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 #endif
     gv += gs.hard * (q1 - select(0.0, 1.0, idx == y));
   }
-  grad[lrow * params.zStride + params.gShift + u32(idx)] = ${v.grad}(gv);
+  ${store}
+}
+`;
+}
+
+export interface KdTopkPlaceVariant {
+  /** The logits' (and so the gradient's) dtype. */
+  grad: FloatDType;
+}
+
+/**
+ * Pass 5c (top-k teacher, in place): after the gradient pass overwrote the logits with q_j · c_off,
+ * one thread per (row, support entry) writes the support gradient that pass 5b kept aside.
+ */
+export function kdTopkPlaceWgsl(v: KdTopkPlaceVariant): string {
+  const b = new Bindings()
+    .add('zIn', `array<${v.grad}>`, 'read_write')
+    .add('topIdx', 'array<i32>', 'read')
+    .add('supportGrad', 'array<f32>', 'read');
+  return wgsl`${enables([v.grad])}
+${PARAMS_WGSL}
+${b}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let gid = (wid.x + wid.y * nwg.x) * 64u + lid;
+  if (gid >= params.rows * params.k) { return; }
+  let lrow = gid / params.k;
+  let e = (params.rowBase + lrow) * params.k + (gid - lrow * params.k);
+  let idx = topIdx[e];
+  if (idx < 0 || u32(idx) >= params.vocab) { return; }
+  zIn[lrow * params.zStride + params.gShift + u32(idx)] = ${v.grad}(supportGrad[e]);
 }
 `;
 }

@@ -81,6 +81,17 @@ export interface RowLossOptions {
   /** Gradient dtype; default the student's. */
   gradDtype?: FloatDType;
   /**
+   * Write dL/dz over `studentLogits` (the result's `gradLogits` is then that tensor, not a new
+   * one), like Liger-Kernel's fused linear cross-entropy: one `[rows, V]` buffer instead of two.
+   * The gradient dtype is the student's. Default false.
+   */
+  inPlace?: boolean;
+  /**
+   * `[rows]` f32 tensors (or row windows of larger ones) that receive the per-row terms instead of
+   * new tensors; the result's `perRow` then holds them, and `release()` leaves them to the caller.
+   */
+  perRow?: { total?: GpuTensor; soft?: GpuTensor; hard?: GpuTensor };
+  /**
    * 'await' (default for `kdLoss`): wait for the kernel's input flags and throw before returning.
    * 'lazy': return at once; the flags are checked by every readback (total(), check()...).
    */
@@ -118,6 +129,8 @@ export interface RowLossPlan {
   divergence: Divergence;
   tail: TailMode;
   gradDtype: FloatDType;
+  inPlace: boolean;
+  perRowInto: { total?: GpuTensor; soft?: GpuTensor; hard?: GpuTensor };
   params: Omit<RowParams, 'rows' | 'rowBase' | 'zShift' | 'tShift' | 'gShift' | 'chunk' | 'nChunks'>;
   context: SummaryContext;
   termNames: ('soft' | 'hard')[];
@@ -155,6 +168,24 @@ export function planRowLoss(options: RowLossOptions): RowLossPlan {
   const normalizer = options.normalizer === undefined ? 0 : requirePositive('normalizer', options.normalizer);
   requireOneOf('check', options.check ?? 'await', ['await', 'lazy'] as const);
   const gradDtype = options.gradDtype === undefined ? studentDtype : requireOneOf('gradDtype', options.gradDtype, ['f32', 'f16'] as const);
+  const inPlace = options.inPlace ?? false;
+  if (typeof inPlace !== 'boolean') throw badValue('inPlace', inPlace, 'a boolean');
+  if (inPlace && gradDtype !== studentDtype)
+    throw badValue(
+      'gradDtype',
+      gradDtype,
+      `the dtype of ${names.student} ('${studentDtype}') with inPlace: the gradient overwrites the logits`,
+    );
+  const perRowInto: RowLossPlan['perRowInto'] = {};
+  for (const name of ['total', 'soft', 'hard'] as const) {
+    const given = options.perRow?.[name];
+    if (given === undefined) continue;
+    const tensor = requireTensor(`perRow.${name}`, given);
+    requireDType(`perRow.${name}`, tensor, 'f32');
+    requireShape(`perRow.${name}`, tensor, [rows]);
+    requireSameDevice(`perRow.${name}`, tensor, device);
+    perRowInto[name] = tensor;
+  }
   if (gradDtype === 'f16' && !device.features.has('shader-f16')) {
     throw new DistilleryError('E_UNSUPPORTED', "gradDtype 'f16' needs the device feature 'shader-f16'", {
       field: 'gradDtype',
@@ -321,6 +352,8 @@ export function planRowLoss(options: RowLossOptions): RowLossPlan {
     divergence: effective,
     tail,
     gradDtype,
+    inPlace,
+    perRowInto,
     params,
     context,
     termNames,

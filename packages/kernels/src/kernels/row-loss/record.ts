@@ -1,14 +1,15 @@
-import { checkBindingSize, CommandRecorder, createTensor, linearGrid, type GpuTensor } from '@distillery/webgpu';
+import { checkBindingSize, CommandRecorder, createTensor, linearGrid, type DispatchSpec, type GpuTensor } from '@distillery/webgpu';
 import { PARTIAL_WORDS, ROW_WORDS } from '../../shared/layout.js';
 import { packRowParams } from '../../shared/params.js';
 import { initialSummary } from '../../shared/wgsl-lib.js';
 import { tuningFor } from '../../shared/tuning.js';
-import { planChunks, planRowGroups, type RowGroup, type RowTensor } from '../../shared/windows.js';
+import { bindingOf, planChunks, planRowGroups, type RowGroup, type RowTensor } from '../../shared/windows.js';
 import {
   kdDivergenceMergeProgram,
   kdDivergenceProgram,
   kdFinalizeProgram,
   kdGradientProgram,
+  kdTopkPlaceProgram,
   kdTopkScatterProgram,
   rowMergeProgram,
   rowStatsProgram,
@@ -18,19 +19,23 @@ import { RowLossResult } from './result.js';
 
 /** Records the whole loss (4–7 dispatches per row group) into `recorder`; nothing is submitted. */
 export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): RowLossResult {
-  const { device, rows, vocab, student, teacher, labels, rowWeights, divergence } = plan;
+  const { device, rows, vocab, student, teacher, labels, rowWeights, divergence, inPlace } = plan;
   const label = plan.termNames.includes('soft') ? `kd-loss(${divergence})` : 'cross-entropy';
-  const grad = createTensor(device, { shape: [rows, vocab], dtype: plan.gradDtype, label: `${label}:gradLogits` });
-  const perRow = {
-    soft: createTensor(device, { shape: [rows], dtype: 'f32', label: `${label}:soft` }),
-    hard: createTensor(device, { shape: [rows], dtype: 'f32', label: `${label}:hard` }),
-    total: createTensor(device, { shape: [rows], dtype: 'f32', label: `${label}:total` }),
+  // Row windows of larger tensors (rowWindow) are bound as their byte range, whatever the recorder.
+  const record = <V>(spec: DispatchSpec<V>) => recorder.dispatch({ ...spec, bindings: spec.bindings.map(bindingOf) });
+  const grad = inPlace ? student : createTensor(device, { shape: [rows, vocab], dtype: plan.gradDtype, label: `${label}:gradLogits` });
+  const borrowed = new Set<GpuTensor>(inPlace ? [student] : []);
+  const perRowTensor = (name: 'soft' | 'hard' | 'total') => {
+    const given = plan.perRowInto[name];
+    if (given) borrowed.add(given);
+    return given ?? createTensor(device, { shape: [rows], dtype: 'f32', label: `${label}:${name}` });
   };
+  const perRow = { soft: perRowTensor('soft'), hard: perRowTensor('hard'), total: perRowTensor('total') };
   const summary = createTensor(device, { shape: [16], dtype: 'u32', label: `${label}:summary` });
   device.queue.writeBuffer(summary.buffer, 0, initialSummary());
-  const result = new RowLossResult(grad, perRow, summary, plan.context, plan.termNames);
+  const result = new RowLossResult(grad, perRow, summary, plan.context, plan.termNames, borrowed);
   if (rows === 0) {
-    recorder.dispatch({
+    record({
       program: kdFinalizeProgram,
       variant: { lossPartials: false, rowWeights: false },
       uniforms: packRowParams({ ...plan.params, rows: 0, rowBase: 0, zShift: 0, tShift: 0, gShift: 0, chunk: 1, nChunks: 1 }),
@@ -81,10 +86,11 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
 
   const windowed: RowTensor[] = [{ tensor: student, stride: vocab, field: plan.context.student }];
   if (dense) windowed.push({ tensor: dense.tensor, stride: dense.stride, field: plan.context.teacher ?? 'teacher' });
-  windowed.push({ tensor: grad, stride: vocab, field: 'gradLogits' });
+  // In place, the gradient is the student's binding.
+  if (!inPlace) windowed.push({ tensor: grad, stride: vocab, field: 'gradLogits' });
   const groups = planRowGroups(device, rows, windowed);
   const bind = (group: RowGroup, which: 'z' | 't' | 'g') => {
-    const index = which === 'z' ? 0 : which === 't' ? 1 : dense ? 2 : 1;
+    const index = which === 'z' || (which === 'g' && inPlace) ? 0 : which === 't' ? 1 : dense ? 2 : 1;
     return group.bindings[index]!;
   };
   const paramsFor = (group: RowGroup): ReturnType<typeof packRowParams> =>
@@ -106,7 +112,7 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
     const uniforms = paramsFor(group);
     const z = bind(group, 'z').binding;
     const t = dense ? bind(group, 't').binding : undefined;
-    recorder.dispatch({
+    record({
       program: rowStatsProgram,
       variant: { student: studentDtype, teacher: dense ? dense.dtype : null, vec4, workgroupSize: STREAM_WG },
       uniforms,
@@ -121,7 +127,7 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
     // Only the 'bucket' tail reads the tail mass; binding it otherwise would not match the layout.
     const tailMass = plan.tail === 'bucket' ? topk?.tailMass : undefined;
     if (tailMass) mergeBindings.push(tailMass);
-    recorder.dispatch({
+    record({
       program: rowMergeProgram,
       variant: {
         teacher: teacher.kind,
@@ -139,7 +145,7 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
     });
     if (divDense && t && divPartials) {
       const d = divergence as 'reverse-kl' | 'jsd';
-      recorder.dispatch({
+      record({
         program: kdDivergenceProgram,
         variant: { student: studentDtype, teacher: dense!.dtype, vec4, divergence: d, workgroupSize: STREAM_WG },
         uniforms,
@@ -147,7 +153,7 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
         workgroups: streamGrid(group),
         label: `${label}:divergence`,
       });
-      recorder.dispatch({
+      record({
         program: kdDivergenceMergeProgram,
         variant: { divergence: d },
         uniforms,
@@ -157,7 +163,28 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
       });
     }
   }
-  // The gradient needs N, which needs every row's label: all merges come first.
+  // In place, the top-k support gradient is computed before the gradient pass overwrites the
+  // logits it reads, kept aside per (row, entry), and written after that pass.
+  const supportGrad = topk && inPlace ? scratchTensor('supportGrad', rows * topk.k) : undefined;
+  const scatterBindings = (group: RowGroup, out: GpuTensor | GPUBufferBinding) => {
+    const scatter: Array<GpuTensor | GPUBufferBinding> = [bind(group, 'z').binding, rowstats, summary];
+    if (labels) scatter.push(labels);
+    if (rowWeights) scatter.push(rowWeights);
+    scatter.push(topk!.indices, topk!.logprobs, out);
+    return scatter;
+  };
+  const scatterVariant = {
+    student: studentDtype,
+    grad: plan.gradDtype,
+    divergence,
+    labels: Boolean(labels),
+    rowWeights: Boolean(rowWeights),
+    inPlace: inPlace ? (true as const) : undefined,
+  };
+  const supportGrid = (group: RowGroup) => linearGrid(device, Math.ceil(((group.end - group.start) * topk!.k) / 64));
+  // The gradient needs N, which needs every row's label: all merges come first. Every pass that
+  // reads the logits for a row's stats (row-stats, row-merge, divergence) is recorded above, so an
+  // in-place gradient overwrites a row only after its stats are final.
   for (const group of groups) {
     const uniforms = paramsFor(group);
     const z = bind(group, 'z').binding;
@@ -167,9 +194,19 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
     bindings.push(rowstats, summary);
     if (labels) bindings.push(labels);
     if (rowWeights) bindings.push(rowWeights);
-    bindings.push(g);
+    if (!inPlace) bindings.push(g);
     if (lossPartials) bindings.push(lossPartials);
-    recorder.dispatch({
+    if (supportGrad) {
+      record({
+        program: kdTopkScatterProgram,
+        variant: scatterVariant,
+        uniforms,
+        bindings: scatterBindings(group, supportGrad),
+        workgroups: supportGrid(group),
+        label: `${label}:topk-support`,
+      });
+    }
+    record({
       program: kdGradientProgram,
       variant: {
         student: studentDtype,
@@ -180,23 +217,29 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
         labels: Boolean(labels),
         rowWeights: Boolean(rowWeights),
         workgroupSize: STREAM_WG,
+        inPlace: inPlace ? true : undefined,
       },
       uniforms,
       bindings,
       workgroups: streamGrid(group),
       label: `${label}:gradient`,
     });
-    if (topk) {
-      const scatter: Array<GpuTensor | GPUBufferBinding> = [z, rowstats, summary];
-      if (labels) scatter.push(labels);
-      if (rowWeights) scatter.push(rowWeights);
-      scatter.push(topk.indices, topk.logprobs, g);
-      recorder.dispatch({
-        program: kdTopkScatterProgram,
-        variant: { student: studentDtype, grad: plan.gradDtype, divergence, labels: Boolean(labels), rowWeights: Boolean(rowWeights) },
+    if (topk && supportGrad) {
+      record({
+        program: kdTopkPlaceProgram,
+        variant: { grad: plan.gradDtype },
         uniforms,
-        bindings: scatter,
-        workgroups: linearGrid(device, Math.ceil(((group.end - group.start) * topk.k) / 64)),
+        bindings: [g, topk.indices, supportGrad],
+        workgroups: supportGrid(group),
+        label: `${label}:topk-place`,
+      });
+    } else if (topk) {
+      record({
+        program: kdTopkScatterProgram,
+        variant: scatterVariant,
+        uniforms,
+        bindings: scatterBindings(group, g),
+        workgroups: supportGrid(group),
         label: `${label}:topk-scatter`,
       });
     }
@@ -205,7 +248,7 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
   if (lossPartials) finalBindings.push(lossPartials);
   if (rowWeights) finalBindings.push(rowWeights);
   finalBindings.push(summary, perRow.soft, perRow.hard, perRow.total);
-  recorder.dispatch({
+  record({
     program: kdFinalizeProgram,
     variant: { lossPartials: Boolean(lossPartials), rowWeights: Boolean(rowWeights) },
     uniforms: paramsFor({ start: 0, end: rows, bindings: groups[0]!.bindings }),

@@ -5,7 +5,7 @@ import { errorFromSummary, readSummary, type SummaryContext, type SummaryValues 
 
 /** GPU results of one fused loss, plus lazily read scalars. Implements core's `LossOutput`. */
 export class RowLossResult implements LossOutput<GpuTensor> {
-  /** `[rows, V]` dL/dz of the total. */
+  /** `[rows, V]` dL/dz of the total (the student logits themselves for an in-place loss). */
   readonly gradLogits: GpuTensor;
   /** `[rows]` f32 terms as they enter the total (weighted, row weights included; not divided by N). */
   readonly perRow: { total: GpuTensor; soft: GpuTensor; hard: GpuTensor };
@@ -14,6 +14,8 @@ export class RowLossResult implements LossOutput<GpuTensor> {
   readonly #context: SummaryContext;
   #values?: Promise<SummaryValues>;
   #scratch: GpuTensor[] = [];
+  /** The caller's tensors (in-place logits, per-row outputs it passed): `release()` leaves them. */
+  readonly #borrowed: ReadonlySet<GpuTensor>;
 
   constructor(
     grad: GpuTensor,
@@ -21,7 +23,9 @@ export class RowLossResult implements LossOutput<GpuTensor> {
     summary: GpuTensor,
     context: SummaryContext,
     termNames: readonly ('soft' | 'hard')[],
+    borrowed: ReadonlySet<GpuTensor> = new Set(),
   ) {
+    this.#borrowed = borrowed;
     this.gradLogits = grad;
     this.perRow = perRow;
     this.#summary = summary;
@@ -83,17 +87,14 @@ export class RowLossResult implements LossOutput<GpuTensor> {
     this.#scratch.push(...scratch);
   }
 
-  /** Returns every buffer (gradient included) to the pool. */
+  /** Returns every buffer it made (gradient included, unless it is the in-place logits) to the pool. */
   release(): void {
     this.releaseScratch();
     if (this.#masked?.rowstats && !this.#maskedError) {
       this.#masked.rowstats.release();
       this.#masked.rowstats = undefined;
     }
-    this.gradLogits.release();
-    this.perRow.total.release();
-    this.perRow.soft.release();
-    this.perRow.hard.release();
+    for (const t of [this.gradLogits, this.perRow.total, this.perRow.soft, this.perRow.hard]) if (!this.#borrowed.has(t)) t.release();
     this.#summary.release();
   }
 }
