@@ -141,10 +141,47 @@ fn jsdLogQOverM(lp: f32, lq: f32, p: f32) -> f32 {
   return negLogMix(params.beta, params.oneMinusBeta, params.logBeta, params.log1mBeta, lp - lq);
 }
 
-// Online (max, sum) merge at inverse temperature s: (m1, s1) + (m2, s2).
-fn mergeMax(m1: f32, m2: f32) -> f32 { return max(m1, m2); }
+// A sum of exp((x − mOld)·invT) re-based to exp((x − mNew)·invT), mNew >= mOld.
 fn rescale(sum: f32, mOld: f32, mNew: f32, invT: f32) -> f32 {
   return select(sum * safeExp((mOld - mNew) * invT), sum, mOld == mNew);
+}
+
+// Online log-sum-exp state of a set of logits: (max, Σ exp((x − max)·invT), Σ exp(x − max)), the
+// second sum kept for the hard term at T = 1 (0 where unused). Every row kernel (softmax,
+// cross-entropy, the KD divergences) builds and merges its row normalisers through these two.
+fn lseRescale(a: vec3<f32>, m: f32, invT: f32) -> vec3<f32> {
+  return vec3<f32>(m, rescale(a.y, a.x, m, invT), rescale(a.z, a.x, m, 1.0));
+}
+fn lseMerge(a: vec3<f32>, b: vec3<f32>, invT: f32) -> vec3<f32> {
+  let m = max(a.x, b.x);
+  return vec3<f32>(m, lseRescale(a, m, invT).yz + lseRescale(b, m, invT).yz);
+}
+// The merge at the launch's temperature, for workgroupReduce({ op: { combine: 'lseCombine' } }).
+fn lseCombine(a: vec3<f32>, b: vec3<f32>) -> vec3<f32> { return lseMerge(a, b, params.invT); }
+
+
+struct RowChunk { lrow: u32, row: u32, chunk: u32, c0: u32, c1: u32 };
+fn rowChunk(wid: vec3<u32>, nwg: vec3<u32>, cols: u32) -> RowChunk {
+  let g = wid.x + wid.y * nwg.x;
+  let lrow = g / params.nChunks;
+  let chunk = g - lrow * params.nChunks;
+  let c0 = chunk * params.chunk;
+  return RowChunk(lrow, params.rowBase + lrow, chunk, c0, min(c0 + params.chunk, cols));
+}
+
+
+struct GradScales { soft: f32, hard: f32, softLive: bool, hardLive: bool };
+fn gradScales(row: u32) -> GradScales {
+  let o = row * 16u;
+  let isActive = rowstats[o + 5u] > 0.0;
+  var n = params.normalizer;
+  if (n <= 0.0) { n = f32(summary[1]); }
+  let invN = select(0.0, 1.0 / n, n > 0.0);
+  let soft = params.softScale * invN;
+  let hard = params.hardWeight * invN;
+  let softLive = isActive && rowstats[o + 11u] > 0.0 && soft != 0.0;
+  let hardLive = isActive && rowstats[o + 12u] > 0.0 && hard != 0.0;
+  return GradScales(soft, hard, softLive, hardLive);
 }
 
 const WG: u32 = 256u;
@@ -157,31 +194,21 @@ fn jsdCoef(lp: f32, lq: f32, p: f32, q: f32, k: f32) -> f32 {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let g = wid.x + wid.y * nwg.x;
-  if (g >= params.rows * params.nChunks) { return; }
-  let lrow = g / params.nChunks;
-  let chunk = g - lrow * params.nChunks;
-  let row = params.rowBase + lrow;
-  let o = row * 16u;
+  let rc = rowChunk(wid, nwg, params.cols);
+  if (rc.lrow >= params.rows) { return; }
+  let o = rc.row * 16u;
   let zm = rowstats[o + 0u];
   let zLogZ = rowstats[o + 1u];
   let zLogZ1 = rowstats[o + 2u];
-  let isActive = rowstats[o + 5u] > 0.0;
-  var n = params.normalizer;
-  if (n <= 0.0) { n = f32(summary[1]); }
-  let invN = select(0.0, 1.0 / n, n > 0.0);
-  let sScale = params.softScale * invN;
-  let hScale = params.hardWeight * invN;
-  let softLive = isActive && rowstats[o + 11u] > 0.0 && sScale != 0.0;
-  let hardLive = isActive && rowstats[o + 12u] > 0.0 && hScale != 0.0;
+  let gs = gradScales(rc.row);
   var y = -1;
 
-  y = labels[row];
+  y = labels[rc.row];
 
 
   let tm = rowstats[o + 3u];
   let tLogZ = rowstats[o + 4u];
-  let tBase = (lrow * params.tStride + params.tShift) / W;
+  let tBase = (rc.lrow * params.tStride + params.tShift) / W;
 
 
   let dRow = rowstats[o + 7u];
@@ -191,12 +218,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let invT = params.invT;
   let needT1 = params.needT1 != 0u;
   let q1Scale = exp(zLogZ - 0.5 * zLogZ1);
-  let c0 = chunk * params.chunk;
-  let c1 = min(c0 + params.chunk, params.cols);
-  let zBase = (lrow * params.zStride + params.zShift) / W;
-  let gBase = (lrow * params.zStride + params.gShift) / W;
+  let zBase = (rc.lrow * params.zStride + params.zShift) / W;
+  let gBase = (rc.lrow * params.zStride + params.gShift) / W;
   var lossAcc = 0.0;
-  for (var c = c0 + lid * W; c < c1; c += WG * W) {
+  for (var c = rc.c0 + lid * W; c < rc.c1; c += WG * W) {
     let i = c / W;
     let inStudent = c < params.vocab;
     var z = Acc(params.negInf);
@@ -215,8 +240,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 
     if (inStudent) {
-      var gv = select(Acc(0.0), Acc(sScale) * soft, softLive);
-      if (hardLive) {
+      var gv = select(Acc(0.0), Acc(gs.soft) * soft, gs.softLive);
+      if (gs.hardLive) {
         var q1 = q;
         if (needT1) {
           // At T = 2, softmax(z) from softmax(z/2) without an exp: q = u·e^(−logZ) and
@@ -229,7 +254,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
           }
         }
         let onehot = select(Acc(0.0), Acc(1.0), UAcc(c) + laneIds() == UAcc(u32(y)));
-        gv += Acc(hScale) * (q1 - onehot);
+        gv += Acc(gs.hard) * (q1 - onehot);
       }
       zIn[gBase + i] = vec4<f32>(gv);
     }

@@ -124,10 +124,37 @@ fn jsdLogQOverM(lp: f32, lq: f32, p: f32) -> f32 {
   return negLogMix(params.beta, params.oneMinusBeta, params.logBeta, params.log1mBeta, lp - lq);
 }
 
-// Online (max, sum) merge at inverse temperature s: (m1, s1) + (m2, s2).
-fn mergeMax(m1: f32, m2: f32) -> f32 { return max(m1, m2); }
+// A sum of exp((x − mOld)·invT) re-based to exp((x − mNew)·invT), mNew >= mOld.
 fn rescale(sum: f32, mOld: f32, mNew: f32, invT: f32) -> f32 {
   return select(sum * safeExp((mOld - mNew) * invT), sum, mOld == mNew);
+}
+
+// Online log-sum-exp state of a set of logits: (max, Σ exp((x − max)·invT), Σ exp(x − max)), the
+// second sum kept for the hard term at T = 1 (0 where unused). Every row kernel (softmax,
+// cross-entropy, the KD divergences) builds and merges its row normalisers through these two.
+fn lseRescale(a: vec3<f32>, m: f32, invT: f32) -> vec3<f32> {
+  return vec3<f32>(m, rescale(a.y, a.x, m, invT), rescale(a.z, a.x, m, 1.0));
+}
+fn lseMerge(a: vec3<f32>, b: vec3<f32>, invT: f32) -> vec3<f32> {
+  let m = max(a.x, b.x);
+  return vec3<f32>(m, lseRescale(a, m, invT).yz + lseRescale(b, m, invT).yz);
+}
+// The merge at the launch's temperature, for workgroupReduce({ op: { combine: 'lseCombine' } }).
+fn lseCombine(a: vec3<f32>, b: vec3<f32>) -> vec3<f32> { return lseMerge(a, b, params.invT); }
+
+
+struct GradScales { soft: f32, hard: f32, softLive: bool, hardLive: bool };
+fn gradScales(row: u32) -> GradScales {
+  let o = row * 16u;
+  let isActive = rowstats[o + 5u] > 0.0;
+  var n = params.normalizer;
+  if (n <= 0.0) { n = f32(summary[1]); }
+  let invN = select(0.0, rowWeights[row] / n, n > 0.0);
+  let soft = params.softScale * invN;
+  let hard = params.hardWeight * invN;
+  let softLive = isActive && rowstats[o + 11u] > 0.0 && soft != 0.0;
+  let hardLive = isActive && rowstats[o + 12u] > 0.0 && hard != 0.0;
+  return GradScales(soft, hard, softLive, hardLive);
 }
 
 
@@ -141,14 +168,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let idx = topIdx[e];
   if (idx < 0 || u32(idx) >= params.vocab) { return; }
   let o = row * 16u;
-  let isActive = rowstats[o + 5u] > 0.0;
-  var n = params.normalizer;
-  if (n <= 0.0) { n = f32(summary[1]); }
-  let invN = select(0.0, rowWeights[row] / n, n > 0.0);
-  let sScale = params.softScale * invN;
-  let hScale = params.hardWeight * invN;
-  let softLive = isActive && rowstats[o + 11u] > 0.0 && sScale != 0.0;
-  let hardLive = isActive && rowstats[o + 12u] > 0.0 && hScale != 0.0;
+  let gs = gradScales(row);
   let zm = rowstats[o + 0u];
   let z = f32(zIn[lrow * params.zStride + params.zShift + u32(idx)]);
   let lq = (z - zm) * params.invT - rowstats[o + 1u];
@@ -158,13 +178,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
   let soft = select(params.oneMinusBeta * q * (jsdLogQOverM(lp, lq, p) - rowstats[o + 8u]), 0.0, q == 0.0);
 
-  var gv = select(0.0, sScale * soft, softLive);
-  if (hardLive) {
+  var gv = select(0.0, gs.soft * soft, gs.softLive);
+  if (gs.hardLive) {
     var q1 = q;
     if (params.needT1 != 0u) { q1 = safeExp((z - zm) - rowstats[o + 2u]); }
     var y = -1;
 
-    gv += hScale * (q1 - select(0.0, 1.0, idx == y));
+    gv += gs.hard * (q1 - select(0.0, 1.0, idx == y));
   }
   supportGrad[e] = gv;
 }
