@@ -17,7 +17,7 @@ export { recoveredFraction, formatComparisonTable as formatDemoTable, type Compa
  */
 export const DEMO_CONFIG = {
   description:
-    "Hinton et al.'s MNIST distillation as `distillery demo` runs it: a large regularised teacher MLP trained on all 8,000 training digits, then a small student distilled from it on 100 digits per class (1,000) at T = 3 with a little hard-label loss, beside the same student trained from scratch and distilled without labels, over three seeds; tested on the 1,996 held-out digits.",
+    "Hinton et al.'s MNIST distillation as `distillery demo` runs it: a large regularised teacher MLP trained on all 8,000 training digits, then a small student distilled from it on 100 digits per class (1,000) at T = 8 with a little hard-label loss, beside the same student trained from scratch and distilled without labels, over three seeds; tested on the 1,996 held-out digits.",
   seed: 1000,
   data: {
     train: { name: 'mnist', split: 'train', trainPerClass: 100 },
@@ -28,13 +28,13 @@ export const DEMO_CONFIG = {
     hidden: [512, 512],
     dropout: 0.5,
     inputJitter: 0.2,
-    epochs: 20,
+    epochs: 10,
     batchSize: 100,
     lr: 0.003,
     data: { name: 'mnist', split: 'train' },
   },
   student: { name: 'mlp', hidden: [256, 256] },
-  loss: { divergence: 'forward-kl', temperature: 3, softWeight: 1, hardWeight: 0.2 },
+  loss: { divergence: 'forward-kl', temperature: 8, softWeight: 1, hardWeight: 0.2 },
   optimizer: { name: 'adamw', weightDecay: 0, lr: { name: 'cosine', from: 0.003, to: 0.00015 } },
   training: { epochs: 50, batchSize: 100 },
   checkpoint: { everySteps: 200 },
@@ -84,7 +84,7 @@ recovers, training time and the adapter. \`distillery distill examples/mnist/dis
   --quick              a CI-sized smoke run (smaller nets, 3,000 digits, 3 epochs, 1 seed); too short to show the gain
   --json               print the result as one JSON object
   --seeds N            seeds 1000 … 1000 + N − 1 (default 3)
-  --temperature T      distillation temperature (default 3)
+  --temperature T      distillation temperature (default 8)
   --train-per-class N  the students' training digits per class (default 100; 800 or more: all 8,000, the full-data regime)
   --epochs N           epochs for every model
   --data DIR           a folder with 0.json ... 9.json (default: the bundled mnist package)
