@@ -1,7 +1,16 @@
 export type { CliCommand, CliIO } from './command.js';
 export { runCli } from './run.js';
 export { commands } from './commands/index.js';
-export { runDemo, formatDemoTable, FULL_SETTINGS, QUICK_SETTINGS, type DemoSettings, type DemoResult } from './commands/demo.js';
+export { DEMO_CONFIG, QUICK_DEMO_CONFIG } from './commands/demo.js';
+export {
+  runDistillComparison,
+  formatComparisonTable,
+  recoveredFraction,
+  describeSpec,
+  type ComparisonResult,
+  type ComparedModel,
+  type ComparedModelResult,
+} from './distill/compare.js';
 export { loadMnist, bundledMnistDir, type MnistSplit } from './data/mnist.js';
 export { runDistillConfig, readConfigFile, createDistillRegistry, type DistillRunOptions, type DistillRunResult } from './distill/run.js';
 export { distillConfigSchema, type DistillConfig, type DistillConfigInput } from './distill/config.js';

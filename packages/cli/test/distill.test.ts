@@ -81,6 +81,23 @@ describe('distill config schema', () => {
     expect(io.err).toMatch(/loss\.temperature: .*got true/);
     expect(io.err).not.toMatch(/\n\s+at /);
   });
+
+  it('a comparison without a teacher or validation data says which key is missing (before any training)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'distill-compare-'));
+    const base = { data: { train: 'mnist' }, student: { name: 'mlp', hidden: [8] }, training: { epochs: 1 }, compare: { seeds: [1, 2] } };
+    await writeFile(join(dir, 'no-teacher.json'), JSON.stringify({ ...base, data: { train: 'mnist', validation: 'mnist' } }));
+    await writeFile(join(dir, 'no-validation.json'), JSON.stringify({ ...base, teacher: { name: 'model', path: 'teacher.safetensors' } }));
+    await writeFile(join(dir, 'no-seeds.json'), JSON.stringify({ ...base, compare: { seeds: [] } }));
+    const noTeacher = captureIO();
+    expect(await runCli(['distill', join(dir, 'no-teacher.json')], noTeacher)).toBe(2);
+    expect(noTeacher.err).toContain('teacher must be a teacher to distil from');
+    const noValidation = captureIO();
+    expect(await runCli(['distill', join(dir, 'no-validation.json')], noValidation)).toBe(2);
+    expect(noValidation.err).toContain('data.validation must be held-out data');
+    const noSeeds = captureIO();
+    expect(await runCli(['distill', join(dir, 'no-seeds.json')], noSeeds)).toBe(2);
+    expect(noSeeds.err).toContain('compare.seeds');
+  });
 });
 
 gpuDescribe('distillery distill', () => {

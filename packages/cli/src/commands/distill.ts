@@ -3,7 +3,9 @@ import { parseCommandArgs } from '../args.js';
 import type { CliCommand } from '../command.js';
 import { createDistillRegistry, readConfigFile, runDistillConfig } from '../distill/run.js';
 import { distillJsonSchema } from '../distill/schema.js';
-import { badValue } from '@distillery/core';
+import { badValue, parseConfig } from '@distillery/core';
+import { formatComparisonTable, runDistillComparison } from '../distill/compare.js';
+import { distillConfigSchema } from '../distill/config.js';
 
 export const distillCommand: CliCommand = {
   name: 'distill',
@@ -16,7 +18,9 @@ part resolves by name through the plugin registry, and \`plugins\` in the file a
 The run folder (default <config name>.run beside the file) receives checkpoint.safetensors,
 metrics.jsonl and metrics.csv (one row per step and per evaluation), curves-*.svg, the exported
 student (student.safetensors) and summary.json. Rerunning the same command resumes from the
-checkpoint; a finished run reports its final metrics again.
+checkpoint; a finished run reports its final metrics again. A config with \`compare\` (seeds, and
+the scratch / no-labels baselines) runs once per seed and model in seed-N/… run folders and prints
+\`distillery demo\`'s table: test errors and the share of the teacher–scratch gap distillation recovers.
   --no-resume      start over, ignoring (and replacing) the run folder's checkpoint; a trained teacher is reused
   --output DIR     the run folder (overrides \`output\` in the config)
   --json           print the summary as one JSON object
@@ -35,11 +39,17 @@ checkpoint; a finished run reports its final metrics again.
     if (positionals.length !== 1) throw badValue('config', positionals, 'exactly one config file (JSON or YAML)');
     const path = resolve(io.cwd, positionals[0]!);
     const raw = await readConfigFile(path);
-    const result = await runDistillConfig(raw, path, {
+    const runOptions = {
       io,
       fresh: values['no-resume'] === true,
       output: typeof values.output === 'string' ? resolve(io.cwd, values.output) : undefined,
-    });
+    };
+    if (parseConfig(distillConfigSchema, raw).compare) {
+      const comparison = await runDistillComparison(raw, path, runOptions);
+      io.stdout(values.json ? `${JSON.stringify(comparison, null, 2)}\n` : formatComparisonTable(comparison));
+      return 0;
+    }
+    const result = await runDistillConfig(raw, path, runOptions);
     if (values.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
     else {
       const metrics = result.validation

@@ -76,6 +76,17 @@ export const distillConfigSchema = z
       })
       .strict()
       .default({ metrics: true, curves: true }),
+    compare: z
+      .object({
+        seeds: z.array(z.number().int().min(0)).min(1).describe('repeat the run once per seed (each replaces `seed`)'),
+        scratch: z.boolean().default(true).describe('also train the student from scratch on the labels (no teacher)'),
+        unlabelled: z.boolean().default(true).describe('also distil the student with no labels (soft targets only)'),
+      })
+      .strict()
+      .optional()
+      .describe(
+        "`distillery demo`'s comparison: per seed the teacher, the distilled student and these baselines, each in its own run folder (seed-N/…), then the table of test errors and the share of the teacher–scratch gap distillation recovers",
+      ),
     export: z
       .object({ path: z.string().min(1).default('student.safetensors').describe('relative to the run folder') })
       .strict()

@@ -12,7 +12,7 @@ import {
   type TrainingCallback,
   type WhiteBoxTeacher,
 } from '@distillery/core';
-import { FileCheckpointStore } from '@distillery/core/node';
+import { FileCheckpointStore, writeFileAtomic } from '@distillery/core/node';
 import { AdamW, adamwConfigSchema, MlpClassifier, Sgd, sgdConfigSchema } from '@distillery/nn';
 import { loadModel, saveModel } from '@distillery/nn/node';
 import type { GpuTensor } from '@distillery/webgpu';
@@ -187,8 +187,17 @@ const trainedTeacherSchema = mlpStudentSchema
     batchSize: z.number().int().min(1).default(100),
     lr: z.number().positive().default(3e-3),
     weightDecay: z.number().min(0).default(0),
+    /** The data the teacher trains on (a dataset plugin spec); default the run's training data. */
+    data: z.union([z.string().min(1), z.looseObject({ name: z.string().min(1) })]).optional(),
   })
   .strict();
+
+/** What `teacher.json` beside a trained teacher records (the comparison table reads `seconds`). */
+export interface TrainedTeacherInfo {
+  epochs: number;
+  rows: number;
+  seconds: number;
+}
 
 const trainedTeacherPlugin = definePlugin({
   kind: 'teacher',
@@ -196,7 +205,7 @@ const trainedTeacherPlugin = definePlugin({
   description:
     'Trains a (large, regularised) MLP on the training labels first, as Hinton et al.; kept as teacher.safetensors in the run folder and reused on rerun.',
   configSchema: trainedTeacherSchema,
-  create: async ({ epochs, batchSize, lr, weightDecay, ...arch }, ctx): Promise<WhiteBoxTeacher<TransferBatch, GpuTensor>> => {
+  create: async ({ epochs, batchSize, lr, weightDecay, data, ...arch }, ctx): Promise<WhiteBoxTeacher<TransferBatch, GpuTensor>> => {
     const context = distillContext(ctx);
     const path = join(context.runDir, 'teacher.safetensors');
     const existing = await loadModel(context.device, path).catch((error: unknown) => {
@@ -204,10 +213,25 @@ const trainedTeacherPlugin = definePlugin({
       throw error;
     });
     if (existing instanceof MlpClassifier) return new ModelTeacher(existing, 'trained-teacher');
-    const train = trainData(context, 'teacher trained');
-    if (!train.labels) throw badValue('data.train', 'unlabelled', 'labelled data to train the teacher on');
-    const model = createMlp(context, arch, 'teacher trained');
-    context.io.stderr(`teacher: training MLP ${train.featureSize}-${arch.hidden.join('-')}-${train.classes} for ${epochs} epochs\n`);
+    // A teacher may see more (labelled) data than the student's transfer set: Hinton et al.'s
+    // teachers are big models trained on everything; the student then learns from few examples.
+    const train = data
+      ? await ctx.registry.create<ClassificationData>('dataset', data as PluginSpec, { path: 'teacher.data', context: ctx })
+      : trainData(context, 'teacher trained');
+    const field = data ? 'teacher.data' : 'data.train';
+    if (!train.labels) throw badValue(field, 'unlabelled', 'labelled data to train the teacher on');
+    const student = context.train;
+    if (student && (student.featureSize !== train.featureSize || student.classes !== train.classes))
+      throw badValue(
+        field,
+        `${train.featureSize} features, ${train.classes} classes`,
+        `the training data's shape (${student.featureSize} features, ${student.classes} classes)`,
+      );
+    const model = createMlp({ ...context, train }, arch, 'teacher trained');
+    context.io.stderr(
+      `teacher: training MLP ${train.featureSize}-${arch.hidden.join('-')}-${train.classes} on ${train.rows} rows for ${epochs} epochs\n`,
+    );
+    const started = performance.now();
     await distill({
       student: model,
       data: { train },
@@ -219,7 +243,9 @@ const trainedTeacherPlugin = definePlugin({
       checkpoint: new FileCheckpointStore(join(context.runDir, 'teacher.checkpoint.safetensors')),
       callbacks: [progressCallback(context.io, 'teacher')],
     });
+    const info: TrainedTeacherInfo = { epochs, rows: train.rows, seconds: (performance.now() - started) / 1000 };
     await saveModel(path, model);
+    await writeFileAtomic(join(context.runDir, 'teacher.json'), `${JSON.stringify(info, null, 2)}\n`);
     return new ModelTeacher(model, 'trained-teacher');
   },
 });

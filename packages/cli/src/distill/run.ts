@@ -18,13 +18,20 @@ import {
 import { FileCheckpointStore, writeFileAtomic } from '@distillery/core/node';
 import { plugins as lossPlugins } from '@distillery/kernels';
 import { saveModel, type SavableModel } from '@distillery/nn/node';
-import { acquireDevice, type GpuTensor } from '@distillery/webgpu';
-import { distill, type ClassificationData, type TransferBatch } from '@distillery/white-box';
+import { acquireDevice, type AdapterSummary, type GpuTensor } from '@distillery/webgpu';
+import {
+  distill,
+  evaluateClassifier,
+  ModelTeacher,
+  type ClassificationData,
+  type ClassifierMetrics,
+  type TransferBatch,
+} from '@distillery/white-box';
 import { parse as parseYaml } from 'yaml';
 import type { CliIO } from '../command.js';
 import { distillConfigSchema, type DistillConfig } from './config.js';
 import { metricsLog } from './logs.js';
-import { distillPlugins, type DistillContext } from './plugins.js';
+import { distillPlugins, type DistillContext, type TrainedTeacherInfo } from './plugins.js';
 import { progressCallback } from './progress.js';
 
 /** The registry `distillery distill` resolves parts from: core's, the kernels' losses and the runner's own. */
@@ -69,6 +76,14 @@ export interface DistillRunResult {
   runDir: string;
   summary: RunSummary;
   validation?: Record<string, number>;
+  /** The teacher evaluated on the validation data (a model teacher, with validation data), and its training time when this run trained it. */
+  teacher?: { validation?: ClassifierMetrics; seconds?: number };
+  /** Wall-clock seconds this invocation spent training the student (0 for a finished run reported again). */
+  seconds: number;
+  /** The WebGPU adapter the run used. */
+  adapter: string;
+  /** Rows of the training (transfer) and validation data. */
+  rows: { train: number; validation?: number };
   files: string[];
 }
 
@@ -85,6 +100,35 @@ async function loadPlugins(registry: PluginRegistry, specifiers: readonly string
   }
 }
 
+/** The run folder: `--output`, else the config's `output` (relative to the file), else `<config name>.run` beside it. */
+export function resolveRunDir(config: Pick<DistillConfig, 'output'>, configPath: string, output?: string): string {
+  const configDir = dirname(configPath);
+  return resolve(
+    output ?? (config.output ? resolve(configDir, config.output) : join(configDir, `${basename(configPath, extname(configPath))}.run`)),
+  );
+}
+
+/** "vendor architecture device (backend)", as the demo has always printed it. */
+export function adapterName(info: AdapterSummary): string {
+  return `${[info.vendor, info.architecture, info.device].filter(Boolean).join(' ')} (${info.backend})`;
+}
+
+/** A model teacher's own validation metrics, and its training time when the `trained` plugin trained it in this run folder. */
+async function reportTeacher(
+  teacher: ModelTeacher<TransferBatch>,
+  validation: ClassificationData | undefined,
+  runDir: string,
+): Promise<{ validation?: ClassifierMetrics; seconds?: number }> {
+  const trained = await readFile(join(runDir, 'teacher.json'), 'utf8').then(
+    (text) => JSON.parse(text) as Partial<TrainedTeacherInfo>,
+    () => undefined,
+  );
+  return {
+    ...(validation ? { validation: await evaluateClassifier(teacher.model, validation) } : {}),
+    ...(typeof trained?.seconds === 'number' ? { seconds: trained.seconds } : {}),
+  };
+}
+
 const toSpec = (value: SchedulerLike | PluginSpec): SchedulerLike | PluginSpec => value;
 
 async function schedule(registry: PluginRegistry, value: number | PluginSpec, path: string): Promise<SchedulerLike> {
@@ -98,14 +142,11 @@ async function schedule(registry: PluginRegistry, value: number | PluginSpec, pa
 export async function runDistillConfig(raw: unknown, configPath: string, options: DistillRunOptions): Promise<DistillRunResult> {
   const config: DistillConfig = parseConfig(distillConfigSchema, raw);
   const configDir = dirname(configPath);
-  const runDir = resolve(
-    options.output ??
-      (config.output ? resolve(configDir, config.output) : join(configDir, `${basename(configPath, extname(configPath))}.run`)),
-  );
+  const runDir = resolveRunDir(config, configPath, options.output);
   await mkdir(runDir, { recursive: true });
   const registry = createDistillRegistry();
   await loadPlugins(registry, config.plugins, configDir, options.io);
-  const { device } = await acquireDevice({ label: 'distillery-distill' });
+  const { device, info } = await acquireDevice({ label: 'distillery-distill' });
   try {
     const context: DistillContext & Record<string, unknown> = { device, configDir, runDir, io: options.io, seed: config.seed };
     const train = await registry.create<ClassificationData>('dataset', config.data.train, { path: 'data.train', context });
@@ -135,6 +176,7 @@ export async function runDistillConfig(raw: unknown, configPath: string, options
     if (config.logs.metrics || config.logs.curves) callbacks.push(metricsLog(runDir, { ...config.logs, title: basename(configPath) }));
     const { loss } = config;
     await writeFileAtomic(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    const started = performance.now();
     const result = await distill({
       teacher,
       student,
@@ -153,14 +195,25 @@ export async function runDistillConfig(raw: unknown, configPath: string, options
       callbacks,
       resume: !options.fresh,
     });
+    const seconds = (performance.now() - started) / 1000;
     const exported = isAbsolute(config.export.path) ? config.export.path : join(runDir, config.export.path);
     await saveModel(exported, student);
-    const summary = { summary: result.summary, validation: result.validation, student: exported };
+    const teacherReport = teacher instanceof ModelTeacher ? await reportTeacher(teacher, validation, runDir) : undefined;
+    const summary = {
+      summary: result.summary,
+      validation: result.validation,
+      ...(teacherReport ? { teacher: teacherReport } : {}),
+      student: exported,
+    };
     await writeFileAtomic(join(runDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
     return {
       runDir,
       summary: result.summary,
       ...(result.validation ? { validation: { ...result.validation } } : {}),
+      ...(teacherReport ? { teacher: teacherReport } : {}),
+      seconds,
+      adapter: adapterName(info),
+      rows: { train: train.rows, ...(validation ? { validation: validation.rows } : {}) },
       files: (await readdir(runDir)).sort(),
     };
   } finally {

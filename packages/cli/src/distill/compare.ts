@@ -1,0 +1,190 @@
+import { join } from 'node:path';
+import { badValue, parseConfig, type PluginSpec } from '@distillery/core';
+import { meanStd } from '../stats.js';
+import { distillConfigSchema, type DistillConfig } from './config.js';
+import { resolveRunDir, runDistillConfig, type DistillRunOptions, type DistillRunResult } from './run.js';
+
+/** The models of a comparison; the baselines are there when `compare` asks for them. */
+export type ComparedModel = 'teacher' | 'scratch' | 'distilled' | 'distilledUnlabelled';
+
+export interface ComparedModelResult {
+  /** Validation error per seed (fraction). */
+  testError: number[];
+  errors: number[];
+  /** Training seconds per seed in this invocation (a finished run reported again took none). */
+  seconds: number[];
+  mean: number;
+  std: number;
+}
+
+export interface ComparisonResult {
+  adapter: string;
+  seeds: number[];
+  /** Rows the student trains on and rows it is tested on. */
+  split: { train: number; test: number };
+  /** One line per model saying how it was set up. */
+  setup: Partial<Record<ComparedModel, string>>;
+  models: { teacher: ComparedModelResult; distilled: ComparedModelResult } & Partial<
+    Record<'scratch' | 'distilledUnlabelled', ComparedModelResult>
+  >;
+  /** Per-seed scratch − distilled test error (positive: distillation helped); with a scratch baseline. */
+  improvement?: { mean: number; std: number; seedsImproved: number };
+  /**
+   * The share of the teacher–scratch gap the distilled student closes, (scratch − distilled) /
+   * (scratch − teacher): per seed, and for the means (Hinton et al.'s MNIST: (146 − 74) / (146 − 67) = 91 %).
+   * Null where the teacher was no better than the scratch student (no gap to recover).
+   */
+  recovered?: { perSeed: (number | null)[]; ofMeans: number | null };
+  /** The comparison's run folder: one `seed-N/{distilled,scratch,no-labels}` run folder per seed and model. */
+  runDir: string;
+}
+
+/** (scratch − distilled) / (scratch − teacher), or null when the teacher did not beat the scratch student. */
+export function recoveredFraction(teacher: number, scratch: number, distilled: number): number | null {
+  return scratch > teacher ? (scratch - distilled) / (scratch - teacher) : null;
+}
+
+const specName = (spec: PluginSpec) => (typeof spec === 'string' ? spec : spec.name);
+
+/** `name(key value, …)` for a plugin spec: the table's setup column. */
+export function describeSpec(spec: PluginSpec): string {
+  if (typeof spec === 'string') return spec;
+  const { name, ...settings } = spec;
+  const parts = Object.entries(settings).map(([key, value]) => {
+    if (Array.isArray(value)) return `${key} ${value.join('-')}`;
+    if (value && typeof value === 'object') return `${key} ${describeSpec(value as PluginSpec)}`;
+    return `${key} ${String(value)}`;
+  });
+  return parts.length ? `${name}(${parts.join(', ')})` : name;
+}
+
+const scheduleText = (value: DistillConfig['loss']['temperature'] | undefined) =>
+  value === undefined ? 'default' : typeof value === 'number' ? String(value) : describeSpec(value);
+
+/**
+ * Runs a config's distillation once per seed of its `compare` section, beside the baselines it
+ * names (the student from scratch, the student distilled without labels), each in its own run
+ * folder under the comparison's (so a rerun resumes every one of them), and gathers the teacher's,
+ * the baselines' and the distilled student's validation errors: `distillery demo`'s table.
+ */
+export async function runDistillComparison(raw: unknown, configPath: string, options: DistillRunOptions): Promise<ComparisonResult> {
+  const config = parseConfig(distillConfigSchema, raw);
+  const { compare, ...base } = config;
+  if (!compare) throw badValue('compare', undefined, '{ "seeds": [...] }: the seeds to compare over');
+  if (!base.teacher) throw badValue('teacher', undefined, 'a teacher to distil from (the comparison is teacher vs scratch vs distilled)');
+  if (!base.data.validation) throw badValue('data.validation', undefined, 'held-out data: the comparison reports validation errors');
+  const runDir = resolveRunDir(config, configPath, options.output);
+  const { io } = options;
+  const perModel: Record<ComparedModel, { error: number; errors: number; seconds: number }[]> = {
+    teacher: [],
+    scratch: [],
+    distilled: [],
+    distilledUnlabelled: [],
+  };
+  let adapter = '';
+  let split = { train: 0, test: 0 };
+  const record = (seed: number, model: ComparedModel, label: string, error: number, errors: number, rows: number, seconds: number) => {
+    perModel[model].push({ error, errors, seconds });
+    io.stderr(`seed ${seed} ${label.padEnd(26)} test error ${(error * 100).toFixed(2)}% (${errors}/${rows}) in ${seconds.toFixed(1)}s\n`);
+  };
+  const validationOf = (result: DistillRunResult, model: string) => {
+    const v = result.validation;
+    if (!v || typeof v.error !== 'number' || typeof v.errors !== 'number')
+      throw badValue('data.validation', undefined, `labelled validation data (the ${model} run reported no error)`);
+    return { error: v.error, errors: v.errors, rows: result.rows.validation ?? 0 };
+  };
+  const runOne = (overrides: Partial<DistillConfig>, seed: number, folder: string) =>
+    runDistillConfig({ ...base, ...overrides, seed }, configPath, { ...options, output: join(runDir, `seed-${seed}`, folder) });
+
+  for (const seed of compare.seeds) {
+    const distilled = await runOne({}, seed, 'distilled');
+    const teacherMetrics = distilled.teacher?.validation;
+    if (!teacherMetrics)
+      throw badValue('teacher', describeSpec(base.teacher), 'a model teacher (trained, model) whose own validation error can be measured');
+    adapter = distilled.adapter;
+    split = { train: distilled.rows.train, test: distilled.rows.validation ?? 0 };
+    record(seed, 'teacher', 'teacher', teacherMetrics.error, teacherMetrics.errors, teacherMetrics.rows, distilled.teacher?.seconds ?? 0);
+    if (compare.scratch) {
+      const scratch = await runOne({ teacher: undefined }, seed, 'scratch');
+      const v = validationOf(scratch, 'scratch');
+      record(seed, 'scratch', 'student (scratch)', v.error, v.errors, v.rows, scratch.seconds);
+    }
+    const d = validationOf(distilled, 'distilled');
+    record(seed, 'distilled', 'student (distilled)', d.error, d.errors, d.rows, distilled.seconds);
+    if (compare.unlabelled) {
+      // The teacher this seed's distilled run trained, read back rather than trained again.
+      const teacher: PluginSpec =
+        specName(base.teacher) === 'trained' ? { name: 'model', path: join(distilled.runDir, 'teacher.safetensors') } : base.teacher;
+      const unlabelled = await runOne(
+        { teacher, data: { ...base.data, useLabels: false }, loss: { ...base.loss, hardWeight: 0 } },
+        seed,
+        'no-labels',
+      );
+      const v = validationOf(unlabelled, 'no-labels');
+      record(seed, 'distilledUnlabelled', 'student (no labels)', v.error, v.errors, v.rows, unlabelled.seconds);
+    }
+  }
+
+  const summarize = (rows: { error: number; errors: number; seconds: number }[]): ComparedModelResult => {
+    const { mean, std } = meanStd(rows.map((r) => r.error));
+    return { testError: rows.map((r) => r.error), errors: rows.map((r) => r.errors), seconds: rows.map((r) => r.seconds), mean, std };
+  };
+  const models: ComparisonResult['models'] = {
+    teacher: summarize(perModel.teacher),
+    distilled: summarize(perModel.distilled),
+    ...(compare.scratch ? { scratch: summarize(perModel.scratch) } : {}),
+    ...(compare.unlabelled ? { distilledUnlabelled: summarize(perModel.distilledUnlabelled) } : {}),
+  };
+  const { loss } = base;
+  const setup: ComparisonResult['setup'] = {
+    teacher: describeSpec(base.teacher),
+    distilled: `${describeSpec(base.student)}; T = ${scheduleText(loss.temperature)}, soft ${scheduleText(loss.softWeight)} + hard ${scheduleText(loss.hardWeight)}`,
+    ...(compare.scratch ? { scratch: `${describeSpec(base.student)}; hard labels` } : {}),
+    ...(compare.unlabelled
+      ? { distilledUnlabelled: `${describeSpec(base.student)}; T = ${scheduleText(loss.temperature)}, soft targets only` }
+      : {}),
+  };
+  const result: ComparisonResult = { adapter, seeds: compare.seeds, split, setup, models, runDir };
+  if (compare.scratch) {
+    const diffs = perModel.scratch.map((r, i) => r.error - perModel.distilled[i]!.error);
+    const { mean, std } = meanStd(diffs);
+    result.improvement = { mean, std, seedsImproved: diffs.filter((x) => x > 0).length };
+    result.recovered = {
+      perSeed: perModel.teacher.map((t, i) => recoveredFraction(t.error, perModel.scratch[i]!.error, perModel.distilled[i]!.error)),
+      ofMeans: recoveredFraction(models.teacher.mean, models.scratch!.mean, models.distilled.mean),
+    };
+  }
+  return result;
+}
+
+/** The comparison as `distillery demo` prints it. */
+export function formatComparisonTable(result: ComparisonResult): string {
+  const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
+  const share = (v: number | null) => (v === null ? 'n/a (teacher not better)' : `${Math.round(v * 100)}%`);
+  const names: [ComparedModel, string][] = [
+    ['teacher', 'teacher'],
+    ['scratch', 'student, from scratch'],
+    ['distilled', 'student, distilled'],
+    ['distilledUnlabelled', 'student, distilled, no labels'],
+  ];
+  const lines = [
+    `${result.split.train} training / ${result.split.test} held-out rows; seeds ${result.seeds.join(', ')}; adapter ${result.adapter}`,
+    '',
+    `${'model'.padEnd(31)} ${'test error (mean ± sd)'.padEnd(24)} ${'errors per seed'.padEnd(18)} ${'train s'.padEnd(8)} setup`,
+  ];
+  for (const [key, name] of names) {
+    const m = result.models[key];
+    if (!m) continue;
+    lines.push(
+      `${name.padEnd(31)} ${`${pct(m.mean)} ± ${pct(m.std)}`.padEnd(24)} ${m.errors.join(', ').padEnd(18)} ${meanStd(m.seconds).mean.toFixed(1).padEnd(8)} ${result.setup[key] ?? ''}`,
+    );
+  }
+  if (result.improvement && result.recovered) {
+    lines.push(
+      '',
+      `distillation vs scratch: ${pct(result.improvement.mean)} ± ${pct(result.improvement.std)} lower test error; better on ${result.improvement.seedsImproved}/${result.seeds.length} seeds`,
+      `teacher–scratch gap recovered by distillation: ${share(result.recovered.ofMeans)} of the means; per seed ${result.recovered.perSeed.map(share).join(', ')}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
