@@ -10,7 +10,7 @@ export const RUNNER_FLAGS: readonly string[] = ['json', 'quick', 'save', 'result
  */
 export function optionsReadBy(sources: readonly string[]): Set<string> {
   const names = new Set<string>();
-  const pattern = /\boptions\??\.([A-Za-z_]\w*)|\boptions\??\[\s*'([^']+)'\s*\]/g;
+  const pattern = /\boptions\??\.([A-Za-z_]\w*)|\boptions(?:\?\.)?\[\s*'([^']+)'\s*\]/g;
   for (const text of sources) for (const m of text.matchAll(pattern)) names.add((m[1] ?? m[2])!);
   return names;
 }
