@@ -22,6 +22,7 @@ pairs the cases both measured and saves benchmarks/results/compare/<adapter>.<ba
   --rounds N            alternating rounds (default 3)
   --tolerance X         head/base within 1 ± X is noise (default 0.1)
   --suite-args S=OPTS   options for one suite only, e.g. 'train=--quick --sizes 1024' (repeatable)
+  --no-tfjs             both sides run without the suites' tfjs-webgpu baselines (their @tensorflow imports fail)
   --cache-dir DIR       where base checkouts are built and kept, one per commit (default <tmp>/distillery-bench-revs)
   --results-dir DIR     where the comparison is saved (default benchmarks/results/compare)
 
@@ -46,6 +47,7 @@ export async function compareMain(argv: string[]): Promise<void> {
         rounds: { type: 'string', default: '3' },
         tolerance: { type: 'string', default: '0.1' },
         'suite-args': { type: 'string', multiple: true, default: [] },
+        'no-tfjs': { type: 'boolean' },
         'cache-dir': { type: 'string', default: join(tmpdir(), 'distillery-bench-revs') },
         'results-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -116,7 +118,18 @@ export async function compareMain(argv: string[]): Promise<void> {
     await writeAtomic(path, `${JSON.stringify(cmp, null, 2)}\n`);
     log(`saved ${path} (${cmp.rounds} of ${rounds} rounds)`);
   };
-  const comparison = await compareRevisions({ base, head, suites, rounds, tolerance, commonArgs, suiteArgs, log, onRound: save });
+  const comparison = await compareRevisions({
+    base,
+    head,
+    suites,
+    rounds,
+    tolerance,
+    commonArgs,
+    suiteArgs,
+    noTfjs: Boolean(values['no-tfjs']),
+    log,
+    onRound: save,
+  });
   console.log(renderComparison(comparison));
   if (!path) log('nothing measured: no result saved');
 }

@@ -34,6 +34,8 @@ export interface RevisionComparison {
   order: string;
   /** Ratios within 1 ± tolerance are noise. */
   tolerance: number;
+  /** Baselines both sides ran without (`--no-tfjs`: the suites' tfjs-webgpu rows). */
+  baselinesOff?: string[];
   /** The options each suite ran with on each side. */
   suites: Array<{ name: string; base: OptionsForRevision; head: OptionsForRevision }>;
   cases: ComparedCase[];
@@ -79,6 +81,12 @@ export function renderComparison(cmp: RevisionComparison, notes?: string): strin
       : `base \`${s.base.passed.join(' ') || '(defaults)'}\`, head \`${s.head.passed.join(' ') || '(defaults)'}\``;
     out.push(`- ${s.name}: ${passed}${ignored('base')}${ignored('head')}`);
   }
+  if (cmp.baselinesOff?.length)
+    out.push(
+      '',
+      `Both sides ran without their ${cmp.baselinesOff.join(', ')} baselines (\`--no-tfjs\`: every \`@tensorflow/*\` import fails in the` +
+        ` suites' processes, which they report and skip); the baselines are no part of the comparison.`,
+    );
   out.push(
     '',
     `Each figure is the median over rounds of the suite's own median for that case (kd-loss, softmax: GPU time of the dispatch` +

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, platform, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DistilleryError } from '@distillery/core';
 import type { BenchDocument } from '../suite.js';
 import { optionsFor, optionsReadBy, parseOptionTokens, type OptionsForRevision } from './options.js';
@@ -25,20 +26,51 @@ export interface CompareOptions {
   commonArgs: string[];
   suiteArgs: Record<string, string[]>;
   log: (line: string) => void;
+  /**
+   * Runs both sides with every `@tensorflow/*` import failing, so that the suites skip their
+   * tfjs-webgpu baselines (which they report and survive): on a CPU adapter those take most of a
+   * suite's time and are no part of a revision comparison.
+   */
+  noTfjs?: boolean;
   /** Called with the comparison so far after every round (to save it as it grows). */
   onRound?: (comparison: RevisionComparison) => Promise<void>;
 }
 
+/** A module for `node --import` that makes every `@tensorflow/*` import fail. */
+const NO_TFJS_HOOK = `import { register } from 'node:module';
+register('data:text/javascript,' + encodeURIComponent(\`
+export async function resolve(specifier, context, next) {
+  if (specifier.startsWith('@tensorflow/')) throw new Error('tfjs is off in this comparison (distillery-bench compare --no-tfjs)');
+  return next(specifier, context);
+}\`));
+`;
+
+/** The suite run in progress, stopped with the comparison (a signal must not leave it running). */
+let running: ReturnType<typeof spawn> | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    running?.kill('SIGTERM');
+    process.exit(130);
+  });
+
 const ORDER = 'base then head in odd rounds, head then base in even rounds; each suite in its own process per side and round';
 
 /** Runs one suite of one checkout in a child process and reads the document it saved. */
-async function runSuite(dir: string, suite: string, args: string[], log: (line: string) => void, tag: string): Promise<BenchDocument> {
+async function runSuite(
+  dir: string,
+  suite: string,
+  args: string[],
+  nodeFlags: string[],
+  log: (line: string) => void,
+  tag: string,
+): Promise<BenchDocument> {
   const out = await mkdtemp(join(tmpdir(), 'distillery-bench-compare-'));
   try {
-    const argv = [join(dir, 'benchmarks', 'dist', 'bin.js'), suite, '--json', '--save', '--results-dir', out, ...args];
+    const argv = [...nodeFlags, join(dir, 'benchmarks', 'dist', 'bin.js'), suite, '--json', '--save', '--results-dir', out, ...args];
     await new Promise<void>((resolve, reject) => {
       // stdout (the JSON document) is not read: the saved file is the same document without any stray output.
       const child = spawn(process.execPath, argv, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+      running = child;
       let tail = '';
       let partial = '';
       child.stderr.setEncoding('utf8');
@@ -50,6 +82,7 @@ async function runSuite(dir: string, suite: string, args: string[], log: (line: 
       });
       child.on('error', reject);
       child.on('exit', (code, signal) => {
+        running = undefined;
         if (partial) log(`[${tag}] ${partial}`);
         if (code === 0) resolve();
         else reject(new Error(`exited with ${code ?? signal}: ${tail.trim().split('\n').slice(-3).join(' / ')}`));
@@ -88,6 +121,13 @@ export async function compareRevisions(options: CompareOptions): Promise<Revisio
     return { name, ...perSide } satisfies { name: string } & Record<Side, OptionsForRevision>;
   });
 
+  const nodeFlags: string[] = [];
+  if (options.noTfjs) {
+    const hookDir = await mkdtemp(join(tmpdir(), 'distillery-bench-no-tfjs-'));
+    const hook = join(hookDir, 'no-tfjs.mjs');
+    await writeFile(hook, NO_TFJS_HOOK);
+    nodeFlags.push('--import', pathToFileURL(hook).href);
+  }
   const date = new Date().toISOString();
   const loads: number[] = [];
   const docs: Array<{ base?: BenchDocument; head?: BenchDocument }> = [];
@@ -114,6 +154,7 @@ export async function compareRevisions(options: CompareOptions): Promise<Revisio
       rounds: docs.length,
       order: ORDER,
       tolerance,
+      ...(options.noTfjs ? { baselinesOff: ['tfjs-webgpu'] } : {}),
       suites: suiteOptions,
       cases: pairing.cases,
       unpaired: pairing.unpaired,
@@ -134,7 +175,7 @@ export async function compareRevisions(options: CompareOptions): Promise<Revisio
         const revision = side === 'base' ? base : head;
         let doc: BenchDocument;
         try {
-          doc = await runSuite(revision.dir, suite.name, suite[side].passed, log, tag);
+          doc = await runSuite(revision.dir, suite.name, suite[side].passed, nodeFlags, log, tag);
         } catch (error) {
           failures.push(`${tag}: ${(error as Error).message}`);
           log(`${tag} failed: ${(error as Error).message}`);
