@@ -1,12 +1,12 @@
 // Probe for a revision comparison (docs/benchmarks.md, "Revision comparisons"): times the kernels the kd-loss and
 // softmax suites time, called the same way, in one built checkout. Run it alternately on two checkouts
 // (base, head, head, base ...) to tell a kernel change from a suite change:
-//   node benchmarks/scripts/probe-kd-softmax.mjs <checkout> [rows=1024] [runs=7]
+//   node benchmarks/scripts/probe-kd-softmax.mjs <checkout> [rows=1024] [runs=7] [temperature=2]
 // Prints one JSON line: median GPU ms (timestamp queries where the adapter has them) of recordKdLoss
 // (forward-KL at T = 2 + hard CE, 32,000 columns) and recordTemperedSoftmax, and the kd-loss dispatch count.
 import { resolve } from 'node:path';
 
-const [dirArg, rowsArg, runsArg] = process.argv.slice(2);
+const [dirArg, rowsArg, runsArg, temperatureArg] = process.argv.slice(2);
 const dir = resolve(dirArg);
 const rows = Number(rowsArg ?? 1024),
   vocab = 32000,
@@ -38,7 +38,7 @@ const options = {
   studentLogits: z,
   teacher: { kind: 'dense', logits: t },
   labels,
-  temperature: 2,
+  temperature: Number(temperatureArg ?? 2),
   softWeight: 0.5,
   hardWeight: 0.5,
   check: 'lazy',
@@ -70,6 +70,7 @@ const sample = async (fn) => {
 const out = {
   checkout: dir,
   rows,
+  temperature: options.temperature,
   kdMs: await sample(kd),
   kdDispatches: dispatches,
   softmaxMs: await sample(sm),

@@ -165,7 +165,7 @@ function comparison(): RevisionComparison {
 describe('rendering a comparison', () => {
   it('names both commits, the load, the options each side ran with, and one row per case with its verdict', () => {
     const md = renderComparison(comparison(), 'Hand-written note.');
-    expect(md).toContain('### `aaaaaaa` → `bbbbbbb` on acme rdna9 x');
+    expect(md).toContain('### `aaaaaaa` → `bbbbbbb` on acme rdna9 x: kd-loss');
     expect(md).toContain('load average 20.0 → 18.0 (15.5–25.0 across the runs)');
     expect(md).toContain('- kd-loss: base `--rows 1024`, head `--rows 1024 --no-torch`; base does not read `--no-torch`');
     expect(md).toContain('| kd-loss | fused | rows=1024 | 105 | 45.0 | 0.43 | 2.33× | 0.40, 0.45 | faster | 125 → 65.0 (0.52) |');

@@ -62,7 +62,7 @@ export function renderComparison(cmp: RevisionComparison, notes?: string): strin
   const load = cmp.host.loadAverage;
   const head = `\`${short(cmp.head.commit)}\`${cmp.head.dirty ? ' (with uncommitted changes)' : ''}`;
   const out = [
-    `### \`${short(cmp.base.commit)}\` → \`${short(cmp.head.commit)}\` on ${adapterTitle(cmp.adapter)}`,
+    `### \`${short(cmp.base.commit)}\` → \`${short(cmp.head.commit)}\` on ${adapterTitle(cmp.adapter)}: ${cmp.suites.map((x) => x.name).join(', ')}`,
     '',
     `Base \`${short(cmp.base.commit)}\` (${cmp.base.subject}); head ${head} (${cmp.head.subject}). ` +
       `${cmp.rounds} round${cmp.rounds === 1 ? '' : 's'}: ${cmp.order}; started ${cmp.date}, ended ${cmp.finished}; ` +
