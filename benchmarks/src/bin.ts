@@ -7,6 +7,7 @@ import { suites } from './suites/index.js';
 import { BROWSER_SUITE_NAMES, runSuitesInChromium } from './browser/browser-run.js';
 
 const usage = `Usage: distillery-bench <suite|all> [--json] [--quick] [--save [dir]] [--browser] [--<option> value ...]
+       distillery-bench compare --base <rev> --suites a,b [--rounds N] [-- <suite options>]   (compare --help)
 
 Suites:
 ${suites.map((s) => `  ${s.name.padEnd(14)} ${s.description}`).join('\n')}
@@ -43,6 +44,17 @@ function splitSuiteOptions(argv: string[]): { runnerArgs: string[]; options: Rec
     else options[match[1]!] = 'true';
   }
   return { runnerArgs, options };
+}
+
+if (process.argv[2] === 'compare') {
+  const { compareMain } = await import('./compare/cli.js');
+  try {
+    await compareMain(process.argv.slice(3));
+  } catch (error) {
+    console.error(`distillery-bench compare: ${(error as Error).message}`);
+    process.exit(2);
+  }
+  process.exit(0);
 }
 
 const { runnerArgs, options } = splitSuiteOptions(process.argv.slice(2));

@@ -1,3 +1,4 @@
+import { renderComparison, type RevisionComparison } from './compare/report.js';
 import type { BenchDocument } from './suite.js';
 
 // null: a figure the run could not measure (CPU time in a page), saved as JSON null.
@@ -7,9 +8,14 @@ const fmt = (v: number | null | undefined, digits = 2) =>
 /**
  * Renders saved documents (one per adapter) into one markdown page. `notes[i]`, when given, is
  * hand-written markdown about `docs[i]` (what the numbers mean, how the run was made), printed
- * under its adapter's heading.
+ * under its adapter's heading. `comparisons` (from `distillery-bench compare`) follow in a section of
+ * their own.
  */
-export function renderMarkdown(docs: readonly BenchDocument[], notes: ReadonlyArray<string | undefined> = []): string {
+export function renderMarkdown(
+  docs: readonly BenchDocument[],
+  notes: ReadonlyArray<string | undefined> = [],
+  comparisons: ReadonlyArray<{ comparison: RevisionComparison; notes?: string }> = [],
+): string {
   const out = [
     '# Benchmarks',
     '',
@@ -72,6 +78,16 @@ export function renderMarkdown(docs: readonly BenchDocument[], notes: ReadonlyAr
       }
       out.push('');
     }
+  }
+  if (comparisons.length) {
+    out.push(
+      '## Revision comparisons',
+      '',
+      'Made by `npx distillery-bench compare --base <rev> --suites ...` (benchmarks/results/compare/*.json): the same suites of two',
+      'revisions run in turn on one adapter in one invocation, round after round, so that load from other processes hits both alike.',
+      '',
+    );
+    for (const { comparison, notes: note } of comparisons) out.push(renderComparison(comparison, note));
   }
   return `${out.join('\n')}\n`;
 }

@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { adapterSlug } from '@distillery/webgpu';
+import type { RevisionComparison } from './compare/report.js';
 import type { BenchDocument } from './suite.js';
 
 export function resultFileName(doc: BenchDocument): string {
@@ -42,6 +43,21 @@ export async function loadResults(dir: string): Promise<BenchDocument[]> {
 export async function loadNotes(dir: string): Promise<Array<string | undefined>> {
   const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).sort();
   return Promise.all(files.map((f) => readFile(join(dir, f.replace(/\.json$/, '.notes.md')), 'utf8').catch(() => undefined)));
+}
+
+/**
+ * The revision comparisons saved by `distillery-bench compare` (`<dir>/compare/*.json`), sorted by
+ * file name, each with its hand-written `<name>.notes.md` when there is one.
+ */
+export async function loadComparisons(dir: string): Promise<Array<{ comparison: RevisionComparison; notes?: string }>> {
+  const sub = join(dir, 'compare');
+  const files = (await readdir(sub).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).sort();
+  return Promise.all(
+    files.map(async (f) => ({
+      comparison: JSON.parse(await readFile(join(sub, f), 'utf8')) as RevisionComparison,
+      notes: await readFile(join(sub, f.replace(/\.json$/, '.notes.md')), 'utf8').catch(() => undefined),
+    })),
+  );
 }
 
 export { writeAtomic };
