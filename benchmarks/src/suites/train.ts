@@ -59,7 +59,7 @@ const describeTile = (tile: MatmulTileConfig | false) =>
 
 /** Tunes nn's matmul on this device and returns the settings to compare: the choice, the register-tiled kernel (before) and the best workgroup-tiled one. */
 async function matmulSettings(ctx: BenchContext): Promise<MatmulSetting[]> {
-  const tuning = await tuneMatmul(ctx.device!, { size: 512, runs: ctx.quick ? 1 : 3 });
+  const tuning = await tuneMatmul(ctx.device!, { size: 512, runs: 3 });
   ctx.log(
     `matmul tuning at 512³: ${tuning.timings.map((t) => `${t.config === 'register' ? 'register-tiled' : describeTile(t.config)} ${t.ms.toFixed(1)} ms`).join('; ')} → ${describeTile(tuning.choice)}`,
   );

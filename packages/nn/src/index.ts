@@ -18,6 +18,7 @@ export {
   setMatmulTile,
   tiledConfigFor,
   tuneMatmul,
+  chooseMatmulTile,
   type MatmulTuning,
 } from './kernels/matmul/tuning.js';
 export {

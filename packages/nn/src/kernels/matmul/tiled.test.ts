@@ -1,12 +1,12 @@
 import { CommandRecorder, createTensor } from '@distillery/webgpu';
 import { gpuDescribe, gpuTest, kernelSnapshots } from '@distillery/webgpu/testing';
-import { expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randn, read, upload, worstRatio } from '../../../test/helpers.js';
 import type { Activation } from '../activation-math.js';
 import { recordMatmul, type DropoutSpec, type MatmulDims } from './matmul.js';
 import { matmulReference } from './reference.js';
 import { tiledMatmulKernel, type MatmulTileConfig, type TiledMatmulVariant } from './tiled.wgsl.js';
-import { tiledConfigFor, tuneMatmul } from './tuning.js';
+import { chooseMatmulTile, defaultTileConfig, MATMUL_TILE_CANDIDATES, tiledConfigFor, tuneMatmul } from './tuning.js';
 
 const EPS32 = 2 ** -24;
 /** A small tile (8 × 16, K by 8) so that small odd shapes cross several tiles in every direction and in K. */
@@ -106,12 +106,63 @@ gpuDescribe('workgroup-tiled matmul', () => {
     const tuning = await tuneMatmul(device, { size: 64, runs: 1 });
     expect(tuning.timings.length).toBeGreaterThan(1);
     for (const t of tuning.timings) expect(t.ms).toBeGreaterThan(0);
-    const best = Math.min(...tuning.timings.map((t) => t.ms));
-    const chosen = tuning.timings.find((t) => t.ms === best)!.config;
-    expect(tuning.choice).toEqual(chosen === 'register' ? false : chosen);
+    expect(tuning.choice).toEqual(chooseMatmulTile(tuning.timings, defaultTileConfig(device)));
     expect(tiledConfigFor(device, { M: 512, N: 512, K: 512 })).toEqual(tuning.choice);
     expect(tiledConfigFor(device, { M: 512, N: 10, K: 512 })).toBe(false);
     await check(device, { batch: 1, M: 70, N: 68, K: 33 }, false, true, { bias: true }, 80, tuning.choice || SMALL);
+  });
+});
+
+describe('chooseMatmulTile', () => {
+  const [wide, narrow] = MATMUL_TILE_CANDIDATES as [MatmulTileConfig, MatmulTileConfig];
+  it('keeps the default unless a candidate beats it by more than the margin', () => {
+    const timings = [
+      { config: wide, ms: 95 },
+      { config: 'register' as const, ms: 100 },
+    ];
+    expect(chooseMatmulTile(timings, false)).toBe(false);
+    expect(chooseMatmulTile(timings, false, 0.04)).toEqual(wide);
+    expect(chooseMatmulTile([{ config: wide, ms: 80 }, ...timings.slice(1)], false)).toEqual(wide);
+  });
+  it('moves off a tiled default to the register-tiled kernel or another tile when they are clearly faster', () => {
+    expect(
+      chooseMatmulTile(
+        [
+          { config: wide, ms: 100 },
+          { config: 'register', ms: 50 },
+        ],
+        wide,
+      ),
+    ).toBe(false);
+    expect(
+      chooseMatmulTile(
+        [
+          { config: wide, ms: 100 },
+          { config: narrow, ms: 95 },
+        ],
+        wide,
+      ),
+    ).toEqual(wide);
+    expect(
+      chooseMatmulTile(
+        [
+          { config: wide, ms: 100 },
+          { config: narrow, ms: 60 },
+        ],
+        wide,
+      ),
+    ).toEqual(narrow);
+  });
+  it('takes the fastest when the default was not timed', () => {
+    expect(
+      chooseMatmulTile(
+        [
+          { config: narrow, ms: 60 },
+          { config: 'register', ms: 59 },
+        ],
+        wide,
+      ),
+    ).toBe(false);
   });
 });
 

@@ -57,12 +57,13 @@ export interface MatmulTuning {
 
 /**
  * Times every candidate (and the register-tiled kernel) on a `size³` product, round-robin, and
- * keeps the fastest for this device: later `recordMatmul` calls without an explicit tile use it.
+ * keeps the fastest for this device — unless the adapter kind's default is within `margin` (10 %) of
+ * it — so later `recordMatmul` calls without an explicit tile use it.
  * Call once after acquiring a device (benchmarks, long training runs); the result is cached.
  */
 export async function tuneMatmul(
   device: GPUDevice,
-  { size = 512, runs = 3 }: { size?: number; runs?: number } = {},
+  { size = 512, runs = 3, margin = 0.1 }: { size?: number; runs?: number; margin?: number } = {},
 ): Promise<MatmulTuning> {
   // Imported here, not at the top: matmul.ts imports this module for tiledConfigFor.
   const { recordMatmul } = await import('./matmul.js');
@@ -86,10 +87,31 @@ export async function tuneMatmul(
     release(a, b, c);
   }
   const timings = options.map((config, j) => ({ config, ms: median(samples[j]!) }));
-  const best = timings.reduce((x, y) => (y.ms < x.ms ? y : x));
-  const choice = best.config === 'register' ? false : best.config;
+  const choice = chooseMatmulTile(timings, defaultTileConfig(device), margin);
   setMatmulTile(device, choice);
   return { choice, timings };
+}
+
+/**
+ * The fastest candidate, unless the adapter kind's default is within `margin` of it: a few timed
+ * calls on a busy machine swing by tens of percent, and a noisy win must not swap in a kernel
+ * that is slower at the sizes that matter (on lavapipe a single sample at 512³ once chose a
+ * workgroup-tiled kernel that is 0.7× the register-tiled one at 1,024³).
+ */
+export function chooseMatmulTile(
+  timings: ReadonlyArray<{ config: MatmulTileConfig | 'register'; ms: number }>,
+  incumbent: MatmulTileConfig | false,
+  margin = 0.1,
+): MatmulTileConfig | false {
+  const best = timings.reduce((x, y) => (y.ms < x.ms ? y : x));
+  const toChoice = (config: MatmulTileConfig | 'register') => (config === 'register' ? false : config);
+  const incumbentTiming = timings.find((t) => (t.config === 'register' ? incumbent === false : sameTile(t.config, incumbent)));
+  if (incumbentTiming && best.ms > incumbentTiming.ms * (1 - margin)) return incumbent;
+  return toChoice(best.config);
+}
+
+function sameTile(a: MatmulTileConfig, b: MatmulTileConfig | false): boolean {
+  return b !== false && a.wgX === b.wgX && a.wgY === b.wgY && a.rows === b.rows && a.colVecs === b.colVecs && a.bk === b.bk;
 }
 
 function median(values: number[]): number {
