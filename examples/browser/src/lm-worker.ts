@@ -5,8 +5,8 @@
  */
 import { DistilleryError, isDistilleryError } from '@distillery/core';
 import { corpusUrl, modelUrl, splitStories } from '@distillery/data-tinystories';
-import { acquireDevice } from '@distillery/webgpu';
 import { LmDistillation, loadTeacher, storiesCorpus, writeStory, type LmRunSettings, type LmTeacher } from './lm/tinystories.js';
+import { acquireWorkerDevice } from './worker-device.js';
 import type { FromLmWorker, StoryAuthor, ToLmWorker } from './protocol.js';
 
 const post = (message: FromLmWorker, transfer: Transferable[] = []) =>
@@ -14,7 +14,7 @@ const post = (message: FromLmWorker, transfer: Transferable[] = []) =>
 
 let run: LmDistillation | undefined;
 let stopRequested = false;
-let lostReason: string | undefined;
+let lostReason: () => string | undefined = () => undefined;
 
 async function fetchBytes(url: URL, what: string): Promise<Uint8Array> {
   const response = await fetch(url);
@@ -35,17 +35,8 @@ async function story(author: StoryAuthor, teacher: LmTeacher, settings: LmRunSet
 
 async function start(settings: LmRunSettings, teacherFile?: { name: string; bytes: ArrayBuffer }): Promise<void> {
   stopRequested = false;
-  const { device, info } = await acquireDevice({ label: 'distillery-tinystories' });
-  void device.lost.then((lost) => {
-    lostReason = `${lost.reason}: ${lost.message}`;
-    if (lost.reason !== 'destroyed')
-      post({ type: 'error', code: 'E_DEVICE_LOST', message: `The GPU device was lost (${lostReason}). Reload the page to start again.` });
-  });
-  post({
-    type: 'adapter',
-    name: [info.vendor, info.architecture, info.description].filter(Boolean).join(' · ') || 'unknown adapter',
-    fallback: info.isFallback,
-  });
+  const { device, lostReason: lost } = await acquireWorkerDevice('distillery-tinystories', post);
+  lostReason = lost;
   const [bytes, source] = teacherFile
     ? [new Uint8Array(teacherFile.bytes), teacherFile.name]
     : [await fetchBytes(modelUrl(), 'the teacher model'), 'stories260K.gguf'];
@@ -88,7 +79,7 @@ self.onmessage = (event: MessageEvent<ToLmWorker>) => {
     );
   } else if (message.type === 'start') {
     start(message.settings, message.teacherFile).catch((error: unknown) => {
-      const code = isDistilleryError(error) ? error.code : lostReason ? 'E_DEVICE_LOST' : 'E_UNEXPECTED';
+      const code = isDistilleryError(error) ? error.code : lostReason() ? 'E_DEVICE_LOST' : 'E_UNEXPECTED';
       post({ type: 'error', code, message: (error as Error).message });
       post({ type: 'done', stopped: true });
     });

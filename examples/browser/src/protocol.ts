@@ -30,7 +30,7 @@ export type ToLmWorker =
 export type StoryAuthor = 'teacher' | 'student';
 
 export type FromLmWorker =
-  | { type: 'adapter'; name: string; fallback: boolean }
+  | { type: 'adapter'; name: string; fallback: boolean; features: string[] }
   | { type: 'teacher'; name: string; parameters: number; layers: number; width: number; vocab: number }
   | { type: 'student'; parameters: number; layers: number; width: number }
   | { type: 'data'; stories: number; tokens: number }

@@ -6,9 +6,9 @@
 import { constant, cosine, isDistilleryError } from '@distillery/core';
 import { CrossEntropyLoss, KdLoss } from '@distillery/kernels';
 import { AdamW, decodeModelState, encodeModelState, MlpClassifier } from '@distillery/nn';
-import { acquireDevice } from '@distillery/webgpu';
 import { ModelTeacher, WhiteBoxDistiller, type ClassificationData } from '@distillery/white-box';
 import { loadDigits } from './mnist.js';
+import { acquireWorkerDevice } from './worker-device.js';
 import type { FromWorker, Phase, RunSettings, ToWorker } from './protocol.js';
 
 const post = (message: FromWorker, transfer: Transferable[] = []) =>
@@ -17,7 +17,7 @@ const post = (message: FromWorker, transfer: Transferable[] = []) =>
 let current: WhiteBoxDistiller | undefined;
 let stopRequested = false;
 let student: MlpClassifier | undefined;
-let lostReason: string | undefined;
+let lostReason: () => string | undefined = () => undefined;
 
 async function train(phase: Phase, distiller: WhiteBoxDistiller, test: ClassificationData): Promise<number> {
   current = distiller;
@@ -35,18 +35,8 @@ async function train(phase: Phase, distiller: WhiteBoxDistiller, test: Classific
 
 async function start(settings: RunSettings, teacherFile?: ArrayBuffer): Promise<void> {
   stopRequested = false;
-  const { device, adapter, info } = await acquireDevice({ label: 'distillery-page' });
-  void device.lost.then((lost) => {
-    lostReason = `${lost.reason}: ${lost.message}`;
-    if (lost.reason !== 'destroyed')
-      post({ type: 'error', code: 'E_DEVICE_LOST', message: `The GPU device was lost (${lostReason}). Reload the page to start again.` });
-  });
-  post({
-    type: 'adapter',
-    name: [info.vendor, info.architecture, info.description].filter(Boolean).join(' · ') || 'unknown adapter',
-    fallback: info.isFallback,
-    features: [...adapter.features].sort(),
-  });
+  const { device, lostReason: lost } = await acquireWorkerDevice('distillery-page', post);
+  lostReason = lost;
   const { train: trainSet, test } = await loadDigits({ perClass: settings.quick ? 150 : 250 });
   post({ type: 'data', train: trainSet.rows, test: test.rows });
   const lr = 3e-3;
@@ -128,7 +118,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
     });
   } else if (message.type === 'start') {
     start(message.settings, message.teacherFile).catch((error: unknown) => {
-      const code = isDistilleryError(error) ? error.code : lostReason ? 'E_DEVICE_LOST' : 'E_UNEXPECTED';
+      const code = isDistilleryError(error) ? error.code : lostReason() ? 'E_DEVICE_LOST' : 'E_UNEXPECTED';
       post({ type: 'error', code, message: (error as Error).message });
       post({ type: 'done', stopped: true });
     });
