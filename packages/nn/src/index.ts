@@ -121,9 +121,11 @@ export {
   LLAMA_KIND,
   llamaConfigSchema,
   llamaParameterShapes,
+  llamaStudentConfig,
   headDim as llamaHeadDim,
   type LlamaConfig,
   type LlamaSettings,
+  type LlamaStudentSize,
 } from './models/llama/config.js';
 export { LlamaLm } from './models/llama/model.js';
 export { llamaSettingsFromGguf, llamaWeightsFromGguf, type LlamaGgufOptions } from './models/llama/gguf-read.js';

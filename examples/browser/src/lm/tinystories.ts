@@ -9,7 +9,7 @@
 import { constant, cosine, Distiller, warmup, type DataSource, type StepEvent } from '@distillery/core';
 import { LlamaTokenizer, parseGguf, type GgufFile } from '@distillery/gguf';
 import { KdLoss } from '@distillery/kernels';
-import { AdamW, asTeacher, LlamaLm, sampleTokens, type LmBatch } from '@distillery/nn';
+import { AdamW, asTeacher, LlamaLm, llamaStudentConfig, sampleTokens, type LmBatch } from '@distillery/nn';
 import type { GpuTensor } from '@distillery/webgpu';
 import { TokenWindows, type TokenCorpus } from '@distillery/white-box';
 import type { LmRunSettings } from './settings.js';
@@ -78,19 +78,11 @@ export class LmDistillation {
     corpus: TokenCorpus,
     readonly settings: LmRunSettings,
   ) {
-    const t = teacher.model.settings;
     const s = settings;
-    this.student = LlamaLm.create(teacher.model.device, {
-      vocab: t.vocab,
-      ...s.student,
-      ropeBase: t.ropeBase,
-      rmsEps: t.rmsEps,
-      context: s.context,
-      tiedHead: t.tiedHead,
-      bosToken: t.bosToken,
-      eosToken: t.eosToken,
-      seed: s.seed,
-    });
+    this.student = LlamaLm.create(
+      teacher.model.device,
+      llamaStudentConfig(teacher.model.settings, s.student, { context: s.context, seed: s.seed }),
+    );
     const windows = new TokenWindows(this.student.device, corpus, { context: s.context, sequences: s.sequences, seed: s.seed });
     this.loop = new Distiller<LmBatch, GpuTensor>({
       teacher: asTeacher(teacher.model, { name: teacher.name }),

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { DistilleryError, type ModelState } from '@distillery/core';
 import { LlamaTokenizer } from '@distillery/gguf';
 import { readGgufFile } from '@distillery/gguf/node';
-import { LlamaLm } from '@distillery/nn';
+import { LlamaLm, llamaStudentConfig } from '@distillery/nn';
 import type { StudentSize } from './config.js';
 import type { LmKit, LmModel } from './kit.js';
 
@@ -45,23 +45,7 @@ export async function createLlamaKit(device: GPUDevice, teacherPath: string, con
     },
     encode: (text) => tokenizer.encode(text, { addBos: true }),
     decode: (ids) => tokenizer.decode(ids),
-    createStudent: (size: StudentSize, seed: number) =>
-      student({
-        vocab: t.vocab,
-        width: size.width,
-        layers: size.layers,
-        heads: size.heads,
-        kvHeads: size.kvHeads ?? size.heads,
-        // The teacher's feed-forward ratio (stories260K: 172 / 64) unless the size says otherwise.
-        ffn: size.ffn ?? Math.max(1, Math.round((size.width * t.ffn) / t.width)),
-        ropeBase: t.ropeBase,
-        rmsEps: t.rmsEps,
-        context,
-        tiedHead: t.tiedHead,
-        bosToken: t.bosToken,
-        eosToken: t.eosToken,
-        seed,
-      }),
+    createStudent: (size: StudentSize, seed: number) => student(llamaStudentConfig(t, size, { context, seed })),
     studentFromState: async (state: ModelState) => (await LlamaLm.fromState(device, state)) as LmModel & LlamaLm,
     toGguf: (model) => (model as unknown as LlamaLm).toGguf({ tokenizerFrom: file, name: `${teacherName}-student` }),
     toHuggingFace: async (model) => ({ ...(await (model as unknown as LlamaLm).toHuggingFace()) }),

@@ -56,6 +56,43 @@ export const llamaConfigSchema = z.pipe(
 export type LlamaConfig = z.input<typeof llamaConfigSchema>;
 export type LlamaSettings = z.output<typeof llamaConfigSchema>;
 
+/** A student's own size; everything else it takes from its teacher (`llamaStudentConfig`). */
+export interface LlamaStudentSize {
+  width: number;
+  layers: number;
+  heads: number;
+  /** Default: `heads` (no grouping). */
+  kvHeads?: number;
+  /** Default: the teacher's feed-forward ratio (stories260K: 172 / 64) at the student's width. */
+  ffn?: number;
+}
+
+/**
+ * The config of a smaller Llama that shares its teacher's vocabulary, RoPE base, RMSNorm ε, head
+ * tying and special tokens, so the teacher's tokenizer serves it and its GGUF carries the teacher's.
+ */
+export function llamaStudentConfig(
+  teacher: LlamaSettings,
+  size: LlamaStudentSize,
+  { context, seed }: { context: number; seed?: number },
+): LlamaConfig {
+  return {
+    vocab: teacher.vocab,
+    width: size.width,
+    layers: size.layers,
+    heads: size.heads,
+    kvHeads: size.kvHeads ?? size.heads,
+    ffn: size.ffn ?? Math.max(1, Math.round((size.width * teacher.ffn) / teacher.width)),
+    ropeBase: teacher.ropeBase,
+    rmsEps: teacher.rmsEps,
+    context,
+    tiedHead: teacher.tiedHead,
+    bosToken: teacher.bosToken,
+    eosToken: teacher.eosToken,
+    ...(seed === undefined ? {} : { seed }),
+  };
+}
+
 /** Width of one attention head. */
 export function headDim(s: Pick<LlamaSettings, 'width' | 'heads'>): number {
   return s.width / s.heads;
