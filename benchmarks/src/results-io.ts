@@ -60,4 +60,19 @@ export async function loadComparisons(dir: string): Promise<Array<{ comparison: 
   );
 }
 
+/**
+ * Where a comparison run saves: `<adapter>.<base>-<head>.json`, unless an earlier run's comparison
+ * of the same two commits is already there (another set of suites, say) — then the name also
+ * carries this run's start time, so the earlier file is never overwritten.
+ */
+export async function comparisonPath(dir: string, plainName: string, cmp: Pick<RevisionComparison, 'date'>): Promise<string> {
+  const plain = join(dir, plainName);
+  const earlier = await readFile(plain, 'utf8').then(
+    (text) => JSON.parse(text) as Partial<RevisionComparison>,
+    () => undefined,
+  );
+  if (!earlier || earlier.date === cmp.date) return plain;
+  return join(dir, plainName.replace(/\.json$/, `.${cmp.date.replace(/[:.]/g, '-')}.json`));
+}
+
 export { writeAtomic };

@@ -6,6 +6,7 @@ import { isDistilleryError } from '@distillery/core';
 import {
   caseKey,
   comparisonFileName,
+  comparisonPath,
   loadComparisons,
   optionsFor,
   optionsReadBy,
@@ -19,6 +20,7 @@ import {
   type BenchResult,
   type RevisionComparison,
 } from '../src/index.js';
+import { compareMain } from '../src/compare/cli.js';
 
 const adapter = { vendor: 'acme', architecture: 'rdna9', device: 'x', description: 'Acme X', backend: 'dawn-node' };
 
@@ -193,5 +195,23 @@ describe('rendering a comparison', () => {
     expect(page.indexOf('### `aaaaaaa` → `bbbbbbb`')).toBeGreaterThan(section);
     expect(page).toContain('Why it was run.');
     expect(renderMarkdown([doc(result('fused', { rows: 64 }, 3))])).not.toContain('Revision comparisons');
+  });
+
+  it("never overwrites an earlier run's comparison of the same commits; its own later rounds reuse its file", async () => {
+    const cmp = comparison();
+    const name = comparisonFileName('acme-rdna9', cmp);
+    const dir = await mkdtemp(join(tmpdir(), 'bench-compare-'));
+    expect(await comparisonPath(dir, name, cmp)).toBe(join(dir, name));
+    await writeFile(join(dir, name), JSON.stringify(cmp));
+    expect(await comparisonPath(dir, name, cmp)).toBe(join(dir, name));
+    const later = { ...cmp, date: '2026-12-07T18:12:38.595Z' };
+    expect(await comparisonPath(dir, name, later)).toBe(join(dir, 'acme-rdna9.aaaaaaa-bbbbbbb.2026-12-07T18-12-38-595Z.json'));
+  });
+
+  it('names an unknown suite before building anything', async () => {
+    const caught = await compareMain(['--base', 'HEAD', '--suites', 'kd-loss,kd-los']).catch((e: unknown) => e);
+    expect(isDistilleryError(caught, 'E_BAD_VALUE')).toBe(true);
+    expect((caught as { details: { field: string; value: string } }).details).toMatchObject({ field: '--suites', value: 'kd-los' });
+    expect((caught as Error).message).toContain('known: bandwidth');
   });
 });

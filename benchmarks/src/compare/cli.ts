@@ -3,17 +3,19 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DistilleryError } from '@distillery/core';
-import { resultFileName, writeAtomic } from '../results-io.js';
+import { comparisonPath, resultFileName, writeAtomic } from '../results-io.js';
 import { parseSuiteArgs } from './options.js';
 import { comparisonFileName, renderComparison, type RevisionComparison } from './report.js';
 import { buildRevision, describeCheckout, describeRevision, requireBuilt } from './revision.js';
 import { compareRevisions } from './run.js';
+import { suites as knownSuites } from '../suites/index.js';
 
 export const compareUsage = `Usage: distillery-bench compare --base <rev> --suites a,b [options] [-- <suite options for every suite>]
 
 Runs the suites of two revisions on this machine's adapter in alternation (base, head, head, base, ...),
 pairs the cases both measured and saves benchmarks/results/compare/<adapter>.<base>-<head>.json
-(npm run bench:render puts its table in docs/benchmarks.md).
+(<adapter>.<base>-<head>.<start time>.json when an earlier run of the same commits saved there;
+npm run bench:render puts its table in docs/benchmarks.md).
 
   --base REV            the revision to compare against: a git worktree of it is built under --cache-dir
   --base-dir DIR        use this built checkout as the base instead (its HEAD names it)
@@ -80,6 +82,14 @@ export async function compareMain(argv: string[]): Promise<void> {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+  // Checked before a base checkout is built: an unknown name would otherwise cost an install and measure nothing.
+  const known = knownSuites.map((s) => s.name);
+  for (const suite of suites)
+    if (!known.includes(suite))
+      throw new DistilleryError('E_BAD_VALUE', `--suites names ${suite}, which is not a suite (known: ${known.join(', ')})`, {
+        field: '--suites',
+        value: suite,
+      });
   const suiteArgs: Record<string, string[]> = {};
   for (const spec of values['suite-args']) {
     const [suite, tokens] = parseSuiteArgs(spec);
@@ -114,7 +124,8 @@ export async function compareMain(argv: string[]): Promise<void> {
   const save = async (cmp: RevisionComparison) => {
     if (!cmp.adapter && cmp.cases.length === 0) return;
     const slug = resultFileName({ adapter: cmp.adapter } as Parameters<typeof resultFileName>[0]).replace(/\.json$/, '');
-    path = join(resultsDir, comparisonFileName(slug, cmp));
+    // Chosen at the first save: later rounds of this run rewrite the same file.
+    path ??= await comparisonPath(resultsDir, comparisonFileName(slug, cmp), cmp);
     await writeAtomic(path, `${JSON.stringify(cmp, null, 2)}\n`);
     log(`saved ${path} (${cmp.rounds} of ${rounds} rounds)`);
   };
