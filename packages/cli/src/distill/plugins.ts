@@ -6,7 +6,6 @@ import {
   definePlugin,
   DistilleryError,
   earlyStoppingSchema,
-  type PluginContext,
   type PluginSpec,
   type Student,
   type TrainingCallback,
@@ -18,7 +17,6 @@ import { loadModel, saveModel } from '@distillery/nn/node';
 import type { GpuTensor } from '@distillery/webgpu';
 import { distill, EnsembleTeacher, ModelTeacher, type ClassificationData, type TransferBatch } from '@distillery/white-box';
 import { z } from 'zod';
-import type { CliIO } from '../command.js';
 import { loadMnist } from '../data/mnist.js';
 import { progressCallback } from './progress.js';
 import { distillContext, type DistillContext } from './context.js';
