@@ -146,6 +146,24 @@ gpuDescribe('distillery distill on text (a language model)', () => {
     expect(result.validation.teacherAgreement).toBeUndefined();
     expect(result.lm.teacher).toBeUndefined();
     expect((await readGgufFile(join(root, 'scratch.run', 'student.gguf'))).metadata['general.architecture']).toBe('llama');
+    // Fine-tuning a GGUF student (the first test's export) without a teacher: its own tokenizer.
+    const tuned = await distill(
+      {
+        ...scratch,
+        student: { name: 'llama', path: 'tiny.run/student.gguf' },
+        training: { ...tiny.training, steps: 2, evaluateEverySteps: 2 },
+      },
+      'tuned',
+    );
+    expect(tuned.code, tuned.io.err).toBe(0);
+    const tunedResult = JSON.parse(tuned.io.out);
+    const before = JSON.parse(await readFile(join(root, 'tiny.run', 'summary.json'), 'utf8'));
+    expect(tunedResult.lm.parameters).toBe(before.parameters);
+    // Two more steps from the distilled student's weights: below where it started.
+    expect(tunedResult.validation.crossEntropy).toBeLessThan(before.validation.crossEntropy);
+    const noLabels = await distill({ ...scratch, data: { ...tiny.data, useLabels: false } }, 'bad-scratch');
+    expect(noLabels.code).toBe(2);
+    expect(noLabels.io.err).toContain('data.useLabels');
   });
 
   gpuTest('bad input: unknown parts, wrong fields, a non-GGUF teacher, steps and epochs together, compare', async () => {

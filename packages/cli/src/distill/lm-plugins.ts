@@ -24,8 +24,6 @@ export interface TextDocuments {
   readonly file: string;
   /** Documents in the file (train and held out together). */
   readonly total: number;
-  /** Kept equal to `documents.length` so the classifier runner's row counts read it. */
-  readonly rows: number;
 }
 
 export function isTextDocuments(data: unknown): data is TextDocuments {
@@ -132,7 +130,7 @@ const textPlugin = definePlugin({
       file,
     });
     const documents = config.split === 'train' ? split.train : split.heldOut;
-    return { kind: 'text-documents', documents, file, total: split.total, rows: documents.length };
+    return { kind: 'text-documents', documents, file, total: split.total };
   },
 });
 

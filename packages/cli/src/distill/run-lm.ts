@@ -95,6 +95,8 @@ async function lossAndSchedules(input: LmRunInput, teacher: LlamaTeacherPart | u
   const { config, registry } = input;
   const lr = await schedule(registry, config.optimizer.lr, 'optimizer.lr');
   // No teacher: plain next-token training (the scratch baseline); the loss section does not apply.
+  if (!teacher && !config.data.useLabels)
+    throw badValue('data.useLabels', false, 'true without a teacher (the next tokens are the only training signal)');
   if (!teacher) return { loss: new CrossEntropyLoss() as Loss<GpuTensor>, schedules: { lr } };
   const l = config.loss;
   const hardWeight = l.hardWeight ?? (config.data.useLabels ? 0.1 : 0);
