@@ -30,7 +30,7 @@ export function progressCallback(io: CliIO, label: string): TrainingCallback {
     },
     onEvaluation: (e) =>
       io.stderr(
-        `${io.isTTY ? '\r' : ''}epoch ${e.epoch + 1}: ${Object.entries(e.metrics)
+        `${io.isTTY ? '\r' : ''}epoch ${e.epoch + 1} (step ${e.step}): ${Object.entries(e.metrics)
           .map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`)
           .join(', ')}`.padEnd(io.isTTY ? 100 : 0) + '\n',
       ),
