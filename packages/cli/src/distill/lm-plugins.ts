@@ -1,13 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname, isAbsolute, resolve } from 'node:path';
 import { badValue, definePlugin, DistilleryError, type PluginContext } from '@distillery/core';
-import { LlamaTokenizer, type GgufFile } from '@distillery/gguf';
-import { readGgufFile } from '@distillery/gguf/node';
-import { LlamaLm, llamaSettingsFromGguf, llamaStudentConfig, type LlamaSettings } from '@distillery/nn';
+import { LlamaLm, llamaStudentConfig } from '@distillery/nn';
 import { loadModel } from '@distillery/nn/node';
 import { z } from 'zod';
 import { splitStories } from '../distill-lm/corpus.js';
 import { vendored } from '../distill-lm/defaults.js';
+import { readLlamaVocabulary, type LlamaVocabulary } from '../distill-lm/vocabulary.js';
+
+export type { LlamaVocabulary } from '../distill-lm/vocabulary.js';
 import { distillContext, type DistillContext } from './context.js';
 
 /*
@@ -28,15 +29,6 @@ export interface TextDocuments {
 
 export function isTextDocuments(data: unknown): data is TextDocuments {
   return typeof data === 'object' && data !== null && (data as { kind?: unknown }).kind === 'text-documents';
-}
-
-/** A tokenizer and the Llama settings it goes with (the file a student shares its vocabulary with). */
-export interface LlamaVocabulary {
-  readonly path: string;
-  readonly file: GgufFile;
-  readonly tokenizer: LlamaTokenizer;
-  /** The file's model settings: vocabulary, RoPE base, RMSNorm ε… (what `llamaStudentConfig` copies). */
-  readonly settings: LlamaSettings;
 }
 
 /** What the `gguf` teacher yields: the model on WebGPU and its vocabulary. */
@@ -74,19 +66,6 @@ function lmContext(ctx: PluginContext, plugin: string): DistillContext & { lm: L
       expected: 'a text dataset',
     });
   return context as DistillContext & { lm: LmPluginContext };
-}
-
-async function readVocabulary(path: string): Promise<LlamaVocabulary> {
-  const file = await readGgufFile(path);
-  const settings = llamaSettingsFromGguf(file);
-  const tokenizer = LlamaTokenizer.fromGguf(file);
-  if (tokenizer.vocabSize !== settings.vocab)
-    throw new DistilleryError('E_SHAPE_MISMATCH', `${path}: the tokenizer has ${tokenizer.vocabSize} tokens, the model ${settings.vocab}`, {
-      file: path,
-      field: 'tokenizer.ggml.tokens',
-      value: tokenizer.vocabSize,
-    });
-  return { path, file, tokenizer, settings };
 }
 
 // ---- text -------------------------------------------------------------------------------------
@@ -150,7 +129,7 @@ const ggufTeacherPlugin = definePlugin({
   create: async (config, ctx): Promise<LlamaTeacherPart> => {
     const context = lmContext(ctx, 'teacher gguf');
     const path = config.path ? inConfigDir(context, config.path) : vendored.teacher();
-    const vocabulary = await readVocabulary(path);
+    const vocabulary = await readLlamaVocabulary(path);
     if (context.lm.tokens > vocabulary.settings.context)
       throw badValue('training.context', context.lm.tokens, `at most the teacher's context (${vocabulary.settings.context}, ${path})`);
     const model = LlamaLm.fromGguf(context.device, vocabulary.file, { context: context.lm.tokens });
@@ -187,13 +166,13 @@ async function studentVocabulary(
     if (tokenizer !== undefined) throw badValue('student.tokenizer', tokenizer, "absent with a teacher (the student shares the teacher's)");
     return context.lm.teacher.vocabulary;
   }
-  return readVocabulary(tokenizer ? inConfigDir(context, tokenizer) : vendored.teacher());
+  return readLlamaVocabulary(tokenizer ? inConfigDir(context, tokenizer) : vendored.teacher());
 }
 
 async function loadStudentFile(context: DistillContext & { lm: LmPluginContext }, path: string, tokenizer: string | undefined) {
   const file = inConfigDir(context, path);
   if (extname(file).toLowerCase() === '.gguf') {
-    const vocabulary = await readVocabulary(file);
+    const vocabulary = await readLlamaVocabulary(file);
     const model = LlamaLm.fromGguf(context.device, vocabulary.file, { context: Math.min(context.lm.tokens, vocabulary.settings.context) });
     return { model, vocabulary: context.lm.teacher?.vocabulary ?? vocabulary };
   }
