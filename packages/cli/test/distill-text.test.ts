@@ -74,6 +74,9 @@ gpuDescribe('distillery distill on text (a language model)', () => {
       const result = JSON.parse(io.out);
       const dir = join(root, 'tiny.run');
       expect(result.summary.steps).toBe(4);
+      // Progress off a terminal: a line a tenth of the way (every step here) and one per evaluation.
+      expect(io.err).toMatch(/distill +75% step 3\/4 /);
+      expect(io.err).toMatch(/epoch 1 \(step 2\): crossEntropy \d/);
       const evaluations = (await readMetricsRows(join(dir, 'metrics.jsonl'))).filter((r) => r.type === 'evaluation');
       expect(evaluations.map((r) => r.step)).toEqual([2, 4]);
       const [first, last] = evaluations.map((r) => (r.metrics as Record<string, number>).crossEntropy!);

@@ -147,7 +147,14 @@ export async function runLmDistillation(input: LmRunInput): Promise<DistillRunRe
   const teacherModel = teacher && asTeacher(teacher.model, { name: teacher.name });
   const { loss, schedules } = await lossAndSchedules(input, teacher);
   const optimizer = await createOptimizer<Optimizer<GpuTensor>>(input.registry, config, context);
-  const callbacks = await createCallbacks(input.registry, config, { io: options.io, runDir, configPath: input.configPath, context });
+  const callbacks = await createCallbacks(input.registry, config, {
+    io: options.io,
+    runDir,
+    configPath: input.configPath,
+    context,
+    // A steps run is one "epoch" per evaluation: log a tenth of the way too, not only at evaluations.
+    ...(training.steps !== undefined ? { progressEverySteps: Math.max(1, Math.ceil(training.steps / 10)) } : {}),
+  });
   await writeFileAtomic(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   const distiller = new LmDistiller({
     teacher: teacherModel,

@@ -40,9 +40,9 @@ export function createOptimizer<T>(registry: PluginRegistry, config: DistillConf
 export async function createCallbacks(
   registry: PluginRegistry,
   config: DistillConfig,
-  o: { io: CliIO; runDir: string; configPath: string; context: Record<string, unknown> },
+  o: { io: CliIO; runDir: string; configPath: string; context: Record<string, unknown>; progressEverySteps?: number },
 ): Promise<TrainingCallback[]> {
-  const callbacks: TrainingCallback[] = [progressCallback(o.io, 'distill')];
+  const callbacks: TrainingCallback[] = [progressCallback(o.io, 'distill', { everySteps: o.progressEverySteps })];
   if (config.earlyStopping) callbacks.push(earlyStopping(config.earlyStopping));
   for (const [i, spec] of config.callbacks.entries())
     callbacks.push(await registry.create<TrainingCallback>('callback', spec, { path: `callbacks[${i}]`, context: o.context }));
