@@ -29,7 +29,7 @@ async function run(dir: string, config: Record<string, unknown>, output: string)
 
 const mnist = { name: 'mnist', limitPerClass: 20 };
 const base = {
-  data: { train: mnist },
+  data: { train: mnist, validation: { ...mnist, split: 'test' } },
   student: { name: 'mlp', hidden: [16] },
   loss: { temperature: 3, hardWeight: 0.2 },
   training: { epochs: 2, batchSize: 20 },
@@ -84,6 +84,11 @@ gpuDescribe('distill with a cached teacher', () => {
       expect(dense.stderr).toContain(`teacher cache: building ${join(root, 'dense-cache')} (dense, teacher model:teacher.safetensors)`);
       expect(dense.stderr).toContain('teacher cache 100% 160/160 rows');
       await expectSameRun(live.runDir, dense.runDir);
+      // The same validation metrics, less the agreement with the teacher: the cache holds training rows only.
+      const { teacherAgreement, ...liveMetrics } = live.validation!;
+      expect(teacherAgreement).toBeGreaterThan(0);
+      expect(dense.validation!.teacherAgreement).toBeUndefined();
+      for (const [name, value] of Object.entries(liveMetrics)) expect(dense.validation![name], name).toBeCloseTo(value, 5);
       const data = (await loadMnist(undefined, { limitPerClass: 20 })).train;
       const logits = await teacherLogits(device, teacherFile, data);
       const cached = await (
