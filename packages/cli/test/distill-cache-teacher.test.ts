@@ -207,6 +207,15 @@ gpuDescribe('distill with a cached teacher', () => {
         details: { field: 'teacher.kind', value: 'topk', cached: 'dense' },
       });
 
+      // A build killed before its first shard, run again without `build`.
+      const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as CacheIndex;
+      await writeFile(join(dir, 'index.json'), JSON.stringify({ ...index, shards: [] }));
+      await expect(fails(cfg(d20, { dir: 'cache' }))).rejects.toMatchObject({
+        code: 'E_CORRUPT_FILE',
+        message: expect.stringContaining(`teacher cache ${dir} is incomplete (0 of 20 rows): add \`teacher.build\``),
+        details: { field: 'teacher.dir', value: dir },
+      });
+
       // A cache written by the library (no source.json) whose k is the whole vocabulary.
       const full = await TeacherCacheWriter.open({ dir: join(root, 'full'), kind: 'topk', rows: 20, vocab: 3, k: 3, teacher: 'x' });
       await full.appendShard({

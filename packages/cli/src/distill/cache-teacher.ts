@@ -155,6 +155,8 @@ function checkIndex(dir: string, index: CacheIndex, data: ClassificationData, co
   }
 }
 
+const rowsWritten = (index: CacheIndex) => index.shards.reduce((n, shard) => n + shard.rows, 0);
+
 /** Runs the `build` teacher over the training rows into `dir` (resuming a killed build), progress on stderr. */
 async function build(
   context: DistillContext,
@@ -167,7 +169,7 @@ async function build(
   source: CacheSource | undefined,
 ): Promise<void> {
   const kind = config.kind ?? 'dense';
-  const resumeAt = partial ? partial.shards.reduce((n, s) => n + s.rows, 0) : 0;
+  const resumeAt = partial ? rowsWritten(partial) : 0;
   // A resumed build keeps the shard size it started with unless the config says otherwise (the writer refuses a change).
   const rowsPerShard = config.rowsPerShard ?? partial?.rowsPerShard;
   const teacher = await ctx.registry.create<WhiteBoxTeacher<TransferBatch, GpuTensor>>('teacher', config.build, {
@@ -224,9 +226,7 @@ export const cacheTeacherPlugin = definePlugin({
       throw new DistilleryError(
         'E_UNSUPPORTED',
         'the cache teacher runs inside `distillery distill` (it needs the device and the training data)',
-        {
-          field: 'context',
-        },
+        { field: 'context' },
       );
     const dir = isAbsolute(config.dir) ? config.dir : resolve(context.configDir, config.dir);
     if (config.kind === 'topk' && config.k === undefined) throw badValue('teacher.k', undefined, 'the entries per row of a "topk" cache');
@@ -243,7 +243,7 @@ export const cacheTeacherPlugin = definePlugin({
     // Shapes first (the plainest message), then what the cache was built from.
     if (index) checkIndex(dir, index, data, config);
     if (source) checkSource(dir, source, fingerprint, config.build as PluginSpec | undefined);
-    const written = index ? index.shards.reduce((n, s) => n + s.rows, 0) : 0;
+    const written = index ? rowsWritten(index) : 0;
     if (!index || written < index.rows) {
       if (!config.build)
         throw new DistilleryError(
