@@ -14,13 +14,21 @@ import {
 } from '@distillery/white-box';
 import { buildTeacherCache, readCacheIndex, TeacherCacheReader } from '@distillery/white-box/node';
 import { z } from 'zod';
-// Types only: plugins.ts lists this plugin, so a value import would be a cycle.
-import type { DistillContext } from './plugins.js';
+import type { CliIO } from '../command.js';
 
 /**
  * The `cache` teacher: a white-box teacher's targets stored once per training row (white-box's
  * offline cache), so the student trains without the teacher model in memory or its forward passes.
  */
+
+/** What this plugin reads of the `distill` runner's context (the runner passes more). */
+interface RunContext {
+  device: GPUDevice;
+  /** Relative paths resolve against the config file's folder. */
+  configDir: string;
+  io: CliIO;
+  train?: ClassificationData;
+}
 
 const pluginSpec = z.union([z.string().min(1), z.looseObject({ name: z.string().min(1) })]);
 
@@ -159,7 +167,7 @@ const rowsWritten = (index: CacheIndex) => index.shards.reduce((n, shard) => n +
 
 /** Runs the `build` teacher over the training rows into `dir` (resuming a killed build), progress on stderr. */
 async function build(
-  context: DistillContext,
+  context: RunContext,
   ctx: PluginContext,
   dir: string,
   data: ClassificationData,
@@ -220,13 +228,22 @@ export const cacheTeacherPlugin = definePlugin({
     "A teacher's targets stored once per training row (dense logits or top-k log-probabilities): built by `build` when `dir` holds no complete cache (resumable), then reused without loading the teacher.",
   configSchema: cacheTeacherSchema,
   create: async (config, ctx): Promise<WhiteBoxTeacher<TransferBatch, GpuTensor>> => {
-    const context = ctx as unknown as Partial<DistillContext>;
+    const context = ctx as unknown as Partial<RunContext>;
     const data = context.train;
     if (!context.device || typeof context.configDir !== 'string' || !context.io || !data)
       throw new DistilleryError(
         'E_UNSUPPORTED',
         'the cache teacher runs inside `distillery distill` (it needs the device and the training data)',
         { field: 'context' },
+      );
+    if (!(data.features instanceof Float32Array))
+      throw new DistilleryError(
+        'E_UNSUPPORTED',
+        'the cache teacher stores a classifier teacher over feature rows (data.train has no features)',
+        {
+          field: 'teacher',
+          value: 'cache',
+        },
       );
     const dir = isAbsolute(config.dir) ? config.dir : resolve(context.configDir, config.dir);
     if (config.kind === 'topk' && config.k === undefined) throw badValue('teacher.k', undefined, 'the entries per row of a "topk" cache');
@@ -255,7 +272,7 @@ export const cacheTeacherPlugin = definePlugin({
         );
       const buildSpec = config.build as PluginSpec;
       const record: CacheSource | undefined = source ? undefined : { format: SOURCE_FORMAT, data: fingerprint, build: buildSpec };
-      await build(context as DistillContext, ctx, dir, data, { ...config, build: buildSpec }, index, record);
+      await build(context as RunContext, ctx, dir, data, { ...config, build: buildSpec }, index, record);
     } else {
       if (!source)
         context.io.stderr(`teacher cache: ${dir} has no ${SOURCE_FILE}, so its rows cannot be checked against the training data\n`);
