@@ -33,7 +33,7 @@ export const distillConfigSchema = z
     teacher: pluginSpecSchema
       .optional()
       .describe(
-        'a teacher plugin: "model" (a saved model file) | "trained" (train one first) | "ensemble" | a plugin\'s; absent: train the student from scratch',
+        'a teacher plugin: "model" (a saved model file) | "trained" (train one first) | "ensemble" | "cache" (an offline teacher cache) | a plugin\'s; absent: train the student from scratch',
       ),
     student: pluginSpecSchema.describe('a student plugin: "mlp" | "model" (a saved model file) | a plugin\'s'),
     loss: z

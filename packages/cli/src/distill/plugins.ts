@@ -20,6 +20,7 @@ import { distill, EnsembleTeacher, ModelTeacher, type ClassificationData, type T
 import { z } from 'zod';
 import type { CliIO } from '../command.js';
 import { loadMnist } from '../data/mnist.js';
+import { cacheTeacherPlugin } from './cache-teacher.js';
 import { progressCallback } from './progress.js';
 import { parseTable } from './tables.js';
 
@@ -339,6 +340,7 @@ export const distillPlugins = [
   modelTeacherPlugin,
   trainedTeacherPlugin,
   ensembleTeacherPlugin,
+  cacheTeacherPlugin,
   adamwPlugin,
   sgdPlugin,
   bestModelPlugin,
