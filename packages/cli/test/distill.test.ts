@@ -59,7 +59,7 @@ describe('distill config schema', () => {
     const teacherNames = committed.properties.teacher.anyOf
       .map((a: { properties?: { name?: { const?: string } } }) => a.properties?.name?.const)
       .filter(Boolean);
-    expect(teacherNames).toEqual(['ensemble', 'gguf', 'model', 'trained']);
+    expect(teacherNames).toEqual(['cache', 'ensemble', 'gguf', 'model', 'trained']);
   });
 
   it('a bad config names the path in the file, the value and what was expected', async () => {

@@ -13,6 +13,7 @@ import {
 import type { GpuTensor } from '@distillery/webgpu';
 import type { TransferBatch } from './batch.js';
 import { ShuffledBatches, type ClassificationData } from './data.js';
+import { CachedTeacher } from './teachers/cached-teacher.js';
 import { evaluateClassifier, deviceOf, type ClassifierMetrics } from './evaluate.js';
 
 export interface WhiteBoxDistillerOptions {
@@ -74,8 +75,10 @@ export class WhiteBoxDistiller {
     return record;
   }
 
+  /** Metrics on held-out data; no `teacherAgreement` with a `CachedTeacher` (its rows are the transfer set's, not these). */
   evaluate(data: ClassificationData): Promise<ClassifierMetrics> {
-    return evaluateClassifier(this.#options.student, data, { teacher: this.#options.teacher });
+    const { teacher } = this.#options;
+    return evaluateClassifier(this.#options.student, data, { teacher: teacher instanceof CachedTeacher ? undefined : teacher });
   }
 
   run(options?: { resume?: boolean }): Promise<RunSummary> {

@@ -50,7 +50,8 @@ export async function evaluateClassifier(
     error: 1 - accuracy,
     errors: data.rows - correct,
     crossEntropy: nll / data.rows,
-    teacherAgreement: options.teacher ? agree / data.rows : undefined,
+    // Absent rather than undefined: printed and spread metrics then carry no `teacherAgreement NaN`.
+    ...(options.teacher ? { teacherAgreement: agree / data.rows } : {}),
     rows: data.rows,
   };
 }

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readFloat32, readTensor, uploadTensor, type GpuTensor } from '@distillery/webgpu';
+import { bufferPool, readFloat32, readTensor, uploadTensor, type GpuTensor } from '@distillery/webgpu';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
 import { Rng, type WhiteBoxTeacher } from '@distillery/core';
 import { CachedTeacher, topKFromLogits, type TransferBatch } from '../src/index.js';
@@ -75,6 +75,10 @@ gpuDescribe('offline teacher cache', () => {
     expect(fromCache.kind).toBe('dense');
     if (fromCache.kind !== 'dense' || fromLive.kind !== 'dense') return;
     expect(Array.from(await readFloat32(fromCache.logits))).toEqual(Array.from(await readFloat32(fromLive.logits)));
+    // Each call hands the previous call's upload back to the pool: a long run holds one step's targets.
+    const inUse = bufferPool(device).stats().bytesInUse;
+    for (let step = 0; step < 5; step++) await cached.targets(batch);
+    expect(bufferPool(device).stats().bytesInUse).toBe(inUse);
   });
 
   gpuTest('top-k: indices, log-probabilities and tail mass come back as GPU tensors', async ({ device }) => {

@@ -33,7 +33,7 @@ export const distillConfigSchema = z
     teacher: pluginSpecSchema
       .optional()
       .describe(
-        'a teacher plugin: "model" (a saved model file) | "trained" (train one first) | "ensemble" | "gguf" (a Llama GGUF, text data) | a plugin\'s; absent: train the student from scratch',
+        'a teacher plugin: "model" (a saved model file) | "trained" (train one first) | "ensemble" | "cache" (an offline teacher cache) | "gguf" (a Llama GGUF, text data) | a plugin\'s; absent: train the student from scratch',
       ),
     student: pluginSpecSchema.describe('a student plugin: "mlp" | "model" (a saved model file) | "llama" (text data) | a plugin\'s'),
     loss: z

@@ -18,6 +18,7 @@ import type { GpuTensor } from '@distillery/webgpu';
 import { distill, EnsembleTeacher, ModelTeacher, type ClassificationData, type TransferBatch } from '@distillery/white-box';
 import { z } from 'zod';
 import { loadMnist } from '../data/mnist.js';
+import { cacheTeacherPlugin } from './cache-teacher.js';
 import { progressCallback } from './progress.js';
 import { distillContext, type DistillContext } from './context.js';
 import { lmPlugins } from './lm-plugins.js';
@@ -316,6 +317,7 @@ export const distillPlugins = [
   modelTeacherPlugin,
   trainedTeacherPlugin,
   ensembleTeacherPlugin,
+  cacheTeacherPlugin,
   adamwPlugin,
   sgdPlugin,
   bestModelPlugin,
