@@ -16,4 +16,16 @@ export { runDistillConfig, readConfigFile, createDistillRegistry, type DistillRu
 export { distillConfigSchema, type DistillConfig, type DistillConfigInput } from './distill/config.js';
 export { distillJsonSchema } from './distill/schema.js';
 export { distillPlugins, distillContext, type DistillContext } from './distill/plugins.js';
+export {
+  lmPlugins,
+  isTextDocuments,
+  isLlamaStudent,
+  isLlamaTeacher,
+  type TextDocuments,
+  type LlamaTeacherPart,
+  type LlamaStudentPart,
+  type LlamaVocabulary,
+  type LmPluginContext,
+} from './distill/lm-plugins.js';
+export type { LmRunReport } from './distill/run-lm.js';
 export { metricsLog, metricsCsv, renderCurves, readMetricsRows, type MetricsRow } from './distill/logs.js';

@@ -59,7 +59,7 @@ describe('distill config schema', () => {
     const teacherNames = committed.properties.teacher.anyOf
       .map((a: { properties?: { name?: { const?: string } } }) => a.properties?.name?.const)
       .filter(Boolean);
-    expect(teacherNames).toEqual(['cache', 'ensemble', 'model', 'trained']);
+    expect(teacherNames).toEqual(['cache', 'ensemble', 'gguf', 'model', 'trained']);
   });
 
   it('a bad config names the path in the file, the value and what was expected', async () => {
@@ -111,7 +111,7 @@ gpuDescribe('distillery distill', () => {
     const io = captureIO();
     expect(await runCli(['distill', file], io)).toBe(2);
     expect(io.err).toContain('E_UNKNOWN_PLUGIN');
-    expect(io.err).toContain('known student plugins: mlp, model');
+    expect(io.err).toContain('known student plugins: llama, mlp, model');
   });
 
   gpuTest('a plugin file named in the config adds a dataset and a callback, and the command says it runs code from it', async () => {

@@ -228,4 +228,44 @@ gpuDescribe('language-model distillation', () => {
         }),
     ).toThrowError("ignoreIndex must be the loss's ignoreIndex (-1), or padding would be trained on, got -100");
   });
+
+  gpuTest(
+    'steps instead of epochs: exactly that many batches, cycling the passes in order; callbacks see every step and evaluation',
+    async ({ device }) => {
+      const make = () =>
+        TransformerLm.create(device, { tokenizer: tokenizer.toJSON(), context: 8, width: 16, heads: 2, layers: 1, seed: 2 });
+      const base = { loss: new CrossEntropyLoss(), train: corpus(trainText), sequences: 4, seed: 1, schedules: { lr: constant(1e-3) } };
+      // Two passes as steps train the same batches in the same order as two epochs: the same weights.
+      const [a, b] = [make(), make()];
+      const twoEpochs = new LmDistiller({ ...base, student: a, optimizer: new AdamW(), epochs: 2 });
+      const perPass = twoEpochs.data.batchesPerEpoch;
+      await twoEpochs.run();
+      await new LmDistiller({ ...base, student: b, optimizer: new AdamW(), steps: 2 * perPass }).run();
+      const weights = (m: TransformerLm) => Promise.all(m.parameters().map(async (p) => Array.from(await readFloat32(p.value))));
+      expect(await weights(b)).toEqual(await weights(a));
+      const steps = 2 * perPass + 2;
+      const seen: number[] = [];
+      const evaluations: number[] = [];
+      const distiller = new LmDistiller({
+        ...base,
+        student: make(),
+        optimizer: new AdamW(),
+        validation: corpus(validationText),
+        steps,
+        evaluateEverySteps: steps / 2,
+        callbacks: [{ name: 'watch', onStep: (e) => void seen.push(e.step), onEvaluation: (e) => void evaluations.push(e.step) }],
+      });
+      const summary = await distiller.run();
+      expect(summary.steps).toBe(steps);
+      expect(seen).toEqual(Array.from({ length: steps }, (_, i) => i + 1));
+      expect(evaluations).toEqual([steps / 2, steps]);
+      expect(Number.isFinite(summary.metrics.crossEntropy!)).toBe(true);
+      expect(() => new LmDistiller({ ...base, student: make(), optimizer: new AdamW(), epochs: 1, steps: 2 })).toThrowError(
+        /exactly one of epochs/,
+      );
+      expect(() => new LmDistiller({ ...base, student: make(), optimizer: new AdamW(), steps: 5, evaluateEverySteps: 2 })).toThrowError(
+        /a divisor of steps \(5\)/,
+      );
+    },
+  );
 });

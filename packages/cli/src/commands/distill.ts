@@ -17,7 +17,9 @@ One file describes the run (see examples/mnist/distill.json and docs/getting-sta
 part resolves by name through the plugin registry, and \`plugins\` in the file adds packages' parts.
 The run folder (default <config name>.run beside the file) receives checkpoint.safetensors,
 metrics.jsonl and metrics.csv (one row per step and per evaluation), curves-*.svg, the exported
-student (student.safetensors) and summary.json. Rerunning the same command resumes from the
+student (student.safetensors) and summary.json. With text data (the \`text\` dataset, a \`gguf\`
+teacher, a \`llama\` student; examples/tinystories/distill.json) it trains a language model:
+validation in nats/token, the student also exported as student.gguf and hf/. Rerunning the same command resumes from the
 checkpoint; a finished run reports its final metrics again. A config with \`compare\` (seeds, and
 the scratch / no-labels baselines) runs once per seed and model in seed-N/… run folders and prints
 \`distillery demo\`'s table: test errors and the share of the teacher–scratch gap distillation recovers.
@@ -54,11 +56,15 @@ the scratch / no-labels baselines) runs once per seed and model in seed-N/… ru
     else {
       const metrics = result.validation
         ? Object.entries(result.validation)
-            .map(([k, v]) => `${k} ${Number(Number(v).toPrecision(4))}`)
+            .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : Number(Number(v).toPrecision(4))}`)
             .join(', ')
         : 'no validation data';
+      const teacherNats = result.lm?.teacher?.validation?.crossEntropy;
+      const lm = result.lm
+        ? `${teacherNats !== undefined ? `teacher (${result.lm.teacher!.name}) validation: crossEntropy ${Number(teacherNats.toPrecision(4))}\n` : ''}sample: ${JSON.stringify(result.lm.sample.text)}\n`
+        : '';
       io.stdout(
-        `run folder: ${result.runDir}\nsteps: ${result.summary.steps}${result.summary.stopped ? ' (stopped early)' : ''}\nvalidation: ${metrics}\nfiles: ${result.files.join(', ')}\n`,
+        `run folder: ${result.runDir}\nsteps: ${result.summary.steps}${result.summary.stopped ? ' (stopped early)' : ''}\nvalidation: ${metrics}\n${lm}files: ${result.files.join(', ')}\n`,
       );
     }
     return 0;

@@ -1,10 +1,9 @@
 import { basename } from 'node:path';
-import { DistilleryError, type ModelState } from '@distillery/core';
-import { LlamaTokenizer } from '@distillery/gguf';
-import { readGgufFile } from '@distillery/gguf/node';
+import type { ModelState } from '@distillery/core';
 import { LlamaLm, llamaStudentConfig } from '@distillery/nn';
 import type { StudentSize } from './config.js';
 import type { LmKit, LmModel } from './kit.js';
+import { readLlamaVocabulary } from './vocabulary.js';
 
 /**
  * The Llama kit: the teacher GGUF on WebGPU (`LlamaLm.fromGguf`), its tokenizer (`LlamaTokenizer`,
@@ -12,18 +11,9 @@ import type { LmKit, LmModel } from './kit.js';
  * and RMSNorm ε, written back as GGUF with the teacher's tokenizer.
  */
 export async function createLlamaKit(device: GPUDevice, teacherPath: string, context: number): Promise<LmKit> {
-  const file = await readGgufFile(teacherPath);
-  const tokenizer = LlamaTokenizer.fromGguf(file);
+  const { file, tokenizer } = await readLlamaVocabulary(teacherPath);
   const teacher = LlamaLm.fromGguf(device, file, { context });
   const t = teacher.settings;
-  if (tokenizer.vocabSize !== t.vocab) {
-    teacher.release();
-    throw new DistilleryError('E_SHAPE_MISMATCH', `${teacherPath}: the tokenizer has ${tokenizer.vocabSize} tokens, the model ${t.vocab}`, {
-      file: teacherPath,
-      field: 'tokenizer.ggml.tokens',
-      value: tokenizer.vocabSize,
-    });
-  }
   const bos = tokenizer.bosTokenId ?? t.bosToken;
   const eos = tokenizer.eosTokenId ?? t.eosToken;
   const teacherName = basename(teacherPath).replace(/\.gguf$/i, '');

@@ -94,7 +94,11 @@ export async function runDistillComparison(raw: unknown, configPath: string, opt
     return { error: v.error, errors: v.errors, rows: result.rows.validation ?? 0 };
   };
   const runOne = (overrides: Partial<DistillConfig>, seed: number, folder: string) =>
-    runDistillConfig({ ...base, ...overrides, seed }, configPath, { ...options, output: join(runDir, `seed-${seed}`, folder) });
+    runDistillConfig({ ...base, ...overrides, seed }, configPath, {
+      ...options,
+      comparison: true,
+      output: join(runDir, `seed-${seed}`, folder),
+    });
 
   for (const seed of compare.seeds) {
     const distilled = await runOne({}, seed, 'distilled');

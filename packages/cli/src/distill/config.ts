@@ -25,7 +25,7 @@ export const distillConfigSchema = z
     output: z.string().min(1).optional().describe('the run folder, relative to this file (default: <config name>.run beside it)'),
     data: z
       .object({
-        train: pluginSpecSchema.describe('a dataset plugin: "mnist" | "jsonl" | "csv" | a plugin\'s'),
+        train: pluginSpecSchema.describe('a dataset plugin: "mnist" | "jsonl" | "csv" | "text" (a language model) | a plugin\'s'),
         validation: pluginSpecSchema.optional().describe('held-out data evaluated after every epoch'),
         useLabels: z.boolean().default(true).describe('false: an unlabelled transfer set (soft targets only)'),
       })
@@ -33,9 +33,9 @@ export const distillConfigSchema = z
     teacher: pluginSpecSchema
       .optional()
       .describe(
-        'a teacher plugin: "model" (a saved model file) | "trained" (train one first) | "ensemble" | "cache" (an offline teacher cache) | a plugin\'s; absent: train the student from scratch',
+        'a teacher plugin: "model" (a saved model file) | "trained" (train one first) | "ensemble" | "cache" (an offline teacher cache) | "gguf" (a Llama GGUF, text data) | a plugin\'s; absent: train the student from scratch',
       ),
-    student: pluginSpecSchema.describe('a student plugin: "mlp" | "model" (a saved model file) | a plugin\'s'),
+    student: pluginSpecSchema.describe('a student plugin: "mlp" | "model" (a saved model file) | "llama" (text data) | a plugin\'s'),
     loss: z
       .object({
         divergence: z.enum(['forward-kl', 'reverse-kl', 'jsd']).default('forward-kl'),
@@ -52,10 +52,31 @@ export const distillConfigSchema = z
       .describe('an optimizer plugin ("adamw" | "sgd" | a plugin\'s) with its settings and `lr`'),
     training: z
       .object({
-        epochs: z.number().int().min(1),
-        batchSize: z.number().int().min(1).default(64),
+        epochs: z.number().int().min(1).optional().describe('passes over the training data (a classifier needs it; an LM: this or steps)'),
+        steps: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe('text data only, instead of epochs: exactly this many batches (the windows cycle in a new shuffled order each pass)'),
+        batchSize: z.number().int().min(1).default(64).describe('rows per batch; text data: sequences of `context` tokens per batch'),
+        context: z.number().int().min(1).optional().describe('text data only: tokens per training sequence (default 64)'),
+        evaluateEverySteps: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe('text data with steps: evaluate every this many steps (a divisor of steps; default once, at the end)'),
       })
       .strict(),
+    sample: z
+      .object({
+        prompt: z.string().default('Once upon a time'),
+        maxTokens: z.number().int().min(1).default(48),
+      })
+      .strict()
+      .optional()
+      .describe('text data only: the greedy continuation of `prompt` by the trained student, kept in summary.json (default shown)'),
     checkpoint: z
       .object({
         everySteps: z
@@ -91,7 +112,9 @@ export const distillConfigSchema = z
       .object({ path: z.string().min(1).default('student.safetensors').describe('relative to the run folder') })
       .strict()
       .default({ path: 'student.safetensors' })
-      .describe('where the trained student is saved (an nn model file: loadModel reads it)'),
+      .describe(
+        'where the trained student is saved (an nn model file: loadModel reads it); a Llama student also as student.gguf and hf/ beside it',
+      ),
   })
   .strict();
 

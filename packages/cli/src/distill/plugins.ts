@@ -6,7 +6,6 @@ import {
   definePlugin,
   DistilleryError,
   earlyStoppingSchema,
-  type PluginContext,
   type PluginSpec,
   type Student,
   type TrainingCallback,
@@ -18,36 +17,14 @@ import { loadModel, saveModel } from '@distillery/nn/node';
 import type { GpuTensor } from '@distillery/webgpu';
 import { distill, EnsembleTeacher, ModelTeacher, type ClassificationData, type TransferBatch } from '@distillery/white-box';
 import { z } from 'zod';
-import type { CliIO } from '../command.js';
 import { loadMnist } from '../data/mnist.js';
 import { cacheTeacherPlugin } from './cache-teacher.js';
 import { progressCallback } from './progress.js';
+import { distillContext, type DistillContext } from './context.js';
+import { lmPlugins } from './lm-plugins.js';
 import { parseTable } from './tables.js';
 
-/** What the `distill` runner hands every plugin it creates (beside `registry`). */
-export interface DistillContext {
-  device: GPUDevice;
-  /** Folder of the config file: relative paths in the config resolve against it. */
-  configDir: string;
-  /** The run folder (checkpoints, logs, exported student). */
-  runDir: string;
-  io: CliIO;
-  seed: number;
-  /** The training data, once the dataset plugins have run (students and teachers size themselves from it). */
-  train?: ClassificationData;
-  validation?: ClassificationData;
-}
-
-export function distillContext(context: PluginContext): DistillContext & PluginContext {
-  if (!context.device || typeof context.configDir !== 'string') {
-    throw new DistilleryError(
-      'E_UNSUPPORTED',
-      'this plugin runs inside `distillery distill` (it needs the run context: device, configDir, runDir)',
-      { field: 'context' },
-    );
-  }
-  return context as unknown as DistillContext & PluginContext;
-}
+export { distillContext, type DistillContext } from './context.js';
 
 const inConfigDir = (context: DistillContext, path: string) => (isAbsolute(path) ? path : resolve(context.configDir, path));
 
@@ -344,4 +321,5 @@ export const distillPlugins = [
   adamwPlugin,
   sgdPlugin,
   bestModelPlugin,
+  ...lmPlugins,
 ];

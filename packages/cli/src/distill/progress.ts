@@ -1,8 +1,11 @@
 import type { TrainingCallback } from '@distillery/core';
 import type { CliIO } from '../command.js';
 
-/** Progress with ETA on stderr: a redrawn line on a terminal, else a line per epoch. */
-export function progressCallback(io: CliIO, label: string): TrainingCallback {
+/**
+ * Progress with ETA on stderr: a redrawn line on a terminal, else a line per epoch (and, with
+ * `everySteps`, every that many steps: a `steps` run may be a single epoch).
+ */
+export function progressCallback(io: CliIO, label: string, { everySteps }: { everySteps?: number } = {}): TrainingCallback {
   let started = 0;
   let firstStep = 0;
   let lastDraw = 0;
@@ -26,11 +29,12 @@ export function progressCallback(io: CliIO, label: string): TrainingCallback {
         lastDraw = now;
         io.stderr(`\r${line(e.step, e.totalSteps, `loss ${e.loss.toFixed(4)}`).padEnd(100)}`);
       }
-      if (!io.isTTY && e.batchIndex === 0 && e.epoch > 0) io.stderr(`${line(e.step, e.totalSteps, `loss ${e.loss.toFixed(4)}`)}\n`);
+      const due = (e.batchIndex === 0 && e.epoch > 0) || (everySteps !== undefined && e.step % everySteps === 0 && e.step < e.totalSteps);
+      if (!io.isTTY && due) io.stderr(`${line(e.step, e.totalSteps, `loss ${e.loss.toFixed(4)}`)}\n`);
     },
     onEvaluation: (e) =>
       io.stderr(
-        `${io.isTTY ? '\r' : ''}epoch ${e.epoch + 1}: ${Object.entries(e.metrics)
+        `${io.isTTY ? '\r' : ''}epoch ${e.epoch + 1} (step ${e.step}): ${Object.entries(e.metrics)
           .map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`)
           .join(', ')}`.padEnd(io.isTTY ? 100 : 0) + '\n',
       ),

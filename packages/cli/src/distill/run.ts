@@ -2,23 +2,19 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
+  badValue,
   createRegistry,
   DistilleryError,
   parseConfig,
   type PluginRegistry,
-  type PluginSpec,
   type RunSummary,
-  type Scheduler,
-  type SchedulerLike,
   type Student,
-  type TrainingCallback,
   type WhiteBoxTeacher,
-  earlyStopping,
 } from '@distillery/core';
 import { FileCheckpointStore, writeFileAtomic } from '@distillery/core/node';
 import { plugins as lossPlugins } from '@distillery/kernels';
 import { saveModel, type SavableModel } from '@distillery/nn/node';
-import { acquireDevice, type AdapterSummary, type GpuTensor } from '@distillery/webgpu';
+import { acquireDevice, type GpuTensor } from '@distillery/webgpu';
 import {
   distill,
   evaluateClassifier,
@@ -30,9 +26,22 @@ import {
 import { parse as parseYaml } from 'yaml';
 import type { CliIO } from '../command.js';
 import { distillConfigSchema, type DistillConfig } from './config.js';
-import { metricsLog } from './logs.js';
+import { isTextDocuments, type TextDocuments } from './lm-plugins.js';
 import { distillPlugins, type DistillContext, type TrainedTeacherInfo } from './plugins.js';
-import { progressCallback } from './progress.js';
+import { runLmDistillation, type LmRunReport } from './run-lm.js';
+import { adapterName, createCallbacks, createOptimizer, schedule } from './run-parts.js';
+
+export { adapterName } from './run-parts.js';
+
+/** The classifier path's `training.epochs`, and no language-model-only setting. */
+function classifierTraining(config: DistillConfig): number {
+  const t = config.training;
+  for (const [key, value] of Object.entries({ steps: t.steps, context: t.context, evaluateEverySteps: t.evaluateEverySteps }))
+    if (value !== undefined) throw badValue(`training.${key}`, value, 'absent: it applies to text data (a language model) only');
+  if (config.sample !== undefined) throw badValue('sample', config.sample, 'absent: it applies to text data (a language model) only');
+  if (t.epochs === undefined) throw badValue('training.epochs', undefined, 'an integer >= 1 (passes over the training data)');
+  return t.epochs;
+}
 
 /** The registry `distillery distill` resolves parts from: core's, the kernels' losses and the runner's own. */
 export function createDistillRegistry(): PluginRegistry {
@@ -66,6 +75,8 @@ export async function readConfigFile(path: string): Promise<unknown> {
 
 export interface DistillRunOptions {
   io: CliIO;
+  /** Set by `compare`'s runs: a language-model config refuses it (the comparison is classifier-only). */
+  comparison?: boolean;
   /** Start over: ignore (and replace) the run folder's checkpoint. */
   fresh?: boolean;
   /** Overrides the run folder (`output` in the config). */
@@ -78,6 +89,8 @@ export interface DistillRunResult {
   validation?: Record<string, number>;
   /** The teacher evaluated on the validation data (a model teacher, with validation data), and its training time when this run trained it. */
   teacher?: { validation?: ClassifierMetrics; seconds?: number };
+  /** A language-model run: the teacher's own validation metrics, the files exported and the student's greedy sample. */
+  lm?: LmRunReport;
   /** Wall-clock seconds this invocation spent training the student (0 for a finished run reported again). */
   seconds: number;
   /** The WebGPU adapter the run used. */
@@ -108,11 +121,6 @@ export function resolveRunDir(config: Pick<DistillConfig, 'output'>, configPath:
   );
 }
 
-/** "vendor architecture device (backend)", as the demo has always printed it. */
-export function adapterName(info: AdapterSummary): string {
-  return `${[info.vendor, info.architecture, info.device].filter(Boolean).join(' ')} (${info.backend})`;
-}
-
 /** A model teacher's own validation metrics, and its training time when the `trained` plugin trained it in this run folder. */
 async function reportTeacher(
   teacher: ModelTeacher<TransferBatch>,
@@ -129,12 +137,6 @@ async function reportTeacher(
   };
 }
 
-const toSpec = (value: SchedulerLike | PluginSpec): SchedulerLike | PluginSpec => value;
-
-async function schedule(registry: PluginRegistry, value: number | PluginSpec, path: string): Promise<SchedulerLike> {
-  return typeof value === 'number' ? value : registry.create<Scheduler>('scheduler', toSpec(value), { path });
-}
-
 /**
  * Runs the distillation a config describes: every part by name through the plugin registry,
  * checkpoints in the run folder (a rerun resumes), logs and curves, the exported student.
@@ -149,7 +151,11 @@ export async function runDistillConfig(raw: unknown, configPath: string, options
   const { device, info } = await acquireDevice({ label: 'distillery-distill' });
   try {
     const context: DistillContext & Record<string, unknown> = { device, configDir, runDir, io: options.io, seed: config.seed };
-    const train = await registry.create<ClassificationData>('dataset', config.data.train, { path: 'data.train', context });
+    const data = await registry.create<ClassificationData | TextDocuments>('dataset', config.data.train, { path: 'data.train', context });
+    if (isTextDocuments(data))
+      return await runLmDistillation({ config, configPath, runDir, options, registry, context, train: data, adapter: adapterName(info) });
+    const train = data;
+    const epochs = classifierTraining(config);
     context.train = train;
     const validation = config.data.validation
       ? await registry.create<ClassificationData>('dataset', config.data.validation, { path: 'data.validation', context })
@@ -163,17 +169,8 @@ export async function runDistillConfig(raw: unknown, configPath: string, options
       context,
     });
     context.student = student;
-    const { name: optimizerName, lr, ...optimizerSettings } = config.optimizer;
-    const optimizer = await registry.create<never>(
-      'optimizer',
-      { name: optimizerName, ...optimizerSettings },
-      { path: 'optimizer', context },
-    );
-    const callbacks: TrainingCallback[] = [progressCallback(options.io, 'distill')];
-    if (config.earlyStopping) callbacks.push(earlyStopping(config.earlyStopping));
-    for (const [i, spec] of config.callbacks.entries())
-      callbacks.push(await registry.create<TrainingCallback>('callback', spec, { path: `callbacks[${i}]`, context }));
-    if (config.logs.metrics || config.logs.curves) callbacks.push(metricsLog(runDir, { ...config.logs, title: basename(configPath) }));
+    const optimizer = await createOptimizer<never>(registry, config, context);
+    const callbacks = await createCallbacks(registry, config, { io: options.io, runDir, configPath, context });
     const { loss } = config;
     await writeFileAtomic(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     const started = performance.now();
@@ -182,10 +179,10 @@ export async function runDistillConfig(raw: unknown, configPath: string, options
       student,
       data: { train, validation },
       useLabels: config.data.useLabels,
-      epochs: config.training.epochs,
+      epochs,
       batchSize: config.training.batchSize,
       seed: config.seed,
-      lr: await schedule(registry, lr, 'optimizer.lr'),
+      lr: await schedule(registry, config.optimizer.lr, 'optimizer.lr'),
       temperature: await schedule(registry, loss.temperature, 'loss.temperature'),
       softWeight: await schedule(registry, loss.softWeight, 'loss.softWeight'),
       ...(loss.hardWeight !== undefined ? { hardWeight: await schedule(registry, loss.hardWeight, 'loss.hardWeight') } : {}),

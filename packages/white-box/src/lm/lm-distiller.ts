@@ -1,6 +1,8 @@
 import {
   badValue,
   Distiller,
+  requireInteger,
+  type DataSource,
   DistilleryError,
   type CheckpointStore,
   type HiddenLoss,
@@ -9,6 +11,7 @@ import {
   type RunSummary,
   type SchedulerLike,
   type Student,
+  type TrainingCallback,
   type WhiteBoxTeacher,
 } from '@distillery/core';
 import { KdLoss } from '@distillery/kernels';
@@ -38,13 +41,24 @@ export interface LmDistillerOptions {
   context?: number;
   /** Sequences per batch. */
   sequences: number;
-  epochs: number;
+  /** Passes over the training windows (the ragged last batch of each is dropped). Exactly one of `epochs` and `steps`. */
+  epochs?: number;
+  /**
+   * Exactly this many batches instead of whole epochs: batch i is batch `i mod n` of pass `⌊i / n⌋`
+   * over the windows (n = batches per pass), so a short run need not see every window and a long
+   * one cycles them in each pass's own shuffled order.
+   */
+  steps?: number;
+  /** With `steps`: evaluate (and let callbacks stop the run) every this many steps; must divide `steps`. Default `steps` (once, at the end). */
+  evaluateEverySteps?: number;
   seed: number;
   /** Label of padding; must equal the loss's. Default −100. */
   ignoreIndex?: number;
   /** `lr` plus the loss's and the hidden loss's hyper-parameters. */
   schedules: { lr: SchedulerLike } & Record<string, SchedulerLike>;
   checkpoint?: { store: CheckpointStore; everySteps?: number };
+  /** Hooks awaited during the run (progress, logs, early stopping, best-model keeping); see core's `TrainingCallback`. */
+  callbacks?: readonly TrainingCallback[];
   /**
    * Train through the fused linear + KD loss: the student's forward stops at its last hidden
    * states and `loss` (a `KdLoss`, whose settings are kept) applies the LM head chunk by chunk, so
@@ -93,17 +107,19 @@ export class LmDistiller {
     this.#validation = options.validation && new TokenWindows(device, options.validation, { ...windows, sequences: 1, seed: options.seed });
     const { student, loss } = options.fusedHead ? fusedPair(options) : options;
     this.loss = loss;
+    const length = runLength(options, this.data);
     this.loop = new Distiller<LmBatch, GpuTensor>({
       teacher: options.teacher,
       student,
       loss,
       hiddenLoss: options.hiddenLoss,
       optimizer: options.optimizer,
-      data: this.data,
+      data: length.data,
       labels: (batch) => batch.labels,
-      epochs: options.epochs,
+      epochs: length.epochs,
       schedules: options.schedules,
       checkpoint: options.checkpoint,
+      callbacks: options.callbacks,
       evaluate: this.#validation ? async () => metricsRecord(await this.evaluate()) : undefined,
     });
   }
@@ -133,6 +149,36 @@ export class LmDistiller {
 
   stop(): void {
     this.loop.stop();
+  }
+}
+
+/** `epochs` passes over the windows, or `steps` batches cut into `evaluateEverySteps`-long "epochs" of core's loop. */
+function runLength(options: LmDistillerOptions, windows: TokenWindows): { data: DataSource<LmBatch>; epochs: number } {
+  const { epochs, steps } = options;
+  if ((epochs === undefined) === (steps === undefined))
+    throw badValue('steps', steps, `exactly one of epochs (${epochs}) and steps (the training length)`);
+  if (epochs !== undefined) {
+    if (options.evaluateEverySteps !== undefined)
+      throw badValue('evaluateEverySteps', options.evaluateEverySteps, 'absent with epochs (evaluation follows every epoch)');
+    return { data: windows, epochs };
+  }
+  const total = requireInteger('steps', steps!, 1);
+  const every = requireInteger('evaluateEverySteps', options.evaluateEverySteps ?? total, 1, total);
+  if (total % every !== 0) throw badValue('evaluateEverySteps', every, `a divisor of steps (${total})`);
+  return { data: new StepBatches(windows, every), epochs: total / every };
+}
+
+/** Core's (epoch, index) over `chunk`-step "epochs" mapped to the windows' own (pass, batch). */
+class StepBatches implements DataSource<LmBatch> {
+  constructor(
+    readonly windows: TokenWindows,
+    readonly batchesPerEpoch: number,
+  ) {}
+
+  batch(epoch: number, index: number): Promise<LmBatch> {
+    const step = epoch * this.batchesPerEpoch + index;
+    const n = this.windows.batchesPerEpoch;
+    return this.windows.batch(Math.floor(step / n), step % n);
   }
 }
 

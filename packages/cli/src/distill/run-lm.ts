@@ -1,0 +1,214 @@
+import { readdir } from 'node:fs/promises';
+import { basename, extname, isAbsolute, join } from 'node:path';
+import { badValue, DistilleryError, type Loss, type Optimizer, type PluginRegistry, type PluginSpec } from '@distillery/core';
+import { FileCheckpointStore, writeFileAtomic } from '@distillery/core/node';
+import { CrossEntropyLoss, KdLoss } from '@distillery/kernels';
+import { asTeacher, sampleTokens } from '@distillery/nn';
+import { saveModel, writeHuggingFaceFolder } from '@distillery/nn/node';
+import type { GpuTensor } from '@distillery/webgpu';
+import { evaluateLanguageModel, LmDistiller, TokenWindows, type LanguageModelMetrics, type TokenCorpus } from '@distillery/white-box';
+import type { DistillConfig } from './config.js';
+import type { DistillContext } from './context.js';
+import {
+  isLlamaStudent,
+  isLlamaTeacher,
+  isTextDocuments,
+  type LlamaStudentPart,
+  type LlamaTeacherPart,
+  type LmPluginContext,
+  type TextDocuments,
+} from './lm-plugins.js';
+import type { DistillRunOptions, DistillRunResult } from './run.js';
+import { createCallbacks, createOptimizer, schedule } from './run-parts.js';
+
+/** Tokens per training sequence when `training.context` is absent. */
+export const DEFAULT_LM_CONTEXT = 64;
+const DEFAULT_SAMPLE = { prompt: 'Once upon a time', maxTokens: 48 };
+
+/** What a language-model run adds to the result and to summary.json. */
+export interface LmRunReport {
+  /** The teacher's name and its own metrics on the validation documents (the floor the student approaches). */
+  teacher?: { name: string; validation?: LanguageModelMetrics };
+  /** Tokens of the training and validation documents (the student's tokenizer, BOS first). */
+  tokens: { train: number; validation?: number };
+  /** The exported files: the nn model, the GGUF (llama.cpp, the tokenizer's) and the Hugging Face folder. */
+  exported: { model: string; gguf: string; huggingFace: string };
+  /** The trained student's greedy continuation of the prompt. */
+  sample: { prompt: string; text: string };
+  parameters: number;
+}
+
+export interface LmRunInput {
+  config: DistillConfig;
+  configPath: string;
+  runDir: string;
+  options: DistillRunOptions;
+  registry: PluginRegistry;
+  context: DistillContext & Record<string, unknown>;
+  train: TextDocuments;
+  adapter: string;
+}
+
+const specName = (spec: PluginSpec) => (typeof spec === 'string' ? spec : spec.name);
+
+/** `training` for text data: exactly one of epochs and steps, evaluateEverySteps a divisor of steps. */
+function lmTraining(config: DistillConfig) {
+  const t = config.training;
+  if ((t.epochs === undefined) === (t.steps === undefined))
+    throw badValue('training.steps', t.steps, `exactly one of training.epochs (${t.epochs}) and training.steps for text data`);
+  if (t.evaluateEverySteps !== undefined) {
+    if (t.steps === undefined)
+      throw badValue('training.evaluateEverySteps', t.evaluateEverySteps, 'absent with epochs (evaluation follows every epoch)');
+    if (t.steps % t.evaluateEverySteps !== 0)
+      throw badValue('training.evaluateEverySteps', t.evaluateEverySteps, `a divisor of training.steps (${t.steps})`);
+  }
+  return { ...t, context: t.context ?? DEFAULT_LM_CONTEXT };
+}
+
+async function lmParts(input: LmRunInput, tokens: number) {
+  const { config, registry, context } = input;
+  const lm: LmPluginContext = { tokens };
+  context.lm = lm;
+  const validation = config.data.validation
+    ? await registry.create<unknown>('dataset', config.data.validation, { path: 'data.validation', context })
+    : undefined;
+  if (validation !== undefined && !isTextDocuments(validation))
+    throw badValue('data.validation', specName(config.data.validation!), 'text documents, as data.train (a "text" dataset)');
+  const teacher = config.teacher ? await registry.create<unknown>('teacher', config.teacher, { path: 'teacher', context }) : undefined;
+  if (teacher !== undefined && !isLlamaTeacher(teacher))
+    throw badValue('teacher', specName(config.teacher!), 'a language-model teacher for text data ("gguf")');
+  lm.teacher = teacher;
+  const student = await registry.create<unknown>('student', config.student, { path: 'student', context });
+  if (!isLlamaStudent(student)) throw badValue('student', specName(config.student), 'a language-model student for text data ("llama")');
+  context.student = student.model;
+  return { validation, teacher, student };
+}
+
+function corpus(student: LlamaStudentPart, documents: readonly string[]): TokenCorpus {
+  const { tokenizer } = student.vocabulary;
+  return { documents: documents.map((d) => tokenizer.encode(d, { addBos: true })), vocab: student.model.vocabSize };
+}
+
+const tokenCount = (c: TokenCorpus) => c.documents.reduce((n, d) => n + d.length, 0);
+
+async function lossAndSchedules(input: LmRunInput, teacher: LlamaTeacherPart | undefined) {
+  const { config, registry } = input;
+  const lr = await schedule(registry, config.optimizer.lr, 'optimizer.lr');
+  // No teacher: plain next-token training (the scratch baseline); the loss section does not apply.
+  if (!teacher && !config.data.useLabels)
+    throw badValue('data.useLabels', false, 'true without a teacher (the next tokens are the only training signal)');
+  if (!teacher) return { loss: new CrossEntropyLoss() as Loss<GpuTensor>, schedules: { lr } };
+  const l = config.loss;
+  const hardWeight = l.hardWeight ?? (config.data.useLabels ? 0.1 : 0);
+  if (!config.data.useLabels && hardWeight !== 0)
+    throw badValue('loss.hardWeight', l.hardWeight, '0 or absent with data.useLabels false (no next-token term)');
+  return {
+    loss: new KdLoss({ divergence: l.divergence }) as Loss<GpuTensor>,
+    schedules: {
+      lr,
+      temperature: await schedule(registry, l.temperature, 'loss.temperature'),
+      softWeight: await schedule(registry, l.softWeight, 'loss.softWeight'),
+      hardWeight: await schedule(registry, hardWeight, 'loss.hardWeight'),
+      ...(l.beta !== undefined ? { beta: await schedule(registry, l.beta, 'loss.beta') } : {}),
+    },
+  };
+}
+
+/** The student as an nn model file, `student.gguf` (the tokenizer's file's vocabulary) and `hf/`, each written atomically. */
+async function exportStudent(input: LmRunInput, student: LlamaStudentPart): Promise<LmRunReport['exported']> {
+  const { config, runDir, configPath } = input;
+  const model = isAbsolute(config.export.path) ? config.export.path : join(runDir, config.export.path);
+  await saveModel(model, student.model);
+  const gguf = join(runDir, 'student.gguf');
+  const name = `${basename(configPath, extname(configPath))}-student`;
+  await writeFileAtomic(gguf, await student.model.toGguf({ tokenizerFrom: student.vocabulary.file, name }));
+  const huggingFace = join(runDir, 'hf');
+  await writeHuggingFaceFolder(huggingFace, await student.model.toHuggingFace(), { overwrite: true });
+  return { model, gguf, huggingFace };
+}
+
+/**
+ * The language-model path of `distillery distill`: the text documents tokenised with the student's
+ * tokenizer (the teacher's), `LmDistiller` with the config's loss, optimiser, callbacks and
+ * checkpoints, per-token validation (nats/token, perplexity, agreement with the teacher), then the
+ * teacher's own validation, a greedy sample and the exports.
+ */
+export async function runLmDistillation(input: LmRunInput): Promise<DistillRunResult> {
+  const { config, runDir, options, context } = input;
+  if (options.comparison)
+    throw new DistilleryError('E_UNSUPPORTED', '`compare` is classifier-only: a language-model config (text data) cannot use it', {
+      field: 'compare',
+      expected: 'absent for text data (distillery distill-lm compares sizes × methods × seeds)',
+    });
+  const training = lmTraining(config);
+  const { validation, teacher, student } = await lmParts(input, training.context);
+  const train = corpus(student, input.train.documents);
+  const heldOut = validation && corpus(student, validation.documents);
+  const teacherModel = teacher && asTeacher(teacher.model, { name: teacher.name });
+  const { loss, schedules } = await lossAndSchedules(input, teacher);
+  const optimizer = await createOptimizer<Optimizer<GpuTensor>>(input.registry, config, context);
+  const callbacks = await createCallbacks(input.registry, config, {
+    io: options.io,
+    runDir,
+    configPath: input.configPath,
+    context,
+    // A steps run is one "epoch" per evaluation: log a tenth of the way too, not only at evaluations.
+    ...(training.steps !== undefined ? { progressEverySteps: Math.max(1, Math.ceil(training.steps / 10)) } : {}),
+  });
+  await writeFileAtomic(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  const distiller = new LmDistiller({
+    teacher: teacherModel,
+    student: student.model,
+    loss,
+    optimizer,
+    train,
+    validation: heldOut,
+    context: training.context,
+    sequences: training.batchSize,
+    epochs: training.epochs,
+    steps: training.steps,
+    evaluateEverySteps: training.evaluateEverySteps,
+    seed: config.seed,
+    schedules,
+    checkpoint: { store: new FileCheckpointStore(join(runDir, 'checkpoint.safetensors')), everySteps: config.checkpoint.everySteps },
+    callbacks,
+  });
+  const started = performance.now();
+  const summary = await distiller.run({ resume: !options.fresh });
+  const seconds = (performance.now() - started) / 1000;
+  const exported = await exportStudent(input, student);
+  const teacherValidation =
+    teacher && heldOut
+      ? await evaluateLanguageModel(
+          teacher.model,
+          new TokenWindows(context.device, heldOut, { context: training.context, sequences: 1, seed: config.seed }),
+          { sequences: training.batchSize },
+        )
+      : undefined;
+  const sample = { ...DEFAULT_SAMPLE, ...config.sample };
+  const { tokenizer } = student.vocabulary;
+  const prompt = tokenizer.encode(sample.prompt, { addBos: true });
+  const continuation = await sampleTokens(student.model, prompt, { maxTokens: sample.maxTokens, stopToken: tokenizer.eosTokenId });
+  const lm: LmRunReport = {
+    ...(teacher ? { teacher: { name: teacher.name, ...(teacherValidation ? { validation: teacherValidation } : {}) } } : {}),
+    tokens: { train: tokenCount(train), ...(heldOut ? { validation: tokenCount(heldOut) } : {}) },
+    exported,
+    sample: { prompt: sample.prompt, text: tokenizer.decode([...prompt, ...continuation]) },
+    parameters: student.model.parameterCount,
+  };
+  const validationMetrics = heldOut && Object.keys(summary.metrics).length > 0 ? { ...summary.metrics } : undefined;
+  await writeFileAtomic(
+    join(runDir, 'summary.json'),
+    `${JSON.stringify({ summary, validation: validationMetrics, ...lm, student: exported.model }, null, 2)}\n`,
+  );
+  return {
+    runDir,
+    summary,
+    ...(validationMetrics ? { validation: validationMetrics } : {}),
+    lm,
+    seconds,
+    adapter: input.adapter,
+    rows: { train: input.train.documents.length, ...(validation ? { validation: validation.documents.length } : {}) },
+    files: (await readdir(runDir)).sort(),
+  };
+}
