@@ -103,6 +103,35 @@ fn lseCombine(a: vec3<f32>, b: vec3<f32>) -> vec3<f32> { return lseMerge(a, b, p
 `;
 
 /**
+ * How a streaming pass gets the hard term's T = 1 softmax next to the tempered one (a variant
+ * field: CPU adapters run both sides of a branch under lane masks, so the choice is made at compile
+ * time). 'same': no T = 1 term (T = 1, or no hard term); 'exp': its own exp; an integer n (T = n,
+ * 2 ≤ n ≤ 8): the n-th power of the tempered term, exp((x − m)/T)^n = exp(x − m), no exp.
+ */
+export type T1Mode = 'same' | 'exp' | number;
+
+/** The T1Mode of a launch: `needT1` is the uniform's flag (labels, a hard weight, T ≠ 1). */
+export function t1Mode(needT1: boolean, temperature: number): T1Mode {
+  if (!needT1) return 'same';
+  return Number.isInteger(temperature) && temperature >= 2 && temperature <= 8 ? temperature : 'exp';
+}
+
+/** `fn powT1(e: Acc) -> Acc`: e^n by squaring (at most 4 multiplies for n ≤ 8). */
+export function powT1Wgsl(mode: T1Mode): string {
+  if (typeof mode !== 'number') return '';
+  const squares = ['e'];
+  for (let k = 2; k <= mode; k *= 2) squares.push(`e${k}`);
+  const decls = squares.slice(1).map((name, i) => `  let ${name} = ${squares[i]} * ${squares[i]};`);
+  const factors = squares.filter((_, i) => (mode >> i) & 1);
+  return `// e^${mode}: the T = 1 term from the tempered one (T = ${mode}).
+fn powT1(e: Acc) -> Acc {
+${decls.join('\n')}
+  return ${factors.reverse().join(' * ')};
+}
+`;
+}
+
+/**
  * The streaming passes run one workgroup per (row, chunk of columns), workgroups laid out 2-D when
  * there are more than 65,535: workgroup (wid, nwg)'s row in this launch's window (`lrow`; past the
  * last row when `lrow >= params.rows`), its global row, chunk and columns [c0, c1) of a row `cols` wide.

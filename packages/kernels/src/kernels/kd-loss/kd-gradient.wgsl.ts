@@ -9,9 +9,11 @@ import {
   loadAcc,
   gradScalesWgsl,
   MATH_WGSL,
+  powT1Wgsl,
   ROW_CHUNK_WGSL,
   storeAcc,
   type FloatDType,
+  type T1Mode,
 } from '../../shared/wgsl-lib.js';
 import type { Divergence } from '../row-stats/row-merge.wgsl.js';
 
@@ -26,6 +28,8 @@ export interface KdGradientVariant {
   /** A `[rows]` f32 weight per row multiplies the row's gradient (indexed by the global row). */
   rowWeights: boolean;
   workgroupSize: number;
+  /** How softmax(z) of the hard term is made: 'same' (= q: T = 1 or no hard term), 'exp', or T's integer power of q. */
+  t1: T1Mode;
   /**
    * The gradient overwrites the logits (`zIn` becomes read_write; no `grad` binding): each thread
    * stores dL/dz over the element it just loaded, after the row's stats were final (earlier passes).
@@ -63,6 +67,7 @@ ${accDecls(v.vec4)}
 ${MATH_WGSL}
 ${ROW_CHUNK_WGSL}
 ${gradScalesWgsl(v.rowWeights)}
+${powT1Wgsl(v.t1)}
 const WG: u32 = ${v.workgroupSize}u;
 #if ${fwdDense}
 ${workgroupReduce({ name: 'sumLoss', op: 'sum', workgroupSize: v.workgroupSize })}
@@ -101,11 +106,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let cOff = rowstats[o + ${ROW.cOff}u];
 #endif
   let invT = params.invT;
-  let needT1 = params.needT1 != 0u;
-  let q1Scale = exp(zLogZ - 0.5 * zLogZ1);
+  // softmax(z) = (q · e^(logZ − logZ1/T))^T with q = softmax(z/T) at an integer T: no exp of its own.
+  let q1Scale = exp(zLogZ - invT * zLogZ1);
+  // The label's one-hot of a step: the label's lane where the step holds the label's column.
+  let yStep = u32(y) / W;
+  let yHot = select(Acc(0.0), Acc(1.0), laneIds() == UAcc(u32(y) % W));
   let zBase = (rc.lrow * params.zStride + params.zShift) / W;
   let gBase = (rc.lrow * params.zStride + params.gShift) / W;
-  var lossAcc = 0.0;
+  var lossAcc = Acc(0.0);
   for (var c = rc.c0 + lid * W; c < rc.c1; c += WG * W) {
     let i = c / W;
     let inStudent = c < params.vocab;
@@ -122,7 +130,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 #if ${fwdDense}
     // A masked (−inf) student logit gets no soft gradient.
     soft = select(q - p, Acc(0.0), z == Acc(params.negInf));
-    lossAcc += hsum(select(p * (lp - lq), Acc(0.0), p == Acc(0.0)));
+    lossAcc += select(p * (lp - lq), Acc(0.0), p == Acc(0.0));
 #elif ${rev}
     soft = select(q * (lq - lp - Acc(dRow)), Acc(0.0), q == Acc(0.0));
 #elif ${v.vec4}
@@ -139,25 +147,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (inStudent) {
       var gv = select(Acc(0.0), Acc(gs.soft) * soft, gs.softLive);
       if (gs.hardLive) {
-        var q1 = q;
-        if (needT1) {
-          // At T = 2, softmax(z) from softmax(z/2) without an exp: q = u·e^(−logZ) and
-          // q1 = u²·e^(−logZ1) with u = exp((z − m)/2), so q1 = (q · e^(logZ − logZ1/2))².
-          if (invT == 0.5) {
-            let r = q * Acc(q1Scale);
-            q1 = r * r;
-          } else {
-            q1 = safeExpAcc((z - Acc(zm)) - Acc(zLogZ1));
-          }
-        }
-        let onehot = select(Acc(0.0), Acc(1.0), UAcc(c) + laneIds() == UAcc(u32(y)));
+#if ${typeof v.t1 === 'number'}
+        let q1 = powT1(q * Acc(q1Scale));
+#elif ${v.t1 === 'exp'}
+        let q1 = safeExpAcc((z - Acc(zm)) - Acc(zLogZ1));
+#else
+        let q1 = q;
+#endif
+        let onehot = select(Acc(0.0), yHot, i == yStep);
         gv += Acc(gs.hard) * (q1 - onehot);
       }
       ${inPlace ? 'zIn' : 'grad'}[gBase + i] = ${storeAcc(v.grad, v.vec4, 'gv')};
     }
   }
 #if ${fwdDense}
-  let loss = sumLoss(lid, lossAcc);
+  let loss = sumLoss(lid, hsum(lossAcc));
   if (lid == 0u) { lossPartials[rc.row * params.nChunks + rc.chunk] = loss; }
 #endif
 }

@@ -29,6 +29,7 @@ const grad = (v: Partial<KdGradientVariant>): KdGradientVariant => ({
   labels: true,
   rowWeights: false,
   workgroupSize: 256,
+  t1: 2,
   ...v,
 });
 
@@ -43,6 +44,10 @@ kernelSnapshots(dir, kdGradientProgram, [
   grad({ student: 'f16', teacher: 'f16', grad: 'f16' }),
   grad({ student: 'f16', teacher: 'f32', grad: 'f32', vec4: false, workgroupSize: 8 }),
   grad({ rowWeights: true }),
+  // The hard term's softmax(z): its own exp (T not an integer), q itself (T = 1), q's 4th power (T = 4).
+  grad({ t1: 'exp' }),
+  grad({ t1: 'same', vec4: false }),
+  grad({ t1: 4, workgroupSize: 8 }),
   grad({ rowWeights: true, teacher: 'none', vec4: false }),
   grad({ rowWeights: true, divergence: 'jsd', student: 'f16', teacher: 'f16', grad: 'f16', workgroupSize: 8 }),
   // In place: the logits binding is read_write and receives the gradient.

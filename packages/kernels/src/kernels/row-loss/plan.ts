@@ -12,7 +12,7 @@ import {
   requireTensor,
   rowsCols,
 } from '../../shared/validate.js';
-import type { FloatDType } from '../../shared/wgsl-lib.js';
+import { t1Mode, type FloatDType, type T1Mode } from '../../shared/wgsl-lib.js';
 import type { Divergence, TailMode } from '../row-stats/row-merge.wgsl.js';
 
 /*
@@ -135,6 +135,8 @@ export interface RowLossPlan {
   context: SummaryContext;
   termNames: ('soft' | 'hard')[];
   vocabMismatch: VocabMismatch;
+  /** How the streaming passes make the hard term's T = 1 softmax (a variant: compiled per mode). */
+  t1: T1Mode;
 }
 
 function finiteIn(field: string, value: number, min: number, max: number): number {
@@ -358,5 +360,6 @@ export function planRowLoss(options: RowLossOptions): RowLossPlan {
     context,
     termNames,
     vocabMismatch,
+    t1: t1Mode(params.needT1, temperature),
   };
 }

@@ -114,7 +114,7 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
     const t = dense ? bind(group, 't').binding : undefined;
     record({
       program: rowStatsProgram,
-      variant: { student: studentDtype, teacher: dense ? dense.dtype : null, vec4, workgroupSize: STREAM_WG },
+      variant: { student: studentDtype, teacher: dense ? dense.dtype : null, vec4, workgroupSize: STREAM_WG, t1: plan.t1 },
       uniforms,
       bindings: t ? [z, t, partials, summary] : [z, partials, summary],
       workgroups: streamGrid(group),
@@ -217,6 +217,7 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
         labels: Boolean(labels),
         rowWeights: Boolean(rowWeights),
         workgroupSize: STREAM_WG,
+        t1: plan.t1,
         inPlace: inPlace ? true : undefined,
       },
       uniforms,

@@ -5,12 +5,14 @@ import type { RowMergeVariant } from './row-merge.wgsl.js';
 const dir = import.meta.dirname;
 
 kernelSnapshots(dir, rowStatsProgram, [
-  { student: 'f32', teacher: null, vec4: true, workgroupSize: 256 },
-  { student: 'f32', teacher: null, vec4: false, workgroupSize: 256 },
-  { student: 'f32', teacher: 'f32', vec4: true, workgroupSize: 256 },
-  { student: 'f32', teacher: 'f32', vec4: false, workgroupSize: 8 },
-  { student: 'f16', teacher: 'f16', vec4: true, workgroupSize: 256 },
-  { student: 'f16', teacher: 'f32', vec4: false, workgroupSize: 256 },
+  { student: 'f32', teacher: null, vec4: true, workgroupSize: 256, t1: 'same' },
+  { student: 'f32', teacher: null, vec4: false, workgroupSize: 256, t1: 'exp' },
+  { student: 'f32', teacher: 'f32', vec4: true, workgroupSize: 256, t1: 4 },
+  { student: 'f32', teacher: 'f32', vec4: false, workgroupSize: 8, t1: 'exp' },
+  { student: 'f16', teacher: 'f16', vec4: true, workgroupSize: 256, t1: 2 },
+  { student: 'f16', teacher: 'f32', vec4: false, workgroupSize: 256, t1: 'same' },
+  // The hard term's T = 1 sum as a power of the tempered term at T = 7 (three factors).
+  { student: 'f32', teacher: 'f32', vec4: true, workgroupSize: 8, t1: 7 },
 ]);
 
 const merge = (v: Partial<RowMergeVariant>): RowMergeVariant => ({

@@ -9,8 +9,10 @@ import {
   FLAG_WGSL,
   loadAcc,
   MATH_WGSL,
+  powT1Wgsl,
   ROW_CHUNK_WGSL,
   type FloatDType,
+  type T1Mode,
 } from '../../shared/wgsl-lib.js';
 
 export interface RowStatsVariant {
@@ -20,6 +22,8 @@ export interface RowStatsVariant {
   /** Load 4 columns per step (every row stride is a multiple of 4). */
   vec4: boolean;
   workgroupSize: number;
+  /** How the student's T = 1 sum is made: 'same' (none: T = 1 or no hard term), 'exp', or T's integer power. */
+  t1: T1Mode;
 }
 
 const bit = (flag: number) => Math.log2(flag);
@@ -29,7 +33,7 @@ const bit = (flag: number) => Math.log2(flag);
  * partials: max of the raw logits and Σ exp((x − max)/T) (and at T = 1 for the hard term), for the
  * student and, when present, the dense teacher; it flags NaN/+Inf (−Inf is a mask).
  */
-export function rowStatsWgsl({ student, teacher, vec4, workgroupSize: wg }: RowStatsVariant): string {
+export function rowStatsWgsl({ student, teacher, vec4, workgroupSize: wg, t1 }: RowStatsVariant): string {
   const hasTeacher = teacher !== null;
   const b = new Bindings().add('zIn', `array<${elementType(student, vec4)}>`, 'read');
   if (hasTeacher) b.add('tIn', `array<${elementType(teacher, vec4)}>`, 'read');
@@ -41,6 +45,7 @@ ${accDecls(vec4)}
 ${MATH_WGSL}
 ${ROW_CHUNK_WGSL}
 ${FLAG_WGSL}
+${powT1Wgsl(t1)}
 const WG: u32 = ${wg}u;
 #if ${hasTeacher}
 // The student's and the teacher's online log-sum-exp states, merged in one workgroup reduction.
@@ -58,7 +63,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let rc = rowChunk(wid, nwg, params.cols);
   if (rc.lrow >= params.rows) { return; }
   let invT = params.invT;
-  let needT1 = params.needT1 != 0u;
   let zBase = (rc.lrow * params.zStride + params.zShift) / W;
   // (max, Σ at 1/T, Σ at T = 1); the teacher needs no T = 1 sum.
   var zl = vec3<f32>(SENTINEL, 0.0, 0.0);
@@ -78,15 +82,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       if (m > zl.x) { zl = lseRescale(zl, m, invT); }
       let e = safeExpAcc((z - Acc(zl.x)) * invT);
       zl.y += hsum(e);
-      if (needT1) {
-        // exp(z − m) from the tempered term where T allows (one exp per element, not two): its
-        // square at T = 2; its own exp otherwise (T = 1 never gets here: the two sums coincide).
-        if (invT == 0.5) {
-          zl.z += hsum(e * e);
-        } else {
-          zl.z += hsum(safeExpAcc(z - Acc(zl.x)));
-        }
-      }
+      // exp(z − m) for the hard term: the tempered term's power at an integer T (one exp per
+      // element, not two), its own exp otherwise; none at T = 1 (the two sums coincide). Chosen at
+      // compile time: a CPU adapter runs both sides of a runtime branch.
+#if ${typeof t1 === 'number'}
+      zl.z += hsum(powT1(e));
+#elif ${t1 === 'exp'}
+      zl.z += hsum(safeExpAcc(z - Acc(zl.x)));
+#endif
     }
 #if ${hasTeacher}
     if (c < params.tCols) {

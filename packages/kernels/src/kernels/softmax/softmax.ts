@@ -95,7 +95,7 @@ export function recordTemperedSoftmax(recorder: CommandRecorder, input: GpuTenso
     const n = group.end - group.start;
     recorder.dispatch({
       program: rowStatsProgram,
-      variant: { student: dtype, teacher: null, vec4, workgroupSize: wg },
+      variant: { student: dtype, teacher: null, vec4, workgroupSize: wg, t1: 'same' },
       uniforms,
       bindings: [z!.binding, partials, summary],
       workgroups: linearGrid(device, n * nChunks),

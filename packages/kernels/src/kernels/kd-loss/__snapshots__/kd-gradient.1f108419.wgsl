@@ -1,4 +1,4 @@
-// row-stats {"student":"f16","teacher":"f16","vec4":true,"workgroupSize":256}
+// kd-gradient {"divergence":"forward-kl","grad":"f32","labels":true,"rowWeights":false,"student":"f32","t1":2,"teacher":"f32","vec4":true,"workgroupSize":256}
 
 struct Params {
   rows: u32,
@@ -33,10 +33,13 @@ struct Params {
   posInf: f32,
 };
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> zIn: array<vec2<u32>>;
-@group(0) @binding(2) var<storage, read> tIn: array<vec2<u32>>;
-@group(0) @binding(3) var<storage, read_write> partials: array<f32>;
-@group(0) @binding(4) var<storage, read_write> summary: array<atomic<u32>, 16>;
+@group(0) @binding(1) var<storage, read> zIn: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> tIn: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> rowstats: array<f32>;
+@group(0) @binding(4) var<storage, read> summary: array<u32>;
+@group(0) @binding(5) var<storage, read> labels: array<i32>;
+@group(0) @binding(6) var<storage, read_write> grad: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read_write> lossPartials: array<f32>;
 alias Acc = vec4<f32>;
 alias UAcc = vec4<u32>;
 const W: u32 = 4u;
@@ -169,93 +172,112 @@ fn rowChunk(wid: vec3<u32>, nwg: vec3<u32>, cols: u32) -> RowChunk {
 }
 
 
-fn raiseFlag(bit: u32, row: u32) {
-  atomicOr(&summary[0], 1u << bit);
-  atomicMin(&summary[2u + bit], row);
+struct GradScales { soft: f32, hard: f32, softLive: bool, hardLive: bool };
+fn gradScales(row: u32) -> GradScales {
+  let o = row * 16u;
+  let isActive = rowstats[o + 5u] > 0.0;
+  var n = params.normalizer;
+  if (n <= 0.0) { n = f32(summary[1]); }
+  let invN = select(0.0, 1.0 / n, n > 0.0);
+  let soft = params.softScale * invN;
+  let hard = params.hardWeight * invN;
+  let softLive = isActive && rowstats[o + 11u] > 0.0 && soft != 0.0;
+  let hardLive = isActive && rowstats[o + 12u] > 0.0 && hard != 0.0;
+  return GradScales(soft, hard, softLive, hardLive);
+}
+
+// e^2: the T = 1 term from the tempered one (T = 2).
+fn powT1(e: Acc) -> Acc {
+  let e2 = e * e;
+  return e2;
 }
 
 const WG: u32 = 256u;
 
-// The student's and the teacher's online log-sum-exp states, merged in one workgroup reduction.
-struct StudentTeacher { z: vec3<f32>, t: vec3<f32> };
-fn mergeStudentTeacher(a: StudentTeacher, b: StudentTeacher) -> StudentTeacher {
-  return StudentTeacher(lseCombine(a.z, b.z), lseCombine(a.t, b.t));
-}
-var<workgroup> mergeRowScratch: array<StudentTeacher, 256>;
-fn mergeRow(lid: u32, value: StudentTeacher) -> StudentTeacher {
-  mergeRowScratch[lid] = value;
+var<workgroup> sumLossScratch: array<f32, 256>;
+fn sumLoss(lid: u32, value: f32) -> f32 {
+  sumLossScratch[lid] = value;
   workgroupBarrier();
   for (var s = 128u; s > 0u; s = s >> 1u) {
-    if (lid < s) { mergeRowScratch[lid] = mergeStudentTeacher(mergeRowScratch[lid], mergeRowScratch[lid + s]); }
+    if (lid < s) { sumLossScratch[lid] = sumLossScratch[lid] + sumLossScratch[lid + s]; }
     workgroupBarrier();
   }
-  let result = mergeRowScratch[0];
+  let result = sumLossScratch[0];
   workgroupBarrier();
   return result;
 }
 
 
 
+// (1 − β) q (ln(q/m) − K): the JSD gradient coefficient of one token.
+fn jsdCoef(lp: f32, lq: f32, p: f32, q: f32, k: f32) -> f32 {
+  return select(params.oneMinusBeta * q * (jsdLogQOverM(lp, lq, p) - k), 0.0, q == 0.0);
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let rc = rowChunk(wid, nwg, params.cols);
   if (rc.lrow >= params.rows) { return; }
-  let invT = params.invT;
-  let needT1 = params.needT1 != 0u;
-  let zBase = (rc.lrow * params.zStride + params.zShift) / W;
-  // (max, Σ at 1/T, Σ at T = 1); the teacher needs no T = 1 sum.
-  var zl = vec3<f32>(SENTINEL, 0.0, 0.0);
-  var zBad = false;
+  let o = rc.row * 16u;
+  let zm = rowstats[o + 0u];
+  let zLogZ = rowstats[o + 1u];
+  let zLogZ1 = rowstats[o + 2u];
+  let gs = gradScales(rc.row);
+  var y = -1;
 
+  y = labels[rc.row];
+
+
+  let tm = rowstats[o + 3u];
+  let tLogZ = rowstats[o + 4u];
   let tBase = (rc.lrow * params.tStride + params.tShift) / W;
-  var tl = vec3<f32>(SENTINEL, 0.0, 0.0);
-  var tBad = false;
 
+
+
+
+  let invT = params.invT;
+  // softmax(z) = (q · e^(logZ − logZ1/T))^T with q = softmax(z/T) at an integer T: no exp of its own.
+  let q1Scale = exp(zLogZ - invT * zLogZ1);
+  // The label's one-hot of a step: the label's lane where the step holds the label's column.
+  let yStep = u32(y) / W;
+  let yHot = select(Acc(0.0), Acc(1.0), laneIds() == UAcc(u32(y) % W));
+  let zBase = (rc.lrow * params.zStride + params.zShift) / W;
+  let gBase = (rc.lrow * params.zStride + params.gShift) / W;
+  var lossAcc = Acc(0.0);
   for (var c = rc.c0 + lid * W; c < rc.c1; c += WG * W) {
     let i = c / W;
-    if (c < params.vocab) {
-      let z = unpackH4(zIn[zBase + i]);
-      zBad = zBad || anyBad(z);
-      // Rescale only when the running max grows (rare after the first steps: saves an exp per step).
-      let m = hmax(z);
-      if (m > zl.x) { zl = lseRescale(zl, m, invT); }
-      let e = safeExpAcc((z - Acc(zl.x)) * invT);
-      zl.y += hsum(e);
-      if (needT1) {
-        // exp(z − m) from the tempered term where T allows (one exp per element, not two): its
-        // square at T = 2; its own exp otherwise (T = 1 never gets here: the two sums coincide).
-        if (invT == 0.5) {
-          zl.z += hsum(e * e);
-        } else {
-          zl.z += hsum(safeExpAcc(z - Acc(zl.x)));
-        }
+    let inStudent = c < params.vocab;
+    var z = Acc(params.negInf);
+    if (inStudent) { z = Acc(zIn[zBase + i]); }
+    let lq = (z - Acc(zm)) * invT - Acc(zLogZ);
+    let q = safeExpAcc(lq);
+    var soft = Acc(0.0);
+
+    var t = Acc(params.negInf);
+    if (c < params.tCols) { t = Acc(tIn[tBase + i]); }
+    let lp = (t - Acc(tm)) * invT - Acc(tLogZ);
+    let p = safeExpAcc(lp);
+
+    // A masked (−inf) student logit gets no soft gradient.
+    soft = select(q - p, Acc(0.0), z == Acc(params.negInf));
+    lossAcc += select(p * (lp - lq), Acc(0.0), p == Acc(0.0));
+
+
+
+    if (inStudent) {
+      var gv = select(Acc(0.0), Acc(gs.soft) * soft, gs.softLive);
+      if (gs.hardLive) {
+
+        let q1 = powT1(q * Acc(q1Scale));
+
+        let onehot = select(Acc(0.0), yHot, i == yStep);
+        gv += Acc(gs.hard) * (q1 - onehot);
       }
+      grad[gBase + i] = vec4<f32>(gv);
     }
-
-    if (c < params.tCols) {
-      let t = unpackH4(tIn[tBase + i]);
-      tBad = tBad || anyBad(t);
-      let m = hmax(t);
-      if (m > tl.x) { tl = lseRescale(tl, m, invT); }
-      tl.y += hsum(safeExpAcc((t - Acc(tl.x)) * invT));
-    }
-
   }
-  if (zBad) { raiseFlag(0u, rc.row); }
 
-  if (tBad) { raiseFlag(1u, rc.row); }
-  let merged = mergeRow(lid, StudentTeacher(zl, tl));
-  let zRow = merged.z;
-  let tRow = merged.t;
+  let loss = sumLoss(lid, hsum(lossAcc));
+  if (lid == 0u) { lossPartials[rc.row * params.nChunks + rc.chunk] = loss; }
 
-  if (lid == 0u) {
-    let o = (rc.row * params.nChunks + rc.chunk) * 8u;
-    partials[o + 0u] = zRow.x;
-    partials[o + 1u] = zRow.y;
-    partials[o + 2u] = zRow.z;
-
-    partials[o + 3u] = tRow.x;
-    partials[o + 4u] = tRow.y;
-
-  }
 }

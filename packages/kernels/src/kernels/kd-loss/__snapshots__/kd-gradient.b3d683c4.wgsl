@@ -1,4 +1,4 @@
-// row-stats {"student":"f32","teacher":null,"vec4":true,"workgroupSize":256}
+// kd-gradient {"divergence":"jsd","grad":"f32","labels":true,"rowWeights":false,"student":"f32","t1":2,"teacher":"f32","vec4":false,"workgroupSize":256}
 
 struct Params {
   rows: u32,
@@ -33,39 +33,22 @@ struct Params {
   posInf: f32,
 };
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> zIn: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> partials: array<f32>;
-@group(0) @binding(3) var<storage, read_write> summary: array<atomic<u32>, 16>;
-alias Acc = vec4<f32>;
-alias UAcc = vec4<u32>;
-const W: u32 = 4u;
-fn hmax(v: Acc) -> f32 { return max(max(v.x, v.y), max(v.z, v.w)); }
-fn hsum(v: Acc) -> f32 { return (v.x + v.y) + (v.z + v.w); }
-fn lane(v: Acc, i: u32) -> f32 { return v[i]; }
-fn laneIds() -> vec4<u32> { return vec4<u32>(0u, 1u, 2u, 3u); }
-// f16 pairs → f32 with integer ops (exact, incl. subnormals, ±inf, NaN): cheaper than unpack2x16float on CPU adapters.
-fn unpackH4(w: vec2<u32>) -> Acc {
-  let h = vec4<u32>(w.x & 0xffffu, w.x >> 16u, w.y & 0xffffu, w.y >> 16u);
-  let em = h & vec4<u32>(0x7fffu);
-  var bits = (em << vec4<u32>(13u)) + vec4<u32>(0x38000000u);
-  bits = select(bits, bits + vec4<u32>(0x38000000u), em >= vec4<u32>(0x7c00u));
-  bits = select(bits, bitcast<vec4<u32>>(vec4<f32>(em) * 5.9604645e-8), em < vec4<u32>(0x400u));
-  return bitcast<Acc>(bits | ((h & vec4<u32>(0x8000u)) << vec4<u32>(16u)));
-}
-// f32 → f16 pairs, round to nearest even (overflow → ±inf, NaN kept, subnormals exact).
-fn packH4(v: Acc) -> vec2<u32> {
-  let b = bitcast<vec4<u32>>(v);
-  let a = b & vec4<u32>(0x7fffffffu);
-  var h = (a + vec4<u32>(0xc8000fffu) + ((a >> vec4<u32>(13u)) & vec4<u32>(1u))) >> vec4<u32>(13u);
-  h = select(h, vec4<u32>(0x7c00u), a >= vec4<u32>(0x477ff000u));
-  h = select(h, vec4<u32>(0x7e00u), a > vec4<u32>(0x7f800000u));
-  h = select(h, vec4<u32>(round(abs(v) * 16777216.0)), a < vec4<u32>(0x38800000u));
-  h = h | ((b >> vec4<u32>(16u)) & vec4<u32>(0x8000u));
-  return vec2<u32>(h.x | (h.y << 16u), h.z | (h.w << 16u));
-}
+@group(0) @binding(1) var<storage, read> zIn: array<f32>;
+@group(0) @binding(2) var<storage, read> tIn: array<f32>;
+@group(0) @binding(3) var<storage, read> rowstats: array<f32>;
+@group(0) @binding(4) var<storage, read> summary: array<u32>;
+@group(0) @binding(5) var<storage, read> labels: array<i32>;
+@group(0) @binding(6) var<storage, read_write> grad: array<f32>;
+alias Acc = f32;
+alias UAcc = u32;
+const W: u32 = 1u;
+fn hmax(v: Acc) -> f32 { return v; }
+fn hsum(v: Acc) -> f32 { return v; }
+fn lane(v: Acc, i: u32) -> f32 { return v; }
+fn laneIds() -> u32 { return 0u; }
 fn anyBad(v: Acc) -> bool {
-  let bits = bitcast<vec4<u32>>(v);
-  return any(((bits & vec4<u32>(0x7f800000u)) == vec4<u32>(0x7f800000u)) & (bits != vec4<u32>(0xff800000u)));
+  let bits = bitcast<u32>(v);
+  return ((bits & 0x7f800000u) == 0x7f800000u) && (bits != 0xff800000u);
 }
 
 const SENTINEL: f32 = -3e+38;
@@ -168,70 +151,95 @@ fn rowChunk(wid: vec3<u32>, nwg: vec3<u32>, cols: u32) -> RowChunk {
 }
 
 
-fn raiseFlag(bit: u32, row: u32) {
-  atomicOr(&summary[0], 1u << bit);
-  atomicMin(&summary[2u + bit], row);
+struct GradScales { soft: f32, hard: f32, softLive: bool, hardLive: bool };
+fn gradScales(row: u32) -> GradScales {
+  let o = row * 16u;
+  let isActive = rowstats[o + 5u] > 0.0;
+  var n = params.normalizer;
+  if (n <= 0.0) { n = f32(summary[1]); }
+  let invN = select(0.0, 1.0 / n, n > 0.0);
+  let soft = params.softScale * invN;
+  let hard = params.hardWeight * invN;
+  let softLive = isActive && rowstats[o + 11u] > 0.0 && soft != 0.0;
+  let hardLive = isActive && rowstats[o + 12u] > 0.0 && hard != 0.0;
+  return GradScales(soft, hard, softLive, hardLive);
+}
+
+// e^2: the T = 1 term from the tempered one (T = 2).
+fn powT1(e: Acc) -> Acc {
+  let e2 = e * e;
+  return e2;
 }
 
 const WG: u32 = 256u;
 
-var<workgroup> mergeRowScratch: array<vec3<f32>, 256>;
-fn mergeRow(lid: u32, value: vec3<f32>) -> vec3<f32> {
-  mergeRowScratch[lid] = value;
-  workgroupBarrier();
-  for (var s = 128u; s > 0u; s = s >> 1u) {
-    if (lid < s) { mergeRowScratch[lid] = lseCombine(mergeRowScratch[lid], mergeRowScratch[lid + s]); }
-    workgroupBarrier();
-  }
-  let result = mergeRowScratch[0];
-  workgroupBarrier();
-  return result;
+
+// (1 − β) q (ln(q/m) − K): the JSD gradient coefficient of one token.
+fn jsdCoef(lp: f32, lq: f32, p: f32, q: f32, k: f32) -> f32 {
+  return select(params.oneMinusBeta * q * (jsdLogQOverM(lp, lq, p) - k), 0.0, q == 0.0);
 }
-
-
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let rc = rowChunk(wid, nwg, params.cols);
   if (rc.lrow >= params.rows) { return; }
-  let invT = params.invT;
-  let needT1 = params.needT1 != 0u;
-  let zBase = (rc.lrow * params.zStride + params.zShift) / W;
-  // (max, Σ at 1/T, Σ at T = 1); the teacher needs no T = 1 sum.
-  var zl = vec3<f32>(SENTINEL, 0.0, 0.0);
-  var zBad = false;
+  let o = rc.row * 16u;
+  let zm = rowstats[o + 0u];
+  let zLogZ = rowstats[o + 1u];
+  let zLogZ1 = rowstats[o + 2u];
+  let gs = gradScales(rc.row);
+  var y = -1;
 
+  y = labels[rc.row];
+
+
+  let tm = rowstats[o + 3u];
+  let tLogZ = rowstats[o + 4u];
+  let tBase = (rc.lrow * params.tStride + params.tShift) / W;
+
+
+
+  let kRow = rowstats[o + 8u];
+
+
+  let invT = params.invT;
+  // softmax(z) = (q · e^(logZ − logZ1/T))^T with q = softmax(z/T) at an integer T: no exp of its own.
+  let q1Scale = exp(zLogZ - invT * zLogZ1);
+  // The label's one-hot of a step: the label's lane where the step holds the label's column.
+  let yStep = u32(y) / W;
+  let yHot = select(Acc(0.0), Acc(1.0), laneIds() == UAcc(u32(y) % W));
+  let zBase = (rc.lrow * params.zStride + params.zShift) / W;
+  let gBase = (rc.lrow * params.zStride + params.gShift) / W;
+  var lossAcc = Acc(0.0);
   for (var c = rc.c0 + lid * W; c < rc.c1; c += WG * W) {
     let i = c / W;
-    if (c < params.vocab) {
-      let z = Acc(zIn[zBase + i]);
-      zBad = zBad || anyBad(z);
-      // Rescale only when the running max grows (rare after the first steps: saves an exp per step).
-      let m = hmax(z);
-      if (m > zl.x) { zl = lseRescale(zl, m, invT); }
-      let e = safeExpAcc((z - Acc(zl.x)) * invT);
-      zl.y += hsum(e);
-      if (needT1) {
-        // exp(z − m) from the tempered term where T allows (one exp per element, not two): its
-        // square at T = 2; its own exp otherwise (T = 1 never gets here: the two sums coincide).
-        if (invT == 0.5) {
-          zl.z += hsum(e * e);
-        } else {
-          zl.z += hsum(safeExpAcc(z - Acc(zl.x)));
-        }
+    let inStudent = c < params.vocab;
+    var z = Acc(params.negInf);
+    if (inStudent) { z = Acc(zIn[zBase + i]); }
+    let lq = (z - Acc(zm)) * invT - Acc(zLogZ);
+    let q = safeExpAcc(lq);
+    var soft = Acc(0.0);
+
+    var t = Acc(params.negInf);
+    if (c < params.tCols) { t = Acc(tIn[tBase + i]); }
+    let lp = (t - Acc(tm)) * invT - Acc(tLogZ);
+    let p = safeExpAcc(lp);
+
+    soft = jsdCoef(lp, lq, p, q, kRow);
+
+
+
+    if (inStudent) {
+      var gv = select(Acc(0.0), Acc(gs.soft) * soft, gs.softLive);
+      if (gs.hardLive) {
+
+        let q1 = powT1(q * Acc(q1Scale));
+
+        let onehot = select(Acc(0.0), yHot, i == yStep);
+        gv += Acc(gs.hard) * (q1 - onehot);
       }
+      grad[gBase + i] = f32(gv);
     }
-
   }
-  if (zBad) { raiseFlag(0u, rc.row); }
 
-  let zRow = mergeRow(lid, zl);
-
-  if (lid == 0u) {
-    let o = (rc.row * params.nChunks + rc.chunk) * 8u;
-    partials[o + 0u] = zRow.x;
-    partials[o + 1u] = zRow.y;
-    partials[o + 2u] = zRow.z;
-
-  }
 }

@@ -1,4 +1,4 @@
-// kd-gradient {"divergence":"forward-kl","grad":"f32","labels":true,"rowWeights":false,"student":"f32","teacher":"topk","vec4":true,"workgroupSize":256}
+// kd-gradient {"divergence":"forward-kl","grad":"f32","inPlace":true,"labels":true,"rowWeights":false,"student":"f32","t1":2,"teacher":"f32","vec4":true,"workgroupSize":256}
 
 struct Params {
   rows: u32,
@@ -33,11 +33,12 @@ struct Params {
   posInf: f32,
 };
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> zIn: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> rowstats: array<f32>;
-@group(0) @binding(3) var<storage, read> summary: array<u32>;
-@group(0) @binding(4) var<storage, read> labels: array<i32>;
-@group(0) @binding(5) var<storage, read_write> grad: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> zIn: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> tIn: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> rowstats: array<f32>;
+@group(0) @binding(4) var<storage, read> summary: array<u32>;
+@group(0) @binding(5) var<storage, read> labels: array<i32>;
+@group(0) @binding(6) var<storage, read_write> lossPartials: array<f32>;
 alias Acc = vec4<f32>;
 alias UAcc = vec4<u32>;
 const W: u32 = 4u;
@@ -184,7 +185,27 @@ fn gradScales(row: u32) -> GradScales {
   return GradScales(soft, hard, softLive, hardLive);
 }
 
+// e^2: the T = 1 term from the tempered one (T = 2).
+fn powT1(e: Acc) -> Acc {
+  let e2 = e * e;
+  return e2;
+}
+
 const WG: u32 = 256u;
+
+var<workgroup> sumLossScratch: array<f32, 256>;
+fn sumLoss(lid: u32, value: f32) -> f32 {
+  sumLossScratch[lid] = value;
+  workgroupBarrier();
+  for (var s = 128u; s > 0u; s = s >> 1u) {
+    if (lid < s) { sumLossScratch[lid] = sumLossScratch[lid] + sumLossScratch[lid + s]; }
+    workgroupBarrier();
+  }
+  let result = sumLossScratch[0];
+  workgroupBarrier();
+  return result;
+}
+
 
 
 // (1 − β) q (ln(q/m) − K): the JSD gradient coefficient of one token.
@@ -206,17 +227,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   y = labels[rc.row];
 
 
+  let tm = rowstats[o + 3u];
+  let tLogZ = rowstats[o + 4u];
+  let tBase = (rc.lrow * params.tStride + params.tShift) / W;
 
 
 
-  let cOff = rowstats[o + 9u];
 
   let invT = params.invT;
-  let needT1 = params.needT1 != 0u;
-  let q1Scale = exp(zLogZ - 0.5 * zLogZ1);
+  // softmax(z) = (q · e^(logZ − logZ1/T))^T with q = softmax(z/T) at an integer T: no exp of its own.
+  let q1Scale = exp(zLogZ - invT * zLogZ1);
+  // The label's one-hot of a step: the label's lane where the step holds the label's column.
+  let yStep = u32(y) / W;
+  let yHot = select(Acc(0.0), Acc(1.0), laneIds() == UAcc(u32(y) % W));
   let zBase = (rc.lrow * params.zStride + params.zShift) / W;
   let gBase = (rc.lrow * params.zStride + params.gShift) / W;
-  var lossAcc = 0.0;
+  var lossAcc = Acc(0.0);
   for (var c = rc.c0 + lid * W; c < rc.c1; c += WG * W) {
     let i = c / W;
     let inStudent = c < params.vocab;
@@ -226,28 +252,31 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let q = safeExpAcc(lq);
     var soft = Acc(0.0);
 
+    var t = Acc(params.negInf);
+    if (c < params.tCols) { t = Acc(tIn[tBase + i]); }
+    let lp = (t - Acc(tm)) * invT - Acc(tLogZ);
+    let p = safeExpAcc(lp);
 
-    soft = q * cOff;
+    // A masked (−inf) student logit gets no soft gradient.
+    soft = select(q - p, Acc(0.0), z == Acc(params.negInf));
+    lossAcc += select(p * (lp - lq), Acc(0.0), p == Acc(0.0));
+
+
 
     if (inStudent) {
       var gv = select(Acc(0.0), Acc(gs.soft) * soft, gs.softLive);
       if (gs.hardLive) {
-        var q1 = q;
-        if (needT1) {
-          // At T = 2, softmax(z) from softmax(z/2) without an exp: q = u·e^(−logZ) and
-          // q1 = u²·e^(−logZ1) with u = exp((z − m)/2), so q1 = (q · e^(logZ − logZ1/2))².
-          if (invT == 0.5) {
-            let r = q * Acc(q1Scale);
-            q1 = r * r;
-          } else {
-            q1 = safeExpAcc((z - Acc(zm)) - Acc(zLogZ1));
-          }
-        }
-        let onehot = select(Acc(0.0), Acc(1.0), UAcc(c) + laneIds() == UAcc(u32(y)));
+
+        let q1 = powT1(q * Acc(q1Scale));
+
+        let onehot = select(Acc(0.0), yHot, i == yStep);
         gv += Acc(gs.hard) * (q1 - onehot);
       }
-      grad[gBase + i] = vec4<f32>(gv);
+      zIn[gBase + i] = vec4<f32>(gv);
     }
   }
+
+  let loss = sumLoss(lid, hsum(lossAcc));
+  if (lid == 0u) { lossPartials[rc.row * params.nChunks + rc.chunk] = loss; }
 
 }

@@ -1,4 +1,4 @@
-// kd-gradient {"divergence":"reverse-kl","grad":"f32","labels":true,"rowWeights":false,"student":"f32","teacher":"f32","vec4":true,"workgroupSize":256}
+// kd-gradient {"divergence":"reverse-kl","grad":"f32","inPlace":true,"labels":true,"rowWeights":false,"student":"f32","t1":2,"teacher":"f32","vec4":true,"workgroupSize":256}
 
 struct Params {
   rows: u32,
@@ -33,12 +33,11 @@ struct Params {
   posInf: f32,
 };
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> zIn: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> zIn: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> tIn: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> rowstats: array<f32>;
 @group(0) @binding(4) var<storage, read> summary: array<u32>;
 @group(0) @binding(5) var<storage, read> labels: array<i32>;
-@group(0) @binding(6) var<storage, read_write> grad: array<vec4<f32>>;
 alias Acc = vec4<f32>;
 alias UAcc = vec4<u32>;
 const W: u32 = 4u;
@@ -185,6 +184,12 @@ fn gradScales(row: u32) -> GradScales {
   return GradScales(soft, hard, softLive, hardLive);
 }
 
+// e^2: the T = 1 term from the tempered one (T = 2).
+fn powT1(e: Acc) -> Acc {
+  let e2 = e * e;
+  return e2;
+}
+
 const WG: u32 = 256u;
 
 
@@ -217,11 +222,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 
   let invT = params.invT;
-  let needT1 = params.needT1 != 0u;
-  let q1Scale = exp(zLogZ - 0.5 * zLogZ1);
+  // softmax(z) = (q · e^(logZ − logZ1/T))^T with q = softmax(z/T) at an integer T: no exp of its own.
+  let q1Scale = exp(zLogZ - invT * zLogZ1);
+  // The label's one-hot of a step: the label's lane where the step holds the label's column.
+  let yStep = u32(y) / W;
+  let yHot = select(Acc(0.0), Acc(1.0), laneIds() == UAcc(u32(y) % W));
   let zBase = (rc.lrow * params.zStride + params.zShift) / W;
   let gBase = (rc.lrow * params.zStride + params.gShift) / W;
-  var lossAcc = 0.0;
+  var lossAcc = Acc(0.0);
   for (var c = rc.c0 + lid * W; c < rc.c1; c += WG * W) {
     let i = c / W;
     let inStudent = c < params.vocab;
@@ -243,21 +251,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (inStudent) {
       var gv = select(Acc(0.0), Acc(gs.soft) * soft, gs.softLive);
       if (gs.hardLive) {
-        var q1 = q;
-        if (needT1) {
-          // At T = 2, softmax(z) from softmax(z/2) without an exp: q = u·e^(−logZ) and
-          // q1 = u²·e^(−logZ1) with u = exp((z − m)/2), so q1 = (q · e^(logZ − logZ1/2))².
-          if (invT == 0.5) {
-            let r = q * Acc(q1Scale);
-            q1 = r * r;
-          } else {
-            q1 = safeExpAcc((z - Acc(zm)) - Acc(zLogZ1));
-          }
-        }
-        let onehot = select(Acc(0.0), Acc(1.0), UAcc(c) + laneIds() == UAcc(u32(y)));
+
+        let q1 = powT1(q * Acc(q1Scale));
+
+        let onehot = select(Acc(0.0), yHot, i == yStep);
         gv += Acc(gs.hard) * (q1 - onehot);
       }
-      grad[gBase + i] = vec4<f32>(gv);
+      zIn[gBase + i] = vec4<f32>(gv);
     }
   }
 

@@ -1,4 +1,4 @@
-// kd-gradient {"divergence":"forward-kl","grad":"f32","labels":true,"rowWeights":false,"student":"f32","teacher":"none","vec4":true,"workgroupSize":256}
+// row-stats {"student":"f32","t1":4,"teacher":"f32","vec4":true,"workgroupSize":256}
 
 struct Params {
   rows: u32,
@@ -34,10 +34,9 @@ struct Params {
 };
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> zIn: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> rowstats: array<f32>;
-@group(0) @binding(3) var<storage, read> summary: array<u32>;
-@group(0) @binding(4) var<storage, read> labels: array<i32>;
-@group(0) @binding(5) var<storage, read_write> grad: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> tIn: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> partials: array<f32>;
+@group(0) @binding(4) var<storage, read_write> summary: array<atomic<u32>, 16>;
 alias Acc = vec4<f32>;
 alias UAcc = vec4<u32>;
 const W: u32 = 4u;
@@ -170,80 +169,96 @@ fn rowChunk(wid: vec3<u32>, nwg: vec3<u32>, cols: u32) -> RowChunk {
 }
 
 
-struct GradScales { soft: f32, hard: f32, softLive: bool, hardLive: bool };
-fn gradScales(row: u32) -> GradScales {
-  let o = row * 16u;
-  let isActive = rowstats[o + 5u] > 0.0;
-  var n = params.normalizer;
-  if (n <= 0.0) { n = f32(summary[1]); }
-  let invN = select(0.0, 1.0 / n, n > 0.0);
-  let soft = params.softScale * invN;
-  let hard = params.hardWeight * invN;
-  let softLive = isActive && rowstats[o + 11u] > 0.0 && soft != 0.0;
-  let hardLive = isActive && rowstats[o + 12u] > 0.0 && hard != 0.0;
-  return GradScales(soft, hard, softLive, hardLive);
+fn raiseFlag(bit: u32, row: u32) {
+  atomicOr(&summary[0], 1u << bit);
+  atomicMin(&summary[2u + bit], row);
+}
+
+// e^4: the T = 1 term from the tempered one (T = 4).
+fn powT1(e: Acc) -> Acc {
+  let e2 = e * e;
+  let e4 = e2 * e2;
+  return e4;
 }
 
 const WG: u32 = 256u;
 
-
-// (1 − β) q (ln(q/m) − K): the JSD gradient coefficient of one token.
-fn jsdCoef(lp: f32, lq: f32, p: f32, q: f32, k: f32) -> f32 {
-  return select(params.oneMinusBeta * q * (jsdLogQOverM(lp, lq, p) - k), 0.0, q == 0.0);
+// The student's and the teacher's online log-sum-exp states, merged in one workgroup reduction.
+struct StudentTeacher { z: vec3<f32>, t: vec3<f32> };
+fn mergeStudentTeacher(a: StudentTeacher, b: StudentTeacher) -> StudentTeacher {
+  return StudentTeacher(lseCombine(a.z, b.z), lseCombine(a.t, b.t));
 }
+var<workgroup> mergeRowScratch: array<StudentTeacher, 256>;
+fn mergeRow(lid: u32, value: StudentTeacher) -> StudentTeacher {
+  mergeRowScratch[lid] = value;
+  workgroupBarrier();
+  for (var s = 128u; s > 0u; s = s >> 1u) {
+    if (lid < s) { mergeRowScratch[lid] = mergeStudentTeacher(mergeRowScratch[lid], mergeRowScratch[lid + s]); }
+    workgroupBarrier();
+  }
+  let result = mergeRowScratch[0];
+  workgroupBarrier();
+  return result;
+}
+
+
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let rc = rowChunk(wid, nwg, params.cols);
   if (rc.lrow >= params.rows) { return; }
-  let o = rc.row * 16u;
-  let zm = rowstats[o + 0u];
-  let zLogZ = rowstats[o + 1u];
-  let zLogZ1 = rowstats[o + 2u];
-  let gs = gradScales(rc.row);
-  var y = -1;
-
-  y = labels[rc.row];
-
-
-
-
-
   let invT = params.invT;
-  let needT1 = params.needT1 != 0u;
-  let q1Scale = exp(zLogZ - 0.5 * zLogZ1);
   let zBase = (rc.lrow * params.zStride + params.zShift) / W;
-  let gBase = (rc.lrow * params.zStride + params.gShift) / W;
-  var lossAcc = 0.0;
+  // (max, Σ at 1/T, Σ at T = 1); the teacher needs no T = 1 sum.
+  var zl = vec3<f32>(SENTINEL, 0.0, 0.0);
+  var zBad = false;
+
+  let tBase = (rc.lrow * params.tStride + params.tShift) / W;
+  var tl = vec3<f32>(SENTINEL, 0.0, 0.0);
+  var tBad = false;
+
   for (var c = rc.c0 + lid * W; c < rc.c1; c += WG * W) {
     let i = c / W;
-    let inStudent = c < params.vocab;
-    var z = Acc(params.negInf);
-    if (inStudent) { z = Acc(zIn[zBase + i]); }
-    let lq = (z - Acc(zm)) * invT - Acc(zLogZ);
-    let q = safeExpAcc(lq);
-    var soft = Acc(0.0);
+    if (c < params.vocab) {
+      let z = Acc(zIn[zBase + i]);
+      zBad = zBad || anyBad(z);
+      // Rescale only when the running max grows (rare after the first steps: saves an exp per step).
+      let m = hmax(z);
+      if (m > zl.x) { zl = lseRescale(zl, m, invT); }
+      let e = safeExpAcc((z - Acc(zl.x)) * invT);
+      zl.y += hsum(e);
+      // exp(z − m) for the hard term: the tempered term's power at an integer T (one exp per
+      // element, not two), its own exp otherwise; none at T = 1 (the two sums coincide). Chosen at
+      // compile time: a CPU adapter runs both sides of a runtime branch.
 
+      zl.z += hsum(powT1(e));
 
-    if (inStudent) {
-      var gv = select(Acc(0.0), Acc(gs.soft) * soft, gs.softLive);
-      if (gs.hardLive) {
-        var q1 = q;
-        if (needT1) {
-          // At T = 2, softmax(z) from softmax(z/2) without an exp: q = u·e^(−logZ) and
-          // q1 = u²·e^(−logZ1) with u = exp((z − m)/2), so q1 = (q · e^(logZ − logZ1/2))².
-          if (invT == 0.5) {
-            let r = q * Acc(q1Scale);
-            q1 = r * r;
-          } else {
-            q1 = safeExpAcc((z - Acc(zm)) - Acc(zLogZ1));
-          }
-        }
-        let onehot = select(Acc(0.0), Acc(1.0), UAcc(c) + laneIds() == UAcc(u32(y)));
-        gv += Acc(gs.hard) * (q1 - onehot);
-      }
-      grad[gBase + i] = vec4<f32>(gv);
     }
-  }
 
+    if (c < params.tCols) {
+      let t = Acc(tIn[tBase + i]);
+      tBad = tBad || anyBad(t);
+      let m = hmax(t);
+      if (m > tl.x) { tl = lseRescale(tl, m, invT); }
+      tl.y += hsum(safeExpAcc((t - Acc(tl.x)) * invT));
+    }
+
+  }
+  if (zBad) { raiseFlag(0u, rc.row); }
+
+  if (tBad) { raiseFlag(1u, rc.row); }
+  let merged = mergeRow(lid, StudentTeacher(zl, tl));
+  let zRow = merged.z;
+  let tRow = merged.t;
+
+  if (lid == 0u) {
+    let o = (rc.row * params.nChunks + rc.chunk) * 8u;
+    partials[o + 0u] = zRow.x;
+    partials[o + 1u] = zRow.y;
+    partials[o + 2u] = zRow.z;
+
+    partials[o + 3u] = tRow.x;
+    partials[o + 4u] = tRow.y;
+
+  }
 }

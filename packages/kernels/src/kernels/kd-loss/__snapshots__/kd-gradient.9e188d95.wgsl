@@ -1,5 +1,4 @@
-// kd-gradient {"divergence":"forward-kl","grad":"f32","labels":true,"rowWeights":false,"student":"f16","teacher":"f32","vec4":false,"workgroupSize":8}
-enable f16;
+// kd-gradient {"divergence":"forward-kl","grad":"f16","labels":true,"rowWeights":false,"student":"f16","t1":2,"teacher":"f16","vec4":true,"workgroupSize":256}
 
 struct Params {
   rows: u32,
@@ -34,23 +33,43 @@ struct Params {
   posInf: f32,
 };
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> zIn: array<f16>;
-@group(0) @binding(2) var<storage, read> tIn: array<f32>;
+@group(0) @binding(1) var<storage, read> zIn: array<vec2<u32>>;
+@group(0) @binding(2) var<storage, read> tIn: array<vec2<u32>>;
 @group(0) @binding(3) var<storage, read> rowstats: array<f32>;
 @group(0) @binding(4) var<storage, read> summary: array<u32>;
 @group(0) @binding(5) var<storage, read> labels: array<i32>;
-@group(0) @binding(6) var<storage, read_write> grad: array<f32>;
+@group(0) @binding(6) var<storage, read_write> grad: array<vec2<u32>>;
 @group(0) @binding(7) var<storage, read_write> lossPartials: array<f32>;
-alias Acc = f32;
-alias UAcc = u32;
-const W: u32 = 1u;
-fn hmax(v: Acc) -> f32 { return v; }
-fn hsum(v: Acc) -> f32 { return v; }
-fn lane(v: Acc, i: u32) -> f32 { return v; }
-fn laneIds() -> u32 { return 0u; }
+alias Acc = vec4<f32>;
+alias UAcc = vec4<u32>;
+const W: u32 = 4u;
+fn hmax(v: Acc) -> f32 { return max(max(v.x, v.y), max(v.z, v.w)); }
+fn hsum(v: Acc) -> f32 { return (v.x + v.y) + (v.z + v.w); }
+fn lane(v: Acc, i: u32) -> f32 { return v[i]; }
+fn laneIds() -> vec4<u32> { return vec4<u32>(0u, 1u, 2u, 3u); }
+// f16 pairs → f32 with integer ops (exact, incl. subnormals, ±inf, NaN): cheaper than unpack2x16float on CPU adapters.
+fn unpackH4(w: vec2<u32>) -> Acc {
+  let h = vec4<u32>(w.x & 0xffffu, w.x >> 16u, w.y & 0xffffu, w.y >> 16u);
+  let em = h & vec4<u32>(0x7fffu);
+  var bits = (em << vec4<u32>(13u)) + vec4<u32>(0x38000000u);
+  bits = select(bits, bits + vec4<u32>(0x38000000u), em >= vec4<u32>(0x7c00u));
+  bits = select(bits, bitcast<vec4<u32>>(vec4<f32>(em) * 5.9604645e-8), em < vec4<u32>(0x400u));
+  return bitcast<Acc>(bits | ((h & vec4<u32>(0x8000u)) << vec4<u32>(16u)));
+}
+// f32 → f16 pairs, round to nearest even (overflow → ±inf, NaN kept, subnormals exact).
+fn packH4(v: Acc) -> vec2<u32> {
+  let b = bitcast<vec4<u32>>(v);
+  let a = b & vec4<u32>(0x7fffffffu);
+  var h = (a + vec4<u32>(0xc8000fffu) + ((a >> vec4<u32>(13u)) & vec4<u32>(1u))) >> vec4<u32>(13u);
+  h = select(h, vec4<u32>(0x7c00u), a >= vec4<u32>(0x477ff000u));
+  h = select(h, vec4<u32>(0x7e00u), a > vec4<u32>(0x7f800000u));
+  h = select(h, vec4<u32>(round(abs(v) * 16777216.0)), a < vec4<u32>(0x38800000u));
+  h = h | ((b >> vec4<u32>(16u)) & vec4<u32>(0x8000u));
+  return vec2<u32>(h.x | (h.y << 16u), h.z | (h.w << 16u));
+}
 fn anyBad(v: Acc) -> bool {
-  let bits = bitcast<u32>(v);
-  return ((bits & 0x7f800000u) == 0x7f800000u) && (bits != 0xff800000u);
+  let bits = bitcast<vec4<u32>>(v);
+  return any(((bits & vec4<u32>(0x7f800000u)) == vec4<u32>(0x7f800000u)) & (bits != vec4<u32>(0xff800000u)));
 }
 
 const SENTINEL: f32 = -3e+38;
@@ -167,13 +186,19 @@ fn gradScales(row: u32) -> GradScales {
   return GradScales(soft, hard, softLive, hardLive);
 }
 
-const WG: u32 = 8u;
+// e^2: the T = 1 term from the tempered one (T = 2).
+fn powT1(e: Acc) -> Acc {
+  let e2 = e * e;
+  return e2;
+}
 
-var<workgroup> sumLossScratch: array<f32, 8>;
+const WG: u32 = 256u;
+
+var<workgroup> sumLossScratch: array<f32, 256>;
 fn sumLoss(lid: u32, value: f32) -> f32 {
   sumLossScratch[lid] = value;
   workgroupBarrier();
-  for (var s = 4u; s > 0u; s = s >> 1u) {
+  for (var s = 128u; s > 0u; s = s >> 1u) {
     if (lid < s) { sumLossScratch[lid] = sumLossScratch[lid] + sumLossScratch[lid + s]; }
     workgroupBarrier();
   }
@@ -211,53 +236,48 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 
   let invT = params.invT;
-  let needT1 = params.needT1 != 0u;
-  let q1Scale = exp(zLogZ - 0.5 * zLogZ1);
+  // softmax(z) = (q · e^(logZ − logZ1/T))^T with q = softmax(z/T) at an integer T: no exp of its own.
+  let q1Scale = exp(zLogZ - invT * zLogZ1);
+  // The label's one-hot of a step: the label's lane where the step holds the label's column.
+  let yStep = u32(y) / W;
+  let yHot = select(Acc(0.0), Acc(1.0), laneIds() == UAcc(u32(y) % W));
   let zBase = (rc.lrow * params.zStride + params.zShift) / W;
   let gBase = (rc.lrow * params.zStride + params.gShift) / W;
-  var lossAcc = 0.0;
+  var lossAcc = Acc(0.0);
   for (var c = rc.c0 + lid * W; c < rc.c1; c += WG * W) {
     let i = c / W;
     let inStudent = c < params.vocab;
     var z = Acc(params.negInf);
-    if (inStudent) { z = Acc(zIn[zBase + i]); }
+    if (inStudent) { z = unpackH4(zIn[zBase + i]); }
     let lq = (z - Acc(zm)) * invT - Acc(zLogZ);
     let q = safeExpAcc(lq);
     var soft = Acc(0.0);
 
     var t = Acc(params.negInf);
-    if (c < params.tCols) { t = Acc(tIn[tBase + i]); }
+    if (c < params.tCols) { t = unpackH4(tIn[tBase + i]); }
     let lp = (t - Acc(tm)) * invT - Acc(tLogZ);
     let p = safeExpAcc(lp);
 
     // A masked (−inf) student logit gets no soft gradient.
     soft = select(q - p, Acc(0.0), z == Acc(params.negInf));
-    lossAcc += hsum(select(p * (lp - lq), Acc(0.0), p == Acc(0.0)));
+    lossAcc += select(p * (lp - lq), Acc(0.0), p == Acc(0.0));
 
 
 
     if (inStudent) {
       var gv = select(Acc(0.0), Acc(gs.soft) * soft, gs.softLive);
       if (gs.hardLive) {
-        var q1 = q;
-        if (needT1) {
-          // At T = 2, softmax(z) from softmax(z/2) without an exp: q = u·e^(−logZ) and
-          // q1 = u²·e^(−logZ1) with u = exp((z − m)/2), so q1 = (q · e^(logZ − logZ1/2))².
-          if (invT == 0.5) {
-            let r = q * Acc(q1Scale);
-            q1 = r * r;
-          } else {
-            q1 = safeExpAcc((z - Acc(zm)) - Acc(zLogZ1));
-          }
-        }
-        let onehot = select(Acc(0.0), Acc(1.0), UAcc(c) + laneIds() == UAcc(u32(y)));
+
+        let q1 = powT1(q * Acc(q1Scale));
+
+        let onehot = select(Acc(0.0), yHot, i == yStep);
         gv += Acc(gs.hard) * (q1 - onehot);
       }
-      grad[gBase + i] = f32(gv);
+      grad[gBase + i] = packH4(gv);
     }
   }
 
-  let loss = sumLoss(lid, lossAcc);
+  let loss = sumLoss(lid, hsum(lossAcc));
   if (lid == 0u) { lossPartials[rc.row * params.nChunks + rc.chunk] = loss; }
 
 }
