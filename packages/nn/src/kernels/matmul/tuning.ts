@@ -37,7 +37,7 @@ export interface RegisterTile {
  * inside the K loop), while a subgroup broadcast is one shuffle for all lanes: with 8 lanes
  * loading 8 values of A at once, loads per k per lane drop from 4 + 8 (4×8 tile, A as vec4) to
  * 2 + 4 for four times the FMAs per B load. Measured 1.2–2× less CPU time per product
- * (512³–2,048³ and the MLP shapes); 32 rows spill too much (docs in the package README).
+ * (512³–2,048³ and the MLP shapes); 24 and 32 rows spill too much (docs/nn.md, matmul).
  * `M` caps the rows: a workgroup computes all of them even past the last row.
  */
 export function defaultRegisterTile(device: GPUDevice, M: number, subgroups: boolean): RegisterTile {
