@@ -2,7 +2,7 @@ import { badValue, DistilleryError, requireInteger, shapeMismatch } from '@disti
 import { checkBindingSize, CommandRecorder, createTensor, type GpuTensor } from '@distillery/webgpu';
 import { nextPow2, requireDtype, requireSameDevice, requireShape } from '../../checks.js';
 import type { Activation } from '../activation-math.js';
-import { tiledConfigFor } from './tuning.js';
+import { defaultRegisterTile, tiledConfigFor } from './tuning.js';
 import { tileCols, tileRows, tiledMatmulKernel, type MatmulTileConfig, type TiledMatmulVariant } from './tiled.wgsl.js';
 import { matmulKernel, type MatmulALoad, type MatmulVariant } from './matmul.wgsl.js';
 
@@ -36,9 +36,14 @@ export interface MatmulOptions {
 
 export interface MatmulTile {
   workgroupSize?: number;
+  /** Rows per thread; default from `defaultRegisterTile` (16 on CPU adapters with subgroups, else 4), or 4 when the tile sets any of these three. */
   rowsPerThread?: number;
+  /** vec4 column groups per thread; default from `defaultRegisterTile` (1 on CPU adapters with subgroups, else 2), or 2 as above. */
   colVecs?: number;
-  /** Preferred A strategy (default `vec4`); falls back (subgroup → vec4 → scalar) when shapes or device do not allow it. */
+  /**
+   * Preferred A strategy (default from `defaultRegisterTile`: `subgroup` on CPU adapters with subgroups, else `vec4`);
+   * falls back (subgroup → vec4 → scalar) when shapes or device do not allow it.
+   */
   aLoad?: MatmulALoad;
   /**
    * The workgroup-tiled kernel with this configuration, or `false` for the register-tiled one
@@ -84,11 +89,8 @@ export function matmulDims(a: GpuTensor, b: GpuTensor, options: Pick<MatmulOptio
   return { batch: batchA, M, N, K };
 }
 
-// Measured on lavapipe (GFLOP per CPU-second at 1024³): scalar A 4×4 tile 3.3, vec4 A 4×4 4.5,
-// vec4 A 4×8 5.3–5.9, 8×8 4.7, 4×12 3.6 (register spills). 4 rows × 2 vec4 columns it is, in
-// workgroups of 16 threads (128 columns of B per workgroup stay in L2: +10% at 2048³ over 32).
-const DEFAULT_ROWS = 4;
-const DEFAULT_COL_VECS = 2;
+// The register tile per adapter kind: `defaultRegisterTile` (tuning.ts). In workgroups of 16 threads
+// (128 columns of B per workgroup stay in L2: +10% at 2048³ over 32).
 const MAX_WORKGROUP = 16;
 
 /** Subgroup strategies need subgroups of at least 8 lanes (lavapipe: 8, GPUs: 16–64). */
@@ -179,12 +181,17 @@ export function recordMatmul(recorder: CommandRecorder, a: GpuTensor, b: GpuTens
     });
     return;
   }
-  const rowsPerThread = options.tile?.rowsPerThread ?? DEFAULT_ROWS;
-  const colVecs = options.tile?.colVecs ?? DEFAULT_COL_VECS;
+  // An explicit tile keeps the original defaults for the fields it leaves out.
+  const explicit = Boolean(options.tile?.rowsPerThread || options.tile?.colVecs || options.tile?.aLoad);
+  const fallback = explicit
+    ? defaultRegisterTile(recorder.device, M, false)
+    : defaultRegisterTile(recorder.device, M, subgroupsUsable(recorder.device));
+  const rowsPerThread = options.tile?.rowsPerThread ?? fallback.rowsPerThread;
+  const colVecs = options.tile?.colVecs ?? fallback.colVecs;
   // Narrow outputs (10 classes) get narrow workgroups: idle lanes still cost on a CPU rasteriser.
   const workgroupSize = options.tile?.workgroupSize ?? Math.min(MAX_WORKGROUP, Math.max(8, nextPow2(Math.ceil(N / (4 * colVecs)))));
   const transA = Boolean(options.transA);
-  const aLoad = chooseALoad(recorder.device, options.tile?.aLoad ?? 'vec4', transA, M, K, rowsPerThread);
+  const aLoad = chooseALoad(recorder.device, options.tile?.aLoad ?? fallback.aLoad, transA, M, K, rowsPerThread);
   const variant: MatmulVariant = {
     transA,
     transB: Boolean(options.transB),

@@ -23,6 +23,28 @@ function isCpuAdapter(device: GPUDevice): boolean {
   return /llvmpipe|lavapipe|swiftshader|software|cpu/i.test(text);
 }
 
+/** The register-tiled kernel's default tile on an adapter kind (the tiled kernel's fields aside). */
+export interface RegisterTile {
+  rowsPerThread: number;
+  colVecs: number;
+  aLoad: 'subgroup' | 'vec4';
+}
+
+/**
+ * 4 rows × 2 vec4 columns with A as vec4 (GPUs, or CPU adapters without subgroups); on CPU adapters
+ * with subgroups of ≥ 8 lanes, 16 rows × 1 vec4 with A by subgroup broadcast. On lavapipe every
+ * storage-buffer load is a per-lane loop with a bounds check (uniform addresses included, once
+ * inside the K loop), while a subgroup broadcast is one shuffle for all lanes: with 8 lanes
+ * loading 8 values of A at once, loads per k per lane drop from 4 + 8 (4×8 tile, A as vec4) to
+ * 2 + 4 for four times the FMAs per B load. Measured 1.2–2× less CPU time per product
+ * (512³–2,048³ and the MLP shapes); 24 and 32 rows spill too much (docs/nn.md, matmul).
+ * `M` caps the rows: a workgroup computes all of them even past the last row.
+ */
+export function defaultRegisterTile(device: GPUDevice, M: number, subgroups: boolean): RegisterTile {
+  if (!subgroups || !isCpuAdapter(device)) return { rowsPerThread: 4, colVecs: 2, aLoad: 'vec4' };
+  return { rowsPerThread: M >= 16 ? 16 : Math.max(4, 2 ** Math.ceil(Math.log2(Math.max(1, M)))), colVecs: 1, aLoad: 'subgroup' };
+}
+
 /**
  * Before tuning: 16×16 threads of 4×4 on GPUs; the register-tiled kernel on CPU adapters, where it
  * measured 1.7–2.7× faster than the best workgroup-tiled configuration at 512³ on lavapipe
