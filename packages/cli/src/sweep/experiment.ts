@@ -61,6 +61,16 @@ export interface SweepReport {
 
 const at = (base: string, path: string) => (isAbsolute(path) ? path : resolve(base, path));
 
+/**
+ * Where a sweep writes: `out`, else the config's `output` — with `-quick` appended for a `--quick`
+ * run, so a smoke run never overwrites (or mixes its runs into) the real sweep's folder, which in
+ * examples/tinystories holds committed results.
+ */
+export function sweepOutputDir(baseDir: string, output: string, o: { out?: string; quick?: boolean } = {}): string {
+  if (o.out !== undefined) return at(baseDir, o.out);
+  return at(baseDir, o.quick ? `${output.replace(/[/\\]+$/, '')}-quick` : output);
+}
+
 export const PREDICTIONS_FILE = 'predictions.json';
 
 /**
@@ -73,7 +83,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepReport> {
   const started = performance.now();
   const s = o.settings;
   const log = o.log ?? (() => {});
-  const out = at(o.baseDir, o.out ?? s.base.output);
+  const out = sweepOutputDir(o.baseDir, s.base.output, o);
   const predictionsPath = join(out, PREDICTIONS_FILE);
   if (o.check && !existsSync(predictionsPath)) {
     throw new DistilleryError(
