@@ -6,7 +6,6 @@ import { isDistilleryError } from '@distillery/core';
 import { CHINCHILLA_APPROACH3, predictSupervisedLoss, type DistillationFit, type SupervisedFit } from '@distillery/scaling-laws';
 import { runCli, type CliIO } from '../src/index.js';
 import { fitSweep, makePredictions, measuredCrossovers } from '../src/sweep/analysis.js';
-import { sweepOutputDir } from '../src/sweep/experiment.js';
 import { parseSweepConfig, readSweepConfig, type SweepSettings } from '../src/sweep/config.js';
 import { embeddingParams, nonEmbeddingParams } from '../src/sweep/params.js';
 import { checkRuns, fittableRuns, type SweepRun } from '../src/sweep/runs-file.js';
@@ -261,17 +260,5 @@ describe('measured crossover', () => {
     expect(always.status).toBe('distillation-always');
     // Paying the teacher's forwards moves the kd runs beyond the scratch runs' compute: nothing to compare.
     expect(measuredCrossovers(runs, 1e6, 1)[0]!.status).toBe('not-measurable');
-  });
-});
-
-describe('sweepOutputDir', () => {
-  it("keeps a --quick run out of the real sweep's folder (examples/tinystories/sweep holds committed results)", () => {
-    const base = resolve('/repo/examples/tinystories');
-    expect(sweepOutputDir(base, 'sweep')).toBe(join(base, 'sweep'));
-    expect(sweepOutputDir(base, 'sweep', { quick: true })).toBe(join(base, 'sweep-quick'));
-    expect(sweepOutputDir(base, 'sweep/', { quick: true })).toBe(join(base, 'sweep-quick'));
-    // An explicit --out is taken as given, quick or not.
-    expect(sweepOutputDir(base, 'sweep', { quick: true, out: '/tmp/q' })).toBe('/tmp/q');
-    expect(sweepOutputDir(base, 'sweep', { out: 'elsewhere' })).toBe(join(base, 'elsewhere'));
   });
 });

@@ -5,6 +5,7 @@ import { DistilleryError, type StepEvent } from '@distillery/core';
 import { writeFileAtomic } from '@distillery/core/node';
 import { renderObservedVsFitted } from '@distillery/scaling-laws';
 import { formatFitReport } from '../commands/fit.js';
+import { outputDirOf } from '../distill-lm/experiment.js';
 import type { LmKit } from '../distill-lm/kit.js';
 import {
   compareChecks,
@@ -61,16 +62,6 @@ export interface SweepReport {
 
 const at = (base: string, path: string) => (isAbsolute(path) ? path : resolve(base, path));
 
-/**
- * Where a sweep writes: `out`, else the config's `output` — with `-quick` appended for a `--quick`
- * run, so a smoke run never overwrites (or mixes its runs into) the real sweep's folder, which in
- * examples/tinystories holds committed results.
- */
-export function sweepOutputDir(baseDir: string, output: string, o: { out?: string; quick?: boolean } = {}): string {
-  if (o.out !== undefined) return at(baseDir, o.out);
-  return at(baseDir, o.quick ? `${output.replace(/[/\\]+$/, '')}-quick` : output);
-}
-
 export const PREDICTIONS_FILE = 'predictions.json';
 
 /**
@@ -83,7 +74,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepReport> {
   const started = performance.now();
   const s = o.settings;
   const log = o.log ?? (() => {});
-  const out = sweepOutputDir(o.baseDir, s.base.output, o);
+  const out = outputDirOf(o.baseDir, s.base.output, o);
   const predictionsPath = join(out, PREDICTIONS_FILE);
   if (o.check && !existsSync(predictionsPath)) {
     throw new DistilleryError(
