@@ -23,8 +23,9 @@ const root = new URL('..', import.meta.url).pathname;
 const listOnly = process.argv.includes('--list');
 const mentionsOnly = process.argv.includes('--mentions-only');
 
-// The docs whose shell blocks run, top to bottom, each in its own fresh scratch copy.
-const RUN_DOCS = ['README.md', 'docs/getting-started.md'];
+// The docs whose shell blocks run, top to bottom, each in its own fresh scratch copy. A command
+// that already ran ok for an earlier doc is not run again.
+const RUN_DOCS = ['README.md', 'docs/getting-started.md', 'docs/distill-lm.md', 'docs/scaling-laws.md', 'examples/tinystories/README.md'];
 
 // [pattern over the command line (comments stripped), reason]. The first match wins. A rule for a
 // run too long for CI names the smaller form of it that runs instead; a rule for a command that
@@ -49,6 +50,11 @@ const SKIP = [
     /step-by-step examples\/step-by-step\/(svamp|cqa)\.json/,
     'trains six students (about 40 minutes on a software GPU); `step-by-step examples/step-by-step/svamp-dataset.json` runs',
   ],
+  [/^npx distillery sweep (?!.*--quick)/, 'trains the whole grid or its check students (hours on lavapipe); its `--quick` line runs'],
+  [
+    /^llama-cli /,
+    "llama.cpp's command line is not part of this repository; distill-lm's export check loads each student.gguf in llama.cpp (node-llama-cpp), which the `--quick` run does",
+  ],
   [/distillery-bench bandwidth (?!.*--quick)/, 'the full-size suite takes about a minute on lavapipe; its `--quick` line runs'],
   [
     /distillery-bench all\b(?!.*--quick)/,
@@ -72,11 +78,15 @@ const WRITES = [
   [/fit .*--out fit\.json --plot fit\.svg/, ['fit.json', 'fit.svg']],
   [/plan .*--plot frontier\.svg/, ['frontier.svg']],
   [/step-by-step examples\/step-by-step\/svamp-dataset\.json/, ['examples/step-by-step/out/svamp-dataset/train.jsonl']],
+  [/sweep examples\/tinystories\/sweep\.json --quick/, ['examples/tinystories/sweep-quick/supervised-runs.csv']],
+  [/distill-lm examples\/tinystories\/distill-lm\.json --quick/, ['examples/tinystories/runs-quick/runs/w32-l2/kd/seed-0/student.gguf']],
 ];
 
 const section = (title) => console.log(`\n== ${title}`);
 const seconds = (start) => `${((performance.now() - start) / 1000).toFixed(1).padStart(5)} s`;
 let failed = 0;
+/** Commands that ran ok, by their text: where they ran. */
+const ranOk = new Map();
 
 // ---- fenced blocks and inline code of a markdown file ------------------------------------------
 
@@ -135,12 +145,17 @@ function inlineCode(file) {
 
 // ---- 1. run the shell blocks --------------------------------------------------------------------
 
+/** The files a clone has (deleted-but-uncommitted ones left out). */
+function trackedFiles() {
+  return execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8' })
+    .split('\0')
+    .filter((path) => path && existsSync(join(root, path)));
+}
+
 /** A scratch clone: tracked files copied, setup outputs (node_modules/, dist/) linked. */
 function scratchClone() {
   const scratch = mkdtempSync(join(tmpdir(), 'distillery-docs-'));
-  const tracked = execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8' }).split('\0').filter(Boolean);
-  for (const path of tracked) {
-    if (!existsSync(join(root, path))) continue; // deleted in the working tree, not yet committed
+  for (const path of trackedFiles()) {
     mkdirSync(dirname(join(scratch, path)), { recursive: true });
     cpSync(join(root, path), join(scratch, path));
   }
@@ -156,6 +171,14 @@ function scratchClone() {
     symlinkSync(join(root, path), join(scratch, path));
   }
   return scratch;
+}
+
+/** Tracked files a doc's commands changed or deleted: a user's checkout must not change under them. */
+function changedTrackedFiles(scratch) {
+  return trackedFiles().filter((path) => {
+    const copy = join(scratch, path);
+    return !existsSync(copy) || !readFileSync(copy).equals(readFileSync(join(root, path)));
+  });
 }
 
 /** The environment of a user's shell: none of the variables npm sets for a script it runs. */
@@ -183,31 +206,41 @@ function runDoc(file) {
     failed++;
     return;
   }
-  const scratch = listOnly ? null : scratchClone();
+  let scratch = null; // made for the first command that runs
   const env = userEnvironment();
   try {
     for (const { line, text } of commands) {
       const where = `${file}:${line}`;
-      const skip = SKIP.find(([pattern]) => pattern.test(text));
+      const skip = SKIP.find(([pattern]) => pattern.test(text)) ?? (ranOk.has(text) ? [null, `ran ok above (${ranOk.get(text)})`] : null);
       if (skip) {
         console.log(`skip        ${text}  (${where})\n              ↳ ${skip[1]}`);
         continue;
       }
       if (listOnly) {
         console.log(`run         ${text}  (${where})`);
+        ranOk.set(text, where);
         continue;
       }
+      scratch ??= scratchClone();
       const start = performance.now();
       try {
         execFileSync('bash', ['-c', text], { cwd: scratch, env, stdio: 'pipe', timeout: 300_000, maxBuffer: 64 << 20 });
         const missing = (WRITES.find(([pattern]) => pattern.test(text))?.[1] ?? []).filter((path) => !existsSync(join(scratch, path)));
         if (missing.length) throw new Error(`exited 0 but did not write ${missing.join(', ')}`);
         console.log(`ok   ${seconds(start)} ${text}  (${where})`);
+        ranOk.set(text, where);
       } catch (error) {
         failed++;
         const output = `${error.stdout ?? ''}${error.stderr ?? ''}` || String(error.message);
         console.log(`FAIL ${seconds(start)} ${text}  (${where})\n${output.slice(-3000)}`);
       }
+    }
+    if (scratch) {
+      const changed = changedTrackedFiles(scratch);
+      if (changed.length) {
+        failed++;
+        console.log(`FAIL        ${file}'s commands changed tracked files of the clone: ${changed.join(', ')}`);
+      } else console.log(`ok          no tracked file of the clone changed`);
     }
   } finally {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
@@ -230,7 +263,9 @@ function mentions(snippet) {
     if (!match) continue;
     const [, bin, command, rest] = match;
     const flags = [...rest.matchAll(/(?:^|\s|\[)(--[a-z][a-z0-9-]*)/g)].map((m) => m[1]);
-    found.push({ ...snippet, bin, command, flags });
+    // The repository's files it names (configs, runs files): outputs of other commands are not named this way.
+    const files = [...rest.matchAll(/(?:^|\s)((?:examples|packages)\/[^\s<>…*]+\.(?:json|ya?ml|csv))(?=\s|$)/g)].map((m) => m[1]);
+    found.push({ ...snippet, bin, command, flags, files });
   }
   return found;
 }
@@ -259,7 +294,7 @@ function helpOf(bin, ...args) {
 function checkMentions() {
   const start = performance.now();
   const all = markdownFiles().flatMap((file) => [...shellCommands(file), ...inlineCode(file)].flatMap(mentions));
-  section(`every \`distillery <command> --flag\` named in ${markdownFiles().length} markdown files: ${all.length} mentions`);
+  section(`every \`distillery <command> --flag examples/…\` named in ${markdownFiles().length} markdown files: ${all.length} mentions`);
   if (listOnly) {
     for (const { file, line, bin, command, flags } of all) console.log(`  ${file}:${line}: ${bin} ${command} ${flags.join(' ')}`);
     return;
@@ -268,7 +303,10 @@ function checkMentions() {
   const suiteList = helpOf('distillery-bench');
   const listed = (list, name) => new RegExp(`^  ${name}\\s`, 'm').test(list);
   const problems = [];
-  for (const { file, line, bin, command, flags, text } of all) {
+  const tracked = new Set(trackedFiles());
+  for (const { file, line, bin, command, flags, files, text } of all) {
+    for (const path of files)
+      if (!tracked.has(path)) problems.push(`${file}:${line}: ${path} is no file of the repository (in \`${text}\`)`);
     let help;
     if (bin === 'distillery') help = listed(commandList, command) ? helpOf(bin, command) : null;
     else if (command === 'compare') help = helpOf(bin, 'compare');
