@@ -8,14 +8,22 @@
 //    registry. The scratch copy lives in the system temp folder, so no command can lean on
 //    ../shared. A line runs unless a SKIP rule below names it with its reason; `a && b` counts as
 //    two commands.
-// 2. Every `distillery <command> --flag …` and `distillery-bench <suite> --flag …` that any doc
-//    names (code blocks and inline code) is a real command, and each flag appears in its --help.
+//    Afterwards no tracked file of the clone may have changed (a documented command must not
+//    overwrite a user's checkout), and the files WRITES names must exist.
+// 2. Every `distillery <command> --flag …` and `distillery-bench <suite> --flag …` that any tracked
+//    markdown file names (code blocks and inline code) is a real command, each flag appears in its
+//    --help and each examples/… or packages/… file it names exists; every `npm run <script>` is a
+//    script and every `node <file>.js` a file of the checkout.
+//
+// After a doc gains a command: if it takes more than a minute, the doc should show a quicker form
+// (`--quick`) that runs here, and the long one gets a SKIP rule saying so.
 //
 // Prints one `ok` / `skip` / `FAIL` line per command with its time; exits 1 on any FAIL.
 // `--list` prints what would run or be skipped and every mention, running nothing;
 // `--mentions-only` runs part 2 alone.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -82,6 +90,9 @@ const WRITES = [
   [/distill-lm examples\/tinystories\/distill-lm\.json --quick/, ['examples/tinystories/runs-quick/runs/w32-l2/kd/seed-0/student.gguf']],
 ];
 
+const TIMEOUT_MS = 300_000;
+const SLOW_MS = 60_000;
+
 const section = (title) => console.log(`\n== ${title}`);
 const seconds = (start) => `${((performance.now() - start) / 1000).toFixed(1).padStart(5)} s`;
 let failed = 0;
@@ -135,7 +146,7 @@ function stripComment(line) {
 
 /** Inline code spans of a doc outside fenced blocks (a span may wrap a line). */
 function inlineCode(file) {
-  const text = readFileSync(join(root, file), 'utf8').replace(/^[ \t]*```[\s\S]*?^[ \t]*```/gm, '');
+  const text = readFileSync(join(root, file), 'utf8').replace(/^[ \t]*```[\s\S]*?^[ \t]*```/gm, (block) => block.replace(/[^\n]/g, '')); // lines kept: the numbers stay true
   return [...text.matchAll(/`([^`]+)`/g)].map((m) => ({
     file,
     line: text.slice(0, m.index).split('\n').length,
@@ -155,9 +166,11 @@ function trackedFiles() {
 /** A scratch clone: tracked files copied, setup outputs (node_modules/, dist/) linked. */
 function scratchClone() {
   const scratch = mkdtempSync(join(tmpdir(), 'distillery-docs-'));
+  const copied = new Map(); // path → SHA-256 of the copy
   for (const path of trackedFiles()) {
     mkdirSync(dirname(join(scratch, path)), { recursive: true });
     cpSync(join(root, path), join(scratch, path));
+    copied.set(path, digest(join(scratch, path)));
   }
   const ignored = execFileSync('git', ['ls-files', '--others', '--ignored', '--exclude-standard', '--directory', '-z'], {
     cwd: root,
@@ -170,15 +183,16 @@ function scratchClone() {
     mkdirSync(dirname(join(scratch, path)), { recursive: true });
     symlinkSync(join(root, path), join(scratch, path));
   }
-  return scratch;
+  return { dir: scratch, copied };
 }
+
+const digest = (path) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 /** Tracked files a doc's commands changed or deleted: a user's checkout must not change under them. */
 function changedTrackedFiles(scratch) {
-  return trackedFiles().filter((path) => {
-    const copy = join(scratch, path);
-    return !existsSync(copy) || !readFileSync(copy).equals(readFileSync(join(root, path)));
-  });
+  return [...scratch.copied]
+    .filter(([path, hash]) => !existsSync(join(scratch.dir, path)) || digest(join(scratch.dir, path)) !== hash)
+    .map(([path]) => path);
 }
 
 /** The environment of a user's shell: none of the variables npm sets for a script it runs. */
@@ -224,14 +238,21 @@ function runDoc(file) {
       scratch ??= scratchClone();
       const start = performance.now();
       try {
-        execFileSync('bash', ['-c', text], { cwd: scratch, env, stdio: 'pipe', timeout: 300_000, maxBuffer: 64 << 20 });
-        const missing = (WRITES.find(([pattern]) => pattern.test(text))?.[1] ?? []).filter((path) => !existsSync(join(scratch, path)));
+        execFileSync('bash', ['-c', text], { cwd: scratch.dir, env, stdio: 'pipe', timeout: TIMEOUT_MS, maxBuffer: 64 << 20 });
+        const missing = (WRITES.find(([pattern]) => pattern.test(text))?.[1] ?? []).filter((path) => !existsSync(join(scratch.dir, path)));
         if (missing.length) throw new Error(`exited 0 but did not write ${missing.join(', ')}`);
-        console.log(`ok   ${seconds(start)} ${text}  (${where})`);
+        const slow =
+          performance.now() - start > SLOW_MS
+            ? `\n              ↳ slow for CI: give the doc a quicker form of it and a SKIP rule for this one`
+            : '';
+        console.log(`ok   ${seconds(start)} ${text}  (${where})${slow}`);
         ranOk.set(text, where);
       } catch (error) {
         failed++;
-        const output = `${error.stdout ?? ''}${error.stderr ?? ''}` || String(error.message);
+        const output =
+          error.signal === 'SIGTERM' && performance.now() - start >= TIMEOUT_MS
+            ? `timed out after ${TIMEOUT_MS / 1000} s: too long for CI (give the doc a quicker form of it, and this one a SKIP rule)`
+            : `${error.stdout ?? ''}${error.stderr ?? ''}` || String(error.message);
         console.log(`FAIL ${seconds(start)} ${text}  (${where})\n${output.slice(-3000)}`);
       }
     }
@@ -243,7 +264,7 @@ function runDoc(file) {
       } else console.log(`ok          no tracked file of the clone changed`);
     }
   } finally {
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
+    if (scratch) rmSync(scratch.dir, { recursive: true, force: true });
   }
 }
 
@@ -258,7 +279,9 @@ function markdownFiles() {
 /** `distillery[-bench] <command> …` mentions: the command word and the flags after it. */
 function mentions(snippet) {
   const found = [];
-  for (const part of snippet.text.split(/&&|\|\||;|\|/)) {
+  // `npm start -- <flags>` is `distillery demo <flags>` (the root package.json's start script).
+  const text = snippet.text.replace(/\bnpm start -- /g, 'distillery demo ');
+  for (const part of text.split(/&&|\|\||;|\|/)) {
     const match = /(?:^|[\s(])(distillery(?:-bench)?) ([a-z][a-z0-9-]*)((?: [^#…]*)?)/.exec(part);
     if (!match) continue;
     const [, bin, command, rest] = match;
@@ -294,7 +317,9 @@ function helpOf(bin, ...args) {
 function checkMentions() {
   const start = performance.now();
   const all = markdownFiles().flatMap((file) => [...shellCommands(file), ...inlineCode(file)].flatMap(mentions));
-  section(`every \`distillery <command> --flag examples/…\` named in ${markdownFiles().length} markdown files: ${all.length} mentions`);
+  section(
+    `every \`distillery <command> --flag examples/…\`, \`npm run <script>\` and \`node <file>\` named in ${markdownFiles().length} markdown files: ${all.length} mentions`,
+  );
   if (listOnly) {
     for (const { file, line, bin, command, flags } of all) console.log(`  ${file}:${line}: ${bin} ${command} ${flags.join(' ')}`);
     return;
@@ -322,10 +347,35 @@ function checkMentions() {
         problems.push(`${file}:${line}: \`${bin} ${command}\` has no ${flag} in its --help (in \`${text}\`)`);
     }
   }
+  problems.push(...scriptProblems());
   if (problems.length) {
     failed++;
-    console.log(`FAIL ${seconds(start)} ${problems.length} unknown commands or flags:\n  ${problems.join('\n  ')}`);
-  } else console.log(`ok   ${seconds(start)} every command exists and every flag is in its --help`);
+    console.log(`FAIL ${seconds(start)} ${problems.length} unknown commands, flags, files or scripts:\n  ${problems.join('\n  ')}`);
+  } else console.log(`ok   ${seconds(start)} every command exists, every flag is in its --help, every named file and npm script exists`);
+}
+
+/**
+ * `npm run <script>` names a script of the root package.json, or of a folder the doc `cd`s into (or
+ * its own folder); `node <file>.js` names a file of the checkout (dist/ files: built by setup).
+ */
+function scriptProblems() {
+  const scriptsOf = (dir) => {
+    const file = join(root, dir, 'package.json');
+    return existsSync(file) ? Object.keys(JSON.parse(readFileSync(file, 'utf8')).scripts ?? {}) : [];
+  };
+  const problems = [];
+  for (const file of markdownFiles()) {
+    const snippets = [...shellCommands(file), ...inlineCode(file)];
+    const dirs = ['.', dirname(file), ...snippets.flatMap(({ text }) => [...text.matchAll(/(?:^|&&\s*)cd ([\w./-]+)/g)].map((m) => m[1]))];
+    const scripts = new Set(dirs.flatMap(scriptsOf));
+    for (const { line, text } of snippets) {
+      for (const [, name] of text.matchAll(/\bnpm run ([a-z][\w:-]*)/g))
+        if (!scripts.has(name)) problems.push(`${file}:${line}: \`npm run ${name}\` is no script of ${dirs.join(', ')} (in \`${text}\`)`);
+      for (const [, path] of text.matchAll(/(?:^|\s)node ((?:[\w.-]+\/)+[\w.-]+\.m?js)\b/g))
+        if (!existsSync(join(root, path))) problems.push(`${file}:${line}: ${path} does not exist (in \`${text}\`)`);
+    }
+  }
+  return problems;
 }
 
 const total = performance.now();
