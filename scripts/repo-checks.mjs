@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Checks of the repository as a user meets it, run by `npm test` after the workspace suites:
 // the bins are linked into this checkout (so `npx distillery` never reaches the public registry),
-// the docs' TypeScript blocks compile (scripts/docs-check.mjs), the README's commands run
-// (scripts/readme-commands.mjs), entry points name their exports and kernels declare bindings and
+// the docs' TypeScript blocks compile (scripts/docs-check.mjs), the shell commands of README.md and
+// docs/getting-started.md run and every `distillery <command> --flag` a doc names exists
+// (scripts/doc-commands.mjs), entry points name their exports and kernels declare bindings and
 // uniforms through the WGSL kit. Writes test-results-repo.json
 // for the summary line.
 import { execFileSync } from 'node:child_process';
@@ -112,7 +113,10 @@ check(
   },
 );
 check('docs: every TypeScript block compiles under strict settings against the built packages', () => node('docs-check.mjs'));
-check("README: the `npx distillery` commands run from a copy of the repository's examples", () => node('readme-commands.mjs'));
+check(
+  "docs: README's and getting-started's shell commands run in a scratch clone; every `distillery <command> --flag` the docs name exists",
+  () => node('doc-commands.mjs'),
+);
 
 const passed = results.filter((r) => r.ok).length;
 const failed = results.length - passed;

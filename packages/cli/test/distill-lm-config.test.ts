@@ -1,10 +1,11 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DistilleryError } from '@distillery/core';
 import { parseDistillLmConfig, quickSettings, readDistillLmConfig } from '../src/distill-lm/config.js';
 import { splitStories } from '../src/distill-lm/corpus.js';
+import { outputDirOf } from '../src/distill-lm/experiment.js';
 import { runCli, type CliIO } from '../src/index.js';
 
 const student = { name: 'w32-l2', width: 32, layers: 2, heads: 4, kvHeads: 2 };
@@ -99,5 +100,17 @@ describe('distillery distill-lm', () => {
     expect(io.err).toContain(path);
     expect(io.err).toContain('students[0].heads');
     expect(io.err).toContain('width must be a multiple of heads, got 4');
+  });
+});
+
+describe('outputDirOf', () => {
+  it("keeps a --quick run of distill-lm or sweep out of the real run's folder (examples/tinystories/sweep holds committed results)", () => {
+    const base = resolve('/repo/examples/tinystories');
+    expect(outputDirOf(base, 'sweep')).toBe(join(base, 'sweep'));
+    expect(outputDirOf(base, 'sweep', { quick: true })).toBe(join(base, 'sweep-quick'));
+    expect(outputDirOf(base, 'sweep/', { quick: true })).toBe(join(base, 'sweep-quick'));
+    // An explicit --out is taken as given, quick or not.
+    expect(outputDirOf(base, 'sweep', { quick: true, out: '/tmp/q' })).toBe('/tmp/q');
+    expect(outputDirOf(base, 'sweep', { out: 'elsewhere' })).toBe(join(base, 'elsewhere'));
   });
 });

@@ -30,7 +30,8 @@ model, result.json): a rerun resumes or reads finished runs back. The best stude
 node-llama-cpp. Writes <out>/results.json and <out>/results.md.
 
   --quick     one seed, the first student, a few steps on a corpus slice (a CI smoke run, not a result)
-  --out DIR   output folder (default: the config's "output", relative to the config)
+  --out DIR   output folder (default: the config's "output", relative to the config; with --quick,
+              that folder's name + "-quick", so a smoke run never mixes with a real one)
   --json      print the report as JSON
 
 Config (JSON; see docs/distill-lm.md): teacher, corpus {path, separator, heldOutFraction, trainStories,

@@ -30,7 +30,8 @@ predictions.json is never overwritten.
 
   --check     train the students of predictions.json and compare (check.json, predicted-vs-measured.svg)
   --quick     three tiny sizes × three budgets of a few steps on a corpus slice (a CI smoke run)
-  --out DIR   output folder (default: the config's "output", relative to the config)
+  --out DIR   output folder (default: the config's "output", relative to the config; with --quick,
+              that folder's name + "-quick", so a smoke run never mixes with a real one)
   --json      print the report as JSON
 
 Config "sweep": { steps: [..], seed, form: chinchilla|busbridge, bootstrap, starts,

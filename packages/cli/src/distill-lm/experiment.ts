@@ -84,6 +84,17 @@ export interface ExperimentOptions {
 
 const at = (base: string, path: string) => (isAbsolute(path) ? path : resolve(base, path));
 
+/**
+ * Where distill-lm and sweep write: `out`, else the config's `output` — with `-quick` appended for a
+ * `--quick` run, so a smoke run never mixes its runs into the real run's folder (a later full run
+ * would resume from the smoke run's checkpoints) nor overwrites its files (examples/tinystories/sweep
+ * holds committed results).
+ */
+export function outputDirOf(baseDir: string, output: string, o: { out?: string; quick?: boolean } = {}): string {
+  if (o.out !== undefined) return at(baseDir, o.out);
+  return at(baseDir, o.quick ? `${output.replace(/[/\\]+$/, '')}-quick` : output);
+}
+
 const HELD_OUT_NOTE =
   'stories260K was pre-trained on TinyStories, so the held-out stories are text the teacher has seen; they are held out from the students only.';
 
@@ -108,7 +119,7 @@ function corpusHash(corpus: TokenCorpus): string {
 export async function runDistillLm(o: ExperimentOptions): Promise<DistillLmReport> {
   const s = o.settings;
   const log = o.log ?? (() => {});
-  const out = at(o.baseDir, o.out ?? s.output);
+  const out = outputDirOf(o.baseDir, s.output, o);
   const teacherPath = s.teacher ? at(o.baseDir, s.teacher) : vendored.teacher();
   const corpusPath = s.corpus.path ? at(o.baseDir, s.corpus.path) : vendored.corpus();
   const kit = await o.createKit(teacherPath, s.context);

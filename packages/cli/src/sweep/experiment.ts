@@ -5,6 +5,7 @@ import { DistilleryError, type StepEvent } from '@distillery/core';
 import { writeFileAtomic } from '@distillery/core/node';
 import { renderObservedVsFitted } from '@distillery/scaling-laws';
 import { formatFitReport } from '../commands/fit.js';
+import { outputDirOf } from '../distill-lm/experiment.js';
 import type { LmKit } from '../distill-lm/kit.js';
 import {
   compareChecks,
@@ -73,7 +74,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepReport> {
   const started = performance.now();
   const s = o.settings;
   const log = o.log ?? (() => {});
-  const out = at(o.baseDir, o.out ?? s.base.output);
+  const out = outputDirOf(o.baseDir, s.base.output, o);
   const predictionsPath = join(out, PREDICTIONS_FILE);
   if (o.check && !existsSync(predictionsPath)) {
     throw new DistilleryError(
