@@ -1,12 +1,19 @@
 import { readdir } from 'node:fs/promises';
 import { basename, extname, isAbsolute, join } from 'node:path';
-import { badValue, DistilleryError, type Loss, type Optimizer, type PluginRegistry, type PluginSpec } from '@distillery/core';
+import { badValue, deriveSeed, DistilleryError, type Loss, type Optimizer, type PluginRegistry, type PluginSpec } from '@distillery/core';
 import { FileCheckpointStore, writeFileAtomic } from '@distillery/core/node';
 import { CrossEntropyLoss, KdLoss } from '@distillery/kernels';
 import { asTeacher, sampleTokens } from '@distillery/nn';
 import { saveModel, writeHuggingFaceFolder } from '@distillery/nn/node';
 import type { GpuTensor } from '@distillery/webgpu';
-import { evaluateLanguageModel, LmDistiller, TokenWindows, type LanguageModelMetrics, type TokenCorpus } from '@distillery/white-box';
+import {
+  evaluateLanguageModel,
+  HiddenStateMatch,
+  LmDistiller,
+  TokenWindows,
+  type LanguageModelMetrics,
+  type TokenCorpus,
+} from '@distillery/white-box';
 import type { DistillConfig } from './config.js';
 import type { DistillContext } from './context.js';
 import {
@@ -97,7 +104,13 @@ async function lossAndSchedules(input: LmRunInput, teacher: LlamaTeacherPart | u
   // No teacher: plain next-token training (the scratch baseline); the loss section does not apply.
   if (!teacher && !config.data.useLabels)
     throw badValue('data.useLabels', false, 'true without a teacher (the next tokens are the only training signal)');
-  if (!teacher) return { loss: new CrossEntropyLoss() as Loss<GpuTensor>, schedules: { lr } };
+  if (!teacher) {
+    if (config.training.fusedHead !== undefined)
+      throw badValue('training.fusedHead', config.training.fusedHead, 'absent without a teacher (the fused head fuses the KD loss)');
+    if (config.loss.hidden !== undefined)
+      throw badValue('loss.hidden', config.loss.hidden, 'absent without a teacher (there is no teacher hidden state to match)');
+    return { loss: new CrossEntropyLoss() as Loss<GpuTensor>, schedules: { lr } };
+  }
   const l = config.loss;
   const hardWeight = l.hardWeight ?? (config.data.useLabels ? 0.1 : 0);
   if (!config.data.useLabels && hardWeight !== 0)
@@ -110,8 +123,28 @@ async function lossAndSchedules(input: LmRunInput, teacher: LlamaTeacherPart | u
       softWeight: await schedule(registry, l.softWeight, 'loss.softWeight'),
       hardWeight: await schedule(registry, hardWeight, 'loss.hardWeight'),
       ...(l.beta !== undefined ? { beta: await schedule(registry, l.beta, 'loss.beta') } : {}),
+      ...(l.hidden ? { [HIDDEN_WEIGHT]: await schedule(registry, l.hidden.weight, 'loss.hidden.weight') } : {}),
     },
   };
+}
+
+/** The hidden-state term's name in step events; its weight is the schedule `hidden:weight`. */
+const HIDDEN_TERM = 'hidden';
+const HIDDEN_WEIGHT = `${HIDDEN_TERM}:weight`;
+
+/** `loss.hidden`: `HiddenStateMatch` through a learned projection (the widths differ), as distill-lm's kd-hidden. */
+function hiddenLoss(input: LmRunInput, teacher: LlamaTeacherPart | undefined, student: LlamaStudentPart): HiddenStateMatch | undefined {
+  const h = input.config.loss.hidden;
+  if (!h || !teacher) return undefined;
+  const widths = { student: student.model.hiddenStateWidths(), teacher: teacher.model.hiddenStateWidths() };
+  for (const side of ['student', 'teacher'] as const)
+    if (widths[side][h[side]] === undefined)
+      throw badValue(`loss.hidden.${side}`, h[side], `one of the ${side}'s hidden states: ${Object.keys(widths[side]).join(', ')}`);
+  return new HiddenStateMatch({
+    device: input.context.device,
+    seed: deriveSeed(input.config.seed, 'hidden-projection'),
+    pairs: [{ student: h.student, teacher: h.teacher, loss: h.loss, projection: true, name: HIDDEN_TERM }],
+  });
 }
 
 /** The student as an nn model file, `student.gguf` (the tokenizer's file's vocabulary) and `hf/`, each written atomically. */
@@ -146,6 +179,7 @@ export async function runLmDistillation(input: LmRunInput): Promise<DistillRunRe
   const heldOut = validation && corpus(student, validation.documents);
   const teacherModel = teacher && asTeacher(teacher.model, { name: teacher.name });
   const { loss, schedules } = await lossAndSchedules(input, teacher);
+  const hidden = hiddenLoss(input, teacher, student);
   const optimizer = await createOptimizer<Optimizer<GpuTensor>>(input.registry, config, context);
   const callbacks = await createCallbacks(input.registry, config, {
     io: options.io,
@@ -160,6 +194,7 @@ export async function runLmDistillation(input: LmRunInput): Promise<DistillRunRe
     teacher: teacherModel,
     student: student.model,
     loss,
+    hiddenLoss: hidden,
     optimizer,
     train,
     validation: heldOut,
@@ -170,6 +205,7 @@ export async function runLmDistillation(input: LmRunInput): Promise<DistillRunRe
     evaluateEverySteps: training.evaluateEverySteps,
     seed: config.seed,
     schedules,
+    ...(training.fusedHead ? { fusedHead: training.fusedHead } : {}),
     checkpoint: { store: new FileCheckpointStore(join(runDir, 'checkpoint.safetensors')), everySteps: config.checkpoint.everySteps },
     callbacks,
   });

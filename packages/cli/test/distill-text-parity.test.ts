@@ -1,0 +1,136 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, expect } from 'vitest';
+import { readModelState } from '@distillery/nn/node';
+import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
+import { runCli, type CliIO } from '../src/index.js';
+import { readMetricsRows } from '../src/distill/logs.js';
+
+/*
+ * What `distillery distill` on text shares with `distillery distill-lm`: the fused head, hidden-state
+ * matching, the offline top-k cache and the llama.cpp check of the exported GGUF. Tiny runs: 4
+ * training stories, context 16, 2 steps of 2 sequences, no validation.
+ */
+
+function captureIO(): CliIO & { out: string; err: string } {
+  const io = {
+    out: '',
+    err: '',
+    cwd: process.cwd(),
+    isTTY: false,
+    stdout: (t: string) => void (io.out += t),
+    stderr: (t: string) => void (io.err += t),
+  };
+  return io;
+}
+
+const tiny = {
+  data: { train: { name: 'text', documents: 4 } },
+  teacher: 'gguf',
+  student: { name: 'llama', width: 32, layers: 1, heads: 2 },
+  optimizer: { name: 'adamw', lr: 0.003 },
+  training: { steps: 2, context: 16, batchSize: 2 },
+  sample: { maxTokens: 4 },
+  logs: { metrics: true, curves: false },
+};
+
+const STOP_PLUGIN = `export const plugins = [
+  { kind: 'callback', name: 'stop-after', create: ({ step }) => {
+      let seen = 0;
+      return { name: 'stop-after', onStep: (e) => void (seen = e.step), shouldStop: () => seen >= step };
+  } },
+];\n`;
+
+let root: string;
+
+async function distill(config: object, name: string): Promise<{ code: number; io: ReturnType<typeof captureIO>; dir: string }> {
+  const file = join(root, `${name}.json`);
+  await writeFile(file, JSON.stringify(config));
+  const io = captureIO();
+  const code = await runCli(['distill', file, '--json'], io);
+  return { code, io, dir: join(root, `${name}.run`) };
+}
+
+async function ok(config: object, name: string) {
+  const run = await distill(config, name);
+  expect(run.code, run.io.err).toBe(0);
+  return run;
+}
+
+const weights = async (dir: string) => (await readModelState(join(dir, 'student.safetensors'))).tensors;
+
+async function maxWeightDiff(a: string, b: string): Promise<{ diff: number; scale: number }> {
+  const [x, y] = await Promise.all([weights(a), weights(b)]);
+  expect(Object.keys(y)).toEqual(Object.keys(x));
+  let diff = 0;
+  let scale = 0;
+  for (const name of Object.keys(x)) {
+    const p = x[name]!.data as Float32Array;
+    const q = y[name]!.data as Float32Array;
+    for (let i = 0; i < p.length; i++) {
+      diff = Math.max(diff, Math.abs(p[i]! - q[i]!));
+      scale = Math.max(scale, Math.abs(p[i]!));
+    }
+  }
+  return { diff, scale };
+}
+
+const steps = async (dir: string) => (await readMetricsRows(join(dir, 'metrics.jsonl'))).filter((r) => r.type === 'step');
+
+gpuDescribe('distillery distill on text: what distill-lm had', () => {
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'distill-text-parity-'));
+    await writeFile(join(root, 'stop-plugin.mjs'), STOP_PLUGIN);
+  });
+
+  gpuTest('training.fusedHead: the same weights as the unfused head after 2 steps; refused without a teacher', async () => {
+    const plain = await ok(tiny, 'plain');
+    const fused = await ok({ ...tiny, training: { ...tiny.training, fusedHead: { chunkRows: 8 } } }, 'fused');
+    const { diff, scale } = await maxWeightDiff(plain.dir, fused.dir);
+    expect(scale).toBeGreaterThan(0.01);
+    expect(diff).toBeLessThan(1e-4);
+    const [a, b] = [await steps(plain.dir), await steps(fused.dir)];
+    expect(b[1]!.loss as number).toBeCloseTo(a[1]!.loss as number, 3);
+    const { teacher: _t, ...scratch } = tiny;
+    const refused = await distill({ ...scratch, training: { ...tiny.training, fusedHead: true } }, 'bad-fused');
+    expect(refused.code).toBe(2);
+    expect(refused.io.err).toContain('training.fusedHead');
+  });
+
+  gpuTest('loss.hidden: the term enters the loss linearly in its weight; weight 0 trains as without it; resume is exact', async () => {
+    // One step per "epoch", so that a callback can stop the run after step 1.
+    const hidden = (weight: number) => ({
+      ...tiny,
+      training: { ...tiny.training, evaluateEverySteps: 1 },
+      loss: { hidden: { student: 'blocks.0', teacher: 'norm', loss: 'mse', weight } },
+    });
+    const plain = await ok(tiny, 'hidden-none');
+    const [zero, one, two] = [await ok(hidden(0), 'hidden-0'), await ok(hidden(1), 'hidden-1'), await ok(hidden(2), 'hidden-2')];
+    const [p, z, a, b] = await Promise.all([plain, zero, one, two].map((r) => steps(r.dir)));
+    // Step 1 starts from the same weights and projection: the hidden term adds weight × its value.
+    const term = (a[0]!.terms as Record<string, number>).hidden!;
+    expect(term).toBeGreaterThan(0);
+    expect((a[0]!.loss as number) - (z[0]!.loss as number)).toBeCloseTo(term, 4);
+    expect((b[0]!.loss as number) - (z[0]!.loss as number)).toBeCloseTo(2 * term, 4);
+    expect(z[0]!.loss as number).toBeCloseTo(p[0]!.loss as number, 5);
+    expect((await maxWeightDiff(plain.dir, zero.dir)).diff).toBeLessThan(1e-6);
+    expect((await maxWeightDiff(plain.dir, one.dir)).diff).toBeGreaterThan(1e-4);
+
+    const stopped = await distill(
+      { ...hidden(1), plugins: ['./stop-plugin.mjs'], callbacks: [{ name: 'stop-after', step: 1 }] },
+      'hidden-stop',
+    );
+    expect(stopped.code, stopped.io.err).toBe(0);
+    const resumed = await ok(hidden(1), 'hidden-stop');
+    expect(resumed.io.err).toContain('resuming at step 1/2');
+    const [straight, again] = await Promise.all([weights(one.dir), weights(resumed.dir)]);
+    for (const name of Object.keys(straight))
+      expect(Array.from(again[name]!.data as Float32Array)).toEqual(Array.from(straight[name]!.data as Float32Array));
+
+    const unknown = await distill({ ...tiny, loss: { hidden: { student: 'blocks.7' } } }, 'bad-hidden');
+    expect(unknown.code).toBe(2);
+    expect(unknown.io.err).toContain('loss.hidden.student');
+    expect(unknown.io.err).toContain('blocks.0');
+  });
+});
