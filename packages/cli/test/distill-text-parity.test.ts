@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, expect } from 'vitest';
@@ -107,7 +107,8 @@ gpuDescribe('distillery distill on text: what distill-lm had', () => {
     });
     const plain = await ok(tiny, 'hidden-none');
     const [zero, one, two] = [await ok(hidden(0), 'hidden-0'), await ok(hidden(1), 'hidden-1'), await ok(hidden(2), 'hidden-2')];
-    const [p, z, a, b] = await Promise.all([plain, zero, one, two].map((r) => steps(r.dir)));
+    const rows = await Promise.all([plain, zero, one, two].map((r) => steps(r.dir)));
+    const [p, z, a, b] = [rows[0]!, rows[1]!, rows[2]!, rows[3]!];
     // Step 1 starts from the same weights and projection: the hidden term adds weight × its value.
     const term = (a[0]!.terms as Record<string, number>).hidden!;
     expect(term).toBeGreaterThan(0);
@@ -132,5 +133,17 @@ gpuDescribe('distillery distill on text: what distill-lm had', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.io.err).toContain('loss.hidden.student');
     expect(unknown.io.err).toContain('blocks.0');
+  });
+
+  gpuTest('export.verify: llama.cpp runs student.gguf like the WebGPU student; the check lands in summary.json', async () => {
+    const run = await ok({ ...tiny, export: { verify: true } }, 'verify');
+    const check = JSON.parse(run.io.out).lm.verify;
+    expect(check.positions).toBeGreaterThan(20);
+    expect(check.topK).toBe(64);
+    expect(check.maxAbsLogprobDiff).toBeLessThan(1e-3);
+    expect(check.sameText).toBe(true);
+    expect(check.llamaCppText.startsWith('Once upon a time')).toBe(true);
+    expect(JSON.parse(await readFile(join(run.dir, 'summary.json'), 'utf8')).verify).toEqual(check);
+    expect(run.io.err).toMatch(/llama\.cpp runs .*student\.gguf: max \|Δ log p\|/);
   });
 });

@@ -1,23 +1,8 @@
 import { DistilleryError, type TeacherTargets, type WhiteBoxTeacher } from '@distillery/core';
 import { uploadTensor, type GpuTensor } from '@distillery/webgpu';
 import { TeacherCacheReader, TeacherCacheWriter } from '@distillery/white-box/node';
+import { loadLlamaCppPlugin } from '../lm/llama-cpp.js';
 import type { WindowBatch, IdentifiedWindows } from './step-windows.js';
-
-type LlamaCppPlugin = typeof import('@distillery/plugin-teacher-llama-cpp');
-
-/** The llama.cpp teacher plugin, loaded on demand: only the offline-cache method and the export check need it. */
-export async function loadLlamaCppPlugin(): Promise<LlamaCppPlugin> {
-  try {
-    return await import('@distillery/plugin-teacher-llama-cpp');
-  } catch (error) {
-    throw new DistilleryError(
-      'E_NOT_FOUND',
-      'the kd-topk-cache method and the GGUF export check run the teacher on llama.cpp: install @distillery/plugin-teacher-llama-cpp (npm i @distillery/plugin-teacher-llama-cpp)',
-      { field: 'methods', value: 'kd-topk-cache' },
-      { cause: error },
-    );
-  }
-}
 
 export interface BuildTopKCacheOptions {
   dir: string;
@@ -54,7 +39,7 @@ export async function buildTopKCache(o: BuildTopKCacheOptions): Promise<{ second
     rowsPerShard: WINDOWS_PER_SHARD * T,
   });
   if (writer.complete) return { seconds: 0, tokens: 0, built: false };
-  const { LlamaCppTeacher } = await loadLlamaCppPlugin();
+  const { LlamaCppTeacher } = await loadLlamaCppPlugin('methods', 'kd-topk-cache');
   // A context longer than the window: node-llama-cpp's distribution at the last slot of a full
   // context is off (about 1e-2), so no window fills it.
   const teacher = await LlamaCppTeacher.load({ modelPath: o.modelPath, threads: o.threads, contextSize: T + 8, exact: true });

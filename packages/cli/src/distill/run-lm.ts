@@ -14,6 +14,7 @@ import {
   type LanguageModelMetrics,
   type TokenCorpus,
 } from '@distillery/white-box';
+import { checkGgufInLlamaCpp, type GgufCheck } from '../lm/gguf-check.js';
 import type { DistillConfig } from './config.js';
 import type { DistillContext } from './context.js';
 import {
@@ -42,6 +43,8 @@ export interface LmRunReport {
   exported: { model: string; gguf: string; huggingFace: string };
   /** The trained student's greedy continuation of the prompt. */
   sample: { prompt: string; text: string };
+  /** `export.verify`: student.gguf run by llama.cpp against the WebGPU student (validation windows, else training windows). */
+  verify?: GgufCheck;
   parameters: number;
 }
 
@@ -225,11 +228,28 @@ export async function runLmDistillation(input: LmRunInput): Promise<DistillRunRe
   const { tokenizer } = student.vocabulary;
   const prompt = tokenizer.encode(sample.prompt, { addBos: true });
   const continuation = await sampleTokens(student.model, prompt, { maxTokens: sample.maxTokens, stopToken: tokenizer.eosTokenId });
+  const sampleText = tokenizer.decode([...prompt, ...continuation]);
+  const verify = config.export.verify
+    ? await checkGgufInLlamaCpp({
+        student: student.model,
+        gguf: exported.gguf,
+        windows: new TokenWindows(context.device, heldOut ?? train, { context: training.context, sequences: 1, seed: config.seed }),
+        prompt: sample.prompt,
+        maxTokens: sample.maxTokens,
+        webGpuText: sampleText,
+        field: 'export.verify',
+      })
+    : undefined;
+  if (verify)
+    options.io.stderr(
+      `distill: llama.cpp runs ${exported.gguf}: max |Δ log p| ${verify.maxAbsLogprobDiff.toExponential(2)} over ${verify.positions} positions, same greedy text: ${verify.sameText}\n`,
+    );
   const lm: LmRunReport = {
     ...(teacher ? { teacher: { name: teacher.name, ...(teacherValidation ? { validation: teacherValidation } : {}) } } : {}),
     tokens: { train: tokenCount(train), ...(heldOut ? { validation: tokenCount(heldOut) } : {}) },
     exported,
-    sample: { prompt: sample.prompt, text: tokenizer.decode([...prompt, ...continuation]) },
+    sample: { prompt: sample.prompt, text: sampleText },
+    ...(verify ? { verify } : {}),
     parameters: student.model.parameterCount,
   };
   const validationMetrics = heldOut && Object.keys(summary.metrics).length > 0 ? { ...summary.metrics } : undefined;
