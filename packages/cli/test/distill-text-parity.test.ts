@@ -2,9 +2,17 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, expect } from 'vitest';
+import { LlamaTokenizer } from '@distillery/gguf';
+import { readGgufFile } from '@distillery/gguf/node';
+import { LlamaLm } from '@distillery/nn';
 import { readModelState } from '@distillery/nn/node';
+import { readFloat32 } from '@distillery/webgpu';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
+import { releaseLmBatch, TokenWindows } from '@distillery/white-box';
+import { TeacherCacheReader } from '@distillery/white-box/node';
 import { runCli, type CliIO } from '../src/index.js';
+import { splitStories } from '../src/distill-lm/corpus.js';
+import { vendored } from '../src/distill-lm/defaults.js';
 import { readMetricsRows } from '../src/distill/logs.js';
 
 /*
@@ -146,4 +154,88 @@ gpuDescribe('distillery distill on text: what distill-lm had', () => {
     expect(JSON.parse(await readFile(join(run.dir, 'summary.json'), 'utf8')).verify).toEqual(check);
     expect(run.io.err).toMatch(/llama\.cpp runs .*student\.gguf: max \|Δ log p\|/);
   });
+
+  gpuTest(
+    'the cache teacher on text: top-k of the live teacher (WebGPU and llama.cpp builds), then training from it; refused for other windows',
+    async ({ device }) => {
+      const cache = (dir: string, extra: object = {}) => ({
+        ...tiny,
+        teacher: { name: 'cache', dir, build: { name: 'gguf' }, kind: 'topk', k: 32, ...extra },
+      });
+      const web = await ok(cache('cache-webgpu'), 'cache-webgpu');
+      expect(web.io.err).toMatch(/teacher cache: building .*cache-webgpu \(top-32 over \d+ windows of 16 tokens, .* on WebGPU\)/);
+      const result = JSON.parse(web.io.out);
+      expect(result.summary.steps).toBe(2);
+      expect(result.lm.teacher.name).toMatch(/^cache:stories260K:top32:ctx16$/);
+      const cpp = await ok(cache('cache-cpp', { engine: 'llama-cpp' }), 'cache-cpp');
+      expect(cpp.io.err).toContain('on llama.cpp, 1 thread(s)');
+
+      // The live teacher, independently: tokenise, cut the same windows, log-softmax in float64.
+      const vocabulary = LlamaTokenizer.fromGguf(await readGgufFile(vendored.teacher()));
+      const stories = splitStories(await readFile(vendored.corpus(), 'utf8'), {
+        separator: '<|endoftext|>',
+        heldOutFraction: 0.1,
+        trainStories: 4,
+      });
+      const corpus = { documents: stories.train.map((s) => vocabulary.encode(s, { addBos: true })), vocab: vocabulary.vocabSize };
+      const windows = new TokenWindows(device, corpus, { context: 16, sequences: 1, seed: 0 });
+      const ids = Array.from({ length: windows.windows }, (_, i) => i);
+      const teacher = LlamaLm.fromGguf(device, await readGgufFile(vendored.teacher()), { context: 16 });
+      const batch = windows.windowsBatch(ids);
+      let logits: Float32Array;
+      try {
+        logits = await readFloat32(await teacher.forward(batch, { training: false }));
+      } finally {
+        releaseLmBatch(batch);
+        teacher.release();
+      }
+      const V = corpus.vocab;
+      const rows = ids.length * 16;
+      const { labels } = windows.hostWindows(ids);
+      const logSoftmax = (r: number) => {
+        let max = -Infinity;
+        for (let i = 0; i < V; i++) max = Math.max(max, logits[r * V + i]!);
+        let sum = 0;
+        for (let i = 0; i < V; i++) sum += Math.exp(logits[r * V + i]! - max);
+        const lse = max + Math.log(sum);
+        return Array.from({ length: V }, (_, v) => logits[r * V + v]! - lse);
+      };
+      const all = Uint32Array.from({ length: rows }, (_, i) => i);
+      const [webRows, cppRows] = await Promise.all(
+        ['cache-webgpu', 'cache-cpp'].map(async (d) => (await TeacherCacheReader.open(join(root, d))).readRows(all)),
+      );
+      let webWorst = 0;
+      let cppWorst = 0;
+      let labelled = 0;
+      for (let r = 0; r < rows; r++) {
+        if (labels[r] === -100) continue;
+        labelled++;
+        const live = logSoftmax(r);
+        const kth = [...live].sort((a, b) => b - a)[31]!;
+        for (let j = 0; j < 32; j++) {
+          const w = webRows!.kind === 'topk' ? webRows!.indices[r * 32 + j]! : -1;
+          // The WebGPU build's entries are the live top-32 (up to ties at the 32nd), with its log-probabilities.
+          expect(live[w]!).toBeGreaterThanOrEqual(kth - 1e-5);
+          webWorst = Math.max(webWorst, Math.abs((webRows as { logprobs: Float32Array }).logprobs[r * 32 + j]! - live[w]!));
+          const c = (cppRows as { indices: Int32Array }).indices[r * 32 + j]!;
+          const lp = (cppRows as { logprobs: Float32Array }).logprobs[r * 32 + j]!;
+          if (lp > -12) cppWorst = Math.max(cppWorst, Math.abs(lp - live[c]!));
+        }
+      }
+      expect(labelled).toBeGreaterThan(100);
+      expect(webWorst).toBeLessThan(1e-4);
+      expect(cppWorst).toBeLessThan(1e-2);
+
+      // A rerun reads the cache back; other training windows are refused; no hidden states in a cache.
+      const again = await ok(cache('cache-webgpu'), 'cache-webgpu-again');
+      expect(again.io.err).toContain('teacher cache: using');
+      expect(again.io.err).not.toContain('building');
+      const other = await distill({ ...cache('cache-webgpu'), data: { train: { name: 'text', documents: 3 } } }, 'cache-other');
+      expect(other.code).toBe(2);
+      expect(other.io.err).toContain('built from other training windows');
+      const hidden = await distill({ ...cache('cache-webgpu'), loss: { hidden: {} } }, 'cache-hidden');
+      expect(hidden.code).toBe(2);
+      expect(hidden.io.err).toContain('loss.hidden');
+    },
+  );
 });

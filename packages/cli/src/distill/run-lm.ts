@@ -27,6 +27,9 @@ import {
   type TextDocuments,
 } from './lm-plugins.js';
 import type { DistillRunOptions, DistillRunResult } from './run.js';
+import { isLlamaCacheTeacher, type LlamaCacheTeacherPart } from './cache-teacher-lm.js';
+
+type LmTeacherPart = LlamaTeacherPart | LlamaCacheTeacherPart;
 import { createCallbacks, createOptimizer, schedule } from './run-parts.js';
 
 /** Tokens per training sequence when `training.context` is absent. */
@@ -77,7 +80,7 @@ function lmTraining(config: DistillConfig) {
 
 async function lmParts(input: LmRunInput, tokens: number) {
   const { config, registry, context } = input;
-  const lm: LmPluginContext = { tokens };
+  const lm: LmPluginContext = { tokens, documents: input.train.documents };
   context.lm = lm;
   const validation = config.data.validation
     ? await registry.create<unknown>('dataset', config.data.validation, { path: 'data.validation', context })
@@ -85,8 +88,8 @@ async function lmParts(input: LmRunInput, tokens: number) {
   if (validation !== undefined && !isTextDocuments(validation))
     throw badValue('data.validation', specName(config.data.validation!), 'text documents, as data.train (a "text" dataset)');
   const teacher = config.teacher ? await registry.create<unknown>('teacher', config.teacher, { path: 'teacher', context }) : undefined;
-  if (teacher !== undefined && !isLlamaTeacher(teacher))
-    throw badValue('teacher', specName(config.teacher!), 'a language-model teacher for text data ("gguf")');
+  if (teacher !== undefined && !isLlamaTeacher(teacher) && !isLlamaCacheTeacher(teacher))
+    throw badValue('teacher', specName(config.teacher!), 'a language-model teacher for text data ("gguf", or "cache" built by one)');
   lm.teacher = teacher;
   const student = await registry.create<unknown>('student', config.student, { path: 'student', context });
   if (!isLlamaStudent(student)) throw badValue('student', specName(config.student), 'a language-model student for text data ("llama")');
@@ -101,7 +104,7 @@ function corpus(student: LlamaStudentPart, documents: readonly string[]): TokenC
 
 const tokenCount = (c: TokenCorpus) => c.documents.reduce((n, d) => n + d.length, 0);
 
-async function lossAndSchedules(input: LmRunInput, teacher: LlamaTeacherPart | undefined) {
+async function lossAndSchedules(input: LmRunInput, teacher: LmTeacherPart | undefined) {
   const { config, registry } = input;
   const lr = await schedule(registry, config.optimizer.lr, 'optimizer.lr');
   // No teacher: plain next-token training (the scratch baseline); the loss section does not apply.
@@ -136,9 +139,15 @@ const HIDDEN_TERM = 'hidden';
 const HIDDEN_WEIGHT = `${HIDDEN_TERM}:weight`;
 
 /** `loss.hidden`: `HiddenStateMatch` through a learned projection (the widths differ), as distill-lm's kd-hidden. */
-function hiddenLoss(input: LmRunInput, teacher: LlamaTeacherPart | undefined, student: LlamaStudentPart): HiddenStateMatch | undefined {
+function hiddenLoss(input: LmRunInput, teacher: LmTeacherPart | undefined, student: LlamaStudentPart): HiddenStateMatch | undefined {
   const h = input.config.loss.hidden;
   if (!h || !teacher) return undefined;
+  if (!isLlamaTeacher(teacher))
+    throw new DistilleryError(
+      'E_UNSUPPORTED',
+      `loss.hidden matches the teacher's hidden states, which teacher ${specName(input.config.teacher!)} (an offline cache of top-k log-probabilities) does not have`,
+      { field: 'loss.hidden', value: h, expected: 'a "gguf" teacher (run on WebGPU)' },
+    );
   const widths = { student: student.model.hiddenStateWidths(), teacher: teacher.model.hiddenStateWidths() };
   for (const side of ['student', 'teacher'] as const)
     if (widths[side][h[side]] === undefined)
@@ -180,7 +189,7 @@ export async function runLmDistillation(input: LmRunInput): Promise<DistillRunRe
   const { validation, teacher, student } = await lmParts(input, training.context);
   const train = corpus(student, input.train.documents);
   const heldOut = validation && corpus(student, validation.documents);
-  const teacherModel = teacher && asTeacher(teacher.model, { name: teacher.name });
+  const teacherModel = teacher && (isLlamaTeacher(teacher) ? asTeacher(teacher.model, { name: teacher.name }) : teacher.teacher);
   const { loss, schedules } = await lossAndSchedules(input, teacher);
   const hidden = hiddenLoss(input, teacher, student);
   const optimizer = await createOptimizer<Optimizer<GpuTensor>>(input.registry, config, context);
@@ -195,6 +204,8 @@ export async function runLmDistillation(input: LmRunInput): Promise<DistillRunRe
   await writeFileAtomic(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   const distiller = new LmDistiller({
     teacher: teacherModel,
+    // A cache answers for the training windows only: no agreement on validation windows.
+    teacherAgreement: !teacher || isLlamaTeacher(teacher),
     student: student.model,
     loss,
     hiddenLoss: hidden,
@@ -217,7 +228,7 @@ export async function runLmDistillation(input: LmRunInput): Promise<DistillRunRe
   const seconds = (performance.now() - started) / 1000;
   const exported = await exportStudent(input, student);
   const teacherValidation =
-    teacher && heldOut
+    teacher && isLlamaTeacher(teacher) && heldOut
       ? await evaluateLanguageModel(
           teacher.model,
           new TokenWindows(context.device, heldOut, { context: training.context, sequences: 1, seed: config.seed }),
