@@ -1,6 +1,6 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { beforeAll, expect } from 'vitest';
 import { LlamaTokenizer } from '@distillery/gguf';
 import { readGgufFile } from '@distillery/gguf/node';
@@ -13,6 +13,7 @@ import { TeacherCacheReader } from '@distillery/white-box/node';
 import { runCli, type CliIO } from '../src/index.js';
 import { splitStories } from '../src/distill-lm/corpus.js';
 import { vendored } from '../src/distill-lm/defaults.js';
+import { distillConfigSchema } from '../src/distill/config.js';
 import { readMetricsRows } from '../src/distill/logs.js';
 
 /*
@@ -236,6 +237,43 @@ gpuDescribe('distillery distill on text: what distill-lm had', () => {
       const hidden = await distill({ ...cache('cache-webgpu'), loss: { hidden: {} } }, 'cache-hidden');
       expect(hidden.code).toBe(2);
       expect(hidden.io.err).toContain('loss.hidden');
+
+      // A killed build (its last shard of 64 windows never written) resumes to the same rows.
+      const six = { ...cache('cache-resume'), data: { train: { name: 'text', documents: 6 } } };
+      await ok(six, 'cache-resume');
+      const dir = join(root, 'cache-resume');
+      const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8'));
+      const kept = index.shards.length - 1;
+      expect(kept).toBeGreaterThan(0);
+      const last = join(dir, index.shards[kept].file as string);
+      const whole = await readFile(last);
+      await rm(last);
+      await writeFile(join(dir, 'index.json'), JSON.stringify({ ...index, shards: index.shards.slice(0, kept) }));
+      const resumed = await ok(six, 'cache-resume');
+      expect(resumed.io.err).toContain(`cache-resume at window ${kept * 64}/`);
+      expect(Buffer.compare(await readFile(last), whole)).toBe(0);
     },
   );
+
+  gpuTest('examples/tinystories/distill-cached.json is a valid config', async () => {
+    const example = JSON.parse(await readFile(resolve(__dirname, '../../../examples/tinystories/distill-cached.json'), 'utf8'));
+    const config = distillConfigSchema.parse(example);
+    expect(config.teacher).toMatchObject({ name: 'cache', engine: 'llama-cpp', kind: 'topk' });
+    expect(config.training.fusedHead).toBe(true);
+    expect(config.export.verify).toBe(true);
+  });
+
+  gpuTest('classifier data: the LM-only settings are refused by name', async () => {
+    await writeFile(join(root, 'rows.jsonl'), '{"features":[0,1],"label":0}\n{"features":[1,0],"label":1}\n');
+    const classifier = { data: { train: { name: 'jsonl', path: 'rows.jsonl' } }, student: 'mlp', training: { epochs: 1, batchSize: 2 } };
+    for (const [extra, field] of [
+      [{ loss: { hidden: {} } }, 'loss.hidden'],
+      [{ training: { epochs: 1, fusedHead: true } }, 'training.fusedHead'],
+      [{ export: { verify: true } }, 'export.verify'],
+    ] as const) {
+      const run = await distill({ ...classifier, ...extra }, 'classifier');
+      expect(run.code, field).toBe(2);
+      expect(run.io.err).toContain(field);
+    }
+  });
 });

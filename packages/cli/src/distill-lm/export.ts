@@ -57,14 +57,14 @@ export async function exportStudent(o: {
 async function checkInLlamaCpp(o: Parameters<typeof exportStudent>[0], gguf: string): Promise<ExportCheck> {
   const { kit, student } = o;
   const promptIds = kit.encode(o.prompt);
-  const webGpuText = kit.decode([...promptIds, ...(await greedySample(student, promptIds, o.sampleTokens, kit.eos))]);
   return checkGgufInLlamaCpp({
     student,
     gguf,
     windows: o.heldOut,
     prompt: o.prompt,
+    promptTokens: promptIds.length,
     maxTokens: o.sampleTokens,
-    webGpuText,
+    webGpuGreedy: async (tokens) => kit.decode([...promptIds, ...(await greedySample(student, promptIds, tokens, kit.eos))]),
     field: 'export.verify',
   });
 }

@@ -246,8 +246,13 @@ export async function runLmDistillation(input: LmRunInput): Promise<DistillRunRe
         gguf: exported.gguf,
         windows: new TokenWindows(context.device, heldOut ?? train, { context: training.context, sequences: 1, seed: config.seed }),
         prompt: sample.prompt,
+        promptTokens: prompt.length,
         maxTokens: sample.maxTokens,
-        webGpuText: sampleText,
+        webGpuGreedy: async (tokens) =>
+          tokenizer.decode([
+            ...prompt,
+            ...(await sampleTokens(student.model, prompt, { maxTokens: tokens, stopToken: tokenizer.eosTokenId })),
+          ]),
         field: 'export.verify',
       })
     : undefined;

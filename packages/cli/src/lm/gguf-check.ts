@@ -24,10 +24,12 @@ export interface GgufCheckInput {
   gguf: string;
   /** Windows compared under teacher forcing (the first `windows` of them). */
   windows: TokenWindows;
-  /** The prompt both continue greedily, and the WebGPU student's greedy text (prompt included). */
+  /** The prompt both continue greedily (`promptTokens` long, BOS included), for at most `maxTokens` tokens. */
   prompt: string;
+  promptTokens: number;
   maxTokens: number;
-  webGpuText: string;
+  /** The WebGPU student's greedy continuation of `prompt` by `tokens` tokens, prompt included. */
+  webGpuGreedy: (tokens: number) => Promise<string>;
   /** The setting that asked for the check (named if llama.cpp is missing). */
   field: string;
 }
@@ -91,15 +93,18 @@ export async function checkGgufInLlamaCpp(o: GgufCheckInput): Promise<GgufCheck>
         value: gguf,
         file: gguf,
       });
-    const completion = await llama.complete({ prompt: o.prompt, maxTokens: o.maxTokens, temperature: 0 });
+    // Within the student's context only: past it the WebGPU sampler slides its window, llama.cpp does not.
+    const greedy = Math.max(1, Math.min(o.maxTokens, T - o.promptTokens));
+    const completion = await llama.complete({ prompt: o.prompt, maxTokens: greedy, temperature: 0 });
     const llamaCppText = o.prompt + completion.text;
+    const webGpuText = await o.webGpuGreedy(greedy);
     return {
       positions,
       topK: k,
       maxAbsLogprobDiff: worst,
       llamaCppText,
-      webGpuText: o.webGpuText,
-      sameText: llamaCppText.trim() === o.webGpuText.trim(),
+      webGpuText,
+      sameText: llamaCppText.trim() === webGpuText.trim(),
     };
   } finally {
     await llama.dispose();
