@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -115,7 +116,13 @@ gpuDescribe('distillery distill on text: what distill-lm had', () => {
       loss: { hidden: { student: 'blocks.0', teacher: 'norm', loss: 'mse', weight } },
     });
     const plain = await ok(tiny, 'hidden-none');
-    const [zero, one, two] = [await ok(hidden(0), 'hidden-0'), await ok(hidden(1), 'hidden-1'), await ok(hidden(2), 'hidden-2')];
+    const [zero, one, two] = [
+      await ok(hidden(0), 'hidden-0'),
+      await ok(hidden(1), 'hidden-1'),
+      await ok({ ...hidden(2), logs: { curves: true } }, 'hidden-2'),
+    ];
+    // The weight is a schedule like the others, drawn to a file name without its ':'.
+    expect(existsSync(join(two.dir, 'curves-hidden-weight.svg'))).toBe(true);
     const rows = await Promise.all([plain, zero, one, two].map((r) => steps(r.dir)));
     const [p, z, a, b] = [rows[0]!, rows[1]!, rows[2]!, rows[3]!];
     // Step 1 starts from the same weights and projection: the hidden term adds weight × its value.
