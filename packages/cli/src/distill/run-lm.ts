@@ -28,9 +28,10 @@ import {
 } from './lm-plugins.js';
 import type { DistillRunOptions, DistillRunResult } from './run.js';
 import { isLlamaCacheTeacher, type LlamaCacheTeacherPart } from './cache-teacher-lm.js';
-
-type LmTeacherPart = LlamaTeacherPart | LlamaCacheTeacherPart;
 import { createCallbacks, createOptimizer, schedule } from './run-parts.js';
+
+/** A live GGUF teacher on WebGPU, or its offline top-k cache. */
+type LmTeacherPart = LlamaTeacherPart | LlamaCacheTeacherPart;
 
 /** Tokens per training sequence when `training.context` is absent. */
 export const DEFAULT_LM_CONTEXT = 64;
