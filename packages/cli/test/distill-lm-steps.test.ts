@@ -1,13 +1,14 @@
 import { expect } from 'vitest';
 import { readTensor } from '@distillery/webgpu';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
-import { FixedSteps, IdentifiedWindows } from '../src/distill-lm/step-windows.js';
+import { TokenWindows } from '@distillery/white-box';
+import { FixedSteps } from '../src/distill-lm/step-windows.js';
 
-gpuDescribe('FixedSteps over IdentifiedWindows', () => {
+gpuDescribe('FixedSteps over TokenWindows', () => {
   gpuTest('exactly `steps` batches, passes over the windows in a seeded order, each batch naming its windows', async ({ device }) => {
     // 3 documents of 10 tokens, context 4: windows start at 0, 4, 8 → 9 windows (every token but the first predicted).
     const documents = [0, 1, 2].map((d) => Array.from({ length: 10 }, (_, i) => d * 10 + i));
-    const windows = new IdentifiedWindows(device, { documents, vocab: 30 }, { context: 4, sequences: 2, seed: 7 });
+    const windows = new TokenWindows(device, { documents, vocab: 30 }, { context: 4, sequences: 2, seed: 7 });
     expect(windows.windows).toBe(9);
     expect(windows.batchesPerEpoch).toBe(4);
     const data = new FixedSteps(windows, 10);

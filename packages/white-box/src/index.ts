@@ -36,6 +36,6 @@ export {
 } from './kernels/hidden-match/hidden-match.js';
 export { hiddenMatchWgsl, type HiddenMatchLoss, type HiddenMatchVariant } from './kernels/hidden-match/hidden-match.wgsl.js';
 export { hiddenMatchReference, hiddenStateMatchReference, type HiddenStateMatchReferenceInputs } from './kernels/hidden-match/reference.js';
-export { TokenWindows, releaseLmBatch, type TokenCorpus, type TokenWindowsOptions } from './lm/token-windows.js';
+export { TokenWindows, releaseLmBatch, type TokenCorpus, type TokenWindowsOptions, type WindowBatch } from './lm/token-windows.js';
 export { evaluateLanguageModel, type EvaluateLanguageModelOptions, type LanguageModelMetrics } from './lm/evaluate-lm.js';
 export { LmDistiller, type LmDistillerOptions } from './lm/lm-distiller.js';

@@ -60,6 +60,10 @@ gpuDescribe('language-model distillation', () => {
       const first = await data.batch(3, 0);
       const again = Array.from((await readTensor(first.tokens)).data);
       expect(Array.from((await readTensor((await data.batch(3, 0)).tokens)).data)).toEqual(again);
+      // A batch names its windows (an offline cache reads its rows by them): here the tokens of those windows.
+      const { tokens: named } = data.hostWindows(first.windows);
+      expect(Array.from(named)).toEqual(again);
+      expect(first.windows).toHaveLength(2);
       expect(() => new TokenWindows(device, { documents: [[1, 2, 3]], vocab: 10 }, { context: 4, sequences: 2, seed: 1 })).toThrowError(
         'E_BAD_VALUE: the corpus gives 1 windows of 4 tokens, fewer than sequences (2) per batch',
       );

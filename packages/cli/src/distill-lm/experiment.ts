@@ -12,8 +12,7 @@ import { evaluateHeldOut, greedySample, type HeldOutMetrics } from './evaluate.j
 import { formatReportMarkdown } from './report.js';
 import { exportStudent, type ExportResult } from './export.js';
 import type { LmKit } from './kit.js';
-import { IdentifiedWindows } from './step-windows.js';
-import { buildTopKCache, WindowCacheTeacher } from './topk-cache.js';
+import { buildWindowTopKCache, llamaCppTopK, WindowCacheTeacher } from '../lm/topk-cache.js';
 import { loadRunStudent, trainRun, type RunContext, type RunResult } from './train-run.js';
 
 export interface Spread {
@@ -165,16 +164,16 @@ export async function runDistillLm(o: ExperimentOptions): Promise<DistillLmRepor
     const topkTeacher = async () => {
       if (!cacheTeacher) {
         const dir = join(out, 'cache', `topk-k${s.topk.k}-ctx${s.context}-${hashOf(teacherHash, trainHash)}`);
-        const windows = new IdentifiedWindows(device, train, { context: s.context, sequences: 1, seed: 0 });
+        const windows = new TokenWindows(device, train, { context: s.context, sequences: 1, seed: 0 });
         log(
           `top-k cache: llama.cpp over ${windows.windows} training windows (${windows.labelledTokens} tokens), k = ${s.topk.k}, ${s.topk.threads} thread(s) → ${dir}`,
         );
-        const built = await buildTopKCache({
+        const built = await buildWindowTopKCache({
           dir,
-          modelPath: teacherPath,
+          open: () => llamaCppTopK(teacherPath, s.topk.threads, s.context, 'methods'),
+          field: 'teacher',
           windows,
           k: s.topk.k,
-          threads: s.topk.threads,
           teacher: `${kit.teacherName}:top${s.topk.k}:ctx${s.context}:${trainHash}`,
         });
         const reader = await TeacherCacheReader.open(dir);

@@ -1,22 +1,7 @@
 import type { DataSource } from '@distillery/core';
-import type { LmBatch } from '@distillery/nn';
-import { TokenWindows, type TokenCorpus, type TokenWindowsOptions } from '@distillery/white-box';
+import type { TokenWindows, WindowBatch } from '@distillery/white-box';
 
-/** An `LmBatch` that knows which windows of its corpus it holds (the offline cache reads them by id). */
-export interface WindowBatch extends LmBatch {
-  windows: readonly number[];
-}
-
-/** TokenWindows whose batches carry their window ids. */
-export class IdentifiedWindows extends TokenWindows {
-  constructor(device: GPUDevice, corpus: TokenCorpus, options: TokenWindowsOptions) {
-    super(device, corpus, options);
-  }
-
-  override windowsBatch(indices: readonly number[]): WindowBatch {
-    return { ...super.windowsBatch(indices), windows: [...indices] };
-  }
-}
+export type { WindowBatch } from '@distillery/white-box';
 
 /**
  * Exactly `steps` batches as one epoch of core's loop: step i is batch `i mod n` of pass
@@ -27,7 +12,7 @@ export class FixedSteps implements DataSource<WindowBatch> {
   readonly batchesPerEpoch: number;
 
   constructor(
-    readonly windows: IdentifiedWindows,
+    readonly windows: TokenWindows,
     steps: number,
   ) {
     this.batchesPerEpoch = steps;
@@ -40,6 +25,6 @@ export class FixedSteps implements DataSource<WindowBatch> {
 
   async batch(_epoch: number, index: number): Promise<WindowBatch> {
     const n = this.windows.batchesPerEpoch;
-    return (await this.windows.batch(Math.floor(index / n), index % n)) as WindowBatch;
+    return this.windows.batch(Math.floor(index / n), index % n);
   }
 }

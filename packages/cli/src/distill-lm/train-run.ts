@@ -16,11 +16,11 @@ import { CrossEntropyLoss, KdLoss } from '@distillery/kernels';
 import { AdamW, asTeacher } from '@distillery/nn';
 import { readModelState, saveModel } from '@distillery/nn/node';
 import type { GpuTensor } from '@distillery/webgpu';
-import { HiddenStateMatch, type TokenCorpus, type TokenWindows } from '@distillery/white-box';
+import { HiddenStateMatch, TokenWindows, type TokenCorpus } from '@distillery/white-box';
 import type { DistillLmMethod, DistillLmSettings, StudentSize } from './config.js';
 import { evaluateHeldOut, greedySample, type HeldOutMetrics } from './evaluate.js';
 import type { LmKit, LmModel } from './kit.js';
-import { FixedSteps, IdentifiedWindows, type WindowBatch } from './step-windows.js';
+import { FixedSteps, type WindowBatch } from './step-windows.js';
 
 export interface RunResult {
   size: string;
@@ -121,7 +121,7 @@ export async function trainRun(
   const { kit } = c;
   // The same initialisation for every method of a seed: only the training signal differs.
   const student = kit.createStudent(size, deriveSeed(seed, `student-${size.name}`));
-  const windows = new IdentifiedWindows(student.device, c.train, { context: s.context, sequences: s.sequences, seed });
+  const windows = new TokenWindows(student.device, c.train, { context: s.context, sequences: s.sequences, seed });
   const data = new FixedSteps(windows, s.steps);
   let teacher: WhiteBoxTeacher<WindowBatch, GpuTensor> | undefined;
   let hiddenLoss: HiddenStateMatch | undefined;

@@ -15,6 +15,7 @@ import {
 import { buildTeacherCache, readCacheIndex, TeacherCacheReader } from '@distillery/white-box/node';
 import { z } from 'zod';
 import type { CliIO } from '../command.js';
+import { createLmCacheTeacher, LM_SOURCE_FORMAT, type LlamaCacheTeacherPart } from './cache-teacher-lm.js';
 
 /**
  * The `cache` teacher: a white-box teacher's targets stored once per training row (white-box's
@@ -43,6 +44,13 @@ export const cacheTeacherSchema = z
       .optional()
       .describe('what a build stores: every logit ("dense", default) or the top-k log-probabilities'),
     k: z.number().int().min(1).optional().describe('entries per row of a "topk" cache (fewer than the classes)'),
+    engine: z
+      .enum(['webgpu', 'llama-cpp'])
+      .optional()
+      .describe(
+        'text data only: what runs the `build` GGUF over the training windows: WebGPU (default) or llama.cpp (@distillery/plugin-teacher-llama-cpp, CPU)',
+      ),
+    threads: z.number().int().min(1).optional().describe('text data with engine "llama-cpp": llama.cpp threads (default 1)'),
     rowsPerShard: z
       .number()
       .int()
@@ -86,6 +94,16 @@ async function readSource(dir: string): Promise<CacheSource | undefined> {
   try {
     const source = JSON.parse(text) as CacheSource;
     if (source?.format === SOURCE_FORMAT && typeof source.data?.featuresSha256 === 'string') return source;
+    if ((source as { format?: unknown })?.format === LM_SOURCE_FORMAT)
+      throw new DistilleryError(
+        'E_BAD_CONFIG',
+        `teacher cache ${dir} was built from text windows (a language model), not feature rows: ${startOver}`,
+        {
+          field: 'teacher.dir',
+          value: dir,
+          file,
+        },
+      );
   } catch {
     // Reported below.
   }
@@ -227,8 +245,12 @@ export const cacheTeacherPlugin = definePlugin({
   description:
     "A teacher's targets stored once per training row (dense logits or top-k log-probabilities): built by `build` when `dir` holds no complete cache (resumable), then reused without loading the teacher.",
   configSchema: cacheTeacherSchema,
-  create: async (config, ctx): Promise<WhiteBoxTeacher<TransferBatch, GpuTensor>> => {
+  create: async (config, ctx): Promise<WhiteBoxTeacher<TransferBatch, GpuTensor> | LlamaCacheTeacherPart> => {
+    if ((ctx as { lm?: unknown }).lm) return createLmCacheTeacher(config, ctx);
     const context = ctx as unknown as Partial<RunContext>;
+    for (const key of ['engine', 'threads'] as const)
+      if (config[key] !== undefined)
+        throw badValue(`teacher.${key}`, config[key], 'absent: it applies to text data (a language model) only');
     const data = context.train;
     if (!context.device || typeof context.configDir !== 'string' || !context.io || !data)
       throw new DistilleryError(

@@ -43,6 +43,22 @@ export const distillConfigSchema = z
         softWeight: scheduleSchema.default(1),
         hardWeight: scheduleSchema.optional().describe('default 0.1 when the training data has labels (Hinton: both terms), else 0'),
         beta: scheduleSchema.optional().describe('the JSD mixture weight'),
+        hidden: z
+          .object({
+            student: z
+              .string()
+              .min(1)
+              .default('norm')
+              .describe('the student hidden state: "norm" (the final RMSNorm output) | "blocks.{l}" (after block l)'),
+            teacher: z.string().min(1).default('norm').describe("the teacher's hidden state matched (same names)"),
+            loss: z.enum(['mse', 'cosine']).default('mse'),
+            weight: scheduleSchema.default(1).describe("the term's weight"),
+          })
+          .strict()
+          .optional()
+          .describe(
+            "text data with a WebGPU teacher only: also match a hidden state (through a learned projection from the student's width to the teacher's)",
+          ),
       })
       .strict()
       .default({ divergence: 'forward-kl', temperature: 4, softWeight: 1 }),
@@ -67,6 +83,15 @@ export const distillConfigSchema = z
           .min(1)
           .optional()
           .describe('text data with steps: evaluate every this many steps (a divisor of steps; default once, at the end)'),
+        fusedHead: z
+          .union([
+            z.boolean(),
+            z.object({ chunkRows: z.number().int().min(1).describe('token rows per chunk of the fused head') }).strict(),
+          ])
+          .optional()
+          .describe(
+            'text data with a teacher only: the fused linear + KD loss (the LM head applied chunk by chunk inside the loss; no [rows, vocab] logits)',
+          ),
       })
       .strict(),
     sample: z
@@ -109,9 +134,17 @@ export const distillConfigSchema = z
         "`distillery demo`'s comparison: per seed the teacher, the distilled student and these baselines, each in its own run folder (seed-N/…), then the table of test errors and the share of the teacher–scratch gap distillation recovers",
       ),
     export: z
-      .object({ path: z.string().min(1).default('student.safetensors').describe('relative to the run folder') })
+      .object({
+        path: z.string().min(1).default('student.safetensors').describe('relative to the run folder'),
+        verify: z
+          .boolean()
+          .default(false)
+          .describe(
+            'text data only: load student.gguf in llama.cpp (node-llama-cpp, 1 thread) and compare its log-probabilities and greedy text with the WebGPU student (summary.json `lm.verify`)',
+          ),
+      })
       .strict()
-      .default({ path: 'student.safetensors' })
+      .default({ path: 'student.safetensors', verify: false })
       .describe(
         'where the trained student is saved (an nn model file: loadModel reads it); a Llama student also as student.gguf and hf/ beside it',
       ),

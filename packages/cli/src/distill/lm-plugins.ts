@@ -53,7 +53,10 @@ export const isLlamaStudent = (part: unknown): part is LlamaStudentPart => (part
 export interface LmPluginContext {
   /** Tokens per training sequence (`training.context`). */
   tokens: number;
-  teacher?: LlamaTeacherPart;
+  /** The training documents (the `cache` teacher tokenises them into the windows it stores). */
+  documents: readonly string[];
+  /** The teacher, once created: its vocabulary is the student's. */
+  teacher?: { readonly vocabulary: LlamaVocabulary };
 }
 
 const inConfigDir = (context: DistillContext, path: string) => (isAbsolute(path) ? path : resolve(context.configDir, path));

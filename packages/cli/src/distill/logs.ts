@@ -84,7 +84,8 @@ export function renderCurves(rows: readonly MetricsRow[], title: string): Record
   for (const [name, s] of Object.entries(
     Object.fromEntries(series((r) => (r.type === 'step' ? r.hyper : {}), steps).map((s) => [s.label, s])),
   )) {
-    chart(`curves-${name}.svg`, `the ${name} schedule, per step`, name, [s]);
+    // A file name without the ':' of a hidden term's `hidden:weight` (not allowed on Windows).
+    chart(`curves-${name.replace(/[^\w.-]/g, '-')}.svg`, `the ${name} schedule, per step`, name, [s]);
   }
   return out;
 }

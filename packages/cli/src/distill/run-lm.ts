@@ -1,12 +1,20 @@
 import { readdir } from 'node:fs/promises';
 import { basename, extname, isAbsolute, join } from 'node:path';
-import { badValue, DistilleryError, type Loss, type Optimizer, type PluginRegistry, type PluginSpec } from '@distillery/core';
+import { badValue, deriveSeed, DistilleryError, type Loss, type Optimizer, type PluginRegistry, type PluginSpec } from '@distillery/core';
 import { FileCheckpointStore, writeFileAtomic } from '@distillery/core/node';
 import { CrossEntropyLoss, KdLoss } from '@distillery/kernels';
 import { asTeacher, sampleTokens } from '@distillery/nn';
 import { saveModel, writeHuggingFaceFolder } from '@distillery/nn/node';
 import type { GpuTensor } from '@distillery/webgpu';
-import { evaluateLanguageModel, LmDistiller, TokenWindows, type LanguageModelMetrics, type TokenCorpus } from '@distillery/white-box';
+import {
+  evaluateLanguageModel,
+  HiddenStateMatch,
+  LmDistiller,
+  TokenWindows,
+  type LanguageModelMetrics,
+  type TokenCorpus,
+} from '@distillery/white-box';
+import { checkGgufInLlamaCpp, type GgufCheck } from '../lm/gguf-check.js';
 import type { DistillConfig } from './config.js';
 import type { DistillContext } from './context.js';
 import {
@@ -19,7 +27,11 @@ import {
   type TextDocuments,
 } from './lm-plugins.js';
 import type { DistillRunOptions, DistillRunResult } from './run.js';
+import { isLlamaCacheTeacher, type LlamaCacheTeacherPart } from './cache-teacher-lm.js';
 import { createCallbacks, createOptimizer, schedule } from './run-parts.js';
+
+/** A live GGUF teacher on WebGPU, or its offline top-k cache. */
+type LmTeacherPart = LlamaTeacherPart | LlamaCacheTeacherPart;
 
 /** Tokens per training sequence when `training.context` is absent. */
 export const DEFAULT_LM_CONTEXT = 64;
@@ -35,6 +47,8 @@ export interface LmRunReport {
   exported: { model: string; gguf: string; huggingFace: string };
   /** The trained student's greedy continuation of the prompt. */
   sample: { prompt: string; text: string };
+  /** `export.verify`: student.gguf run by llama.cpp against the WebGPU student (validation windows, else training windows). */
+  verify?: GgufCheck;
   parameters: number;
 }
 
@@ -67,7 +81,7 @@ function lmTraining(config: DistillConfig) {
 
 async function lmParts(input: LmRunInput, tokens: number) {
   const { config, registry, context } = input;
-  const lm: LmPluginContext = { tokens };
+  const lm: LmPluginContext = { tokens, documents: input.train.documents };
   context.lm = lm;
   const validation = config.data.validation
     ? await registry.create<unknown>('dataset', config.data.validation, { path: 'data.validation', context })
@@ -75,8 +89,8 @@ async function lmParts(input: LmRunInput, tokens: number) {
   if (validation !== undefined && !isTextDocuments(validation))
     throw badValue('data.validation', specName(config.data.validation!), 'text documents, as data.train (a "text" dataset)');
   const teacher = config.teacher ? await registry.create<unknown>('teacher', config.teacher, { path: 'teacher', context }) : undefined;
-  if (teacher !== undefined && !isLlamaTeacher(teacher))
-    throw badValue('teacher', specName(config.teacher!), 'a language-model teacher for text data ("gguf")');
+  if (teacher !== undefined && !isLlamaTeacher(teacher) && !isLlamaCacheTeacher(teacher))
+    throw badValue('teacher', specName(config.teacher!), 'a language-model teacher for text data ("gguf", or "cache" built by one)');
   lm.teacher = teacher;
   const student = await registry.create<unknown>('student', config.student, { path: 'student', context });
   if (!isLlamaStudent(student)) throw badValue('student', specName(config.student), 'a language-model student for text data ("llama")');
@@ -91,13 +105,19 @@ function corpus(student: LlamaStudentPart, documents: readonly string[]): TokenC
 
 const tokenCount = (c: TokenCorpus) => c.documents.reduce((n, d) => n + d.length, 0);
 
-async function lossAndSchedules(input: LmRunInput, teacher: LlamaTeacherPart | undefined) {
+async function lossAndSchedules(input: LmRunInput, teacher: LmTeacherPart | undefined) {
   const { config, registry } = input;
   const lr = await schedule(registry, config.optimizer.lr, 'optimizer.lr');
   // No teacher: plain next-token training (the scratch baseline); the loss section does not apply.
   if (!teacher && !config.data.useLabels)
     throw badValue('data.useLabels', false, 'true without a teacher (the next tokens are the only training signal)');
-  if (!teacher) return { loss: new CrossEntropyLoss() as Loss<GpuTensor>, schedules: { lr } };
+  if (!teacher) {
+    if (config.training.fusedHead !== undefined)
+      throw badValue('training.fusedHead', config.training.fusedHead, 'absent without a teacher (the fused head fuses the KD loss)');
+    if (config.loss.hidden !== undefined)
+      throw badValue('loss.hidden', config.loss.hidden, 'absent without a teacher (there is no teacher hidden state to match)');
+    return { loss: new CrossEntropyLoss() as Loss<GpuTensor>, schedules: { lr } };
+  }
   const l = config.loss;
   const hardWeight = l.hardWeight ?? (config.data.useLabels ? 0.1 : 0);
   if (!config.data.useLabels && hardWeight !== 0)
@@ -110,8 +130,34 @@ async function lossAndSchedules(input: LmRunInput, teacher: LlamaTeacherPart | u
       softWeight: await schedule(registry, l.softWeight, 'loss.softWeight'),
       hardWeight: await schedule(registry, hardWeight, 'loss.hardWeight'),
       ...(l.beta !== undefined ? { beta: await schedule(registry, l.beta, 'loss.beta') } : {}),
+      ...(l.hidden ? { [HIDDEN_WEIGHT]: await schedule(registry, l.hidden.weight, 'loss.hidden.weight') } : {}),
     },
   };
+}
+
+/** The hidden-state term's name in step events; its weight is the schedule `hidden:weight`. */
+const HIDDEN_TERM = 'hidden';
+const HIDDEN_WEIGHT = `${HIDDEN_TERM}:weight`;
+
+/** `loss.hidden`: `HiddenStateMatch` through a learned projection (the widths differ), as distill-lm's kd-hidden. */
+function hiddenLoss(input: LmRunInput, teacher: LmTeacherPart | undefined, student: LlamaStudentPart): HiddenStateMatch | undefined {
+  const h = input.config.loss.hidden;
+  if (!h || !teacher) return undefined;
+  if (!isLlamaTeacher(teacher))
+    throw new DistilleryError(
+      'E_UNSUPPORTED',
+      `loss.hidden matches the teacher's hidden states, which teacher ${specName(input.config.teacher!)} (an offline cache of top-k log-probabilities) does not have`,
+      { field: 'loss.hidden', value: h, expected: 'a "gguf" teacher (run on WebGPU)' },
+    );
+  const widths = { student: student.model.hiddenStateWidths(), teacher: teacher.model.hiddenStateWidths() };
+  for (const side of ['student', 'teacher'] as const)
+    if (widths[side][h[side]] === undefined)
+      throw badValue(`loss.hidden.${side}`, h[side], `one of the ${side}'s hidden states: ${Object.keys(widths[side]).join(', ')}`);
+  return new HiddenStateMatch({
+    device: input.context.device,
+    seed: deriveSeed(input.config.seed, 'hidden-projection'),
+    pairs: [{ student: h.student, teacher: h.teacher, loss: h.loss, projection: true, name: HIDDEN_TERM }],
+  });
 }
 
 /** The student as an nn model file, `student.gguf` (the tokenizer's file's vocabulary) and `hf/`, each written atomically. */
@@ -144,8 +190,9 @@ export async function runLmDistillation(input: LmRunInput): Promise<DistillRunRe
   const { validation, teacher, student } = await lmParts(input, training.context);
   const train = corpus(student, input.train.documents);
   const heldOut = validation && corpus(student, validation.documents);
-  const teacherModel = teacher && asTeacher(teacher.model, { name: teacher.name });
+  const teacherModel = teacher && (isLlamaTeacher(teacher) ? asTeacher(teacher.model, { name: teacher.name }) : teacher.teacher);
   const { loss, schedules } = await lossAndSchedules(input, teacher);
+  const hidden = hiddenLoss(input, teacher, student);
   const optimizer = await createOptimizer<Optimizer<GpuTensor>>(input.registry, config, context);
   const callbacks = await createCallbacks(input.registry, config, {
     io: options.io,
@@ -158,8 +205,11 @@ export async function runLmDistillation(input: LmRunInput): Promise<DistillRunRe
   await writeFileAtomic(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   const distiller = new LmDistiller({
     teacher: teacherModel,
+    // A cache answers for the training windows only: no agreement on validation windows.
+    teacherAgreement: !teacher || isLlamaTeacher(teacher),
     student: student.model,
     loss,
+    hiddenLoss: hidden,
     optimizer,
     train,
     validation: heldOut,
@@ -170,6 +220,7 @@ export async function runLmDistillation(input: LmRunInput): Promise<DistillRunRe
     evaluateEverySteps: training.evaluateEverySteps,
     seed: config.seed,
     schedules,
+    ...(training.fusedHead ? { fusedHead: training.fusedHead } : {}),
     checkpoint: { store: new FileCheckpointStore(join(runDir, 'checkpoint.safetensors')), everySteps: config.checkpoint.everySteps },
     callbacks,
   });
@@ -178,7 +229,7 @@ export async function runLmDistillation(input: LmRunInput): Promise<DistillRunRe
   const seconds = (performance.now() - started) / 1000;
   const exported = await exportStudent(input, student);
   const teacherValidation =
-    teacher && heldOut
+    teacher && isLlamaTeacher(teacher) && heldOut
       ? await evaluateLanguageModel(
           teacher.model,
           new TokenWindows(context.device, heldOut, { context: training.context, sequences: 1, seed: config.seed }),
@@ -189,11 +240,33 @@ export async function runLmDistillation(input: LmRunInput): Promise<DistillRunRe
   const { tokenizer } = student.vocabulary;
   const prompt = tokenizer.encode(sample.prompt, { addBos: true });
   const continuation = await sampleTokens(student.model, prompt, { maxTokens: sample.maxTokens, stopToken: tokenizer.eosTokenId });
+  const sampleText = tokenizer.decode([...prompt, ...continuation]);
+  const verify = config.export.verify
+    ? await checkGgufInLlamaCpp({
+        student: student.model,
+        gguf: exported.gguf,
+        windows: new TokenWindows(context.device, heldOut ?? train, { context: training.context, sequences: 1, seed: config.seed }),
+        prompt: sample.prompt,
+        promptTokens: prompt.length,
+        maxTokens: sample.maxTokens,
+        webGpuGreedy: async (tokens) =>
+          tokenizer.decode([
+            ...prompt,
+            ...(await sampleTokens(student.model, prompt, { maxTokens: tokens, stopToken: tokenizer.eosTokenId })),
+          ]),
+        field: 'export.verify',
+      })
+    : undefined;
+  if (verify)
+    options.io.stderr(
+      `distill: llama.cpp runs ${exported.gguf}: max |Δ log p| ${verify.maxAbsLogprobDiff.toExponential(2)} over ${verify.positions} positions, same greedy text: ${verify.sameText}\n`,
+    );
   const lm: LmRunReport = {
     ...(teacher ? { teacher: { name: teacher.name, ...(teacherValidation ? { validation: teacherValidation } : {}) } } : {}),
     tokens: { train: tokenCount(train), ...(heldOut ? { validation: tokenCount(heldOut) } : {}) },
     exported,
-    sample: { prompt: sample.prompt, text: tokenizer.decode([...prompt, ...continuation]) },
+    sample: { prompt: sample.prompt, text: sampleText },
+    ...(verify ? { verify } : {}),
     parameters: student.model.parameterCount,
   };
   const validationMetrics = heldOut && Object.keys(summary.metrics).length > 0 ? { ...summary.metrics } : undefined;

@@ -39,6 +39,12 @@ function classifierTraining(config: DistillConfig): number {
   for (const [key, value] of Object.entries({ steps: t.steps, context: t.context, evaluateEverySteps: t.evaluateEverySteps }))
     if (value !== undefined) throw badValue(`training.${key}`, value, 'absent: it applies to text data (a language model) only');
   if (config.sample !== undefined) throw badValue('sample', config.sample, 'absent: it applies to text data (a language model) only');
+  if (t.fusedHead !== undefined)
+    throw badValue('training.fusedHead', t.fusedHead, 'absent: it applies to text data (a language model) only');
+  if (config.loss.hidden !== undefined)
+    throw badValue('loss.hidden', config.loss.hidden, 'absent: hidden-state matching applies to text data (a language model) only');
+  if (config.export.verify)
+    throw badValue('export.verify', true, 'false: the llama.cpp check applies to text data (a language model) only');
   if (t.epochs === undefined) throw badValue('training.epochs', undefined, 'an integer >= 1 (passes over the training data)');
   return t.epochs;
 }

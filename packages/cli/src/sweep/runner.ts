@@ -9,7 +9,6 @@ import { readStories } from '../distill-lm/corpus.js';
 import { vendored } from '../distill-lm/defaults.js';
 import { evaluateHeldOut, type HeldOutMetrics } from '../distill-lm/evaluate.js';
 import type { LmKit } from '../distill-lm/kit.js';
-import { IdentifiedWindows } from '../distill-lm/step-windows.js';
 import { trainRun, type RunContext } from '../distill-lm/train-run.js';
 import type { SweepMethod } from './config.js';
 import { embeddingParams, nonEmbeddingParams, trainingFlops, type TeacherShape } from './params.js';
@@ -51,7 +50,7 @@ export async function openSweepSession(
     const heldOutCorpus: TokenCorpus = { documents: stories.heldOut.map((t) => kit.encode(t)), vocab: kit.vocab };
     const device = kit.teacher.device;
     const heldOut = new TokenWindows(device, heldOutCorpus, { context: base.context, sequences: base.evaluate.sequences, seed: 0 });
-    const probe = new IdentifiedWindows(device, train, { context: base.context, sequences: base.sequences, seed: 0 });
+    const probe = new TokenWindows(device, train, { context: base.context, sequences: base.sequences, seed: 0 });
     const tokensPerStep = (base.sequences * probe.labelledTokens) / probe.windows;
 
     const file = join(paths.out, 'teacher.json');

@@ -20,11 +20,16 @@ import type { GpuTensor } from '@distillery/webgpu';
 import { deviceOf } from '../evaluate.js';
 import { FusedHeadStudent, FusedLinearKdLoss, isFusedHeadModel } from '../fused-head.js';
 import { evaluateLanguageModel, type LanguageModelMetrics } from './evaluate-lm.js';
-import { TokenWindows, type TokenCorpus } from './token-windows.js';
+import { TokenWindows, type TokenCorpus, type WindowBatch } from './token-windows.js';
 
 export interface LmDistillerOptions {
-  /** Absent: plain next-token training of the student (the scratch baseline). */
-  teacher?: WhiteBoxTeacher<LmBatch, GpuTensor>;
+  /** Absent: plain next-token training of the student (the scratch baseline). Its batches carry their window ids (an offline cache reads by them). */
+  teacher?: WhiteBoxTeacher<WindowBatch, GpuTensor>;
+  /**
+   * Default true: validation reports agreement with the teacher's top-1. False for a teacher that
+   * answers for the training windows only (an offline cache of them).
+   */
+  teacherAgreement?: boolean;
   student: Student<LmBatch, GpuTensor>;
   /** A fused loss on logits, applied per token (e.g. `KdLoss` with `hardWeight` for the next-token term). */
   loss: Loss<GpuTensor>;
@@ -83,7 +88,7 @@ function contextOf(options: LmDistillerOptions): number {
  * rows; both share core's loop, the teachers and `HiddenStateMatch`.
  */
 export class LmDistiller {
-  readonly loop: Distiller<LmBatch, GpuTensor>;
+  readonly loop: Distiller<WindowBatch, GpuTensor>;
   readonly data: TokenWindows;
   /** The loss the loop trains with: `options.loss`, or with `fusedHead` the `FusedLinearKdLoss` built from it. */
   readonly loss: Loss<GpuTensor>;
@@ -108,7 +113,7 @@ export class LmDistiller {
     const { student, loss } = options.fusedHead ? fusedPair(options) : options;
     this.loss = loss;
     const length = runLength(options, this.data);
-    this.loop = new Distiller<LmBatch, GpuTensor>({
+    this.loop = new Distiller<WindowBatch, GpuTensor>({
       teacher: options.teacher,
       student,
       loss,
@@ -137,7 +142,7 @@ export class LmDistiller {
       : this.#validation;
     if (!data) throw badValue('corpus', corpus, 'a token corpus (no validation set was given)');
     return evaluateLanguageModel(o.student, data, {
-      teacher: o.teacher,
+      teacher: o.teacherAgreement === false ? undefined : (o.teacher as WhiteBoxTeacher<LmBatch, GpuTensor> | undefined),
       sequences: o.sequences,
       characters: corpus ? characters : o.validationCharacters,
     });
@@ -153,7 +158,7 @@ export class LmDistiller {
 }
 
 /** `epochs` passes over the windows, or `steps` batches cut into `evaluateEverySteps`-long "epochs" of core's loop. */
-function runLength(options: LmDistillerOptions, windows: TokenWindows): { data: DataSource<LmBatch>; epochs: number } {
+function runLength(options: LmDistillerOptions, windows: TokenWindows): { data: DataSource<WindowBatch>; epochs: number } {
   const { epochs, steps } = options;
   if ((epochs === undefined) === (steps === undefined))
     throw badValue('steps', steps, `exactly one of epochs (${epochs}) and steps (the training length)`);
@@ -169,13 +174,13 @@ function runLength(options: LmDistillerOptions, windows: TokenWindows): { data: 
 }
 
 /** Core's (epoch, index) over `chunk`-step "epochs" mapped to the windows' own (pass, batch). */
-class StepBatches implements DataSource<LmBatch> {
+class StepBatches implements DataSource<WindowBatch> {
   constructor(
     readonly windows: TokenWindows,
     readonly batchesPerEpoch: number,
   ) {}
 
-  batch(epoch: number, index: number): Promise<LmBatch> {
+  batch(epoch: number, index: number): Promise<WindowBatch> {
     const step = epoch * this.batchesPerEpoch + index;
     const n = this.windows.batchesPerEpoch;
     return this.windows.batch(Math.floor(step / n), step % n);

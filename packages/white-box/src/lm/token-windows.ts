@@ -22,6 +22,12 @@ export interface TokenWindowsOptions {
   padId?: number;
 }
 
+/** An `LmBatch` that knows which windows of its corpus it holds (an offline teacher cache reads its rows by window id). */
+export interface WindowBatch extends LmBatch {
+  /** Window ids, one per sequence: the cache row of position t of window w is w · context + t. */
+  readonly windows: readonly number[];
+}
+
 interface Window {
   document: number;
   start: number;
@@ -35,7 +41,7 @@ interface Window {
  * that depends only on (seed, epoch), so a resumed run sees the same batches; the ragged last batch
  * of an epoch is dropped so every step has the same shape.
  */
-export class TokenWindows implements DataSource<LmBatch> {
+export class TokenWindows implements DataSource<WindowBatch> {
   readonly context: number;
   readonly sequences: number;
   readonly seed: number;
@@ -45,7 +51,7 @@ export class TokenWindows implements DataSource<LmBatch> {
   /** Positions with a label (not padding): the tokens the loss and the metrics count. */
   readonly labelledTokens: number;
   readonly #windows: Window[] = [];
-  #previous: LmBatch | undefined;
+  #previous: WindowBatch | undefined;
 
   constructor(
     readonly device: GPUDevice,
@@ -88,7 +94,7 @@ export class TokenWindows implements DataSource<LmBatch> {
   }
 
   /** Training batch `index` of `epoch`; the previous batch's buffers go back to the pool. */
-  async batch(epoch: number, index: number): Promise<LmBatch> {
+  async batch(epoch: number, index: number): Promise<WindowBatch> {
     if (this.#previous) releaseLmBatch(this.#previous);
     const order = new Rng(deriveSeed(this.seed, `epoch-${epoch}`)).permutation(this.#windows.length);
     this.#previous = this.windowsBatch(Array.from(order.subarray(index * this.sequences, (index + 1) * this.sequences)));
@@ -96,7 +102,7 @@ export class TokenWindows implements DataSource<LmBatch> {
   }
 
   /** Windows `[first, first + count)` in corpus order (evaluation); the caller releases the batch. */
-  orderedBatch(first: number, count: number): LmBatch {
+  orderedBatch(first: number, count: number): WindowBatch {
     return this.windowsBatch(Array.from({ length: Math.min(count, this.#windows.length - first) }, (_, i) => first + i));
   }
 
@@ -114,12 +120,14 @@ export class TokenWindows implements DataSource<LmBatch> {
     return { tokens, labels };
   }
 
-  windowsBatch(indices: readonly number[]): LmBatch {
+  /** The batch of these windows, in this order; the caller releases it. */
+  windowsBatch(indices: readonly number[]): WindowBatch {
     const { tokens, labels } = this.hostWindows(indices);
     return {
       tokens: uploadTensor(this.device, { shape: [tokens.length], dtype: 'i32', data: tokens }, 'lm-tokens'),
       labels: uploadTensor(this.device, { shape: [labels.length], dtype: 'i32', data: labels }, 'lm-labels'),
       sequences: indices.length,
+      windows: [...indices],
     };
   }
 }

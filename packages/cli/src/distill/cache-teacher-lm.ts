@@ -1,0 +1,207 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { badValue, DistilleryError, type PluginContext, type PluginSpec } from '@distillery/core';
+import { writeFileAtomic } from '@distillery/core/node';
+import { TokenWindows, type TokenCorpus } from '@distillery/white-box';
+import { readCacheIndex, TeacherCacheReader } from '@distillery/white-box/node';
+import type { z } from 'zod';
+import { vendored } from '../distill-lm/defaults.js';
+import { readLlamaVocabulary, type LlamaVocabulary } from '../distill-lm/vocabulary.js';
+import { buildWindowTopKCache, llamaCppTopK, webGpuTopK, WindowCacheTeacher, type WindowTopKSource } from '../lm/topk-cache.js';
+import type { cacheTeacherSchema } from './cache-teacher.js';
+import { distillContext, type DistillContext } from './context.js';
+import { isLlamaTeacher, type LmPluginContext } from './lm-plugins.js';
+
+/*
+ * The `cache` teacher on text data: DistillKit's offline top-k cache. The `build` teacher (a
+ * "gguf") runs once over every training window — on llama.cpp (`engine: "llama-cpp"`, as
+ * `distillery distill-lm`'s kd-topk-cache) or on WebGPU (the default) — and its top-k next-token
+ * log-probabilities per position are stored; the student then trains from them, its batches
+ * naming their windows.
+ */
+
+type CacheTeacherConfig = z.output<typeof cacheTeacherSchema>;
+
+/** What the cache teacher yields for text data. */
+export interface LlamaCacheTeacherPart {
+  readonly kind: 'llama-cache-teacher';
+  readonly name: string;
+  readonly teacher: WindowCacheTeacher;
+  readonly vocabulary: LlamaVocabulary;
+}
+
+export const isLlamaCacheTeacher = (part: unknown): part is LlamaCacheTeacherPart =>
+  (part as { kind?: unknown })?.kind === 'llama-cache-teacher';
+
+const SOURCE_FILE = 'source.json';
+export const LM_SOURCE_FORMAT = 'distillery-distill-lm-cache-source/1';
+
+interface LmCacheSource {
+  format: typeof LM_SOURCE_FORMAT;
+  /** The training windows the rows belong to: their count, length and the SHA-256 of their tokens (window order). */
+  windows: { count: number; context: number; vocab: number; tokensSha256: string };
+  build: PluginSpec;
+  engine: 'webgpu' | 'llama-cpp';
+}
+
+const startOver = 'delete the folder to rebuild it, or set another `teacher.dir`';
+
+/** The tokens of every training window, padded, in window order: what the cache's rows stand for. */
+function windowsFingerprint(windows: TokenWindows): LmCacheSource['windows'] {
+  const { tokens } = windows.hostWindows(Array.from({ length: windows.windows }, (_, i) => i));
+  const tokensSha256 = createHash('sha256')
+    .update(new Uint8Array(tokens.buffer, tokens.byteOffset, tokens.byteLength))
+    .digest('hex');
+  return { count: windows.windows, context: windows.context, vocab: windows.corpus.vocab, tokensSha256 };
+}
+
+async function readLmSource(dir: string): Promise<LmCacheSource | undefined> {
+  const file = join(dir, SOURCE_FILE);
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (text === undefined) return undefined;
+  let source: Partial<LmCacheSource> & { format?: unknown };
+  try {
+    source = JSON.parse(text) as typeof source;
+  } catch {
+    source = {};
+  }
+  if (source.format === LM_SOURCE_FORMAT && typeof source.windows?.tokensSha256 === 'string') return source as LmCacheSource;
+  throw new DistilleryError(
+    typeof source.format === 'string' ? 'E_BAD_CONFIG' : 'E_CORRUPT_FILE',
+    typeof source.format === 'string'
+      ? `teacher cache ${dir} was built from ${source.format} data, not text windows: ${startOver}`
+      : `teacher cache ${dir}: ${SOURCE_FILE} is not a ${LM_SOURCE_FORMAT} file`,
+    { field: 'teacher.dir', value: dir, file },
+  );
+}
+
+/** Key-order-independent JSON, so `{ name, path }` and `{ path, name }` are the same teacher. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object')
+    return `{${Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`)
+      .join(',')}}`;
+  return JSON.stringify(value);
+}
+
+/** The GGUF a "gguf" build spec names (its tokenizer tokenises the corpus). */
+function ggufPath(context: DistillContext, spec: PluginSpec, field: string): string {
+  const name = typeof spec === 'string' ? spec : spec.name;
+  if (name !== 'gguf') throw badValue(field, name, '"gguf" (a Llama GGUF teacher) for text data');
+  const path = typeof spec === 'string' ? undefined : (spec as { path?: unknown }).path;
+  if (path === undefined) return vendored.teacher();
+  if (typeof path !== 'string') throw badValue(`${field}.path`, path, 'a GGUF file path');
+  return isAbsolute(path) ? path : resolve(context.configDir, path);
+}
+
+export async function createLmCacheTeacher(config: CacheTeacherConfig, ctx: PluginContext): Promise<LlamaCacheTeacherPart> {
+  const context = distillContext(ctx) as DistillContext & PluginContext & { lm: LmPluginContext };
+  const { lm } = context;
+  if (config.kind === 'dense')
+    throw badValue('teacher.kind', 'dense', '"topk" for text data (a top-k cache of next-token log-probabilities)');
+  if (config.k === undefined) throw badValue('teacher.k', undefined, 'the entries per position of the top-k cache (e.g. 32)');
+  if (config.rowsPerShard !== undefined)
+    throw badValue('teacher.rowsPerShard', config.rowsPerShard, 'absent for text data (a shard holds 64 windows)');
+  if (config.threads !== undefined && config.engine !== 'llama-cpp')
+    throw badValue('teacher.threads', config.threads, 'absent unless engine is "llama-cpp"');
+  const dir = isAbsolute(config.dir) ? config.dir : resolve(context.configDir, config.dir);
+  const source = await readLmSource(dir);
+  const build = (config.build as PluginSpec | undefined) ?? source?.build;
+  if (build === undefined)
+    throw new DistilleryError(
+      'E_NOT_FOUND',
+      `no text teacher cache at ${dir}: add \`teacher.build\` (a "gguf" teacher spec) to build it, or point \`teacher.dir\` at a built cache`,
+      { field: 'teacher.dir', value: dir },
+    );
+  const engine = config.engine ?? 'webgpu';
+  const path = ggufPath(context, build, config.build ? 'teacher.build' : `teacher.dir (${SOURCE_FILE} build)`);
+  const vocabulary = await readLlamaVocabulary(path);
+  if (lm.tokens > vocabulary.settings.context)
+    throw badValue('training.context', lm.tokens, `at most the teacher's context (${vocabulary.settings.context}, ${path})`);
+  if (config.k >= vocabulary.settings.vocab)
+    throw badValue('teacher.k', config.k, `fewer than the vocabulary's ${vocabulary.settings.vocab} tokens`);
+  const corpus: TokenCorpus = {
+    documents: lm.documents.map((d) => vocabulary.tokenizer.encode(d, { addBos: true })),
+    vocab: vocabulary.settings.vocab,
+  };
+  const windows = new TokenWindows(context.device, corpus, { context: lm.tokens, sequences: 1, seed: 0 });
+  const fingerprint = windowsFingerprint(windows);
+  if (source) {
+    const w = source.windows;
+    if (w.tokensSha256 !== fingerprint.tokensSha256 || w.context !== fingerprint.context || w.count !== fingerprint.count)
+      throw new DistilleryError(
+        'E_BAD_CONFIG',
+        `teacher cache ${dir} was built from other training windows (${w.count} windows of ${w.context} tokens, sha256 ${w.tokensSha256.slice(0, 12)}…; this run's: ${fingerprint.count} of ${fingerprint.context}, ${fingerprint.tokensSha256.slice(0, 12)}…): ${startOver}`,
+        { field: 'teacher.dir', value: dir, cached: w, windows: fingerprint },
+      );
+    if (config.build !== undefined && (canonical(source.build) !== canonical(config.build) || source.engine !== engine))
+      throw new DistilleryError(
+        'E_BAD_CONFIG',
+        `teacher cache ${dir} was built by ${canonical(source.build)} on ${source.engine}, but teacher.build is ${canonical(config.build)} on ${engine}: ${startOver}`,
+        { field: 'teacher.build', value: config.build, cached: { build: source.build, engine: source.engine } },
+      );
+  }
+  const index = await readCacheIndex(dir);
+  if (index && (index.kind !== 'topk' || index.k !== config.k))
+    throw new DistilleryError(
+      'E_BAD_CONFIG',
+      `teacher cache ${dir} holds ${index.kind === 'topk' ? `top-${index.k}` : index.kind} rows, but teacher.k is ${config.k}: ${startOver}`,
+      { field: 'teacher.k', value: config.k, cached: { kind: index.kind, k: index.k } },
+    );
+  const written = index ? index.shards.reduce((n, s) => n + s.rows, 0) : 0;
+  if (!index || written < index.rows) {
+    if (!source) {
+      const record: LmCacheSource = { format: LM_SOURCE_FORMAT, windows: fingerprint, build, engine };
+      await writeFileAtomic(join(dir, SOURCE_FILE), `${JSON.stringify(record, null, 2)}\n`);
+    }
+    const { io } = context;
+    io.stderr(
+      `teacher cache: ${written > 0 ? `resuming the build of ${dir} at window ${written / lm.tokens}/${windows.windows}` : `building ${dir}`} (top-${config.k} over ${windows.windows} windows of ${lm.tokens} tokens, ${path} on ${engine === 'llama-cpp' ? `llama.cpp, ${config.threads ?? 1} thread(s)` : 'WebGPU'})\n`,
+    );
+    const open = async (): Promise<WindowTopKSource> => {
+      if (engine === 'llama-cpp') return llamaCppTopK(path, config.threads ?? 1, lm.tokens, 'teacher.engine');
+      const part = await ctx.registry.create<unknown>('teacher', build, { path: 'teacher.build', context: ctx });
+      if (!isLlamaTeacher(part)) throw badValue('teacher.build', canonical(build), 'a "gguf" teacher');
+      const source = webGpuTopK(part.model);
+      return { ...source, dispose: async () => part.model.release() };
+    };
+    let lastDraw = 0;
+    const built = await buildWindowTopKCache({
+      dir,
+      windows,
+      k: config.k,
+      teacher: `${path
+        .split(/[\\/]/)
+        .pop()!
+        .replace(/\.gguf$/i, '')}:top${config.k}:ctx${lm.tokens}`,
+      open,
+      field: 'teacher.build',
+      onProgress: (done, total) => {
+        const now = performance.now();
+        if (done < total && now - lastDraw < 1000) return;
+        lastDraw = now;
+        io.stderr(`teacher cache ${((100 * done) / total).toFixed(0).padStart(3)}% ${done}/${total} windows\n`);
+      },
+    });
+    io.stderr(`teacher cache: built in ${built.seconds.toFixed(1)} s (${built.tokens} positions)\n`);
+  } else {
+    if (!source)
+      context.io.stderr(`teacher cache: ${dir} has no ${SOURCE_FILE}, so its rows cannot be checked against the training windows\n`);
+    context.io.stderr(`teacher cache: using ${dir} (top-${index.k}, teacher ${index.teacher})\n`);
+  }
+  const reader = await TeacherCacheReader.open(dir);
+  if (reader.index.rows !== windows.windows * lm.tokens || reader.index.vocab !== corpus.vocab)
+    throw new DistilleryError(
+      'E_SHAPE_MISMATCH',
+      `teacher cache ${dir} holds ${reader.index.rows} rows over ${reader.index.vocab} tokens, but the training windows need ${windows.windows * lm.tokens} over ${corpus.vocab}: ${startOver}`,
+      { field: 'teacher.dir', value: dir },
+    );
+  const teacher = new WindowCacheTeacher(reader, context.device, lm.tokens);
+  return { kind: 'llama-cache-teacher', name: teacher.name, teacher, vocabulary };
+}
