@@ -158,6 +158,21 @@ gpuDescribe('kdLoss vs the float64 reference (f32: rtol 2e-5 on losses, 2e-5·ma
         });
       }
     });
+    gpuTest('f16 student and teacher (vec4 and scalar rows), hard term, row weights', async ({ device }) => {
+      if (!f16(device)) return;
+      for (const vocab of [1000, 1001]) {
+        await runKdCase(device, {
+          rows: 16,
+          vocab,
+          divergence: 'reverse-kl',
+          studentDtype: 'f16',
+          teacherDtype: 'f16',
+          student: { maskFraction: 0.05 },
+          rowWeights: 'random',
+          rtol: 2e-3,
+        });
+      }
+    });
   });
 
   describe('vocabularies 1 … 151,936 and rows 1 … 1024 (lengths not multiples of 4 take the scalar path)', () => {
