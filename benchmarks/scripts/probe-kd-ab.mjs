@@ -4,14 +4,14 @@
 // @distillery/webgpu: copy the base revision's built kernels inside this checkout first (any built checkout of it, e.g.
 // the one `distillery-bench compare` keeps under /tmp/distillery-bench-revs/<commit>):
 //   cp -r <base checkout>/packages/kernels/dist packages/kernels/.base-dist
-//   node benchmarks/scripts/probe-kd-ab.mjs packages/kernels/.base-dist [rows=1024] [rounds=12] [temperature=4] [divergence=forward-kl]
+//   node benchmarks/scripts/probe-kd-ab.mjs packages/kernels/.base-dist [rows=1024] [rounds=12] [temperature=4] [divergence=forward-kl] [hardWeight=0.5]
 // (LP_NUM_THREADS=1 makes lavapipe run each dispatch on one thread: less sensitive to a busy machine.)
 // Prints one JSON line: median, 10th percentile and min GPU ms of each build and base/head of each (above 1: head faster).
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const [baseArg, rowsArg, roundsArg, temperatureArg, divergenceArg] = process.argv.slice(2);
-if (!baseArg) throw new Error('usage: probe-kd-ab.mjs <base kernels dist> [rows] [rounds] [temperature] [divergence]');
+const [baseArg, rowsArg, roundsArg, temperatureArg, divergenceArg, hardWeightArg] = process.argv.slice(2);
+if (!baseArg) throw new Error('usage: probe-kd-ab.mjs <base kernels dist> [rows] [rounds] [temperature] [divergence] [hardWeight]');
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const rows = Number(rowsArg ?? 1024),
   vocab = 32000,
@@ -38,13 +38,15 @@ const labels = webgpu.uploadTensor(
   { shape: [rows], dtype: 'i32', data: Int32Array.from({ length: rows }, (_, r) => (r * 7919 + 13) % vocab) },
   'labels',
 );
+// hardWeight 0: no labels, no hard cross-entropy term (the soft term alone).
+const hardWeight = Number(hardWeightArg ?? 0.5);
 const options = {
   studentLogits: z,
   teacher: { kind: 'dense', logits: t },
-  labels,
+  ...(hardWeight > 0 ? { labels } : {}),
   temperature: Number(temperatureArg ?? 4),
   softWeight: 0.5,
-  hardWeight: 0.5,
+  hardWeight,
   divergence: divergenceArg ?? 'forward-kl',
   check: 'lazy',
 };
@@ -62,7 +64,7 @@ await once('base');
 await once('head');
 for (let i = 0; i < rounds; i++) for (const name of i % 2 ? ['head', 'base'] : ['base', 'head']) samples[name].push(await once(name));
 const quantile = (s, f) => [...s].sort((a, b) => a - b)[Math.floor((s.length - 1) * f)];
-const out = { rows, vocab, temperature: options.temperature, divergence: options.divergence, rounds, loss };
+const out = { rows, vocab, temperature: options.temperature, divergence: options.divergence, hardWeight, rounds, loss };
 for (const name of ['base', 'head'])
   out[name] = { median: quantile(samples[name], 0.5), p10: quantile(samples[name], 0.1), min: Math.min(...samples[name]) };
 out.baseOverHead = Object.fromEntries(['median', 'p10', 'min'].map((k) => [k, +(out.base[k] / out.head[k]).toFixed(3)]));

@@ -52,6 +52,8 @@ export interface KdCase {
   rtol?: number;
   /** The in-place variant: the gradient overwrites the student logits. */
   inPlace?: boolean;
+  /** Edits the generated logits (row-major; f32, before any f16 rounding) before both sides see them. */
+  edit?: (student: Float32Array, teacher: Float32Array) => void;
 }
 
 export async function runKdCase(device: GPUDevice, c: KdCase): Promise<void> {
@@ -61,6 +63,7 @@ export async function runKdCase(device: GPUDevice, c: KdCase): Promise<void> {
   const teacherKind = c.teacher ?? 'dense';
   let z = makeLogits(seed, rows, vocab, c.student);
   let tl = makeLogits(seed + 1, rows, tV, c.teacherLogits);
+  c.edit?.(z, tl);
   if (c.studentDtype === 'f16') z = roundF16(z);
   if (c.teacherDtype === 'f16') tl = roundF16(tl);
   const labels = c.labels === false ? undefined : makeLabels(seed + 2, rows, vocab, c.ignoreEvery ?? 0);

@@ -16,6 +16,15 @@ export const PARTIAL = {
   tMax: 3,
   /** Σ exp((t − tMax) / T). */
   tSum: 4,
+  /**
+   * Dense reverse KL: Σ e · ((z − zMax) − (t − tMax)) over the tokens the teacher keeps, e =
+   * exp((z − zMax) / T): Σ q (z − t) as an online sum, centred on the running maxima (`RKL_WGSL`).
+   */
+  rklSum: 5,
+  /** Dense reverse KL: Σ e over the tokens the teacher keeps (re-centres rklSum when a max grows). */
+  rklKept: 6,
+  /** Dense reverse KL: max z over the tokens whose teacher logit is −inf (their q > 0 makes D = +inf). */
+  rklMaskedMax: 7,
 } as const;
 
 /** f32 words per row of the row-stats buffer written by `row-merge` (and the divergence merge). */

@@ -103,6 +103,30 @@ fn lseCombine(a: vec3<f32>, b: vec3<f32>) -> vec3<f32> { return lseMerge(a, b, p
 `;
 
 /**
+ * Dense reverse KL's online state next to the student's (max, Z) and the teacher's max (after
+ * MATH_WGSL; only the reverse-KL variants include it, so the others keep their WGSL):
+ * r = (S, K, M) with S = Σ e_i ((z_i − zMax) − (t_i − tMax)) and K = Σ e_i over the tokens the
+ * teacher keeps (t_i > −inf), e_i = exp((z_i − zMax)/T), and M the largest z_i the teacher masks.
+ * Then Σ q_i (z_i − t_i)/T − (zMax − tMax)/T = S / (Z T): centred on the maxima, large logits do not
+ * cancel, and a growing max re-centres S with K (the differences of maxima are modest numbers).
+ */
+export const RKL_WGSL = `
+// r re-centred from the maxima (zOld, tOld) to (zNew, tNew), zNew >= zOld and tNew >= tOld.
+fn rklRecentre(r: vec3<f32>, zOld: f32, tOld: f32, zNew: f32, tNew: f32, invT: f32) -> vec3<f32> {
+  let s = r.x - r.y * ((zNew - zOld) - (tNew - tOld));
+  return vec3<f32>(rescale(s, zOld, zNew, invT), rescale(r.y, zOld, zNew, invT), r.z);
+}
+// Two states at their own maxima (zA, tA) and (zB, tB), merged at the larger ones.
+fn rklMerge(a: vec3<f32>, zA: f32, tA: f32, b: vec3<f32>, zB: f32, tB: f32, invT: f32) -> vec3<f32> {
+  let z = max(zA, zB);
+  let t = max(tA, tB);
+  let ra = rklRecentre(a, zA, tA, z, t, invT);
+  let rb = rklRecentre(b, zB, tB, z, t, invT);
+  return vec3<f32>(ra.x + rb.x, ra.y + rb.y, max(a.z, b.z));
+}
+`;
+
+/**
  * How a streaming pass gets the hard term's T = 1 softmax next to the tempered one (a variant
  * field: CPU adapters run both sides of a branch under lane masks, so the choice is made at compile
  * time). 'same': no T = 1 term (T = 1, or no hard term); 'exp': its own exp; an integer n (T = n,

@@ -7,18 +7,21 @@ export interface KdDivergenceVariant {
   student: FloatDType;
   teacher: FloatDType;
   vec4: boolean;
-  /** Forward KL needs no separate pass: its loss is summed in the gradient pass. */
-  divergence: 'reverse-kl' | 'jsd';
+  /**
+   * Only JSD: forward KL's loss is summed in the gradient pass, and reverse KL's D in row-stats (an
+   * online sum like the normaliser's); JSD's log-mixture ln(β p + (1 − β) q) needs both normalised
+   * distributions, so its K (which the gradient needs) takes a pass after the row merge.
+   */
+  divergence: 'jsd';
   workgroupSize: number;
 }
 
 /**
- * Pass 3 (dense teacher, reverse KL and JSD): their gradients need the row's divergence first
- * (∂D/∂b_j = q_j (ln(q_j/p_j) − D) and (1 − β) q_j (ln(q_j/m_j) − K)), so workgroup
- * (row, chunk) sums D's terms (and K's) over its columns into `divPartials[2 · (row · nChunks + chunk)]`.
+ * Pass 3 (dense teacher, JSD): its gradient needs the row's K first ((1 − β) q_j (ln(q_j/m_j) − K)),
+ * so workgroup (row, chunk) sums D's terms and K's over its columns into
+ * `divPartials[2 · (row · nChunks + chunk)]`.
  */
-export function kdDivergenceWgsl({ student, teacher, vec4, divergence, workgroupSize: wg }: KdDivergenceVariant): string {
-  const jsd = divergence === 'jsd';
+export function kdDivergenceWgsl({ student, teacher, vec4, workgroupSize: wg }: KdDivergenceVariant): string {
   const b = new Bindings()
     .add('zIn', `array<${elementType(student, vec4)}>`, 'read')
     .add('tIn', `array<${elementType(teacher, vec4)}>`, 'read')
@@ -56,16 +59,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let lq = (z - Acc(zm)) * invT - Acc(zLogZ);
     let lp = (t - Acc(tm)) * invT - Acc(tLogZ);
     let q = safeExpAcc(lq);
-#if ${jsd}
     let p = safeExpAcc(lp);
     for (var l = 0u; l < W; l++) {
       let r = jsdAtom(lane(lp, l), lane(lq, l), lane(p, l), lane(q, l));
       dAcc += r.x;
       kAcc += r.y;
     }
-#else
-    dAcc += hsum(select(q * (lq - lp), Acc(0.0), q == Acc(0.0)));
-#endif
   }
   let sums = sumDK(lid, vec2<f32>(dAcc, kAcc));
   if (lid == 0u) {
@@ -78,12 +77,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 
 export interface KdDivergenceMergeVariant {
-  divergence: 'reverse-kl' | 'jsd';
+  divergence: 'jsd';
 }
 
-/** Pass 4: one thread per row sums the chunk partials into the row's D (and K). */
-export function kdDivergenceMergeWgsl({ divergence }: KdDivergenceMergeVariant): string {
-  const rev = divergence === 'reverse-kl';
+/** Pass 4: one thread per row sums the chunk partials into the row's D and K. */
+export function kdDivergenceMergeWgsl(_variant: KdDivergenceMergeVariant): string {
   const b = new Bindings().add('divPartials', 'array<f32>', 'read').add('rowstats', 'array<f32>', 'read_write');
   return wgsl`${PARAMS_WGSL}
 ${b}
@@ -101,13 +99,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   let o = row * ${ROW_WORDS}u;
   rowstats[o + ${ROW.div}u] = d;
-#if ${rev}
-  rowstats[o + ${ROW.k}u] = d;
-  // ln(q/p) − D is undefined where D = +inf: such a row gets no soft gradient (its loss is +inf).
-  rowstats[o + ${ROW.softGradOk}u] = select(0.0, rowstats[o + ${ROW.softOk}u], d < params.posInf);
-#else
   rowstats[o + ${ROW.k}u] = k;
-#endif
 }
 `;
 }

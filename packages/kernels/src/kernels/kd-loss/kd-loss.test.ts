@@ -113,6 +113,68 @@ gpuDescribe('kdLoss vs the float64 reference (f32: rtol 2e-5 on losses, 2e-5·ma
     }
   });
 
+  describe('dense reverse KL (D summed online in row-stats, finished in the row merge)', () => {
+    // Row 0: first columns masked in both; row 1: student's first column masked; row 2: teacher's
+    // first column masked where the student keeps it (+inf); row 3: teacher masks a student token
+    // whose q is 0 after the merge (finite).
+    const edit = (V: number) => (z: Float32Array, t: Float32Array) => {
+      z[0] = t[0] = -Infinity;
+      z[V] = -Infinity;
+      // The row's largest student logit, so its q > 0 at every T in float64 and f32 alike.
+      z[2 * V] = Math.max(...z.subarray(2 * V, 3 * V)) + 1;
+      t[2 * V] = -Infinity;
+      // q = exp(−1e5 / T) is 0 in f32 and in float64.
+      z[3 * V + 5] = z[3 * V + 6]! - 1e5;
+      t[3 * V + 5] = -Infinity;
+    };
+    for (const temperature of [0.5, 1, 2, 4, 20]) {
+      gpuTest(`T=${temperature}: logits around ±1e4, −inf entries and masked first columns, hard term`, async ({ device }) => {
+        await runKdCase(device, {
+          rows: 8,
+          vocab: 1000,
+          temperature,
+          divergence: 'reverse-kl',
+          student: { scale: 30, offset: 1e4, maskFraction: 0.05 },
+          teacherLogits: { scale: 30, offset: -1e4 },
+          edit: edit(1000),
+        });
+      });
+    }
+    gpuTest('rows split over chunks (4 × 32,000 and 1 × 151,937), vec4 and scalar, T = 4 and 2', async ({ device }) => {
+      for (const [rows, vocab, temperature] of [
+        [4, 32_000, 4],
+        [4, 32_001, 2],
+        [1, 151_937, 4],
+      ] as const) {
+        await runKdCase(device, {
+          rows,
+          vocab,
+          temperature,
+          divergence: 'reverse-kl',
+          student: { scale: 8, offset: 3000, maskFraction: 0.01 },
+          teacherLogits: { scale: 8, offset: -50 },
+          edit: rows === 4 ? edit(vocab) : undefined,
+          step: 7,
+        });
+      }
+    });
+    gpuTest('f16 student and teacher (vec4 and scalar rows), hard term, row weights', async ({ device }) => {
+      if (!f16(device)) return;
+      for (const vocab of [1000, 1001]) {
+        await runKdCase(device, {
+          rows: 16,
+          vocab,
+          divergence: 'reverse-kl',
+          studentDtype: 'f16',
+          teacherDtype: 'f16',
+          student: { maskFraction: 0.05 },
+          rowWeights: 'random',
+          rtol: 2e-3,
+        });
+      }
+    });
+  });
+
   describe('vocabularies 1 … 151,936 and rows 1 … 1024 (lengths not multiples of 4 take the scalar path)', () => {
     const shapes: Array<[number, number]> = [
       [1, 1],

@@ -71,7 +71,10 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
     ignoreIndex: plan.context.ignoreIndex,
   });
   const fwdDense = Boolean(dense) && divergence === 'forward-kl';
-  const divDense = Boolean(dense) && divergence !== 'forward-kl';
+  // Dense reverse KL sums D in row-stats (an online sum like Z) and the row merge finishes it;
+  // only JSD, whose log-mixture needs both normalised distributions, takes the divergence passes.
+  const revDense = Boolean(dense) && divergence === 'reverse-kl';
+  const divDense = Boolean(dense) && divergence === 'jsd';
   const lossPartials = fwdDense ? scratchTensor('lossPartials', rows * nChunks) : undefined;
   const divPartials = divDense ? scratchTensor('divPartials', rows * nChunks * 2) : undefined;
   for (const [field, tensor] of [
@@ -114,7 +117,14 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
     const t = dense ? bind(group, 't').binding : undefined;
     record({
       program: rowStatsProgram,
-      variant: { student: studentDtype, teacher: dense ? dense.dtype : null, vec4, workgroupSize: STREAM_WG, t1: plan.t1 },
+      variant: {
+        student: studentDtype,
+        teacher: dense ? dense.dtype : null,
+        vec4,
+        workgroupSize: STREAM_WG,
+        t1: plan.t1,
+        reverseKl: revDense ? true : undefined,
+      },
       uniforms,
       bindings: t ? [z, t, partials, summary] : [z, partials, summary],
       workgroups: streamGrid(group),
@@ -144,10 +154,9 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
       label: `${label}:row-merge`,
     });
     if (divDense && t && divPartials) {
-      const d = divergence as 'reverse-kl' | 'jsd';
       record({
         program: kdDivergenceProgram,
-        variant: { student: studentDtype, teacher: dense!.dtype, vec4, divergence: d, workgroupSize: STREAM_WG },
+        variant: { student: studentDtype, teacher: dense!.dtype, vec4, divergence: 'jsd', workgroupSize: STREAM_WG },
         uniforms,
         bindings: [z, t, rowstats, divPartials],
         workgroups: streamGrid(group),
@@ -155,7 +164,7 @@ export function recordRowLoss(recorder: CommandRecorder, plan: RowLossPlan): Row
       });
       record({
         program: kdDivergenceMergeProgram,
-        variant: { divergence: d },
+        variant: { divergence: 'jsd' },
         uniforms,
         bindings: [divPartials, rowstats],
         workgroups: rowGrid(group, 64),

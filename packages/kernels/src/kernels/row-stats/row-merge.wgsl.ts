@@ -1,7 +1,7 @@
 import { wgsl, workgroupReduce } from '@distillery/webgpu/wgsl';
 import { FLAG, PARTIAL, PARTIAL_WORDS, ROW, ROW_WORDS, SUMMARY } from '../../shared/layout.js';
 import { PARAMS_WGSL } from '../../shared/params.js';
-import { accDecls, Bindings, enables, FLAG_WGSL, MATH_WGSL, type FloatDType } from '../../shared/wgsl-lib.js';
+import { accDecls, Bindings, enables, FLAG_WGSL, MATH_WGSL, RKL_WGSL, type FloatDType } from '../../shared/wgsl-lib.js';
 
 export type Divergence = 'forward-kl' | 'reverse-kl' | 'jsd';
 export type TailMode = 'ignore' | 'bucket';
@@ -13,7 +13,7 @@ export interface RowMergeVariant {
   labels: boolean;
   /** Student dtype, for the label and top-k gathers. */
   student: FloatDType;
-  /** Top-k only. */
+  /** Top-k, and dense reverse KL (D from row-stats' online sums). */
   divergence: Divergence;
   tail: TailMode;
   tailMass: boolean;
@@ -38,6 +38,7 @@ export function rowMergeWgsl(v: RowMergeVariant): string {
   const fwd = v.divergence === 'forward-kl';
   const rev = v.divergence === 'reverse-kl';
   const jsd = v.divergence === 'jsd';
+  const revDense = dense && rev;
   const b = new Bindings().add('partials', 'array<f32>', 'read').add('rowstats', 'array<f32>', 'read_write').addSummary();
   if (gather) b.add('zIn', `array<${v.student}>`, 'read');
   if (v.labels) b.add('labels', 'array<i32>', 'read');
@@ -49,12 +50,22 @@ ${b}
 ${accDecls(false)}
 ${MATH_WGSL}
 ${FLAG_WGSL}
+${revDense ? RKL_WGSL : ''}
 const WG: u32 = ${v.workgroupSize}u;
 
 // The row's online log-sum-exp states (max, Σ at 1/T, Σ at T = 1): student and (dense) teacher.
+#if ${revDense}
+// r: reverse KL's online state at the maxima z.x and t.x (RKL_WGSL).
+struct Merged { z: vec3<f32>, t: vec3<f32>, r: vec3<f32> };
+#else
 struct Merged { z: vec3<f32>, t: vec3<f32> };
+#endif
 
 fn mergeInto(acc: ptr<function, Merged>, base: u32) {
+#if ${revDense}
+  let r = vec3<f32>(partials[base + ${PARTIAL.rklSum}u], partials[base + ${PARTIAL.rklKept}u], partials[base + ${PARTIAL.rklMaskedMax}u]);
+  (*acc).r = rklMerge((*acc).r, (*acc).z.x, (*acc).t.x, r, partials[base + ${PARTIAL.zMax}u], partials[base + ${PARTIAL.tMax}u], params.invT);
+#endif
   (*acc).z = lseMerge((*acc).z, vec3<f32>(partials[base + ${PARTIAL.zMax}u], partials[base + ${PARTIAL.zSum}u], partials[base + ${PARTIAL.zSum1}u]), params.invT);
 #if ${dense}
   (*acc).t = lseMerge((*acc).t, vec3<f32>(partials[base + ${PARTIAL.tMax}u], partials[base + ${PARTIAL.tSum}u], 0.0), params.invT);
@@ -99,7 +110,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let lrow = (wid.x + wid.y * nwg.x) * WG + lid;
   if (lrow >= params.rows) { return; }
   let row = params.rowBase + lrow;
+#if ${revDense}
+  var m = Merged(vec3<f32>(SENTINEL, 0.0, 0.0), vec3<f32>(SENTINEL, 0.0, 0.0), vec3<f32>(0.0, 0.0, SENTINEL));
+#else
   var m = Merged(vec3<f32>(SENTINEL, 0.0, 0.0), vec3<f32>(SENTINEL, 0.0, 0.0));
+#endif
   for (var c = 0u; c < params.nChunks; c++) {
     mergeInto(&m, (row * params.nChunks + c) * ${PARTIAL_WORDS}u);
   }
@@ -113,10 +128,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 #else
   let softOk = false;
 #endif
+#if ${revDense}
+  // D = Σ q (z − t)/T − (zMax − tMax)/T − ln Z_z + ln Z_t = S/(Z T) − ln Z_z + ln Z_t (RKL_WGSL).
+  let zLogZ = preciseLog(m.z.y);
+  var d = m.r.x / m.z.y * params.invT - zLogZ + preciseLog(m.t.y);
+  // A token the teacher masks whose q > 0 (q as the gradient pass recomputes it): KL(q ‖ p) = +inf.
+  if (safeExp((m.r.z - m.z.x) * params.invT - zLogZ) > 0.0) { d = params.posInf; }
+  rowstats[o + ${ROW.softOk}u] = select(0.0, 1.0, softOk);
+  // ln(q/p) − D is undefined where D = +inf: such a row gets no soft gradient (its loss is +inf).
+  rowstats[o + ${ROW.softGradOk}u] = select(0.0, 1.0, softOk && d < params.posInf);
+  rowstats[o + ${ROW.div}u] = d;
+  rowstats[o + ${ROW.k}u] = d;
+#else
   rowstats[o + ${ROW.softOk}u] = select(0.0, 1.0, softOk);
   rowstats[o + ${ROW.softGradOk}u] = select(0.0, 1.0, softOk);
   rowstats[o + ${ROW.div}u] = 0.0;
   rowstats[o + ${ROW.k}u] = 0.0;
+#endif
   rowstats[o + ${ROW.cOff}u] = 0.0;
 }
 #else

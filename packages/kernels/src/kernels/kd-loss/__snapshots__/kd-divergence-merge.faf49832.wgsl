@@ -48,7 +48,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   let o = row * 16u;
   rowstats[o + 7u] = d;
-
   rowstats[o + 8u] = k;
-
 }

@@ -187,14 +187,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let lq = (z - Acc(zm)) * invT - Acc(zLogZ);
     let lp = (t - Acc(tm)) * invT - Acc(tLogZ);
     let q = safeExpAcc(lq);
-
     let p = safeExpAcc(lp);
     for (var l = 0u; l < W; l++) {
       let r = jsdAtom(lane(lp, l), lane(lq, l), lane(p, l), lane(q, l));
       dAcc += r.x;
       kAcc += r.y;
     }
-
   }
   let sums = sumDK(lid, vec2<f32>(dAcc, kAcc));
   if (lid == 0u) {

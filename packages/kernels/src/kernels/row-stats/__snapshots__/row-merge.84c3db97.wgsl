@@ -143,12 +143,16 @@ fn raiseFlag(bit: u32, row: u32) {
   atomicMin(&summary[2u + bit], row);
 }
 
+
 const WG: u32 = 64u;
 
 // The row's online log-sum-exp states (max, Σ at 1/T, Σ at T = 1): student and (dense) teacher.
+
 struct Merged { z: vec3<f32>, t: vec3<f32> };
 
+
 fn mergeInto(acc: ptr<function, Merged>, base: u32) {
+
   (*acc).z = lseMerge((*acc).z, vec3<f32>(partials[base + 0u], partials[base + 1u], partials[base + 2u]), params.invT);
 
 }
@@ -180,7 +184,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let lrow = (wid.x + wid.y * nwg.x) * WG + lid;
   if (lrow >= params.rows) { return; }
   let row = params.rowBase + lrow;
+
   var m = Merged(vec3<f32>(SENTINEL, 0.0, 0.0), vec3<f32>(SENTINEL, 0.0, 0.0));
+
   for (var c = 0u; c < params.nChunks; c++) {
     mergeInto(&m, (row * params.nChunks + c) * 8u);
   }
@@ -189,10 +195,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
   let softOk = false;
 
+
   rowstats[o + 10u] = select(0.0, 1.0, softOk);
   rowstats[o + 11u] = select(0.0, 1.0, softOk);
   rowstats[o + 7u] = 0.0;
   rowstats[o + 8u] = 0.0;
+
   rowstats[o + 9u] = 0.0;
 }
 

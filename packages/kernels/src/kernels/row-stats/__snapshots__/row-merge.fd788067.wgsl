@@ -147,12 +147,16 @@ fn raiseFlag(bit: u32, row: u32) {
   atomicMin(&summary[2u + bit], row);
 }
 
+
 const WG: u32 = 64u;
 
 // The row's online log-sum-exp states (max, Σ at 1/T, Σ at T = 1): student and (dense) teacher.
+
 struct Merged { z: vec3<f32>, t: vec3<f32> };
 
+
 fn mergeInto(acc: ptr<function, Merged>, base: u32) {
+
   (*acc).z = lseMerge((*acc).z, vec3<f32>(partials[base + 0u], partials[base + 1u], partials[base + 2u]), params.invT);
 
 }

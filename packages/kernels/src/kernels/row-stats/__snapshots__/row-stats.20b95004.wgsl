@@ -154,6 +154,7 @@ fn raiseFlag(bit: u32, row: u32) {
 }
 
 
+
 const WG: u32 = 256u;
 
 var<workgroup> mergeRowScratch: array<vec3<f32>, 256>;
@@ -181,16 +182,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var zl = vec3<f32>(SENTINEL, 0.0, 0.0);
   var zBad = false;
 
+
   for (var c = rc.c0 + lid * W; c < rc.c1; c += WG * W) {
     let i = c / W;
+
     if (c < params.vocab) {
       let z = Acc(zIn[zBase + i]);
       zBad = zBad || anyBad(z);
       // Rescale only when the running max grows (rare after the first steps: saves an exp per step).
       let m = hmax(z);
+
       if (m > zl.x) { zl = lseRescale(zl, m, invT); }
+
       let e = safeExpAcc((z - Acc(zl.x)) * invT);
       zl.y += hsum(e);
+
       // exp(z − m) for the hard term: the tempered term's power at an integer T (one exp per
       // element, not two), its own exp otherwise; none at T = 1 (the two sums coincide). Chosen at
       // compile time: a CPU adapter runs both sides of a runtime branch.
@@ -209,6 +215,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     partials[o + 0u] = zRow.x;
     partials[o + 1u] = zRow.y;
     partials[o + 2u] = zRow.z;
+
 
   }
 }

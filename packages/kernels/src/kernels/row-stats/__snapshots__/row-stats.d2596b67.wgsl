@@ -156,6 +156,7 @@ fn raiseFlag(bit: u32, row: u32) {
 }
 
 
+
 const WG: u32 = 256u;
 
 // The student's and the teacher's online log-sum-exp states, merged in one workgroup reduction.
@@ -192,16 +193,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var tl = vec3<f32>(SENTINEL, 0.0, 0.0);
   var tBad = false;
 
+
   for (var c = rc.c0 + lid * W; c < rc.c1; c += WG * W) {
     let i = c / W;
+
     if (c < params.vocab) {
       let z = Acc(zIn[zBase + i]);
       zBad = zBad || anyBad(z);
       // Rescale only when the running max grows (rare after the first steps: saves an exp per step).
       let m = hmax(z);
+
       if (m > zl.x) { zl = lseRescale(zl, m, invT); }
+
       let e = safeExpAcc((z - Acc(zl.x)) * invT);
       zl.y += hsum(e);
+
       // exp(z − m) for the hard term: the tempered term's power at an integer T (one exp per
       // element, not two), its own exp otherwise; none at T = 1 (the two sums coincide). Chosen at
       // compile time: a CPU adapter runs both sides of a runtime branch.
@@ -212,7 +218,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let t = Acc(tIn[tBase + i]);
       tBad = tBad || anyBad(t);
       let m = hmax(t);
+
       if (m > tl.x) { tl = lseRescale(tl, m, invT); }
+
       tl.y += hsum(safeExpAcc((t - Acc(tl.x)) * invT));
     }
 
@@ -232,6 +240,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
     partials[o + 3u] = tRow.x;
     partials[o + 4u] = tRow.y;
+
 
   }
 }

@@ -1,4 +1,4 @@
-// kd-divergence {"divergence":"reverse-kl","student":"f32","teacher":"f32","vec4":false,"workgroupSize":256}
+// row-merge {"divergence":"reverse-kl","labels":true,"student":"f32","tail":"ignore","tailMass":false,"teacher":"dense","workgroupSize":64}
 
 struct Params {
   rows: u32,
@@ -33,10 +33,11 @@ struct Params {
   posInf: f32,
 };
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> zIn: array<f32>;
-@group(0) @binding(2) var<storage, read> tIn: array<f32>;
-@group(0) @binding(3) var<storage, read> rowstats: array<f32>;
-@group(0) @binding(4) var<storage, read_write> divPartials: array<f32>;
+@group(0) @binding(1) var<storage, read> partials: array<f32>;
+@group(0) @binding(2) var<storage, read_write> rowstats: array<f32>;
+@group(0) @binding(3) var<storage, read_write> summary: array<atomic<u32>, 16>;
+@group(0) @binding(4) var<storage, read> zIn: array<f32>;
+@group(0) @binding(5) var<storage, read> labels: array<i32>;
 alias Acc = f32;
 alias UAcc = u32;
 const W: u32 = 1u;
@@ -139,61 +140,109 @@ fn lseMerge(a: vec3<f32>, b: vec3<f32>, invT: f32) -> vec3<f32> {
 fn lseCombine(a: vec3<f32>, b: vec3<f32>) -> vec3<f32> { return lseMerge(a, b, params.invT); }
 
 
-struct RowChunk { lrow: u32, row: u32, chunk: u32, c0: u32, c1: u32 };
-fn rowChunk(wid: vec3<u32>, nwg: vec3<u32>, cols: u32) -> RowChunk {
-  let g = wid.x + wid.y * nwg.x;
-  let lrow = g / params.nChunks;
-  let chunk = g - lrow * params.nChunks;
-  let c0 = chunk * params.chunk;
-  return RowChunk(lrow, params.rowBase + lrow, chunk, c0, min(c0 + params.chunk, cols));
+fn raiseFlag(bit: u32, row: u32) {
+  atomicOr(&summary[0], 1u << bit);
+  atomicMin(&summary[2u + bit], row);
 }
 
-const WG: u32 = 256u;
-var<workgroup> sumDKScratch: array<vec2<f32>, 256>;
-fn sumDK(lid: u32, value: vec2<f32>) -> vec2<f32> {
-  sumDKScratch[lid] = value;
-  workgroupBarrier();
-  for (var s = 128u; s > 0u; s = s >> 1u) {
-    if (lid < s) { sumDKScratch[lid] = sumDKScratch[lid] + sumDKScratch[lid + s]; }
-    workgroupBarrier();
+
+// r re-centred from the maxima (zOld, tOld) to (zNew, tNew), zNew >= zOld and tNew >= tOld.
+fn rklRecentre(r: vec3<f32>, zOld: f32, tOld: f32, zNew: f32, tNew: f32, invT: f32) -> vec3<f32> {
+  let s = r.x - r.y * ((zNew - zOld) - (tNew - tOld));
+  return vec3<f32>(rescale(s, zOld, zNew, invT), rescale(r.y, zOld, zNew, invT), r.z);
+}
+// Two states at their own maxima (zA, tA) and (zB, tB), merged at the larger ones.
+fn rklMerge(a: vec3<f32>, zA: f32, tA: f32, b: vec3<f32>, zB: f32, tB: f32, invT: f32) -> vec3<f32> {
+  let z = max(zA, zB);
+  let t = max(tA, tB);
+  let ra = rklRecentre(a, zA, tA, z, t, invT);
+  let rb = rklRecentre(b, zB, tB, z, t, invT);
+  return vec3<f32>(ra.x + rb.x, ra.y + rb.y, max(a.z, b.z));
+}
+
+const WG: u32 = 64u;
+
+// The row's online log-sum-exp states (max, Σ at 1/T, Σ at T = 1): student and (dense) teacher.
+
+// r: reverse KL's online state at the maxima z.x and t.x (RKL_WGSL).
+struct Merged { z: vec3<f32>, t: vec3<f32>, r: vec3<f32> };
+
+
+fn mergeInto(acc: ptr<function, Merged>, base: u32) {
+
+  let r = vec3<f32>(partials[base + 5u], partials[base + 6u], partials[base + 7u]);
+  (*acc).r = rklMerge((*acc).r, (*acc).z.x, (*acc).t.x, r, partials[base + 0u], partials[base + 3u], params.invT);
+
+  (*acc).z = lseMerge((*acc).z, vec3<f32>(partials[base + 0u], partials[base + 1u], partials[base + 2u]), params.invT);
+
+  (*acc).t = lseMerge((*acc).t, vec3<f32>(partials[base + 3u], partials[base + 4u], 0.0), params.invT);
+
+}
+
+// Writes the student part of the row stats and handles the label; returns (isActive, hard, zOk).
+fn studentRow(row: u32, lrow: u32, m: Merged) -> vec3<f32> {
+  let o = row * 16u;
+  let zOk = m.z.y > 0.0;
+  let zLogZ = preciseLog(m.z.y);
+  var zs1 = m.z.z;
+  if (params.needT1 == 0u) { zs1 = m.z.y; }
+  let zLogZ1 = preciseLog(zs1);
+  rowstats[o + 0u] = m.z.x;
+  rowstats[o + 1u] = zLogZ;
+  rowstats[o + 2u] = zLogZ1;
+  rowstats[o + 12u] = select(0.0, 1.0, zOk);
+  var isActive = true;
+  var hard = 0.0;
+
+  let y = labels[row];
+  isActive = y != params.ignoreIndex;
+  if (isActive && (y < 0 || y >= i32(params.vocab))) {
+    raiseFlag(2u, row);
+    isActive = false;
   }
-  let result = sumDKScratch[0];
-  workgroupBarrier();
-  return result;
+  if (isActive && zOk) {
+    let zy = f32(zIn[lrow * params.zStride + params.zShift + u32(y)]);
+    hard = zLogZ1 - (zy - m.z.x);
+  }
+
+  if (isActive) { atomicAdd(&summary[1], 1u); }
+  rowstats[o + 5u] = select(0.0, 1.0, isActive);
+  rowstats[o + 6u] = hard;
+  return vec3<f32>(select(0.0, 1.0, isActive), hard, select(0.0, 1.0, zOk));
 }
 
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let rc = rowChunk(wid, nwg, params.cols);
-  if (rc.lrow >= params.rows) { return; }
-  let o = rc.row * 16u;
-  let zm = rowstats[o + 0u];
-  let zLogZ = rowstats[o + 1u];
-  let tm = rowstats[o + 3u];
-  let tLogZ = rowstats[o + 4u];
-  let invT = params.invT;
-  let zBase = (rc.lrow * params.zStride + params.zShift) / W;
-  let tBase = (rc.lrow * params.tStride + params.tShift) / W;
-  var dAcc = 0.0;
-  var kAcc = 0.0;
-  for (var c = rc.c0 + lid * W; c < rc.c1; c += WG * W) {
-    let i = c / W;
-    var z = Acc(params.negInf);
-    if (c < params.vocab) { z = Acc(zIn[zBase + i]); }
-    var t = Acc(params.negInf);
-    if (c < params.tCols) { t = Acc(tIn[tBase + i]); }
-    let lq = (z - Acc(zm)) * invT - Acc(zLogZ);
-    let lp = (t - Acc(tm)) * invT - Acc(tLogZ);
-    let q = safeExpAcc(lq);
+  let lrow = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (lrow >= params.rows) { return; }
+  let row = params.rowBase + lrow;
 
-    dAcc += hsum(select(q * (lq - lp), Acc(0.0), q == Acc(0.0)));
+  var m = Merged(vec3<f32>(SENTINEL, 0.0, 0.0), vec3<f32>(SENTINEL, 0.0, 0.0), vec3<f32>(0.0, 0.0, SENTINEL));
 
+  for (var c = 0u; c < params.nChunks; c++) {
+    mergeInto(&m, (row * params.nChunks + c) * 8u);
   }
-  let sums = sumDK(lid, vec2<f32>(dAcc, kAcc));
-  if (lid == 0u) {
-    let p = (rc.row * params.nChunks + rc.chunk) * 2u;
-    divPartials[p] = sums.x;
-    divPartials[p + 1u] = sums.y;
-  }
+  let s = studentRow(row, lrow, m);
+  let o = row * 16u;
+
+  let tOk = m.t.y > 0.0;
+  rowstats[o + 3u] = m.t.x;
+  rowstats[o + 4u] = preciseLog(m.t.y);
+  let softOk = tOk && s.z > 0.0;
+
+
+  // D = Σ q (z − t)/T − (zMax − tMax)/T − ln Z_z + ln Z_t = S/(Z T) − ln Z_z + ln Z_t (RKL_WGSL).
+  let zLogZ = preciseLog(m.z.y);
+  var d = m.r.x / m.z.y * params.invT - zLogZ + preciseLog(m.t.y);
+  // A token the teacher masks whose q > 0 (q as the gradient pass recomputes it): KL(q ‖ p) = +inf.
+  if (safeExp((m.r.z - m.z.x) * params.invT - zLogZ) > 0.0) { d = params.posInf; }
+  rowstats[o + 10u] = select(0.0, 1.0, softOk);
+  // ln(q/p) − D is undefined where D = +inf: such a row gets no soft gradient (its loss is +inf).
+  rowstats[o + 11u] = select(0.0, 1.0, softOk && d < params.posInf);
+  rowstats[o + 7u] = d;
+  rowstats[o + 8u] = d;
+
+  rowstats[o + 9u] = 0.0;
 }
+

@@ -1,4 +1,4 @@
-// kd-divergence {"divergence":"reverse-kl","student":"f32","teacher":"f32","vec4":true,"workgroupSize":256}
+// row-stats {"reverseKl":true,"student":"f32","t1":4,"teacher":"f32","vec4":true,"workgroupSize":256}
 
 struct Params {
   rows: u32,
@@ -35,8 +35,8 @@ struct Params {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> zIn: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> tIn: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> rowstats: array<f32>;
-@group(0) @binding(4) var<storage, read_write> divPartials: array<f32>;
+@group(0) @binding(3) var<storage, read_write> partials: array<f32>;
+@group(0) @binding(4) var<storage, read_write> summary: array<atomic<u32>, 16>;
 alias Acc = vec4<f32>;
 alias UAcc = vec4<u32>;
 const W: u32 = 4u;
@@ -168,52 +168,146 @@ fn rowChunk(wid: vec3<u32>, nwg: vec3<u32>, cols: u32) -> RowChunk {
   return RowChunk(lrow, params.rowBase + lrow, chunk, c0, min(c0 + params.chunk, cols));
 }
 
+
+fn raiseFlag(bit: u32, row: u32) {
+  atomicOr(&summary[0], 1u << bit);
+  atomicMin(&summary[2u + bit], row);
+}
+
+// e^4: the T = 1 term from the tempered one (T = 4).
+fn powT1(e: Acc) -> Acc {
+  let e2 = e * e;
+  let e4 = e2 * e2;
+  return e4;
+}
+
+
+// r re-centred from the maxima (zOld, tOld) to (zNew, tNew), zNew >= zOld and tNew >= tOld.
+fn rklRecentre(r: vec3<f32>, zOld: f32, tOld: f32, zNew: f32, tNew: f32, invT: f32) -> vec3<f32> {
+  let s = r.x - r.y * ((zNew - zOld) - (tNew - tOld));
+  return vec3<f32>(rescale(s, zOld, zNew, invT), rescale(r.y, zOld, zNew, invT), r.z);
+}
+// Two states at their own maxima (zA, tA) and (zB, tB), merged at the larger ones.
+fn rklMerge(a: vec3<f32>, zA: f32, tA: f32, b: vec3<f32>, zB: f32, tB: f32, invT: f32) -> vec3<f32> {
+  let z = max(zA, zB);
+  let t = max(tA, tB);
+  let ra = rklRecentre(a, zA, tA, z, t, invT);
+  let rb = rklRecentre(b, zB, tB, z, t, invT);
+  return vec3<f32>(ra.x + rb.x, ra.y + rb.y, max(a.z, b.z));
+}
+
 const WG: u32 = 256u;
-var<workgroup> sumDKScratch: array<vec2<f32>, 256>;
-fn sumDK(lid: u32, value: vec2<f32>) -> vec2<f32> {
-  sumDKScratch[lid] = value;
+
+// Also reverse KL's state r at the maxima z.x and t.x.
+struct StudentTeacher { z: vec3<f32>, t: vec3<f32>, r: vec3<f32> };
+fn mergeStudentTeacher(a: StudentTeacher, b: StudentTeacher) -> StudentTeacher {
+  let r = rklMerge(a.r, a.z.x, a.t.x, b.r, b.z.x, b.t.x, params.invT);
+  return StudentTeacher(lseCombine(a.z, b.z), lseCombine(a.t, b.t), r);
+}
+var<workgroup> mergeRowScratch: array<StudentTeacher, 256>;
+fn mergeRow(lid: u32, value: StudentTeacher) -> StudentTeacher {
+  mergeRowScratch[lid] = value;
   workgroupBarrier();
   for (var s = 128u; s > 0u; s = s >> 1u) {
-    if (lid < s) { sumDKScratch[lid] = sumDKScratch[lid] + sumDKScratch[lid + s]; }
+    if (lid < s) { mergeRowScratch[lid] = mergeStudentTeacher(mergeRowScratch[lid], mergeRowScratch[lid + s]); }
     workgroupBarrier();
   }
-  let result = sumDKScratch[0];
+  let result = mergeRowScratch[0];
   workgroupBarrier();
   return result;
 }
+
 
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let rc = rowChunk(wid, nwg, params.cols);
   if (rc.lrow >= params.rows) { return; }
-  let o = rc.row * 16u;
-  let zm = rowstats[o + 0u];
-  let zLogZ = rowstats[o + 1u];
-  let tm = rowstats[o + 3u];
-  let tLogZ = rowstats[o + 4u];
   let invT = params.invT;
   let zBase = (rc.lrow * params.zStride + params.zShift) / W;
+  // (max, Σ at 1/T, Σ at T = 1); the teacher needs no T = 1 sum.
+  var zl = vec3<f32>(SENTINEL, 0.0, 0.0);
+  var zBad = false;
+
   let tBase = (rc.lrow * params.tStride + params.tShift) / W;
-  var dAcc = 0.0;
-  var kAcc = 0.0;
+  var tl = vec3<f32>(SENTINEL, 0.0, 0.0);
+  var tBad = false;
+
+
+  var r = vec3<f32>(0.0, 0.0, SENTINEL);
+
   for (var c = rc.c0 + lid * W; c < rc.c1; c += WG * W) {
     let i = c / W;
-    var z = Acc(params.negInf);
-    if (c < params.vocab) { z = Acc(zIn[zBase + i]); }
-    var t = Acc(params.negInf);
-    if (c < params.tCols) { t = Acc(tIn[tBase + i]); }
-    let lq = (z - Acc(zm)) * invT - Acc(zLogZ);
-    let lp = (t - Acc(tm)) * invT - Acc(tLogZ);
-    let q = safeExpAcc(lq);
 
-    dAcc += hsum(select(q * (lq - lp), Acc(0.0), q == Acc(0.0)));
+    var tv = Acc(params.negInf);
+    if (c < params.tCols) {
+      let t = Acc(tIn[tBase + i]);
+      tBad = tBad || anyBad(t);
+      let m = hmax(t);
+
+      if (m > tl.x) {
+        r = rklRecentre(r, zl.x, tl.x, zl.x, m, invT);
+        tl = lseRescale(tl, m, invT);
+      }
+      tv = t;
+
+      tl.y += hsum(safeExpAcc((t - Acc(tl.x)) * invT));
+    }
+
+    if (c < params.vocab) {
+      let z = Acc(zIn[zBase + i]);
+      zBad = zBad || anyBad(z);
+      // Rescale only when the running max grows (rare after the first steps: saves an exp per step).
+      let m = hmax(z);
+
+      if (m > zl.x) {
+        r = rklRecentre(r, zl.x, tl.x, m, tl.x, invT);
+        zl = lseRescale(zl, m, invT);
+      }
+
+      let e = safeExpAcc((z - Acc(zl.x)) * invT);
+      zl.y += hsum(e);
+
+      // A token the teacher masks (t = −inf) stays out of the sums; whether its q > 0 (D = +inf) is
+      // decided in the merge from the largest such z.
+      let tMasked = tv == Acc(params.negInf);
+      let eKept = select(e, Acc(0.0), tMasked);
+      r += vec3<f32>(
+        hsum(select(e * ((z - Acc(zl.x)) - (tv - Acc(tl.x))), Acc(0.0), tMasked | (e == Acc(0.0)))),
+        hsum(eKept),
+        0.0,
+      );
+      r.z = max(r.z, hmax(select(Acc(SENTINEL), z, tMasked)));
+
+      // exp(z − m) for the hard term: the tempered term's power at an integer T (one exp per
+      // element, not two), its own exp otherwise; none at T = 1 (the two sums coincide). Chosen at
+      // compile time: a CPU adapter runs both sides of a runtime branch.
+
+      zl.z += hsum(powT1(e));
+
+    }
 
   }
-  let sums = sumDK(lid, vec2<f32>(dAcc, kAcc));
+  if (zBad) { raiseFlag(0u, rc.row); }
+
+  if (tBad) { raiseFlag(1u, rc.row); }
+  let merged = mergeRow(lid, StudentTeacher(zl, tl, r));
+  let zRow = merged.z;
+  let tRow = merged.t;
+
   if (lid == 0u) {
-    let p = (rc.row * params.nChunks + rc.chunk) * 2u;
-    divPartials[p] = sums.x;
-    divPartials[p + 1u] = sums.y;
+    let o = (rc.row * params.nChunks + rc.chunk) * 8u;
+    partials[o + 0u] = zRow.x;
+    partials[o + 1u] = zRow.y;
+    partials[o + 2u] = zRow.z;
+
+    partials[o + 3u] = tRow.x;
+    partials[o + 4u] = tRow.y;
+
+
+    partials[o + 5u] = merged.r.x;
+    partials[o + 6u] = merged.r.y;
+    partials[o + 7u] = merged.r.z;
+
   }
 }
