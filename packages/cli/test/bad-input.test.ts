@@ -7,7 +7,8 @@ import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, type CliIO } from '../src/index.js';
+import { runCli } from '../src/index.js';
+import { captureIO } from './capture-io.js';
 
 interface CliCase {
   name: string;
@@ -482,11 +483,6 @@ async function snapshot(dir: string): Promise<Map<string, string>> {
   return out;
 }
 
-function captureIO(cwd: string): CliIO & { out: string; err: string } {
-  const io = { out: '', err: '', cwd, isTTY: false, stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t) };
-  return io;
-}
-
 describe('distillery: bad input is a typed error (exit 2) naming the field, and damages nothing', () => {
   it(`has at least 100 CLI cases (${CASES.length})`, () => {
     expect(CASES.length).toBeGreaterThanOrEqual(100);
@@ -505,7 +501,7 @@ describe('distillery: bad input is a typed error (exit 2) naming the field, and 
         else await writeFile(join(dir, path), content);
       }
       const before = await snapshot(dir);
-      const io = captureIO(dir);
+      const io = captureIO({ cwd: dir });
       const code = await runCli(c.argv, io);
       expect(code, io.err).toBe(2);
       expect(io.err).toMatch(new RegExp(`^distillery ${c.argv[0]}: ${c.code}: `));

@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
-import { runCli, type CliIO } from '../src/index.js';
-
-function captureIO(): CliIO & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    cwd: process.cwd(),
-    isTTY: false,
-    stdout: (t: string) => void (io.out += t),
-    stderr: (t: string) => void (io.err += t),
-  };
-  return io;
-}
+import { runCli } from '../src/index.js';
+import { captureIO } from './capture-io.js';
 
 describe('distillery CLI', () => {
   it('lists its commands and rejects unknown ones by name', async () => {

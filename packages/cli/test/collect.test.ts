@@ -5,19 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BlackBoxTeacher, CompletionRequest } from '@distillery/core';
 import { serveOpenAI } from '@distillery/black-box/node';
-import { runCli, type CliIO } from '../src/index.js';
-
-function captureIO(isTTY = false): CliIO & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    cwd: process.cwd(),
-    isTTY,
-    stdout: (t: string) => void (io.out += t),
-    stderr: (t: string) => void (io.err += t),
-  };
-  return io;
-}
+import { runCli } from '../src/index.js';
+import { captureIO } from './capture-io.js';
 
 const echo: BlackBoxTeacher = {
   kind: 'black-box',
@@ -55,7 +44,7 @@ describe('distillery collect', () => {
       const lines = (await readFile(join(dir, 'out/echo.jsonl'), 'utf8')).trim().split('\n');
       expect(lines).toHaveLength(12);
 
-      const tty = captureIO(true);
+      const tty = captureIO({ isTTY: true });
       tty.cwd = dir;
       expect(await runCli(['collect', join(dir, 'collect.json'), '--json'], tty)).toBe(0);
       const summary = JSON.parse(tty.out.slice(tty.out.indexOf('\n{') + 1)) as { resumed: number; done: number };

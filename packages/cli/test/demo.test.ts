@@ -3,22 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
-import { runCli, type CliIO } from '../src/index.js';
+import { runCli } from '../src/index.js';
 import { DEMO_CONFIG, QUICK_DEMO_CONFIG, recoveredFraction } from '../src/commands/demo.js';
+import { captureIO } from './capture-io.js';
 
 const examples = join(import.meta.dirname, '..', '..', '..', 'examples', 'mnist');
-
-function captureIO(): CliIO & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    cwd: process.cwd(),
-    isTTY: false,
-    stdout: (t: string) => void (io.out += t),
-    stderr: (t: string) => void (io.err += t),
-  };
-  return io;
-}
 
 describe('recoveredFraction', () => {
   it("is the share of the teacher–scratch gap the distilled student closes (Hinton et al.'s MNIST: 91 %)", () => {

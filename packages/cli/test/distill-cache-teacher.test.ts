@@ -8,15 +8,10 @@ import { readFloat32 } from '@distillery/webgpu';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
 import { ModelTeacher, uploadBatch, type CacheIndex, type ClassificationData } from '@distillery/white-box';
 import { TeacherCacheReader, TeacherCacheWriter } from '@distillery/white-box/node';
-import type { CliIO } from '../src/command.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { readMetricsRows } from '../src/distill/logs.js';
 import { runDistillConfig } from '../src/distill/run.js';
-
-function captureIO(): CliIO & { err: string } {
-  const io = { out: '', err: '', cwd: process.cwd(), isTTY: false, stdout: () => {}, stderr: (t: string) => void (io.err += t) };
-  return io;
-}
+import { captureIO } from './capture-io.js';
 
 /** Writes `config` into `dir` and runs it; the run folder is `output` beside it. */
 async function run(dir: string, config: Record<string, unknown>, output: string) {

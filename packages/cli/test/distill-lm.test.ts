@@ -4,22 +4,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, expect } from 'vitest';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
-import { runCli, type CliIO } from '../src/index.js';
+import { runCli } from '../src/index.js';
 import type { DistillLmReport } from '../src/distill-lm/experiment.js';
+import { captureIO } from './capture-io.js';
 
 const example = resolve(__dirname, '../../../examples/tinystories/distill-lm.json');
-
-function captureIO(): CliIO & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    cwd: process.cwd(),
-    isTTY: false,
-    stdout: (t: string) => void (io.out += t),
-    stderr: (t: string) => void (io.err += t),
-  };
-  return io;
-}
 
 gpuDescribe('distillery distill-lm --quick', () => {
   let out: string;

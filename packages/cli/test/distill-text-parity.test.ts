@@ -11,29 +11,18 @@ import { readFloat32 } from '@distillery/webgpu';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
 import { releaseLmBatch, TokenWindows } from '@distillery/white-box';
 import { TeacherCacheReader } from '@distillery/white-box/node';
-import { runCli, type CliIO } from '../src/index.js';
+import { runCli } from '../src/index.js';
 import { splitStories } from '../src/distill-lm/corpus.js';
 import { vendored } from '../src/distill-lm/defaults.js';
 import { distillConfigSchema } from '../src/distill/config.js';
 import { readMetricsRows } from '../src/distill/logs.js';
+import { captureIO } from './capture-io.js';
 
 /*
  * What `distillery distill` on text shares with `distillery distill-lm`: the fused head, hidden-state
  * matching, the offline top-k cache and the llama.cpp check of the exported GGUF. Tiny runs: 4
  * training stories, context 16, 2 steps of 2 sequences, no validation.
  */
-
-function captureIO(): CliIO & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    cwd: process.cwd(),
-    isTTY: false,
-    stdout: (t: string) => void (io.out += t),
-    stderr: (t: string) => void (io.err += t),
-  };
-  return io;
-}
 
 const tiny = {
   data: { train: { name: 'text', documents: 4 } },

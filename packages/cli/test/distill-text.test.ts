@@ -10,23 +10,12 @@ import { loadModel, readModelState } from '@distillery/nn/node';
 import { readFloat32 } from '@distillery/webgpu';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
 import { releaseLmBatch, TokenWindows } from '@distillery/white-box';
-import { runCli, type CliIO } from '../src/index.js';
+import { runCli } from '../src/index.js';
 import { splitStories } from '../src/distill-lm/corpus.js';
 import { vendored } from '../src/distill-lm/defaults.js';
 import { evaluateHeldOut } from '../src/distill-lm/evaluate.js';
 import { readMetricsRows } from '../src/distill/logs.js';
-
-function captureIO(): CliIO & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    cwd: process.cwd(),
-    isTTY: false,
-    stdout: (t: string) => void (io.out += t),
-    stderr: (t: string) => void (io.err += t),
-  };
-  return io;
-}
+import { captureIO } from './capture-io.js';
 
 /** The tiny LM config: 6 training stories, 2 held out, context 32, 4 steps (evaluated after 2 and 4). */
 const tiny = {

@@ -6,26 +6,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
 import { readModelState } from '@distillery/nn/node';
-import { runCli, type CliIO } from '../src/index.js';
+import { runCli } from '../src/index.js';
 import { createDistillRegistry } from '../src/distill/run.js';
 import { distillJsonSchema } from '../src/distill/schema.js';
 import { readMetricsRows } from '../src/distill/logs.js';
+import { captureIO } from './capture-io.js';
 
 const here = import.meta.dirname;
 const bin = join(here, '..', 'dist', 'bin.js');
 const quick = join(here, '..', '..', '..', 'examples', 'mnist', 'quick.yaml');
-
-function captureIO(): CliIO & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    cwd: process.cwd(),
-    isTTY: false,
-    stdout: (t: string) => void (io.out += t),
-    stderr: (t: string) => void (io.err += t),
-  };
-  return io;
-}
 
 /** Runs the built bin; with `killWhen`, SIGKILLs it once the predicate holds (polled). */
 function runBin(

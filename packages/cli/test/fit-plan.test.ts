@@ -3,24 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, type CliIO } from '../src/index.js';
+import { runCli } from '../src/index.js';
+import { captureIO } from './capture-io.js';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const RUNS = 'examples/scaling/synthetic-runs.csv';
 const DISTILLATION_RUNS = 'examples/scaling/synthetic-distillation-runs.csv';
 const COLUMNS = 'params=n_params,tokens=train_tokens,loss=val_loss';
-
-function captureIO(cwd = REPO): CliIO & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    cwd,
-    isTTY: false,
-    stdout: (t: string) => void (io.out += t),
-    stderr: (t: string) => void (io.err += t),
-  };
-  return io;
-}
 
 let dir = '';
 beforeAll(async () => {
@@ -32,7 +21,7 @@ afterAll(async () => {
 
 describe('distillery fit', () => {
   it('fits the shipped synthetic runs, writes the fit and the plot atomically', async () => {
-    const io = captureIO();
+    const io = captureIO({ cwd: REPO });
     const code = await runCli(
       ['fit', RUNS, '--columns', COLUMNS, '--bootstrap', '30', '--out', join(dir, 'fit.json'), '--plot', join(dir, 'fit.svg')],
       io,
@@ -57,7 +46,7 @@ describe('distillery fit', () => {
   });
 
   it('fits the distillation law on top of a stage-one law and prints JSON', async () => {
-    const io = captureIO();
+    const io = captureIO({ cwd: REPO });
     const code = await runCli(
       ['fit', DISTILLATION_RUNS, '--law', 'distillation', '--supervised', 'busbridge', '--starts', '16', '--bootstrap', '8', '--json'],
       io,
@@ -73,7 +62,7 @@ describe('distillery fit', () => {
   it('--strict exits 3 when the fit cannot be trusted, and says why', async () => {
     const path = join(dir, 'few.csv');
     await writeFile(path, 'N,D,loss\n1e8,2e9,3.1\n2e8,4e9,2.9\n4e8,8e9,2.75\n8e8,1.6e10,2.6\n1.6e9,3.2e10,2.5\n3.2e9,6.4e10,2.41\n');
-    const io = captureIO(dir);
+    const io = captureIO({ cwd: dir });
     expect(await runCli(['fit', 'few.csv', '--strict', '--bootstrap', '20'], io)).toBe(3);
     expect(io.out).toContain('NOT TRUSTWORTHY');
     expect(io.out).toContain('[few-runs]');
@@ -82,14 +71,14 @@ describe('distillery fit', () => {
   it('names the row and column of a bad value, and a missing column', async () => {
     const path = join(dir, 'bad.csv');
     await writeFile(path, 'N,D,loss\n1e8,2e9,3.1\n2e8,-4e9,2.9\n');
-    const bad = captureIO(dir);
+    const bad = captureIO({ cwd: dir });
     expect(await runCli(['fit', 'bad.csv'], bad)).toBe(2);
     expect(bad.err).toContain('E_BAD_INPUT');
     expect(bad.err).toContain('row 2 (line 3), column "D"');
-    const missing = captureIO();
+    const missing = captureIO({ cwd: REPO });
     expect(await runCli(['fit', RUNS, '--columns', 'params=n_params,tokens=train_tokens,loss=eval_loss'], missing)).toBe(2);
     expect(missing.err).toContain('column "eval_loss"');
-    const absent = captureIO();
+    const absent = captureIO({ cwd: REPO });
     expect(await runCli(['fit', 'no/such/runs.csv'], absent)).toBe(2);
     expect(absent.err).toContain('E_NOT_FOUND');
   });
@@ -97,7 +86,7 @@ describe('distillery fit', () => {
 
 describe('distillery plan', () => {
   it('plans every scenario with the published laws and finds crossovers', async () => {
-    const io = captureIO();
+    const io = captureIO({ cwd: REPO });
     const code = await runCli(
       [
         'plan',
@@ -124,9 +113,9 @@ describe('distillery plan', () => {
   });
 
   it('uses a fit written by distillery fit, and prints JSON', async () => {
-    const fitted = captureIO();
+    const fitted = captureIO({ cwd: REPO });
     expect(await runCli(['fit', RUNS, '--columns', COLUMNS, '--bootstrap', '0', '--out', join(dir, 'laws.json')], fitted)).toBe(0);
-    const io = captureIO();
+    const io = captureIO({ cwd: REPO });
     expect(
       await runCli(['plan', '--student', '300M', '--budget', '3e20', '--scenario', 'free', '--laws', join(dir, 'laws.json'), '--json'], io),
     ).toBe(0);
@@ -137,10 +126,10 @@ describe('distillery plan', () => {
   });
 
   it('rejects a bad budget or scenario by name', async () => {
-    const io = captureIO();
+    const io = captureIO({ cwd: REPO });
     expect(await runCli(['plan', '--student', '1B', '--budget', 'lots'], io)).toBe(2);
     expect(io.err).toContain('--budget must be');
-    const scenario = captureIO();
+    const scenario = captureIO({ cwd: REPO });
     expect(await runCli(['plan', '--student', '1B', '--budget', '1e21', '--scenario', 'cheap'], scenario)).toBe(2);
     expect(scenario.err).toContain('--scenario');
   });

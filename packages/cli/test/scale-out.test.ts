@@ -5,12 +5,8 @@ import { describe, expect, it } from 'vitest';
 import type { BlackBoxTeacher, CompletionRequest } from '@distillery/core';
 import { serveOpenAI, shardOf, type BatchInputLine, type MergeReport } from '@distillery/black-box/node';
 import { writeCachePart } from '@distillery/white-box/node';
-import { runCli, type CliIO } from '../src/index.js';
-
-function captureIO(cwd: string): CliIO & { out: string; err: string } {
-  const io = { out: '', err: '', cwd, isTTY: false, stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t) };
-  return io;
-}
+import { runCli } from '../src/index.js';
+import { captureIO } from './capture-io.js';
 
 const echo: BlackBoxTeacher = {
   kind: 'black-box',
@@ -49,7 +45,7 @@ describe('distillery collect --shard and distillery merge', () => {
       for (let s = 0; s < 4; s++) {
         await cp(join(dir, 'collect.json'), join(dir, `m${s}`, 'collect.json'));
         await cp(join(dir, 'requests.jsonl'), join(dir, `m${s}`, 'requests.jsonl'));
-        const io = captureIO(dir);
+        const io = captureIO({ cwd: dir });
         expect(await runCli(['collect', join(dir, `m${s}`, 'collect.json'), '--shard', `${s}/4`], io)).toBe(0);
       }
       const shardIds = async (s: number) =>
@@ -66,7 +62,7 @@ describe('distillery collect --shard and distillery merge', () => {
       expect(sizes.reduce((a, b) => a + b, 0)).toBe(N);
       expect(Math.min(...sizes)).toBeGreaterThan(0);
 
-      const good = captureIO(dir);
+      const good = captureIO({ cwd: dir });
       expect(
         await runCli(
           ['merge', 'm0/out', 'm1/out', 'm2/out', 'm3/out', '--out', 'merged', '--config', 'collect.json', '--shards', '4'],
@@ -81,7 +77,7 @@ describe('distillery collect --shard and distillery merge', () => {
       // Every id once, in the input's order.
       expect(merged).toEqual(Array.from({ length: N }, (_, i) => `r${i}`));
 
-      const bad = captureIO(dir);
+      const bad = captureIO({ cwd: dir });
       expect(
         await runCli(
           [
@@ -108,7 +104,7 @@ describe('distillery collect --shard and distillery merge', () => {
       expect(report.records).toBe(N - sizes[2]!);
       expect(bad.out).toContain('shards with no output at all: 2/4');
       // Refuses to overwrite a merged output.
-      const refused = captureIO(dir);
+      const refused = captureIO({ cwd: dir });
       expect(await runCli(['merge', 'm0/out', '--out', 'merged'], refused)).toBe(2);
       expect(refused.err).toContain('exists');
     } finally {
@@ -120,7 +116,7 @@ describe('distillery collect --shard and distillery merge', () => {
     const server = await serveOpenAI(echo);
     try {
       const dir = await setup(server.url);
-      const io = captureIO(dir);
+      const io = captureIO({ cwd: dir });
       expect(await runCli(['collect', 'collect.json', '--export-batch', 'batch', '--max-requests', '15'], io)).toBe(0);
       expect(io.out).toContain(`exported ${N} requests (0 already collected) into 3 batch files`);
       // Run the batch files against the server (the Batch API or vLLM's run_batch would).
@@ -151,14 +147,14 @@ describe('distillery collect --shard and distillery merge', () => {
         await writeFile(join(dir, `out-${f}`), kept.map((l) => `${l}\n`).join(''));
         outputs.push(`out-${f}`);
       }
-      const imported = captureIO(dir);
+      const imported = captureIO({ cwd: dir });
       expect(await runCli(['collect', 'collect.json', ...outputs.flatMap((o) => ['--import-batch', o])], imported)).toBe(1);
       expect(imported.out).toContain(`imported ${N - 2} records`);
       expect(imported.out).toContain('2 still missing');
-      const again = captureIO(dir);
+      const again = captureIO({ cwd: dir });
       expect(await runCli(['collect', 'collect.json', '--export-batch', 'batch2'], again)).toBe(0);
       expect(again.out).toContain(`exported 2 requests (${N - 2} already collected)`);
-      const live = captureIO(dir);
+      const live = captureIO({ cwd: dir });
       expect(await runCli(['collect', 'collect.json'], live)).toBe(0);
       expect(live.out).toContain(`complete: ${N}/${N} records`);
       expect(server.requests).toBe(N + 2); // N by the batch runner (2 answers lost), then the 2 missing live
@@ -183,10 +179,10 @@ describe('distillery collect --shard and distillery merge', () => {
       ],
     });
     await writeCachePart({ dir: join(dir, 'b'), header, shards: [{ shard: 1, rows: rows(1) }] });
-    const partial = captureIO(dir);
+    const partial = captureIO({ cwd: dir });
     expect(await runCli(['merge', '--cache', 'a', '--out', 'cache'], partial)).toBe(1);
     expect(partial.out).toContain('1 of 3 shards missing (rows 2-3); nothing written');
-    const full = captureIO(dir);
+    const full = captureIO({ cwd: dir });
     expect(await runCli(['merge', '--cache', 'a', 'b', '--out', 'cache'], full)).toBe(0);
     expect(full.out).toContain('merged 3 shards (5 rows)');
     const index = JSON.parse(await readFile(join(dir, 'cache/index.json'), 'utf8')) as { format: string; shards: unknown[] };

@@ -4,19 +4,15 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDistilleryError } from '@distillery/core';
 import { CHINCHILLA_APPROACH3, predictSupervisedLoss, type DistillationFit, type SupervisedFit } from '@distillery/scaling-laws';
-import { runCli, type CliIO } from '../src/index.js';
+import { runCli } from '../src/index.js';
 import { fitSweep, makePredictions, measuredCrossovers } from '../src/sweep/analysis.js';
 import { parseSweepConfig, readSweepConfig, type SweepSettings } from '../src/sweep/config.js';
 import { embeddingParams, nonEmbeddingParams } from '../src/sweep/params.js';
 import { checkRuns, fittableRuns, type SweepRun } from '../src/sweep/runs-file.js';
+import { captureIO } from './capture-io.js';
 
 const example = resolve(__dirname, '../../../examples/tinystories/sweep.json');
 const STORIES_260K = { vocab: 512, width: 64, ffn: 172 };
-
-function captureIO(cwd: string): CliIO & { out: string; err: string } {
-  const io = { out: '', err: '', cwd, isTTY: false, stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t) };
-  return io;
-}
 
 function thrown(f: () => unknown): { code: string; message: string; details: Record<string, unknown> } {
   try {
@@ -150,7 +146,7 @@ describe('sweep runs files round-trip through `distillery fit`', () => {
     const fits = fitSweep(runs, settings);
     await writeFile(join(dir, 'supervised-runs.csv'), fits.supervisedCsv);
     await writeFile(join(dir, 'distillation-runs.csv'), fits.distillationCsv);
-    const io = captureIO(dir);
+    const io = captureIO({ cwd: dir });
     expect(await runCli(['fit', 'supervised-runs.csv', '--form', 'chinchilla', '--bootstrap', '20', '--starts', '16', '--json'], io)).toBe(
       0,
     );
@@ -158,7 +154,7 @@ describe('sweep runs files round-trip through `distillery fit`', () => {
     expect(cliSupervised.runs).toBe(12);
     expect(cliSupervised.law).toEqual(fits.supervised.law);
     expect(cliSupervised.parameters.map((p) => p.interval)).toEqual(fits.supervised.parameters.map((p) => p.interval));
-    const io2 = captureIO(dir);
+    const io2 = captureIO({ cwd: dir });
     expect(
       await runCli(
         [
@@ -205,7 +201,7 @@ describe('sweep runs files round-trip through `distillery fit`', () => {
     for (const c of optimal) expect(Math.abs(c.flops / p.budget.flops - 1)).toBeLessThan(0.05);
     expect(p.budget.flops).toBeCloseTo(1.25 * Math.max(...runs.map((r) => r.flops)), 0);
     await writeFile(join(dir, 'laws.json'), JSON.stringify({ supervised: fits.supervised.law, distillation: fits.distillation.law }));
-    const io = captureIO(dir);
+    const io = captureIO({ cwd: dir });
     const [min, max] = p.budget.command.split('--range ')[1]!.split(',');
     expect(
       await runCli(
@@ -228,7 +224,7 @@ describe('sweep runs files round-trip through `distillery fit`', () => {
     ).toBe(0);
     const plan = JSON.parse(io.out) as { supervisedComputeOptimal: { params: number } };
     expect(plan.supervisedComputeOptimal.params).toBeCloseTo(p.budget.plan.params, 6);
-    const bad = captureIO(dir);
+    const bad = captureIO({ cwd: dir });
     expect(await runCli(['plan', '--student', '1B', '--budget', '1e21', '--range', '5,1'], bad)).not.toBe(0);
     expect(bad.err).toMatch(/--range/);
   });

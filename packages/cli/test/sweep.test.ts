@@ -5,15 +5,11 @@ import { join, resolve } from 'node:path';
 import { afterAll, expect } from 'vitest';
 import type { SupervisedFit } from '@distillery/scaling-laws';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
-import { runCli, type CliIO } from '../src/index.js';
+import { runCli } from '../src/index.js';
 import type { SweepReport } from '../src/sweep/experiment.js';
+import { captureIO } from './capture-io.js';
 
 const example = resolve(__dirname, '../../../examples/tinystories/sweep.json');
-
-function captureIO(cwd = process.cwd()): CliIO & { out: string; err: string } {
-  const io = { out: '', err: '', cwd, isTTY: false, stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t) };
-  return io;
-}
 
 gpuDescribe('distillery sweep --quick', () => {
   let out: string;
@@ -49,7 +45,7 @@ gpuDescribe('distillery sweep --quick', () => {
       expect(report.checks).toBeUndefined();
 
       // The runs files round-trip through `distillery fit`: same runs, same law as the sweep's fit.
-      const fitIo = captureIO(out);
+      const fitIo = captureIO({ cwd: out });
       const s = report.settings.sweep;
       expect(
         await runCli(
@@ -61,7 +57,7 @@ gpuDescribe('distillery sweep --quick', () => {
       const sweepFit = JSON.parse(await readFile(join(out, 'supervised-fit.json'), 'utf8')) as SupervisedFit;
       expect(cliFit.runs).toBe(9);
       expect(cliFit.law).toEqual(sweepFit.law);
-      const distIo = captureIO(out);
+      const distIo = captureIO({ cwd: out });
       expect(
         await runCli(
           [

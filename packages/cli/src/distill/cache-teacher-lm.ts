@@ -10,6 +10,7 @@ import { vendored } from '../distill-lm/defaults.js';
 import { readLlamaVocabulary, type LlamaVocabulary } from '../distill-lm/vocabulary.js';
 import { buildWindowTopKCache, llamaCppTopK, webGpuTopK, WindowCacheTeacher, type WindowTopKSource } from '../lm/topk-cache.js';
 import type { cacheTeacherSchema } from './cache-teacher.js';
+import { canonical } from './canonical-json.js';
 import { distillContext, type DistillContext } from './context.js';
 import { isLlamaTeacher, type LmPluginContext } from './lm-plugins.js';
 
@@ -77,17 +78,6 @@ async function readLmSource(dir: string): Promise<LmCacheSource | undefined> {
       : `teacher cache ${dir}: ${SOURCE_FILE} is not a ${LM_SOURCE_FORMAT} file`,
     { field: 'teacher.dir', value: dir, file },
   );
-}
-
-/** Key-order-independent JSON, so `{ name, path }` and `{ path, name }` are the same teacher. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object')
-    return `{${Object.keys(value)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`)
-      .join(',')}}`;
-  return JSON.stringify(value);
 }
 
 /** The GGUF a "gguf" build spec names (its tokenizer tokenises the corpus). */

@@ -16,6 +16,7 @@ import { buildTeacherCache, readCacheIndex, TeacherCacheReader } from '@distille
 import { z } from 'zod';
 import type { CliIO } from '../command.js';
 import { createLmCacheTeacher, LM_SOURCE_FORMAT, type LlamaCacheTeacherPart } from './cache-teacher-lm.js';
+import { canonical } from './canonical-json.js';
 
 /**
  * The `cache` teacher: a white-box teacher's targets stored once per training row (white-box's
@@ -112,17 +113,6 @@ async function readSource(dir: string): Promise<CacheSource | undefined> {
     value: dir,
     file,
   });
-}
-
-/** Key-order-independent JSON, so `{ name, path }` and `{ path, name }` are the same teacher. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object')
-    return `{${Object.keys(value)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`)
-      .join(',')}}`;
-  return JSON.stringify(value);
 }
 
 const startOver = 'delete the folder to rebuild it, or set another `teacher.dir`';
