@@ -147,7 +147,7 @@ function pluginSpecs(registry: PluginRegistry, config: DistillConfig): void {
  * (a plugin dataset that turns out to be text, a teacher's vocabulary).
  */
 export function checkDistillConfig(registry: PluginRegistry, config: DistillConfig, options: { comparison?: boolean } = {}): void {
-  pluginSpecs(registry, config);
+  // The sections first (which settings apply to this kind of run), then the plugins' own settings.
   const kind = dataKind(config);
   if (kind === 'classifier') classifierTraining(config);
   if (kind === 'text') {
@@ -155,6 +155,7 @@ export function checkDistillConfig(registry: PluginRegistry, config: DistillConf
     lmTraining(config);
     lmTeacherSettings(config, config.teacher);
   }
+  pluginSpecs(registry, config);
   watchedMetrics(config);
 }
 
