@@ -155,6 +155,7 @@ export function checkDistillConfig(registry: PluginRegistry, config: DistillConf
     lmTraining(config);
     lmTeacherSettings(config, config.teacher);
   }
+  if (options.comparison && config.teacher) comparedTeacher(config.teacher);
   pluginSpecs(registry, config);
   watchedMetrics(config);
 }

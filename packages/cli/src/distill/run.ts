@@ -158,11 +158,11 @@ export async function runDistillConfig(raw: unknown, configPath: string, options
   const config: DistillConfig = parseConfig(distillConfigSchema, raw);
   const configDir = dirname(configPath);
   const runDir = resolveRunDir(config, configPath, options.output);
-  await mkdir(runDir, { recursive: true });
   const registry = createDistillRegistry();
   await loadPlugins(registry, config.plugins, configDir, options.io);
   checkDistillConfig(registry, config, { comparison: options.comparison });
   await checkExportPath(config, runDir);
+  await mkdir(runDir, { recursive: true });
   const { device, info } = await acquireDevice({ label: 'distillery-distill' });
   try {
     const context: DistillContext & Record<string, unknown> = { device, configDir, runDir, io: options.io, seed: config.seed };
