@@ -1,5 +1,16 @@
 import { KdLoss } from '@distillery/kernels';
-import { MlpClassifier, AdamW, recordMatmul, setMatmulTile, tuneMatmul, type MatmulOptions, type MatmulTileConfig } from '@distillery/nn';
+import {
+  MlpClassifier,
+  AdamW,
+  isRegisterTileChoice,
+  matmulTileOption,
+  recordMatmul,
+  setMatmulTile,
+  tuneMatmul,
+  type MatmulCandidate,
+  type MatmulChoice,
+  type MatmulOptions,
+} from '@distillery/nn';
 import { bufferPool, CommandRecorder, createTensor, uploadTensor, zerosTensor, type GpuTensor } from '@distillery/webgpu';
 import { loadTfjs, tfjsSync } from '../baselines/tfjs.js';
 import { fusedLinearKdLoss, unfusedLinearKdLoss } from '@distillery/white-box';
@@ -51,21 +62,25 @@ function cpuMs(since: NodeJS.CpuUsage | undefined): { ms: number } {
 /** One way of running nn's matmul: the adapter's tuned choice first, then the alternatives it was chosen over. */
 interface MatmulSetting {
   name: string;
-  tile: MatmulTileConfig | false;
+  tile: MatmulChoice;
 }
 
-const describeTile = (tile: MatmulTileConfig | false) =>
-  tile ? `workgroup-tiled ${tile.wgX}x${tile.wgY} threads, ${tile.rows}x${4 * tile.colVecs} per thread, bk ${tile.bk}` : 'register-tiled';
+const describeTile = (tile: MatmulChoice | MatmulCandidate) => {
+  if (tile === false || tile === 'register') return 'register-tiled';
+  if (isRegisterTileChoice(tile))
+    return `register-tiled ${tile.register.rowsPerThread}x${4 * tile.register.colVecs} per thread, A ${tile.register.aLoad}`;
+  return `workgroup-tiled ${tile.wgX}x${tile.wgY} threads, ${tile.rows}x${4 * tile.colVecs} per thread, bk ${tile.bk}`;
+};
 
 /** Tunes nn's matmul on this device and returns the settings to compare: the choice, the register-tiled kernel (before) and the best workgroup-tiled one. */
 async function matmulSettings(ctx: BenchContext): Promise<MatmulSetting[]> {
   const tuning = await tuneMatmul(ctx.device!, { size: 512, runs: 3 });
   ctx.log(
-    `matmul tuning at 512³: ${tuning.timings.map((t) => `${t.config === 'register' ? 'register-tiled' : describeTile(t.config)} ${t.ms.toFixed(1)} ms`).join('; ')} → ${describeTile(tuning.choice)}`,
+    `matmul tuning at 512³: ${tuning.timings.map((t) => `${describeTile(t.config)} ${t.ms.toFixed(1)} ms`).join('; ')} → ${describeTile(tuning.choice)}`,
   );
   const settings: MatmulSetting[] = [{ name: 'tuned', tile: tuning.choice }];
   if (tuning.choice !== false) settings.push({ name: 'register-tiled', tile: false });
-  const tiled = tuning.timings.filter((t) => t.config !== 'register').sort((x, y) => x.ms - y.ms)[0];
+  const tiled = tuning.timings.filter((t) => t.config !== 'register' && !isRegisterTileChoice(t.config)).sort((x, y) => x.ms - y.ms)[0];
   if (tuning.choice === false && tiled && tiled.config !== 'register') settings.push({ name: 'workgroup-tiled', tile: tiled.config });
   return settings;
 }
@@ -121,7 +136,7 @@ async function matmulCase(
   }
   // Warm-up compiles both pipelines; then the implementations alternate so that load from
   // other processes on the machine hits all alike.
-  for (const setting of settings) await timeOurs(device, a, b, c, { tile: { tiled: setting.tile } });
+  for (const setting of settings) await timeOurs(device, a, b, c, { tile: matmulTileOption(setting.tile) });
   if (tfA) await tfOnce();
   for (const t of torch) await t.time({ op: 'matmul', a: 'a', b: 'b' });
   const ours: Sample[] = [];
@@ -129,9 +144,9 @@ async function matmulCase(
   const theirs: Sample[] = [];
   const torchMs: number[][] = torch.map(() => []);
   for (let i = 0; i < runs; i++) {
-    ours.push(await timeOurs(device, a, b, c, { tile: { tiled: settings[0]!.tile } }));
+    ours.push(await timeOurs(device, a, b, c, { tile: matmulTileOption(settings[0]!.tile) }));
     for (const [j, setting] of settings.slice(1).entries())
-      alternatives[j]!.push(await timeOurs(device, a, b, c, { tile: { tiled: setting.tile } }));
+      alternatives[j]!.push(await timeOurs(device, a, b, c, { tile: matmulTileOption(setting.tile) }));
     if (tfA) theirs.push(await tfOnce());
     for (const [j, t] of torch.entries()) torchMs[j]!.push((await t.time({ op: 'matmul', a: 'a', b: 'b' })).ms);
   }
@@ -288,7 +303,7 @@ async function mlpTraining(
     softWeight: hyper.softWeight,
     hardWeight: hyper.hardWeight,
   };
-  const withTile = (tile: MatmulTileConfig | false) => async () => {
+  const withTile = (tile: MatmulChoice) => async () => {
     setMatmulTile(device, tile);
     const start = performance.now();
     await ourStep();
@@ -396,7 +411,7 @@ async function fusedLinearKd(ctx: BenchContext, rows: number, torch: TorchBaseli
   const withTorch = rows <= 1024 ? torch : [];
   const others = settings.slice(1);
   if (others.length || withTorch.length) {
-    const fusedWith = (tile: MatmulTileConfig | false) => async () => {
+    const fusedWith = (tile: MatmulChoice) => async () => {
       setMatmulTile(device, tile);
       const start = performance.now();
       await fusedLinearKdLoss({ hidden, weight, teacher, kd, gradHidden, gradWeight });

@@ -1,5 +1,5 @@
 /**
- * An exclusive lock on a collection's output: `<output>.lock`, created with O_EXCL and holding who
+ * An exclusive lock on a collection's output: `<output>.lock`, linked into place whole and holding who
  * owns it. Two collectors appending to the same JSONL would each ask for every missing id (double
  * the paid requests, two records per id); the second one must refuse instead.
  *
@@ -8,7 +8,7 @@
  * refused; the message says which file to delete once that run is known to be dead.
  */
 import { hostname } from 'node:os';
-import { link, mkdir, open, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DistilleryError } from '@distillery/core';
 
@@ -81,13 +81,20 @@ export async function acquireOutputLock(target: string, { now = () => new Date()
   const owner: LockOwner = { pid: process.pid, host: hostname(), startedAt: now().toISOString(), target };
   let tookOverFrom: LockOwner | undefined;
   for (let attempt = 0; attempt < 5; attempt++) {
+    // Written whole beside it, then linked into place: link fails if the lock exists (as O_EXCL),
+    // and a reader never sees a half-written lock (which it would take for a crashed owner's).
+    const draft = `${path}.draft-${process.pid}-${Date.now().toString(36)}`;
+    await writeFile(draft, `${JSON.stringify(owner)}\n`);
+    let linked = false;
     try {
-      const handle = await open(path, 'wx');
-      try {
-        await handle.writeFile(`${JSON.stringify(owner)}\n`);
-      } finally {
-        await handle.close();
-      }
+      await link(draft, path);
+      linked = true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    } finally {
+      await unlink(draft).catch(() => undefined);
+    }
+    if (linked) {
       let released = false;
       return {
         path,
@@ -102,8 +109,6 @@ export async function acquireOutputLock(target: string, { now = () => new Date()
             await rm(path, { force: true });
         },
       };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const existing = await readOwner(path);
     if (!existing) continue; // released between our create and our read: try again

@@ -57,3 +57,4 @@ export {
   type FewShotInput,
   type FewShotInputs,
 } from './collect-config.js';
+export { acquireOutputLock, type LockOwner, type OutputLock } from './lock.js';

@@ -19,7 +19,15 @@ export {
   tiledConfigFor,
   tuneMatmul,
   chooseMatmulTile,
+  isRegisterTileChoice,
+  matmulCandidates,
+  matmulTileOption,
+  VEC4_REGISTER_TILE,
+  type MatmulCandidate,
+  type MatmulChoice,
   type MatmulTuning,
+  type RegisterTile,
+  type RegisterTileChoice,
 } from './kernels/matmul/tuning.js';
 export {
   activate,

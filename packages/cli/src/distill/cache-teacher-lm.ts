@@ -10,6 +10,7 @@ import { vendored } from '../distill-lm/defaults.js';
 import { readLlamaVocabulary, type LlamaVocabulary } from '../distill-lm/vocabulary.js';
 import { buildWindowTopKCache, llamaCppTopK, webGpuTopK, WindowCacheTeacher, type WindowTopKSource } from '../lm/topk-cache.js';
 import type { cacheTeacherSchema } from './cache-teacher.js';
+import { lockCacheBuild } from './cache-build-lock.js';
 import { canonical } from './canonical-json.js';
 import { distillContext, type DistillContext } from './context.js';
 import { isLlamaTeacher, type LmPluginContext } from './lm-plugins.js';
@@ -162,6 +163,7 @@ export async function createLmCacheTeacher(config: CacheTeacherConfig, ctx: Plug
       return { ...source, dispose: async () => part.model.release() };
     };
     let lastDraw = 0;
+    const lock = await lockCacheBuild(dir);
     const built = await buildWindowTopKCache({
       dir,
       windows,
@@ -178,7 +180,7 @@ export async function createLmCacheTeacher(config: CacheTeacherConfig, ctx: Plug
         lastDraw = now;
         io.stderr(`teacher cache ${((100 * done) / total).toFixed(0).padStart(3)}% ${done}/${total} windows\n`);
       },
-    });
+    }).finally(() => lock.release());
     io.stderr(`teacher cache: built in ${built.seconds.toFixed(1)} s (${built.tokens} positions)\n`);
   } else {
     if (!source)

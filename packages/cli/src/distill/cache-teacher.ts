@@ -6,6 +6,7 @@ import { writeFileAtomic } from '@distillery/core/node';
 import type { GpuTensor } from '@distillery/webgpu';
 import {
   CachedTeacher,
+  ModelTeacher,
   releaseBatch,
   uploadBatch,
   type CacheIndex,
@@ -15,6 +16,7 @@ import {
 import { buildTeacherCache, readCacheIndex, TeacherCacheReader } from '@distillery/white-box/node';
 import { z } from 'zod';
 import type { CliIO } from '../command.js';
+import { lockCacheBuild } from './cache-build-lock.js';
 import { createLmCacheTeacher, LM_SOURCE_FORMAT, type LlamaCacheTeacherPart } from './cache-teacher-lm.js';
 import { canonical } from './canonical-json.js';
 
@@ -227,6 +229,12 @@ async function build(
     },
   });
   if (previous) releaseBatch(previous);
+  releaseTeacher(teacher);
+}
+
+/** The build teacher's GPU buffers are not needed once its targets are on disk (the run reads the cache). */
+function releaseTeacher(teacher: WhiteBoxTeacher<TransferBatch, GpuTensor>): void {
+  if (teacher instanceof ModelTeacher) (teacher.model as { release?: () => void }).release?.();
 }
 
 export const cacheTeacherPlugin = definePlugin({
@@ -284,7 +292,15 @@ export const cacheTeacherPlugin = definePlugin({
         );
       const buildSpec = config.build as PluginSpec;
       const record: CacheSource | undefined = source ? undefined : { format: SOURCE_FORMAT, data: fingerprint, build: buildSpec };
-      await build(context as RunContext, ctx, dir, data, { ...config, build: buildSpec }, index, record);
+      const lock = await lockCacheBuild(dir);
+      try {
+        // Another builder may have finished (or progressed) while this one read the index.
+        const current = await readCacheIndex(dir);
+        if (!current || rowsWritten(current) < current.rows)
+          await build(context as RunContext, ctx, dir, data, { ...config, build: buildSpec }, current, record);
+      } finally {
+        await lock.release();
+      }
     } else {
       if (!source)
         context.io.stderr(`teacher cache: ${dir} has no ${SOURCE_FILE}, so its rows cannot be checked against the training data\n`);

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { badValue, parseConfig, type PluginSpec } from '@distillery/core';
 import { meanStd } from '../stats.js';
 import { distillConfigSchema, type DistillConfig } from './config.js';
+import { comparedTeacher, comparisonOfText, dataKind, watchedMetrics } from './config-checks.js';
 import { resolveRunDir, runDistillConfig, type DistillRunOptions, type DistillRunResult } from './run.js';
 
 /** The models of a comparison; the baselines are there when `compare` asks for them. */
@@ -61,6 +62,14 @@ export function describeSpec(spec: PluginSpec): string {
 const scheduleText = (value: DistillConfig['loss']['temperature'] | undefined) =>
   value === undefined ? 'default' : typeof value === 'number' ? String(value) : describeSpec(value);
 
+/** The soft-targets-only baseline of a comparison: no labels, no hard term. */
+const unlabelledConfig = (base: DistillConfig, teacher: PluginSpec): DistillConfig => ({
+  ...base,
+  teacher,
+  data: { ...base.data, useLabels: false },
+  loss: { ...base.loss, hardWeight: 0 },
+});
+
 /**
  * Runs a config's distillation once per seed of its `compare` section, beside the baselines it
  * names (the student from scratch, the student distilled without labels), each in its own run
@@ -73,6 +82,13 @@ export async function runDistillComparison(raw: unknown, configPath: string, opt
   if (!compare) throw badValue('compare', undefined, '{ "seeds": [...] }: the seeds to compare over');
   if (!base.teacher) throw badValue('teacher', undefined, 'a teacher to distil from (the comparison is teacher vs scratch vs distilled)');
   if (!base.data.validation) throw badValue('data.validation', undefined, 'held-out data: the comparison reports validation errors');
+  // Before the first run: what would stop the comparison half-way (after minutes of training).
+  if (dataKind(base) === 'text') throw comparisonOfText();
+  comparedTeacher(base.teacher);
+  const configs = { distilled: base, scratch: { ...base, teacher: undefined }, unlabelled: unlabelledConfig(base, base.teacher) };
+  watchedMetrics(configs.distilled);
+  if (compare.scratch) watchedMetrics(configs.scratch);
+  if (compare.unlabelled) watchedMetrics(configs.unlabelled);
   const runDir = resolveRunDir(config, configPath, options.output);
   const { io } = options;
   const perModel: Record<ComparedModel, { error: number; errors: number; seconds: number }[]> = {
@@ -119,11 +135,8 @@ export async function runDistillComparison(raw: unknown, configPath: string, opt
       // The teacher this seed's distilled run trained, read back rather than trained again.
       const teacher: PluginSpec =
         specName(base.teacher) === 'trained' ? { name: 'model', path: join(distilled.runDir, 'teacher.safetensors') } : base.teacher;
-      const unlabelled = await runOne(
-        { teacher, data: { ...base.data, useLabels: false }, loss: { ...base.loss, hardWeight: 0 } },
-        seed,
-        'no-labels',
-      );
+      const { teacher: _, ...settings } = unlabelledConfig(base, teacher);
+      const unlabelled = await runOne({ ...settings, teacher }, seed, 'no-labels');
       const v = validationOf(unlabelled, 'no-labels');
       record(seed, 'distilledUnlabelled', 'student (no labels)', v.error, v.errors, v.rows, unlabelled.seconds);
     }

@@ -210,6 +210,7 @@ const trainedTeacherPlugin = definePlugin({
       `teacher: training MLP ${train.featureSize}-${arch.hidden.join('-')}-${train.classes} on ${train.rows} rows for ${epochs} epochs\n`,
     );
     const started = performance.now();
+    const optimizer = new AdamW({ weightDecay });
     await distill({
       student: model,
       data: { train },
@@ -217,10 +218,12 @@ const trainedTeacherPlugin = definePlugin({
       batchSize,
       seed: context.seed,
       lr: cosine({ from: lr, to: lr / 20 }),
-      optimizer: new AdamW({ weightDecay }),
+      optimizer,
       checkpoint: new FileCheckpointStore(join(context.runDir, 'teacher.checkpoint.safetensors')),
       callbacks: [progressCallback(context.io, 'teacher')],
     });
+    // The moments would otherwise stay on the GPU for the whole run (the teacher only predicts now).
+    optimizer.release();
     const info: TrainedTeacherInfo = { epochs, rows: train.rows, seconds: (performance.now() - started) / 1000 };
     await saveModel(path, model);
     await writeFileAtomic(join(context.runDir, 'teacher.json'), `${JSON.stringify(info, null, 2)}\n`);

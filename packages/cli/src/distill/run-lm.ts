@@ -1,5 +1,5 @@
 import { readdir } from 'node:fs/promises';
-import { basename, extname, isAbsolute, join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { badValue, deriveSeed, DistilleryError, type Loss, type Optimizer, type PluginRegistry, type PluginSpec } from '@distillery/core';
 import { FileCheckpointStore, writeFileAtomic } from '@distillery/core/node';
 import { CrossEntropyLoss, KdLoss } from '@distillery/kernels';
@@ -16,6 +16,8 @@ import {
 } from '@distillery/white-box';
 import { checkGgufInLlamaCpp, type GgufCheck } from '../lm/gguf-check.js';
 import type { DistillConfig } from './config.js';
+import { exportedPath } from './export-path.js';
+import { comparisonOfText, lmTeacherSettings, lmTraining } from './config-checks.js';
 import type { DistillContext } from './context.js';
 import {
   isLlamaStudent,
@@ -33,8 +35,7 @@ import { createCallbacks, createOptimizer, schedule } from './run-parts.js';
 /** A live GGUF teacher on WebGPU, or its offline top-k cache. */
 type LmTeacherPart = LlamaTeacherPart | LlamaCacheTeacherPart;
 
-/** Tokens per training sequence when `training.context` is absent. */
-export const DEFAULT_LM_CONTEXT = 64;
+export { DEFAULT_LM_CONTEXT } from './config-checks.js';
 const DEFAULT_SAMPLE = { prompt: 'Once upon a time', maxTokens: 48 };
 
 /** What a language-model run adds to the result and to summary.json. */
@@ -65,20 +66,6 @@ export interface LmRunInput {
 
 const specName = (spec: PluginSpec) => (typeof spec === 'string' ? spec : spec.name);
 
-/** `training` for text data: exactly one of epochs and steps, evaluateEverySteps a divisor of steps. */
-function lmTraining(config: DistillConfig) {
-  const t = config.training;
-  if ((t.epochs === undefined) === (t.steps === undefined))
-    throw badValue('training.steps', t.steps, `exactly one of training.epochs (${t.epochs}) and training.steps for text data`);
-  if (t.evaluateEverySteps !== undefined) {
-    if (t.steps === undefined)
-      throw badValue('training.evaluateEverySteps', t.evaluateEverySteps, 'absent with epochs (evaluation follows every epoch)');
-    if (t.steps % t.evaluateEverySteps !== 0)
-      throw badValue('training.evaluateEverySteps', t.evaluateEverySteps, `a divisor of training.steps (${t.steps})`);
-  }
-  return { ...t, context: t.context ?? DEFAULT_LM_CONTEXT };
-}
-
 async function lmParts(input: LmRunInput, tokens: number) {
   const { config, registry, context } = input;
   const lm: LmPluginContext = { tokens, documents: input.train.documents };
@@ -108,20 +95,11 @@ const tokenCount = (c: TokenCorpus) => c.documents.reduce((n, d) => n + d.length
 async function lossAndSchedules(input: LmRunInput, teacher: LmTeacherPart | undefined) {
   const { config, registry } = input;
   const lr = await schedule(registry, config.optimizer.lr, 'optimizer.lr');
+  lmTeacherSettings(config, config.teacher);
   // No teacher: plain next-token training (the scratch baseline); the loss section does not apply.
-  if (!teacher && !config.data.useLabels)
-    throw badValue('data.useLabels', false, 'true without a teacher (the next tokens are the only training signal)');
-  if (!teacher) {
-    if (config.training.fusedHead !== undefined)
-      throw badValue('training.fusedHead', config.training.fusedHead, 'absent without a teacher (the fused head fuses the KD loss)');
-    if (config.loss.hidden !== undefined)
-      throw badValue('loss.hidden', config.loss.hidden, 'absent without a teacher (there is no teacher hidden state to match)');
-    return { loss: new CrossEntropyLoss() as Loss<GpuTensor>, schedules: { lr } };
-  }
+  if (!teacher) return { loss: new CrossEntropyLoss() as Loss<GpuTensor>, schedules: { lr } };
   const l = config.loss;
   const hardWeight = l.hardWeight ?? (config.data.useLabels ? 0.1 : 0);
-  if (!config.data.useLabels && hardWeight !== 0)
-    throw badValue('loss.hardWeight', l.hardWeight, '0 or absent with data.useLabels false (no next-token term)');
   return {
     loss: new KdLoss({ divergence: l.divergence }) as Loss<GpuTensor>,
     schedules: {
@@ -163,7 +141,7 @@ function hiddenLoss(input: LmRunInput, teacher: LmTeacherPart | undefined, stude
 /** The student as an nn model file, `student.gguf` (the tokenizer's file's vocabulary) and `hf/`, each written atomically. */
 async function exportStudent(input: LmRunInput, student: LlamaStudentPart): Promise<LmRunReport['exported']> {
   const { config, runDir, configPath } = input;
-  const model = isAbsolute(config.export.path) ? config.export.path : join(runDir, config.export.path);
+  const model = exportedPath(config, runDir);
   await saveModel(model, student.model);
   const gguf = join(runDir, 'student.gguf');
   const name = `${basename(configPath, extname(configPath))}-student`;
@@ -181,11 +159,7 @@ async function exportStudent(input: LmRunInput, student: LlamaStudentPart): Prom
  */
 export async function runLmDistillation(input: LmRunInput): Promise<DistillRunResult> {
   const { config, runDir, options, context } = input;
-  if (options.comparison)
-    throw new DistilleryError('E_UNSUPPORTED', '`compare` is classifier-only: a language-model config (text data) cannot use it', {
-      field: 'compare',
-      expected: 'absent for text data (distillery distill-lm compares sizes × methods × seeds)',
-    });
+  if (options.comparison) throw comparisonOfText();
   const training = lmTraining(config);
   const { validation, teacher, student } = await lmParts(input, training.context);
   const train = corpus(student, input.train.documents);

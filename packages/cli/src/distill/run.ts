@@ -2,11 +2,11 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  badValue,
   createRegistry,
   DistilleryError,
   parseConfig,
   type PluginRegistry,
+  type PluginSpec,
   type RunSummary,
   type Student,
   type WhiteBoxTeacher,
@@ -26,28 +26,14 @@ import {
 import { parse as parseYaml } from 'yaml';
 import type { CliIO } from '../command.js';
 import { distillConfigSchema, type DistillConfig } from './config.js';
+import { checkDistillConfig, classifierTraining, comparedTeacher } from './config-checks.js';
 import { isTextDocuments, type TextDocuments } from './lm-plugins.js';
 import { distillPlugins, type DistillContext, type TrainedTeacherInfo } from './plugins.js';
 import { runLmDistillation, type LmRunReport } from './run-lm.js';
+import { checkExportPath, exportedPath } from './export-path.js';
 import { adapterName, createCallbacks, createOptimizer, schedule } from './run-parts.js';
 
 export { adapterName } from './run-parts.js';
-
-/** The classifier path's `training.epochs`, and no language-model-only setting. */
-function classifierTraining(config: DistillConfig): number {
-  const t = config.training;
-  for (const [key, value] of Object.entries({ steps: t.steps, context: t.context, evaluateEverySteps: t.evaluateEverySteps }))
-    if (value !== undefined) throw badValue(`training.${key}`, value, 'absent: it applies to text data (a language model) only');
-  if (config.sample !== undefined) throw badValue('sample', config.sample, 'absent: it applies to text data (a language model) only');
-  if (t.fusedHead !== undefined)
-    throw badValue('training.fusedHead', t.fusedHead, 'absent: it applies to text data (a language model) only');
-  if (config.loss.hidden !== undefined)
-    throw badValue('loss.hidden', config.loss.hidden, 'absent: hidden-state matching applies to text data (a language model) only');
-  if (config.export.verify)
-    throw badValue('export.verify', true, 'false: the llama.cpp check applies to text data (a language model) only');
-  if (t.epochs === undefined) throw badValue('training.epochs', undefined, 'an integer >= 1 (passes over the training data)');
-  return t.epochs;
-}
 
 /** The registry `distillery distill` resolves parts from: core's, the kernels' losses and the runner's own. */
 export function createDistillRegistry(): PluginRegistry {
@@ -144,6 +130,27 @@ async function reportTeacher(
 }
 
 /**
+ * A comparison's teacher row for a "cache" teacher: the model file the cache was built from,
+ * evaluated on the validation data (then released: the run is over).
+ */
+async function reportCacheBuildTeacher(
+  registry: PluginRegistry,
+  spec: PluginSpec,
+  context: DistillContext & Record<string, unknown>,
+  validation: ClassificationData,
+): Promise<{ validation: ClassifierMetrics } | undefined> {
+  const measured = comparedTeacher(spec);
+  if (measured === 'self') return undefined;
+  const teacher = await registry.create<unknown>('teacher', measured.build, { path: 'teacher.build', context });
+  if (!(teacher instanceof ModelTeacher)) return undefined;
+  try {
+    return { validation: await evaluateClassifier(teacher.model, validation) };
+  } finally {
+    (teacher.model as { release?: () => void }).release?.();
+  }
+}
+
+/**
  * Runs the distillation a config describes: every part by name through the plugin registry,
  * checkpoints in the run folder (a rerun resumes), logs and curves, the exported student.
  */
@@ -151,9 +158,11 @@ export async function runDistillConfig(raw: unknown, configPath: string, options
   const config: DistillConfig = parseConfig(distillConfigSchema, raw);
   const configDir = dirname(configPath);
   const runDir = resolveRunDir(config, configPath, options.output);
-  await mkdir(runDir, { recursive: true });
   const registry = createDistillRegistry();
   await loadPlugins(registry, config.plugins, configDir, options.io);
+  checkDistillConfig(registry, config, { comparison: options.comparison });
+  await checkExportPath(config, runDir);
+  await mkdir(runDir, { recursive: true });
   const { device, info } = await acquireDevice({ label: 'distillery-distill' });
   try {
     const context: DistillContext & Record<string, unknown> = { device, configDir, runDir, io: options.io, seed: config.seed };
@@ -199,9 +208,14 @@ export async function runDistillConfig(raw: unknown, configPath: string, options
       resume: !options.fresh,
     });
     const seconds = (performance.now() - started) / 1000;
-    const exported = isAbsolute(config.export.path) ? config.export.path : join(runDir, config.export.path);
+    const exported = exportedPath(config, runDir);
     await saveModel(exported, student);
-    const teacherReport = teacher instanceof ModelTeacher ? await reportTeacher(teacher, validation, runDir) : undefined;
+    const teacherReport =
+      teacher instanceof ModelTeacher
+        ? await reportTeacher(teacher, validation, runDir)
+        : options.comparison && validation && config.teacher
+          ? await reportCacheBuildTeacher(registry, config.teacher, context, validation)
+          : undefined;
     const summary = {
       summary: result.summary,
       validation: result.validation,

@@ -2,7 +2,7 @@ import { badValue, DistilleryError, requireInteger, shapeMismatch } from '@disti
 import { checkBindingSize, CommandRecorder, createTensor, type GpuTensor } from '@distillery/webgpu';
 import { nextPow2, requireDtype, requireSameDevice, requireShape } from '../../checks.js';
 import type { Activation } from '../activation-math.js';
-import { defaultRegisterTile, tiledConfigFor } from './tuning.js';
+import { defaultRegisterTile, registerTileFor, tiledConfigFor } from './tuning.js';
 import { tileCols, tileRows, tiledMatmulKernel, type MatmulTileConfig, type TiledMatmulVariant } from './tiled.wgsl.js';
 import { matmulKernel, type MatmulALoad, type MatmulVariant } from './matmul.wgsl.js';
 
@@ -94,7 +94,7 @@ export function matmulDims(a: GpuTensor, b: GpuTensor, options: Pick<MatmulOptio
 const MAX_WORKGROUP = 16;
 
 /** Subgroup strategies need subgroups of at least 8 lanes (lavapipe: 8, GPUs: 16–64). */
-function subgroupsUsable(device: GPUDevice): boolean {
+export function subgroupsUsable(device: GPUDevice): boolean {
   if (!device.features.has('subgroups')) return false;
   const info = (device as GPUDevice & { adapterInfo?: { subgroupMinSize?: number } }).adapterInfo;
   return (info?.subgroupMinSize ?? 0) >= 8;
@@ -185,7 +185,7 @@ export function recordMatmul(recorder: CommandRecorder, a: GpuTensor, b: GpuTens
   const explicit = Boolean(options.tile?.rowsPerThread || options.tile?.colVecs || options.tile?.aLoad);
   const fallback = explicit
     ? defaultRegisterTile(recorder.device, M, false)
-    : defaultRegisterTile(recorder.device, M, subgroupsUsable(recorder.device));
+    : registerTileFor(recorder.device, M, subgroupsUsable(recorder.device));
   const rowsPerThread = options.tile?.rowsPerThread ?? fallback.rowsPerThread;
   const colVecs = options.tile?.colVecs ?? fallback.colVecs;
   // Narrow outputs (10 classes) get narrow workgroups: idle lanes still cost on a CPU rasteriser.

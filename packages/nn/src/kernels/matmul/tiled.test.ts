@@ -3,10 +3,22 @@ import { gpuDescribe, gpuTest, kernelSnapshots } from '@distillery/webgpu/testin
 import { describe, expect, it } from 'vitest';
 import { randn, read, upload, worstRatio } from '../../../test/helpers.js';
 import type { Activation } from '../activation-math.js';
-import { recordMatmul, type DropoutSpec, type MatmulDims } from './matmul.js';
+import { recordMatmul, subgroupsUsable, type DropoutSpec, type MatmulDims } from './matmul.js';
 import { matmulReference } from './reference.js';
 import { tiledMatmulKernel, type MatmulTileConfig, type TiledMatmulVariant } from './tiled.wgsl.js';
-import { chooseMatmulTile, defaultTileConfig, MATMUL_TILE_CANDIDATES, tiledConfigFor, tuneMatmul } from './tuning.js';
+import {
+  chooseMatmulTile,
+  defaultTileConfig,
+  isRegisterTileChoice,
+  MATMUL_TILE_CANDIDATES,
+  matmulCandidates,
+  matmulTileOption,
+  registerTileFor,
+  setMatmulTile,
+  tiledConfigFor,
+  tuneMatmul,
+  VEC4_REGISTER_TILE,
+} from './tuning.js';
 
 const EPS32 = 2 ** -24;
 /** A small tile (8 × 16, K by 8) so that small odd shapes cross several tiles in every direction and in K. */
@@ -27,7 +39,8 @@ async function check(
   transB: boolean,
   epilogue: Epilogue,
   seed: number,
-  tiled: MatmulTileConfig = SMALL,
+  /** `device`: no tile option (the device's tuned choice). */
+  tiled: MatmulTileConfig | 'device' = SMALL,
 ) {
   const { batch, M, N, K } = shape;
   const a = randn(batch * M * K, seed);
@@ -49,7 +62,7 @@ async function check(
     pre,
     dropout: epilogue.dropout,
     accumulate: epilogue.accumulate,
-    tile: { tiled },
+    ...(tiled === 'device' ? {} : { tile: { tiled } }),
   });
   await recorder.submit();
   const ref = matmulReference(a, b, shape, {
@@ -106,10 +119,25 @@ gpuDescribe('workgroup-tiled matmul', () => {
     const tuning = await tuneMatmul(device, { size: 64, runs: 1 });
     expect(tuning.timings.length).toBeGreaterThan(1);
     for (const t of tuning.timings) expect(t.ms).toBeGreaterThan(0);
+    expect(tuning.timings.map((t) => t.config)).toEqual(matmulCandidates(device, 64, subgroupsUsable(device)));
     expect(tuning.choice).toEqual(chooseMatmulTile(tuning.timings, defaultTileConfig(device)));
-    expect(tiledConfigFor(device, { M: 512, N: 512, K: 512 })).toEqual(tuning.choice);
+    const tiled = tuning.choice && !isRegisterTileChoice(tuning.choice) ? tuning.choice : false;
+    expect(tiledConfigFor(device, { M: 512, N: 512, K: 512 })).toEqual(tiled);
     expect(tiledConfigFor(device, { M: 512, N: 10, K: 512 })).toBe(false);
-    await check(device, { batch: 1, M: 70, N: 68, K: 33 }, false, true, { bias: true }, 80, tuning.choice || SMALL);
+    await check(device, { batch: 1, M: 70, N: 68, K: 33 }, false, true, { bias: true }, 80, tiled || SMALL);
+    await check(device, { batch: 1, M: 70, N: 68, K: 33 }, false, true, { bias: true }, 81, 'device');
+  });
+
+  gpuTest('a tuned register tile: the device computes with it until tuned again', async ({ device }) => {
+    const old4x2 = { register: VEC4_REGISTER_TILE };
+    setMatmulTile(device, old4x2);
+    try {
+      expect(registerTileFor(device, 64, true)).toEqual(VEC4_REGISTER_TILE);
+      expect(tiledConfigFor(device, { M: 512, N: 512, K: 512 })).toBe(false);
+      await check(device, { batch: 1, M: 70, N: 68, K: 36 }, false, false, { bias: true, activation: 'relu' }, 90, 'device');
+    } finally {
+      setMatmulTile(device, defaultTileConfig(device));
+    }
   });
 });
 
@@ -152,6 +180,28 @@ describe('chooseMatmulTile', () => {
         wide,
       ),
     ).toEqual(narrow);
+  });
+  it('times the register tile the CPU default replaced as a candidate, and keeps the default unless it is clearly faster', () => {
+    const old4x2 = { register: VEC4_REGISTER_TILE };
+    const withOld = [
+      { config: wide, ms: 140 },
+      { config: 'register' as const, ms: 100 },
+      { config: old4x2, ms: 92 },
+    ];
+    expect(chooseMatmulTile(withOld, false)).toBe(false);
+    expect(chooseMatmulTile([...withOld.slice(0, 2), { config: old4x2, ms: 85 }], false)).toEqual(old4x2);
+    // A device already on the old tile stays there unless the default beats it by the margin too.
+    expect(chooseMatmulTile([...withOld.slice(0, 2), { config: old4x2, ms: 105 }], old4x2)).toEqual(old4x2);
+    expect(chooseMatmulTile([...withOld.slice(0, 2), { config: old4x2, ms: 120 }], old4x2)).toBe(false);
+    // The candidates: only where the default register tile is another one (CPU adapters with subgroups).
+    const adapter = (device: string) =>
+      ({ adapterInfo: { vendor: 'x', architecture: '', device, description: '' } }) as unknown as GPUDevice;
+    const cpu = adapter('llvmpipe (LLVM 15.0.7, 256 bits)');
+    expect(matmulCandidates(cpu, 512, true)).toEqual([...MATMUL_TILE_CANDIDATES, 'register', old4x2]);
+    expect(matmulCandidates(cpu, 512, false)).toEqual([...MATMUL_TILE_CANDIDATES, 'register']);
+    expect(matmulCandidates(adapter('NVIDIA H100'), 512, true)).toEqual([...MATMUL_TILE_CANDIDATES, 'register']);
+    expect(matmulTileOption(old4x2)).toEqual({ tiled: false, rowsPerThread: 4, colVecs: 2, aLoad: 'vec4' });
+    expect(matmulTileOption(wide)).toEqual({ tiled: wide });
   });
   it('takes the fastest when the default was not timed', () => {
     expect(

@@ -14,8 +14,28 @@ export const MATMUL_TILE_CANDIDATES: readonly MatmulTileConfig[] = [
   { wgX: 8, wgY: 2, rows: 8, colVecs: 2, bk: 64 },
 ];
 
-/** What `tuneMatmul` chose per device: a tiled configuration or `false` (the register-tiled kernel). */
-const chosen = new WeakMap<GPUDevice, MatmulTileConfig | false>();
+/**
+ * A register-tiled kernel with a tile other than the adapter kind's default: what `tuneMatmul`
+ * chooses when the register tile that default replaced is faster on this device.
+ */
+export interface RegisterTileChoice {
+  register: RegisterTile;
+}
+
+/** A device's matmul: a workgroup-tiled configuration, `false` (the register-tiled kernel, default tile) or a register tile. */
+export type MatmulChoice = MatmulTileConfig | false | RegisterTileChoice;
+
+/** What `tuneMatmul` times: a workgroup-tiled configuration, `register` (the default register tile) or another register tile. */
+export type MatmulCandidate = MatmulTileConfig | 'register' | RegisterTileChoice;
+
+/** The register tile the CPU-adapter default (16 rows × 1 vec4, A by subgroup broadcast) replaced, and GPUs' default. */
+export const VEC4_REGISTER_TILE: RegisterTile = { rowsPerThread: 4, colVecs: 2, aLoad: 'vec4' };
+
+export const isRegisterTileChoice = (choice: MatmulChoice | MatmulCandidate): choice is RegisterTileChoice =>
+  typeof choice === 'object' && 'register' in choice;
+
+/** What `tuneMatmul` chose per device. */
+const chosen = new WeakMap<GPUDevice, MatmulChoice>();
 
 function isCpuAdapter(device: GPUDevice): boolean {
   const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
@@ -41,7 +61,7 @@ export interface RegisterTile {
  * `M` caps the rows: a workgroup computes all of them even past the last row.
  */
 export function defaultRegisterTile(device: GPUDevice, M: number, subgroups: boolean): RegisterTile {
-  if (!subgroups || !isCpuAdapter(device)) return { rowsPerThread: 4, colVecs: 2, aLoad: 'vec4' };
+  if (!subgroups || !isCpuAdapter(device)) return { ...VEC4_REGISTER_TILE };
   return { rowsPerThread: M >= 16 ? 16 : Math.max(4, 2 ** Math.ceil(Math.log2(Math.max(1, M)))), colVecs: 1, aLoad: 'subgroup' };
 }
 
@@ -56,8 +76,19 @@ export function defaultTileConfig(device: GPUDevice): MatmulTileConfig | false {
 }
 
 /** Makes every later `recordMatmul` on this device without an explicit tile use `choice` (`false`: the register-tiled kernel). */
-export function setMatmulTile(device: GPUDevice, choice: MatmulTileConfig | false): void {
+export function setMatmulTile(device: GPUDevice, choice: MatmulChoice): void {
   chosen.set(device, choice);
+}
+
+/** The register tile of a matmul without an explicit tile: the tuned one, else the adapter kind's default. */
+export function registerTileFor(device: GPUDevice, M: number, subgroups: boolean): RegisterTile {
+  const choice = chosen.get(device);
+  return choice && isRegisterTileChoice(choice) ? { ...choice.register } : defaultRegisterTile(device, M, subgroups);
+}
+
+/** `recordMatmul`'s `tile` option for a choice (benchmarks time each choice explicitly). */
+export function matmulTileOption(choice: MatmulChoice): { tiled: MatmulTileConfig | false } & Partial<RegisterTile> {
+  return isRegisterTileChoice(choice) ? { tiled: false, ...choice.register } : { tiled: choice };
 }
 
 /**
@@ -66,19 +97,32 @@ export function setMatmulTile(device: GPUDevice, choice: MatmulTileConfig | fals
  */
 export function tiledConfigFor(device: GPUDevice, { M, N, K }: { M: number; N: number; K: number }): MatmulTileConfig | false {
   const config = chosen.has(device) ? chosen.get(device)! : defaultTileConfig(device);
-  if (!config) return false;
+  if (!config || isRegisterTileChoice(config)) return false;
   if (N < tileCols(config) / 2 || M < tileRows(config) / 2 || K < config.bk) return false;
   return config;
 }
 
 export interface MatmulTuning {
-  choice: MatmulTileConfig | false;
-  /** Median ms of each candidate (`register` = the register-tiled kernel). */
-  timings: Array<{ config: MatmulTileConfig | 'register'; ms: number }>;
+  choice: MatmulChoice;
+  /** Median ms of each candidate (`register` = the register-tiled kernel with the default tile). */
+  timings: Array<{ config: MatmulCandidate; ms: number }>;
 }
 
 /**
- * Times every candidate (and the register-tiled kernel) on a `size³` product, round-robin, and
+ * What `tuneMatmul` times on this device: the workgroup-tiled candidates, the register-tiled
+ * kernel and, where its default tile is not the 4 × 2 vec4 one (CPU adapters with subgroups), that
+ * tile too.
+ */
+export function matmulCandidates(device: GPUDevice, size: number, subgroups: boolean): MatmulCandidate[] {
+  const candidates: MatmulCandidate[] = [...MATMUL_TILE_CANDIDATES, 'register'];
+  if (!sameRegisterTile(defaultRegisterTile(device, size, subgroups), VEC4_REGISTER_TILE))
+    candidates.push({ register: { ...VEC4_REGISTER_TILE } });
+  return candidates;
+}
+
+/**
+ * Times every candidate (`matmulCandidates`: the workgroup-tiled ones, the register-tiled kernel
+ * and the register tile its CPU default replaced) on a `size³` product, round-robin, and
  * keeps the fastest for this device — unless the adapter kind's default is within `margin` (10 %) of
  * it — so later `recordMatmul` calls without an explicit tile use it.
  * Call once after acquiring a device (benchmarks, long training runs); the result is cached.
@@ -88,14 +132,14 @@ export async function tuneMatmul(
   { size = 512, runs = 3, margin = 0.1 }: { size?: number; runs?: number; margin?: number } = {},
 ): Promise<MatmulTuning> {
   // Imported here, not at the top: matmul.ts imports this module for tiledConfigFor.
-  const { recordMatmul } = await import('./matmul.js');
+  const { recordMatmul, subgroupsUsable } = await import('./matmul.js');
   const a = createTensor(device, { shape: [size, size], dtype: 'f32', label: 'tune-A' });
   const b = createTensor(device, { shape: [size, size], dtype: 'f32', label: 'tune-B' });
   const c = createTensor(device, { shape: [size, size], dtype: 'f32', label: 'tune-C' });
-  const options: Array<MatmulTileConfig | 'register'> = [...MATMUL_TILE_CANDIDATES, 'register'];
-  const once = async (option: MatmulTileConfig | 'register') => {
+  const options = matmulCandidates(device, size, subgroupsUsable(device));
+  const once = async (option: MatmulCandidate) => {
     const recorder = new CommandRecorder(device, 'matmul-tune');
-    recordMatmul(recorder, a, b, c, { tile: { tiled: option === 'register' ? false : option } });
+    recordMatmul(recorder, a, b, c, { tile: matmulTileOption(toChoice(option)) });
     const start = performance.now();
     await recorder.submit();
     await device.queue.onSubmittedWorkDone();
@@ -121,19 +165,27 @@ export async function tuneMatmul(
  * workgroup-tiled kernel that is 0.7× the register-tiled one at 1,024³).
  */
 export function chooseMatmulTile(
-  timings: ReadonlyArray<{ config: MatmulTileConfig | 'register'; ms: number }>,
-  incumbent: MatmulTileConfig | false,
+  timings: ReadonlyArray<{ config: MatmulCandidate; ms: number }>,
+  incumbent: MatmulChoice,
   margin = 0.1,
-): MatmulTileConfig | false {
+): MatmulChoice {
   const best = timings.reduce((x, y) => (y.ms < x.ms ? y : x));
-  const toChoice = (config: MatmulTileConfig | 'register') => (config === 'register' ? false : config);
-  const incumbentTiming = timings.find((t) => (t.config === 'register' ? incumbent === false : sameTile(t.config, incumbent)));
+  const incumbentTiming = timings.find((t) => sameChoice(toChoice(t.config), incumbent));
   if (incumbentTiming && best.ms > incumbentTiming.ms * (1 - margin)) return incumbent;
   return toChoice(best.config);
 }
 
-function sameTile(a: MatmulTileConfig, b: MatmulTileConfig | false): boolean {
-  return b !== false && a.wgX === b.wgX && a.wgY === b.wgY && a.rows === b.rows && a.colVecs === b.colVecs && a.bk === b.bk;
+const toChoice = (config: MatmulCandidate): MatmulChoice => (config === 'register' ? false : config);
+
+function sameChoice(a: MatmulChoice, b: MatmulChoice): boolean {
+  if (a === false || b === false) return a === b;
+  if (isRegisterTileChoice(a) || isRegisterTileChoice(b))
+    return isRegisterTileChoice(a) && isRegisterTileChoice(b) && sameRegisterTile(a.register, b.register);
+  return a.wgX === b.wgX && a.wgY === b.wgY && a.rows === b.rows && a.colVecs === b.colVecs && a.bk === b.bk;
+}
+
+function sameRegisterTile(a: RegisterTile, b: RegisterTile): boolean {
+  return a.rowsPerThread === b.rowsPerThread && a.colVecs === b.colVecs && a.aLoad === b.aLoad;
 }
 
 function median(values: number[]): number {
