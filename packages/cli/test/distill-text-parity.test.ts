@@ -17,6 +17,7 @@ import { vendored } from '../src/distill-lm/defaults.js';
 import { distillConfigSchema } from '../src/distill/config.js';
 import { readMetricsRows } from '../src/distill/logs.js';
 import { captureIO } from './capture-io.js';
+import { STOP_PLUGIN } from './stop-plugin.js';
 
 /*
  * What `distillery distill` on text shares with `distillery distill-lm`: the fused head, hidden-state
@@ -33,13 +34,6 @@ const tiny = {
   sample: { maxTokens: 4 },
   logs: { metrics: true, curves: false },
 };
-
-const STOP_PLUGIN = `export const plugins = [
-  { kind: 'callback', name: 'stop-after', create: ({ step }) => {
-      let seen = 0;
-      return { name: 'stop-after', onStep: (e) => void (seen = e.step), shouldStop: () => seen >= step };
-  } },
-];\n`;
 
 let root: string;
 

@@ -16,6 +16,7 @@ import { vendored } from '../src/distill-lm/defaults.js';
 import { evaluateHeldOut } from '../src/distill-lm/evaluate.js';
 import { readMetricsRows } from '../src/distill/logs.js';
 import { captureIO } from './capture-io.js';
+import { STOP_PLUGIN } from './stop-plugin.js';
 
 /** The tiny LM config: 6 training stories, 2 held out, context 32, 4 steps (evaluated after 2 and 4). */
 const tiny = {
@@ -29,13 +30,6 @@ const tiny = {
   training: { steps: 4, evaluateEverySteps: 2, context: 32, batchSize: 4 },
   sample: { maxTokens: 6 },
 };
-
-const STOP_PLUGIN = `export const plugins = [
-  { kind: 'callback', name: 'stop-after', create: ({ step }) => {
-      let seen = 0;
-      return { name: 'stop-after', onStep: (e) => void (seen = e.step), shouldStop: () => seen >= step };
-  } },
-];\n`;
 
 let root: string;
 

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { basename, extname, isAbsolute, resolve } from 'node:path';
 import { badValue, definePlugin, DistilleryError, type PluginContext } from '@distillery/core';
+import { readUserFile } from '@distillery/core/node';
 import { LlamaLm, llamaStudentConfig } from '@distillery/nn';
 import { loadModel } from '@distillery/nn/node';
 import { z } from 'zod';
@@ -92,17 +92,7 @@ const textPlugin = definePlugin({
   create: async (config, ctx): Promise<TextDocuments> => {
     const context = distillContext(ctx);
     const file = config.path ? inConfigDir(context, config.path) : vendored.corpus();
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      throw new DistilleryError(
-        'E_NOT_FOUND',
-        `text file ${file} cannot be read: ${(error as Error).message}`,
-        { field: 'path', value: file, file },
-        { cause: error },
-      );
-    }
+    const text = await readUserFile(file, 'path', 'utf8');
     const limit = config.documents;
     const split = splitStories(text, {
       separator: config.separator,

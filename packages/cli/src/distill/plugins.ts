@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import {
   badValue,
@@ -11,7 +10,7 @@ import {
   type TrainingCallback,
   type WhiteBoxTeacher,
 } from '@distillery/core';
-import { FileCheckpointStore, writeFileAtomic } from '@distillery/core/node';
+import { FileCheckpointStore, readUserFile, writeFileAtomic } from '@distillery/core/node';
 import { AdamW, adamwConfigSchema, MlpClassifier, Sgd, sgdConfigSchema } from '@distillery/nn';
 import { loadModel, saveModel } from '@distillery/nn/node';
 import type { GpuTensor } from '@distillery/webgpu';
@@ -87,17 +86,7 @@ const tablePlugin = (format: 'jsonl' | 'csv') =>
     create: async (config, ctx): Promise<ClassificationData> => {
       const context = distillContext(ctx);
       const path = inConfigDir(context, config.path);
-      let text: string;
-      try {
-        text = await readFile(path, 'utf8');
-      } catch (error) {
-        throw new DistilleryError(
-          'E_NOT_FOUND',
-          `cannot read ${path}: ${(error as Error).message}`,
-          { field: 'path', value: path },
-          { cause: error },
-        );
-      }
+      const text = await readUserFile(path, 'path', 'utf8');
       return parseTable(text, { format, path, label: config.label, features: config.features, classes: config.classes });
     },
   });

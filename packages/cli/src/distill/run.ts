@@ -11,7 +11,7 @@ import {
   type Student,
   type WhiteBoxTeacher,
 } from '@distillery/core';
-import { FileCheckpointStore, writeFileAtomic } from '@distillery/core/node';
+import { FileCheckpointStore, readUserFile, writeFileAtomic } from '@distillery/core/node';
 import { plugins as lossPlugins } from '@distillery/kernels';
 import { saveModel, type SavableModel } from '@distillery/nn/node';
 import { acquireDevice, type GpuTensor } from '@distillery/webgpu';
@@ -42,17 +42,7 @@ export function createDistillRegistry(): PluginRegistry {
 
 /** Reads a JSON or YAML config file (E_NOT_FOUND, E_BAD_INPUT with the file named). */
 export async function readConfigFile(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new DistilleryError(
-      'E_NOT_FOUND',
-      `config file ${path} cannot be read: ${(error as Error).message}`,
-      { field: 'config', value: path },
-      { cause: error },
-    );
-  }
+  const text = await readUserFile(path, 'config', 'utf8');
   try {
     return /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
   } catch (error) {
