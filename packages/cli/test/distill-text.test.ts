@@ -169,6 +169,13 @@ gpuDescribe('distillery distill on text (a language model)', () => {
     expect(corrupt.io.err).toContain('E_CORRUPT_FILE');
     expect(corrupt.io.err).toContain(join(root, 'not.gguf'));
 
+    // A run that fails before writing anything leaves no folder behind.
+    const missing = await distill({ ...tiny, data: { ...tiny.data, train: { name: 'text', path: 'nope.txt' } } }, 'bad-text');
+    expect(missing.code).toBe(2);
+    expect(missing.io.err).toContain('E_NOT_FOUND');
+    expect(missing.io.err).toContain(join(root, 'nope.txt'));
+    expect(existsSync(join(root, 'bad-text.run'))).toBe(false);
+
     const both = await distill({ ...tiny, training: { ...tiny.training, epochs: 1 } }, 'bad-both');
     expect(both.code).toBe(2);
     expect(both.io.err).toContain('training.steps');

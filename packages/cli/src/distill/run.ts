@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -152,7 +152,7 @@ export async function runDistillConfig(raw: unknown, configPath: string, options
   await loadPlugins(registry, config.plugins, configDir, options.io);
   checkDistillConfig(registry, config, { comparison: options.comparison });
   await checkExportPath(config, runDir);
-  await mkdir(runDir, { recursive: true });
+  const createdRunDir = (await mkdir(runDir, { recursive: true })) !== undefined;
   const { device, info } = await acquireDevice({ label: 'distillery-distill' });
   try {
     const context: DistillContext & Record<string, unknown> = { device, configDir, runDir, io: options.io, seed: config.seed };
@@ -223,6 +223,11 @@ export async function runDistillConfig(raw: unknown, configPath: string, options
       rows: { train: train.rows, ...(validation ? { validation: validation.rows } : {}) },
       files: (await readdir(runDir)).sort(),
     };
+  } catch (error) {
+    // A run that failed before writing anything (a missing data file, a teacher that will not load)
+    // leaves no folder it created: rmdir removes only an empty one, so nothing a run wrote is lost.
+    if (createdRunDir) await rmdir(runDir).catch(() => {});
+    throw error;
   } finally {
     device.destroy();
   }
