@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { badValue, DistilleryError, type PluginContext, type PluginSpec } from '@distillery/core';
 import { writeFileAtomic } from '@distillery/core/node';
 import { TokenWindows, type TokenCorpus } from '@distillery/white-box';
@@ -12,7 +12,7 @@ import { buildWindowTopKCache, llamaCppTopK, webGpuTopK, WindowCacheTeacher, typ
 import type { cacheTeacherSchema } from './cache-teacher.js';
 import { lockCacheBuild } from './cache-build-lock.js';
 import { canonical } from './canonical-json.js';
-import { distillContext, type DistillContext } from './context.js';
+import { distillContext, inConfigDir, type DistillContext } from './context.js';
 import { isLlamaTeacher, type LmPluginContext } from './lm-plugins.js';
 
 /*
@@ -88,7 +88,7 @@ function ggufPath(context: DistillContext, spec: PluginSpec, field: string): str
   const path = typeof spec === 'string' ? undefined : (spec as { path?: unknown }).path;
   if (path === undefined) return vendored.teacher();
   if (typeof path !== 'string') throw badValue(`${field}.path`, path, 'a GGUF file path');
-  return isAbsolute(path) ? path : resolve(context.configDir, path);
+  return inConfigDir(context, path);
 }
 
 export async function createLmCacheTeacher(config: CacheTeacherConfig, ctx: PluginContext): Promise<LlamaCacheTeacherPart> {
@@ -101,7 +101,7 @@ export async function createLmCacheTeacher(config: CacheTeacherConfig, ctx: Plug
     throw badValue('teacher.rowsPerShard', config.rowsPerShard, 'absent for text data (a shard holds 64 windows)');
   if (config.threads !== undefined && config.engine !== 'llama-cpp')
     throw badValue('teacher.threads', config.threads, 'absent unless engine is "llama-cpp"');
-  const dir = isAbsolute(config.dir) ? config.dir : resolve(context.configDir, config.dir);
+  const dir = inConfigDir(context, config.dir);
   const source = await readLmSource(dir);
   const build = (config.build as PluginSpec | undefined) ?? source?.build;
   if (build === undefined)

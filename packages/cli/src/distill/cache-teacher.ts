@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { badValue, definePlugin, DistilleryError, type PluginContext, type PluginSpec, type WhiteBoxTeacher } from '@distillery/core';
 import { writeFileAtomic } from '@distillery/core/node';
 import type { GpuTensor } from '@distillery/webgpu';
@@ -19,6 +19,7 @@ import type { CliIO } from '../command.js';
 import { lockCacheBuild } from './cache-build-lock.js';
 import { createLmCacheTeacher, LM_SOURCE_FORMAT, type LlamaCacheTeacherPart } from './cache-teacher-lm.js';
 import { canonical } from './canonical-json.js';
+import { inConfigDir } from './context.js';
 
 /**
  * The `cache` teacher: a white-box teacher's targets stored once per training row (white-box's
@@ -265,7 +266,7 @@ export const cacheTeacherPlugin = definePlugin({
           value: 'cache',
         },
       );
-    const dir = isAbsolute(config.dir) ? config.dir : resolve(context.configDir, config.dir);
+    const dir = inConfigDir(context as RunContext, config.dir);
     if (config.kind === 'topk' && config.k === undefined) throw badValue('teacher.k', undefined, 'the entries per row of a "topk" cache');
     if (config.k !== undefined && config.k >= data.classes)
       throw badValue(

@@ -1,3 +1,4 @@
+import { isAbsolute, resolve } from 'node:path';
 import { DistilleryError, type PluginContext } from '@distillery/core';
 import type { ClassificationData } from '@distillery/white-box';
 import type { CliIO } from '../command.js';
@@ -26,3 +27,7 @@ export function distillContext(context: PluginContext): DistillContext & PluginC
   }
   return context as unknown as DistillContext & PluginContext;
 }
+
+/** A path from the config: absolute as written, else relative to the config file's folder. */
+export const inConfigDir = (context: Pick<DistillContext, 'configDir'>, path: string): string =>
+  isAbsolute(path) ? path : resolve(context.configDir, path);

@@ -1,4 +1,4 @@
-import { basename, extname, isAbsolute, resolve } from 'node:path';
+import { basename, extname } from 'node:path';
 import { badValue, definePlugin, DistilleryError, type PluginContext } from '@distillery/core';
 import { readUserFile } from '@distillery/core/node';
 import { LlamaLm, llamaStudentConfig } from '@distillery/nn';
@@ -9,7 +9,7 @@ import { vendored } from '../distill-lm/defaults.js';
 import { readLlamaVocabulary, type LlamaVocabulary } from '../distill-lm/vocabulary.js';
 
 export type { LlamaVocabulary } from '../distill-lm/vocabulary.js';
-import { distillContext, type DistillContext } from './context.js';
+import { distillContext, inConfigDir, type DistillContext } from './context.js';
 
 /*
  * The language-model parts of `distillery distill`: a text dataset (raw documents, tokenised once
@@ -58,8 +58,6 @@ export interface LmPluginContext {
   /** The teacher, once created: its vocabulary is the student's. */
   teacher?: { readonly vocabulary: LlamaVocabulary };
 }
-
-const inConfigDir = (context: DistillContext, path: string) => (isAbsolute(path) ? path : resolve(context.configDir, path));
 
 function lmContext(ctx: PluginContext, plugin: string): DistillContext & { lm: LmPluginContext } {
   const context = distillContext(ctx) as DistillContext & { lm?: LmPluginContext };

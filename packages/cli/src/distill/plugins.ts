@@ -1,4 +1,4 @@
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import {
   badValue,
   cosine,
@@ -19,13 +19,11 @@ import { z } from 'zod';
 import { loadMnist } from '../data/mnist.js';
 import { cacheTeacherPlugin } from './cache-teacher.js';
 import { progressCallback } from './progress.js';
-import { distillContext, type DistillContext } from './context.js';
+import { distillContext, inConfigDir, type DistillContext } from './context.js';
 import { lmPlugins } from './lm-plugins.js';
 import { parseTable } from './tables.js';
 
 export { distillContext, type DistillContext } from './context.js';
-
-const inConfigDir = (context: DistillContext, path: string) => (isAbsolute(path) ? path : resolve(context.configDir, path));
 
 function trainData(context: DistillContext, plugin: string): ClassificationData {
   if (!context.train)
