@@ -211,6 +211,19 @@ gpuDescribe('distill with a cached teacher', () => {
         details: { field: 'teacher.dir', value: dir },
       });
 
+      // A folder a language-model run's cache teacher built, and a source.json that is not one.
+      await writeFile(join(dir, 'source.json'), JSON.stringify({ format: 'distillery-distill-lm-cache-source/1' }));
+      await expect(fails(cfg(d20, { dir: 'cache', build: three }))).rejects.toMatchObject({
+        code: 'E_BAD_CONFIG',
+        message: expect.stringContaining('was built from text windows (a language model), not feature rows (a classifier)'),
+        details: { field: 'teacher.dir', value: dir },
+      });
+      await writeFile(join(dir, 'source.json'), '{ not json');
+      await expect(fails(cfg(d20, { dir: 'cache', build: three }))).rejects.toMatchObject({
+        code: 'E_CORRUPT_FILE',
+        details: { field: 'teacher.dir', value: dir, file: join(dir, 'source.json') },
+      });
+
       // A cache written by the library (no source.json) whose k is the whole vocabulary.
       const full = await TeacherCacheWriter.open({ dir: join(root, 'full'), kind: 'topk', rows: 20, vocab: 3, k: 3, teacher: 'x' });
       await full.appendShard({

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { badValue, DistilleryError, type PluginContext, type PluginSpec } from '@distillery/core';
 import { writeFileAtomic } from '@distillery/core/node';
@@ -11,6 +10,7 @@ import { readLlamaVocabulary, type LlamaVocabulary } from '../distill-lm/vocabul
 import { buildWindowTopKCache, llamaCppTopK, webGpuTopK, WindowCacheTeacher, type WindowTopKSource } from '../lm/topk-cache.js';
 import type { cacheTeacherSchema } from './cache-teacher.js';
 import { lockCacheBuild } from './cache-build-lock.js';
+import { buildProgress, readCacheSource, rowsWritten, SOURCE_FILE, START_OVER, WINDOWS_SOURCE_FORMAT } from './cache-source.js';
 import { canonical } from './canonical-json.js';
 import { distillContext, inConfigDir, type DistillContext } from './context.js';
 import { isLlamaTeacher, type LmPluginContext } from './lm-plugins.js';
@@ -36,18 +36,13 @@ export interface LlamaCacheTeacherPart {
 export const isLlamaCacheTeacher = (part: unknown): part is LlamaCacheTeacherPart =>
   (part as { kind?: unknown })?.kind === 'llama-cache-teacher';
 
-const SOURCE_FILE = 'source.json';
-export const LM_SOURCE_FORMAT = 'distillery-distill-lm-cache-source/1';
-
 interface LmCacheSource {
-  format: typeof LM_SOURCE_FORMAT;
+  format: typeof WINDOWS_SOURCE_FORMAT;
   /** The training windows the rows belong to: their count, length and the SHA-256 of their tokens (window order). */
   windows: { count: number; context: number; vocab: number; tokensSha256: string };
   build: PluginSpec;
   engine: 'webgpu' | 'llama-cpp';
 }
-
-const startOver = 'delete the folder to rebuild it, or set another `teacher.dir`';
 
 /** The tokens of every training window, padded, in window order: what the cache's rows stand for. */
 function windowsFingerprint(windows: TokenWindows): LmCacheSource['windows'] {
@@ -58,28 +53,8 @@ function windowsFingerprint(windows: TokenWindows): LmCacheSource['windows'] {
   return { count: windows.windows, context: windows.context, vocab: windows.corpus.vocab, tokensSha256 };
 }
 
-async function readLmSource(dir: string): Promise<LmCacheSource | undefined> {
-  const file = join(dir, SOURCE_FILE);
-  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw error;
-  });
-  if (text === undefined) return undefined;
-  let source: Partial<LmCacheSource> & { format?: unknown };
-  try {
-    source = JSON.parse(text) as typeof source;
-  } catch {
-    source = {};
-  }
-  if (source.format === LM_SOURCE_FORMAT && typeof source.windows?.tokensSha256 === 'string') return source as LmCacheSource;
-  throw new DistilleryError(
-    typeof source.format === 'string' ? 'E_BAD_CONFIG' : 'E_CORRUPT_FILE',
-    typeof source.format === 'string'
-      ? `teacher cache ${dir} was built from ${source.format} data, not text windows: ${startOver}`
-      : `teacher cache ${dir}: ${SOURCE_FILE} is not a ${LM_SOURCE_FORMAT} file`,
-    { field: 'teacher.dir', value: dir, file },
-  );
-}
+const readLmSource = (dir: string) =>
+  readCacheSource<LmCacheSource>(dir, WINDOWS_SOURCE_FORMAT, (source) => typeof source.windows?.tokensSha256 === 'string');
 
 /** The GGUF a "gguf" build spec names (its tokenizer tokenises the corpus). */
 function ggufPath(context: DistillContext, spec: PluginSpec, field: string): string {
@@ -128,13 +103,13 @@ export async function createLmCacheTeacher(config: CacheTeacherConfig, ctx: Plug
     if (w.tokensSha256 !== fingerprint.tokensSha256 || w.context !== fingerprint.context || w.count !== fingerprint.count)
       throw new DistilleryError(
         'E_BAD_CONFIG',
-        `teacher cache ${dir} was built from other training windows (${w.count} windows of ${w.context} tokens, sha256 ${w.tokensSha256.slice(0, 12)}…; this run's: ${fingerprint.count} of ${fingerprint.context}, ${fingerprint.tokensSha256.slice(0, 12)}…): ${startOver}`,
+        `teacher cache ${dir} was built from other training windows (${w.count} windows of ${w.context} tokens, sha256 ${w.tokensSha256.slice(0, 12)}…; this run's: ${fingerprint.count} of ${fingerprint.context}, ${fingerprint.tokensSha256.slice(0, 12)}…): ${START_OVER}`,
         { field: 'teacher.dir', value: dir, cached: w, windows: fingerprint },
       );
     if (config.build !== undefined && (canonical(source.build) !== canonical(config.build) || source.engine !== engine))
       throw new DistilleryError(
         'E_BAD_CONFIG',
-        `teacher cache ${dir} was built by ${canonical(source.build)} on ${source.engine}, but teacher.build is ${canonical(config.build)} on ${engine}: ${startOver}`,
+        `teacher cache ${dir} was built by ${canonical(source.build)} on ${source.engine}, but teacher.build is ${canonical(config.build)} on ${engine}: ${START_OVER}`,
         { field: 'teacher.build', value: config.build, cached: { build: source.build, engine: source.engine } },
       );
   }
@@ -142,13 +117,13 @@ export async function createLmCacheTeacher(config: CacheTeacherConfig, ctx: Plug
   if (index && (index.kind !== 'topk' || index.k !== config.k))
     throw new DistilleryError(
       'E_BAD_CONFIG',
-      `teacher cache ${dir} holds ${index.kind === 'topk' ? `top-${index.k}` : index.kind} rows, but teacher.k is ${config.k}: ${startOver}`,
+      `teacher cache ${dir} holds ${index.kind === 'topk' ? `top-${index.k}` : index.kind} rows, but teacher.k is ${config.k}: ${START_OVER}`,
       { field: 'teacher.k', value: config.k, cached: { kind: index.kind, k: index.k } },
     );
-  const written = index ? index.shards.reduce((n, s) => n + s.rows, 0) : 0;
+  const written = index ? rowsWritten(index) : 0;
   if (!index || written < index.rows) {
     if (!source) {
-      const record: LmCacheSource = { format: LM_SOURCE_FORMAT, windows: fingerprint, build, engine };
+      const record: LmCacheSource = { format: WINDOWS_SOURCE_FORMAT, windows: fingerprint, build, engine };
       await writeFileAtomic(join(dir, SOURCE_FILE), `${JSON.stringify(record, null, 2)}\n`);
     }
     const { io } = context;
@@ -162,7 +137,6 @@ export async function createLmCacheTeacher(config: CacheTeacherConfig, ctx: Plug
       const source = webGpuTopK(part.model);
       return { ...source, dispose: async () => part.model.release() };
     };
-    let lastDraw = 0;
     const lock = await lockCacheBuild(dir);
     const built = await buildWindowTopKCache({
       dir,
@@ -174,12 +148,7 @@ export async function createLmCacheTeacher(config: CacheTeacherConfig, ctx: Plug
         .replace(/\.gguf$/i, '')}:top${config.k}:ctx${lm.tokens}`,
       open,
       field: 'teacher.build',
-      onProgress: (done, total) => {
-        const now = performance.now();
-        if (done < total && now - lastDraw < 1000) return;
-        lastDraw = now;
-        io.stderr(`teacher cache ${((100 * done) / total).toFixed(0).padStart(3)}% ${done}/${total} windows\n`);
-      },
+      onProgress: buildProgress(io, 'windows'),
     }).finally(() => lock.release());
     io.stderr(`teacher cache: built in ${built.seconds.toFixed(1)} s (${built.tokens} positions)\n`);
   } else {
@@ -191,7 +160,7 @@ export async function createLmCacheTeacher(config: CacheTeacherConfig, ctx: Plug
   if (reader.index.rows !== windows.windows * lm.tokens || reader.index.vocab !== corpus.vocab)
     throw new DistilleryError(
       'E_SHAPE_MISMATCH',
-      `teacher cache ${dir} holds ${reader.index.rows} rows over ${reader.index.vocab} tokens, but the training windows need ${windows.windows * lm.tokens} over ${corpus.vocab}: ${startOver}`,
+      `teacher cache ${dir} holds ${reader.index.rows} rows over ${reader.index.vocab} tokens, but the training windows need ${windows.windows * lm.tokens} over ${corpus.vocab}: ${START_OVER}`,
       { field: 'teacher.dir', value: dir },
     );
   const teacher = new WindowCacheTeacher(reader, context.device, lm.tokens);

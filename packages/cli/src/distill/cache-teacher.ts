@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { badValue, definePlugin, DistilleryError, type PluginContext, type PluginSpec, type WhiteBoxTeacher } from '@distillery/core';
 import { writeFileAtomic } from '@distillery/core/node';
@@ -17,7 +16,8 @@ import { buildTeacherCache, readCacheIndex, TeacherCacheReader } from '@distille
 import { z } from 'zod';
 import type { CliIO } from '../command.js';
 import { lockCacheBuild } from './cache-build-lock.js';
-import { createLmCacheTeacher, LM_SOURCE_FORMAT, type LlamaCacheTeacherPart } from './cache-teacher-lm.js';
+import { buildProgress, readCacheSource, ROWS_SOURCE_FORMAT, rowsWritten, SOURCE_FILE, START_OVER } from './cache-source.js';
+import { createLmCacheTeacher, type LlamaCacheTeacherPart } from './cache-teacher-lm.js';
 import { canonical } from './canonical-json.js';
 import { inConfigDir } from './context.js';
 
@@ -66,12 +66,8 @@ export const cacheTeacherSchema = z
 
 type CacheTeacherConfig = z.output<typeof cacheTeacherSchema>;
 
-/** Beside index.json: what the cache was built from, so a cache of other data or another teacher is refused. */
-const SOURCE_FILE = 'source.json';
-const SOURCE_FORMAT = 'distillery-distill-cache-source/1';
-
 interface CacheSource {
-  format: typeof SOURCE_FORMAT;
+  format: typeof ROWS_SOURCE_FORMAT;
   /** The training data the rows belong to: its shape and the SHA-256 of its features (row order included). */
   data: { rows: number; featureSize: number; classes: number; featuresSha256: string };
   /** The `build` teacher spec of the config that built it. */
@@ -86,39 +82,8 @@ function dataFingerprint(data: ClassificationData): CacheSource['data'] {
   return { rows: data.rows, featureSize: data.featureSize, classes: data.classes, featuresSha256 };
 }
 
-async function readSource(dir: string): Promise<CacheSource | undefined> {
-  const file = join(dir, SOURCE_FILE);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  try {
-    const source = JSON.parse(text) as CacheSource;
-    if (source?.format === SOURCE_FORMAT && typeof source.data?.featuresSha256 === 'string') return source;
-    if ((source as { format?: unknown })?.format === LM_SOURCE_FORMAT)
-      throw new DistilleryError(
-        'E_BAD_CONFIG',
-        `teacher cache ${dir} was built from text windows (a language model), not feature rows: ${startOver}`,
-        {
-          field: 'teacher.dir',
-          value: dir,
-          file,
-        },
-      );
-  } catch {
-    // Reported below.
-  }
-  throw new DistilleryError('E_CORRUPT_FILE', `teacher cache ${dir}: ${SOURCE_FILE} is not a ${SOURCE_FORMAT} file`, {
-    field: SOURCE_FILE,
-    value: dir,
-    file,
-  });
-}
-
-const startOver = 'delete the folder to rebuild it, or set another `teacher.dir`';
+const readSource = (dir: string) =>
+  readCacheSource<CacheSource>(dir, ROWS_SOURCE_FORMAT, (source) => typeof source.data?.featuresSha256 === 'string');
 
 /** Refuses a cache whose recorded training data or build teacher is not this run's. */
 function checkSource(dir: string, source: CacheSource, data: CacheSource['data'], build: PluginSpec | undefined): void {
@@ -129,14 +94,14 @@ function checkSource(dir: string, source: CacheSource, data: CacheSource['data']
   ) {
     throw new DistilleryError(
       'E_BAD_CONFIG',
-      `teacher cache ${dir} was built from other training data (${source.data.rows} rows × ${source.data.featureSize} features, features sha256 ${source.data.featuresSha256.slice(0, 12)}…; this run's: ${data.rows} × ${data.featureSize}, ${data.featuresSha256.slice(0, 12)}…): ${startOver}`,
+      `teacher cache ${dir} was built from other training data (${source.data.rows} rows × ${source.data.featureSize} features, features sha256 ${source.data.featuresSha256.slice(0, 12)}…; this run's: ${data.rows} × ${data.featureSize}, ${data.featuresSha256.slice(0, 12)}…): ${START_OVER}`,
       { field: 'teacher.dir', value: dir, cached: source.data, data },
     );
   }
   if (build !== undefined && canonical(source.build) !== canonical(build)) {
     throw new DistilleryError(
       'E_BAD_CONFIG',
-      `teacher cache ${dir} was built by teacher ${canonical(source.build)}, but teacher.build is ${canonical(build)}: ${startOver}`,
+      `teacher cache ${dir} was built by teacher ${canonical(source.build)}, but teacher.build is ${canonical(build)}: ${START_OVER}`,
       { field: 'teacher.build', value: build, cached: source.build },
     );
   }
@@ -147,7 +112,7 @@ function checkIndex(dir: string, index: CacheIndex, data: ClassificationData, co
   if (index.rows !== data.rows)
     throw new DistilleryError(
       'E_SHAPE_MISMATCH',
-      `teacher cache ${dir} holds ${index.rows} rows, but the training data has ${data.rows}: a cache answers for one transfer set, row by row; ${startOver}`,
+      `teacher cache ${dir} holds ${index.rows} rows, but the training data has ${data.rows}: a cache answers for one transfer set, row by row; ${START_OVER}`,
       { field: 'teacher.dir', value: dir, rows: index.rows, expected: `${data.rows} rows (the training data)` },
     );
   if (index.vocab !== data.classes)
@@ -168,13 +133,11 @@ function checkIndex(dir: string, index: CacheIndex, data: ClassificationData, co
     if (wanted[key] !== undefined && wanted[key] !== index[key])
       throw new DistilleryError(
         'E_BAD_CONFIG',
-        `teacher cache ${dir} has ${key} = ${JSON.stringify(index[key])}, but teacher.${key} is ${JSON.stringify(wanted[key])}: ${startOver}`,
+        `teacher cache ${dir} has ${key} = ${JSON.stringify(index[key])}, but teacher.${key} is ${JSON.stringify(wanted[key])}: ${START_OVER}`,
         { field: `teacher.${key}`, value: wanted[key], cached: index[key] },
       );
   }
 }
-
-const rowsWritten = (index: CacheIndex) => index.shards.reduce((n, shard) => n + shard.rows, 0);
 
 /** Runs the `build` teacher over the training rows into `dir` (resuming a killed build), progress on stderr. */
 async function build(
@@ -207,8 +170,6 @@ async function build(
     `teacher cache: ${resumeAt > 0 ? `resuming the build of ${dir} at row ${resumeAt}/${data.rows}` : `building ${dir}`} (${kind === 'topk' ? `top-${config.k}` : 'dense'}, teacher ${teacher.name})\n`,
   );
   let previous: TransferBatch | undefined;
-  let lastDraw = 0;
-  const started = performance.now();
   await buildTeacherCache({
     dir,
     teacher,
@@ -221,13 +182,7 @@ async function build(
       if (previous) releaseBatch(previous);
       return (previous = uploadBatch(context.device, data, ids, false));
     },
-    onProgress: (done, total) => {
-      const now = performance.now();
-      if (done < total && now - lastDraw < 1000) return;
-      lastDraw = now;
-      const line = `teacher cache ${((100 * done) / total).toFixed(0).padStart(3)}% ${done}/${total} rows ${((now - started) / 1000).toFixed(0)}s`;
-      io.stderr(io.isTTY ? `\r${line.padEnd(60)}${done === total ? '\n' : ''}` : `${line}\n`);
-    },
+    onProgress: buildProgress(io, 'rows'),
   });
   if (previous) releaseBatch(previous);
   releaseTeacher(teacher);
@@ -292,7 +247,7 @@ export const cacheTeacherPlugin = definePlugin({
           { field: 'teacher.dir', value: dir },
         );
       const buildSpec = config.build as PluginSpec;
-      const record: CacheSource | undefined = source ? undefined : { format: SOURCE_FORMAT, data: fingerprint, build: buildSpec };
+      const record: CacheSource | undefined = source ? undefined : { format: ROWS_SOURCE_FORMAT, data: fingerprint, build: buildSpec };
       const lock = await lockCacheBuild(dir);
       try {
         // Another builder may have finished (or progressed) while this one read the index.
