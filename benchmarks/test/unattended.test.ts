@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { DistilleryError } from '@distillery/core';
+import { getGpu, summarizeAdapter, type AcquiredDevice } from '@distillery/webgpu';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
 import {
   formatTable,
@@ -13,6 +14,7 @@ import {
   renderMarkdown,
   runSuites,
   saveResults,
+  suites,
   unfitReason,
   type BenchDocument,
   type BenchSuite,
@@ -203,7 +205,14 @@ describe('runSuites: one suite failing does not stop the run', () => {
   });
 });
 
-gpuDescribe('runSuites on a GPU: lost devices', () => {
+/** A device with WebGPU's default limits (maxBufferSize 256 MiB), as a browser gives by default. */
+async function defaultLimitsDevice(): Promise<AcquiredDevice> {
+  const adapter = (await (await getGpu()).requestAdapter())!;
+  const device = await adapter.requestDevice({ label: 'default-limits' });
+  return { device, adapter, info: summarizeAdapter(adapter, 'dawn-node') };
+}
+
+gpuDescribe('runSuites on a GPU: lost devices and cases that do not fit', () => {
   gpuTest('a suite that loses the device fails alone; the next GPU suite gets a new device', async () => {
     const seen: GPUDevice[] = [];
     const doc = await runSuites(
@@ -237,4 +246,34 @@ gpuDescribe('runSuites on a GPU: lost devices', () => {
     expect(seen[1]).not.toBe(seen[0]);
     expect(doc.adapter?.backend).toBe('dawn-node');
   });
+
+  gpuTest(
+    'a kd-loss case whose logits exceed maxBufferSize is a skipped row; the case that fits is measured',
+    async () => {
+      const kdLoss = suites.find((s) => s.name === 'kd-loss')!;
+      const lines: string[] = [];
+      const doc = await runSuites([kdLoss], {
+        quick: true,
+        // [1024, 128256] f32 is 525 MB per buffer, over the default 256 MiB; [8, 128256] is 4 MB.
+        options: { rows: '8,1024', vocab: '128256', dtype: 'f32', 'no-torch': 'true' },
+        log: (line) => lines.push(line),
+        acquire: defaultLimitsDevice,
+      });
+      expect(doc.failures).toBeUndefined();
+      const [small, big] = doc.results;
+      expect(small).toMatchObject({ params: { rows: 8, vocab: 128_256 } });
+      expect(small!.skipped).toBeUndefined();
+      expect(small!.ms.runs).toBeGreaterThan(0);
+      expect(big).toMatchObject({
+        suite: 'kd-loss',
+        name: 'fused forward-KL + CE',
+        params: { rows: 1024, vocab: 128_256, dtype: 'f32' },
+        ms: { runs: 0 },
+        skipped: 'a 525.34 MB buffer > maxBufferSize 256 MiB',
+      });
+      expect(lines.some((l) => l.includes('rows=1024') && l.includes('skipped, a 525.34 MB buffer > maxBufferSize 256 MiB'))).toBe(true);
+      expect(renderMarkdown([doc])).toContain('skipped: a 525.34 MB buffer > maxBufferSize 256 MiB');
+    },
+    60_000,
+  );
 });
