@@ -19,6 +19,7 @@ import {
   type BenchDocument,
   type BenchSuite,
 } from '../src/index.js';
+import { matmulSizes } from '../src/suites/train.js';
 
 const GB = 1e9;
 const MiB = 2 ** 20;
@@ -68,6 +69,17 @@ describe('fit: whether a case fits the device', () => {
     expect(memoryBudget(undefined, h100, 8e9)).toEqual({ source: 'no static budget on a GPU' });
     expect(memoryBudget('70GB', h100, 8e9)).toEqual({ bytes: 70e9, source: '--max-gpu-bytes' });
     expect(memoryBudget('none', lavapipe, 8e9).bytes).toBeUndefined();
+  });
+});
+
+describe('sizes scaled to the adapter', () => {
+  it('the matmul sweep adds 4,096³ on a GPU; CPU adapters, --quick and --sizes keep theirs', () => {
+    const gpu = { ...h100, backend: 'dawn-node' };
+    const cpu = { ...lavapipe, backend: 'dawn-node' };
+    expect(matmulSizes({ options: {}, quick: false, adapter: gpu })).toEqual([256, 1024, 2048, 4096]);
+    expect(matmulSizes({ options: {}, quick: false, adapter: cpu })).toEqual([256, 1024, 2048]);
+    expect(matmulSizes({ options: {}, quick: true, adapter: gpu })).toEqual([256, 1024]);
+    expect(matmulSizes({ options: { sizes: '512' }, quick: false, adapter: gpu })).toEqual([512]);
   });
 });
 

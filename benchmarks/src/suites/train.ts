@@ -16,6 +16,7 @@ import { loadTfjs, tfjsSync } from '../baselines/tfjs.js';
 import { fusedLinearKdLoss, unfusedLinearKdLoss } from '@distillery/white-box';
 import type { BenchContext, BenchResult, BenchSuite } from '../suite.js';
 import { caseUnfitReason, guardedCase, guardedCases, type CaseSpec } from '../case-guard.js';
+import { adapterIsCpu } from '../roofline/measure.js';
 import { summarize, timeHost } from '../timing.js';
 import type { TorchBaseline } from '../baselines/torch.js';
 import { interleaved, withTorch } from '../baselines/torch-run.js';
@@ -470,11 +471,15 @@ async function fusedLinearKd(ctx: BenchContext, rows: number, torch: TorchBaseli
   return result;
 }
 
-/** The matmul sweep: `--sizes`, else 256³ to 2,048³. */
-function matmulSizes(ctx: BenchContext): number[] {
+/**
+ * The matmul sweep (`--sizes` overrides): 256³ to 2,048³; on a GPU also 4,096³, a data-centre
+ * layer's shape (a fraction of a second there, minutes on a CPU adapter, whose sweep — and the
+ * committed lavapipe and SwiftShader results — stay as they were). No adapter known: the CPU sweep.
+ */
+export function matmulSizes(ctx: Pick<BenchContext, 'options' | 'quick' | 'adapter'>): number[] {
   if (ctx.options.sizes) return ctx.options.sizes.split(',').map(Number);
   if (ctx.quick) return [256, 1024];
-  return [256, 1024, 2048];
+  return !ctx.adapter || adapterIsCpu(ctx.adapter) ? [256, 1024, 2048] : [256, 1024, 2048, 4096];
 }
 
 function matmulSpec(size: number, settings: MatmulSetting[]): CaseSpec {
