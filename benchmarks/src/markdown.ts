@@ -32,6 +32,8 @@ export function renderMarkdown(
     'measured in the same run as that row. `ratioToRoofline` is against the best streaming bandwidth of that run (the',
     "`bandwidth` suite's `roofline` row: the best of several WGSL copies, `copyBufferToBuffer` and, on a CPU adapter,",
     "the host's memcpy with 1 and 2 threads); each row names its source in `roofline=`.",
+    'A row reading `skipped:` was not run on that adapter (a buffer over its `maxBufferSize`, more buffers than the',
+    "run's memory budget, or out of GPU memory; see benchmarks/README.md).",
     'Re-run a suite with `npx distillery-bench <suite> --save` and render again.',
     '',
   ];
