@@ -9,6 +9,7 @@ import { getGpu, summarizeAdapter, type AcquiredDevice } from '@distillery/webgp
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
 import {
   formatTable,
+  guardedCase,
   memoryBudget,
   parseByteSize,
   renderMarkdown,
@@ -257,6 +258,26 @@ gpuDescribe('runSuites on a GPU: lost devices and cases that do not fit', () => 
     expect(seen).toHaveLength(2);
     expect(seen[1]).not.toBe(seen[0]);
     expect(doc.adapter?.backend).toBe('dawn-node');
+  });
+
+  gpuTest('a case that runs out of memory is skipped with the error; any other error still fails the suite', async ({ device }) => {
+    const lines: string[] = [];
+    const ctx = { device, quick: true, options: {}, log: (line: string) => lines.push(line) };
+    const spec = { suite: 'fake', name: 'case', params: { rows: 1 }, buffers: [1024] };
+    const oom = await guardedCase(ctx, spec, () =>
+      Promise.reject(new DistilleryError('E_GPU_OOM', 'the device ran out of memory in "fill"\nmore', { kernel: 'fill' })),
+    );
+    expect(oom).toMatchObject({
+      suite: 'fake',
+      name: 'case',
+      ms: { runs: 0 },
+      skipped: 'out of memory: E_GPU_OOM: the device ran out of memory in "fill"',
+    });
+    expect(lines).toEqual(['fake case rows=1: skipped, out of memory: E_GPU_OOM: the device ran out of memory in "fill"']);
+    await expect(guardedCase(ctx, spec, () => Promise.reject(new Error('a kernel bug')))).rejects.toThrow('a kernel bug');
+    // The scope was popped on both paths: the fixture's own scopes still balance.
+    const fits = await guardedCase({ ...ctx, memoryBudget: 100 }, spec, () => Promise.reject(new Error('never run')));
+    expect(fits.skipped).toBe('needs 1.02 kB in 1 buffer > budget 100 bytes');
   });
 
   gpuTest(
