@@ -18,7 +18,8 @@ async function writeAtomic(path: string, text: string): Promise<void> {
 
 /**
  * Merges a run into `<dir>/<adapter-slug>.json`: results of the suites in this run replace the
- * saved ones of the same suites; other suites' saved results stay.
+ * saved ones of the same suites; other suites' saved results stay. A suite that failed in this run
+ * keeps its saved results and gets this run's failure record; a suite that ran loses its old one.
  */
 export async function saveResults(dir: string, doc: BenchDocument): Promise<string> {
   const path = join(dir, resultFileName(doc));
@@ -26,7 +27,14 @@ export async function saveResults(dir: string, doc: BenchDocument): Promise<stri
   try {
     const previous = JSON.parse(await readFile(path, 'utf8')) as BenchDocument;
     const ran = new Set(doc.results.map((r) => r.suite));
-    merged = { ...doc, results: [...previous.results.filter((r) => !ran.has(r.suite)), ...doc.results] };
+    const attempted = new Set([...ran, ...(doc.failures ?? []).map((f) => f.suite)]);
+    const failures = [...(previous.failures ?? []).filter((f) => !attempted.has(f.suite)), ...(doc.failures ?? [])];
+    const { failures: _replaced, ...rest } = doc;
+    merged = {
+      ...rest,
+      results: [...previous.results.filter((r) => !ran.has(r.suite)), ...doc.results],
+      ...(failures.length ? { failures } : {}),
+    };
   } catch {
     // No previous file (or unreadable): this run is the whole record.
   }

@@ -18,6 +18,19 @@ export interface BenchDocument {
   /** ISO time the run started. */
   date: string;
   results: BenchResult[];
+  /**
+   * Suites that threw in the latest run (absent when none did): the run went on with the next suite,
+   * and the saved file keeps that suite's rows from an earlier run, if any.
+   */
+  failures?: SuiteFailure[];
+}
+
+/** A suite that threw instead of returning its results. */
+export interface SuiteFailure {
+  suite: string;
+  /** The `DistilleryError` code (`E_DEVICE_LOST`, `E_GPU_OOM`...), when the error had one. */
+  code?: string;
+  message: string;
 }
 
 /**
@@ -46,6 +59,11 @@ export interface BenchResult {
   metrics?: Record<string, number>;
   /** The same work done another way, measured in the same run on the same adapter. */
   baselines?: Record<string, { ms: Omit<MsStats, 'runs'> & { runs?: number }; [key: string]: unknown }>;
+  /**
+   * Why this case was not run (its buffers exceed a device limit or the memory budget, or the device
+   * ran out of memory); `ms` is then all zeros with `runs: 0` and nothing else is measured.
+   */
+  skipped?: string;
 }
 
 /** What every suite gets from the runner. */
@@ -61,6 +79,13 @@ export interface BenchContext {
   copyBandwidthGBps?: () => Promise<number>;
   /** Smaller shapes and fewer repetitions (for smoke tests and CI). */
   quick: boolean;
+  /** The adapter of `device` (`isFallback`: a CPU/software adapter). */
+  adapter?: WebGpuAdapterSummary;
+  /**
+   * The most bytes of GPU buffers one case may allocate in total (`--max-gpu-bytes`; by default a
+   * share of host memory on a CPU adapter, none on a GPU). See fit.ts.
+   */
+  memoryBudget?: number;
   /** Free-form `--key value` options given on the command line after the suite name. */
   options: Record<string, string>;
   log: (line: string) => void;

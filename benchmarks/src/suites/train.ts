@@ -15,6 +15,8 @@ import { bufferPool, CommandRecorder, createTensor, uploadTensor, zerosTensor, t
 import { loadTfjs, tfjsSync } from '../baselines/tfjs.js';
 import { fusedLinearKdLoss, unfusedLinearKdLoss } from '@distillery/white-box';
 import type { BenchContext, BenchResult, BenchSuite } from '../suite.js';
+import { caseUnfitReason, guardedCase, guardedCases, type CaseSpec } from '../case-guard.js';
+import { adapterIsCpu } from '../roofline/measure.js';
 import { summarize, timeHost } from '../timing.js';
 import type { TorchBaseline } from '../baselines/torch.js';
 import { interleaved, withTorch } from '../baselines/torch-run.js';
@@ -352,8 +354,7 @@ async function mlpTraining(
 /** Peak pool bytes and time of the fused (chunked) linear + KD path against the unfused one. */
 async function fusedLinearKd(ctx: BenchContext, rows: number, torch: TorchBaseline[], settings: MatmulSetting[]): Promise<BenchResult> {
   const device = ctx.device!;
-  const width = 256;
-  const vocab = 32_000;
+  const { width, vocab } = LINEAR_KD;
   const pool = bufferPool(device);
   const hiddenHost = pseudoRandom(rows * width, 5);
   const weightHost = pseudoRandom(vocab * width, 6).map((v) => v * 0.1);
@@ -393,12 +394,17 @@ async function fusedLinearKd(ctx: BenchContext, rows: number, torch: TorchBaseli
     metrics: { peakBytes: fused.peak },
   };
   const logitsBytes = rows * vocab * 4;
+  // The unfused path holds the whole [rows, V] logits and their gradient besides the fused path's buffers.
+  const unfusedUnfit = caseUnfitReason(ctx, [...fusedLinearKdSpec(ctx, rows).buffers, logitsBytes, logitsBytes]);
   if (logitsBytes > device.limits.maxStorageBufferBindingSize) {
     // The unfused path needs the whole [rows, V] logits in one binding: it cannot run on this adapter.
     result.metrics!.unfusedLogitsBytes = logitsBytes;
     ctx.log(
       `fused-linear-kd ${rows}x${vocab}: unfused path needs a ${logitsBytes}-byte binding > limit ${device.limits.maxStorageBufferBindingSize}; fused only`,
     );
+  } else if (unfusedUnfit) {
+    result.metrics!.unfusedLogitsBytes = logitsBytes;
+    ctx.log(`fused-linear-kd ${rows}x${vocab}: no unfused baseline (${unfusedUnfit}); fused only`);
   } else {
     const unfused = await measure(() => unfusedLinearKdLoss({ hidden, weight, teacher, kd, gradHidden, gradWeight }));
     result.baselines = { unfused: { ms: unfused.ms, peakBytes: unfused.peak } };
@@ -466,6 +472,59 @@ async function fusedLinearKd(ctx: BenchContext, rows: number, torch: TorchBaseli
 }
 
 /**
+ * The matmul sweep (`--sizes` overrides): 256³ to 2,048³; on a GPU also 4,096³, a data-centre
+ * layer's shape (a fraction of a second there, minutes on a CPU adapter, whose sweep — and the
+ * committed lavapipe and SwiftShader results — stay as they were). No adapter known: the CPU sweep.
+ */
+export function matmulSizes(ctx: Pick<BenchContext, 'options' | 'quick' | 'adapter'>): number[] {
+  if (ctx.options.sizes) return ctx.options.sizes.split(',').map(Number);
+  if (ctx.quick) return [256, 1024];
+  return !ctx.adapter || adapterIsCpu(ctx.adapter) ? [256, 1024, 2048] : [256, 1024, 2048, 4096];
+}
+
+function matmulSpec(size: number, settings: MatmulSetting[]): CaseSpec {
+  return {
+    suite: 'train',
+    name: 'matmul',
+    params: { M: size, N: size, K: size, dtype: 'f32', kernel: describeTile(settings[0]!.tile) },
+    buffers: [size * size * 4, size * size * 4, size * size * 4],
+  };
+}
+
+const LINEAR_KD = { width: 256, vocab: 32_000, chunkBytes: 16 << 20 };
+
+/** Hidden, weight, teacher logits, both gradients, and one chunk's logits and teacher rows (white-box's default chunk). */
+function fusedLinearKdSpec(ctx: BenchContext, rows: number): CaseSpec {
+  const { width, vocab, chunkBytes } = LINEAR_KD;
+  const chunk = Math.min(chunkBytes, rows * vocab * 4, ctx.device!.limits.maxStorageBufferBindingSize);
+  return {
+    suite: 'train',
+    name: 'fused-linear-kd',
+    params: { rows, vocab, hidden: width },
+    buffers: [rows * width * 4, vocab * width * 4, rows * vocab * 4, rows * width * 4, vocab * width * 4, chunk, chunk],
+  };
+}
+
+/** Every layer's weights four times (parameter, gradient, AdamW's two moments), the batch and its activations. */
+function mlpSpec(settings: MatmulSetting[]): CaseSpec {
+  const widths = [MLP.inputSize, ...MLP.hidden, MLP.classes];
+  const rows = 128;
+  const layers = widths.slice(1).map((out, i) => (widths[i]! + 1) * out * 4);
+  return {
+    suite: 'train',
+    name: 'mlp-train-step',
+    params: {
+      widths: widths.join('-'),
+      batch: rows,
+      optimizer: 'adamw',
+      loss: 'kd forward-kl T=4 + 0.1 hard',
+      kernel: describeTile(settings[0]!.tile),
+    },
+    buffers: [...layers.flatMap((bytes) => [bytes, bytes, bytes, bytes]), ...widths.flatMap((w) => [rows * w * 4, rows * w * 4])],
+  };
+}
+
+/**
  * Training building blocks of @distillery/nn: f32 matmul GFLOP/s against tfjs-backend-webgpu's
  * matMul on the same adapter in the same run, and the throughput of a full MLP training step
  * (forward, backward, AdamW with clipping) at 784-800-800-10, batch 128.
@@ -488,10 +547,11 @@ async function runTrain(ctx: BenchContext, torch: TorchBaseline[]): Promise<Benc
       .join('');
   const tfjs = await tfjsHandle();
   if (typeof tfjs === 'string') ctx.log(`tfjs-backend-webgpu unavailable, no baseline: ${tfjs}`);
-  const sizes = ctx.options.sizes ? ctx.options.sizes.split(',').map(Number) : ctx.quick ? [256, 1024] : [256, 1024, 2048];
   const results: BenchResult[] = [];
-  for (const size of sizes) {
-    const r = await matmulCase(ctx, size, tfjs, torch, settings);
+  for (const size of matmulSizes(ctx)) {
+    const r = await guardedCase(ctx, matmulSpec(size, settings), () => matmulCase(ctx, size, tfjs, torch, settings));
+    results.push(r);
+    if (r.skipped) continue;
     const base = r.baselines?.['tfjs-webgpu'];
     ctx.log(
       `matmul ${size}³: ${r.gflops!.toFixed(2)} GFLOP/s (median ${r.ms.median.toFixed(1)} ms)` +
@@ -500,10 +560,11 @@ async function runTrain(ctx: BenchContext, torch: TorchBaseline[]): Promise<Benc
           : '') +
         torchNote(r),
     );
-    results.push(r);
   }
   for (const rows of ctx.options['linear-rows'] ? ctx.options['linear-rows'].split(',').map(Number) : ctx.quick ? [512] : [512, 4096]) {
-    const r = await fusedLinearKd(ctx, rows, torch, settings);
+    const r = await guardedCase(ctx, fusedLinearKdSpec(ctx, rows), () => fusedLinearKd(ctx, rows, torch, settings));
+    results.push(r);
+    if (r.skipped) continue;
     ctx.log(
       `fused-linear-kd ${rows}x32000x256: ${r.ms.median.toFixed(0)} ms, peak ${(r.metrics!.peakBytes! / 2 ** 20).toFixed(1)} MiB` +
         (r.baselines?.unfused
@@ -511,14 +572,16 @@ async function runTrain(ctx: BenchContext, torch: TorchBaseline[]): Promise<Benc
           : '') +
         torchNote(r),
     );
-    results.push(r);
   }
-  for (const r of await mlpTraining(ctx, tfjs, torch, settings)) {
+  const mlp = mlpSpec(settings);
+  const mlpRows = [mlp, { name: 'mlp-inference', params: { widths: mlp.params.widths!, batch: mlp.params.batch! } }];
+  for (const r of await guardedCases(ctx, mlp, mlpRows, () => mlpTraining(ctx, tfjs, torch, settings))) {
+    results.push(r);
+    if (r.skipped) continue;
     const speedup = r.metrics!.speedupVsTfjs;
     ctx.log(
       `${r.name}: ${r.metrics!.samplesPerSecond!.toFixed(0)} samples/s (median ${r.ms.median.toFixed(1)} ms per batch of 128)${speedup ? `; ${speedup.toFixed(2)}x tfjs-webgpu` : ''}${torchNote(r)}`,
     );
-    results.push(r);
   }
   return results;
 }
