@@ -111,18 +111,24 @@ if (options['max-gpu-bytes'] !== undefined) {
     process.exit(2);
   }
 }
+const saveDir = values.save
+  ? resolve(typeof values['results-dir'] === 'string' ? values['results-dir'] : new URL('../results', import.meta.url).pathname)
+  : undefined;
 const doc = values.browser
   ? await runSuitesInChromium(
       picked.map((s) => s.name).filter((n) => BROWSER_SUITE_NAMES.includes(n)),
       { quick: Boolean(values.quick), options, log },
     )
-  : await runSuites(picked, { quick: Boolean(values.quick), options, log });
+  : await runSuites(picked, {
+      quick: Boolean(values.quick),
+      options,
+      log,
+      // With --save, every finished suite is on disk before the next starts.
+      ...(saveDir ? { checkpoint: async (soFar) => void log(`saved so far: ${await saveResults(saveDir, soFar)}`) } : {}),
+    });
 if (json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
 else console.log(`\n${formatTable(doc)}`);
-if (values.save) {
-  const dir = resolve(typeof values['results-dir'] === 'string' ? values['results-dir'] : new URL('../results', import.meta.url).pathname);
-  log(`saved ${await saveResults(dir, doc)}`);
-}
+if (saveDir) log(`saved ${await saveResults(saveDir, doc)}`);
 /** `kd-loss (E_DEVICE_LOST, 2 results kept)`: the suite, its error code and the results it finished before. */
 function describeFailure(f: SuiteFailure): string {
   const notes = [f.code, f.kept ? `${f.kept} result${f.kept === 1 ? '' : 's'} kept` : undefined].filter(Boolean);

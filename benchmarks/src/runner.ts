@@ -1,7 +1,7 @@
 import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { acquireDevice, type AcquiredDevice } from '@distillery/webgpu';
 import { keptNote, type AdapterSummary, type BenchDocument, type BenchSuite } from './suite.js';
-import { runSuiteLoop } from './suite-loop.js';
+import { runSuiteLoop, type SuiteLoopOutcome } from './suite-loop.js';
 
 export interface RunOptions {
   quick: boolean;
@@ -9,15 +9,41 @@ export interface RunOptions {
   log: (line: string) => void;
   /** How to get a device (tests: one with default limits); default `acquireDevice`. */
   acquire?: () => Promise<AcquiredDevice>;
+  /**
+   * Called with the document so far after each suite (`--save` writes it, so a process that dies
+   * later keeps the suites before), except while the adapter is still unknown and a GPU suite is to
+   * come: that document would be filed under no adapter.
+   */
+  checkpoint?: (soFar: BenchDocument) => Promise<void>;
 }
 
 /**
  * Runs suites in one process on one adapter and returns the schema-1 document. A suite that throws
  * is listed in `failures` and the run goes on (suite-loop.ts).
  */
-export async function runSuites(suites: readonly BenchSuite[], { quick, options, log, acquire }: RunOptions): Promise<BenchDocument> {
+export async function runSuites(
+  suites: readonly BenchSuite[],
+  { quick, options, log, acquire, checkpoint }: RunOptions,
+): Promise<BenchDocument> {
   const date = new Date().toISOString();
   const loadAtStart = loadavg()[0]!;
+  const documentOf = (outcome: SuiteLoopOutcome): BenchDocument => {
+    const cpu = cpus();
+    return {
+      schema: 1,
+      adapter: outcome.adapter ? withoutFallbackFlag(outcome.adapter) : null,
+      host: {
+        os: `${platform()} ${release()}`,
+        cpu: cpu[0]?.model ?? 'unknown',
+        cores: cpu.length,
+        node: process.version,
+        loadAverage: { start: loadAtStart, end: loadavg()[0]! },
+      },
+      date,
+      results: [...outcome.results],
+      ...(outcome.failures.length ? { failures: [...outcome.failures] } : {}),
+    };
+  };
   const outcome = await runSuiteLoop(suites, {
     quick,
     options,
@@ -25,22 +51,13 @@ export async function runSuites(suites: readonly BenchSuite[], { quick, options,
     acquire: acquire ?? (() => acquireDevice({ label: 'distillery-bench' })),
     // A CPU adapter's buffers are host memory, shared with the baselines' copies, PyTorch and the OS.
     cpuAdapterBudget: Math.floor(totalmem() / 3),
-  });
-  const cpu = cpus();
-  return {
-    schema: 1,
-    adapter: outcome.adapter ? withoutFallbackFlag(outcome.adapter) : null,
-    host: {
-      os: `${platform()} ${release()}`,
-      cpu: cpu[0]?.model ?? 'unknown',
-      cores: cpu.length,
-      node: process.version,
-      loadAverage: { start: loadAtStart, end: loadavg()[0]! },
+    afterSuite: async (soFar, index) => {
+      const last = index === suites.length - 1;
+      if (!checkpoint || last || (!soFar.adapter && suites.slice(index + 1).some((s) => s.needsGpu))) return;
+      await checkpoint(documentOf(soFar));
     },
-    date,
-    results: outcome.results,
-    ...(outcome.failures.length ? { failures: outcome.failures } : {}),
-  };
+  });
+  return documentOf(outcome);
 }
 
 /** A fixed-width table of a document's results, for people. */

@@ -20,6 +20,8 @@ export interface SuiteLoopOptions {
   cpuAdapterBudget: number;
   /** Whether the roofline may time the host's memcpy (worker threads: Node only). */
   hostRoofline?: boolean;
+  /** Called after each suite, finished or failed, with everything so far and the index of that suite. */
+  afterSuite?: (soFar: SuiteLoopOutcome, index: number) => Promise<void>;
 }
 
 export interface SuiteLoopOutcome {
@@ -51,7 +53,7 @@ export function failureOf(suite: string, error: unknown): SuiteFailure {
 
 export async function runSuiteLoop(
   suites: readonly BenchSuite[],
-  { quick, options, log, acquire, cpuAdapterBudget, hostRoofline = true }: SuiteLoopOptions,
+  { quick, options, log, acquire, cpuAdapterBudget, hostRoofline = true, afterSuite }: SuiteLoopOptions,
 ): Promise<SuiteLoopOutcome> {
   let acquired: AcquiredDevice | undefined;
   let adapter: AcquiredDevice['info'] | undefined;
@@ -82,7 +84,7 @@ export async function runSuiteLoop(
     return (roofline = measuring);
   };
 
-  for (const suite of suites) {
+  for (const [index, suite] of suites.entries()) {
     log(`# ${suite.name}: ${suite.description}`);
     // Results the suite recorded as it went: in the run's results at once, kept if it throws later.
     const recorded = new Set<BenchResult>();
@@ -114,6 +116,7 @@ export async function runSuiteLoop(
         acquired = undefined;
       }
     }
+    await afterSuite?.({ results, failures, adapter }, index);
   }
   return { results, failures, adapter };
 }

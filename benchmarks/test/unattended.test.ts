@@ -190,6 +190,54 @@ describe('runSuites: one suite failing does not stop the run', () => {
     expect('failures' in doc).toBe(false);
   });
 
+  it('hands the document so far to checkpoint after each suite but the last, so --save keeps finished suites if the process dies', async () => {
+    const seen: Array<{ suites: string[]; failures: string[] }> = [];
+    const doc = await runSuites(
+      [
+        fakeSuite('one', async () => [measured('one', 1)]),
+        fakeSuite('two', () => Promise.reject(new Error('broke'))),
+        fakeSuite('three', async () => [measured('three', 1)]),
+      ],
+      {
+        quick: true,
+        options: {},
+        log: () => {},
+        checkpoint: async (soFar) =>
+          void seen.push({ suites: soFar.results.map((r) => r.suite), failures: (soFar.failures ?? []).map((f) => f.suite) }),
+      },
+    );
+    expect(seen).toEqual([
+      { suites: ['one'], failures: [] },
+      { suites: ['one'], failures: ['two'] },
+    ]);
+    expect(doc.results.map((r) => r.suite)).toEqual(['one', 'three']);
+  });
+
+  it('no checkpoint while the adapter is unknown and a GPU suite is still to come (it would be filed under no adapter)', async () => {
+    const seen: string[][] = [];
+    const acquired: AcquiredDevice[] = [];
+    await runSuites(
+      [
+        fakeSuite('cpu-first', async () => [measured('cpu-first', 1)]),
+        fakeSuite('gpu', async () => [measured('gpu', 1)], true),
+        fakeSuite('cpu-last', async () => [measured('cpu-last', 1)]),
+      ],
+      {
+        quick: true,
+        options: {},
+        log: () => {},
+        acquire: async () => {
+          const fake = { device: { lost: new Promise(() => {}) }, info: { ...lavapipe, backend: 'fake' } } as unknown as AcquiredDevice;
+          acquired.push(fake);
+          return fake;
+        },
+        checkpoint: async (soFar) => void seen.push(soFar.results.map((r) => r.suite)),
+      },
+    );
+    expect(acquired).toHaveLength(1);
+    expect(seen).toEqual([['cpu-first', 'gpu']]);
+  });
+
   it('the bin saves what was measured, names the failed suite and exits 1', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'bench-bin-'));
     const bin = new URL('../dist/bin.js', import.meta.url).pathname;
