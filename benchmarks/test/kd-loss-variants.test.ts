@@ -109,6 +109,8 @@ gpuDescribe('kd-loss suite variants', () => {
       const row = doc.results[0]!;
       expect(row).toMatchObject({ suite: 'kd-loss', name: 'fused reverse-KL + CE', params: { rows: 8, vocab: 1000, dtype: 'f32', T: 4 } });
       expect(row.ms.median).toBeGreaterThan(0);
+      // f32 agreement is ~1e-7; at this shape the soft term is small beside CE, so forward KL in
+      // reverse KL's place would be off by only ~1e-4: hence the bound tighter than that.
       expect(row.metrics!.lossRelDiffVsCpu).toBeLessThan(1e-5);
       expect(row.metrics!.lossRelDiffVsTfjs, log.join('\n')).toBeLessThan(1e-5);
       if (python) expect(row.metrics!.lossRelDiffVs_pytorch, log.join('\n')).toBeLessThan(1e-5);
