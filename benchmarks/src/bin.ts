@@ -5,6 +5,7 @@ import { formatTable, runSuites } from './runner.js';
 import { saveResults } from './results-io.js';
 import { parseByteSize } from './fit.js';
 import { suites } from './suites/index.js';
+import type { SuiteFailure } from './suite.js';
 import { BROWSER_SUITE_NAMES, runSuitesInChromium } from './browser/browser-run.js';
 
 const usage = `Usage: distillery-bench <suite|all> [--json] [--quick] [--save [dir]] [--browser] [--<option> value ...]
@@ -29,8 +30,8 @@ Suite options:
   --max-gpu-bytes 8GB|none                      GPU suites: skip a case whose buffers total more (default on a CPU
                                                 adapter: a third of host memory; none on a GPU)
 
-A suite that throws is recorded (failures in the JSON) and the run goes on; --save still saves what was
-measured, then the exit code is 1. A case that does not fit the device is a row marked skipped.`;
+A suite that throws is recorded (failures in the JSON) and the run goes on; the cases it finished before
+are kept, and --save still saves what was measured, then the exit code is 1. A case that does not fit the device is a row marked skipped.`;
 
 const KNOWN = new Set(['json', 'quick', 'save', 'results-dir', 'browser', 'help', 'h']);
 
@@ -124,10 +125,13 @@ if (values.save) {
   const dir = resolve(typeof values['results-dir'] === 'string' ? values['results-dir'] : new URL('../results', import.meta.url).pathname);
   log(`saved ${await saveResults(dir, doc)}`);
 }
+/** `kd-loss (E_DEVICE_LOST, 2 results kept)`: the suite, its error code and the results it finished before. */
+function describeFailure(f: SuiteFailure): string {
+  const notes = [f.code, f.kept ? `${f.kept} result${f.kept === 1 ? '' : 's'} kept` : undefined].filter(Boolean);
+  return `${f.suite}${notes.length ? ` (${notes.join(', ')})` : ''}`;
+}
 if (doc.failures?.length) {
-  console.error(
-    `distillery-bench: ${doc.failures.length} suite(s) failed: ${doc.failures.map((f) => `${f.suite}${f.code ? ` (${f.code})` : ''}`).join(', ')}`,
-  );
+  console.error(`distillery-bench: ${doc.failures.length} suite(s) failed: ${doc.failures.map(describeFailure).join(', ')}`);
   process.exit(1);
 }
 process.exit(0);

@@ -1,4 +1,5 @@
 export type { AdapterSummary, BenchContext, BenchDocument, BenchResult, BenchSuite, MsStats, SuiteFailure } from './suite.js';
+export { keptNote, recordResult } from './suite.js';
 export { formatBytes, formatLimit, memoryBudget, parseByteSize, unfitReason, type FitLimits } from './fit.js';
 export { caseUnfitReason, guardedCase, guardedCases, skippedResult, type CaseSpec } from './case-guard.js';
 export { summarize, timeHost } from './timing.js';

@@ -1,5 +1,5 @@
 import { renderComparison, type RevisionComparison } from './compare/report.js';
-import type { BenchDocument } from './suite.js';
+import { keptNote, type BenchDocument } from './suite.js';
 
 // null: a figure the run could not measure (CPU time in a page), saved as JSON null.
 const fmt = (v: number | null | undefined, digits = 2) =>
@@ -53,9 +53,9 @@ export function renderMarkdown(
     if (note) out.push(note, '');
     if (doc.failures?.length) {
       out.push(
-        'Suites that failed in their latest run (the rows of such a suite below, if any, are from an earlier run):',
+        'Suites that failed in their latest run (a suite’s rows below are the cases that run finished, counted here, and earlier runs’ rows of the cases it did not reach):',
         '',
-        ...doc.failures.map((f) => `- \`${f.suite}\`${f.code ? ` (${f.code})` : ''}: ${oneLine(f.message)}`),
+        ...doc.failures.map((f) => `- \`${f.suite}\`${f.code ? ` (${f.code})` : ''}${keptNote(f)}: ${oneLine(f.message)}`),
         '',
       );
     }

@@ -1,6 +1,6 @@
 import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { acquireDevice, type AcquiredDevice } from '@distillery/webgpu';
-import type { AdapterSummary, BenchDocument, BenchSuite } from './suite.js';
+import { keptNote, type AdapterSummary, type BenchDocument, type BenchSuite } from './suite.js';
 import { runSuiteLoop } from './suite-loop.js';
 
 export interface RunOptions {
@@ -80,7 +80,7 @@ export function formatTable(doc: BenchDocument): string {
     line(header),
     line(widths.map((w) => '-'.repeat(w))),
     ...rows.map(line),
-    ...(doc.failures ?? []).map((f) => `FAILED ${f.suite}${f.code ? ` (${f.code})` : ''}: ${f.message}`),
+    ...(doc.failures ?? []).map((f) => `FAILED ${f.suite}${f.code ? ` (${f.code})` : ''}${keptNote(f)}: ${f.message}`),
   ].join('\n');
 }
 

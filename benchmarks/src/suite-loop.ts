@@ -1,13 +1,14 @@
 /**
  * The loop every runner shares (Node's runSuites and the page of `--browser`): suites in turn on
  * one device, so that `distillery-bench all --save` can run unattended. A suite that throws is
- * recorded as a failure and the loop goes on; a lost device is replaced before the next suite.
+ * recorded as a failure and the loop goes on, keeping the results the suite recorded before it
+ * threw (`ctx.record`); a lost device is replaced before the next suite.
  * No Node imports: the browser bundle includes it.
  */
 import { isDeviceLost, type AcquiredDevice } from '@distillery/webgpu';
 import { formatBytes, memoryBudget } from './fit.js';
 import { measureRoofline, type Roofline } from './roofline/measure.js';
-import type { BenchResult, BenchSuite, SuiteFailure } from './suite.js';
+import { keptNote, type BenchResult, type BenchSuite, type SuiteFailure } from './suite.js';
 
 export interface SuiteLoopOptions {
   quick: boolean;
@@ -83,24 +84,31 @@ export async function runSuiteLoop(
 
   for (const suite of suites) {
     log(`# ${suite.name}: ${suite.description}`);
+    // Results the suite recorded as it went: in the run's results at once, kept if it throws later.
+    const recorded = new Set<BenchResult>();
+    const record = (result: BenchResult) => {
+      if (recorded.has(result)) return;
+      recorded.add(result);
+      results.push(result);
+    };
     try {
       const gpu = suite.needsGpu ? await ensureDevice() : undefined;
-      results.push(
-        ...(await suite.run({
-          device: gpu?.device,
-          adapter: gpu?.info,
-          memoryBudget: gpu ? budget?.bytes : undefined,
-          roofline: gpu && getRoofline,
-          copyBandwidthGBps: gpu && (() => getRoofline().then((r) => r.gbps)),
-          quick,
-          options,
-          log,
-        })),
-      );
+      const returned = await suite.run({
+        device: gpu?.device,
+        adapter: gpu?.info,
+        memoryBudget: gpu ? budget?.bytes : undefined,
+        roofline: gpu && getRoofline,
+        copyBandwidthGBps: gpu && (() => getRoofline().then((r) => r.gbps)),
+        quick,
+        options,
+        log,
+        record,
+      });
+      for (const result of returned) record(result);
     } catch (error) {
-      const failure = failureOf(suite.name, error);
+      const failure = { ...failureOf(suite.name, error), ...(recorded.size ? { kept: recorded.size } : {}) };
       failures.push(failure);
-      log(`${suite.name} FAILED${failure.code ? ` (${failure.code})` : ''}: ${failure.message}`);
+      log(`${suite.name} FAILED${failure.code ? ` (${failure.code})` : ''}${keptNote(failure)}: ${failure.message}`);
       if (acquired && (await wasLost(acquired.device, 200))) {
         log('the GPU device was lost; the next GPU suite gets a new one');
         acquired = undefined;

@@ -19,18 +19,26 @@ export interface BenchDocument {
   date: string;
   results: BenchResult[];
   /**
-   * Suites that threw in the latest run (absent when none did): the run went on with the next suite,
-   * and the saved file keeps that suite's rows from an earlier run, if any.
+   * Suites that threw in the latest run (absent when none did): the run went on with the next suite.
+   * The cases such a suite finished before it threw are in `results` (`kept` counts them); the saved
+   * file keeps its earlier rows of the cases it did not re-measure (results-io.ts).
    */
   failures?: SuiteFailure[];
 }
 
-/** A suite that threw instead of returning its results. */
+/** A suite that threw before it finished. */
 export interface SuiteFailure {
   suite: string;
   /** The `DistilleryError` code (`E_DEVICE_LOST`, `E_GPU_OOM`...), when the error had one. */
   code?: string;
   message: string;
+  /** How many results the suite had recorded (`BenchContext.record`) before it threw; they are in the run's `results`. Absent: none. */
+  kept?: number;
+}
+
+/** ` (2 finished results kept)` for a failure that kept some, else nothing (logs, tables, the rendered page). */
+export function keptNote(failure: Pick<SuiteFailure, 'kept'>): string {
+  return failure.kept ? ` (${failure.kept} finished result${failure.kept === 1 ? '' : 's'} kept)` : '';
 }
 
 /**
@@ -89,11 +97,28 @@ export interface BenchContext {
   /** Free-form `--key value` options given on the command line after the suite name. */
   options: Record<string, string>;
   log: (line: string) => void;
+  /**
+   * Hands one finished result to the runner at once, so that it is kept if the suite throws later
+   * (a lost device in its last case). The runner always gives one; a caller running a suite by
+   * itself may not. Use `recordResult`, which also returns the result.
+   */
+  record?: (result: BenchResult) => void;
 }
 
 export interface BenchSuite {
   name: string;
   description: string;
   needsGpu: boolean;
+  /**
+   * Measures and returns the suite's results. A suite with several cases also records each as it
+   * finishes (`recordResult(ctx, result)`); the runner keeps recorded results when the suite throws, and
+   * counts a returned result it already recorded (the same object) once.
+   */
   run(ctx: BenchContext): Promise<BenchResult[]>;
+}
+
+/** `ctx.record(result)` when the runner listens, and the result, for the suite's own array. */
+export function recordResult<R extends BenchResult>(ctx: Pick<BenchContext, 'record'>, result: R): R {
+  ctx.record?.(result);
+  return result;
 }

@@ -6,7 +6,7 @@ import type { TorchBaseline } from '../baselines/torch.js';
 import { interleaved, withTorch } from '../baselines/torch-run.js';
 import { loadTfjs, tfjsKdLoss, tfjsSync } from '../baselines/tfjs.js';
 import type { Roofline } from '../roofline/measure.js';
-import type { BenchContext, BenchResult, BenchSuite, MsStats } from '../suite.js';
+import { recordResult, type BenchContext, type BenchResult, type BenchSuite, type MsStats } from '../suite.js';
 import { guardedCase, type CaseSpec } from '../case-guard.js';
 import { summarize } from '../timing.js';
 import { kdLossRowName, kdLossVariant, kdLossVariantParams, type KdLossVariant } from './kd-loss-variant.js';
@@ -40,7 +40,8 @@ export async function sample(runs: number, fn: () => Promise<number>): Promise<M
 
 /**
  * Runs `one` for every dtype × vocab × rows of the sweep that fits the device (`spec` names the
- * case and its buffers; see case-guard.ts), trimming the pool between cases.
+ * case and its buffers; see case-guard.ts), trimming the pool between cases. Each result is
+ * recorded as soon as it exists (`ctx.record`): a case that throws later keeps the earlier ones.
  */
 export async function sweepShapes(
   ctx: BenchContext,
@@ -52,8 +53,11 @@ export async function sweepShapes(
   for (const dtype of dtypes) {
     for (const vocab of vocabs) {
       for (const rows of rowsList) {
-        results.push(await guardedCase(ctx, spec(rows, vocab, dtype), () => one(rows, vocab, dtype)));
-        bufferPool(ctx.device!).trim();
+        try {
+          results.push(recordResult(ctx, await guardedCase(ctx, spec(rows, vocab, dtype), () => one(rows, vocab, dtype))));
+        } finally {
+          bufferPool(ctx.device!).trim();
+        }
       }
     }
   }
