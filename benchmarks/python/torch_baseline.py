@@ -10,6 +10,7 @@ What is timed is what a PyTorch user would write: F.log_softmax / F.kl_div / F.c
 autograd, nn.Linear-style matmuls, torch.optim.AdamW with clip_grad_norm_. Threads = cores.
 """
 import json
+import math
 import os
 import sys
 import time
@@ -76,12 +77,26 @@ def timed(fn):
     return (time.perf_counter() - start) * 1000, result
 
 
-def kd_loss_terms(z, t, labels, T, soft, hard):
-    """Forward KL at T (x T^2) plus hard cross-entropy at T = 1, per row mean: the fused kernel's loss."""
+def kd_loss_terms(z, t, labels, T, soft, hard, divergence='forward-kl', beta=0.5):
+    """The divergence at T (x T^2) plus hard cross-entropy at T = 1, per row mean: the fused kernel's loss.
+
+    Forward KL(p || q), reverse KL(q || p) (q the student's tempered softmax, p the teacher's) or
+    the generalised JSD(beta) with m = beta p + (1 - beta) q, as docs/kernels.md writes them.
+    """
     log_q = F.log_softmax(z / T, dim=-1)
     log_p = F.log_softmax(t / T, dim=-1)
-    kl = F.kl_div(log_q, log_p, reduction='batchmean', log_target=True)
-    loss = soft * T * T * kl
+    if divergence == 'forward-kl':
+        d = F.kl_div(log_q, log_p, reduction='batchmean', log_target=True)
+    elif divergence == 'reverse-kl':
+        d = F.kl_div(log_p, log_q, reduction='batchmean', log_target=True)
+    elif divergence == 'jsd':
+        log_m = torch.logsumexp(torch.stack([log_p + math.log(beta), log_q + math.log1p(-beta)]), 0)
+        d = beta * F.kl_div(log_m, log_p, reduction='batchmean', log_target=True) + (1 - beta) * F.kl_div(
+            log_m, log_q, reduction='batchmean', log_target=True
+        )
+    else:
+        raise ValueError(f'unknown divergence {divergence!r}')
+    loss = soft * T * T * d
     if hard:
         loss = loss + hard * F.cross_entropy(z, labels)
     return loss
@@ -89,10 +104,12 @@ def kd_loss_terms(z, t, labels, T, soft, hard):
 
 def kd_loss(request):
     z0, t, labels = tensors[request['z']], tensors[request['t']], tensors[request['labels']]
+    divergence = request.get('divergence', 'forward-kl')
+    beta = request.get('beta', 0.5)
 
     def run():
         z = z0.detach().requires_grad_()
-        loss = kd_loss_terms(z, t, labels, request['T'], request['softWeight'], request['hardWeight'])
+        loss = kd_loss_terms(z, t, labels, request['T'], request['softWeight'], request['hardWeight'], divergence, beta)
         loss.backward()
         return loss.item(), z.grad
 

@@ -21,6 +21,8 @@ ${suites.map((s) => `  ${s.name.padEnd(14)} ${s.description}`).join('\n')}
 
 Suite options:
   --rows 64,1024 --vocab 32000 --dtype f32     kd-loss, softmax: the sweep
+  --divergence reverse-kl --temperature 4       kd-loss: the loss (forward-kl|reverse-kl|jsd, default forward-kl at T 2)
+  --jsd-beta 0.5                                kd-loss with --divergence jsd: β of the mixture, in (0, 1)
   --sizes 1024,2048 --linear-rows 512 --runs N  train: matmul sizes, fused-linear-kd rows, repetitions
   --python PATH                                 a Python with torch for the PyTorch rows (default python3, /usr/bin/python3)
   --torch-preload LIB[,LIB]                     extra PyTorch rows with LD_PRELOAD=LIB (jemalloc, OpenBLAS)

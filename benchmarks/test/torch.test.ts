@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { kdLossReference } from '@distillery/kernels/reference';
 import { cpuKdLoss } from '../src/baselines/cpu.js';
 import { findTorchPython, interleaved, withTorch } from '../src/baselines/torch.js';
 
@@ -23,7 +24,7 @@ describe('interleaved timing', () => {
 });
 
 describe.skipIf(!python)('PyTorch baseline', () => {
-  it("computes the fused kernel's loss on the same inputs (forward KL × T² + hard CE) and times each call", async () => {
+  it("computes the fused kernel's loss on the same inputs (forward KL × T² + hard CE; reverse KL, JSD) and times each call", async () => {
     const rows = 3;
     const vocab = 50;
     const z = Float32Array.from({ length: rows * vocab }, (_, i) => Math.sin(i * 0.7) * 3);
@@ -44,6 +45,37 @@ describe.skipIf(!python)('PyTorch baseline', () => {
         const answer = await torch!.time({ op: 'kd-loss', z: 'z', t: 't', labels: 'labels', T: 2, softWeight: 0.5, hardWeight: 0.5 });
         expect(answer.ms).toBeGreaterThan(0);
         expect(Math.abs((answer.loss as number) - want) / Math.abs(want)).toBeLessThan(1e-5);
+        // The other divergences, as docs/kernels.md defines them, against the float64 reference.
+        for (const [divergence, beta] of [
+          ['reverse-kl', undefined],
+          ['jsd', 0.3],
+        ] as const) {
+          // JSON drops `beta: undefined`: reverse KL's request carries none.
+          const other = await torch!.time({
+            op: 'kd-loss',
+            z: 'z',
+            t: 't',
+            labels: 'labels',
+            T: 3,
+            softWeight: 0.5,
+            hardWeight: 0.5,
+            divergence,
+            beta,
+          });
+          const reference = kdLossReference({
+            rows,
+            vocab,
+            studentLogits: z,
+            teacher: { kind: 'dense', logits: t },
+            labels,
+            divergence,
+            ...(beta === undefined ? {} : { beta }),
+            temperature: 3,
+            softWeight: 0.5,
+            hardWeight: 0.5,
+          }).total;
+          expect(Math.abs((other.loss as number) - reference) / reference, divergence).toBeLessThan(1e-5);
+        }
         await expect(
           torch!.time({ op: 'kd-loss', z: 'missing', t: 't', labels: 'labels', T: 2, softWeight: 1, hardWeight: 0 }),
         ).rejects.toThrow(/KeyError/);

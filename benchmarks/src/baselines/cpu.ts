@@ -1,7 +1,19 @@
+/** The divergences the CPU loop and the tfjs composition compute (JSD is left to PyTorch). */
+export type HostDivergence = 'forward-kl' | 'reverse-kl';
+
+export interface HostKdHyper {
+  temperature: number;
+  softWeight: number;
+  hardWeight: number;
+  /** Default 'forward-kl'. */
+  divergence?: HostDivergence;
+}
+
 /**
  * The CPU baseline: what a JavaScript user writes without a GPU, a plain loop over Float32Arrays
- * (two passes per row for the log-normalisers, one for loss and gradient). Same math as the fused
- * kernel: forward KL at temperature T (× T²) plus hard-label cross-entropy at T = 1, ÷ rows.
+ * (two passes per row for the log-normalisers, one for loss and gradient; reverse KL one more, as
+ * its gradient needs the row's D). Same math as the fused kernel: the divergence at temperature T
+ * (× T²) plus hard-label cross-entropy at T = 1, ÷ rows.
  */
 export function cpuKdLoss(
   z: Float32Array,
@@ -9,7 +21,7 @@ export function cpuKdLoss(
   labels: Int32Array,
   rows: number,
   vocab: number,
-  { temperature, softWeight, hardWeight }: { temperature: number; softWeight: number; hardWeight: number },
+  { temperature, softWeight, hardWeight, divergence = 'forward-kl' }: HostKdHyper,
   grad: Float32Array,
 ): number {
   const invT = 1 / temperature;
@@ -34,17 +46,32 @@ export function cpuKdLoss(
     const lzs1 = Math.log(zs1);
     const lts = Math.log(ts);
     const y = labels[r]!;
-    let kl = 0;
-    for (let j = 0; j < vocab; j++) {
-      const lq = (z[o + j]! - zm) * invT - lzs;
-      const lp = (t[o + j]! - tm) * invT - lts;
-      const q = Math.exp(lq);
-      const p = Math.exp(lp);
-      kl += p * (lp - lq);
-      const q1 = Math.exp(z[o + j]! - zm - lzs1);
-      grad[o + j] = (softWeight * temperature * (q - p) + hardWeight * (q1 - (j === y ? 1 : 0))) / rows;
+    let d = 0;
+    if (divergence === 'forward-kl') {
+      for (let j = 0; j < vocab; j++) {
+        const lq = (z[o + j]! - zm) * invT - lzs;
+        const lp = (t[o + j]! - tm) * invT - lts;
+        const q = Math.exp(lq);
+        const p = Math.exp(lp);
+        d += p * (lp - lq);
+        const q1 = Math.exp(z[o + j]! - zm - lzs1);
+        grad[o + j] = (softWeight * temperature * (q - p) + hardWeight * (q1 - (j === y ? 1 : 0))) / rows;
+      }
+    } else {
+      for (let j = 0; j < vocab; j++) {
+        const lq = (z[o + j]! - zm) * invT - lzs;
+        const lp = (t[o + j]! - tm) * invT - lts;
+        d += Math.exp(lq) * (lq - lp);
+      }
+      for (let j = 0; j < vocab; j++) {
+        const lq = (z[o + j]! - zm) * invT - lzs;
+        const lp = (t[o + j]! - tm) * invT - lts;
+        const q1 = Math.exp(z[o + j]! - zm - lzs1);
+        // ∂KL(q‖p)/∂(z_j/T) = q_j (ln q_j − ln p_j − D); ×T² for the loss, ÷T for z.
+        grad[o + j] = (softWeight * temperature * Math.exp(lq) * (lq - lp - d) + hardWeight * (q1 - (j === y ? 1 : 0))) / rows;
+      }
     }
-    total += softWeight * temperature * temperature * kl + hardWeight * (lzs1 - (z[o + y]! - zm));
+    total += softWeight * temperature * temperature * d + hardWeight * (lzs1 - (z[o + y]! - zm));
   }
   return total / rows;
 }

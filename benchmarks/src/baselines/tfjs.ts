@@ -1,4 +1,5 @@
 import { getGpu } from '@distillery/webgpu';
+import type { HostKdHyper } from './cpu.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 type TfTensor = import('@tensorflow/tfjs-core').Tensor;
@@ -47,14 +48,14 @@ export async function tfjsSync(tf: Tf): Promise<void> {
 
 /**
  * The same loss and gradient as the fused kernel composed from tfjs ops (what a JS user would
- * write today): forward KL at T (× T²) plus cross-entropy at T = 1, ÷ rows; returns [loss, grad].
+ * write today): forward or reverse KL at T (× T²) plus cross-entropy at T = 1, ÷ rows; returns [loss, grad].
  */
 export function tfjsKdLoss(
   tf: Tf,
   z: TfTensor,
   t: TfTensor,
   labels: TfTensor,
-  { temperature: T, softWeight, hardWeight }: { temperature: number; softWeight: number; hardWeight: number },
+  { temperature: T, softWeight, hardWeight, divergence = 'forward-kl' }: HostKdHyper,
 ): [TfTensor, TfTensor] {
   return tf.tidy(() => {
     const [rows, vocab] = z.shape as [number, number];
@@ -64,10 +65,21 @@ export function tfjsKdLoss(
     const pt = tf.exp(lt);
     const ls1 = tf.logSoftmax(z);
     const onehot = tf.oneHot(labels as import('@tensorflow/tfjs-core').Tensor1D, vocab, 1, 0, 'float32');
-    const kl = tf.sum(tf.mul(pt, tf.sub(lt, ls)));
+    let kl: TfTensor;
+    let softGrad: TfTensor;
+    if (divergence === 'forward-kl') {
+      kl = tf.sum(tf.mul(pt, tf.sub(lt, ls)));
+      softGrad = tf.sub(ps, pt);
+    } else {
+      // KL(q‖p) per row, and its gradient w.r.t. z/T: q (ln q − ln p − D).
+      const logRatio = tf.sub(ls, lt);
+      const perRow = tf.sum(tf.mul(ps, logRatio), -1, true);
+      kl = tf.sum(perRow);
+      softGrad = tf.mul(ps, tf.sub(logRatio, perRow));
+    }
     const ce = tf.neg(tf.sum(tf.mul(onehot, ls1)));
     const loss = tf.div(tf.add(tf.mul(kl, softWeight * T * T), tf.mul(ce, hardWeight)), rows);
-    const grad = tf.div(tf.add(tf.mul(tf.sub(ps, pt), softWeight * T), tf.mul(tf.sub(tf.exp(ls1), onehot), hardWeight)), rows);
+    const grad = tf.div(tf.add(tf.mul(softGrad, softWeight * T), tf.mul(tf.sub(tf.exp(ls1), onehot), hardWeight)), rows);
     return [loss, grad];
   });
 }

@@ -9,8 +9,10 @@ import type { Roofline } from '../roofline/measure.js';
 import { recordResult, type BenchContext, type BenchResult, type BenchSuite, type MsStats } from '../suite.js';
 import { guardedCase, type CaseSpec } from '../case-guard.js';
 import { summarize } from '../timing.js';
+import { kdLossRowName, kdLossVariant, kdLossVariantParams, type KdLossVariant } from './kd-loss-variant.js';
 
-const HYPER = { temperature: 2, softWeight: 0.5, hardWeight: 0.5 };
+const WEIGHTS = { softWeight: 0.5, hardWeight: 0.5 };
+const HOST_SKIP = 'they compute forward and reverse KL, not JSD (PyTorch does)';
 /** Baselines run on at most this many elements per input; larger batches are timed on fewer rows and scaled (marked). */
 const TFJS_MAX = 33_000_000;
 const CPU_MAX = 8_300_000;
@@ -66,29 +68,32 @@ export const runsFor = (elements: number, quick: boolean) => (quick ? 3 : elemen
 
 export const kdLossSuite: BenchSuite = {
   name: 'kd-loss',
-  description: 'Fused forward-KL (T=2, ×T²) + cross-entropy loss and gradient vs tfjs-webgpu ops and a CPU loop',
+  description:
+    'Fused KD loss (forward KL at T=2 ×T² unless --divergence/--temperature) + cross-entropy, loss and gradient, vs tfjs-webgpu ops, PyTorch and a CPU loop',
   needsGpu: true,
   async run(ctx) {
+    const variant = kdLossVariant(ctx.options);
+    if (variant.divergence === 'jsd') ctx.log(`kd-loss: tfjs and cpu-loop baselines skipped: ${HOST_SKIP}`);
     const device = ctx.device!;
     const roofline = await ctx.roofline!();
     ctx.log(`roofline ${roofline.gbps.toFixed(2)} GB/s (${roofline.source})`);
     return withTorch(ctx.options, ctx.log, (torch) =>
       sweepShapes(
         ctx,
-        (rows, vocab, dtype) => kdLossCase(rows, vocab, dtype, roofline),
-        (rows, vocab, dtype) => benchOne(ctx, device, roofline, torch, rows, vocab, dtype),
+        (rows, vocab, dtype) => kdLossCase(rows, vocab, dtype, roofline, variant),
+        (rows, vocab, dtype) => benchOne(ctx, device, roofline, torch, variant, rows, vocab, dtype),
       ),
     );
   },
 };
 
 /** The case's name and parameters, and its buffers: student and teacher logits, the gradient, labels and three per-row terms. */
-function kdLossCase(rows: number, vocab: number, dtype: 'f32' | 'f16', roofline: Roofline): CaseSpec {
+function kdLossCase(rows: number, vocab: number, dtype: 'f32' | 'f16', roofline: Roofline, variant: KdLossVariant): CaseSpec {
   const logits = rows * vocab * (dtype === 'f16' ? 2 : 4);
   return {
     suite: 'kd-loss',
-    name: 'fused forward-KL + CE',
-    params: { rows, vocab, dtype, T: HYPER.temperature, roofline: roofline.source },
+    name: kdLossRowName(variant),
+    params: { rows, vocab, dtype, ...kdLossVariantParams(variant), roofline: roofline.source },
     buffers: [logits, logits, logits, rows * 4, rows * 4 * 3],
   };
 }
@@ -99,6 +104,7 @@ async function benchOne(
   device: GPUDevice,
   roofline: Roofline,
   torch: TorchBaseline[],
+  variant: KdLossVariant,
   rows: number,
   vocab: number,
   dtype: 'f32' | 'f16',
@@ -112,7 +118,7 @@ async function benchOne(
     const labelData = Int32Array.from({ length: rows }, (_, r) => (r * 7919 + 13) % vocab);
     const labels = uploadTensor(device, { shape: [rows], dtype: 'i32', data: labelData }, 'labels');
     tensors.push(labels);
-    return await measureKdLoss(ctx, device, roofline, torch, { rows, vocab, dtype, z, t, labels, labelData });
+    return await measureKdLoss(ctx, device, roofline, torch, variant, { rows, vocab, dtype, z, t, labels, labelData });
   } finally {
     release(...tensors);
   }
@@ -133,10 +139,22 @@ async function measureKdLoss(
   device: GPUDevice,
   roofline: Roofline,
   torch: TorchBaseline[],
+  variant: KdLossVariant,
   { rows, vocab, dtype, z, t, labels, labelData }: KdLossInputs,
 ): Promise<BenchResult> {
   const elements = rows * vocab;
-  const options = { studentLogits: z, teacher: { kind: 'dense' as const, logits: t }, labels, ...HYPER, check: 'lazy' as const };
+  const hyper = { temperature: variant.temperature, ...WEIGHTS };
+  const options = {
+    studentLogits: z,
+    teacher: { kind: 'dense' as const, logits: t },
+    labels,
+    ...hyper,
+    divergence: variant.divergence,
+    ...(variant.beta !== undefined ? { beta: variant.beta } : {}),
+    check: 'lazy' as const,
+  };
+  // The tfjs and CPU-loop baselines know forward and reverse KL; JSD is timed against PyTorch only (run() logs it).
+  const hostDivergence = variant.divergence === 'jsd' ? undefined : variant.divergence;
   const runs = runsFor(elements, ctx.quick);
 
   // Fused: GPU time of the whole dispatch chain (timestamp queries), and wall-clock record → done.
@@ -170,37 +188,39 @@ async function measureKdLoss(
   const metrics: Record<string, number> = { rooflineGBps: roofline.gbps, ratioToRoofline: gbps / roofline.gbps, wallMs: wall.median };
 
   // tfjs-webgpu composition (f32: its WebGPU backend has no f16 tensors), on the same adapter.
-  try {
-    const tf = await loadTfjs();
-    const subRows = Math.max(1, Math.min(rows, Math.floor(TFJS_MAX / vocab)));
-    const zt = tf.tensor2d(await hostRows(z, subRows), [subRows, vocab]);
-    const tt = tf.tensor2d(await hostRows(t, subRows), [subRows, vocab]);
-    const lt = tf.tensor1d(labelData.subarray(0, subRows), 'int32');
-    let tfLoss = Number.NaN;
-    const tfRuns = subRows * vocab > 10_000_000 ? 2 : 3;
-    const stats = await sample(tfRuns, async () => {
-      const start = performance.now();
-      const [loss, grad] = tfjsKdLoss(tf, zt, tt, lt, HYPER);
-      await tfjsSync(tf);
-      const ms = performance.now() - start;
-      tfLoss = (await loss.data())[0]!;
-      loss.dispose();
-      grad.dispose();
-      return ms;
-    });
-    zt.dispose();
-    tt.dispose();
-    lt.dispose();
-    const scale = rows / subRows;
-    baselines['tfjs-webgpu'] = {
-      ms: { median: stats.median * scale, min: stats.min * scale, max: stats.max * scale, runs: stats.runs },
-      ...(scale !== 1 ? { extrapolatedFromRows: subRows } : {}),
-    };
-    metrics.speedupVsTfjs = (stats.median * scale) / gpu.median;
-    metrics.speedupVsTfjsWall = (stats.median * scale) / wall.median;
-    if (subRows === rows && Number.isFinite(fusedTotal)) metrics.lossRelDiffVsTfjs = Math.abs(tfLoss - fusedTotal) / Math.abs(tfLoss);
-  } catch (error) {
-    ctx.log(`tfjs baseline skipped: ${(error as Error).message}`);
+  if (hostDivergence) {
+    try {
+      const tf = await loadTfjs();
+      const subRows = Math.max(1, Math.min(rows, Math.floor(TFJS_MAX / vocab)));
+      const zt = tf.tensor2d(await hostRows(z, subRows), [subRows, vocab]);
+      const tt = tf.tensor2d(await hostRows(t, subRows), [subRows, vocab]);
+      const lt = tf.tensor1d(labelData.subarray(0, subRows), 'int32');
+      let tfLoss = Number.NaN;
+      const tfRuns = subRows * vocab > 10_000_000 ? 2 : 3;
+      const stats = await sample(tfRuns, async () => {
+        const start = performance.now();
+        const [loss, grad] = tfjsKdLoss(tf, zt, tt, lt, { ...hyper, divergence: hostDivergence });
+        await tfjsSync(tf);
+        const ms = performance.now() - start;
+        tfLoss = (await loss.data())[0]!;
+        loss.dispose();
+        grad.dispose();
+        return ms;
+      });
+      zt.dispose();
+      tt.dispose();
+      lt.dispose();
+      const scale = rows / subRows;
+      baselines['tfjs-webgpu'] = {
+        ms: { median: stats.median * scale, min: stats.min * scale, max: stats.max * scale, runs: stats.runs },
+        ...(scale !== 1 ? { extrapolatedFromRows: subRows } : {}),
+      };
+      metrics.speedupVsTfjs = (stats.median * scale) / gpu.median;
+      metrics.speedupVsTfjsWall = (stats.median * scale) / wall.median;
+      if (subRows === rows && Number.isFinite(fusedTotal)) metrics.lossRelDiffVsTfjs = Math.abs(tfLoss - fusedTotal) / Math.abs(tfLoss);
+    } catch (error) {
+      ctx.log(`tfjs baseline skipped: ${(error as Error).message}`);
+    }
   }
 
   // PyTorch on the CPU (f32 only: its CPU f16 softmax is no baseline), one call of ours, one of each PyTorch, in turn.
@@ -221,9 +241,11 @@ async function measureKdLoss(
         z: 'z',
         t: 't',
         labels: 'labels',
-        T: HYPER.temperature,
-        softWeight: HYPER.softWeight,
-        hardWeight: HYPER.hardWeight,
+        T: variant.temperature,
+        softWeight: WEIGHTS.softWeight,
+        hardWeight: WEIGHTS.hardWeight,
+        divergence: variant.divergence,
+        ...(variant.beta !== undefined ? { beta: variant.beta } : {}),
       };
       const pair = await interleaved(
         wallOnce,
@@ -250,36 +272,38 @@ async function measureKdLoss(
   }
 
   // Plain TypeScript loop on the CPU.
-  const cpuRows = Math.max(1, Math.min(rows, Math.floor(CPU_MAX / vocab)));
-  const zh = await hostRows(z, cpuRows);
-  const th = await hostRows(t, cpuRows);
-  const grad = new Float32Array(cpuRows * vocab);
-  let cpuLoss = Number.NaN;
-  const cpu = await sample(cpuRows * vocab > 4_000_000 ? 1 : 3, async () => {
-    const start = performance.now();
-    cpuLoss = cpuKdLoss(zh, th, labelData, cpuRows, vocab, HYPER, grad);
-    return performance.now() - start;
-  });
-  const cpuScale = rows / cpuRows;
-  baselines['cpu-loop'] = {
-    ms: { median: cpu.median * cpuScale, min: cpu.min * cpuScale, max: cpu.max * cpuScale, runs: cpu.runs },
-    ...(cpuScale !== 1 ? { extrapolatedFromRows: cpuRows } : {}),
-  };
-  metrics.speedupVsCpu = (cpu.median * cpuScale) / gpu.median;
-  if (cpuRows === rows && Number.isFinite(fusedTotal)) metrics.lossRelDiffVsCpu = Math.abs(cpuLoss - fusedTotal) / Math.abs(cpuLoss);
+  if (hostDivergence) {
+    const cpuRows = Math.max(1, Math.min(rows, Math.floor(CPU_MAX / vocab)));
+    const zh = await hostRows(z, cpuRows);
+    const th = await hostRows(t, cpuRows);
+    const grad = new Float32Array(cpuRows * vocab);
+    let cpuLoss = Number.NaN;
+    const cpu = await sample(cpuRows * vocab > 4_000_000 ? 1 : 3, async () => {
+      const start = performance.now();
+      cpuLoss = cpuKdLoss(zh, th, labelData, cpuRows, vocab, { ...hyper, divergence: hostDivergence }, grad);
+      return performance.now() - start;
+    });
+    const cpuScale = rows / cpuRows;
+    baselines['cpu-loop'] = {
+      ms: { median: cpu.median * cpuScale, min: cpu.min * cpuScale, max: cpu.max * cpuScale, runs: cpu.runs },
+      ...(cpuScale !== 1 ? { extrapolatedFromRows: cpuRows } : {}),
+    };
+    metrics.speedupVsCpu = (cpu.median * cpuScale) / gpu.median;
+    if (cpuRows === rows && Number.isFinite(fusedTotal)) metrics.lossRelDiffVsCpu = Math.abs(cpuLoss - fusedTotal) / Math.abs(cpuLoss);
+  }
 
   ctx.log(
-    `kd-loss ${dtype} ${rows}×${vocab}: ${gpu.median.toFixed(2)} ms GPU (${wall.median.toFixed(2)} ms wall), ${gbps.toFixed(2)} GB/s = ${(100 * metrics.ratioToRoofline!).toFixed(1)}% of the roofline; ` +
+    `kd-loss ${kdLossRowName(variant)} T=${variant.temperature} ${dtype} ${rows}×${vocab}: ${gpu.median.toFixed(2)} ms GPU (${wall.median.toFixed(2)} ms wall), ${gbps.toFixed(2)} GB/s = ${(100 * metrics.ratioToRoofline!).toFixed(1)}% of the roofline; ` +
       torch
         .filter((b) => baselines[b.name])
         .map((b) => `${b.name} ${baselines[b.name]!.ms.median.toFixed(1)} ms (${metrics[`speedupVs_${b.name}`]!.toFixed(2)}× vs wall), `)
         .join('') +
-      `tfjs ${baselines['tfjs-webgpu'] ? `${baselines['tfjs-webgpu'].ms.median.toFixed(1)} ms (${metrics.speedupVsTfjs!.toFixed(1)}×)` : 'skipped'}, cpu ${baselines['cpu-loop'].ms.median.toFixed(1)} ms (${metrics.speedupVsCpu.toFixed(1)}×)`,
+      `tfjs ${baselines['tfjs-webgpu'] ? `${baselines['tfjs-webgpu'].ms.median.toFixed(1)} ms (${metrics.speedupVsTfjs!.toFixed(1)}×)` : 'skipped'}, cpu ${baselines['cpu-loop'] ? `${baselines['cpu-loop'].ms.median.toFixed(1)} ms (${metrics.speedupVsCpu!.toFixed(1)}×)` : 'skipped'}`,
   );
   return {
     suite: 'kd-loss',
-    name: 'fused forward-KL + CE',
-    params: { rows, vocab, dtype, T: HYPER.temperature, roofline: roofline.source },
+    name: kdLossRowName(variant),
+    params: { rows, vocab, dtype, ...kdLossVariantParams(variant), roofline: roofline.source },
     ms: gpu,
     bytes,
     gbps,
