@@ -1,0 +1,155 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gpuDescribe } from '@distillery/webgpu/testing';
+import { findTorchPython } from '../src/baselines/torch.js';
+import type { BenchDocument } from '../src/suite.js';
+
+// The GPU kit's JavaScript part (no node binary, Dawn gzipped: fast to build), in a temp folder
+// with no node_modules above it: the bundle must find everything in the kit, Dawn included.
+const scripts = new URL('../scripts/', import.meta.url).pathname;
+let tmp = '';
+let kit = '';
+let work = '';
+
+const runKit = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync('bash', [join(kit, 'run.sh'), ...args], {
+    cwd: tmp,
+    encoding: 'utf8',
+    env: { ...process.env, NODE: process.execPath, KIT_WORK: work, NODE_PATH: '', ...env },
+    timeout: 120_000,
+  });
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .sort();
+}
+
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'gpu-kit-'));
+  kit = join(tmp, 'kit');
+  work = join(tmp, 'work');
+  for (let dir = tmp; dir !== dirname(dir); dir = dirname(dir))
+    if (existsSync(join(dir, 'node_modules')))
+      throw new Error(`${dir}/node_modules is reachable from the temp folder: the test would prove nothing`);
+  execFileSync(process.execPath, [join(scripts, 'gpu-kit.mjs'), '--out', kit, '--no-node', '--gzip', '--no-build'], {
+    encoding: 'utf8',
+    stdio: 'pipe',
+  });
+});
+
+afterAll(() => {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('GPU kit', () => {
+  it('holds the bundle, the loader with Linux x64 Dawn only, the suites’ data, the vendor baseline and run.sh', () => {
+    const manifest = JSON.parse(readFileSync(join(kit, 'kit.json'), 'utf8')) as {
+      files: Array<{ path: string; bytes: number }>;
+      rewritten: string[];
+      node: unknown;
+    };
+    const files = filesUnder(kit);
+    expect(files).toEqual([...manifest.files.map((f) => f.path), 'kit.json'].sort());
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'bench.mjs',
+        'adapter.mjs',
+        'run.sh',
+        'vendor-baseline.py',
+        'webgpu/index.js',
+        'webgpu/dist/linux-x64/dawn.node.gz',
+        'files/benchmarks/python/torch_baseline.py',
+        'files/packages/data-tinystories/stories260K.gguf',
+      ]),
+    );
+    expect(files.filter((f) => f.includes('dawn') && !f.startsWith('webgpu/dist/linux-x64/'))).toEqual([]);
+    expect(manifest.node).toBeNull();
+    // Each file that finds data through import.meta.url points into files/, where its data is.
+    expect(manifest.rewritten).toEqual(
+      expect.arrayContaining(['benchmarks/src/baselines/torch.ts', 'packages/data-tinystories/dist/node.js']),
+    );
+    expect(manifest.files.reduce((n, f) => n + f.bytes, 0)).toBeLessThan(20 * 2 ** 20);
+  });
+
+  it('run.sh lists the suites "all" stands for', () => {
+    const listed = runKit(['--list']);
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(listed.stdout.trim().split('\n')).toEqual(expect.arrayContaining(['bandwidth', 'kd-loss', 'train']));
+  });
+
+  it('run.sh stops with exit 3 and says so when there is no WebGPU adapter', () => {
+    const out = join(tmp, 'out-no-adapter');
+    const run = runKit(['bandwidth', '--quick'], { OUT: out, VK_DRIVER_FILES: join(tmp, 'no-such-icd.json') });
+    expect(run.status, run.stdout + run.stderr).toBe(3);
+    expect(run.stderr).toContain('gpu-kit: no WebGPU adapter, nothing was benchmarked');
+    expect(filesUnder(out)).toEqual(['run.log']);
+  });
+
+  // The vendor baseline's KD loss is the PyTorch baseline's, line for line.
+  it('vendor-baseline.py computes the loss python/torch_baseline.py does', () => {
+    const fn = (file: string) => /def kd_loss_terms\([\s\S]*?\n {4}return loss\n/.exec(readFileSync(file, 'utf8'))?.[0];
+    const vendor = fn(join(scripts, 'vendor-baseline.py'));
+    expect(vendor).toBeDefined();
+    expect(vendor).toBe(fn(join(scripts, '..', 'python', 'torch_baseline.py')));
+  });
+});
+
+gpuDescribe('GPU kit on this machine’s adapter', () => {
+  it('run.sh runs a suite and leaves the results document, the adapter and the log in $OUT', () => {
+    const out = join(tmp, 'out');
+    const run = runKit(['bandwidth', '--quick', '--no-vendor'], { OUT: out });
+    expect(run.status, run.stdout + run.stderr).toBe(0);
+    const adapter = JSON.parse(readFileSync(join(out, 'adapter.json'), 'utf8')) as { description: string };
+    const files = filesUnder(out);
+    expect(files).toEqual(['adapter.json', expect.stringMatching(/^results\/[a-z0-9-]+\.json$/), 'run.log']);
+    const doc = JSON.parse(readFileSync(join(out, files[1]!), 'utf8')) as BenchDocument;
+    expect(doc.adapter?.description).toBe(adapter.description);
+    expect(doc.results.some((r) => r.suite === 'bandwidth' && r.name === 'roofline' && r.gbps! > 0)).toBe(true);
+    expect(readFileSync(join(out, 'run.log'), 'utf8')).toContain('gpu-kit: done');
+  });
+
+  it('the unpacked bundle runs from outside the repository, with no node_modules in reach', () => {
+    // run.sh (above) unpacked Dawn into KIT_WORK; the bundle there is what runs on the GPU machine.
+    const result = spawnSync(process.execPath, [join(work, 'bench.mjs'), 'bandwidth', '--quick', '--json'], {
+      cwd: tmp,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_PATH: '' },
+      timeout: 120_000,
+    });
+    expect(result.status, result.stderr).toBe(0);
+    const doc = JSON.parse(result.stdout) as BenchDocument;
+    expect(doc.schema).toBe(1);
+    expect(doc.adapter?.backend).toBe('dawn-node');
+    expect(doc.adapter?.description.length).toBeGreaterThan(0);
+    expect(doc.results.map((r) => r.suite)).toContain('bandwidth');
+  });
+});
+
+const python = findTorchPython();
+describe.skipIf(!python)('vendor baseline', () => {
+  it('runs its SGEMM (TF32 off), copy and KD-loss rows (here on the CPU) and writes one JSON document', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'vendor-')), 'vendor.json');
+    execFileSync(python!, [join(scripts, 'vendor-baseline.py'), '--device', 'cpu', '--quick', '--out', out], { stdio: 'pipe' });
+    const doc = JSON.parse(readFileSync(out, 'utf8')) as {
+      tf32: boolean;
+      copyGBps: number;
+      results: Array<{ name: string; gflops?: number; gbps?: number; maxErrorVsF64?: number; ratioToCopy?: number }>;
+    };
+    rmSync(dirname(out), { recursive: true, force: true });
+    expect(doc.tf32).toBe(false);
+    const matmuls = doc.results.filter((r) => r.name === 'matmul-f32');
+    expect(matmuls.length).toBeGreaterThan(0);
+    for (const m of matmuls) {
+      expect(m.gflops).toBeGreaterThan(0);
+      expect(m.maxErrorVsF64).toBeLessThan(1e-4);
+    }
+    expect(doc.copyGBps).toBeGreaterThan(0);
+    const kd = doc.results.find((r) => r.name === 'kd-loss-f32');
+    expect(kd?.ratioToCopy).toBeGreaterThan(0);
+  });
+});
