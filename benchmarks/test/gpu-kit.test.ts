@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +21,13 @@ const runKit = (args: string[], env: Record<string, string> = {}) =>
     env: { ...process.env, NODE: process.execPath, KIT_WORK: work, NODE_PATH: '', ...env },
     timeout: 120_000,
   });
+
+/** An NVIDIA ICD in the loader's own search path (then run.sh leaves Vulkan alone). */
+function registeredNvidiaIcd(): boolean {
+  return ['/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d', '/usr/share/vulkan/icd.d'].some(
+    (dir) => existsSync(dir) && readdirSync(dir).some((f) => /nvidia/i.test(f)),
+  );
+}
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -90,6 +97,19 @@ describe('GPU kit', () => {
     expect(filesUnder(out)).toEqual(['run.log']);
   });
 
+  it.skipIf(registeredNvidiaIcd())('run.sh points Vulkan at the NVIDIA ICD when no NVIDIA ICD is registered', () => {
+    const icd = join(tmp, 'nvidia_icd.json');
+    writeFileSync(
+      icd,
+      JSON.stringify({ file_format_version: '1.0.0', ICD: { library_path: join(tmp, 'libGLX_nvidia.so.0'), api_version: '1.3' } }),
+    );
+    const env: Record<string, string> = { OUT: join(tmp, 'out-icd'), KIT_NVIDIA_ICD: icd, VK_DRIVER_FILES: '', VK_ICD_FILENAMES: '' };
+    const run = runKit(['bandwidth', '--quick'], env);
+    // This ICD's library does not exist: the adapter search finds nothing, which shows it was the only ICD used.
+    expect(run.status, run.stdout + run.stderr).toBe(3);
+    expect(run.stdout).toContain(`gpu-kit: Vulkan ICD: ${icd}`);
+  });
+
   // The vendor baseline's KD loss is the PyTorch baseline's, line for line.
   it('vendor-baseline.py computes the loss python/torch_baseline.py does', () => {
     const fn = (file: string) => /def kd_loss_terms\([\s\S]*?\n {4}return loss\n/.exec(readFileSync(file, 'utf8'))?.[0];
@@ -111,6 +131,21 @@ gpuDescribe('GPU kit on this machine’s adapter', () => {
     expect(doc.adapter?.description).toBe(adapter.description);
     expect(doc.results.some((r) => r.suite === 'bandwidth' && r.name === 'roofline' && r.gbps! > 0)).toBe(true);
     expect(readFileSync(join(out, 'run.log'), 'utf8')).toContain('gpu-kit: done');
+  });
+
+  it('run.sh refuses a CPU fallback adapter on a machine with an NVIDIA GPU (a stand-in nvidia-smi here)', () => {
+    const bin = join(tmp, 'fake-bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'nvidia-smi'), '#!/bin/sh\necho "NVIDIA H100 80GB HBM3, 570.00"\n', { mode: 0o755 });
+    const run = runKit(['bandwidth', '--quick'], { OUT: join(tmp, 'out-fallback'), PATH: `${bin}:${process.env.PATH}` });
+    if (!/"isFallback":true/.test(run.stdout)) {
+      // A real GPU adapter: nothing to refuse, the suite runs.
+      expect(run.status, run.stdout + run.stderr).toBe(0);
+      return;
+    }
+    expect(run.status, run.stdout + run.stderr).toBe(4);
+    expect(run.stdout).toContain('gpu-kit: nvidia-smi: NVIDIA H100 80GB HBM3, 570.00');
+    expect(run.stderr).toContain('the adapter is a CPU fallback although this machine has an NVIDIA GPU');
   });
 
   it('the unpacked bundle runs from outside the repository, with no node_modules in reach', () => {

@@ -15,7 +15,8 @@
 # Environment: OUT (default ./gpu-kit-out), KIT_BUDGET (seconds for the whole run, default 540:
 # under a 10-minute call), KIT_WORK (scratch folder, default /tmp/distillery-gpu-kit),
 # KIT_ALLOW_FALLBACK=1 (go on with a CPU adapter although an NVIDIA GPU is present), NODE (a
-# node to use when the kit has none), VK_DRIVER_FILES (kept when set).
+# node to use when the kit has none), VK_DRIVER_FILES (kept when set), KIT_NVIDIA_ICD (where the
+# NVIDIA ICD is looked for when none is registered; default /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json).
 #
 # Exit status: 0 all suites ran, 1 a suite failed or timed out (the others are saved), 2 bad
 # usage or a broken kit, 3 no WebGPU adapter, 4 a CPU fallback adapter on a machine with an NVIDIA GPU.
@@ -116,9 +117,18 @@ if command -v nvidia-smi > /dev/null 2>&1; then
 fi
 
 # --- Vulkan: the loader, then the NVIDIA ICD when the image does not register one ------------------
-if ! ldconfig -p 2> /dev/null | grep -q 'libvulkan\.so\.1'; then
-  debs=("$KIT"/debs/*.deb)
-  if [ -f "${debs[0]}" ]; then
+has_lib() { ldconfig -p 2> /dev/null | grep -q "^[[:space:]]*$1 "; }
+if ! has_lib libvulkan.so.1; then
+  # Only the packages whose library the image lacks: never replace its own libEGL or libGLdispatch.
+  debs=()
+  for f in "$KIT"/debs/*.deb; do
+    case "${f##*/}" in
+      libvulkan1_*) has_lib libvulkan.so.1 || debs+=("$f") ;;
+      libegl1_*) has_lib libEGL.so.1 || debs+=("$f") ;;
+      libglvnd0_*) has_lib libGLdispatch.so.0 || debs+=("$f") ;;
+    esac
+  done
+  if [ ${#debs[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       echo "gpu-kit: no libvulkan.so.1: installing ${debs[*]##*/}"
       for f in "${debs[@]}"; do dpkg -x "$f" / || die 2 "dpkg -x $f failed"; done
@@ -132,7 +142,7 @@ if ! ldconfig -p 2> /dev/null | grep -q 'libvulkan\.so\.1'; then
     echo "gpu-kit: warning: no libvulkan.so.1 on this machine and no debs in the kit (build it with --debs)"
   fi
 fi
-nvidia_icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+nvidia_icd=${KIT_NVIDIA_ICD:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
 if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ] && [ -f "$nvidia_icd" ]; then
   registered=$(ls /etc/vulkan/icd.d/*.json /usr/local/share/vulkan/icd.d/*.json /usr/share/vulkan/icd.d/*.json 2> /dev/null | grep -i nvidia | head -1)
   [ -n "$registered" ] || export VK_DRIVER_FILES=$nvidia_icd
