@@ -22,6 +22,7 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 
@@ -101,7 +102,7 @@ if (args['no-tfjs']) {
 // Files of the workspace that find data beside themselves through import.meta.url. In the bundle
 // their import.meta.url becomes the URL of a mirror of their own path under files/, where the
 // data they read is copied (ASSETS), so the bundle finds it wherever the kit is.
-const rewritten = [];
+const rewritten = new Set();
 const ASSETS = [
   'benchmarks/python/torch_baseline.py',
   'packages/data-tinystories/stories260K.gguf',
@@ -112,6 +113,12 @@ const ASSETS = [
   'packages/step-by-step/data',
 ];
 
+// Packages a suite hands to a child process by URL (`import.meta.resolve`): each is bundled on its
+// own beside bench.mjs, and the URL points there. Another one fails the build (add it here).
+const RESOLVED = { '@distillery/black-box/node': 'black-box-node' };
+const RESOLVE_CALL = /import\.meta\.resolve\(\s*(['"])([^'"]+)\1\s*\)/g;
+
+const benchRequire = createRequire(join(root, 'benchmarks', 'package.json'));
 const kitPlugin = {
   name: 'gpu-kit',
   setup(b) {
@@ -128,11 +135,16 @@ const kitPlugin = {
       const rel = relative(root, a.path);
       if (rel.startsWith('..') || rel.split('/').includes('node_modules')) return undefined;
       const text = readFileSync(a.path, 'utf8');
-      if (!text.includes('import.meta.url')) return undefined;
-      rewritten.push(rel);
+      if (!text.includes('import.meta.url') && !text.includes('import.meta.resolve')) return undefined;
+      rewritten.add(rel);
       const url = `new URL(${JSON.stringify(`./files/${rel}`)}, import.meta.url).href`;
+      const contents = text.replaceAll('import.meta.url', url).replace(RESOLVE_CALL, (_, _quote, specifier) => {
+        if (!RESOLVED[specifier])
+          throw new Error(`${rel}: import.meta.resolve('${specifier}') needs ${specifier} in gpu-kit.mjs's RESOLVED`);
+        return `new URL(${JSON.stringify(`./${RESOLVED[specifier]}.mjs`)}, import.meta.url).href`;
+      });
       return {
-        contents: text.replaceAll('import.meta.url', url),
+        contents,
         loader: a.path.endsWith('.ts') ? 'ts' : 'js',
         resolveDir: dirname(a.path),
       };
@@ -140,9 +152,13 @@ const kitPlugin = {
   },
 };
 
-const benchRequire = createRequire(join(root, 'benchmarks', 'package.json'));
 const bundled = await build({
-  entryPoints: { bench: join(root, 'benchmarks', 'src', 'bin.ts'), adapter: join(scripts, 'gpu-kit', 'adapter.mjs') },
+  entryPoints: {
+    bench: join(root, 'benchmarks', 'src', 'bin.ts'),
+    adapter: join(scripts, 'gpu-kit', 'adapter.mjs'),
+    // The ESM build (import.meta.resolve takes the "import" condition, require.resolve the CommonJS one).
+    ...Object.fromEntries(Object.entries(RESOLVED).map(([specifier, name]) => [name, fileURLToPath(import.meta.resolve(specifier))])),
+  },
   outdir: out,
   outExtension: { '.js': '.mjs' },
   bundle: true,
@@ -241,7 +257,7 @@ const manifest = {
   tfjs: !args['no-tfjs'],
   debs,
   absent: Object.fromEntries(absent),
-  rewritten,
+  rewritten: [...rewritten].sort(),
   bundledModules: bundledInputs.length,
   bytes,
   files,

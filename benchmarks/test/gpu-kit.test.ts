@@ -120,16 +120,19 @@ describe('GPU kit', () => {
 });
 
 gpuDescribe('GPU kit on this machine’s adapter', () => {
-  it('run.sh runs a suite and leaves the results document, the adapter and the log in $OUT', () => {
+  it('run.sh runs suites and leaves the results documents, the adapter and the log in $OUT', () => {
+    // collect's test server runs in a child process that imports @distillery/black-box/node by URL: the kit's black-box-node.mjs.
     const out = join(tmp, 'out');
-    const run = runKit(['bandwidth', '--quick', '--no-vendor'], { OUT: out });
+    const run = runKit(['bandwidth', 'collect', '--quick', '--no-vendor'], { OUT: out });
     expect(run.status, run.stdout + run.stderr).toBe(0);
     const adapter = JSON.parse(readFileSync(join(out, 'adapter.json'), 'utf8')) as { description: string };
     const files = filesUnder(out);
-    expect(files).toEqual(['adapter.json', expect.stringMatching(/^results\/[a-z0-9-]+\.json$/), 'run.log']);
-    const doc = JSON.parse(readFileSync(join(out, files[1]!), 'utf8')) as BenchDocument;
-    expect(doc.adapter?.description).toBe(adapter.description);
-    expect(doc.results.some((r) => r.suite === 'bandwidth' && r.name === 'roofline' && r.gbps! > 0)).toBe(true);
+    expect(files).toEqual(['adapter.json', 'results/cpu.json', expect.stringMatching(/^results\/[a-z0-9-]+\.json$/), 'run.log']);
+    const gpuDoc = JSON.parse(readFileSync(join(out, files[2]!), 'utf8')) as BenchDocument;
+    expect(gpuDoc.adapter?.description).toBe(adapter.description);
+    expect(gpuDoc.results.some((r) => r.suite === 'bandwidth' && r.name === 'roofline' && r.gbps! > 0)).toBe(true);
+    const cpuDoc = JSON.parse(readFileSync(join(out, 'results/cpu.json'), 'utf8')) as BenchDocument;
+    expect(cpuDoc.results.filter((r) => r.suite === 'collect').length).toBeGreaterThan(0);
     expect(readFileSync(join(out, 'run.log'), 'utf8')).toContain('gpu-kit: done');
   });
 

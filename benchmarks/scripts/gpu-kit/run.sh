@@ -87,7 +87,7 @@ unpack() { # $1: file.xz or file.gz, $2: destination (xz/gzip, else Python's lzm
 
 # --- the kit's files in a scratch folder: the kit itself stays as it came --------------------------
 rm -rf "$WORK" && mkdir -p "$WORK" || die 2 "cannot create KIT_WORK=$WORK"
-cp -r "$KIT/bench.mjs" "$KIT/adapter.mjs" "$KIT/files" "$KIT/webgpu" "$WORK/" || die 2 "cannot copy the kit to $WORK"
+cp -r "$KIT"/*.mjs "$KIT/files" "$KIT/webgpu" "$WORK/" || die 2 "cannot copy the kit to $WORK"
 dawn_dir="$WORK/webgpu/dist/linux-x64"
 for packed in "$dawn_dir"/dawn.node.xz "$dawn_dir"/dawn.node.gz; do
   [ -f "$packed" ] || continue
