@@ -233,6 +233,7 @@ if (args.debs) {
 
 cpSync(join(scripts, 'vendor-baseline.py'), join(out, 'vendor-baseline.py'));
 cpSync(join(scripts, 'gpu-kit', 'run.sh'), join(out, 'run.sh'));
+cpSync(join(scripts, 'gpu-kit', 'ratios.mjs'), join(out, 'ratios.mjs'));
 chmodSync(join(out, 'run.sh'), 0o755);
 
 const git = (...a) => spawnSync('git', a, { cwd: root, encoding: 'utf8' }).stdout?.trim() ?? '';

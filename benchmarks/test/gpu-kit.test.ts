@@ -5,7 +5,7 @@ import { dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gpuDescribe } from '@distillery/webgpu/testing';
 import { findTorchPython } from '../src/baselines/torch.js';
-import type { BenchDocument } from '../src/suite.js';
+import type { BenchDocument, BenchResult } from '../src/suite.js';
 
 // The GPU kit's JavaScript part (no node binary, Dawn gzipped: fast to build), in a temp folder
 // with no node_modules above it: the bundle must find everything in the kit, Dawn included.
@@ -108,6 +108,49 @@ describe('GPU kit', () => {
     // This ICD's library does not exist: the adapter search finds nothing, which shows it was the only ICD used.
     expect(run.status, run.stdout + run.stderr).toBe(3);
     expect(run.stdout).toContain(`gpu-kit: Vulkan ICD: ${icd}`);
+  });
+
+  it('ratios.mjs pairs the WebGPU rows with the vendor run: best matmul kernel per size, KD loss against both copies', () => {
+    const out = join(tmp, 'out-ratios');
+    mkdirSync(join(out, 'results'), { recursive: true });
+    const result = (suite: string, name: string, params: BenchResult['params'], figures: Partial<BenchResult>): BenchResult => ({
+      suite,
+      name,
+      params,
+      ms: { median: 1, min: 1, max: 1, runs: 3 },
+      ...figures,
+    });
+    const doc: BenchDocument = {
+      schema: 1,
+      adapter: { vendor: 'nvidia', architecture: 'hopper', device: 'h100', description: 'NVIDIA H100', backend: 'dawn-node' },
+      host: { os: 'linux', cpu: 'x', cores: 16, node: 'v20' },
+      date: '2026-01-01T00:00:00.000Z',
+      results: [
+        result('train', 'matmul', { M: 1024, N: 1024, K: 1024, dtype: 'f32', kernel: 'a' }, { gflops: 100 }),
+        result('train', 'matmul', { M: 1024, N: 1024, K: 1024, dtype: 'f32', kernel: 'b' }, { gflops: 300 }),
+        result(
+          'kd-loss',
+          'fused forward-KL + CE',
+          { rows: 4096, vocab: 32000, dtype: 'f32', roofline: 'copyBufferToBuffer' },
+          { gbps: 1500, metrics: { ratioToRoofline: 0.5 } },
+        ),
+      ],
+    };
+    writeFileSync(join(out, 'results', 'nvidia-hopper.json'), JSON.stringify(doc));
+    const vendor = {
+      device: 'NVIDIA H100 80GB HBM3',
+      torch: '2.11.0',
+      cuda: '12.8',
+      copyGBps: 3000,
+      results: [
+        { name: 'matmul-f32', params: { m: 1024 }, gflops: 600 },
+        { name: 'kd-loss-f32', params: { rows: 4096, vocab: 32000 }, gbps: 1000 },
+      ],
+    };
+    writeFileSync(join(out, 'vendor-baseline.json'), JSON.stringify(vendor));
+    const printed = execFileSync(process.execPath, [join(kit, 'ratios.mjs'), out], { encoding: 'utf8' });
+    expect(printed).toContain('| 1024³ | 300 (b) | 600 | 50 % |');
+    expect(printed).toContain('| 4096 × 32000, f32 | 1500.0 | 50 % (copyBufferToBuffer) | 50 % | 1000.0 | 1.50× |');
   });
 
   // The vendor baseline's KD loss is the PyTorch baseline's, line for line.

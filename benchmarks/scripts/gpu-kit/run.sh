@@ -9,8 +9,9 @@
 # distillery-bench call (--quick, --no-torch, --rows 64,1024 ...). Each suite runs in its own
 # process, so one that fails or runs out of time loses only its own rows; every run merges into
 # $OUT/results/<adapter>.json (distillery-bench --save), and each suite's ratios come from its
-# own process on the one adapter. What lands in $OUT: run.log (everything printed), adapter.json,
-# vendor-baseline.json (PyTorch CUDA: SGEMM, copy bandwidth, KD loss) and results/<adapter>.json.
+# own process on the one adapter; ratios.mjs prints the goals' ratios last. What lands in $OUT:
+# run.log (everything printed), adapter.json, vendor-baseline.json (PyTorch CUDA: SGEMM, copy
+# bandwidth, KD loss), results/<adapter>.json and, for CPU-only suites, results/cpu.json.
 #
 # Environment: OUT (default ./gpu-kit-out), KIT_BUDGET (seconds for the whole run, default 540:
 # under a 10-minute call), KIT_WORK (scratch folder, default /tmp/distillery-gpu-kit),
@@ -44,7 +45,7 @@ while [ $# -gt 0 ]; do
     --no-vendor) vendor=0 ;;
     --list) list=1 ;;
     --help | -h)
-      sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"
       exit 0
       ;;
     -*) options+=("$1") ;;
@@ -190,5 +191,8 @@ for suite in "${suites[@]}"; do
     status=1
   fi
 done
+echo
+"$NODE" "$WORK/ratios.mjs" "$OUT" || echo "gpu-kit: ratios.mjs failed"
+echo
 echo "gpu-kit: done in ${SECONDS} s, exit ${status}; in $OUT: $(cd "$OUT" && find . -type f | sort | tr '\n' ' ')"
 exit $status
