@@ -104,7 +104,7 @@ else
   NODE=${NODE:-$(command -v node || true)}
   [ -n "$NODE" ] || die 2 "the kit has no node (built with --no-node) and there is none on PATH"
 fi
-"$NODE" --version > /dev/null || die 2 "$NODE does not run here"
+"$NODE" --version > /dev/null || die 2 "$NODE does not run here (a noexec $WORK? set KIT_WORK to another folder)"
 
 if [ "$list" = 1 ]; then
   "$NODE" "$WORK/bench.mjs" --help | awk '/^Suites:/ { on = 1; next } on && NF == 0 { exit } on { print $1 }'
