@@ -7,6 +7,7 @@
 //   node benchmarks/scripts/probe-kd-ab.mjs packages/kernels/.base-dist [rows=1024] [rounds=12] [temperature=4] [divergence=forward-kl] [hardWeight=0.5]
 // (LP_NUM_THREADS=1 makes lavapipe run each dispatch on one thread: less sensitive to a busy machine.)
 // Prints one JSON line: median, 10th percentile and min GPU ms of each build and base/head of each (above 1: head faster).
+import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,7 +22,8 @@ const builds = {
   base: await import(`${resolve(baseArg)}/index.js`),
   head: await import(`${root}/packages/kernels/dist/index.js`),
 };
-const { device } = await webgpu.acquireDevice({ label: 'probe-kd-ab' });
+const { device, info } = await webgpu.acquireDevice({ label: 'probe-kd-ab' });
+const loadAtStart = loadavg()[0];
 function pseudoRandom(n, seed, scale) {
   const out = new Float32Array(n);
   let s = seed >>> 0;
@@ -64,7 +66,18 @@ await once('base');
 await once('head');
 for (let i = 0; i < rounds; i++) for (const name of i % 2 ? ['head', 'base'] : ['base', 'head']) samples[name].push(await once(name));
 const quantile = (s, f) => [...s].sort((a, b) => a - b)[Math.floor((s.length - 1) * f)];
-const out = { rows, vocab, temperature: options.temperature, divergence: options.divergence, hardWeight, rounds, loss };
+const out = {
+  adapter: `${info.vendor} ${info.architecture} ${info.device}`.trim(),
+  date: new Date().toISOString(),
+  load: [+loadAtStart.toFixed(1), +loadavg()[0].toFixed(1)],
+  rows,
+  vocab,
+  temperature: options.temperature,
+  divergence: options.divergence,
+  hardWeight,
+  rounds,
+  loss,
+};
 for (const name of ['base', 'head'])
   out[name] = { median: quantile(samples[name], 0.5), p10: quantile(samples[name], 0.1), min: Math.min(...samples[name]) };
 out.baseOverHead = Object.fromEntries(['median', 'p10', 'min'].map((k) => [k, +(out.base[k] / out.head[k]).toFixed(3)]));

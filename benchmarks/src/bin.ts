@@ -3,7 +3,9 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatTable, runSuites } from './runner.js';
 import { saveResults } from './results-io.js';
+import { parseByteSize } from './fit.js';
 import { suites } from './suites/index.js';
+import type { SuiteFailure } from './suite.js';
 import { BROWSER_SUITE_NAMES, runSuitesInChromium } from './browser/browser-run.js';
 
 const usage = `Usage: distillery-bench <suite|all> [--json] [--quick] [--save [dir]] [--browser] [--<option> value ...]
@@ -22,7 +24,12 @@ Suite options:
   --sizes 1024,2048 --linear-rows 512 --runs N  train: matmul sizes, fused-linear-kd rows, repetitions
   --python PATH                                 a Python with torch for the PyTorch rows (default python3, /usr/bin/python3)
   --torch-preload LIB[,LIB]                     extra PyTorch rows with LD_PRELOAD=LIB (jemalloc, OpenBLAS)
-  --no-torch                                    no PyTorch rows`;
+  --no-torch                                    no PyTorch rows
+  --max-gpu-bytes 8GB|none                      GPU suites: skip a case whose buffers total more (default on a CPU
+                                                adapter: a third of host memory; none on a GPU)
+
+A suite that throws is recorded (failures in the JSON) and the run goes on; the cases it finished before
+are kept, and --save still saves what was measured, then the exit code is 1. A case that does not fit the device is a row marked skipped.`;
 
 const KNOWN = new Set(['json', 'quick', 'save', 'results-dir', 'browser', 'help', 'h']);
 
@@ -96,16 +103,39 @@ if (values.browser) {
     process.exit(2);
   }
 }
+if (options['max-gpu-bytes'] !== undefined) {
+  try {
+    parseByteSize(options['max-gpu-bytes']);
+  } catch (error) {
+    console.error(`distillery-bench: ${(error as Error).message}`);
+    process.exit(2);
+  }
+}
+const saveDir = values.save
+  ? resolve(typeof values['results-dir'] === 'string' ? values['results-dir'] : new URL('../results', import.meta.url).pathname)
+  : undefined;
 const doc = values.browser
   ? await runSuitesInChromium(
       picked.map((s) => s.name).filter((n) => BROWSER_SUITE_NAMES.includes(n)),
       { quick: Boolean(values.quick), options, log },
     )
-  : await runSuites(picked, { quick: Boolean(values.quick), options, log });
+  : await runSuites(picked, {
+      quick: Boolean(values.quick),
+      options,
+      log,
+      // With --save, every finished suite is on disk before the next starts.
+      ...(saveDir ? { checkpoint: async (soFar) => void log(`saved so far: ${await saveResults(saveDir, soFar)}`) } : {}),
+    });
 if (json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
 else console.log(`\n${formatTable(doc)}`);
-if (values.save) {
-  const dir = resolve(typeof values['results-dir'] === 'string' ? values['results-dir'] : new URL('../results', import.meta.url).pathname);
-  log(`saved ${await saveResults(dir, doc)}`);
+if (saveDir) log(`saved ${await saveResults(saveDir, doc)}`);
+/** `kd-loss (E_DEVICE_LOST, 2 results kept)`: the suite, its error code and the results it finished before. */
+function describeFailure(f: SuiteFailure): string {
+  const notes = [f.code, f.kept ? `${f.kept} result${f.kept === 1 ? '' : 's'} kept` : undefined].filter(Boolean);
+  return `${f.suite}${notes.length ? ` (${notes.join(', ')})` : ''}`;
+}
+if (doc.failures?.length) {
+  console.error(`distillery-bench: ${doc.failures.length} suite(s) failed: ${doc.failures.map(describeFailure).join(', ')}`);
+  process.exit(1);
 }
 process.exit(0);

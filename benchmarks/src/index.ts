@@ -1,4 +1,7 @@
-export type { AdapterSummary, BenchContext, BenchDocument, BenchResult, BenchSuite, MsStats } from './suite.js';
+export type { AdapterSummary, BenchContext, BenchDocument, BenchResult, BenchSuite, MsStats, SuiteFailure } from './suite.js';
+export { keptNote, recordResult } from './suite.js';
+export { formatBytes, formatLimit, memoryBudget, parseByteSize, unfitReason, type FitLimits } from './fit.js';
+export { caseUnfitReason, guardedCase, guardedCases, skippedResult, type CaseSpec } from './case-guard.js';
 export { summarize, timeHost } from './timing.js';
 export { formatTable, runSuites } from './runner.js';
 export { renderMarkdown } from './markdown.js';

@@ -1,9 +1,17 @@
 import { renderComparison, type RevisionComparison } from './compare/report.js';
-import type { BenchDocument } from './suite.js';
+import { keptNote, type BenchDocument } from './suite.js';
 
 // null: a figure the run could not measure (CPU time in a page), saved as JSON null.
 const fmt = (v: number | null | undefined, digits = 2) =>
   v === undefined ? '' : v === null ? 'n/a' : v >= 100 ? v.toFixed(0) : v.toFixed(digits);
+
+const paramsText = (params: Record<string, string | number | boolean>) =>
+  Object.entries(params)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
+
+/** A message as one table-safe line. */
+const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|');
 
 /**
  * Renders saved documents (one per adapter) into one markdown page. `notes[i]`, when given, is
@@ -24,6 +32,8 @@ export function renderMarkdown(
     'measured in the same run as that row. `ratioToRoofline` is against the best streaming bandwidth of that run (the',
     "`bandwidth` suite's `roofline` row: the best of several WGSL copies, `copyBufferToBuffer` and, on a CPU adapter,",
     "the host's memcpy with 1 and 2 threads); each row names its source in `roofline=`.",
+    'A row reading `skipped:` was not run on that adapter (a buffer over its `maxBufferSize`, more buffers than the',
+    "run's memory budget, or out of GPU memory; see benchmarks/README.md).",
     'Re-run a suite with `npx distillery-bench <suite> --save` and render again.',
     '',
   ];
@@ -41,6 +51,14 @@ export function renderMarkdown(
     );
     const note = notes[i]?.trim();
     if (note) out.push(note, '');
+    if (doc.failures?.length) {
+      out.push(
+        'Suites that failed in their latest run (a suite’s rows below are the cases that run finished, counted here, and earlier runs’ rows of the cases it did not reach):',
+        '',
+        ...doc.failures.map((f) => `- \`${f.suite}\`${f.code ? ` (${f.code})` : ''}${keptNote(f)}: ${oneLine(f.message)}`),
+        '',
+      );
+    }
     const suites = [...new Set(doc.results.map((r) => r.suite))];
     for (const suite of suites) {
       const rows = doc.results.filter((r) => r.suite === suite);
@@ -59,11 +77,15 @@ export function renderMarkdown(
       ];
       out.push(`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
       for (const r of rows) {
+        if (r.skipped) {
+          // One cell says why; the measured columns stay empty.
+          const blank = header.length - 3;
+          out.push(`| ${[r.name, paramsText(r.params), `skipped: ${oneLine(r.skipped)}`, ...Array<string>(blank).fill('')].join(' | ')} |`);
+          continue;
+        }
         const cells = [
           r.name,
-          Object.entries(r.params)
-            .map(([k, v]) => `${k}=${v}`)
-            .join(', '),
+          paramsText(r.params),
           fmt(r.ms.median, 3),
           fmt(r.ms.min, 3),
           fmt(r.gbps),

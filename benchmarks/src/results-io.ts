@@ -2,7 +2,8 @@ import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { adapterSlug } from '@distillery/webgpu';
 import type { RevisionComparison } from './compare/report.js';
-import type { BenchDocument } from './suite.js';
+import { caseKey } from './compare/pairing.js';
+import type { BenchDocument, BenchResult } from './suite.js';
 
 export function resultFileName(doc: BenchDocument): string {
   if (!doc.adapter) return 'cpu.json';
@@ -17,21 +18,55 @@ async function writeAtomic(path: string, text: string): Promise<void> {
 }
 
 /**
- * Merges a run into `<dir>/<adapter-slug>.json`: results of the suites in this run replace the
- * saved ones of the same suites; other suites' saved results stay.
+ * Merges a run into `<dir>/<adapter-slug>.json`. A suite that completed in this run replaces all its
+ * saved rows (a case it no longer sweeps goes); other suites' saved rows stay. A suite that failed
+ * keeps its saved rows except those of the cases it finished this time (the same suite, name and
+ * identifying params, `caseKey`), which its new rows replace in place; its other new rows are added.
+ * The failure record of a suite that ran replaces its old one; a suite that completed loses its old one.
  */
 export async function saveResults(dir: string, doc: BenchDocument): Promise<string> {
   const path = join(dir, resultFileName(doc));
   let merged = doc;
   try {
     const previous = JSON.parse(await readFile(path, 'utf8')) as BenchDocument;
-    const ran = new Set(doc.results.map((r) => r.suite));
-    merged = { ...doc, results: [...previous.results.filter((r) => !ran.has(r.suite)), ...doc.results] };
+    const failed = new Set((doc.failures ?? []).map((f) => f.suite));
+    const completed = new Set(doc.results.map((r) => r.suite).filter((suite) => !failed.has(suite)));
+    const attempted = new Set([...completed, ...failed]);
+    const failures = [...(previous.failures ?? []).filter((f) => !attempted.has(f.suite)), ...(doc.failures ?? [])];
+    const { failures: _replaced, ...rest } = doc;
+    merged = {
+      ...rest,
+      results: mergeRows(
+        previous.results.filter((r) => !completed.has(r.suite)),
+        doc.results,
+        (r) => failed.has(r.suite),
+      ),
+      ...(failures.length ? { failures } : {}),
+    };
   } catch {
     // No previous file (or unreadable): this run is the whole record.
   }
   await writeAtomic(path, `${JSON.stringify(merged, null, 2)}\n`);
   return path;
+}
+
+/**
+ * `kept` with each row of a partial suite (`partial(row)`) that measured the same case again
+ * replaced by the new row, in place; the remaining new rows follow in their run's order.
+ */
+function mergeRows(kept: BenchResult[], fresh: BenchResult[], partial: (row: BenchResult) => boolean): BenchResult[] {
+  const byCase = new Map(fresh.filter(partial).map((r) => [caseKey(r), r]));
+  const placed = new Set<BenchResult>();
+  const merged: BenchResult[] = [];
+  for (const old of kept) {
+    const replacement = partial(old) ? byCase.get(caseKey(old)) : undefined;
+    if (!replacement) merged.push(old);
+    else if (!placed.has(replacement)) {
+      placed.add(replacement);
+      merged.push(replacement);
+    }
+  }
+  return [...merged, ...fresh.filter((r) => !placed.has(r))];
 }
 
 export async function loadResults(dir: string): Promise<BenchDocument[]> {

@@ -15,7 +15,8 @@ export function summarize(gpuDocs, vendor) {
   const lines = [];
   const pct = (x) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)} %` : '-');
   const num = (x, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : '-');
-  const rows = gpuDocs.flatMap((d) => d.results.map((r) => ({ ...r, adapter: d.adapter })));
+  // A skipped case (too big for the device or its memory budget) measured nothing.
+  const rows = gpuDocs.flatMap((d) => d.results.filter((r) => !r.skipped).map((r) => ({ ...r, adapter: d.adapter })));
   const vendorRows = vendor?.results ?? [];
 
   lines.push(`### matmul f32 (goal: ≥ 50 % of ${vendor ? `cuBLAS on ${vendor.device}, TF32 off` : 'the vendor library'})`, '');

@@ -83,6 +83,7 @@ export async function runSuitesInChromium(
       },
       date,
       results: reply.results,
+      ...(reply.failures.length ? { failures: reply.failures } : {}),
     };
   } finally {
     await browser.close();

@@ -3,14 +3,17 @@
  * `navigator.gpu` (bundled by browser-run.ts for headless Chromium).
  */
 import { acquireDevice } from '@distillery/webgpu';
-import type { AdapterSummary, BenchResult, BenchSuite } from '../suite.js';
-import { measureRoofline, type Roofline } from '../roofline/measure.js';
+import type { AdapterSummary, BenchResult, BenchSuite, SuiteFailure } from '../suite.js';
+import { runSuiteLoop } from '../suite-loop.js';
 import { bandwidthSuite } from '../suites/bandwidth.js';
 import { kdLossSuite } from '../suites/kd-loss.js';
 import { softmaxSuite } from '../suites/softmax.js';
 import { trainSuite } from '../suites/train.js';
 
 export const BROWSER_SUITES: readonly BenchSuite[] = [bandwidthSuite, softmaxSuite, kdLossSuite, trainSuite];
+
+/** A page cannot see the host's memory: on a CPU adapter (SwiftShader) cases are held to this many bytes unless `--max-gpu-bytes` says otherwise. */
+const BROWSER_CPU_ADAPTER_BUDGET = 1 << 30;
 
 export interface BrowserBenchRequest {
   names: string[];
@@ -19,8 +22,9 @@ export interface BrowserBenchRequest {
 }
 
 export interface BrowserBenchReply {
-  adapter: AdapterSummary;
+  adapter: AdapterSummary | null;
   results: BenchResult[];
+  failures: SuiteFailure[];
   logs: string[];
 }
 
@@ -31,39 +35,35 @@ declare global {
 }
 
 window.distilleryBench = async ({ names, quick, options }) => {
-  const { device, info } = await acquireDevice({ label: 'distillery-bench-browser' });
   const logs: string[] = [];
   const log = (line: string) => {
     logs.push(line);
     console.log(line);
   };
   // The roofline without host-memcpy (worker threads are Node's); no PyTorch rows in a page.
-  let roofline: Promise<Roofline> | undefined;
-  const getRoofline = () =>
-    (roofline ??= measureRoofline(device, info, { bytes: quick ? 16 << 20 : 64 << 20, runs: quick ? 3 : 7, quick, host: false }));
-  const results: BenchResult[] = [];
-  for (const suite of BROWSER_SUITES.filter((s) => names.includes(s.name))) {
-    log(`# ${suite.name}: ${suite.description}`);
-    results.push(
-      ...(await suite.run({
-        device,
-        roofline: getRoofline,
-        copyBandwidthGBps: () => getRoofline().then((r) => r.gbps),
-        quick,
-        options: { ...options, 'no-torch': 'true' },
-        log,
-      })),
-    );
-  }
-  return {
-    adapter: {
-      vendor: info.vendor,
-      architecture: info.architecture,
-      device: info.device,
-      description: info.description,
-      backend: info.backend,
+  const { results, failures, adapter } = await runSuiteLoop(
+    BROWSER_SUITES.filter((s) => names.includes(s.name)),
+    {
+      quick,
+      options: { ...options, 'no-torch': 'true' },
+      log,
+      acquire: () => acquireDevice({ label: 'distillery-bench-browser' }),
+      cpuAdapterBudget: BROWSER_CPU_ADAPTER_BUDGET,
+      hostRoofline: false,
     },
+  );
+  return {
+    adapter: adapter
+      ? {
+          vendor: adapter.vendor,
+          architecture: adapter.architecture,
+          device: adapter.device,
+          description: adapter.description,
+          backend: adapter.backend,
+        }
+      : null,
     results,
+    failures,
     logs,
   };
 };

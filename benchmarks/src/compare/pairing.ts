@@ -110,6 +110,7 @@ export function pairRounds(
   for (const [i, round] of rounds.entries()) {
     for (const side of ['base', 'head'] as const) {
       for (const result of round[side]?.results ?? []) {
+        if (result.skipped) continue; // not measured: nothing to compare
         const key = caseKey(result);
         let entry = byKey.get(key);
         if (!entry) {

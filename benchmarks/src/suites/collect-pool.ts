@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openAIPool, type CollectItem } from '@distillery/black-box';
 import { collect } from '@distillery/black-box/node';
-import type { BenchResult, BenchSuite } from '../suite.js';
+import { recordResult, type BenchResult, type BenchSuite } from '../suite.js';
 import { summarize } from '../timing.js';
 import { startServer } from './collect.js';
 
@@ -69,13 +69,15 @@ export const collectPoolSuite: BenchSuite = {
           minShare: Math.min(...shares),
           maxShare: Math.max(...shares),
         };
-        results.push({
-          suite: 'collect-pool',
-          name: `endpoints-${k}`,
-          params: { endpoints: k, concurrencyPerEndpoint: perEndpoint, delayMs, requests: n },
-          ms,
-          metrics,
-        });
+        results.push(
+          recordResult(ctx, {
+            suite: 'collect-pool',
+            name: `endpoints-${k}`,
+            params: { endpoints: k, concurrencyPerEndpoint: perEndpoint, delayMs, requests: n },
+            ms,
+            metrics,
+          }),
+        );
         ctx.log(
           `${k} endpoint${k > 1 ? 's' : ' '}: ${rps.toFixed(1)} req/s (ideal ${ideal.toFixed(0)}, ${(metrics.efficiency * 100).toFixed(0)} %, ×${metrics.speedupVs1.toFixed(2)} vs 1), ${metrics.cpuUsPerRequest.toFixed(0)} µs CPU/request, shares ${shares.map((s) => (s * 100).toFixed(0)).join('/')} %`,
         );

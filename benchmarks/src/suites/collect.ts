@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { OpenAITeacher, type CollectItem } from '@distillery/black-box';
 import { collect, readJsonl } from '@distillery/black-box/node';
-import type { BenchResult, BenchSuite } from '../suite.js';
+import { recordResult, type BenchResult, type BenchSuite } from '../suite.js';
 import { summarize } from '../timing.js';
 
 /**
@@ -153,14 +153,16 @@ export const collectSuite: BenchSuite = {
             cpuUsPerRequest,
           };
           if (mode !== 'raw-fetch') metrics.overheadPct = overheadPct;
-          results.push({
-            suite: 'collect',
-            name: mode,
-            params: { concurrency: c, requests: n, delayMs },
-            ms: wall,
-            metrics,
-            ...(mode === 'raw-fetch' ? {} : { baselines: { 'raw-fetch': { ms: summarize(raw.map((r) => r.wallMs)) } } }),
-          });
+          results.push(
+            recordResult(ctx, {
+              suite: 'collect',
+              name: mode,
+              params: { concurrency: c, requests: n, delayMs },
+              ms: wall,
+              metrics,
+              ...(mode === 'raw-fetch' ? {} : { baselines: { 'raw-fetch': { ms: summarize(raw.map((r) => r.wallMs)) } } }),
+            }),
+          );
           ctx.log(
             `${mode.padEnd(9)} c=${String(c).padStart(2)}: ${rps.toFixed(1)} req/s, p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, ${cpuUsPerRequest.toFixed(0)} µs CPU/request` +
               (mode === 'raw-fetch' ? '' : `, time vs raw fetch ${overheadPct >= 0 ? '+' : ''}${overheadPct.toFixed(1)} %`),

@@ -6,7 +6,8 @@ import type { TorchBaseline } from '../baselines/torch.js';
 import { interleaved, withTorch } from '../baselines/torch-run.js';
 import { loadTfjs, tfjsKdLoss, tfjsSync } from '../baselines/tfjs.js';
 import type { Roofline } from '../roofline/measure.js';
-import type { BenchContext, BenchResult, BenchSuite, MsStats } from '../suite.js';
+import { recordResult, type BenchContext, type BenchResult, type BenchSuite, type MsStats } from '../suite.js';
+import { guardedCase, type CaseSpec } from '../case-guard.js';
 import { summarize } from '../timing.js';
 
 const HYPER = { temperature: 2, softWeight: 0.5, hardWeight: 0.5 };
@@ -35,9 +36,14 @@ export async function sample(runs: number, fn: () => Promise<number>): Promise<M
   return summarize(samples);
 }
 
-/** Runs `one` for every dtype × vocab × rows of the sweep, trimming the pool between cases. */
+/**
+ * Runs `one` for every dtype × vocab × rows of the sweep that fits the device (`spec` names the
+ * case and its buffers; see case-guard.ts), trimming the pool between cases. Each result is
+ * recorded as soon as it exists (`ctx.record`): a case that throws later keeps the earlier ones.
+ */
 export async function sweepShapes(
   ctx: BenchContext,
+  spec: (rows: number, vocab: number, dtype: 'f32' | 'f16') => CaseSpec,
   one: (rows: number, vocab: number, dtype: 'f32' | 'f16') => Promise<BenchResult>,
 ): Promise<BenchResult[]> {
   const { rows: rowsList, vocabs, dtypes } = shapesFor(ctx);
@@ -45,8 +51,11 @@ export async function sweepShapes(
   for (const dtype of dtypes) {
     for (const vocab of vocabs) {
       for (const rows of rowsList) {
-        results.push(await one(rows, vocab, dtype));
-        bufferPool(ctx.device!).trim();
+        try {
+          results.push(recordResult(ctx, await guardedCase(ctx, spec(rows, vocab, dtype), () => one(rows, vocab, dtype))));
+        } finally {
+          bufferPool(ctx.device!).trim();
+        }
       }
     }
   }
@@ -64,11 +73,27 @@ export const kdLossSuite: BenchSuite = {
     const roofline = await ctx.roofline!();
     ctx.log(`roofline ${roofline.gbps.toFixed(2)} GB/s (${roofline.source})`);
     return withTorch(ctx.options, ctx.log, (torch) =>
-      sweepShapes(ctx, (rows, vocab, dtype) => benchOne(ctx, device, roofline, torch, rows, vocab, dtype)),
+      sweepShapes(
+        ctx,
+        (rows, vocab, dtype) => kdLossCase(rows, vocab, dtype, roofline),
+        (rows, vocab, dtype) => benchOne(ctx, device, roofline, torch, rows, vocab, dtype),
+      ),
     );
   },
 };
 
+/** The case's name and parameters, and its buffers: student and teacher logits, the gradient, labels and three per-row terms. */
+function kdLossCase(rows: number, vocab: number, dtype: 'f32' | 'f16', roofline: Roofline): CaseSpec {
+  const logits = rows * vocab * (dtype === 'f16' ? 2 : 4);
+  return {
+    suite: 'kd-loss',
+    name: 'fused forward-KL + CE',
+    params: { rows, vocab, dtype, T: HYPER.temperature, roofline: roofline.source },
+    buffers: [logits, logits, logits, rows * 4, rows * 4 * 3],
+  };
+}
+
+/** Fills the inputs on the GPU, measures, and releases them whatever happens (a case after an out-of-memory skip needs the memory). */
 async function benchOne(
   ctx: BenchContext,
   device: GPUDevice,
@@ -78,11 +103,39 @@ async function benchOne(
   vocab: number,
   dtype: 'f32' | 'f16',
 ): Promise<BenchResult> {
+  const tensors: GpuTensor[] = [];
+  try {
+    const z = await gpuLogits(device, rows, vocab, dtype, 1, 3, 'student');
+    tensors.push(z);
+    const t = await gpuLogits(device, rows, vocab, dtype, 2, 3, 'teacher');
+    tensors.push(t);
+    const labelData = Int32Array.from({ length: rows }, (_, r) => (r * 7919 + 13) % vocab);
+    const labels = uploadTensor(device, { shape: [rows], dtype: 'i32', data: labelData }, 'labels');
+    tensors.push(labels);
+    return await measureKdLoss(ctx, device, roofline, torch, { rows, vocab, dtype, z, t, labels, labelData });
+  } finally {
+    release(...tensors);
+  }
+}
+
+interface KdLossInputs {
+  rows: number;
+  vocab: number;
+  dtype: 'f32' | 'f16';
+  z: GpuTensor;
+  t: GpuTensor;
+  labels: GpuTensor;
+  labelData: Int32Array;
+}
+
+async function measureKdLoss(
+  ctx: BenchContext,
+  device: GPUDevice,
+  roofline: Roofline,
+  torch: TorchBaseline[],
+  { rows, vocab, dtype, z, t, labels, labelData }: KdLossInputs,
+): Promise<BenchResult> {
   const elements = rows * vocab;
-  const z = await gpuLogits(device, rows, vocab, dtype, 1, 3, 'student');
-  const t = await gpuLogits(device, rows, vocab, dtype, 2, 3, 'teacher');
-  const labelData = Int32Array.from({ length: rows }, (_, r) => (r * 7919 + 13) % vocab);
-  const labels = uploadTensor(device, { shape: [rows], dtype: 'i32', data: labelData }, 'labels');
   const options = { studentLogits: z, teacher: { kind: 'dense' as const, logits: t }, labels, ...HYPER, check: 'lazy' as const };
   const runs = runsFor(elements, ctx.quick);
 
@@ -215,7 +268,6 @@ async function benchOne(
   metrics.speedupVsCpu = (cpu.median * cpuScale) / gpu.median;
   if (cpuRows === rows && Number.isFinite(fusedTotal)) metrics.lossRelDiffVsCpu = Math.abs(cpuLoss - fusedTotal) / Math.abs(cpuLoss);
 
-  release(z, t, labels);
   ctx.log(
     `kd-loss ${dtype} ${rows}×${vocab}: ${gpu.median.toFixed(2)} ms GPU (${wall.median.toFixed(2)} ms wall), ${gbps.toFixed(2)} GB/s = ${(100 * metrics.ratioToRoofline!).toFixed(1)}% of the roofline; ` +
       torch

@@ -5,7 +5,7 @@ import { LlamaTokenizer, parseGguf } from '@distillery/gguf';
 import { KdLoss } from '@distillery/kernels';
 import { AdamW, LlamaLm } from '@distillery/nn';
 import { uploadTensor } from '@distillery/webgpu';
-import type { BenchContext, BenchResult, BenchSuite } from '../suite.js';
+import { recordResult, type BenchContext, type BenchResult, type BenchSuite } from '../suite.js';
 import { summarize, timeHost } from '../timing.js';
 
 /** `sequences` windows of `context` tokens from the start of TinyStories stories (BOS first). */
@@ -97,7 +97,7 @@ export const llamaSuite: BenchSuite = {
       forward.baselines![`llama.cpp-cpu-${threads}t`] = { ms: base.ms, tokensPerSecond: base.tokensPerSecond };
       forward.metrics![`llamaCpp${threads}tTokensPerSecond`] = base.tokensPerSecond;
     }
-    results.push(forward);
+    results.push(recordResult(ctx, forward));
     ctx.log(
       `teacher forward: ${forward.metrics!.tokensPerSecond!.toFixed(0)} tokens/s on WebGPU; llama.cpp ${[1, 2].map((t) => `${t}t ${forward.metrics![`llamaCpp${t}tTokensPerSecond`]?.toFixed(0) ?? '-'}`).join(', ')} tokens/s`,
     );
@@ -127,13 +127,15 @@ export const llamaSuite: BenchSuite = {
       },
       { warmup: 1, runs },
     );
-    results.push({
-      suite: 'llama',
-      name: 'kd-train-step',
-      params: { teacher: 'stories260K', student: 'w32-l2 (4 heads, 2 kv)', sequences, context, loss: 'forward KL T=2 + 0.5 hard' },
-      ms: stepMs,
-      metrics: { tokensPerSecond: (rows * 1000) / stepMs.median, studentParameters: student.parameterCount },
-    });
+    results.push(
+      recordResult(ctx, {
+        suite: 'llama',
+        name: 'kd-train-step',
+        params: { teacher: 'stories260K', student: 'w32-l2 (4 heads, 2 kv)', sequences, context, loss: 'forward KL T=2 + 0.5 hard' },
+        ms: stepMs,
+        metrics: { tokensPerSecond: (rows * 1000) / stepMs.median, studentParameters: student.parameterCount },
+      }),
+    );
     ctx.log(`KD step: ${stepMs.median.toFixed(0)} ms, ${((rows * 1000) / stepMs.median).toFixed(0)} tokens/s`);
     tokens.release();
     labels.release();

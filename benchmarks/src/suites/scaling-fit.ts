@@ -12,7 +12,7 @@ import {
   type SupervisedLaw,
   type SupervisedRun,
 } from '@distillery/scaling-laws';
-import type { BenchResult, BenchSuite } from '../suite.js';
+import { recordResult, type BenchResult, type BenchSuite } from '../suite.js';
 import { timeHost } from '../timing.js';
 
 /** 250 synthetic runs (log-uniform N in [5e7, 1e10], 2 to 500 tokens per parameter, 1 % noise), fixed seed. */
@@ -96,7 +96,7 @@ export const scalingFitSuite: BenchSuite = {
       ctx.log(
         `${c.name}: ${(ms.median / 1000).toFixed(2)} s median, ${fit!.convergence.evaluations} objective evaluations, ${fit!.convergence.convergedStarts}/${c.starts} starts converged`,
       );
-      results.push(result);
+      results.push(recordResult(ctx, result));
     }
     return results;
   },

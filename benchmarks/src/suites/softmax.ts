@@ -1,5 +1,5 @@
 import { recordTemperedSoftmax } from '@distillery/kernels';
-import { CommandRecorder } from '@distillery/webgpu';
+import { CommandRecorder, type GpuTensor } from '@distillery/webgpu';
 import { cpuSoftmax } from '../baselines/cpu.js';
 import { gpuLogits, hostRows } from '../baselines/data.js';
 import type { TorchBaseline } from '../baselines/torch.js';
@@ -8,6 +8,7 @@ import { summarize } from '../timing.js';
 import { loadTfjs, tfjsSoftmax, tfjsSync } from '../baselines/tfjs.js';
 import type { Roofline } from '../roofline/measure.js';
 import type { BenchContext, BenchResult, BenchSuite } from '../suite.js';
+import type { CaseSpec } from '../case-guard.js';
 import { runsFor, sample, sweepShapes } from './kd-loss.js';
 
 const TEMPERATURE = 2;
@@ -23,11 +24,27 @@ export const softmaxSuite: BenchSuite = {
     const roofline = await ctx.roofline!();
     ctx.log(`roofline ${roofline.gbps.toFixed(2)} GB/s (${roofline.source})`);
     return withTorch(ctx.options, ctx.log, (torch) =>
-      sweepShapes(ctx, (rows, vocab, dtype) => benchOne(ctx, device, roofline, torch, rows, vocab, dtype)),
+      sweepShapes(
+        ctx,
+        (rows, vocab, dtype) => softmaxCase(rows, vocab, dtype, roofline),
+        (rows, vocab, dtype) => benchOne(ctx, device, roofline, torch, rows, vocab, dtype),
+      ),
     );
   },
 };
 
+/** The case's name and parameters, and its buffers: the logits and the probabilities. */
+function softmaxCase(rows: number, vocab: number, dtype: 'f32' | 'f16', roofline: Roofline): CaseSpec {
+  const bytes = rows * vocab * (dtype === 'f16' ? 2 : 4);
+  return {
+    suite: 'softmax',
+    name: 'tempered softmax',
+    params: { rows, vocab, dtype, T: TEMPERATURE, roofline: roofline.source },
+    buffers: [bytes, bytes],
+  };
+}
+
+/** Fills the logits on the GPU, measures, and releases them whatever happens. */
 async function benchOne(
   ctx: BenchContext,
   device: GPUDevice,
@@ -37,8 +54,24 @@ async function benchOne(
   vocab: number,
   dtype: 'f32' | 'f16',
 ): Promise<BenchResult> {
-  const elements = rows * vocab;
   const z = await gpuLogits(device, rows, vocab, dtype, 3, 3, 'logits');
+  try {
+    return await measureSoftmax(ctx, device, roofline, torch, z);
+  } finally {
+    z.release();
+  }
+}
+
+async function measureSoftmax(
+  ctx: BenchContext,
+  device: GPUDevice,
+  roofline: Roofline,
+  torch: TorchBaseline[],
+  z: GpuTensor,
+): Promise<BenchResult> {
+  const [rows, vocab] = z.shape as [number, number];
+  const dtype = z.dtype as 'f32' | 'f16';
+  const elements = rows * vocab;
   const runs = runsFor(elements, ctx.quick);
   const gpu = await sample(runs, async () => {
     const recorder = new CommandRecorder(device, 'bench-softmax');
@@ -129,7 +162,6 @@ async function benchOne(
     ...(cpuScale !== 1 ? { extrapolatedFromRows: cpuRows } : {}),
   };
   metrics.speedupVsCpu = (cpu.median * cpuScale) / gpu.median;
-  z.release();
   ctx.log(
     `softmax ${dtype} ${rows}×${vocab}: ${gpu.median.toFixed(2)} ms GPU, ${gbps.toFixed(2)} GB/s = ${(100 * metrics.ratioToRoofline!).toFixed(1)}% of the roofline; ` +
       torch

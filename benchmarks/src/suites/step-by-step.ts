@@ -12,7 +12,7 @@ import {
 } from '@distillery/step-by-step';
 import { loadRecordedOutputs, loadStepByStepSplit, vendoredDataDir } from '@distillery/step-by-step/node';
 import { AdamW, TransformerLm } from '@distillery/nn';
-import type { BenchContext, BenchResult, BenchSuite } from '../suite.js';
+import { recordResult, type BenchContext, type BenchResult, type BenchSuite } from '../suite.js';
 import { timeHost } from '../timing.js';
 
 /** SVAMP as vendored in @distillery/step-by-step (the whole split); DISTILLERY_STEP_BY_STEP_DATA or --data override it. */
@@ -139,7 +139,7 @@ export const stepByStepSuite: BenchSuite = {
     for (const mode of ['standard', 'step-by-step'] as const) {
       const result = await trainingStep(ctx, rows, mode, shape);
       result.params.data = source;
-      results.push(result);
+      results.push(recordResult(ctx, result));
       ctx.log(`${mode}: ${result.ms.median.toFixed(0)} ms/step, ${result.metrics!.tokensPerSecond!.toFixed(0)} tokens/s`);
     }
     return results;

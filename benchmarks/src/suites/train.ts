@@ -14,7 +14,9 @@ import {
 import { bufferPool, CommandRecorder, createTensor, uploadTensor, zerosTensor, type GpuTensor } from '@distillery/webgpu';
 import { loadTfjs, tfjsSync } from '../baselines/tfjs.js';
 import { fusedLinearKdLoss, unfusedLinearKdLoss } from '@distillery/white-box';
-import type { BenchContext, BenchResult, BenchSuite } from '../suite.js';
+import { recordResult, type BenchContext, type BenchResult, type BenchSuite } from '../suite.js';
+import { caseUnfitReason, guardedCases, type CaseSpec } from '../case-guard.js';
+import { adapterIsCpu } from '../roofline/measure.js';
 import { summarize, timeHost } from '../timing.js';
 import type { TorchBaseline } from '../baselines/torch.js';
 import { interleaved, withTorch } from '../baselines/torch-run.js';
@@ -59,8 +61,32 @@ function cpuMs(since: NodeJS.CpuUsage | undefined): { ms: number } {
   return { ms: (usage.user + usage.system) / 1000 };
 }
 
+/** What a case allocates and must give back: our GPU tensors, models and optimizers (`release`), tfjs tensors (`dispose`). */
+type Owned = { release(): void } | { dispose(): void };
+type Hold = <T extends Owned>(owned: T) => T;
+
+/**
+ * Runs a case with `hold(x)` marking each thing it allocates, and frees them all when it ends,
+ * returned or thrown: the cases after a failed one need the memory (the case guard only trims the
+ * pool's free buffers).
+ */
+async function withHeld<R>(run: (hold: Hold) => Promise<R>): Promise<R> {
+  const held: Owned[] = [];
+  try {
+    return await run((owned) => {
+      held.push(owned);
+      return owned;
+    });
+  } finally {
+    for (const owned of held.reverse()) {
+      if ('release' in owned) owned.release();
+      else owned.dispose();
+    }
+  }
+}
+
 /** One way of running nn's matmul: the adapter's tuned choice first, then the alternatives it was chosen over. */
-interface MatmulSetting {
+export interface MatmulSetting {
   name: string;
   tile: MatmulChoice;
 }
@@ -101,24 +127,36 @@ async function timeOurs(device: GPUDevice, a: GpuTensor, b: GpuTensor, c: GpuTen
   return { ms: performance.now() - start, cpuMs: cpuMs(cpu).ms };
 }
 
-async function matmulCase(
+/** One matmul size: ours (each setting) against tfjs and PyTorch; releases its tensors on every path. Exported for tests. */
+export async function matmulCase(
   ctx: BenchContext,
   size: number,
   tfjs: TfjsHandle | string,
   torch: TorchBaseline[],
   settings: MatmulSetting[],
 ): Promise<BenchResult> {
+  return withHeld((hold) => measureMatmul(ctx, size, tfjs, torch, settings, hold));
+}
+
+async function measureMatmul(
+  ctx: BenchContext,
+  size: number,
+  tfjs: TfjsHandle | string,
+  torch: TorchBaseline[],
+  settings: MatmulSetting[],
+  hold: Hold,
+): Promise<BenchResult> {
   const device = ctx.device!;
   const runs = ctx.options.runs ? Number(ctx.options.runs) : ctx.quick ? 3 : size >= 2048 ? 5 : size >= 1024 ? 7 : 15;
-  const a = uploadTensor(device, { shape: [size, size], dtype: 'f32', data: pseudoRandom(size * size, 1) }, 'A');
-  const b = uploadTensor(device, { shape: [size, size], dtype: 'f32', data: pseudoRandom(size * size, 2) }, 'B');
-  const c = createTensor(device, { shape: [size, size], dtype: 'f32', label: 'C' });
+  const a = hold(uploadTensor(device, { shape: [size, size], dtype: 'f32', data: pseudoRandom(size * size, 1) }, 'A'));
+  const b = hold(uploadTensor(device, { shape: [size, size], dtype: 'f32', data: pseudoRandom(size * size, 2) }, 'B'));
+  const c = hold(createTensor(device, { shape: [size, size], dtype: 'f32', label: 'C' }));
   const flops = 2 * size ** 3;
   let tfA: import('@tensorflow/tfjs-core').Tensor2D | undefined;
   let tfB: import('@tensorflow/tfjs-core').Tensor2D | undefined;
   if (typeof tfjs !== 'string') {
-    tfA = tfjs.tf.tensor2d(pseudoRandom(size * size, 1), [size, size]);
-    tfB = tfjs.tf.tensor2d(pseudoRandom(size * size, 2), [size, size]);
+    tfA = hold(tfjs.tf.tensor2d(pseudoRandom(size * size, 1), [size, size]));
+    tfB = hold(tfjs.tf.tensor2d(pseudoRandom(size * size, 2), [size, size]));
   }
   const tfOnce = async (): Promise<Sample> => {
     const t = tfjs as TfjsHandle;
@@ -151,9 +189,6 @@ async function matmulCase(
     for (const [j, t] of torch.entries()) torchMs[j]!.push((await t.time({ op: 'matmul', a: 'a', b: 'b' })).ms);
   }
   for (const t of torch) await t.free('a', 'b');
-  for (const t of [a, b, c]) t.release();
-  tfA?.dispose();
-  tfB?.dispose();
   const ms = summarize(ours.map((x) => x.ms));
   const oursCpu = summarize(ours.map((x) => x.cpuMs)).median;
   const result: BenchResult = {
@@ -228,23 +263,37 @@ async function tfjsMlpStep(tfjs: TfjsHandle, rows: number, x: Float32Array, teac
   };
 }
 
-async function mlpTraining(
+/** The MLP training step and inference (two rows): ours against tfjs and PyTorch; releases what it holds on every path. Exported for tests. */
+export async function mlpTraining(
   ctx: BenchContext,
   tfjs: TfjsHandle | string,
   torch: TorchBaseline[],
   settings: MatmulSetting[],
 ): Promise<BenchResult[]> {
+  return withHeld((hold) => measureMlpTraining(ctx, tfjs, torch, settings, hold));
+}
+
+async function measureMlpTraining(
+  ctx: BenchContext,
+  tfjs: TfjsHandle | string,
+  torch: TorchBaseline[],
+  settings: MatmulSetting[],
+  hold: Hold,
+): Promise<BenchResult[]> {
   const device = ctx.device!;
   const rows = 128;
-  const model = MlpClassifier.create(device, { ...MLP, activation: 'relu', dropout: 0, seed: 1 });
-  const optimizer = new AdamW({ clipNorm: 1 });
+  const model = hold(MlpClassifier.create(device, { ...MLP, activation: 'relu', dropout: 0, seed: 1 }));
+  const optimizer = hold(new AdamW({ clipNorm: 1 }));
   const loss = new KdLoss({ divergence: 'forward-kl' });
+  // KdLoss frees each step's outputs at the next step; the last step's are freed with the case.
+  let lastOutputs: { release(): void } | undefined;
+  hold({ release: () => lastOutputs?.release() });
   const x = pseudoRandom(rows * 784, 3);
   const teacherHost = pseudoRandom(rows * 10, 4).map((v) => v * 8);
   const labelsHost = Int32Array.from({ length: rows }, (_, i) => i % 10);
-  const inputs = uploadTensor(device, { shape: [rows, 784], dtype: 'f32', data: x }, 'inputs');
-  const teacher = uploadTensor(device, { shape: [rows, 10], dtype: 'f32', data: teacherHost }, 'teacher-logits');
-  const labels = uploadTensor(device, { shape: [rows], dtype: 'i32', data: labelsHost }, 'labels');
+  const inputs = hold(uploadTensor(device, { shape: [rows, 784], dtype: 'f32', data: x }, 'inputs'));
+  const teacher = hold(uploadTensor(device, { shape: [rows, 10], dtype: 'f32', data: teacherHost }, 'teacher-logits'));
+  const labels = hold(uploadTensor(device, { shape: [rows], dtype: 'i32', data: labelsHost }, 'labels'));
   const hyper = { temperature: TEMPERATURE, softWeight: 1, hardWeight: 0.1 };
   const steps = ctx.options.runs ? Number(ctx.options.runs) : ctx.quick ? 3 : 10;
   // A full student step: forward, fused KD loss + dL/dlogits, backward, AdamW (clipping, NaN check).
@@ -252,6 +301,7 @@ async function mlpTraining(
   const ourStep = async () => {
     const logits = await model.forward({ inputs, rows }, { training: true });
     const out = await loss.compute({ studentLogits: logits, targets: { kind: 'dense', logits: teacher }, labels, hyper });
+    lastOutputs = out;
     model.zeroGrad();
     await model.backward(out.gradLogits);
     await optimizer.step(model.parameters(), 1e-4);
@@ -280,9 +330,8 @@ async function mlpTraining(
     metrics: { samplesPerSecond: (rows * 1000) / ms.median, parameters },
   };
   if (typeof tfjs !== 'string') {
-    const baseline = await tfjsMlpStep(tfjs, rows, x, teacherHost, labelsHost);
+    const baseline = hold(await tfjsMlpStep(tfjs, rows, x, teacherHost, labelsHost));
     const tms = await timeHost(baseline.step, { runs: steps });
-    baseline.dispose();
     train.baselines = { ...train.baselines, 'tfjs-webgpu': { ms: tms, samplesPerSecond: (rows * 1000) / tms.median } };
     train.metrics!.speedupVsTfjs = tms.median / ms.median;
   }
@@ -305,11 +354,13 @@ async function mlpTraining(
   };
   const withTile = (tile: MatmulChoice) => async () => {
     setMatmulTile(device, tile);
-    const start = performance.now();
-    await ourStep();
-    const elapsed = performance.now() - start;
-    setMatmulTile(device, settings[0]!.tile);
-    return elapsed;
+    try {
+      const start = performance.now();
+      await ourStep();
+      return performance.now() - start;
+    } finally {
+      setMatmulTile(device, settings[0]!.tile);
+    }
   };
   const others = settings.slice(1);
   const pair = await interleaved(
@@ -331,10 +382,6 @@ async function mlpTraining(
     train.metrics![`speedupVs_${t.name}`] = tms.median / oursInterleaved;
     await t.free('x', 'teacher', 'labels');
   }
-  model.release();
-  optimizer.release();
-  for (const t of [inputs, teacher, labels]) t.release();
-  bufferPool(device).trim();
   return [
     train,
     {
@@ -349,23 +396,37 @@ async function mlpTraining(
   ];
 }
 
-/** Peak pool bytes and time of the fused (chunked) linear + KD path against the unfused one. */
-async function fusedLinearKd(ctx: BenchContext, rows: number, torch: TorchBaseline[], settings: MatmulSetting[]): Promise<BenchResult> {
+/** Peak pool bytes and time of the fused (chunked) linear + KD path against the unfused one; releases its tensors on every path. Exported for tests. */
+export async function fusedLinearKd(
+  ctx: BenchContext,
+  rows: number,
+  torch: TorchBaseline[],
+  settings: MatmulSetting[],
+): Promise<BenchResult> {
+  return withHeld((hold) => measureFusedLinearKd(ctx, rows, torch, settings, hold));
+}
+
+async function measureFusedLinearKd(
+  ctx: BenchContext,
+  rows: number,
+  torch: TorchBaseline[],
+  settings: MatmulSetting[],
+  hold: Hold,
+): Promise<BenchResult> {
   const device = ctx.device!;
-  const width = 256;
-  const vocab = 32_000;
+  const { width, vocab } = LINEAR_KD;
   const pool = bufferPool(device);
   const hiddenHost = pseudoRandom(rows * width, 5);
   const weightHost = pseudoRandom(vocab * width, 6).map((v) => v * 0.1);
   const teacherHost = pseudoRandom(rows * vocab, 7).map((v) => v * 8);
-  const hidden = uploadTensor(device, { shape: [rows, width], dtype: 'f32', data: hiddenHost }, 'hidden');
-  const weight = uploadTensor(device, { shape: [vocab, width], dtype: 'f32', data: weightHost }, 'weight');
+  const hidden = hold(uploadTensor(device, { shape: [rows, width], dtype: 'f32', data: hiddenHost }, 'hidden'));
+  const weight = hold(uploadTensor(device, { shape: [vocab, width], dtype: 'f32', data: weightHost }, 'weight'));
   const teacher = {
     kind: 'dense' as const,
-    logits: uploadTensor(device, { shape: [rows, vocab], dtype: 'f32', data: teacherHost }, 'teacher'),
+    logits: hold(uploadTensor(device, { shape: [rows, vocab], dtype: 'f32', data: teacherHost }, 'teacher')),
   };
-  const gradHidden = createTensor(device, { shape: [rows, width], dtype: 'f32', label: 'grad-hidden' });
-  const gradWeight = zerosTensor(device, { shape: [vocab, width], dtype: 'f32', label: 'grad-weight' });
+  const gradHidden = hold(createTensor(device, { shape: [rows, width], dtype: 'f32', label: 'grad-hidden' }));
+  const gradWeight = hold(zerosTensor(device, { shape: [vocab, width], dtype: 'f32', label: 'grad-weight' }));
   const kd = { temperature: 2, softWeight: 1, hardWeight: 0 };
   const runs = ctx.options.runs ? Number(ctx.options.runs) : ctx.quick ? 1 : 3;
   const measure = async (run: () => Promise<unknown>) => {
@@ -393,12 +454,17 @@ async function fusedLinearKd(ctx: BenchContext, rows: number, torch: TorchBaseli
     metrics: { peakBytes: fused.peak },
   };
   const logitsBytes = rows * vocab * 4;
+  // The unfused path holds the whole [rows, V] logits and their gradient besides the fused path's buffers.
+  const unfusedUnfit = caseUnfitReason(ctx, [...fusedLinearKdSpec(ctx, rows).buffers, logitsBytes, logitsBytes]);
   if (logitsBytes > device.limits.maxStorageBufferBindingSize) {
     // The unfused path needs the whole [rows, V] logits in one binding: it cannot run on this adapter.
     result.metrics!.unfusedLogitsBytes = logitsBytes;
     ctx.log(
       `fused-linear-kd ${rows}x${vocab}: unfused path needs a ${logitsBytes}-byte binding > limit ${device.limits.maxStorageBufferBindingSize}; fused only`,
     );
+  } else if (unfusedUnfit) {
+    result.metrics!.unfusedLogitsBytes = logitsBytes;
+    ctx.log(`fused-linear-kd ${rows}x${vocab}: no unfused baseline (${unfusedUnfit}); fused only`);
   } else {
     const unfused = await measure(() => unfusedLinearKdLoss({ hidden, weight, teacher, kd, gradHidden, gradWeight }));
     result.baselines = { unfused: { ms: unfused.ms, peakBytes: unfused.peak } };
@@ -413,11 +479,13 @@ async function fusedLinearKd(ctx: BenchContext, rows: number, torch: TorchBaseli
   if (others.length || withTorch.length) {
     const fusedWith = (tile: MatmulChoice) => async () => {
       setMatmulTile(device, tile);
-      const start = performance.now();
-      await fusedLinearKdLoss({ hidden, weight, teacher, kd, gradHidden, gradWeight });
-      const elapsed = performance.now() - start;
-      setMatmulTile(device, settings[0]!.tile);
-      return elapsed;
+      try {
+        const start = performance.now();
+        await fusedLinearKdLoss({ hidden, weight, teacher, kd, gradHidden, gradWeight });
+        return performance.now() - start;
+      } finally {
+        setMatmulTile(device, settings[0]!.tile);
+      }
     };
     const rss: number[] = withTorch.map(() => 0);
     for (const t of withTorch) {
@@ -460,9 +528,60 @@ async function fusedLinearKd(ctx: BenchContext, rows: number, torch: TorchBaseli
       await t.free('hidden', 'weight', 'teacher');
     }
   }
-  for (const t of [hidden, weight, teacher.logits, gradHidden, gradWeight]) t.release();
-  pool.trim();
   return result;
+}
+
+/**
+ * The matmul sweep (`--sizes` overrides): 256³ to 2,048³; on a GPU also 4,096³, a data-centre
+ * layer's shape (a fraction of a second there, minutes on a CPU adapter, whose sweep — and the
+ * committed lavapipe and SwiftShader results — stay as they were). No adapter known: the CPU sweep.
+ */
+export function matmulSizes(ctx: Pick<BenchContext, 'options' | 'quick' | 'adapter'>): number[] {
+  if (ctx.options.sizes) return ctx.options.sizes.split(',').map(Number);
+  if (ctx.quick) return [256, 1024];
+  return !ctx.adapter || adapterIsCpu(ctx.adapter) ? [256, 1024, 2048] : [256, 1024, 2048, 4096];
+}
+
+function matmulSpec(size: number, settings: MatmulSetting[]): CaseSpec {
+  return {
+    suite: 'train',
+    name: 'matmul',
+    params: { M: size, N: size, K: size, dtype: 'f32', kernel: describeTile(settings[0]!.tile) },
+    buffers: [size * size * 4, size * size * 4, size * size * 4],
+  };
+}
+
+const LINEAR_KD = { width: 256, vocab: 32_000, chunkBytes: 16 << 20 };
+
+/** Hidden, weight, teacher logits, both gradients, and one chunk's logits and teacher rows (white-box's default chunk). */
+function fusedLinearKdSpec(ctx: BenchContext, rows: number): CaseSpec {
+  const { width, vocab, chunkBytes } = LINEAR_KD;
+  const chunk = Math.min(chunkBytes, rows * vocab * 4, ctx.device!.limits.maxStorageBufferBindingSize);
+  return {
+    suite: 'train',
+    name: 'fused-linear-kd',
+    params: { rows, vocab, hidden: width },
+    buffers: [rows * width * 4, vocab * width * 4, rows * vocab * 4, rows * width * 4, vocab * width * 4, chunk, chunk],
+  };
+}
+
+/** Every layer's weights four times (parameter, gradient, AdamW's two moments), the batch and its activations. */
+function mlpSpec(settings: MatmulSetting[]): CaseSpec {
+  const widths = [MLP.inputSize, ...MLP.hidden, MLP.classes];
+  const rows = 128;
+  const layers = widths.slice(1).map((out, i) => (widths[i]! + 1) * out * 4);
+  return {
+    suite: 'train',
+    name: 'mlp-train-step',
+    params: {
+      widths: widths.join('-'),
+      batch: rows,
+      optimizer: 'adamw',
+      loss: 'kd forward-kl T=4 + 0.1 hard',
+      kernel: describeTile(settings[0]!.tile),
+    },
+    buffers: [...layers.flatMap((bytes) => [bytes, bytes, bytes, bytes]), ...widths.flatMap((w) => [rows * w * 4, rows * w * 4])],
+  };
 }
 
 /**
@@ -488,10 +607,22 @@ async function runTrain(ctx: BenchContext, torch: TorchBaseline[]): Promise<Benc
       .join('');
   const tfjs = await tfjsHandle();
   if (typeof tfjs === 'string') ctx.log(`tfjs-backend-webgpu unavailable, no baseline: ${tfjs}`);
-  const sizes = ctx.options.sizes ? ctx.options.sizes.split(',').map(Number) : ctx.quick ? [256, 1024] : [256, 1024, 2048];
   const results: BenchResult[] = [];
-  for (const size of sizes) {
-    const r = await matmulCase(ctx, size, tfjs, torch, settings);
+  // Each case's rows are recorded as soon as they exist (kept if a later case throws); the pool's
+  // free buffers go after every case, whatever its outcome.
+  const runCase = async (spec: CaseSpec, rows: Parameters<typeof guardedCases>[2], run: () => Promise<BenchResult[]>) => {
+    try {
+      const done = await guardedCases(ctx, spec, rows, run);
+      for (const r of done) results.push(recordResult(ctx, r));
+      return done;
+    } finally {
+      bufferPool(ctx.device!).trim();
+    }
+  };
+  for (const size of matmulSizes(ctx)) {
+    const spec = matmulSpec(size, settings);
+    const r = (await runCase(spec, [spec], async () => [await matmulCase(ctx, size, tfjs, torch, settings)]))[0]!;
+    if (r.skipped) continue;
     const base = r.baselines?.['tfjs-webgpu'];
     ctx.log(
       `matmul ${size}³: ${r.gflops!.toFixed(2)} GFLOP/s (median ${r.ms.median.toFixed(1)} ms)` +
@@ -500,10 +631,11 @@ async function runTrain(ctx: BenchContext, torch: TorchBaseline[]): Promise<Benc
           : '') +
         torchNote(r),
     );
-    results.push(r);
   }
   for (const rows of ctx.options['linear-rows'] ? ctx.options['linear-rows'].split(',').map(Number) : ctx.quick ? [512] : [512, 4096]) {
-    const r = await fusedLinearKd(ctx, rows, torch, settings);
+    const spec = fusedLinearKdSpec(ctx, rows);
+    const r = (await runCase(spec, [spec], async () => [await fusedLinearKd(ctx, rows, torch, settings)]))[0]!;
+    if (r.skipped) continue;
     ctx.log(
       `fused-linear-kd ${rows}x32000x256: ${r.ms.median.toFixed(0)} ms, peak ${(r.metrics!.peakBytes! / 2 ** 20).toFixed(1)} MiB` +
         (r.baselines?.unfused
@@ -511,14 +643,15 @@ async function runTrain(ctx: BenchContext, torch: TorchBaseline[]): Promise<Benc
           : '') +
         torchNote(r),
     );
-    results.push(r);
   }
-  for (const r of await mlpTraining(ctx, tfjs, torch, settings)) {
+  const mlp = mlpSpec(settings);
+  const mlpRows = [mlp, { name: 'mlp-inference', params: { widths: mlp.params.widths!, batch: mlp.params.batch! } }];
+  for (const r of await runCase(mlp, mlpRows, () => mlpTraining(ctx, tfjs, torch, settings))) {
+    if (r.skipped) continue;
     const speedup = r.metrics!.speedupVsTfjs;
     ctx.log(
       `${r.name}: ${r.metrics!.samplesPerSecond!.toFixed(0)} samples/s (median ${r.ms.median.toFixed(1)} ms per batch of 128)${speedup ? `; ${speedup.toFixed(2)}x tfjs-webgpu` : ''}${torchNote(r)}`,
     );
-    results.push(r);
   }
   return results;
 }
