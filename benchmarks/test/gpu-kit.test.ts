@@ -80,7 +80,8 @@ describe('GPU kit', () => {
     expect(manifest.rewritten).toEqual(
       expect.arrayContaining(['benchmarks/src/baselines/torch.ts', 'packages/data-tinystories/dist/node.js']),
     );
-    expect(manifest.files.reduce((n, f) => n + f.bytes, 0)).toBeLessThan(20 * 2 ** 20);
+    // The bundle (~6 MiB), the data (~6) and gzipped Dawn (~7): another platform's Dawn alone is 20 MiB or more.
+    expect(manifest.files.reduce((n, f) => n + f.bytes, 0)).toBeLessThan(30 * 2 ** 20);
   });
 
   it('run.sh lists the suites "all" stands for', () => {
