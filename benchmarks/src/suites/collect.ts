@@ -12,7 +12,7 @@ import { summarize } from '../timing.js';
  * delay) runs in a child process, so neither its event loop nor its CPU time mixes with the client's.
  */
 export async function startServer(delayMs: number): Promise<{ url: string; stop: () => Promise<void> }> {
-  const blackBox = import.meta.resolve('@distillery/black-box');
+  const blackBox = import.meta.resolve('@distillery/black-box/node');
   const source = `
     import { serveOpenAI } from ${JSON.stringify(blackBox)};
     const text = 'Tom has 3 apples and buys 4 more, so he has 3 + 4 = 7 apples. The answer is (3 + 4).';
