@@ -192,14 +192,16 @@ def peak_rss_bytes():
 
 OPS = {'info': info, 'load': load, 'free': free, 'kd-loss': kd_loss, 'softmax': softmax, 'matmul': matmul, 'mlp-init': mlp_init, 'mlp-step': mlp_step, 'linear-kd': linear_kd}
 
-for line in sys.stdin:
-    if not line.strip():
-        continue
-    request = json.loads(line)
-    try:
-        answer = OPS[request['op']](request)
-        answer['ok'] = True
-    except Exception as error:  # the suite reports it and skips the row
-        answer = {'ok': False, 'error': f'{type(error).__name__}: {error}'}
-    sys.stdout.write(json.dumps(answer) + '\n')
-    sys.stdout.flush()
+# Imported by scripts/vendor-baseline.py for kd_loss_terms: serve requests only when run.
+if __name__ == '__main__':
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        try:
+            answer = OPS[request['op']](request)
+            answer['ok'] = True
+        except Exception as error:  # the suite reports it and skips the row
+            answer = {'ok': False, 'error': f'{type(error).__name__}: {error}'}
+        sys.stdout.write(json.dumps(answer) + '\n')
+        sys.stdout.flush()

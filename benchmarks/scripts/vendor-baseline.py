@@ -92,16 +92,24 @@ def copy_rows(device, timer, sizes, warmup, runs):
     return rows
 
 
-# The same function as python/torch_baseline.py's (test/gpu-kit.test.ts compares the two).
-def kd_loss_terms(z, t, labels, T, soft, hard):
-    """Forward KL at T (x T^2) plus hard cross-entropy at T = 1, per row mean: the fused kernel's loss."""
-    log_q = F.log_softmax(z / T, dim=-1)
-    log_p = F.log_softmax(t / T, dim=-1)
-    kl = F.kl_div(log_q, log_p, reduction='batchmean', log_target=True)
-    loss = soft * T * T * kl
-    if hard:
-        loss = loss + hard * F.cross_entropy(z, labels)
-    return loss
+def load_kd_loss_terms():
+    """python/torch_baseline.py's kd_loss_terms: the loss the suites' PyTorch rows time (one definition).
+
+    Found beside this script in the repository (../python) or in the GPU kit (files/benchmarks/python).
+    """
+    import importlib.util
+    here = os.path.dirname(os.path.abspath(__file__))
+    for rel in (('..', 'python'), ('files', 'benchmarks', 'python')):
+        path = os.path.join(here, *rel, 'torch_baseline.py')
+        if os.path.exists(path):
+            spec = importlib.util.spec_from_file_location('torch_baseline', path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module.kd_loss_terms
+    raise FileNotFoundError(f'torch_baseline.py not found beside {here}')
+
+
+kd_loss_terms = load_kd_loss_terms()
 
 
 def kd_loss_rows(device, timer, shapes, warmup, runs, copy_gbps):
