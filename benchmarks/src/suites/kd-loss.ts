@@ -64,6 +64,26 @@ export async function sweepShapes(
   return results;
 }
 
+/**
+ * The row suites' run (kd-loss, softmax): the run's roofline and PyTorch (when present) handed to
+ * every case of `sweepShapes`.
+ */
+export async function sweepWithBaselines(
+  ctx: BenchContext,
+  spec: (rows: number, vocab: number, dtype: 'f32' | 'f16', roofline: Roofline) => CaseSpec,
+  one: (rows: number, vocab: number, dtype: 'f32' | 'f16', roofline: Roofline, torch: TorchBaseline[]) => Promise<BenchResult>,
+): Promise<BenchResult[]> {
+  const roofline = await ctx.roofline!();
+  ctx.log(`roofline ${roofline.gbps.toFixed(2)} GB/s (${roofline.source})`);
+  return withTorch(ctx.options, ctx.log, (torch) =>
+    sweepShapes(
+      ctx,
+      (rows, vocab, dtype) => spec(rows, vocab, dtype, roofline),
+      (rows, vocab, dtype) => one(rows, vocab, dtype, roofline, torch),
+    ),
+  );
+}
+
 export const runsFor = (elements: number, quick: boolean) => (quick ? 3 : elements > 200_000_000 ? 3 : 5);
 
 export const kdLossSuite: BenchSuite = {
@@ -74,15 +94,10 @@ export const kdLossSuite: BenchSuite = {
   async run(ctx) {
     const variant = kdLossVariant(ctx.options);
     if (variant.divergence === 'jsd') ctx.log(`kd-loss: tfjs and cpu-loop baselines skipped: ${HOST_SKIP}`);
-    const device = ctx.device!;
-    const roofline = await ctx.roofline!();
-    ctx.log(`roofline ${roofline.gbps.toFixed(2)} GB/s (${roofline.source})`);
-    return withTorch(ctx.options, ctx.log, (torch) =>
-      sweepShapes(
-        ctx,
-        (rows, vocab, dtype) => kdLossCase(rows, vocab, dtype, roofline, variant),
-        (rows, vocab, dtype) => benchOne(ctx, device, roofline, torch, variant, rows, vocab, dtype),
-      ),
+    return sweepWithBaselines(
+      ctx,
+      (rows, vocab, dtype, roofline) => kdLossCase(rows, vocab, dtype, roofline, variant),
+      (rows, vocab, dtype, roofline, torch) => benchOne(ctx, ctx.device!, roofline, torch, variant, rows, vocab, dtype),
     );
   },
 };

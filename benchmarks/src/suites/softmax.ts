@@ -3,13 +3,13 @@ import { CommandRecorder, type GpuTensor } from '@distillery/webgpu';
 import { cpuSoftmax } from '../baselines/cpu.js';
 import { gpuLogits, hostRows } from '../baselines/data.js';
 import type { TorchBaseline } from '../baselines/torch.js';
-import { interleaved, withTorch } from '../baselines/torch-run.js';
+import { interleaved } from '../baselines/torch-run.js';
 import { summarize } from '../timing.js';
 import { loadTfjs, tfjsSoftmax, tfjsSync } from '../baselines/tfjs.js';
 import type { Roofline } from '../roofline/measure.js';
 import type { BenchContext, BenchResult, BenchSuite } from '../suite.js';
 import type { CaseSpec } from '../case-guard.js';
-import { runsFor, sample, sweepShapes } from './kd-loss.js';
+import { runsFor, sample, sweepWithBaselines } from './kd-loss.js';
 
 const TEMPERATURE = 2;
 const TFJS_MAX = 33_000_000;
@@ -20,15 +20,8 @@ export const softmaxSuite: BenchSuite = {
   description: 'Tempered softmax (T=2) over rows vs tfjs-webgpu softmax and a CPU loop',
   needsGpu: true,
   async run(ctx) {
-    const device = ctx.device!;
-    const roofline = await ctx.roofline!();
-    ctx.log(`roofline ${roofline.gbps.toFixed(2)} GB/s (${roofline.source})`);
-    return withTorch(ctx.options, ctx.log, (torch) =>
-      sweepShapes(
-        ctx,
-        (rows, vocab, dtype) => softmaxCase(rows, vocab, dtype, roofline),
-        (rows, vocab, dtype) => benchOne(ctx, device, roofline, torch, rows, vocab, dtype),
-      ),
+    return sweepWithBaselines(ctx, softmaxCase, (rows, vocab, dtype, roofline, torch) =>
+      benchOne(ctx, ctx.device!, roofline, torch, rows, vocab, dtype),
     );
   },
 };
