@@ -27,6 +27,7 @@ npm run bench:render puts its table in docs/benchmarks.md).
   --no-tfjs             both sides run without the suites' tfjs-webgpu baselines (their @tensorflow imports fail)
   --cache-dir DIR       where base checkouts are built and kept, one per commit (default <tmp>/distillery-bench-revs)
   --results-dir DIR     where the comparison is saved (default benchmarks/results/compare)
+  -h, --help            this text
 
 Options a revision's suites do not read (a newer suite's --no-torch, say) are left out for that
 revision and named in the result.`;
