@@ -7,9 +7,12 @@ export {
   formatComparisonTable,
   recoveredFraction,
   describeSpec,
+  isLmComparison,
   type ComparisonResult,
   type ComparedModel,
   type ComparedModelResult,
+  type LmComparisonResult,
+  type ComparedLmModelResult,
 } from './distill/compare.js';
 export { loadMnist, bundledMnistDir, type MnistSplit } from './data/mnist.js';
 export { runDistillConfig, readConfigFile, createDistillRegistry, type DistillRunOptions, type DistillRunResult } from './distill/run.js';

@@ -9,7 +9,7 @@ import { bufferPool } from '@distillery/webgpu';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
 import { evaluateClassifier, type ClassificationData } from '@distillery/white-box';
 import { BUILD_LOCK_FILE } from '../src/distill/cache-build-lock.js';
-import { runDistillComparison } from '../src/distill/compare.js';
+import { isLmComparison, runDistillComparison } from '../src/distill/compare.js';
 import { createDistillRegistry, runDistillConfig } from '../src/distill/run.js';
 import { parseTable } from '../src/distill/tables.js';
 import { captureIO } from './capture-io.js';
@@ -48,6 +48,7 @@ gpuDescribe('a cache teacher in a comparison, its build teacher, its build lock'
     await writeFile(file, JSON.stringify(config));
     const io = captureIO();
     const result = await runDistillComparison(config, file, { io });
+    if (isLmComparison(result)) throw new Error('classifier data gave a text comparison');
     const test = parseTable(table(12, 0.5), { format: 'jsonl', path: 'test.jsonl', label: 'label' });
     const expected = await evaluateClassifier(teacherModel, test);
     expect(result.models.teacher.errors).toEqual([expected.errors]);

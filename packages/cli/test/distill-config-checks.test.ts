@@ -144,9 +144,31 @@ describe('distill config checks before the first GPU work', () => {
     const steps = await refusal({ ...base, training: { epochs: 1, steps: 3 } });
     expect(steps.error.details).toMatchObject({ field: 'training.steps', value: 3 });
 
-    const compareText = await refusal({ ...text, teacher: { name: 'gguf', path: 'teacher.gguf' }, compare: { seeds: [0] } });
-    expect(compareText.error.code).toBe('E_UNSUPPORTED');
-    expect(compareText.error.details).toMatchObject({ field: 'compare' });
+    // compare on text data: no unlabelled baseline, validation documents, a teacher with its own nats/token.
+    const gguf = { name: 'gguf', path: 'teacher.gguf' };
+    const unlabelled = await refusal({ ...text, teacher: gguf, compare: { seeds: [0], unlabelled: true } });
+    expect(unlabelled.error.code).toBe('E_UNSUPPORTED');
+    expect(unlabelled.error.details).toMatchObject({ field: 'compare.unlabelled', value: true });
+    expect(unlabelled.error.message).toContain('every next token is a label');
+    expectNothingRan(unlabelled);
+    const noValidation = await refusal({ ...text, data: { train: text.data.train }, teacher: gguf, compare: { seeds: [0] } });
+    expect(noValidation.error.details).toMatchObject({ field: 'data.validation' });
+    expect(noValidation.error.message).toContain('nats/token');
+    expectNothingRan(noValidation);
+    const cacheRow = await refusal({ ...text, teacher: { name: 'cache', dir: 'c', build: gguf }, compare: { seeds: [0] } });
+    expect(cacheRow.error.code).toBe('E_BAD_CONFIG');
+    expect(cacheRow.error.details).toMatchObject({ field: 'teacher', conflictsWith: 'compare' });
+    expect(cacheRow.error.message).toContain('"gguf" teacher');
+    expectNothingRan(cacheRow);
+    // The scratch baseline would refuse a teacher-only metric after the distilled run: refused first.
+    const watched = await refusal({
+      ...text,
+      teacher: gguf,
+      callbacks: [{ name: 'best-model', metric: 'teacherAgreement' }],
+      compare: { seeds: [0] },
+    });
+    expect(watched.error.details).toMatchObject({ field: 'callbacks[0].metric', value: 'teacherAgreement' });
+    expectNothingRan(watched);
 
     const hiddenOfCache = await refusal({ ...text, teacher: { name: 'cache', dir: 'c', k: 4 }, loss: { hidden: {} } });
     expect(hiddenOfCache.error.details).toMatchObject({ field: 'loss.hidden' });

@@ -11,6 +11,7 @@ import { readFloat32 } from '@distillery/webgpu';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
 import { releaseLmBatch, TokenWindows } from '@distillery/white-box';
 import { runCli } from '../src/index.js';
+import { formatComparisonTable, type LmComparisonResult } from '../src/distill/compare.js';
 import { splitStories } from '../src/distill-lm/corpus.js';
 import { vendored } from '../src/distill-lm/defaults.js';
 import { evaluateHeldOut } from '../src/distill-lm/evaluate.js';
@@ -181,9 +182,75 @@ gpuDescribe('distillery distill on text (a language model)', () => {
     expect(both.io.err).toContain('training.steps');
     expect(both.io.err).toContain('exactly one of training.epochs');
 
-    const compare = await distill({ ...tiny, compare: { seeds: [0] } }, 'bad-compare');
+    const compare = await distill({ ...tiny, compare: { seeds: [0], unlabelled: true } }, 'bad-compare');
     expect(compare.code).toBe(2);
     expect(compare.io.err).toContain('E_UNSUPPORTED');
-    expect(compare.io.err).toContain('classifier-only');
+    expect(compare.io.err).toContain('compare.unlabelled');
+    expect(existsSync(join(root, 'bad-compare.run'))).toBe(false);
+  });
+
+  gpuTest('compare: per seed the distilled and the from-scratch student, the teacher row and the gap closed in nats/token', async () => {
+    const config = {
+      ...tiny,
+      training: { ...tiny.training, steps: 2 },
+      logs: { curves: false },
+      compare: { seeds: [3, 4], scratch: true },
+    };
+    const { code, io } = await distill(config, 'compare');
+    expect(code, io.err).toBe(0);
+    const result = JSON.parse(io.out) as LmComparisonResult;
+    expect(result.kind).toBe('text');
+    expect(result.runDir).toBe(join(root, 'compare.run'));
+    const summaries = await Promise.all(
+      [3, 4].map(async (seed) => {
+        const read = async (model: string) =>
+          JSON.parse(await readFile(join(result.runDir, `seed-${seed}`, model, 'summary.json'), 'utf8'));
+        const used = async (model: string) => JSON.parse(await readFile(join(result.runDir, `seed-${seed}`, model, 'config.json'), 'utf8'));
+        return {
+          seed,
+          distilled: await read('distilled'),
+          scratch: await read('scratch'),
+          configs: [await used('distilled'), await used('scratch')],
+        };
+      }),
+    );
+    const teacher: number[] = [];
+    const scratch: number[] = [];
+    const distilled: number[] = [];
+    for (const [i, s] of summaries.entries()) {
+      // The same student and documents; the seed replaced; the scratch run with no teacher at all.
+      expect(s.configs[0].seed).toBe(s.seed);
+      expect(s.configs[1].seed).toBe(s.seed);
+      expect(s.configs[0].teacher).toBe('gguf');
+      expect(s.configs[1].teacher).toBeUndefined();
+      expect(s.configs[1].student).toEqual(s.configs[0].student);
+      expect(s.configs[1].data).toEqual(s.configs[0].data);
+      expect(s.scratch.teacher).toBeUndefined();
+      expect(s.scratch.validation.teacherAgreement).toBeUndefined();
+      teacher.push(s.distilled.teacher.validation.crossEntropy);
+      scratch.push(s.scratch.validation.crossEntropy);
+      distilled.push(s.distilled.validation.crossEntropy);
+      expect(result.models.teacher.crossEntropy[i]).toBe(teacher[i]);
+      expect(result.models.scratch!.crossEntropy[i]).toBe(scratch[i]);
+      expect(result.models.distilled.crossEntropy[i]).toBe(distilled[i]);
+      expect(result.models.distilled.perplexity[i]).toBeCloseTo(Math.exp(distilled[i]!), 6);
+      expect(io.err).toContain(`seed ${s.seed} student (scratch)`);
+    }
+    // The seeds differ (initialisation, window order): two runs, not one reported twice.
+    expect(distilled[0]).not.toBe(distilled[1]);
+    const mean = (xs: number[]) => (xs[0]! + xs[1]!) / 2;
+    expect(result.models.scratch!.mean).toBeCloseTo(mean(scratch), 12);
+    expect(result.recovered!.perSeed).toHaveLength(2);
+    for (let i = 0; i < 2; i++) {
+      expect(teacher[i]).toBeLessThan(scratch[i]!);
+      expect(result.recovered!.perSeed[i]).toBeCloseTo((scratch[i]! - distilled[i]!) / (scratch[i]! - teacher[i]!), 12);
+    }
+    expect(result.recovered!.ofMeans).toBeCloseTo((mean(scratch) - mean(distilled)) / (mean(scratch) - mean(teacher)), 12);
+    expect(result.improvement!.mean).toBeCloseTo(mean(scratch) - mean(distilled), 12);
+    expect(result.improvement!.seedsImproved).toBe([0, 1].filter((i) => scratch[i]! > distilled[i]!).length);
+    const table = formatComparisonTable(result);
+    expect(table).toContain('nats/token (mean ± sd)');
+    expect(table).toMatch(new RegExp(`^student, from scratch +${mean(scratch).toFixed(4)} ± `, 'm'));
+    expect(table).toMatch(/teacher–scratch gap recovered by distillation: -?\d+% of the means/);
   });
 });

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { badValue, parseConfig, type PluginSpec } from '@distillery/core';
 import { meanStd } from '../stats.js';
 import { distillConfigSchema, type DistillConfig } from './config.js';
-import { comparedTeacher, comparisonOfText, dataKind, watchedMetrics } from './config-checks.js';
+import { comparedTeacher, dataKind, lmTeacherSettings, lmTraining, textComparison, watchedMetrics } from './config-checks.js';
 import { resolveRunDir, runDistillConfig, type DistillRunOptions, type DistillRunResult } from './run.js';
 
 /** The models of a comparison; the baselines are there when `compare` asks for them. */
@@ -40,12 +40,63 @@ export interface ComparisonResult {
   runDir: string;
 }
 
+/** A model of a language-model comparison: validation metrics per seed (lower is better). */
+export interface ComparedLmModelResult {
+  /** Validation nats/token per seed: the compared metric. */
+  crossEntropy: number[];
+  perplexity: number[];
+  bitsPerToken: number[];
+  /** Training seconds per seed in this invocation (0 for the teacher, which is not trained). */
+  seconds: number[];
+  /** Of crossEntropy. */
+  mean: number;
+  std: number;
+}
+
+/** `compare` on text data: the teacher's, the distilled and the from-scratch student's validation nats/token. */
+export interface LmComparisonResult {
+  kind: 'text';
+  adapter: string;
+  seeds: number[];
+  /** Documents the student trains on and documents it is validated on. */
+  split: { train: number; test: number };
+  /** Tokens of those documents (the student's tokenizer, BOS first). */
+  tokens: { train: number; validation: number };
+  setup: Partial<Record<'teacher' | 'scratch' | 'distilled', string>>;
+  models: { teacher: ComparedLmModelResult; distilled: ComparedLmModelResult; scratch?: ComparedLmModelResult };
+  /** Per-seed scratch − distilled nats/token (positive: distillation helped); with a scratch baseline. */
+  improvement?: { mean: number; std: number; seedsImproved: number };
+  /** (scratch − distilled) / (scratch − teacher) in nats/token, per seed and for the means; null where the teacher was no better. */
+  recovered?: { perSeed: (number | null)[]; ofMeans: number | null };
+  /** One `seed-N/{distilled,scratch}` run folder per seed and model. */
+  runDir: string;
+}
+
+/** A text comparison (nats/token), not a classifier's (test error). */
+export const isLmComparison = (result: ComparisonResult | LmComparisonResult): result is LmComparisonResult => 'kind' in result;
+
 /** (scratch − distilled) / (scratch − teacher), or null when the teacher did not beat the scratch student. */
 export function recoveredFraction(teacher: number, scratch: number, distilled: number): number | null {
   return scratch > teacher ? (scratch - distilled) / (scratch - teacher) : null;
 }
 
 const specName = (spec: PluginSpec) => (typeof spec === 'string' ? spec : spec.name);
+
+/**
+ * Distillation against the scratch baseline from per-seed values of a lower-is-better metric (test
+ * error, nats/token): the per-seed improvement and the share of the teacher–scratch gap recovered.
+ */
+function gapClosed(teacher: readonly number[], scratch: readonly number[], distilled: readonly number[]) {
+  const diffs = scratch.map((s, i) => s - distilled[i]!);
+  const { mean, std } = meanStd(diffs);
+  return {
+    improvement: { mean, std, seedsImproved: diffs.filter((x) => x > 0).length },
+    recovered: {
+      perSeed: teacher.map((t, i) => recoveredFraction(t, scratch[i]!, distilled[i]!)),
+      ofMeans: recoveredFraction(meanStd(teacher).mean, meanStd(scratch).mean, meanStd(distilled).mean),
+    },
+  };
+}
 
 /** `name(key value, …)` for a plugin spec: the table's setup column. */
 export function describeSpec(spec: PluginSpec): string {
@@ -76,19 +127,24 @@ const unlabelledConfig = (base: DistillConfig, teacher: PluginSpec): DistillConf
  * folder under the comparison's (so a rerun resumes every one of them), and gathers the teacher's,
  * the baselines' and the distilled student's validation errors: `distillery demo`'s table.
  */
-export async function runDistillComparison(raw: unknown, configPath: string, options: DistillRunOptions): Promise<ComparisonResult> {
+export async function runDistillComparison(
+  raw: unknown,
+  configPath: string,
+  options: DistillRunOptions,
+): Promise<ComparisonResult | LmComparisonResult> {
   const config = parseConfig(distillConfigSchema, raw);
   const { compare, ...base } = config;
   if (!compare) throw badValue('compare', undefined, '{ "seeds": [...] }: the seeds to compare over');
+  if (dataKind(base) === 'text') return runLmComparison(config, configPath, options);
   if (!base.teacher) throw badValue('teacher', undefined, 'a teacher to distil from (the comparison is teacher vs scratch vs distilled)');
   if (!base.data.validation) throw badValue('data.validation', undefined, 'held-out data: the comparison reports validation errors');
   // Before the first run: what would stop the comparison half-way (after minutes of training).
-  if (dataKind(base) === 'text') throw comparisonOfText();
   comparedTeacher(base.teacher);
+  const unlabelledBaseline = compare.unlabelled ?? true;
   const configs = { distilled: base, scratch: { ...base, teacher: undefined }, unlabelled: unlabelledConfig(base, base.teacher) };
   watchedMetrics(configs.distilled);
   if (compare.scratch) watchedMetrics(configs.scratch);
-  if (compare.unlabelled) watchedMetrics(configs.unlabelled);
+  if (unlabelledBaseline) watchedMetrics(configs.unlabelled);
   const runDir = resolveRunDir(config, configPath, options.output);
   const { io } = options;
   const perModel: Record<ComparedModel, { error: number; errors: number; seconds: number }[]> = {
@@ -131,7 +187,7 @@ export async function runDistillComparison(raw: unknown, configPath: string, opt
     }
     const d = validationOf(distilled, 'distilled');
     record(seed, 'distilled', 'student (distilled)', d.error, d.errors, d.rows, distilled.seconds);
-    if (compare.unlabelled) {
+    if (unlabelledBaseline) {
       // The teacher this seed's distilled run trained, read back rather than trained again.
       const teacher: PluginSpec =
         specName(base.teacher) === 'trained' ? { name: 'model', path: join(distilled.runDir, 'teacher.safetensors') } : base.teacher;
@@ -150,33 +206,112 @@ export async function runDistillComparison(raw: unknown, configPath: string, opt
     teacher: summarize(perModel.teacher),
     distilled: summarize(perModel.distilled),
     ...(compare.scratch ? { scratch: summarize(perModel.scratch) } : {}),
-    ...(compare.unlabelled ? { distilledUnlabelled: summarize(perModel.distilledUnlabelled) } : {}),
+    ...(unlabelledBaseline ? { distilledUnlabelled: summarize(perModel.distilledUnlabelled) } : {}),
   };
   const { loss } = base;
   const setup: ComparisonResult['setup'] = {
     teacher: describeSpec(base.teacher),
     distilled: `${describeSpec(base.student)}; T = ${scheduleText(loss.temperature)}, soft ${scheduleText(loss.softWeight)} + hard ${scheduleText(loss.hardWeight)}`,
     ...(compare.scratch ? { scratch: `${describeSpec(base.student)}; hard labels` } : {}),
-    ...(compare.unlabelled
+    ...(unlabelledBaseline
       ? { distilledUnlabelled: `${describeSpec(base.student)}; T = ${scheduleText(loss.temperature)}, soft targets only` }
       : {}),
   };
   const result: ComparisonResult = { adapter, seeds: compare.seeds, split, setup, models, runDir };
-  if (compare.scratch) {
-    const diffs = perModel.scratch.map((r, i) => r.error - perModel.distilled[i]!.error);
-    const { mean, std } = meanStd(diffs);
-    result.improvement = { mean, std, seedsImproved: diffs.filter((x) => x > 0).length };
-    result.recovered = {
-      perSeed: perModel.teacher.map((t, i) => recoveredFraction(t.error, perModel.scratch[i]!.error, perModel.distilled[i]!.error)),
-      ofMeans: recoveredFraction(models.teacher.mean, models.scratch!.mean, models.distilled.mean),
-    };
-  }
+  if (compare.scratch) Object.assign(result, gapClosed(models.teacher.testError, models.scratch!.testError, models.distilled.testError));
   return result;
 }
 
-/** The comparison as `distillery demo` prints it. */
-export function formatComparisonTable(result: ComparisonResult): string {
+/** The from-scratch baseline of a text comparison: next-token cross-entropy only, so no teacher-only setting. */
+const lmScratchConfig = (base: DistillConfig): DistillConfig => ({
+  ...base,
+  teacher: undefined,
+  data: { ...base.data, useLabels: true },
+  training: { ...base.training, fusedHead: undefined },
+  loss: { ...base.loss, hidden: undefined },
+});
+
+/**
+ * `compare` on text data: per seed the config's distillation and (with `scratch`) the same student
+ * trained on the same documents with next-token cross-entropy only, each in its own run folder,
+ * and the teacher's own validation nats/token (measured in each seed's distilled run).
+ */
+async function runLmComparison(config: DistillConfig, configPath: string, options: DistillRunOptions): Promise<LmComparisonResult> {
+  const { compare, ...base } = config;
+  // Before the first run: what would stop the comparison half-way (after the distilled run).
+  textComparison(base, compare!);
+  const scratchConfig = lmScratchConfig(base);
+  if (compare!.scratch) {
+    lmTraining(scratchConfig);
+    lmTeacherSettings(scratchConfig, undefined);
+    watchedMetrics(scratchConfig);
+  }
+  const runDir = resolveRunDir(config, configPath, options.output);
+  const { io } = options;
+  type Row = { crossEntropy: number; perplexity: number; bitsPerToken: number; seconds: number };
+  const perModel: Record<'teacher' | 'scratch' | 'distilled', Row[]> = { teacher: [], scratch: [], distilled: [] };
+  let adapter = '';
+  let split = { train: 0, test: 0 };
+  let tokens = { train: 0, validation: 0 };
+  const record = (seed: number, model: keyof typeof perModel, label: string, metrics: Partial<Record<string, number>>, seconds: number) => {
+    const { crossEntropy, perplexity, bitsPerToken } = metrics;
+    if (crossEntropy === undefined || perplexity === undefined || bitsPerToken === undefined)
+      throw badValue('data.validation', undefined, `held-out text documents (the ${label} run reported no validation nats/token)`);
+    perModel[model].push({ crossEntropy, perplexity, bitsPerToken, seconds });
+    io.stderr(
+      `seed ${seed} ${label.padEnd(26)} validation ${crossEntropy.toFixed(4)} nats/token (perplexity ${perplexity.toFixed(2)}) in ${seconds.toFixed(1)}s\n`,
+    );
+  };
+  const runOne = (settings: DistillConfig, seed: number, folder: string) =>
+    runDistillConfig({ ...settings, seed }, configPath, { ...options, comparison: true, output: join(runDir, `seed-${seed}`, folder) });
+
+  for (const seed of compare!.seeds) {
+    const distilled = await runOne(base, seed, 'distilled');
+    const teacherMetrics = distilled.lm?.teacher?.validation;
+    if (!teacherMetrics)
+      throw badValue('teacher', describeSpec(base.teacher!), 'a "gguf" teacher whose own validation nats/token can be measured');
+    adapter = distilled.adapter;
+    split = { train: distilled.rows.train, test: distilled.rows.validation ?? 0 };
+    tokens = { train: distilled.lm!.tokens.train, validation: distilled.lm!.tokens.validation ?? 0 };
+    record(seed, 'teacher', 'teacher', { ...teacherMetrics }, 0);
+    if (compare!.scratch) {
+      const scratch = await runOne(scratchConfig, seed, 'scratch');
+      record(seed, 'scratch', 'student (scratch)', scratch.validation ?? {}, scratch.seconds);
+    }
+    record(seed, 'distilled', 'student (distilled)', distilled.validation ?? {}, distilled.seconds);
+  }
+
+  const summarize = (rows: Row[]): ComparedLmModelResult => ({
+    crossEntropy: rows.map((r) => r.crossEntropy),
+    perplexity: rows.map((r) => r.perplexity),
+    bitsPerToken: rows.map((r) => r.bitsPerToken),
+    seconds: rows.map((r) => r.seconds),
+    mean: meanStd(rows.map((r) => r.crossEntropy)).mean,
+    std: meanStd(rows.map((r) => r.crossEntropy)).std,
+  });
+  const models: LmComparisonResult['models'] = {
+    teacher: summarize(perModel.teacher),
+    distilled: summarize(perModel.distilled),
+    ...(compare!.scratch ? { scratch: summarize(perModel.scratch) } : {}),
+  };
+  const { loss } = base;
+  const setup: LmComparisonResult['setup'] = {
+    teacher: describeSpec(base.teacher!),
+    distilled: `${describeSpec(base.student)}; T = ${scheduleText(loss.temperature)}, soft ${scheduleText(loss.softWeight)} + hard ${scheduleText(loss.hardWeight)}`,
+    ...(compare!.scratch ? { scratch: `${describeSpec(base.student)}; next-token cross-entropy` } : {}),
+  };
+  const result: LmComparisonResult = { kind: 'text', adapter, seeds: compare!.seeds, split, tokens, setup, models, runDir };
+  if (compare!.scratch)
+    Object.assign(result, gapClosed(models.teacher.crossEntropy, models.scratch!.crossEntropy, models.distilled.crossEntropy));
+  return result;
+}
+
+/** The comparison as `distillery demo` prints it; a text comparison in nats/token. */
+export function formatComparisonTable(result: ComparisonResult | LmComparisonResult): string {
+  const text = isLmComparison(result);
   const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
+  const nats = (v: number) => v.toFixed(4);
+  const value = text ? nats : pct;
   const share = (v: number | null) => (v === null ? 'n/a (teacher not better)' : `${Math.round(v * 100)}%`);
   const names: [ComparedModel, string][] = [
     ['teacher', 'teacher'],
@@ -185,21 +320,24 @@ export function formatComparisonTable(result: ComparisonResult): string {
     ['distilledUnlabelled', 'student, distilled, no labels'],
   ];
   const lines = [
-    `${result.split.train} training / ${result.split.test} held-out rows; seeds ${result.seeds.join(', ')}; adapter ${result.adapter}`,
+    text
+      ? `${result.split.train} training / ${result.split.test} validation documents (${result.tokens.train} / ${result.tokens.validation} tokens); seeds ${result.seeds.join(', ')}; adapter ${result.adapter}`
+      : `${result.split.train} training / ${result.split.test} held-out rows; seeds ${result.seeds.join(', ')}; adapter ${result.adapter}`,
     '',
-    `${'model'.padEnd(31)} ${'test error (mean ± sd)'.padEnd(24)} ${'errors per seed'.padEnd(18)} ${'train s'.padEnd(8)} setup`,
+    `${'model'.padEnd(31)} ${(text ? 'nats/token (mean ± sd)' : 'test error (mean ± sd)').padEnd(24)} ${(text ? 'perplexity per seed' : 'errors per seed').padEnd(18)} ${'train s'.padEnd(8)} setup`,
   ];
   for (const [key, name] of names) {
-    const m = result.models[key];
+    const m = (result.models as Partial<Record<ComparedModel, ComparedModelResult | ComparedLmModelResult>>)[key];
     if (!m) continue;
+    const perSeed = 'errors' in m ? m.errors.join(', ') : m.perplexity.map((p) => p.toFixed(2)).join(', ');
     lines.push(
-      `${name.padEnd(31)} ${`${pct(m.mean)} ± ${pct(m.std)}`.padEnd(24)} ${m.errors.join(', ').padEnd(18)} ${meanStd(m.seconds).mean.toFixed(1).padEnd(8)} ${result.setup[key] ?? ''}`,
+      `${name.padEnd(31)} ${`${value(m.mean)} ± ${value(m.std)}`.padEnd(24)} ${perSeed.padEnd(18)} ${meanStd(m.seconds).mean.toFixed(1).padEnd(8)} ${(result.setup as Partial<Record<ComparedModel, string>>)[key] ?? ''}`,
     );
   }
   if (result.improvement && result.recovered) {
     lines.push(
       '',
-      `distillation vs scratch: ${pct(result.improvement.mean)} ± ${pct(result.improvement.std)} lower test error; better on ${result.improvement.seedsImproved}/${result.seeds.length} seeds`,
+      `distillation vs scratch: ${value(result.improvement.mean)} ± ${value(result.improvement.std)} lower ${text ? 'validation nats/token' : 'test error'}; better on ${result.improvement.seedsImproved}/${result.seeds.length} seeds`,
       `teacher–scratch gap recovered by distillation: ${share(result.recovered.ofMeans)} of the means; per seed ${result.recovered.perSeed.map(share).join(', ')}`,
     );
   }

@@ -151,21 +151,47 @@ export function checkDistillConfig(registry: PluginRegistry, config: DistillConf
   const kind = dataKind(config);
   if (kind === 'classifier') classifierTraining(config);
   if (kind === 'text') {
-    if (options.comparison) throw comparisonOfText();
     lmTraining(config);
     lmTeacherSettings(config, config.teacher);
   }
-  if (options.comparison && config.teacher) comparedTeacher(config.teacher);
+  if (options.comparison && config.teacher) {
+    if (kind === 'text') comparedLmTeacher(config.teacher);
+    else comparedTeacher(config.teacher);
+  }
   pluginSpecs(registry, config);
   watchedMetrics(config);
 }
 
-/** `compare` with text data. */
-export function comparisonOfText(): DistilleryError {
-  return new DistilleryError('E_UNSUPPORTED', '`compare` is classifier-only: a language-model config (text data) cannot use it', {
-    field: 'compare',
-    expected: 'absent for text data (distillery distill-lm compares sizes × methods × seeds)',
-  });
+/**
+ * `compare` with text data, before the first run: no unlabelled baseline (every next token is a
+ * label, so "without labels" is the distilled run itself minus its hard term, not a baseline),
+ * validation documents to report nats/token on, and a teacher whose own nats can be measured.
+ */
+export function textComparison(config: DistillConfig, compare: NonNullable<DistillConfig['compare']>): void {
+  if (compare.unlabelled)
+    throw new DistilleryError(
+      'E_UNSUPPORTED',
+      'compare.unlabelled has no meaning for text data: every next token is a label, so there is no unlabelled baseline (remove compare.unlabelled or set it to false)',
+      { field: 'compare.unlabelled', value: compare.unlabelled, expected: 'absent or false for text data' },
+    );
+  if (!config.data.validation)
+    throw badValue('data.validation', undefined, 'held-out text documents: the comparison reports validation nats/token on them');
+  if (!config.teacher) throw badValue('teacher', undefined, 'a teacher to distil from (the comparison is teacher vs scratch vs distilled)');
+  comparedLmTeacher(config.teacher);
+}
+
+/**
+ * A text comparison's teacher row is the teacher's own validation nats/token, which only a live
+ * "gguf" teacher gives: a "cache" holds top-k log-probabilities of the training windows only.
+ */
+export function comparedLmTeacher(teacher: PluginSpec): void {
+  const name = specName(teacher);
+  if (name === 'gguf') return;
+  throw new DistilleryError(
+    'E_BAD_CONFIG',
+    `compare reports the teacher's own validation nats/token, which teacher ${name} cannot give${name === 'cache' ? ' (an offline cache of the training windows only)' : ''}: use a "gguf" teacher, or remove compare`,
+    { field: 'teacher', value: teacher, conflictsWith: 'compare', expected: 'a "gguf" teacher for text data' },
+  );
 }
 
 /**

@@ -125,13 +125,23 @@ export const distillConfigSchema = z
     compare: z
       .object({
         seeds: z.array(z.number().int().min(0)).min(1).describe('repeat the run once per seed (each replaces `seed`)'),
-        scratch: z.boolean().default(true).describe('also train the student from scratch on the labels (no teacher)'),
-        unlabelled: z.boolean().default(true).describe('also distil the student with no labels (soft targets only)'),
+        scratch: z
+          .boolean()
+          .default(true)
+          .describe(
+            'also train the student from scratch on the labels (no teacher; text data: next-token cross-entropy on the same documents)',
+          ),
+        unlabelled: z
+          .boolean()
+          .optional()
+          .describe(
+            'also distil the student with no labels (soft targets only); default true for classifier data; text data: absent or false (every token is a label)',
+          ),
       })
       .strict()
       .optional()
       .describe(
-        "`distillery demo`'s comparison: per seed the teacher, the distilled student and these baselines, each in its own run folder (seed-N/…), then the table of test errors and the share of the teacher–scratch gap distillation recovers",
+        "`distillery demo`'s comparison: per seed the teacher, the distilled student and these baselines, each in its own run folder (seed-N/…), then the table of test errors (text data: validation nats/token) and the share of the teacher–scratch gap distillation recovers",
       ),
     export: z
       .object({

@@ -17,7 +17,7 @@ import {
 import { checkGgufInLlamaCpp, type GgufCheck } from '../lm/gguf-check.js';
 import type { DistillConfig } from './config.js';
 import { exportedPath } from './export-path.js';
-import { comparisonOfText, lmTeacherSettings, lmTraining } from './config-checks.js';
+import { lmTeacherSettings, lmTraining } from './config-checks.js';
 import type { DistillContext } from './context.js';
 import {
   isLlamaStudent,
@@ -159,7 +159,6 @@ async function exportStudent(input: LmRunInput, student: LlamaStudentPart): Prom
  */
 export async function runLmDistillation(input: LmRunInput): Promise<DistillRunResult> {
   const { config, runDir, options, context } = input;
-  if (options.comparison) throw comparisonOfText();
   const training = lmTraining(config);
   const { validation, teacher, student } = await lmParts(input, training.context);
   const train = corpus(student, input.train.documents);

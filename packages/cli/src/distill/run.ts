@@ -57,7 +57,7 @@ export async function readConfigFile(path: string): Promise<unknown> {
 
 export interface DistillRunOptions {
   io: CliIO;
-  /** Set by `compare`'s runs: a language-model config refuses it (the comparison is classifier-only). */
+  /** Set by `compare`'s runs: the teacher must be one whose own validation metrics can be measured (the teacher row). */
   comparison?: boolean;
   /** Start over: ignore (and replace) the run folder's checkpoint. */
   fresh?: boolean;
