@@ -22,7 +22,8 @@ teacher, a \`llama\` student; examples/tinystories/distill.json) it trains a lan
 validation in nats/token, the student also exported as student.gguf and hf/. Rerunning the same command resumes from the
 checkpoint; a finished run reports its final metrics again. A config with \`compare\` (seeds, and
 the scratch / no-labels baselines) runs once per seed and model in seed-N/… run folders and prints
-\`distillery demo\`'s table: test errors and the share of the teacher–scratch gap distillation recovers.
+\`distillery demo\`'s table: test errors and the share of the teacher–scratch gap distillation recovers
+(text data: validation nats/token, the scratch baseline only; examples/tinystories/compare.json).
   --no-resume      start over, ignoring (and replacing) the run folder's checkpoint; a trained teacher is reused
   --output DIR     the run folder (overrides \`output\` in the config)
   --json           print the summary as one JSON object
