@@ -20,22 +20,10 @@ import {
 } from '../src/index.js';
 import { fusedLinearKd, matmulCase, mlpTraining, type MatmulSetting } from '../src/suites/train.js';
 import type { TorchBaseline } from '../src/baselines/torch.js';
+import { benchDocument, measuredRow } from './fixtures.js';
 
-const row = (suite: string, rows: number, median: number): BenchResult => ({
-  suite,
-  name: 'case',
-  params: { rows },
-  ms: { median, min: median, max: median, runs: 3 },
-});
-
-const document = (over: Partial<BenchDocument>): BenchDocument => ({
-  schema: 1,
-  adapter: { vendor: 'acme', architecture: 'rdna9', device: 'x', description: 'Acme X', backend: 'dawn-node' },
-  host: { os: 'linux', cpu: 'cpu', cores: 2, node: 'v20' },
-  date: '2026-01-01T00:00:00.000Z',
-  results: [],
-  ...over,
-});
+const row = (suite: string, rows: number, median: number): BenchResult => measuredRow(suite, median, { params: { rows } });
+const document = benchDocument;
 
 /** A sweep of three cases whose third loses the device, the way a long run on a real GPU ends. */
 const sweepThatDies: BenchSuite = {

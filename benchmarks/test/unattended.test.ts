@@ -21,6 +21,7 @@ import {
   type BenchSuite,
 } from '../src/index.js';
 import { matmulSizes } from '../src/suites/train.js';
+import { benchDocument, measuredRow } from './fixtures.js';
 
 const GB = 1e9;
 const MiB = 2 ** 20;
@@ -84,20 +85,8 @@ describe('sizes scaled to the adapter', () => {
   });
 });
 
-const document = (over: Partial<BenchDocument>): BenchDocument => ({
-  schema: 1,
-  adapter: { vendor: 'acme', architecture: 'rdna9', device: 'x', description: 'Acme X', backend: 'dawn-node' },
-  host: { os: 'linux', cpu: 'cpu', cores: 2, node: 'v20' },
-  date: '2026-01-01T00:00:00.000Z',
-  results: [],
-  ...over,
-});
-const measured = (suite: string, median: number) => ({
-  suite,
-  name: 'fused',
-  params: { rows: 64 },
-  ms: { median, min: median, max: median, runs: 3 },
-});
+const document = benchDocument;
+const measured = (suite: string, median: number) => measuredRow(suite, median, { name: 'fused' });
 
 describe('skipped cases and failed suites in the record', () => {
   const skipped = {

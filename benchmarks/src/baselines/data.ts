@@ -1,4 +1,5 @@
 import { CommandRecorder, createTensor, linearGrid, readBuffer, type GpuTensor, type KernelProgram } from '@distillery/webgpu';
+import type { MsStats } from '../suite.js';
 
 interface FillVariant {
   dtype: 'f32' | 'f16';
@@ -79,4 +80,16 @@ function f16ToNumber(bits: number): number {
   if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
   if (exp === 31) return frac ? Number.NaN : sign * Infinity;
   return sign * 2 ** (exp - 15) * (1 + frac / 1024);
+}
+
+/**
+ * A baseline timed on `subRows` rows of a `rows`-row batch (the baselines cap their elements), scaled
+ * to the whole batch: its stats and, when scaled, `extrapolatedFromRows`.
+ */
+export function scaledToRows(stats: MsStats, rows: number, subRows: number): { ms: MsStats; extrapolatedFromRows?: number } {
+  const scale = rows / subRows;
+  return {
+    ms: { median: stats.median * scale, min: stats.min * scale, max: stats.max * scale, runs: stats.runs },
+    ...(scale !== 1 ? { extrapolatedFromRows: subRows } : {}),
+  };
 }

@@ -1,7 +1,7 @@
 import { recordKdLoss } from '@distillery/kernels';
 import { bufferPool, CommandRecorder, uploadTensor, type GpuTensor } from '@distillery/webgpu';
 import { cpuKdLoss } from '../baselines/cpu.js';
-import { gpuLogits, hostRows } from '../baselines/data.js';
+import { gpuLogits, hostRows, scaledToRows } from '../baselines/data.js';
 import type { TorchBaseline } from '../baselines/torch.js';
 import { interleaved, withTorch } from '../baselines/torch-run.js';
 import { loadTfjs, tfjsKdLoss, tfjsSync } from '../baselines/tfjs.js';
@@ -225,13 +225,10 @@ async function measureKdLoss(
       zt.dispose();
       tt.dispose();
       lt.dispose();
-      const scale = rows / subRows;
-      baselines['tfjs-webgpu'] = {
-        ms: { median: stats.median * scale, min: stats.min * scale, max: stats.max * scale, runs: stats.runs },
-        ...(scale !== 1 ? { extrapolatedFromRows: subRows } : {}),
-      };
-      metrics.speedupVsTfjs = (stats.median * scale) / gpu.median;
-      metrics.speedupVsTfjsWall = (stats.median * scale) / wall.median;
+      const tfjs = scaledToRows(stats, rows, subRows);
+      baselines['tfjs-webgpu'] = tfjs;
+      metrics.speedupVsTfjs = tfjs.ms.median / gpu.median;
+      metrics.speedupVsTfjsWall = tfjs.ms.median / wall.median;
       if (subRows === rows && Number.isFinite(fusedTotal)) metrics.lossRelDiffVsTfjs = Math.abs(tfLoss - fusedTotal) / Math.abs(tfLoss);
     } catch (error) {
       ctx.log(`tfjs baseline skipped: ${(error as Error).message}`);
@@ -298,12 +295,9 @@ async function measureKdLoss(
       cpuLoss = cpuKdLoss(zh, th, labelData, cpuRows, vocab, { ...hyper, divergence: hostDivergence }, grad);
       return performance.now() - start;
     });
-    const cpuScale = rows / cpuRows;
-    baselines['cpu-loop'] = {
-      ms: { median: cpu.median * cpuScale, min: cpu.min * cpuScale, max: cpu.max * cpuScale, runs: cpu.runs },
-      ...(cpuScale !== 1 ? { extrapolatedFromRows: cpuRows } : {}),
-    };
-    metrics.speedupVsCpu = (cpu.median * cpuScale) / gpu.median;
+    const cpuLoop = scaledToRows(cpu, rows, cpuRows);
+    baselines['cpu-loop'] = cpuLoop;
+    metrics.speedupVsCpu = cpuLoop.ms.median / gpu.median;
     if (cpuRows === rows && Number.isFinite(fusedTotal)) metrics.lossRelDiffVsCpu = Math.abs(cpuLoss - fusedTotal) / Math.abs(cpuLoss);
   }
 

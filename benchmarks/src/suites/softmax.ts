@@ -1,7 +1,7 @@
 import { recordTemperedSoftmax } from '@distillery/kernels';
 import { CommandRecorder, type GpuTensor } from '@distillery/webgpu';
 import { cpuSoftmax } from '../baselines/cpu.js';
-import { gpuLogits, hostRows } from '../baselines/data.js';
+import { gpuLogits, hostRows, scaledToRows } from '../baselines/data.js';
 import type { TorchBaseline } from '../baselines/torch.js';
 import { interleaved } from '../baselines/torch-run.js';
 import { summarize } from '../timing.js';
@@ -105,13 +105,10 @@ async function measureSoftmax(
       return ms;
     });
     zt.dispose();
-    const scale = rows / subRows;
-    baselines['tfjs-webgpu'] = {
-      ms: { median: stats.median * scale, min: stats.min * scale, max: stats.max * scale, runs: stats.runs },
-      ...(scale !== 1 ? { extrapolatedFromRows: subRows } : {}),
-    };
-    metrics.speedupVsTfjs = (stats.median * scale) / gpu.median;
-    metrics.speedupVsTfjsWall = (stats.median * scale) / wall.median;
+    const tfjs = scaledToRows(stats, rows, subRows);
+    baselines['tfjs-webgpu'] = tfjs;
+    metrics.speedupVsTfjs = tfjs.ms.median / gpu.median;
+    metrics.speedupVsTfjsWall = tfjs.ms.median / wall.median;
   } catch (error) {
     ctx.log(`tfjs baseline skipped: ${(error as Error).message}`);
   }
@@ -149,12 +146,9 @@ async function measureSoftmax(
     cpuSoftmax(zh, cpuRows, vocab, TEMPERATURE, out);
     return performance.now() - start;
   });
-  const cpuScale = rows / cpuRows;
-  baselines['cpu-loop'] = {
-    ms: { median: cpu.median * cpuScale, min: cpu.min * cpuScale, max: cpu.max * cpuScale, runs: cpu.runs },
-    ...(cpuScale !== 1 ? { extrapolatedFromRows: cpuRows } : {}),
-  };
-  metrics.speedupVsCpu = (cpu.median * cpuScale) / gpu.median;
+  const cpuLoop = scaledToRows(cpu, rows, cpuRows);
+  baselines['cpu-loop'] = cpuLoop;
+  metrics.speedupVsCpu = cpuLoop.ms.median / gpu.median;
   ctx.log(
     `softmax ${dtype} ${rows}×${vocab}: ${gpu.median.toFixed(2)} ms GPU, ${gbps.toFixed(2)} GB/s = ${(100 * metrics.ratioToRoofline!).toFixed(1)}% of the roofline; ` +
       torch
