@@ -13,6 +13,7 @@ import {
   renderMarkdown,
   runSuites,
   saveResults,
+  suites,
   type BenchContext,
   type BenchDocument,
   type BenchResult,
@@ -179,6 +180,36 @@ gpuDescribe('distillery-bench --json --save with a suite that fails partway', ()
       ]);
       expect(saved.results[1]!.ms.median).toBe(-2);
       expect(saved.failures).toMatchObject([{ suite: 'kd-loss', kept: 1 }]);
+    },
+    60_000,
+  );
+});
+
+gpuDescribe('the llama suite releases its models and tensors when it throws', () => {
+  gpuTest(
+    'after the teacher forward and after the KD step: pool bytes in use are back where they were',
+    async ({ device }) => {
+      const llama = suites.find((s) => s.name === 'llama')!;
+      const pool = bufferPool(device);
+      // The runner's `record` throwing at the n-th result: the suite fails with everything it has allocated by then held.
+      for (const failAt of [1, 2]) {
+        let recorded = 0;
+        const ctx: BenchContext = {
+          device,
+          quick: true,
+          options: {},
+          log: () => {},
+          record: () => {
+            if (++recorded === failAt) throw new Error(`record ${failAt} failed`);
+          },
+        };
+        const before = pool.stats();
+        await expect(llama.run(ctx)).rejects.toThrow(`record ${failAt} failed`);
+        const after = pool.stats();
+        expect(after.peakBytesInUse, `fail at ${failAt}`).toBeGreaterThan(before.bytesInUse);
+        expect(after.bytesInUse, `fail at ${failAt}`).toBe(before.bytesInUse);
+        pool.resetPeak();
+      }
     },
     60_000,
   );

@@ -64,84 +64,98 @@ export const llamaSuite: BenchSuite = {
     const runs = ctx.quick ? 2 : 5;
     const windows = await storyWindows(tokenizer, sequences, context);
     const rows = sequences * context;
-    const teacher = LlamaLm.fromGguf(device, file, { context });
-    const tokens = uploadTensor(device, { shape: [rows], dtype: 'i32', data: Int32Array.from(windows.flat()) }, 'bench-tokens');
-    const labels = uploadTensor(
-      device,
-      { shape: [rows], dtype: 'i32', data: Int32Array.from(windows.flatMap((w) => [...w.slice(1), -100])) },
-      'bench-labels',
-    );
-    const batch = { tokens, labels, sequences };
-    const results: BenchResult[] = [];
-
-    // Teacher forward: eval-mode logits for every position, wall clock to the GPU's completion.
-    const forwardMs = await timeHost(
-      async () => {
-        await teacher.forward(batch, { training: false });
-        await device.queue.onSubmittedWorkDone();
-      },
-      { warmup: 1, runs },
-    );
-    const forward: BenchResult = {
-      suite: 'llama',
-      name: 'teacher-forward',
-      params: { model: 'stories260K', sequences, context, tokens: rows },
-      ms: forwardMs,
-      metrics: { tokensPerSecond: (rows * 1000) / forwardMs.median, parameters: teacher.parameterCount },
-      baselines: {},
+    // Everything the suite allocates is released when it ends, returned or thrown (a failed
+    // llama run must not leave its models on the device for the suites after it).
+    const held: Array<{ release(): void }> = [];
+    const hold = <T extends { release(): void }>(owned: T): T => {
+      held.push(owned);
+      return owned;
     };
-    // Quick (CI) runs skip 2 threads: on a busy 2-core machine one call can take seconds.
-    for (const threads of ctx.quick ? [1] : [1, 2]) {
-      const base = await llamaCppBaseline(ctx, windows, threads, runs);
-      if (typeof base === 'string') continue;
-      forward.baselines![`llama.cpp-cpu-${threads}t`] = { ms: base.ms, tokensPerSecond: base.tokensPerSecond };
-      forward.metrics![`llamaCpp${threads}tTokensPerSecond`] = base.tokensPerSecond;
-    }
-    results.push(recordResult(ctx, forward));
-    ctx.log(
-      `teacher forward: ${forward.metrics!.tokensPerSecond!.toFixed(0)} tokens/s on WebGPU; llama.cpp ${[1, 2].map((t) => `${t}t ${forward.metrics![`llamaCpp${t}tTokensPerSecond`]?.toFixed(0) ?? '-'}`).join(', ')} tokens/s`,
-    );
+    try {
+      const teacher = hold(LlamaLm.fromGguf(device, file, { context }));
+      const tokens = hold(uploadTensor(device, { shape: [rows], dtype: 'i32', data: Int32Array.from(windows.flat()) }, 'bench-tokens'));
+      const labels = hold(
+        uploadTensor(
+          device,
+          { shape: [rows], dtype: 'i32', data: Int32Array.from(windows.flatMap((w) => [...w.slice(1), -100])) },
+          'bench-labels',
+        ),
+      );
+      const batch = { tokens, labels, sequences };
+      const results: BenchResult[] = [];
 
-    // The whole KD step of a student: teacher forward + student forward/backward + fused KD loss + AdamW.
-    const student = LlamaLm.create(device, {
-      vocab: teacher.vocabSize,
-      width: 32,
-      layers: 2,
-      heads: 4,
-      kvHeads: 2,
-      ffn: 86,
-      context,
-      seed: 1,
-    });
-    const loss = new KdLoss({ divergence: 'forward-kl', temperature: 2, hardWeight: 0.5 });
-    const optimizer = new AdamW({ weightDecay: 0.01, clipNorm: 1 });
-    const stepMs = await timeHost(
-      async () => {
-        const targets = await teacher.forward(batch, { training: false });
-        const logits = await student.forward(batch, { training: true });
-        const out = await loss.compute({ studentLogits: logits, targets: { kind: 'dense', logits: targets }, labels, hyper: {} });
-        student.zeroGrad();
-        await student.backward(out.gradLogits);
-        await out.total();
-        await optimizer.step(student.parameters(), 1e-3);
-      },
-      { warmup: 1, runs },
-    );
-    results.push(
-      recordResult(ctx, {
+      // Teacher forward: eval-mode logits for every position, wall clock to the GPU's completion.
+      const forwardMs = await timeHost(
+        async () => {
+          await teacher.forward(batch, { training: false });
+          await device.queue.onSubmittedWorkDone();
+        },
+        { warmup: 1, runs },
+      );
+      const forward: BenchResult = {
         suite: 'llama',
-        name: 'kd-train-step',
-        params: { teacher: 'stories260K', student: 'w32-l2 (4 heads, 2 kv)', sequences, context, loss: 'forward KL T=2 + 0.5 hard' },
-        ms: stepMs,
-        metrics: { tokensPerSecond: (rows * 1000) / stepMs.median, studentParameters: student.parameterCount },
-      }),
-    );
-    ctx.log(`KD step: ${stepMs.median.toFixed(0)} ms, ${((rows * 1000) / stepMs.median).toFixed(0)} tokens/s`);
-    tokens.release();
-    labels.release();
-    student.release();
-    teacher.release();
-    optimizer.release();
-    return results;
+        name: 'teacher-forward',
+        params: { model: 'stories260K', sequences, context, tokens: rows },
+        ms: forwardMs,
+        metrics: { tokensPerSecond: (rows * 1000) / forwardMs.median, parameters: teacher.parameterCount },
+        baselines: {},
+      };
+      // Quick (CI) runs skip 2 threads: on a busy 2-core machine one call can take seconds.
+      for (const threads of ctx.quick ? [1] : [1, 2]) {
+        const base = await llamaCppBaseline(ctx, windows, threads, runs);
+        if (typeof base === 'string') continue;
+        forward.baselines![`llama.cpp-cpu-${threads}t`] = { ms: base.ms, tokensPerSecond: base.tokensPerSecond };
+        forward.metrics![`llamaCpp${threads}tTokensPerSecond`] = base.tokensPerSecond;
+      }
+      results.push(recordResult(ctx, forward));
+      ctx.log(
+        `teacher forward: ${forward.metrics!.tokensPerSecond!.toFixed(0)} tokens/s on WebGPU; llama.cpp ${[1, 2].map((t) => `${t}t ${forward.metrics![`llamaCpp${t}tTokensPerSecond`]?.toFixed(0) ?? '-'}`).join(', ')} tokens/s`,
+      );
+
+      // The whole KD step of a student: teacher forward + student forward/backward + fused KD loss + AdamW.
+      const student = hold(
+        LlamaLm.create(device, {
+          vocab: teacher.vocabSize,
+          width: 32,
+          layers: 2,
+          heads: 4,
+          kvHeads: 2,
+          ffn: 86,
+          context,
+          seed: 1,
+        }),
+      );
+      const loss = new KdLoss({ divergence: 'forward-kl', temperature: 2, hardWeight: 0.5 });
+      const optimizer = hold(new AdamW({ weightDecay: 0.01, clipNorm: 1 }));
+      // KdLoss frees each step's outputs at the next step; the last step's go with the case.
+      let lastOutputs: { release(): void } | undefined;
+      hold({ release: () => lastOutputs?.release() });
+      const stepMs = await timeHost(
+        async () => {
+          const targets = await teacher.forward(batch, { training: false });
+          const logits = await student.forward(batch, { training: true });
+          const out = await loss.compute({ studentLogits: logits, targets: { kind: 'dense', logits: targets }, labels, hyper: {} });
+          lastOutputs = out;
+          student.zeroGrad();
+          await student.backward(out.gradLogits);
+          await out.total();
+          await optimizer.step(student.parameters(), 1e-3);
+        },
+        { warmup: 1, runs },
+      );
+      results.push(
+        recordResult(ctx, {
+          suite: 'llama',
+          name: 'kd-train-step',
+          params: { teacher: 'stories260K', student: 'w32-l2 (4 heads, 2 kv)', sequences, context, loss: 'forward KL T=2 + 0.5 hard' },
+          ms: stepMs,
+          metrics: { tokensPerSecond: (rows * 1000) / stepMs.median, studentParameters: student.parameterCount },
+        }),
+      );
+      ctx.log(`KD step: ${stepMs.median.toFixed(0)} ms, ${((rows * 1000) / stepMs.median).toFixed(0)} tokens/s`);
+      return results;
+    } finally {
+      for (const owned of held.reverse()) owned.release();
+    }
   },
 };
