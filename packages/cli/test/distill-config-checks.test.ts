@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DistilleryError } from '@distillery/core';
 import { runDistillComparison } from '../src/distill/compare.js';
-import { comparedTeacher, evaluationMetrics } from '../src/distill/config-checks.js';
+import { comparedLmTeacher, comparedTeacher, evaluationMetrics } from '../src/distill/config-checks.js';
 import { runDistillConfig } from '../src/distill/run.js';
 import { captureIO } from './capture-io.js';
 
@@ -155,11 +155,18 @@ describe('distill config checks before the first GPU work', () => {
     expect(noValidation.error.details).toMatchObject({ field: 'data.validation' });
     expect(noValidation.error.message).toContain('nats/token');
     expectNothingRan(noValidation);
-    const cacheRow = await refusal({ ...text, teacher: { name: 'cache', dir: 'c', build: gguf }, compare: { seeds: [0] } });
+    // A cache's teacher row is the GGUF it is built from: a prebuilt cache has none.
+    const cacheRow = await refusal({ ...text, teacher: { name: 'cache', dir: 'c' }, compare: { seeds: [0] } });
     expect(cacheRow.error.code).toBe('E_BAD_CONFIG');
     expect(cacheRow.error.details).toMatchObject({ field: 'teacher', conflictsWith: 'compare' });
-    expect(cacheRow.error.message).toContain('"gguf" teacher');
+    expect(cacheRow.error.message).toContain('"cache" teacher whose build is a "gguf" teacher');
+    expect(cacheRow.error.message).toContain('a prebuilt cache');
     expectNothingRan(cacheRow);
+    expect(comparedLmTeacher(gguf)).toBe('self');
+    expect(comparedLmTeacher({ name: 'cache', dir: 'c', build: gguf })).toEqual({ build: gguf });
+    expect(() => comparedLmTeacher({ name: 'cache', dir: 'c', build: { name: 'model', path: 't.safetensors' } })).toThrow(
+      'built by teacher model',
+    );
     // The scratch baseline would refuse a teacher-only metric after the distilled run: refused first.
     const watched = await refusal({
       ...text,

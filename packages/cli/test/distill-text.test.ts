@@ -253,4 +253,55 @@ gpuDescribe('distillery distill on text (a language model)', () => {
     expect(table).toMatch(new RegExp(`^student, from scratch +${mean(scratch).toFixed(4)} ± `, 'm'));
     expect(table).toMatch(/teacher–scratch gap recovered by distillation: -?\d+% of the means/);
   });
+
+  gpuTest(
+    'compare with a cache teacher: the teacher row is the GGUF the cache is built from, on the validation documents',
+    async ({ device }) => {
+      const cache = { name: 'cache', dir: 'compare-cached.cache', build: { name: 'gguf' }, kind: 'topk', k: 8 };
+      const config = {
+        ...tiny,
+        teacher: cache,
+        training: { ...tiny.training, steps: 2, evaluateEverySteps: 2 },
+        logs: { curves: false },
+        compare: { seeds: [1, 2], scratch: true },
+      };
+      const { code, io } = await distill(config, 'compare-cached');
+      expect(code, io.err).toBe(0);
+      const result = JSON.parse(io.out) as LmComparisonResult;
+      expect(result.setup.teacher).toContain('cache(');
+      // Each seed's distilled run trained from the cache and reports the GGUF's own validation nats.
+      const reported: number[] = [];
+      for (const seed of [1, 2]) {
+        const summary = JSON.parse(await readFile(join(result.runDir, `seed-${seed}`, 'distilled', 'summary.json'), 'utf8'));
+        expect(summary.teacher.name).toMatch(/^cache:stories260K:top8:/);
+        reported.push(summary.teacher.validation.crossEntropy);
+        expect(summary.validation.teacherAgreement).toBeUndefined();
+      }
+      expect(result.models.teacher.crossEntropy).toEqual(reported);
+      expect(result.models.teacher.perplexity[0]).toBeCloseTo(Math.exp(reported[0]!), 6);
+      expect(io.err).toContain('seed 2 teacher');
+      // The gap closed is measured against that row.
+      const scratch = result.models.scratch!.crossEntropy;
+      const distilled = result.models.distilled.crossEntropy;
+      for (let i = 0; i < 2; i++)
+        expect(result.recovered!.perSeed[i]).toBeCloseTo((scratch[i]! - distilled[i]!) / (scratch[i]! - reported[i]!), 12);
+
+      // The same nats recomputed in float64 from stories260K itself over the validation documents.
+      const gguf = await readGgufFile(vendored.teacher());
+      const tokenizer = LlamaTokenizer.fromGguf(gguf);
+      const stories = splitStories(await readFile(vendored.corpus(), 'utf8'), {
+        separator: '<|endoftext|>',
+        heldOutFraction: 0.1,
+        evalStories: 2,
+      });
+      const heldOut = { documents: stories.heldOut.map((s) => tokenizer.encode(s, { addBos: true })), vocab: tokenizer.vocabSize };
+      const teacher = LlamaLm.fromGguf(device, gguf, { context: 32 });
+      try {
+        const { metrics } = await evaluateHeldOut(teacher, new TokenWindows(device, heldOut, { context: 32, sequences: 1, seed: 0 }), 4);
+        for (const nats of reported) expect(nats).toBeCloseTo(metrics.nats, 5);
+      } finally {
+        teacher.release();
+      }
+    },
+  );
 });

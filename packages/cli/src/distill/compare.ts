@@ -234,7 +234,8 @@ const lmScratchConfig = (base: DistillConfig): DistillConfig => ({
 /**
  * `compare` on text data: per seed the config's distillation and (with `scratch`) the same student
  * trained on the same documents with next-token cross-entropy only, each in its own run folder,
- * and the teacher's own validation nats/token (measured in each seed's distilled run).
+ * and the teacher's own validation nats/token (measured in each seed's distilled run; for a "cache"
+ * teacher, the "gguf" it is built from).
  */
 async function runLmComparison(config: DistillConfig, configPath: string, options: DistillRunOptions): Promise<LmComparisonResult> {
   const { compare, ...base } = config;
@@ -269,7 +270,11 @@ async function runLmComparison(config: DistillConfig, configPath: string, option
     const distilled = await runOne(base, seed, 'distilled');
     const teacherMetrics = distilled.lm?.teacher?.validation;
     if (!teacherMetrics)
-      throw badValue('teacher', describeSpec(base.teacher!), 'a "gguf" teacher whose own validation nats/token can be measured');
+      throw badValue(
+        'teacher',
+        describeSpec(base.teacher!),
+        'a "gguf" teacher, or a "cache" built by one, whose own validation nats/token can be measured',
+      );
     adapter = distilled.adapter;
     split = { train: distilled.rows.train, test: distilled.rows.validation ?? 0 };
     tokens = { train: distilled.lm!.tokens.train, validation: distilled.lm!.tokens.validation ?? 0 };

@@ -181,16 +181,27 @@ export function textComparison(config: DistillConfig, compare: NonNullable<Disti
 }
 
 /**
- * A text comparison's teacher row is the teacher's own validation nats/token, which only a live
- * "gguf" teacher gives: a "cache" holds top-k log-probabilities of the training windows only.
+ * A text comparison's teacher row is the teacher's own validation nats/token: a live "gguf" teacher
+ * gives it, and so does a "cache" teacher whose `build` is one (that GGUF is evaluated on the
+ * validation documents; the cache itself holds top-k log-probabilities of the training windows only).
+ * Anything else (a prebuilt cache, a plugin's teacher) is refused with `compare` named.
  */
-export function comparedLmTeacher(teacher: PluginSpec): void {
+export function comparedLmTeacher(teacher: PluginSpec): 'self' | { build: PluginSpec } {
   const name = specName(teacher);
-  if (name === 'gguf') return;
+  if (name === 'gguf') return 'self';
+  if (name === 'cache') {
+    const build = settingsOf(teacher).build as PluginSpec | undefined;
+    if (build !== undefined && specName(build) === 'gguf') return { build };
+  }
   throw new DistilleryError(
     'E_BAD_CONFIG',
-    `compare reports the teacher's own validation nats/token, which teacher ${name} cannot give${name === 'cache' ? ' (an offline cache of the training windows only)' : ''}: use a "gguf" teacher, or remove compare`,
-    { field: 'teacher', value: teacher, conflictsWith: 'compare', expected: 'a "gguf" teacher for text data' },
+    `compare reports the teacher's own validation nats/token, which teacher ${name}${name === 'cache' ? ` (an offline cache of the training windows only, built by ${build(teacher)})` : ''} cannot give: use a "gguf" teacher, or a "cache" teacher whose build is a "gguf" teacher ({ "name": "gguf", ... }), or remove compare`,
+    {
+      field: 'teacher',
+      value: teacher,
+      conflictsWith: 'compare',
+      expected: 'a "gguf" teacher, or a "cache" whose build is a "gguf" teacher',
+    },
   );
 }
 

@@ -17,7 +17,7 @@ import {
 import { checkGgufInLlamaCpp, type GgufCheck } from '../lm/gguf-check.js';
 import type { DistillConfig } from './config.js';
 import { exportedPath } from './export-path.js';
-import { lmTeacherSettings, lmTraining } from './config-checks.js';
+import { comparedLmTeacher, lmTeacherSettings, lmTraining } from './config-checks.js';
 import type { DistillContext } from './context.js';
 import {
   isLlamaStudent,
@@ -152,6 +152,28 @@ async function exportStudent(input: LmRunInput, student: LlamaStudentPart): Prom
 }
 
 /**
+ * A text comparison's teacher row for a "cache" teacher: the GGUF the cache is built from, evaluated
+ * on the validation windows (then released: the run is over). Once per seed, in each seed's
+ * distilled run, as the classifier's `reportCacheBuildTeacher`.
+ */
+async function evaluateCacheBuildTeacher(
+  input: LmRunInput,
+  spec: PluginSpec,
+  windows: TokenWindows,
+  sequences: number,
+): Promise<LanguageModelMetrics | undefined> {
+  const measured = comparedLmTeacher(spec);
+  if (measured === 'self') return undefined;
+  const teacher = await input.registry.create<unknown>('teacher', measured.build, { path: 'teacher.build', context: input.context });
+  if (!isLlamaTeacher(teacher)) throw badValue('teacher.build', specName(measured.build), 'a "gguf" teacher');
+  try {
+    return await evaluateLanguageModel(teacher.model, windows, { sequences });
+  } finally {
+    teacher.model.release();
+  }
+}
+
+/**
  * The language-model path of `distillery distill`: the text documents tokenised with the student's
  * tokenizer (the teacher's), `LmDistiller` with the config's loss, optimiser, callbacks and
  * checkpoints, per-token validation (nats/token, perplexity, agreement with the teacher), then the
@@ -201,14 +223,14 @@ export async function runLmDistillation(input: LmRunInput): Promise<DistillRunRe
   const summary = await distiller.run({ resume: !options.fresh });
   const seconds = (performance.now() - started) / 1000;
   const exported = await exportStudent(input, student);
+  const validationWindows = () =>
+    new TokenWindows(context.device, heldOut!, { context: training.context, sequences: 1, seed: config.seed });
   const teacherValidation =
     teacher && isLlamaTeacher(teacher) && heldOut
-      ? await evaluateLanguageModel(
-          teacher.model,
-          new TokenWindows(context.device, heldOut, { context: training.context, sequences: 1, seed: config.seed }),
-          { sequences: training.batchSize },
-        )
-      : undefined;
+      ? await evaluateLanguageModel(teacher.model, validationWindows(), { sequences: training.batchSize })
+      : options.comparison && heldOut && config.teacher
+        ? await evaluateCacheBuildTeacher(input, config.teacher, validationWindows(), training.batchSize)
+        : undefined;
   const sample = { ...DEFAULT_SAMPLE, ...config.sample };
   const { tokenizer } = student.vocabulary;
   const prompt = tokenizer.encode(sample.prompt, { addBos: true });
