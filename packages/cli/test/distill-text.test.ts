@@ -19,6 +19,18 @@ import { readMetricsRows } from '../src/distill/logs.js';
 import { captureIO } from './capture-io.js';
 import { STOP_PLUGIN } from './stop-plugin.js';
 
+/** stories260K and the vendored excerpt's two validation stories, tokenised independently of the runner. */
+async function vendoredHeldOut() {
+  const gguf = await readGgufFile(vendored.teacher());
+  const tokenizer = LlamaTokenizer.fromGguf(gguf);
+  const stories = splitStories(await readFile(vendored.corpus(), 'utf8'), {
+    separator: '<|endoftext|>',
+    heldOutFraction: 0.1,
+    evalStories: 2,
+  });
+  return { gguf, heldOut: { documents: stories.heldOut.map((s) => tokenizer.encode(s, { addBos: true })), vocab: tokenizer.vocabSize } };
+}
+
 /** The tiny LM config: 6 training stories, 2 held out, context 32, 4 steps (evaluated after 2 and 4). */
 const tiny = {
   data: {
@@ -74,14 +86,7 @@ gpuDescribe('distillery distill on text (a language model)', () => {
       expect(result.lm.sample.text.startsWith('Once upon a time')).toBe(true);
 
       // Recompute the held-out nats in float64 from the saved model and an independent tokenisation.
-      const gguf = await readGgufFile(vendored.teacher());
-      const tokenizer = LlamaTokenizer.fromGguf(gguf);
-      const stories = splitStories(await readFile(vendored.corpus(), 'utf8'), {
-        separator: '<|endoftext|>',
-        heldOutFraction: 0.1,
-        evalStories: 2,
-      });
-      const heldOut = { documents: stories.heldOut.map((s) => tokenizer.encode(s, { addBos: true })), vocab: tokenizer.vocabSize };
+      const { heldOut } = await vendoredHeldOut();
       const windows = new TokenWindows(device, heldOut, { context: 32, sequences: 1, seed: 0 });
       const saved = (await loadModel(device, join(dir, 'student.safetensors'))) as LlamaLm;
       expect(saved).toBeInstanceOf(LlamaLm);
@@ -287,14 +292,7 @@ gpuDescribe('distillery distill on text (a language model)', () => {
         expect(result.recovered!.perSeed[i]).toBeCloseTo((scratch[i]! - distilled[i]!) / (scratch[i]! - reported[i]!), 12);
 
       // The same nats recomputed in float64 from stories260K itself over the validation documents.
-      const gguf = await readGgufFile(vendored.teacher());
-      const tokenizer = LlamaTokenizer.fromGguf(gguf);
-      const stories = splitStories(await readFile(vendored.corpus(), 'utf8'), {
-        separator: '<|endoftext|>',
-        heldOutFraction: 0.1,
-        evalStories: 2,
-      });
-      const heldOut = { documents: stories.heldOut.map((s) => tokenizer.encode(s, { addBos: true })), vocab: tokenizer.vocabSize };
+      const { gguf, heldOut } = await vendoredHeldOut();
       const teacher = LlamaLm.fromGguf(device, gguf, { context: 32 });
       try {
         const { metrics } = await evaluateHeldOut(teacher, new TokenWindows(device, heldOut, { context: 32, sequences: 1, seed: 0 }), 4);
