@@ -10,6 +10,7 @@
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { kdInputs } from './probe-inputs.mjs';
 
 const [baseArg, rowsArg, roundsArg, temperatureArg, divergenceArg, hardWeightArg] = process.argv.slice(2);
 if (!baseArg) throw new Error('usage: probe-kd-ab.mjs <base kernels dist> [rows] [rounds] [temperature] [divergence] [hardWeight]');
@@ -24,22 +25,7 @@ const builds = {
 };
 const { device, info } = await webgpu.acquireDevice({ label: 'probe-kd-ab' });
 const loadAtStart = loadavg()[0];
-function pseudoRandom(n, seed, scale) {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 4294967296 - 0.5) * scale;
-  }
-  return out;
-}
-const z = webgpu.uploadTensor(device, { shape: [rows, vocab], dtype: 'f32', data: pseudoRandom(rows * vocab, 1, 6) }, 'student');
-const t = webgpu.uploadTensor(device, { shape: [rows, vocab], dtype: 'f32', data: pseudoRandom(rows * vocab, 2, 6) }, 'teacher');
-const labels = webgpu.uploadTensor(
-  device,
-  { shape: [rows], dtype: 'i32', data: Int32Array.from({ length: rows }, (_, r) => (r * 7919 + 13) % vocab) },
-  'labels',
-);
+const { z, t, labels } = kdInputs(webgpu, device, rows, vocab);
 // hardWeight 0: no labels, no hard cross-entropy term (the soft term alone).
 const hardWeight = Number(hardWeightArg ?? 0.5);
 const options = {

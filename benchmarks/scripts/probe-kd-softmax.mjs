@@ -5,6 +5,7 @@
 // Prints one JSON line: median GPU ms (timestamp queries where the adapter has them) of recordKdLoss
 // (forward-KL at T = 2 + hard CE, 32,000 columns) and recordTemperedSoftmax, and the kd-loss dispatch count.
 import { resolve } from 'node:path';
+import { kdInputs } from './probe-inputs.mjs';
 
 const [dirArg, rowsArg, runsArg, temperatureArg] = process.argv.slice(2);
 const dir = resolve(dirArg);
@@ -14,26 +15,11 @@ const rows = Number(rowsArg ?? 1024),
 const webgpu = await import(`${dir}/packages/webgpu/dist/index.js`);
 const kernels = await import(`${dir}/packages/kernels/dist/index.js`);
 const { device } = await webgpu.acquireDevice({ label: 'probe' });
-function pseudoRandom(n, seed, scale) {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 4294967296 - 0.5) * scale;
-  }
-  return out;
-}
 const median = (s) => {
   s.sort((a, b) => a - b);
   return s[s.length >> 1];
 };
-const z = webgpu.uploadTensor(device, { shape: [rows, vocab], dtype: 'f32', data: pseudoRandom(rows * vocab, 1, 6) }, 'student');
-const t = webgpu.uploadTensor(device, { shape: [rows, vocab], dtype: 'f32', data: pseudoRandom(rows * vocab, 2, 6) }, 'teacher');
-const labels = webgpu.uploadTensor(
-  device,
-  { shape: [rows], dtype: 'i32', data: Int32Array.from({ length: rows }, (_, r) => (r * 7919 + 13) % vocab) },
-  'labels',
-);
+const { z, t, labels } = kdInputs(webgpu, device, rows, vocab);
 const options = {
   studentLogits: z,
   teacher: { kind: 'dense', logits: t },

@@ -4,6 +4,7 @@
 //   node benchmarks/scripts/probe-matmul-mlp.mjs <checkout> [runs=5]
 // Prints one JSON line: median wall ms (submit → done) and the command buffers one step submits.
 import { resolve } from 'node:path';
+import { pseudoRandom } from './probe-inputs.mjs';
 
 const dir = resolve(process.argv[2]);
 const runs = Number(process.argv[3] ?? 5);
@@ -11,15 +12,6 @@ const webgpu = await import(`${dir}/packages/webgpu/dist/index.js`);
 const nn = await import(`${dir}/packages/nn/dist/index.js`);
 const kernels = await import(`${dir}/packages/kernels/dist/index.js`);
 const { device } = await webgpu.acquireDevice({ label: 'probe' });
-function pseudoRandom(n, seed) {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 4294967296 - 0.5;
-  }
-  return out;
-}
 const median = (s) => {
   s.sort((a, b) => a - b);
   return s[s.length >> 1];

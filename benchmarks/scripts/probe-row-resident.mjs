@@ -7,6 +7,7 @@
 // On lavapipe (2026-12-07): resident 0.89× (WG 64), 0.92× (128), 0.50× (256) of two-pass — private arrays indexed by a
 // loop counter cost more there than the storage re-reads they save, so the kernels keep two passes.
 import { create, globals } from 'webgpu';
+import { pseudoRandom } from './probe-inputs.mjs';
 Object.assign(globalThis, globals);
 const gpu = create(['disable-dawn-features=timestamp_quantization']);
 const adapter = await gpu.requestAdapter();
@@ -21,23 +22,14 @@ const rows = 1024,
   V4 = vocab / 4;
 const WG = Number(process.env.WG ?? 256),
   PER = Math.ceil(V4 / WG);
-function rnd(n, seed) {
-  const o = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    o[i] = (s / 4294967296 - 0.5) * 6;
-  }
-  return o;
-}
 const mk = (data, usage) => {
   const b = device.createBuffer({ size: data.byteLength, usage: usage | GPUBufferUsage.COPY_DST });
   device.queue.writeBuffer(b, 0, data);
   return b;
 };
 const S = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
-const z = mk(rnd(rows * vocab, 1), S),
-  t = mk(rnd(rows * vocab, 2), S);
+const z = mk(pseudoRandom(rows * vocab, 1, 6), S),
+  t = mk(pseudoRandom(rows * vocab, 2, 6), S);
 const g = device.createBuffer({ size: rows * vocab * 4, usage: S });
 const stats = device.createBuffer({ size: rows * 16, usage: S });
 const common = `
