@@ -4,7 +4,7 @@
  * reason out), so the decisions are testable without a GPU; case-guard.ts applies them.
  */
 import { DistilleryError } from '@distillery/core';
-import { adapterIsCpu } from './roofline/measure.js';
+import { isCpuAdapter, type AdapterIdentity } from '@distillery/webgpu';
 
 export interface FitLimits {
   /** `GPUDevice.limits.maxBufferSize`. */
@@ -73,13 +73,13 @@ export function parseByteSize(text: string, field = 'max-gpu-bytes'): number | n
  */
 export function memoryBudget(
   option: string | undefined,
-  adapter: Parameters<typeof adapterIsCpu>[0],
+  adapter: AdapterIdentity,
   cpuAdapterDefault: number,
 ): { bytes?: number; source: string } {
   if (option !== undefined) {
     const bytes = parseByteSize(option);
     return bytes === null ? { source: '--max-gpu-bytes none' } : { bytes, source: '--max-gpu-bytes' };
   }
-  if (adapterIsCpu(adapter)) return { bytes: cpuAdapterDefault, source: 'default on a CPU adapter' };
+  if (isCpuAdapter(adapter)) return { bytes: cpuAdapterDefault, source: 'default on a CPU adapter' };
   return { source: 'no static budget on a GPU' };
 }

@@ -7,7 +7,7 @@ export { formatTable, runSuites } from './runner.js';
 export { renderMarkdown } from './markdown.js';
 export { loadNotes, loadResults, resultFileName, saveResults } from './results-io.js';
 export { suites } from './suites/index.js';
-export { adapterIsCpu, measureRoofline, type Roofline } from './roofline/measure.js';
+export { measureRoofline, type Roofline } from './roofline/measure.js';
 export { comparisonPath, loadComparisons } from './results-io.js';
 export { caseKey, caseLabel, pairRounds, verdictOf, type ComparedCase, type Pairing, type Verdict } from './compare/pairing.js';
 export { optionsFor, optionsReadBy, parseOptionTokens, parseSuiteArgs } from './compare/options.js';

@@ -2,8 +2,9 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { isCpuAdapter } from '@distillery/webgpu';
 import { gpuDescribe, gpuTest } from '@distillery/webgpu/testing';
-import { adapterIsCpu, formatTable, renderMarkdown, runSuites, saveResults, summarize, suites, type BenchDocument } from '../src/index.js';
+import { formatTable, renderMarkdown, runSuites, saveResults, summarize, suites, type BenchDocument } from '../src/index.js';
 
 const doc = (suite: string, median: number): BenchDocument => ({
   schema: 1,
@@ -75,7 +76,7 @@ gpuDescribe('bandwidth suite', () => {
     expect(names).toContain('wgsl-copy');
     expect(names).toContain('copyBufferToBuffer');
     // lavapipe and SwiftShader are CPUs: the host's own memcpy is a candidate there.
-    if (adapterIsCpu({ ...result.adapter!, isFallback: false })) expect(names).toContain('host-memcpy');
+    if (isCpuAdapter({ ...result.adapter!, isFallback: false })) expect(names).toContain('host-memcpy');
     for (const r of rows) {
       expect(r.gbps).toBeGreaterThan(0);
       expect(r.ms.runs).toBe(3);

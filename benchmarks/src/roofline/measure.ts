@@ -1,4 +1,4 @@
-import { CommandRecorder, createTensor, recordCopy, type AdapterSummary, type GpuTensor } from '@distillery/webgpu';
+import { CommandRecorder, createTensor, isCpuAdapter, recordCopy, type AdapterIdentity, type GpuTensor } from '@distillery/webgpu';
 import type { BenchResult } from '../suite.js';
 import { summarize } from '../timing.js';
 import { streamCopyKernel, type StreamCopyVariant } from './copy-kernel.js';
@@ -9,16 +9,6 @@ export interface Roofline {
   /** Which candidate it is (a result name + params, e.g. `copyBufferToBuffer` or `host-memcpy 2 workers`). */
   source: string;
   results: BenchResult[];
-}
-
-/** True when the adapter is a CPU rasteriser: its memory is the host's. */
-export function adapterIsCpu(
-  info: Pick<AdapterSummary, 'vendor' | 'architecture' | 'device' | 'description'> & { isFallback?: boolean },
-): boolean {
-  return (
-    Boolean(info.isFallback) ||
-    /llvmpipe|lavapipe|swiftshader|warp|software|cpu/i.test(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`)
-  );
 }
 
 interface Candidate {
@@ -48,7 +38,7 @@ const label = (c: Pick<Candidate, 'name' | 'params'>) =>
  */
 export async function measureRoofline(
   device: GPUDevice,
-  info: Parameters<typeof adapterIsCpu>[0],
+  info: AdapterIdentity,
   { bytes, runs, quick, host = true }: { bytes: number; runs: number; quick: boolean; host?: boolean },
 ): Promise<Roofline> {
   const words = bytes / 4;
@@ -116,7 +106,7 @@ export async function measureRoofline(
       return performance.now() - start;
     },
   });
-  if (host && adapterIsCpu(info)) {
+  if (host && isCpuAdapter(info)) {
     const { HostCopyPool } = await import('./host-memcpy.js');
     for (const workers of [1, 2]) {
       const pool = new HostCopyPool(workers, bytes);

@@ -11,12 +11,11 @@ import {
   type MatmulChoice,
   type MatmulOptions,
 } from '@distillery/nn';
-import { bufferPool, CommandRecorder, createTensor, uploadTensor, zerosTensor, type GpuTensor } from '@distillery/webgpu';
+import { bufferPool, CommandRecorder, createTensor, isCpuAdapter, uploadTensor, zerosTensor, type GpuTensor } from '@distillery/webgpu';
 import { loadTfjs, tfjsSync } from '../baselines/tfjs.js';
 import { fusedLinearKdLoss, unfusedLinearKdLoss } from '@distillery/white-box';
 import { recordResult, type BenchContext, type BenchResult, type BenchSuite } from '../suite.js';
 import { caseUnfitReason, guardedCases, type CaseSpec } from '../case-guard.js';
-import { adapterIsCpu } from '../roofline/measure.js';
 import { summarize, timeHost } from '../timing.js';
 import type { TorchBaseline } from '../baselines/torch.js';
 import { interleaved, withTorch } from '../baselines/torch-run.js';
@@ -539,7 +538,7 @@ async function measureFusedLinearKd(
 export function matmulSizes(ctx: Pick<BenchContext, 'options' | 'quick' | 'adapter'>): number[] {
   if (ctx.options.sizes) return ctx.options.sizes.split(',').map(Number);
   if (ctx.quick) return [256, 1024];
-  return !ctx.adapter || adapterIsCpu(ctx.adapter) ? [256, 1024, 2048] : [256, 1024, 2048, 4096];
+  return !ctx.adapter || isCpuAdapter(ctx.adapter) ? [256, 1024, 2048] : [256, 1024, 2048, 4096];
 }
 
 function matmulSpec(size: number, settings: MatmulSetting[]): CaseSpec {

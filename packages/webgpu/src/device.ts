@@ -74,19 +74,46 @@ export async function getGpu(dawnFlags: readonly string[] = []): Promise<GPU> {
   return loadNodeGpu(['disable-dawn-features=timestamp_quantization', ...dawnFlags]);
 }
 
+/** What an adapter says of itself, as `GPUAdapterInfo` or an `AdapterSummary` (fields may be missing). */
+export interface AdapterIdentity {
+  vendor?: string;
+  architecture?: string;
+  device?: string;
+  description?: string;
+  /** `GPUAdapterInfo.isFallbackAdapter` (Chrome) */
+  isFallbackAdapter?: boolean;
+  /** `AdapterSummary.isFallback` */
+  isFallback?: boolean;
+}
+
+/**
+ * A CPU implementation of WebGPU (lavapipe/llvmpipe, SwiftShader, WARP): its "GPU memory" is the
+ * host's, and the kernels' tiles and launch shapes differ there. The one test every package uses.
+ */
+export function isCpuAdapter(info: AdapterIdentity | undefined): boolean {
+  if (!info) return false;
+  return (
+    Boolean(info.isFallbackAdapter || info.isFallback) ||
+    /llvmpipe|lavapipe|swiftshader|warp|software|cpu/i.test(
+      `${info.vendor ?? ''} ${info.architecture ?? ''} ${info.device ?? ''} ${info.description ?? ''}`,
+    )
+  );
+}
+
+/** `isCpuAdapter` of the adapter a device came from (`GPUDevice.adapterInfo`; false where the runtime lacks it). */
+export function isCpuDevice(device: GPUDevice): boolean {
+  return isCpuAdapter((device as { adapterInfo?: GPUAdapterInfo & AdapterIdentity }).adapterInfo);
+}
+
 export function summarizeAdapter(adapter: GPUAdapter, backend: string): AdapterSummary {
   const info = adapter.info ?? ({} as GPUAdapterInfo);
-  const description = info.description ?? '';
-  const isFallback =
-    Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter) ||
-    /llvmpipe|lavapipe|swiftshader|warp/i.test(`${description} ${info.device ?? ''}`);
   return {
     vendor: info.vendor ?? '',
     architecture: info.architecture ?? '',
     device: info.device ?? '',
-    description,
+    description: info.description ?? '',
     backend,
-    isFallback,
+    isFallback: isCpuAdapter(info as GPUAdapterInfo & AdapterIdentity),
   };
 }
 

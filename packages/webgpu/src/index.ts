@@ -1,5 +1,15 @@
-export { acquireDevice, adapterSlug, assertDeviceAlive, getGpu, isDeviceLost, NO_ADAPTER_HELP, summarizeAdapter } from './device.js';
-export type { AcquiredDevice, AcquireOptions, AdapterSummary } from './device.js';
+export {
+  acquireDevice,
+  adapterSlug,
+  assertDeviceAlive,
+  getGpu,
+  isCpuAdapter,
+  isCpuDevice,
+  isDeviceLost,
+  NO_ADAPTER_HELP,
+  summarizeAdapter,
+} from './device.js';
+export type { AcquiredDevice, AcquireOptions, AdapterIdentity, AdapterSummary } from './device.js';
 export { BufferPool, bufferPool, sizeClass, type PoolStats } from './pool.js';
 export {
   checkShape,

@@ -9,6 +9,8 @@ import {
   createTensor,
   dispatch,
   getPipeline,
+  isCpuAdapter,
+  isCpuDevice,
   linearGrid,
   pipelineCacheStats,
   readTensor,
@@ -158,6 +160,31 @@ gpuDescribe('device loss', () => {
     expect((await caught(() => createTensor(device, { shape: [4], dtype: 'f32', label: 'after' }))).code).toBe('E_DEVICE_LOST');
     expect((await caught(() => readTensor(x))).code).toBe('E_DEVICE_LOST');
     expect((await caught(() => scale(x, 2))).code).toBe('E_DEVICE_LOST');
+  });
+});
+
+describe('isCpuAdapter: the one test of a CPU implementation of WebGPU', () => {
+  it('knows lavapipe, SwiftShader and WARP by name, a fallback adapter by its flag, and not a GPU', () => {
+    expect(isCpuAdapter({ vendor: 'mesa', architecture: '', device: 'llvmpipe (LLVM 15.0.6, 256 bits)', description: '' })).toBe(true);
+    expect(isCpuAdapter({ vendor: 'google', architecture: 'swiftshader', device: 'subzero', description: 'SwiftShader Device' })).toBe(
+      true,
+    );
+    expect(isCpuAdapter({ vendor: 'microsoft', device: 'Microsoft Basic Render Driver (WARP)' })).toBe(true);
+    expect(isCpuAdapter({ vendor: 'acme', isFallbackAdapter: true })).toBe(true);
+    expect(isCpuAdapter({ vendor: 'acme', isFallback: true })).toBe(true);
+    expect(isCpuAdapter({ vendor: 'nvidia', architecture: 'hopper', device: 'NVIDIA H100 80GB HBM3', description: 'NVIDIA H100' })).toBe(
+      false,
+    );
+    expect(isCpuAdapter(undefined)).toBe(false);
+  });
+
+  gpuTest('agrees with the summary acquireDevice gives of the same adapter', async ({ device }) => {
+    const acquired = await acquireDevice({ label: 'is-cpu' });
+    try {
+      expect(isCpuDevice(device)).toBe(acquired.info.isFallback);
+    } finally {
+      acquired.device.destroy();
+    }
   });
 });
 

@@ -1,3 +1,5 @@
+import { isCpuDevice } from '@distillery/webgpu';
+
 /** Launch shapes per adapter kind (workgroup sizes enter the variant; chunk counts are uniforms). */
 export interface Tuning {
   /** Threads per workgroup of the streaming passes (row stats, divergence, gradient, softmax write). */
@@ -12,16 +14,6 @@ export interface Tuning {
 
 const cache = new WeakMap<GPUDevice, Tuning>();
 
-/** True for CPU implementations of WebGPU (lavapipe/llvmpipe, SwiftShader, WARP). */
-export function isCpuAdapter(device: GPUDevice): boolean {
-  const info = (device as { adapterInfo?: GPUAdapterInfo & { isFallbackAdapter?: boolean } }).adapterInfo;
-  if (!info) return false;
-  return (
-    Boolean(info.isFallbackAdapter) ||
-    /llvmpipe|lavapipe|swiftshader|warp|software/i.test(`${info.architecture} ${info.device} ${info.description}`)
-  );
-}
-
 /**
  * On a GPU: 256-thread workgroups and ≥ 1,024 of them. On a CPU adapter every barrier costs a
  * context switch per SIMD group, so a workgroup is one SIMD group (the subgroup size, 8 on
@@ -30,7 +22,7 @@ export function isCpuAdapter(device: GPUDevice): boolean {
 export function tuningFor(device: GPUDevice): Tuning {
   let tuning = cache.get(device);
   if (!tuning) {
-    if (isCpuAdapter(device)) {
+    if (isCpuDevice(device)) {
       const info = (device as { adapterInfo?: { subgroupMinSize?: number } }).adapterInfo;
       const simd = info?.subgroupMinSize && info.subgroupMinSize >= 4 && info.subgroupMinSize <= 64 ? info.subgroupMinSize : 8;
       tuning = { streamWorkgroup: simd, rowWorkgroup: simd, targetGroups: 64, minChunk: 2048 };

@@ -1,4 +1,4 @@
-import { CommandRecorder, createTensor, type GpuTensor } from '@distillery/webgpu';
+import { CommandRecorder, createTensor, isCpuDevice, type GpuTensor } from '@distillery/webgpu';
 import { tileCols, tileRows, type MatmulTileConfig } from './tiled.wgsl.js';
 
 /**
@@ -37,12 +37,6 @@ export const isRegisterTileChoice = (choice: MatmulChoice | MatmulCandidate): ch
 /** What `tuneMatmul` chose per device. */
 const chosen = new WeakMap<GPUDevice, MatmulChoice>();
 
-function isCpuAdapter(device: GPUDevice): boolean {
-  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  const text = `${info?.vendor ?? ''} ${info?.architecture ?? ''} ${info?.device ?? ''} ${info?.description ?? ''}`;
-  return /llvmpipe|lavapipe|swiftshader|software|cpu/i.test(text);
-}
-
 /** The register-tiled kernel's default tile on an adapter kind (the tiled kernel's fields aside). */
 export interface RegisterTile {
   rowsPerThread: number;
@@ -61,7 +55,7 @@ export interface RegisterTile {
  * `M` caps the rows: a workgroup computes all of them even past the last row.
  */
 export function defaultRegisterTile(device: GPUDevice, M: number, subgroups: boolean): RegisterTile {
-  if (!subgroups || !isCpuAdapter(device)) return { ...VEC4_REGISTER_TILE };
+  if (!subgroups || !isCpuDevice(device)) return { ...VEC4_REGISTER_TILE };
   return { rowsPerThread: M >= 16 ? 16 : Math.max(4, 2 ** Math.ceil(Math.log2(Math.max(1, M)))), colVecs: 1, aLoad: 'subgroup' };
 }
 
@@ -72,7 +66,7 @@ export function defaultRegisterTile(device: GPUDevice, M: number, subgroups: boo
  * barrier switches between the workgroup's SIMD batches).
  */
 export function defaultTileConfig(device: GPUDevice): MatmulTileConfig | false {
-  return isCpuAdapter(device) ? false : MATMUL_TILE_CANDIDATES[0]!;
+  return isCpuDevice(device) ? false : MATMUL_TILE_CANDIDATES[0]!;
 }
 
 /** Makes every later `recordMatmul` on this device without an explicit tile use `choice` (`false`: the register-tiled kernel). */
