@@ -113,6 +113,14 @@ export function describeSpec(spec: PluginSpec): string {
 const scheduleText = (value: DistillConfig['loss']['temperature'] | undefined) =>
   value === undefined ? 'default' : typeof value === 'number' ? String(value) : describeSpec(value);
 
+/** A comparison's run of `config` at `seed`: its own folder `seed-N/<folder>` under the comparison's (a rerun resumes it). */
+const runCompared = (config: DistillConfig, seed: number, folder: string, configPath: string, options: DistillRunOptions, runDir: string) =>
+  runDistillConfig({ ...config, seed }, configPath, { ...options, comparison: true, output: join(runDir, `seed-${seed}`, folder) });
+
+/** The setup column of the distilled student: the student and the loss's schedules. */
+const distilledSetup = ({ student, loss }: DistillConfig) =>
+  `${describeSpec(student)}; T = ${scheduleText(loss.temperature)}, soft ${scheduleText(loss.softWeight)} + hard ${scheduleText(loss.hardWeight)}`;
+
 /** The soft-targets-only baseline of a comparison: no labels, no hard term. */
 const unlabelledConfig = (base: DistillConfig, teacher: PluginSpec): DistillConfig => ({
   ...base,
@@ -166,11 +174,7 @@ export async function runDistillComparison(
     return { error: v.error, errors: v.errors, rows: result.rows.validation ?? 0 };
   };
   const runOne = (overrides: Partial<DistillConfig>, seed: number, folder: string) =>
-    runDistillConfig({ ...base, ...overrides, seed }, configPath, {
-      ...options,
-      comparison: true,
-      output: join(runDir, `seed-${seed}`, folder),
-    });
+    runCompared({ ...base, ...overrides }, seed, folder, configPath, options, runDir);
 
   for (const seed of compare.seeds) {
     const distilled = await runOne({}, seed, 'distilled');
@@ -191,8 +195,7 @@ export async function runDistillComparison(
       // The teacher this seed's distilled run trained, read back rather than trained again.
       const teacher: PluginSpec =
         specName(base.teacher) === 'trained' ? { name: 'model', path: join(distilled.runDir, 'teacher.safetensors') } : base.teacher;
-      const { teacher: _, ...settings } = unlabelledConfig(base, teacher);
-      const unlabelled = await runOne({ ...settings, teacher }, seed, 'no-labels');
+      const unlabelled = await runOne(unlabelledConfig(base, teacher), seed, 'no-labels');
       const v = validationOf(unlabelled, 'no-labels');
       record(seed, 'distilledUnlabelled', 'student (no labels)', v.error, v.errors, v.rows, unlabelled.seconds);
     }
@@ -211,7 +214,7 @@ export async function runDistillComparison(
   const { loss } = base;
   const setup: ComparisonResult['setup'] = {
     teacher: describeSpec(base.teacher),
-    distilled: `${describeSpec(base.student)}; T = ${scheduleText(loss.temperature)}, soft ${scheduleText(loss.softWeight)} + hard ${scheduleText(loss.hardWeight)}`,
+    distilled: distilledSetup(base),
     ...(compare.scratch ? { scratch: `${describeSpec(base.student)}; hard labels` } : {}),
     ...(unlabelledBaseline
       ? { distilledUnlabelled: `${describeSpec(base.student)}; T = ${scheduleText(loss.temperature)}, soft targets only` }
@@ -264,7 +267,7 @@ async function runLmComparison(config: DistillConfig, configPath: string, option
     );
   };
   const runOne = (settings: DistillConfig, seed: number, folder: string) =>
-    runDistillConfig({ ...settings, seed }, configPath, { ...options, comparison: true, output: join(runDir, `seed-${seed}`, folder) });
+    runCompared(settings, seed, folder, configPath, options, runDir);
 
   for (const seed of compare!.seeds) {
     const distilled = await runOne(base, seed, 'distilled');
@@ -286,23 +289,26 @@ async function runLmComparison(config: DistillConfig, configPath: string, option
     record(seed, 'distilled', 'student (distilled)', distilled.validation ?? {}, distilled.seconds);
   }
 
-  const summarize = (rows: Row[]): ComparedLmModelResult => ({
-    crossEntropy: rows.map((r) => r.crossEntropy),
-    perplexity: rows.map((r) => r.perplexity),
-    bitsPerToken: rows.map((r) => r.bitsPerToken),
-    seconds: rows.map((r) => r.seconds),
-    mean: meanStd(rows.map((r) => r.crossEntropy)).mean,
-    std: meanStd(rows.map((r) => r.crossEntropy)).std,
-  });
+  const summarize = (rows: Row[]): ComparedLmModelResult => {
+    const crossEntropy = rows.map((r) => r.crossEntropy);
+    const { mean, std } = meanStd(crossEntropy);
+    return {
+      crossEntropy,
+      perplexity: rows.map((r) => r.perplexity),
+      bitsPerToken: rows.map((r) => r.bitsPerToken),
+      seconds: rows.map((r) => r.seconds),
+      mean,
+      std,
+    };
+  };
   const models: LmComparisonResult['models'] = {
     teacher: summarize(perModel.teacher),
     distilled: summarize(perModel.distilled),
     ...(compare!.scratch ? { scratch: summarize(perModel.scratch) } : {}),
   };
-  const { loss } = base;
   const setup: LmComparisonResult['setup'] = {
     teacher: describeSpec(base.teacher!),
-    distilled: `${describeSpec(base.student)}; T = ${scheduleText(loss.temperature)}, soft ${scheduleText(loss.softWeight)} + hard ${scheduleText(loss.hardWeight)}`,
+    distilled: distilledSetup(base),
     ...(compare!.scratch ? { scratch: `${describeSpec(base.student)}; next-token cross-entropy` } : {}),
   };
   const result: LmComparisonResult = { kind: 'text', adapter, seeds: compare!.seeds, split, tokens, setup, models, runDir };
