@@ -56,6 +56,7 @@ export { parseConfig, type ConfigIssue } from './config.js';
 export {
   PluginRegistry,
   definePlugin,
+  pluginName,
   type AnyPluginDefinition,
   type PluginContext,
   type PluginDefinition,

@@ -40,6 +40,9 @@ export function definePlugin<Config, Product>(definition: PluginDefinition<Confi
 /** `"cosine"` or `{ name: "cosine", from: 1, to: 0 }`. */
 export type PluginSpec = string | ({ name: string } & Record<string, unknown>);
 
+/** The plugin a spec names: `"cosine"` and `{ name: "cosine", … }` both name `cosine`. */
+export const pluginName = (spec: PluginSpec): string => (typeof spec === 'string' ? spec : spec.name);
+
 const specSchema = z.union([z.string().check(z.minLength(1)), z.looseObject({ name: z.string().check(z.minLength(1)) })]);
 
 export class PluginRegistry {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { badValue, DistilleryError, type PluginContext, type PluginSpec } from '@distillery/core';
+import { badValue, DistilleryError, pluginName, type PluginContext, type PluginSpec } from '@distillery/core';
 import { writeFileAtomic } from '@distillery/core/node';
 import { TokenWindows, type TokenCorpus } from '@distillery/white-box';
 import { readCacheIndex, TeacherCacheReader } from '@distillery/white-box/node';
@@ -58,7 +58,7 @@ const readLmSource = (dir: string) =>
 
 /** The GGUF a "gguf" build spec names (its tokenizer tokenises the corpus). */
 function ggufPath(context: DistillContext, spec: PluginSpec, field: string): string {
-  const name = typeof spec === 'string' ? spec : spec.name;
+  const name = pluginName(spec);
   if (name !== 'gguf') throw badValue(field, name, '"gguf" (a Llama GGUF teacher) for text data');
   const path = typeof spec === 'string' ? undefined : (spec as { path?: unknown }).path;
   if (path === undefined) return vendored.teacher();

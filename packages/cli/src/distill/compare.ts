@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { badValue, parseConfig, type PluginSpec } from '@distillery/core';
+import { badValue, parseConfig, pluginName, type PluginSpec } from '@distillery/core';
 import { meanStd } from '../stats.js';
 import { distillConfigSchema, type DistillConfig } from './config.js';
 import { comparedTeacher, dataKind, lmTeacherSettings, lmTraining, textComparison, watchedMetrics } from './config-checks.js';
@@ -79,8 +79,6 @@ export const isLmComparison = (result: ComparisonResult | LmComparisonResult): r
 export function recoveredFraction(teacher: number, scratch: number, distilled: number): number | null {
   return scratch > teacher ? (scratch - distilled) / (scratch - teacher) : null;
 }
-
-const specName = (spec: PluginSpec) => (typeof spec === 'string' ? spec : spec.name);
 
 /**
  * Distillation against the scratch baseline from per-seed values of a lower-is-better metric (test
@@ -194,7 +192,7 @@ export async function runDistillComparison(
     if (unlabelledBaseline) {
       // The teacher this seed's distilled run trained, read back rather than trained again.
       const teacher: PluginSpec =
-        specName(base.teacher) === 'trained' ? { name: 'model', path: join(distilled.runDir, 'teacher.safetensors') } : base.teacher;
+        pluginName(base.teacher) === 'trained' ? { name: 'model', path: join(distilled.runDir, 'teacher.safetensors') } : base.teacher;
       const unlabelled = await runOne(unlabelledConfig(base, teacher), seed, 'no-labels');
       const v = validationOf(unlabelled, 'no-labels');
       record(seed, 'distilledUnlabelled', 'student (no labels)', v.error, v.errors, v.rows, unlabelled.seconds);

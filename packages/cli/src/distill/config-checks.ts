@@ -1,4 +1,12 @@
-import { badValue, DistilleryError, parseConfig, type PluginKind, type PluginRegistry, type PluginSpec } from '@distillery/core';
+import {
+  badValue,
+  DistilleryError,
+  parseConfig,
+  pluginName,
+  type PluginKind,
+  type PluginRegistry,
+  type PluginSpec,
+} from '@distillery/core';
 
 import type { DistillConfig } from './config.js';
 
@@ -11,7 +19,6 @@ import type { DistillConfig } from './config.js';
 /** Tokens per training sequence when `training.context` is absent. */
 export const DEFAULT_LM_CONTEXT = 64;
 
-const specName = (spec: PluginSpec) => (typeof spec === 'string' ? spec : spec.name);
 const settingsOf = (spec: PluginSpec): Record<string, unknown> => (typeof spec === 'string' ? {} : spec);
 
 /** The classifier path's `training.epochs`, and no language-model-only setting. */
@@ -58,7 +65,7 @@ export function lmTeacherSettings(config: DistillConfig, teacher: PluginSpec | u
   const l = config.loss;
   if (!config.data.useLabels && l.hardWeight !== undefined && l.hardWeight !== 0)
     throw badValue('loss.hardWeight', l.hardWeight, '0 or absent with data.useLabels false (no next-token term)');
-  if (l.hidden !== undefined && specName(teacher) === 'cache')
+  if (l.hidden !== undefined && pluginName(teacher) === 'cache')
     throw new DistilleryError(
       'E_UNSUPPORTED',
       "loss.hidden matches the teacher's hidden states, which teacher cache (an offline cache of top-k log-probabilities) does not have",
@@ -68,7 +75,7 @@ export function lmTeacherSettings(config: DistillConfig, teacher: PluginSpec | u
 
 /** What the built-in datasets give: text documents (a language model) or classifier rows; undefined for a plugin's. */
 export function dataKind(config: Pick<DistillConfig, 'data'>): 'text' | 'classifier' | undefined {
-  const name = specName(config.data.train);
+  const name = pluginName(config.data.train);
   if (name === 'text') return 'text';
   return ['mnist', 'jsonl', 'csv'].includes(name) ? 'classifier' : undefined;
 }
@@ -78,7 +85,7 @@ export function evaluationMetrics(kind: 'text' | 'classifier', teacher: PluginSp
   const metrics =
     kind === 'text' ? ['crossEntropy', 'perplexity', 'bitsPerToken', 'tokens'] : ['accuracy', 'error', 'errors', 'crossEntropy'];
   // A cache answers for the training rows only: no agreement on validation data.
-  if (teacher && specName(teacher) !== 'cache') metrics.push('teacherAgreement');
+  if (teacher && pluginName(teacher) !== 'cache') metrics.push('teacherAgreement');
   return metrics;
 }
 
@@ -88,7 +95,7 @@ export function watchedMetrics(config: DistillConfig): void {
   if (config.earlyStopping) watched.push({ field: 'earlyStopping.metric', metric: config.earlyStopping.metric });
   config.callbacks.forEach((spec, i) => {
     const metric = settingsOf(spec).metric;
-    if (specName(spec) === 'best-model' && typeof metric === 'string') watched.push({ field: `callbacks[${i}].metric`, metric });
+    if (pluginName(spec) === 'best-model' && typeof metric === 'string') watched.push({ field: `callbacks[${i}].metric`, metric });
   });
   if (watched.length === 0) return;
   if (!config.data.validation)
@@ -107,16 +114,16 @@ export function watchedMetrics(config: DistillConfig): void {
 
 /** A plugin spec and its settings as the registry would parse them, without creating anything. */
 function checkSpec(registry: PluginRegistry, kind: PluginKind, spec: PluginSpec, path: string): void {
-  const plugin = registry.get(kind, specName(spec));
+  const plugin = registry.get(kind, pluginName(spec));
   const { name: _name, ...settings } = settingsOf(spec);
   const parsed = plugin.configSchema ? (parseConfig(plugin.configSchema, settings, path) as Record<string, unknown>) : settings;
   // The specs built-in parts resolve in turn.
   const nested = (value: unknown) => value as PluginSpec;
-  if (kind === 'teacher' && specName(spec) === 'cache' && parsed.build !== undefined)
+  if (kind === 'teacher' && pluginName(spec) === 'cache' && parsed.build !== undefined)
     checkSpec(registry, 'teacher', nested(parsed.build), `${path}.build`);
-  if (kind === 'teacher' && specName(spec) === 'trained' && parsed.data !== undefined)
+  if (kind === 'teacher' && pluginName(spec) === 'trained' && parsed.data !== undefined)
     checkSpec(registry, 'dataset', nested(parsed.data), `${path}.data`);
-  if (kind === 'teacher' && specName(spec) === 'ensemble')
+  if (kind === 'teacher' && pluginName(spec) === 'ensemble')
     (parsed.teachers as PluginSpec[]).forEach((t, i) => checkSpec(registry, 'teacher', t, `${path}.teachers[${i}]`));
 }
 
@@ -187,11 +194,11 @@ export function textComparison(config: DistillConfig, compare: NonNullable<Disti
  * Anything else (a prebuilt cache, a plugin's teacher) is refused with `compare` named.
  */
 export function comparedLmTeacher(teacher: PluginSpec): 'self' | { build: PluginSpec } {
-  const name = specName(teacher);
+  const name = pluginName(teacher);
   if (name === 'gguf') return 'self';
   if (name === 'cache') {
     const build = settingsOf(teacher).build as PluginSpec | undefined;
-    if (build !== undefined && specName(build) === 'gguf') return { build };
+    if (build !== undefined && pluginName(build) === 'gguf') return { build };
   }
   throw new DistilleryError(
     'E_BAD_CONFIG',
@@ -212,10 +219,10 @@ export function comparedLmTeacher(teacher: PluginSpec): 'self' | { build: Plugin
  * is refused with `compare` named.
  */
 export function comparedTeacher(teacher: PluginSpec): 'self' | { build: PluginSpec } {
-  const name = specName(teacher);
+  const name = pluginName(teacher);
   if (name === 'cache') {
     const build = settingsOf(teacher).build as PluginSpec | undefined;
-    if (build !== undefined && specName(build) === 'model') return { build };
+    if (build !== undefined && pluginName(build) === 'model') return { build };
   } else if (name !== 'ensemble') return 'self';
   throw new DistilleryError(
     'E_BAD_CONFIG',
@@ -231,5 +238,5 @@ export function comparedTeacher(teacher: PluginSpec): 'self' | { build: PluginSp
 
 const build = (cache: PluginSpec) => {
   const spec = settingsOf(cache).build as PluginSpec | undefined;
-  return spec === undefined ? 'no build: a prebuilt cache' : `teacher ${specName(spec)}`;
+  return spec === undefined ? 'no build: a prebuilt cache' : `teacher ${pluginName(spec)}`;
 };

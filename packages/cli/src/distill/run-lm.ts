@@ -1,6 +1,15 @@
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { badValue, deriveSeed, DistilleryError, type Loss, type Optimizer, type PluginRegistry, type PluginSpec } from '@distillery/core';
+import {
+  badValue,
+  deriveSeed,
+  DistilleryError,
+  pluginName,
+  type Loss,
+  type Optimizer,
+  type PluginRegistry,
+  type PluginSpec,
+} from '@distillery/core';
 import { FileCheckpointStore, writeFileAtomic } from '@distillery/core/node';
 import { CrossEntropyLoss, KdLoss } from '@distillery/kernels';
 import { asTeacher, sampleTokens } from '@distillery/nn';
@@ -64,8 +73,6 @@ export interface LmRunInput {
   adapter: string;
 }
 
-const specName = (spec: PluginSpec) => (typeof spec === 'string' ? spec : spec.name);
-
 async function lmParts(input: LmRunInput, tokens: number) {
   const { config, registry, context } = input;
   const lm: LmPluginContext = { tokens, documents: input.train.documents };
@@ -74,13 +81,13 @@ async function lmParts(input: LmRunInput, tokens: number) {
     ? await registry.create<unknown>('dataset', config.data.validation, { path: 'data.validation', context })
     : undefined;
   if (validation !== undefined && !isTextDocuments(validation))
-    throw badValue('data.validation', specName(config.data.validation!), 'text documents, as data.train (a "text" dataset)');
+    throw badValue('data.validation', pluginName(config.data.validation!), 'text documents, as data.train (a "text" dataset)');
   const teacher = config.teacher ? await registry.create<unknown>('teacher', config.teacher, { path: 'teacher', context }) : undefined;
   if (teacher !== undefined && !isLlamaTeacher(teacher) && !isLlamaCacheTeacher(teacher))
-    throw badValue('teacher', specName(config.teacher!), 'a language-model teacher for text data ("gguf", or "cache" built by one)');
+    throw badValue('teacher', pluginName(config.teacher!), 'a language-model teacher for text data ("gguf", or "cache" built by one)');
   lm.teacher = teacher;
   const student = await registry.create<unknown>('student', config.student, { path: 'student', context });
-  if (!isLlamaStudent(student)) throw badValue('student', specName(config.student), 'a language-model student for text data ("llama")');
+  if (!isLlamaStudent(student)) throw badValue('student', pluginName(config.student), 'a language-model student for text data ("llama")');
   context.student = student.model;
   return { validation, teacher, student };
 }
@@ -124,7 +131,7 @@ function hiddenLoss(input: LmRunInput, teacher: LmTeacherPart | undefined, stude
   if (!isLlamaTeacher(teacher))
     throw new DistilleryError(
       'E_UNSUPPORTED',
-      `loss.hidden matches the teacher's hidden states, which teacher ${specName(input.config.teacher!)} (an offline cache of top-k log-probabilities) does not have`,
+      `loss.hidden matches the teacher's hidden states, which teacher ${pluginName(input.config.teacher!)} (an offline cache of top-k log-probabilities) does not have`,
       { field: 'loss.hidden', value: h, expected: 'a "gguf" teacher (run on WebGPU)' },
     );
   const widths = { student: student.model.hiddenStateWidths(), teacher: teacher.model.hiddenStateWidths() };
@@ -165,7 +172,7 @@ async function evaluateCacheBuildTeacher(
   const measured = comparedLmTeacher(spec);
   if (measured === 'self') return undefined;
   const teacher = await input.registry.create<unknown>('teacher', measured.build, { path: 'teacher.build', context: input.context });
-  if (!isLlamaTeacher(teacher)) throw badValue('teacher.build', specName(measured.build), 'a "gguf" teacher');
+  if (!isLlamaTeacher(teacher)) throw badValue('teacher.build', pluginName(measured.build), 'a "gguf" teacher');
   try {
     return await evaluateLanguageModel(teacher.model, windows, { sequences });
   } finally {
