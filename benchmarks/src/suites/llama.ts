@@ -7,6 +7,7 @@ import { AdamW, LlamaLm } from '@distillery/nn';
 import { uploadTensor } from '@distillery/webgpu';
 import { recordResult, type BenchContext, type BenchResult, type BenchSuite } from '../suite.js';
 import { summarize, timeHost } from '../timing.js';
+import { withHeld } from '../held.js';
 
 /** `sequences` windows of `context` tokens from the start of TinyStories stories (BOS first). */
 async function storyWindows(tokenizer: LlamaTokenizer, sequences: number, context: number): Promise<number[][]> {
@@ -66,12 +67,7 @@ export const llamaSuite: BenchSuite = {
     const rows = sequences * context;
     // Everything the suite allocates is released when it ends, returned or thrown (a failed
     // llama run must not leave its models on the device for the suites after it).
-    const held: Array<{ release(): void }> = [];
-    const hold = <T extends { release(): void }>(owned: T): T => {
-      held.push(owned);
-      return owned;
-    };
-    try {
+    return withHeld(async (hold) => {
       const teacher = hold(LlamaLm.fromGguf(device, file, { context }));
       const tokens = hold(uploadTensor(device, { shape: [rows], dtype: 'i32', data: Int32Array.from(windows.flat()) }, 'bench-tokens'));
       const labels = hold(
@@ -154,8 +150,6 @@ export const llamaSuite: BenchSuite = {
       );
       ctx.log(`KD step: ${stepMs.median.toFixed(0)} ms, ${((rows * 1000) / stepMs.median).toFixed(0)} tokens/s`);
       return results;
-    } finally {
-      for (const owned of held.reverse()) owned.release();
-    }
+    });
   },
 };

@@ -19,6 +19,7 @@ import { caseUnfitReason, guardedCases, type CaseSpec } from '../case-guard.js';
 import { summarize, timeHost } from '../timing.js';
 import type { TorchBaseline } from '../baselines/torch.js';
 import { interleaved, withTorch } from '../baselines/torch-run.js';
+import { withHeld, type Hold } from '../held.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 
@@ -58,30 +59,6 @@ function cpuMs(since: NodeJS.CpuUsage | undefined): { ms: number } {
   if (!since) return { ms: NaN };
   const usage = process.cpuUsage(since);
   return { ms: (usage.user + usage.system) / 1000 };
-}
-
-/** What a case allocates and must give back: our GPU tensors, models and optimizers (`release`), tfjs tensors (`dispose`). */
-type Owned = { release(): void } | { dispose(): void };
-type Hold = <T extends Owned>(owned: T) => T;
-
-/**
- * Runs a case with `hold(x)` marking each thing it allocates, and frees them all when it ends,
- * returned or thrown: the cases after a failed one need the memory (the case guard only trims the
- * pool's free buffers).
- */
-async function withHeld<R>(run: (hold: Hold) => Promise<R>): Promise<R> {
-  const held: Owned[] = [];
-  try {
-    return await run((owned) => {
-      held.push(owned);
-      return owned;
-    });
-  } finally {
-    for (const owned of held.reverse()) {
-      if ('release' in owned) owned.release();
-      else owned.dispose();
-    }
-  }
 }
 
 /** One way of running nn's matmul: the adapter's tuned choice first, then the alternatives it was chosen over. */
