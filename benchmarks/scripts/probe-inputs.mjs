@@ -1,15 +1,8 @@
-// Inputs the probe scripts share, so two probes (or two revisions under one probe) time the same numbers.
+// Inputs the probe scripts share, so two probes (or two revisions under one probe) time the same numbers:
+// the train suite's pseudoRandom, from this checkout's build (npm run build first).
+import { pseudoRandom } from '../dist/index.js';
 
-/** n floats uniform in [-scale/2, scale/2) from a fixed LCG: the same sequence on every machine. */
-export function pseudoRandom(n, seed, scale = 1) {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 4294967296 - 0.5) * scale;
-  }
-  return out;
-}
+export { pseudoRandom };
 
 /** The KD probes' student and teacher logits ([rows, vocab], spread 6) and labels, uploaded through `webgpu`. */
 export function kdInputs(webgpu, device, rows, vocab) {

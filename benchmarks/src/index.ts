@@ -3,6 +3,7 @@ export { keptNote, recordResult } from './suite.js';
 export { formatBytes, formatLimit, memoryBudget, parseByteSize, unfitReason, type FitLimits } from './fit.js';
 export { caseUnfitReason, guardedCase, guardedCases, skippedResult, type CaseSpec } from './case-guard.js';
 export { summarize, timeHost } from './timing.js';
+export { pseudoRandom } from './baselines/data.js';
 export { formatTable, runSuites } from './runner.js';
 export { renderMarkdown } from './markdown.js';
 export { loadNotes, loadResults, resultFileName, saveResults } from './results-io.js';

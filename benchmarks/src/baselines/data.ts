@@ -93,3 +93,17 @@ export function scaledToRows(stats: MsStats, rows: number, subRows: number): { m
     ...(scale !== 1 ? { extrapolatedFromRows: subRows } : {}),
   };
 }
+
+/**
+ * n floats uniform in [-scale/2, scale/2) from a fixed LCG: the same host inputs on every machine
+ * (the train suite's matrices, and the probe scripts', which import it from the build).
+ */
+export function pseudoRandom(n: number, seed: number, scale = 1): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s / 4294967296 - 0.5) * scale;
+  }
+  return out;
+}

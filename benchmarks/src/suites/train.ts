@@ -13,6 +13,7 @@ import {
 } from '@distillery/nn';
 import { bufferPool, CommandRecorder, createTensor, isCpuAdapter, uploadTensor, zerosTensor, type GpuTensor } from '@distillery/webgpu';
 import { loadTfjs, tfjsSync } from '../baselines/tfjs.js';
+import { pseudoRandom } from '../baselines/data.js';
 import { fusedLinearKdLoss, unfusedLinearKdLoss } from '@distillery/white-box';
 import { recordResult, type BenchContext, type BenchResult, type BenchSuite } from '../suite.js';
 import { caseUnfitReason, guardedCases, type CaseSpec } from '../case-guard.js';
@@ -37,16 +38,6 @@ async function tfjsHandle(): Promise<TfjsHandle | string> {
   } catch (error) {
     return (error as Error).message;
   }
-}
-
-function pseudoRandom(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 4294967296 - 0.5;
-  }
-  return out;
 }
 
 /** This process's CPU usage so far; undefined in a page (`--browser`), which has no `process`. */
